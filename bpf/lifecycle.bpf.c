@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Process life cycle: keep one record per process from fork, exec and exit.
+ * Fork copies what the parent holds, exec refreshes the executable that the
+ * decision compares, and the exit of the last thread removes the record. */
+#include "procbind.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct pb_proc rec = {};
+	struct pb_proc *prec;
+	__u32 ptgid;
+	int err;
+
+	/* A new thread is the same process: its record already exists. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+
+	pb_proc_init(&rec, child);
+	/* The parent is the forking task, not whoever reaps the child later. */
+	ptgid = BPF_CORE_READ(parent, tgid);
+	rec.parent_tgid = ptgid;
+	rec.parent_start = pb_task_start(parent);
+
+	prec = bpf_map_lookup_elem(&procs, &ptgid);
+	if (prec && prec->start_time == rec.parent_start && prec->nheld) {
+		/* Inheritance through fork: the child holds what the parent holds
+		 * (open fds, memory). Whether it may use it is the decision's job. */
+		for (int i = 0; i < PB_MAX_HELD; i++)
+			rec.held[i] = prec->held[i];
+		rec.nheld = prec->nheld;
+		rec.flags = prec->flags & PB_PROC_OVERFLOW;
+	}
+
+	/* BPF_ANY: a new process is the truth about its PID, whatever a
+	 * record left behind says. */
+	err = bpf_map_update_elem(&procs, &rec.tgid, &rec, BPF_ANY);
+	if (err) {
+		pb_count(PB_CNT_PROCS_FULL);
+		pb_anomaly(child, PB_AN_PROCS_FULL, rec.nheld, err);
+		return 0;
+	}
+	if (rec.nheld) {
+		struct pb_cred_event *e;
+
+		pb_count(PB_CNT_CRED_INHERITED);
+		e = pb_event_reserve(sizeof(*e), PB_EV_INHERIT);
+		if (!e)
+			return 0;
+		pb_task_ref_fill(&e->task, child, &rec);
+		e->cred_id = rec.held[0];
+		e->nheld = rec.nheld;
+		e->fd = -1;
+		pb_event_submit(e);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u64 start = pb_task_start(p);
+	struct pb_proc_event *e;
+	struct pb_proc *rec;
+	__u64 old_dev, old_ino;
+
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (!rec || rec->start_time != start) {
+		struct pb_proc fresh = {};
+
+		if (rec)
+			pb_count(PB_CNT_STALE_RECORD);
+		pb_proc_init(&fresh, p);
+		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY)) {
+			pb_count(PB_CNT_PROCS_FULL);
+			pb_anomaly(p, PB_AN_PROCS_FULL, 0, -1);
+		}
+		return 0;
+	}
+
+	/* Exec runs in the one thread left after de_thread(): no other writer
+	 * of exe_* races this update. Held credentials stay held: the new image
+	 * may have them in its environment or an inherited fd. */
+	old_dev = rec->exe_dev;
+	old_ino = rec->exe_ino;
+	pb_task_exe(p, &rec->exe_dev, &rec->exe_ino);
+	rec->cgroup_id = pb_task_cgroup(p);
+	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
+
+	if (!rec->nheld)
+		return 0;
+	e = pb_event_reserve(sizeof(*e), PB_EV_EXEC);
+	if (!e)
+		return 0;
+	pb_task_ref_fill(&e->task, p, rec);
+	e->old_exe_dev = old_dev;
+	e->old_exe_ino = old_ino;
+	e->nheld = rec->nheld;
+	e->exit_code = 0;
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	pb_event_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pb_track_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct pb_proc_event *e;
+	struct pb_proc *rec;
+
+	/* do_exit() drops signal->live before this tracepoint: zero means this
+	 * is the last thread of the process. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (!rec || rec->start_time != pb_task_start(p))
+		return 0;
+	if (rec->nheld) {
+		e = pb_event_reserve(sizeof(*e), PB_EV_EXIT);
+		if (e) {
+			pb_task_ref_fill(&e->task, p, rec);
+			e->old_exe_dev = 0;
+			e->old_exe_ino = 0;
+			e->nheld = rec->nheld;
+			e->exit_code = BPF_CORE_READ(p, exit_code);
+			e->filename[0] = 0;
+			pb_event_submit(e);
+		}
+	}
+	bpf_map_delete_elem(&procs, &tgid);
+	return 0;
+}

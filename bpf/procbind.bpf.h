@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What every procbind BPF program shares: the maps, the counters and the
+ * helpers that read a task. The maps are __weak so that each .bpf.c file can
+ * see them and `bpftool gen object` links them into one object. */
+#ifndef PROCBIND_BPF_H
+#define PROCBIND_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#include "procbind/abi.h"
+#include "procbind/decision.h"
+
+#define PF_KTHREAD 0x00200000
+
+/* Sizes of procs and creds are set by the agent between open and load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PB_DEFAULT_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct pb_proc);
+} procs SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PB_DEFAULT_MAX_CREDS);
+	__type(key, __u64);
+	__type(value, struct pb_cred);
+} creds SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PB_DEFAULT_MAX_CREDS);
+	__type(key, struct pb_file_key);
+	__type(value, __u64);
+} cred_files SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pb_config);
+} agent_cfg SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PB_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PB_RINGBUF_BYTES);
+} events SEC(".maps") __weak;
+
+static __always_inline void pb_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1; /* per-CPU: no other writer */
+}
+
+/* Reserve an event, counting the loss when the ring buffer is full. */
+static __always_inline void *pb_event_reserve(__u32 size, __u16 type)
+{
+	struct pb_event_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!h) {
+		pb_count(PB_CNT_EVENTS_LOST);
+		return NULL;
+	}
+	h->type = type;
+	h->size = size;
+	h->cpu = bpf_get_smp_processor_id();
+	h->time = bpf_ktime_get_boot_ns();
+	return h;
+}
+
+/* The agent drains on a timer, so most events need not wake it: a wake-up
+ * per connect would cost more than the decision. Wake it only when the
+ * buffer is a quarter full, so a burst never overruns it. */
+static __always_inline void pb_event_submit(void *ev)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > PB_RINGBUF_BYTES / 4)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
+}
+
+/* A process's start time: its group leader's start_boottime, so every thread
+ * of a process gives the same value, on every path. */
+static __always_inline __u64 pb_task_start(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, group_leader, start_boottime);
+}
+
+static __always_inline __u64 pb_task_cgroup(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline void pb_task_exe(struct task_struct *t, __u64 *dev, __u64 *ino)
+{
+	struct inode *inode = BPF_CORE_READ(t, mm, exe_file, f_inode);
+
+	*dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
+	*ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+}
+
+/* Fill a fresh record describing task t (no credentials held). */
+static __always_inline void pb_proc_init(struct pb_proc *p, struct task_struct *t)
+{
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+
+	p->tgid = BPF_CORE_READ(t, tgid);
+	p->start_time = pb_task_start(t);
+	p->cgroup_id = pb_task_cgroup(t);
+	pb_task_exe(t, &p->exe_dev, &p->exe_ino);
+	p->uid = BPF_CORE_READ(t, cred, euid.val);
+	p->parent_tgid = BPF_CORE_READ(parent, tgid);
+	p->parent_start = pb_task_start(parent);
+	BPF_CORE_READ_STR_INTO(&p->comm, t, comm);
+}
+
+/* The event's view of a process: live identity of t plus its record. */
+static __always_inline void pb_task_ref_fill(struct pb_task_ref *r, struct task_struct *t,
+					     const struct pb_proc *p)
+{
+	r->tgid = BPF_CORE_READ(t, tgid);
+	r->pid = BPF_CORE_READ(t, pid);
+	r->start_time = pb_task_start(t);
+	r->cgroup_id = pb_task_cgroup(t);
+	r->uid = BPF_CORE_READ(t, cred, euid.val);
+	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
+	if (p) {
+		r->exe_dev = p->exe_dev;
+		r->exe_ino = p->exe_ino;
+		r->ppid = p->parent_tgid;
+	} else {
+		pb_task_exe(t, &r->exe_dev, &r->exe_ino);
+		r->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	}
+}
+
+static __always_inline void pb_anomaly(struct task_struct *t, __u32 kind, __u64 arg, int err)
+{
+	struct pb_anomaly_event *e = pb_event_reserve(sizeof(*e), PB_EV_ANOMALY);
+
+	if (!e)
+		return;
+	pb_task_ref_fill(&e->task, t, NULL);
+	e->kind = kind;
+	e->arg = arg;
+	e->err = err;
+	bpf_ringbuf_submit(e, 0); /* anomalies are rare and worth a wake-up */
+}
+
+#endif /* PROCBIND_BPF_H */

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The ABI shared by the BPF programs and the agent: map keys and values,
+ * events, counters and reasons. Every struct here crosses the kernel boundary,
+ * so each has fixed-width fields, explicit padding and a size assertion. */
+#ifndef PROCBIND_ABI_H
+#define PROCBIND_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h already provides __u8 .. __u64. */
+#else
+#include <linux/types.h>
+#endif
+
+#define PB_COMM_LEN     16
+#define PB_PATH_LEN     128
+/* How many distinct credentials one process can hold. A process that opens
+ * more is marked PB_PROC_OVERFLOW and fails closed (reason held_overflow). */
+#define PB_MAX_HELD     8
+
+/* Map sizes the agent uses unless told otherwise (see --max-procs). */
+#define PB_DEFAULT_MAX_PROCS 65536
+#define PB_DEFAULT_MAX_CREDS 16384
+#define PB_RINGBUF_BYTES     (1u << 22)
+
+/* Times: every time in procbind is CLOCK_BOOTTIME in nanoseconds. The kernel
+ * stamps a task's start with it (task->start_boottime), bpf_ktime_get_boot_ns()
+ * reads it, and the agent reads it with clock_gettime(CLOCK_BOOTTIME). One
+ * clock at one granularity is what makes a PID reuse always visible. */
+
+enum pb_mode {
+	PB_MODE_MONITOR = 0,
+	PB_MODE_ENFORCE = 1,
+};
+
+enum pb_verdict {
+	PB_VERDICT_ALLOW = 0,   /* allowed, nothing wrong */
+	PB_VERDICT_DENY = 1,    /* denied: the syscall failed with EPERM */
+	PB_VERDICT_MONITOR = 2, /* would have been denied; monitor mode let it through */
+	PB_VERDICT_MAX,
+};
+
+/* Why a credential does not entitle the process that holds it. PB_OK is the
+ * only reason that allows. The order of checks is documented in decision.h. */
+enum pb_reason {
+	PB_OK = 0,
+	PB_R_FOREIGN_PID,     /* minted for another process */
+	PB_R_PID_REUSED,      /* minted for this PID, but an earlier process with it */
+	PB_R_FOREIGN_CGROUP,  /* holder is in another cgroup than the one bound */
+	PB_R_EXE_CHANGED,     /* the bound process exec'd another executable */
+	PB_R_EXPIRED,         /* past its expiry */
+	PB_R_REVOKED,         /* revoked, or unknown to the kernel (fail closed) */
+	PB_R_OWNER_EXITED,    /* inherited by a child, but the bound process is gone */
+	PB_R_HELD_OVERFLOW,   /* holds more credentials than the kernel can track */
+	PB_REASON_MAX,
+};
+
+/* pb_cred.flags */
+#define PB_CRED_INHERIT_CHILDREN (1u << 0) /* forked children of the owner may use it */
+#define PB_CRED_REVOKED          (1u << 1)
+
+/* pb_proc.flags */
+#define PB_PROC_OVERFLOW (1u << 0) /* tried to hold more than PB_MAX_HELD credentials */
+#define PB_PROC_SEEDED   (1u << 1) /* created by the agent from a task walk, not by a hook */
+
+/* One record per process, keyed by tgid in map "procs". The hooks keep it:
+ * fork creates it (copying what the parent holds), exec refreshes the
+ * executable, exit of the last thread deletes it. start_time guards every use
+ * against a record that outlived its process. */
+struct pb_proc {
+	__u64 start_time;   /* group leader's start_boottime, ns */
+	__u64 exe_dev;      /* kernel dev_t (MAJOR<<20|MINOR) of the executable's sb */
+	__u64 exe_ino;
+	__u64 cgroup_id;    /* cgroup v2 id at the last fork/exec; connect reads it live */
+	__u64 parent_start; /* start_time of the process that forked this one */
+	__u32 tgid;
+	__u32 parent_tgid;  /* the process that forked this one (not the reaper) */
+	__u32 uid;
+	__u32 flags;        /* PB_PROC_* */
+	__u32 nheld;        /* slots claimed in held[]; > PB_MAX_HELD means overflow */
+	__u32 _pad;
+	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
+	char comm[PB_COMM_LEN];
+};
+_Static_assert(sizeof(struct pb_proc) == 144, "pb_proc layout");
+
+/* A credential, keyed by its 64-bit id in map "creds". Written only by the
+ * agent (mint, revoke); read by the connect hook. */
+struct pb_cred {
+	__u64 start_time; /* the bound process: start_boottime, ns */
+	__u64 cgroup_id;
+	__u64 exe_dev;
+	__u64 exe_ino;
+	__u64 expires;    /* CLOCK_BOOTTIME ns; the credential is dead at >= expires */
+	__u32 tgid;
+	__u32 flags;      /* PB_CRED_* */
+};
+_Static_assert(sizeof(struct pb_cred) == 48, "pb_cred layout");
+
+/* Key of map "cred_files": the token file's inode. dev is the kernel's dev_t
+ * encoding, as in inode->i_sb->s_dev. */
+struct pb_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+_Static_assert(sizeof(struct pb_file_key) == 16, "pb_file_key layout");
+
+/* Map "agent_cfg", one element: what may change while the agent runs. */
+struct pb_config {
+	__u32 mode; /* enum pb_mode */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
+
+/* Per-CPU counters (map "counters"), indexed as below. Verdict × reason
+ * counters come first, then operational ones. Every drop has a counter. */
+enum pb_counter {
+	PB_CNT_VERDICT_BASE = 0,
+	/* PB_CNT_VERDICT_BASE + verdict * PB_REASON_MAX + reason */
+	PB_CNT_OPS_BASE = PB_VERDICT_MAX * PB_REASON_MAX,
+	PB_CNT_EVENTS_LOST = PB_CNT_OPS_BASE, /* ring buffer full: event dropped */
+	PB_CNT_PROCS_FULL,     /* a process record could not be created */
+	PB_CNT_STALE_RECORD,   /* record's start time did not match the live task */
+	PB_CNT_CRED_ACQUIRED,  /* a process acquired a credential (open) */
+	PB_CNT_CRED_INHERITED, /* a child inherited credentials at fork */
+	PB_CNT_NOCRED_CONNECT, /* connects by processes holding nothing (fast path) */
+	PB_CNT_NO_RECORD,      /* connect by a process with no record at all */
+	PB_CNT_MAX,
+};
+
+#define PB_COUNTER_VERDICT(v, r) (PB_CNT_VERDICT_BASE + (v) * PB_REASON_MAX + (r))
+
+enum pb_event_type {
+	PB_EV_CONNECT = 1,  /* a connect/sendmsg decision by a credential holder */
+	PB_EV_ACQUIRE = 2,  /* a process opened a credential file */
+	PB_EV_INHERIT = 3,  /* a forked child inherited credentials */
+	PB_EV_EXEC = 4,     /* a credential holder exec'd */
+	PB_EV_EXIT = 5,     /* a credential holder exited */
+	PB_EV_ANOMALY = 6,  /* a kernel-side fault: full map, stale record, overflow */
+};
+
+/* Every event starts with this header. */
+struct pb_event_hdr {
+	__u16 type; /* enum pb_event_type */
+	__u16 size; /* bytes of the whole event */
+	__u32 cpu;
+	__u64 time; /* CLOCK_BOOTTIME ns */
+};
+_Static_assert(sizeof(struct pb_event_hdr) == 16, "pb_event_hdr layout");
+
+/* The process an event is about, as the kernel saw it at that moment. */
+struct pb_task_ref {
+	__u64 start_time;
+	__u64 cgroup_id;
+	__u64 exe_dev;
+	__u64 exe_ino;
+	__u32 tgid;
+	__u32 pid; /* the thread */
+	__u32 ppid;
+	__u32 uid;
+	char comm[PB_COMM_LEN];
+};
+_Static_assert(sizeof(struct pb_task_ref) == 64, "pb_task_ref layout");
+
+/* The process a credential was minted for, copied from the credential. */
+struct pb_owner_ref {
+	__u64 start_time;
+	__u64 cgroup_id;
+	__u64 exe_dev;
+	__u64 exe_ino;
+	__u32 tgid;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_owner_ref) == 40, "pb_owner_ref layout");
+
+enum pb_hook {
+	PB_HOOK_CONNECT4 = 1,
+	PB_HOOK_CONNECT6 = 2,
+	PB_HOOK_SENDMSG4 = 3,
+	PB_HOOK_SENDMSG6 = 4,
+};
+
+struct pb_connect_event {
+	struct pb_event_hdr hdr;
+	struct pb_task_ref task;
+	struct pb_owner_ref owner; /* zero when reason is PB_OK or held_overflow */
+	__u64 cred_id;             /* the credential that decided; 0 if none */
+	__u8 daddr[16];            /* IPv4 in the first 4 bytes when family is AF_INET */
+	__u16 dport;               /* host byte order */
+	__u16 family;              /* AF_INET or AF_INET6 */
+	__u8 protocol;             /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 hook;                 /* enum pb_hook */
+	__u8 verdict;              /* enum pb_verdict */
+	__u8 reason;               /* enum pb_reason */
+	__u32 mode;
+	__u32 nheld;
+};
+_Static_assert(sizeof(struct pb_connect_event) == 160, "pb_connect_event layout");
+
+/* ACQUIRE: task opened the file of cred_id. INHERIT: task (the child) got
+ * nheld credentials from its parent at fork; cred_id is the first. */
+struct pb_cred_event {
+	struct pb_event_hdr hdr;
+	struct pb_task_ref task;
+	__u64 cred_id;
+	__u32 nheld;
+	__s32 fd;
+};
+_Static_assert(sizeof(struct pb_cred_event) == 96, "pb_cred_event layout");
+
+/* EXEC and EXIT of a process that holds credentials. */
+struct pb_proc_event {
+	struct pb_event_hdr hdr;
+	struct pb_task_ref task;
+	__u64 old_exe_dev;
+	__u64 old_exe_ino;
+	__u32 nheld;
+	__s32 exit_code;
+	char filename[PB_PATH_LEN]; /* exec: the path exec'd, bounded */
+};
+_Static_assert(sizeof(struct pb_proc_event) == 232, "pb_proc_event layout");
+
+enum pb_anomaly {
+	PB_AN_PROCS_FULL = 1,
+	PB_AN_STALE_RECORD = 2,
+	PB_AN_HELD_OVERFLOW = 3,
+};
+
+struct pb_anomaly_event {
+	struct pb_event_hdr hdr;
+	struct pb_task_ref task;
+	__u64 arg;
+	__u32 kind; /* enum pb_anomaly */
+	__s32 err;
+};
+_Static_assert(sizeof(struct pb_anomaly_event) == 96, "pb_anomaly_event layout");
+
+/* Emitted by the task iterator, one per process (group leader). */
+struct pb_task_info {
+	__u64 start_time;
+	__u64 cgroup_id;
+	__u64 exe_dev;
+	__u64 exe_ino;
+	__u64 parent_start;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 _pad;
+	char comm[PB_COMM_LEN];
+};
+_Static_assert(sizeof(struct pb_task_info) == 72, "pb_task_info layout");
+
+#endif /* PROCBIND_ABI_H */

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The connect decision table, row by row, on the same header the BPF
+ * programs compile: who holds a credential, where it runs, its life cycle. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "procbind/decision.h"
+
+#define S0 1000000000ULL /* owner's start time */
+#define NOW 5000000000ULL
+
+static const struct pb_cred owner_cred = {
+	.start_time = S0, .cgroup_id = 100, .exe_dev = 8, .exe_ino = 77,
+	.expires = NOW + 1000, .tgid = 4242, .flags = 0,
+};
+static const struct pb_proc owner_rec = {.start_time = S0, .tgid = 4242};
+
+/* The owner itself, as the connect hook would describe it. */
+static struct pb_subject owner(void)
+{
+	struct pb_subject s = {.start_time = S0, .cgroup_id = 100, .exe_dev = 8, .exe_ino = 77,
+			       .parent_start = 10, .tgid = 4242, .parent_tgid = 1};
+	return s;
+}
+
+static struct pb_subject child_of_owner(void)
+{
+	struct pb_subject s = owner();
+
+	s.tgid = 4300;
+	s.start_time = S0 + 500;
+	s.parent_tgid = 4242;
+	s.parent_start = S0;
+	return s;
+}
+
+static void test_owner_allowed(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_OK);
+	assert_int_equal(pb_verdict_for(PB_OK, PB_MODE_ENFORCE), PB_VERDICT_ALLOW);
+	assert_int_equal(pb_verdict_for(PB_OK, PB_MODE_MONITOR), PB_VERDICT_ALLOW);
+}
+
+static void test_sibling_same_cgroup_is_foreign_pid(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	s.tgid = 4243;
+	s.start_time = S0 + 7;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, &owner_rec, NOW), PB_R_FOREIGN_PID);
+}
+
+static void test_other_cgroup_is_foreign_cgroup(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	s.tgid = 5000;
+	s.cgroup_id = 200;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_FOREIGN_CGROUP);
+}
+
+static void test_pid_reuse(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	s.start_time = S0 + 1; /* same PID, one nanosecond later: another process */
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_PID_REUSED);
+	s.start_time = S0 - 1;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_PID_REUSED);
+	/* reuse wins over every later check, even when expired too */
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires + 5),
+			 PB_R_PID_REUSED);
+}
+
+static void test_thread_acts_as_process(void **st)
+{
+	/* A thread's subject carries the tgid and the group leader's start
+	 * time, so it is indistinguishable from the process: allowed. */
+	struct pb_subject s = owner();
+
+	(void)st;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_OK);
+}
+
+static void test_owner_moved_cgroup(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	s.cgroup_id = 101;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_FOREIGN_CGROUP);
+}
+
+static void test_exe_changed(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	s.exe_ino = 78;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_EXE_CHANGED);
+	s = owner();
+	s.exe_dev = 9; /* same inode number on another filesystem */
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_EXE_CHANGED);
+}
+
+static void test_expiry_boundary(void **st)
+{
+	struct pb_subject s = owner();
+
+	(void)st;
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires - 1), PB_OK);
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires),
+			 PB_R_EXPIRED);
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires + 1),
+			 PB_R_EXPIRED);
+}
+
+static void test_revoked_and_unknown(void **st)
+{
+	struct pb_subject s = owner();
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	c.flags |= PB_CRED_REVOKED;
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_REVOKED);
+	/* an id the kernel does not know fails closed */
+	assert_int_equal(pb_cred_reason(&s, NULL, NULL, NOW), PB_R_REVOKED);
+}
+
+static void test_child_denied_without_inherit(void **st)
+{
+	struct pb_subject s = child_of_owner();
+
+	(void)st;
+	assert_int_equal(pb_is_inheriting_child(&s, &owner_cred), 0);
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, &owner_rec, NOW), PB_R_FOREIGN_PID);
+}
+
+static void test_child_allowed_with_inherit(void **st)
+{
+	struct pb_subject s = child_of_owner();
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	c.flags |= PB_CRED_INHERIT_CHILDREN;
+	assert_int_equal(pb_is_inheriting_child(&s, &c), 1);
+	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_OK);
+	/* ... but only while the owner lives */
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_OWNER_EXITED);
+	{
+		struct pb_proc reused = owner_rec;
+
+		reused.start_time = S0 + 99; /* owner's PID now belongs to another process */
+		assert_int_equal(pb_cred_reason(&s, &c, &reused, NOW), PB_R_OWNER_EXITED);
+	}
+	/* ... and still bound to the cgroup and the executable */
+	s.exe_ino = 1;
+	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_R_EXE_CHANGED);
+	s = child_of_owner();
+	s.cgroup_id = 555;
+	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_R_FOREIGN_CGROUP);
+}
+
+static void test_grandchild_not_inheriting(void **st)
+{
+	struct pb_subject s = child_of_owner();
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	c.flags |= PB_CRED_INHERIT_CHILDREN;
+	s.tgid = 4400;
+	s.parent_tgid = 4300; /* child of the child */
+	s.parent_start = S0 + 500;
+	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_R_FOREIGN_PID);
+}
+
+static void test_child_of_pid_reused_owner(void **st)
+{
+	/* The parent had the owner's PID, but not its start time. */
+	struct pb_subject s = child_of_owner();
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	c.flags |= PB_CRED_INHERIT_CHILDREN;
+	s.parent_start = S0 + 1;
+	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_R_FOREIGN_PID);
+}
+
+static void test_monitor_and_enforce(void **st)
+{
+	(void)st;
+	for (int r = 1; r < PB_REASON_MAX; r++) {
+		assert_int_equal(pb_verdict_for(r, PB_MODE_ENFORCE), PB_VERDICT_DENY);
+		assert_int_equal(pb_verdict_for(r, PB_MODE_MONITOR), PB_VERDICT_MONITOR);
+	}
+}
+
+static void test_held_overflow_and_dedupe(void **st)
+{
+	struct pb_proc p = {.tgid = 1};
+
+	(void)st;
+	for (int i = 0; i < PB_MAX_HELD; i++)
+		p.held[i] = 100 + i;
+	p.nheld = PB_MAX_HELD;
+	assert_int_equal(pb_proc_reason(&p), PB_OK);
+	/* opening the same credential file twice is one credential */
+	assert_true(pb_holds(&p, 100));
+	assert_true(pb_holds(&p, 100 + PB_MAX_HELD - 1));
+	assert_false(pb_holds(&p, 99));
+	p.nheld = PB_MAX_HELD + 1; /* a ninth was claimed */
+	assert_int_equal(pb_proc_reason(&p), PB_R_HELD_OVERFLOW);
+	p.nheld = PB_MAX_HELD;
+	p.flags = PB_PROC_OVERFLOW;
+	assert_int_equal(pb_proc_reason(&p), PB_R_HELD_OVERFLOW);
+}
+
+/* Several credentials at once: the hook takes the first that fails. */
+static enum pb_reason decide_all(const struct pb_subject *s, const struct pb_cred *cs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		enum pb_reason r = pb_cred_reason(s, &cs[i], &owner_rec, NOW);
+
+		if (r != PB_OK)
+			return r;
+	}
+	return PB_OK;
+}
+
+static void test_several_credentials(void **st)
+{
+	struct pb_subject s = owner();
+	struct pb_cred cs[3] = {owner_cred, owner_cred, owner_cred};
+
+	(void)st;
+	assert_int_equal(decide_all(&s, cs, 3), PB_OK);
+	cs[1].tgid = 9999; /* also holds one minted for another process */
+	cs[1].start_time = 3;
+	assert_int_equal(decide_all(&s, cs, 3), PB_R_FOREIGN_PID);
+	cs[1] = owner_cred;
+	cs[2].expires = NOW;
+	assert_int_equal(decide_all(&s, cs, 3), PB_R_EXPIRED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_owner_allowed),
+		cmocka_unit_test(test_sibling_same_cgroup_is_foreign_pid),
+		cmocka_unit_test(test_other_cgroup_is_foreign_cgroup),
+		cmocka_unit_test(test_pid_reuse),
+		cmocka_unit_test(test_thread_acts_as_process),
+		cmocka_unit_test(test_owner_moved_cgroup),
+		cmocka_unit_test(test_exe_changed),
+		cmocka_unit_test(test_expiry_boundary),
+		cmocka_unit_test(test_revoked_and_unknown),
+		cmocka_unit_test(test_child_denied_without_inherit),
+		cmocka_unit_test(test_child_allowed_with_inherit),
+		cmocka_unit_test(test_grandchild_not_inheriting),
+		cmocka_unit_test(test_child_of_pid_reused_owner),
+		cmocka_unit_test(test_monitor_and_enforce),
+		cmocka_unit_test(test_held_overflow_and_dedupe),
+		cmocka_unit_test(test_several_credentials),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The control protocol parser: well-formed requests parse; every malformed
+ * one is refused with a message, never half-read. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto.h"
+
+static struct pb_req req;
+
+static int parse(const char *s, char *err)
+{
+	return pb_req_parse(&req, s, strlen(s), err, 256);
+}
+
+static void test_good_request(void **st)
+{
+	char err[256] = "";
+
+	(void)st;
+	assert_int_equal(parse("mint\npid=42\nttl=10m\nout=/tmp/a b\n\n", err), 0);
+	assert_string_equal(req.verb, "mint");
+	assert_int_equal(req.nkv, 3);
+	assert_string_equal(pb_req_get(&req, "pid"), "42");
+	assert_string_equal(pb_req_get(&req, "out"), "/tmp/a b");
+	assert_null(pb_req_get(&req, "identity"));
+	{
+		static const char *const ok[] = {"pid", "ttl", "out", NULL};
+		static const char *const narrow[] = {"pid", NULL};
+
+		assert_int_equal(pb_req_check_keys(&req, ok, err, 256), 0);
+		assert_int_equal(pb_req_check_keys(&req, narrow, err, 256), -EINVAL);
+		assert_non_null(strstr(err, "unknown key 'ttl'"));
+	}
+}
+
+static void test_empty_value_and_verb_only(void **st)
+{
+	char err[256] = "";
+
+	(void)st;
+	assert_int_equal(parse("status\n\n", err), 0);
+	assert_int_equal(req.nkv, 0);
+	assert_int_equal(parse("ps\nall=\n\n", err), 0);
+	assert_string_equal(pb_req_get(&req, "all"), "");
+}
+
+static void test_malformed(void **st)
+{
+	static const struct {
+		const char *in, *msg;
+	} cases[] = {
+		{"", "empty request"},
+		{"\n", "empty request"},
+		{"mint\npid=1\n", "not terminated by an empty line"},
+		{"mint\npid=1", "not terminated by a newline"},
+		{"mint\npid\n\n", "expected key=value"},
+		{"mint\n=1\n\n", "expected key=value"},
+		{"mint\npid=1\npid=2\n\n", "duplicate key 'pid'"},
+		{"mint\npid=1\n\nextra\n", "data after the end"},
+		{"a=b\n\n", "bad verb line"},
+		{"averyveryveryveryverylongverbthatdoesnotfit\n\n", "bad verb line"},
+		{"mint\npid=\x01\n\n", "control characters"},
+		{"mint\ta\n\n", "bad verb line"},
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+
+		assert_true(parse(cases[i].in, err) < 0);
+		if (!strstr(err, cases[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].msg);
+	}
+}
+
+static void test_nul_and_limits(void **st)
+{
+	static char big[PB_REQ_MAX + 2];
+	char err[256] = "";
+	char kvs[2048] = "x\n";
+
+	(void)st;
+	assert_int_equal(pb_req_parse(&req, "mint\n\0\n\n", 8, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "NUL"));
+	memset(big, 'a', sizeof(big) - 1);
+	assert_int_equal(pb_req_parse(&req, big, sizeof(big) - 1, err, sizeof(err)), -E2BIG);
+	for (int i = 0; i <= PB_REQ_MAX_KV; i++) {
+		char one[16];
+
+		snprintf(one, sizeof(one), "k%d=v\n", i);
+		strcat(kvs, one);
+	}
+	strcat(kvs, "\n");
+	assert_int_equal(parse(kvs, err), -E2BIG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_request),
+		cmocka_unit_test(test_empty_value_and_verb_only),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_nul_and_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Helpers: durations, ids, device numbers, mountinfo discovery of cgroup v2
+ * on hybrid and unified hosts, JSON escaping, and the signed token format. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <sys/sysmacros.h>
+#include <cmocka.h>
+
+#include "json.h"
+#include "sysfs.h"
+#include "token.h"
+#include "util.h"
+
+static void test_durations(void **st)
+{
+	uint64_t ns;
+
+	(void)st;
+	assert_int_equal(pb_duration_parse("90s", &ns), 0);
+	assert_int_equal(ns, 90000000000ULL);
+	assert_int_equal(pb_duration_parse("15m", &ns), 0);
+	assert_int_equal(ns, 900000000000ULL);
+	assert_int_equal(pb_duration_parse("2h", &ns), 0);
+	assert_int_equal(pb_duration_parse("1d", &ns), 0);
+	assert_int_equal(ns, 86400000000000ULL);
+	assert_int_equal(pb_duration_parse("250ms", &ns), 0);
+	assert_int_equal(ns, 250000000ULL);
+	assert_int_equal(pb_duration_parse("7", &ns), 0);
+	assert_int_equal(ns, 7000000000ULL);
+	assert_int_equal(pb_duration_parse("", &ns), -EINVAL);
+	assert_int_equal(pb_duration_parse("-5s", &ns), -EINVAL);
+	assert_int_equal(pb_duration_parse("5 s", &ns), -EINVAL);
+	assert_int_equal(pb_duration_parse("5y", &ns), -EINVAL);
+	assert_int_equal(pb_duration_parse("99999999999999999d", &ns), -ERANGE);
+}
+
+static void test_ids(void **st)
+{
+	char hex[17];
+	uint64_t id;
+
+	(void)st;
+	pb_id_format(0x9f86d081884c7d65ULL, hex);
+	assert_string_equal(hex, "9f86d081884c7d65");
+	assert_int_equal(pb_id_parse(hex, &id), 0);
+	assert_true(id == 0x9f86d081884c7d65ULL);
+	assert_int_equal(pb_id_parse("9F86D081884C7D65", &id), -EINVAL);
+	assert_int_equal(pb_id_parse("9f86d081884c7d6", &id), -EINVAL);
+	assert_int_equal(pb_id_parse("0000000000000000", &id), -EINVAL);
+	assert_int_equal(pb_id_parse("9f86d081884c7d6g", &id), -EINVAL);
+}
+
+static void test_dev_encoding(void **st)
+{
+	(void)st;
+	/* kernel dev_t: major << 20 | minor */
+	assert_true(pb_dev_to_kernel(makedev(8, 1)) == ((8ULL << 20) | 1));
+	assert_true(pb_dev_to_kernel(makedev(259, 300)) == ((259ULL << 20) | 300));
+}
+
+static void test_mountinfo(void **st)
+{
+	static const char hybrid[] =
+		"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		"31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime shared:9 - cgroup cgroup rw,cpu\n"
+		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime shared:5 - cgroup2 cgroup2 rw\n";
+	static const char unified[] =
+		"25 1 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 "
+		"cgroup2 rw,nsdelegate\n";
+	static const char escaped[] = "25 1 0:22 / /mnt/my\\040cg rw - cgroup2 none rw\n";
+	static const char none[] = "30 22 0:27 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n";
+	char out[256];
+	FILE *f;
+
+	(void)st;
+	f = fmemopen((void *)hybrid, sizeof(hybrid) - 1, "r");
+	assert_int_equal(pb_mountinfo_find(f, "cgroup2", out, sizeof(out)), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/unified");
+	fclose(f);
+	f = fmemopen((void *)unified, sizeof(unified) - 1, "r");
+	assert_int_equal(pb_mountinfo_find(f, "cgroup2", out, sizeof(out)), 0);
+	assert_string_equal(out, "/sys/fs/cgroup");
+	fclose(f);
+	f = fmemopen((void *)escaped, sizeof(escaped) - 1, "r");
+	assert_int_equal(pb_mountinfo_find(f, "cgroup2", out, sizeof(out)), 0);
+	assert_string_equal(out, "/mnt/my cg");
+	fclose(f);
+	f = fmemopen((void *)none, sizeof(none) - 1, "r");
+	assert_int_equal(pb_mountinfo_find(f, "cgroup2", out, sizeof(out)), -ENOENT);
+	fclose(f);
+}
+
+static void test_json_escaping(void **st)
+{
+	struct pb_buf b = {0};
+	const char comm[16] = "a\"b\\c\nd\x01";
+
+	(void)st;
+	pb_json_begin(&b);
+	pb_json_strn(&b, "comm", comm, sizeof(comm));
+	pb_json_u64(&b, "n", 18446744073709551615ULL);
+	pb_json_str(&b, "none", NULL);
+	pb_json_end(&b);
+	assert_string_equal(b.data, "{\"comm\":\"a\\\"b\\\\c\\u000ad\\u0001\","
+				    "\"n\":18446744073709551615,\"none\":null}");
+	pb_buf_free(&b);
+}
+
+static void test_token_sign_verify(void **st)
+{
+	unsigned char pk[32], sk[64], pk2[32], sk2[64];
+	char *tok, *claims = NULL;
+
+	(void)st;
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(pk2, sk2);
+	tok = pb_token_sign("{\"id\":\"abc\",\"pid\":42}", sk);
+	assert_non_null(tok);
+	assert_int_equal(strncmp(tok, "pb1.", 4), 0);
+	assert_int_equal(pb_token_verify(tok, pk, &claims), 0);
+	assert_string_equal(claims, "{\"id\":\"abc\",\"pid\":42}");
+	free(claims);
+	/* another node's key */
+	assert_int_equal(pb_token_verify(tok, pk2, &claims), -EBADMSG);
+	/* one changed byte in the claims */
+	tok[6] = tok[6] == 'A' ? 'B' : 'A';
+	assert_int_equal(pb_token_verify(tok, pk, &claims), -EBADMSG);
+	assert_int_equal(pb_token_verify("pb1.abc", pk, &claims), -EINVAL);
+	assert_int_equal(pb_token_verify("xx1.a.b", pk, &claims), -EINVAL);
+	free(tok);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),      cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_dev_encoding),   cmocka_unit_test(test_mountinfo),
+		cmocka_unit_test(test_json_escaping),  cmocka_unit_test(test_token_sign_verify),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The control socket: a Unix stream socket, root only (checked with
+ * SO_PEERCRED), one request per connection. Serves mint, revoke, ps and
+ * status. A client gets at most one second to send its request. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "log.h"
+#include "procbind.skel.h"
+#include "procbind/decision.h"
+#include "proto.h"
+#include "sysfs.h"
+#include "util.h"
+
+#define PB_ERRLEN 512
+
+int pb_control_listen(struct pb_agent *a)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char dir[PATH_MAX];
+	int fd;
+
+	if (strlen(a->socket_path) >= sizeof(sun.sun_path))
+		return pb_err(-ENAMETOOLONG, "control: socket path too long: %s", a->socket_path);
+	snprintf(dir, sizeof(dir), "%s", a->socket_path);
+	if (mkdir(dirname(dir), 0700) && errno != EEXIST)
+		return pb_err(-errno, "control: mkdir %s: %m", dir);
+	strcpy(sun.sun_path, a->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return pb_err(-errno, "control: socket: %m");
+	unlink(a->socket_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(a->socket_path, 0600) ||
+	    listen(fd, 16)) {
+		int err = -errno;
+
+		close(fd);
+		return pb_err(err, "control: listen on %s: %s", a->socket_path, strerror(-err));
+	}
+	return fd;
+}
+
+/* cgroup v2 path and id of a live process, from /proc. */
+static int pb_live_cgroup(struct pb_agent *a, uint32_t tgid, uint64_t *id, char *path, size_t len)
+{
+	char file[64], *line = NULL, full[PATH_MAX * 2];
+	size_t cap = 0;
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(file, sizeof(file), "/proc/%u/cgroup", tgid);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, len, "%s", line + 3);
+		snprintf(full, sizeof(full), "%s%s", a->cgroup_root, line + 3);
+		ret = pb_cgroup_id(full, id);
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
+{
+	for (size_t i = 0; i < a->ncreds; i++)
+		if (!a->creds[i].died && a->creds[i].bind.tgid == p->tgid &&
+		    a->creds[i].bind.start_time == p->start_time)
+			return 1;
+	return 0;
+}
+
+static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
+{
+	int procs_fd = bpf_map__fd(a->skel->maps.procs), creds_fd = bpf_map__fd(a->skel->maps.creds);
+	const char *all = pb_req_get(r, "all"), *fmt = pb_req_get(r, "format");
+	int json = fmt && !strcmp(fmt, "json");
+	__u32 key, next, *prev = NULL;
+	uint64_t now = pb_now_boot_ns();
+	int first = 1;
+
+	if (json)
+		pb_buf_append(out, "[", 1);
+	else
+		pb_buf_printf(out, "%-8s %-6s %-16s %-40s %s\n", "PID", "UID", "COMM", "CGROUP",
+			      "EXE / CREDENTIALS (host PIDs)");
+	while (!bpf_map_get_next_key(procs_fd, prev, &next)) {
+		struct pb_proc p;
+		struct pb_subject s = {0};
+		char cg[PATH_MAX] = "", exe[PATH_MAX] = "";
+		uint64_t cgid;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(procs_fd, &key, &p))
+			continue;
+		if (!(all && !strcmp(all, "1")) && !p.nheld && !pb_owns_live_cred(a, &p))
+			continue;
+		cgid = p.cgroup_id;
+		if (pb_live_cgroup(a, p.tgid, &cgid, cg, sizeof(cg)))
+			pb_cgroup_name(a, p.cgroup_id, cg, sizeof(cg));
+		pb_exe_path(p.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
+		s.tgid = p.tgid;
+		s.start_time = p.start_time;
+		s.cgroup_id = cgid;
+		s.exe_dev = p.exe_dev;
+		s.exe_ino = p.exe_ino;
+		s.parent_tgid = p.parent_tgid;
+		s.parent_start = p.parent_start;
+
+		if (json) {
+			out->need_comma = !first;
+			pb_json_begin(out);
+			pb_json_u64(out, "pid", p.tgid);
+			pb_json_str(out, "pid_ns", "host");
+			pb_json_u64(out, "start_time", p.start_time);
+			pb_json_u64(out, "uid", p.uid);
+			pb_json_strn(out, "comm", p.comm, sizeof(p.comm));
+			pb_json_str(out, "exe", exe[0] ? exe : NULL);
+			pb_json_u64(out, "cgroup_id", cgid);
+			pb_json_str(out, "cgroup", cg[0] ? cg : NULL);
+			pb_json_bool(out, "overflow", pb_proc_reason(&p) != PB_OK);
+			pb_json_key(out, "held");
+			pb_buf_append(out, "[", 1);
+			out->need_comma = 0;
+		} else {
+			pb_buf_printf(out, "%-8u %-6u %-16.16s %-40s %s\n", p.tgid, p.uid, p.comm,
+				      cg[0] ? cg : "?", exe[0] ? exe : "?");
+		}
+		for (int i = 0; i < PB_MAX_HELD && i < (int)p.nheld; i++) {
+			struct pb_cred c, *cp = NULL;
+			struct pb_proc owner, *op = NULL;
+			enum pb_reason why;
+			char idhex[17];
+
+			if (!p.held[i])
+				continue;
+			if (!bpf_map_lookup_elem(creds_fd, &p.held[i], &c))
+				cp = &c;
+			if (cp && !bpf_map_lookup_elem(procs_fd, &c.tgid, &owner))
+				op = &owner;
+			why = pb_cred_reason(&s, cp, op, now);
+			pb_id_format(p.held[i], idhex);
+			if (json) {
+				pb_json_begin(out);
+				pb_json_str(out, "id", idhex);
+				pb_json_str(out, "binding", why == PB_OK ? "self" : "foreign");
+				pb_json_str(out, "reason", pb_reason_name(why));
+				if (cp)
+					pb_json_u64(out, "bound_pid", c.tgid);
+				pb_json_end(out);
+			} else {
+				pb_buf_printf(out, "%-8s   holds %s %s", "", idhex,
+					      why == PB_OK ? "self-bound" : "FOREIGN");
+				if (why != PB_OK)
+					pb_buf_printf(out, " (%s)", pb_reason_name(why));
+				if (cp)
+					pb_buf_printf(out, " bound to pid %u", c.tgid);
+				pb_buf_append(out, "\n", 1);
+			}
+		}
+		if (json) {
+			pb_buf_append(out, "]", 1);
+			out->need_comma = 1;
+			pb_json_end(out);
+			first = 0;
+		}
+		for (size_t i = 0; !json && i < a->ncreds; i++) {
+			const struct pb_cred_meta *m = &a->creds[i];
+			char idhex[17];
+
+			if (m->died || m->bind.tgid != p.tgid || m->bind.start_time != p.start_time)
+				continue;
+			pb_id_format(m->id, idhex);
+			pb_buf_printf(out, "%-8s   owns  %s identity=%s expires_in=%" PRIu64 "s\n", "",
+				      idhex, m->identity, (uint64_t)((m->bind.expires - now) / 1000000000ULL));
+		}
+	}
+	if (json)
+		pb_buf_append(out, "]\n", 2);
+}
+
+static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
+{
+	static const char *const ops[] = {"events_lost", "procs_full", "stale_record",
+					  "cred_acquired", "cred_inherited", "nocred_connect",
+					  "no_record_connect"};
+	const char *fmt = pb_req_get(r, "format");
+	int json = fmt && !strcmp(fmt, "json");
+	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
+	__u32 zero = 0;
+	struct pb_config cfg = {0};
+
+	pb_counters_read(a, cnt);
+	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
+	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
+	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg);
+	for (size_t i = 0; i < a->ncreds; i++)
+		live += !a->creds[i].died;
+
+	if (json) {
+		pb_json_begin(out);
+		pb_json_str(out, "mode", pb_mode_name(cfg.mode));
+		pb_json_str(out, "policy", a->policy_path);
+		pb_json_str(out, "node", a->node);
+		pb_json_u64(out, "credentials_live", live);
+		pb_json_key(out, "maps");
+		pb_json_begin(out);
+		pb_json_key(out, "procs");
+		pb_json_begin(out);
+		pb_json_u64(out, "entries", nprocs);
+		pb_json_u64(out, "max", a->policy.max_procs);
+		pb_json_end(out);
+		pb_json_key(out, "creds");
+		pb_json_begin(out);
+		pb_json_u64(out, "entries", ncreds);
+		pb_json_u64(out, "max", a->policy.max_creds);
+		pb_json_end(out);
+		pb_json_end(out);
+		pb_json_key(out, "verdicts");
+		pb_json_begin(out);
+		for (unsigned v = 0; v < PB_VERDICT_MAX; v++) {
+			pb_json_key(out, pb_verdict_name(v));
+			pb_json_begin(out);
+			for (unsigned rr = 0; rr < PB_REASON_MAX; rr++)
+				pb_json_u64(out, pb_reason_name(rr), cnt[PB_COUNTER_VERDICT(v, rr)]);
+			pb_json_end(out);
+		}
+		pb_json_end(out);
+		pb_json_key(out, "counters");
+		pb_json_begin(out);
+		for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			pb_json_u64(out, ops[i], cnt[PB_CNT_OPS_BASE + i]);
+		pb_json_u64(out, "events_written", a->events_out);
+		pb_json_end(out);
+		pb_json_end(out);
+		pb_buf_append(out, "\n", 1);
+		return;
+	}
+	pb_buf_printf(out, "mode:        %s\npolicy:      %s\nnode:        %s\n",
+		      pb_mode_name(cfg.mode), a->policy_path, a->node);
+	pb_buf_printf(out, "credentials: %" PRIu64 " live\n", live);
+	pb_buf_printf(out, "map procs:   %" PRIu64 " / %u\nmap creds:   %" PRIu64 " / %u\n", nprocs,
+		      a->policy.max_procs, ncreds, a->policy.max_creds);
+	pb_buf_printf(out, "events lost: %" PRIu64 "\nverdicts:\n", cnt[PB_CNT_EVENTS_LOST]);
+	for (unsigned v = 0; v < PB_VERDICT_MAX; v++)
+		for (unsigned rr = 0; rr < PB_REASON_MAX; rr++)
+			if (cnt[PB_COUNTER_VERDICT(v, rr)])
+				pb_buf_printf(out, "  %-8s %-16s %" PRIu64 "\n", pb_verdict_name(v),
+					      pb_reason_name(rr), cnt[PB_COUNTER_VERDICT(v, rr)]);
+	pb_buf_printf(out, "counters:\n");
+	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		pb_buf_printf(out, "  %-18s %" PRIu64 "\n", ops[i], cnt[PB_CNT_OPS_BASE + i]);
+}
+
+static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+		      size_t errlen)
+{
+	static const char *const keys[] = {"pid", "ttl", "identity", "inherit", "out", "audience",
+					   NULL};
+	struct pb_mint_req m = {.inherit = -1};
+	struct pb_cred_meta *meta;
+	const char *v;
+	uint64_t n;
+	char idhex[17];
+	int ret;
+
+	if ((ret = pb_req_check_keys(r, keys, err, errlen)))
+		return ret;
+	v = pb_req_get(r, "pid");
+	if (!v || pb_parse_u64(v, 1, 0x7fffffff, &n)) {
+		snprintf(err, errlen, "mint: pid must be a positive number");
+		return -EINVAL;
+	}
+	m.pid = (uint32_t)n;
+	if ((v = pb_req_get(r, "ttl")) && (pb_duration_parse(v, &m.ttl) || !m.ttl)) {
+		snprintf(err, errlen, "mint: ttl '%s' is not a duration (e.g. 90s, 15m, 1h)", v);
+		return -EINVAL;
+	}
+	v = pb_req_get(r, "identity");
+	snprintf(m.identity, sizeof(m.identity), "%s", v ? v : "default");
+	if ((v = pb_req_get(r, "inherit"))) {
+		if (!strcmp(v, "none"))
+			m.inherit = 0;
+		else if (!strcmp(v, "children"))
+			m.inherit = 1;
+		else {
+			snprintf(err, errlen, "mint: inherit must be none or children");
+			return -EINVAL;
+		}
+	}
+	if ((v = pb_req_get(r, "out"))) {
+		if (v[0] != '/' || strlen(v) >= sizeof(m.out)) {
+			snprintf(err, errlen, "mint: out must be an absolute path");
+			return -EINVAL;
+		}
+		strcpy(m.out, v);
+	}
+	if ((v = pb_req_get(r, "audience")))
+		snprintf(m.audience, sizeof(m.audience), "%s", v);
+
+	ret = pb_mint(a, &m, &meta, err, errlen);
+	if (ret)
+		return ret;
+	pb_id_format(meta->id, idhex);
+	pb_buf_printf(out, "id=%s\nfile=%s\npid=%u\nexpires_in=%" PRIu64 "s\n", idhex, meta->path,
+		      meta->bind.tgid, (uint64_t)((meta->bind.expires - meta->issued) / 1000000000ULL));
+	return 0;
+}
+
+static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+		       size_t errlen)
+{
+	static const char *const ps_keys[] = {"all", "format", NULL};
+	static const char *const status_keys[] = {"format", NULL};
+	static const char *const revoke_keys[] = {"id", NULL};
+	uint64_t id;
+	int ret;
+
+	if (!strcmp(r->verb, "mint"))
+		return pb_do_mint(a, r, out, err, errlen);
+	if (!strcmp(r->verb, "revoke")) {
+		if ((ret = pb_req_check_keys(r, revoke_keys, err, errlen)))
+			return ret;
+		if (pb_id_parse(pb_req_get(r, "id"), &id)) {
+			snprintf(err, errlen, "revoke: id must be 16 hex digits");
+			return -EINVAL;
+		}
+		return pb_revoke(a, id, err, errlen);
+	}
+	if (!strcmp(r->verb, "ps")) {
+		if ((ret = pb_req_check_keys(r, ps_keys, err, errlen)))
+			return ret;
+		pb_do_ps(a, r, out);
+		return 0;
+	}
+	if (!strcmp(r->verb, "status")) {
+		if ((ret = pb_req_check_keys(r, status_keys, err, errlen)))
+			return ret;
+		pb_do_status(a, r, out);
+		return 0;
+	}
+	snprintf(err, errlen, "unknown command '%s'", r->verb);
+	return -EINVAL;
+}
+
+static void pb_reply(int fd, const char *head, const struct pb_buf *body)
+{
+	struct iovec iov[2] = {{(void *)head, strlen(head)},
+			       {body ? body->data : NULL, body && body->data ? body->len : 0}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+
+	/* A client that went away gets nothing; the agent is not hurt. */
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
+		pb_debug("control: reply: %m");
+}
+
+void pb_control_serve_one(struct pb_agent *a, int listen_fd)
+{
+	static struct pb_req req;
+	struct timeval tv = {.tv_sec = 1};
+	struct ucred uc;
+	socklen_t ucl = sizeof(uc);
+	struct pb_buf body = {0};
+	char data[PB_REQ_MAX + 1], err[PB_ERRLEN] = "", head[PB_ERRLEN + 16];
+	size_t len = 0;
+	int fd, ret;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ucl) || uc.uid != 0) {
+		pb_warn("control: refused a client (uid %d, pid %d): root only", (int)uc.uid,
+			(int)uc.pid);
+		pb_reply(fd, "error: permission denied: the control socket is root only\n", NULL);
+		close(fd);
+		return;
+	}
+	/* Read until the blank line that ends a request, EOF, or the limit. */
+	for (;;) {
+		ssize_t n = read(fd, data + len, sizeof(data) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		if (len >= 2 && data[len - 1] == '\n' && data[len - 2] == '\n')
+			break;
+		if (len == sizeof(data))
+			break;
+	}
+	ret = pb_req_parse(&req, data, len, err, sizeof(err));
+	if (!ret)
+		ret = pb_dispatch(a, &req, &body, err, sizeof(err));
+	if (ret) {
+		snprintf(head, sizeof(head), "error: %s\n", err[0] ? err : strerror(-ret));
+		pb_info("control: pid %d: %s", (int)uc.pid, head);
+		pb_reply(fd, head, NULL);
+	} else {
+		pb_reply(fd, "ok\n", &body);
+	}
+	fflush(a->out);
+	pb_buf_free(&body);
+	close(fd);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* JSON writer: every string from the kernel (comm, paths) is escaped, so an
+ * attacker-chosen process name cannot forge fields in an event line. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+void pb_buf_reset(struct pb_buf *b)
+{
+	b->len = 0;
+	b->need_comma = 0;
+	b->failed = 0;
+	if (b->data)
+		b->data[0] = 0;
+}
+
+void pb_buf_free(struct pb_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static int pb_buf_reserve(struct pb_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p) {
+		b->failed = 1;
+		return -1;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void pb_buf_append(struct pb_buf *b, const char *s, size_t n)
+{
+	if (pb_buf_reserve(b, n))
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = 0;
+}
+
+void pb_buf_printf(struct pb_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || pb_buf_reserve(b, n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+}
+
+void pb_json_escape(struct pb_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	pb_buf_append(b, "\"", 1);
+	for (size_t i = 0; i < n && s[i]; i++) {
+		unsigned char c = s[i];
+		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+		if (c == '"' || c == '\\') {
+			char two[2] = {'\\', (char)c};
+			pb_buf_append(b, two, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			pb_buf_append(b, esc, 6);
+		} else {
+			pb_buf_append(b, (const char *)&c, 1);
+		}
+	}
+	pb_buf_append(b, "\"", 1);
+}
+
+void pb_json_begin(struct pb_buf *b)
+{
+	if (b->need_comma)
+		pb_buf_append(b, ",", 1);
+	pb_buf_append(b, "{", 1);
+	b->need_comma = 0;
+}
+
+void pb_json_end(struct pb_buf *b)
+{
+	pb_buf_append(b, "}", 1);
+	b->need_comma = 1;
+}
+
+void pb_json_key(struct pb_buf *b, const char *key)
+{
+	if (b->need_comma)
+		pb_buf_append(b, ",", 1);
+	pb_json_escape(b, key, strlen(key));
+	pb_buf_append(b, ":", 1);
+	b->need_comma = 0;
+}
+
+void pb_json_strn(struct pb_buf *b, const char *key, const char *v, size_t n)
+{
+	pb_json_key(b, key);
+	if (v)
+		pb_json_escape(b, v, n);
+	else
+		pb_buf_append(b, "null", 4);
+	b->need_comma = 1;
+}
+
+void pb_json_str(struct pb_buf *b, const char *key, const char *v)
+{
+	pb_json_strn(b, key, v, v ? strlen(v) : 0);
+}
+
+void pb_json_u64(struct pb_buf *b, const char *key, uint64_t v)
+{
+	pb_json_key(b, key);
+	pb_buf_printf(b, "%" PRIu64, v);
+	b->need_comma = 1;
+}
+
+void pb_json_i64(struct pb_buf *b, const char *key, int64_t v)
+{
+	pb_json_key(b, key);
+	pb_buf_printf(b, "%" PRId64, v);
+	b->need_comma = 1;
+}
+
+void pb_json_bool(struct pb_buf *b, const char *key, int v)
+{
+	pb_json_raw(b, key, v ? "true" : "false");
+}
+
+void pb_json_raw(struct pb_buf *b, const char *key, const char *raw)
+{
+	pb_json_key(b, key);
+	pb_buf_append(b, raw, strlen(raw));
+	b->need_comma = 1;
+}

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* BPF life cycle: open the skeleton, size the maps, load, attach the hooks,
+ * pin the maps for inspection, and walk the tasks that predate the agent.
+ * Hooks are attached before the walk, so no process falls between the two. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "log.h"
+#include "procbind.skel.h"
+#include "sysfs.h"
+
+#define BPF_FS_MAGIC   0xcafe4a11
+#define TRACEFS_MAGIC  0x74726163
+
+static int pb_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !pb_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int pb_link_add(struct pb_agent *a, struct bpf_link *l, const char *what)
+{
+	int err = libbpf_get_error(l);
+
+	if (err)
+		return pb_err(err, "loader: attach %s: %s", what, strerror(-err));
+	a->links[a->nlinks++] = l;
+	return 0;
+}
+
+static int pb_pin_maps(struct pb_agent *a)
+{
+	struct bpf_map *m;
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	if (mkdir(a->pin_dir, 0700) && errno != EEXIST)
+		return pb_err(-errno, "loader: mkdir %s: %m", a->pin_dir);
+	/* A previous agent that died left its pins: this one starts fresh. */
+	d = opendir(a->pin_dir);
+	if (d) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.' && snprintf(path, sizeof(path), "%s/%s",
+							     a->pin_dir, de->d_name) < (int)sizeof(path))
+				unlink(path);
+		closedir(d);
+	}
+	bpf_object__for_each_map(m, a->skel->obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", a->pin_dir, bpf_map__name(m));
+		if (bpf_map__pin(m, path))
+			return pb_err(-errno, "loader: pin %s: %m", path);
+	}
+	return 0;
+}
+
+int pb_loader_set_mode(struct pb_agent *a, unsigned int mode)
+{
+	struct pb_config cfg = {.mode = mode};
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
+		return pb_err(-errno, "loader: set mode: %m");
+	return 0;
+}
+
+int pb_loader_start(struct pb_agent *a)
+{
+	struct procbind *s;
+	char tracefs[] = "/sys/kernel/tracing";
+	int err;
+
+	libbpf_set_print(pb_libbpf_print);
+
+	err = pb_fs_ensure(a->bpffs, "bpf", BPF_FS_MAGIC);
+	if (err)
+		return err;
+	/* libbpf resolves syscall tracepoint ids through tracefs. */
+	if (access("/sys/kernel/tracing/events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/events", F_OK)) {
+		err = pb_fs_ensure(tracefs, "tracefs", TRACEFS_MAGIC);
+		if (err)
+			return err;
+	}
+	a->cgroup_fd = open(a->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->cgroup_fd < 0)
+		return pb_err(-errno, "loader: open cgroup root %s: %m", a->cgroup_root);
+
+	s = procbind__open();
+	if (!s)
+		return pb_err(-errno, "loader: open BPF object: %m");
+	a->skel = s;
+	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
+	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
+	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
+
+	err = procbind__load(s);
+	if (err)
+		return pb_err(err, "loader: load BPF programs: %s (kernel >= 5.8 with BTF needed; "
+				   "-v shows the verifier log)", strerror(-err));
+
+	err = pb_loader_set_mode(a, a->policy.mode);
+	if (err)
+		return err;
+
+	/* Life cycle first, then acquisition, then the decision: by the time a
+	 * connect is judged, the records it reads are being kept. */
+	if ((err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_fork), "sched_process_fork")) ||
+	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_exec), "sched_process_exec")) ||
+	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_exit), "sched_process_exit")))
+		return err;
+
+	{
+		struct bpf_program *opens[] = {s->progs.pb_acquire_openat, s->progs.pb_acquire_openat2,
+					       s->progs.pb_acquire_open};
+		for (size_t i = 0; i < 3; i++) {
+			struct bpf_link *l = bpf_program__attach(opens[i]);
+
+			/* open(2) does not exist on every architecture, and
+			 * openat2(2) only from 5.6: attach what the kernel has. */
+			if (libbpf_get_error(l)) {
+				pb_warn("loader: %s not attached (syscall tracepoint missing)",
+					bpf_program__name(opens[i]));
+				continue;
+			}
+			a->links[a->nlinks++] = l;
+			a->open_hooks++;
+		}
+		if (!a->open_hooks)
+			return pb_err(-ENOTSUP, "loader: no open tracepoint could be attached; "
+						"credential files cannot be tracked");
+	}
+
+	if ((err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_connect4, a->cgroup_fd), "cgroup/connect4")) ||
+	    (err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_connect6, a->cgroup_fd), "cgroup/connect6")) ||
+	    (err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg4, a->cgroup_fd), "cgroup/sendmsg4")) ||
+	    (err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg6, a->cgroup_fd), "cgroup/sendmsg6")))
+		return err;
+
+	return pb_pin_maps(a);
+}
+
+void pb_loader_stop(struct pb_agent *a)
+{
+	struct bpf_map *m;
+
+	/* Reverse order: the decision goes first, the life cycle last. */
+	while (a->nlinks > 0)
+		bpf_link__destroy(a->links[--a->nlinks]);
+	if (a->skel) {
+		bpf_object__for_each_map(m, a->skel->obj)
+			if (!bpf_map__is_internal(m) && bpf_map__is_pinned(m))
+				bpf_map__unpin(m, NULL);
+		rmdir(a->pin_dir);
+		procbind__destroy(a->skel);
+		a->skel = NULL;
+	}
+	if (a->cgroup_fd >= 0)
+		close(a->cgroup_fd);
+	a->cgroup_fd = -1;
+}
+
+int pb_walk(struct pb_agent *a, uint32_t tgid,
+	    int (*cb)(const struct pb_task_info *ti, void *ctx), void *ctx)
+{
+	struct bpf_link *link;
+	struct pb_task_info ti;
+	size_t got = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	a->skel->bss->pb_walk_tgid = tgid;
+	link = bpf_program__attach_iter(a->skel->progs.pb_walk_tasks, NULL);
+	if (libbpf_get_error(link))
+		return pb_err((int)libbpf_get_error(link), "loader: task iterator: %s",
+			      strerror(-(int)libbpf_get_error(link)));
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = pb_err(-errno, "loader: create task iterator: %m");
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, (char *)&ti + got, sizeof(ti) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = pb_err(-errno, "loader: read task iterator: %m");
+			break;
+		}
+		if (n == 0)
+			break;
+		got += n;
+		if (got < sizeof(ti))
+			continue;
+		got = 0;
+		if (cb(&ti, ctx))
+			break;
+	}
+	close(fd);
+out:
+	bpf_link__destroy(link);
+	return err;
+}
+
+static int pb_walk_one_cb(const struct pb_task_info *ti, void *ctx)
+{
+	*(struct pb_task_info *)ctx = *ti;
+	return 1;
+}
+
+int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out)
+{
+	int err;
+
+	if (!tgid)
+		return -ESRCH;
+	memset(out, 0, sizeof(*out));
+	err = pb_walk(a, tgid, pb_walk_one_cb, out);
+	if (err)
+		return err;
+	return out->tgid == tgid ? 0 : -ESRCH;
+}
+
+static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
+{
+	struct pb_agent *a = ctx;
+	struct pb_proc rec = {
+		.start_time = ti->start_time,
+		.exe_dev = ti->exe_dev,
+		.exe_ino = ti->exe_ino,
+		.cgroup_id = ti->cgroup_id,
+		.parent_start = ti->parent_start,
+		.tgid = ti->tgid,
+		.parent_tgid = ti->ppid,
+		.uid = ti->uid,
+		.flags = PB_PROC_SEEDED,
+	};
+
+	memcpy(rec.comm, ti->comm, sizeof(rec.comm));
+	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
+	if (!bpf_map_update_elem(bpf_map__fd(a->skel->maps.procs), &rec.tgid, &rec, BPF_NOEXIST))
+		a->seeded++;
+	else if (errno != EEXIST)
+		pb_warn("loader: seed pid %u: %m", ti->tgid);
+	return 0;
+}
+
+int pb_seed(struct pb_agent *a)
+{
+	a->seeded = 0;
+	return pb_walk(a, 0, pb_seed_cb, a);
+}
+
+int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(a->skel->maps.counters);
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < PB_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int pb_map_count(int fd, size_t key_size, uint64_t *n)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		(*n)++;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int pb_map_fd(struct pb_agent *a, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(a->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}

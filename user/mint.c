@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Credentials: the node key, minting a credential bound to one process,
+ * revoking it, and the tick that notices expiry and the owner's exit. The
+ * binding lives in the kernel (map creds); the token is only ever written to
+ * its file, never logged. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "log.h"
+#include "procbind.skel.h"
+#include "token.h"
+#include "util.h"
+
+/* A dead credential stays in the kernel map this long, so that a process
+ * still holding it is denied with the precise reason; after that it is
+ * removed and a holder is denied as "revoked" (unknown id fails closed). */
+#define PB_DEAD_RETENTION_NS (3600ULL * 1000000000ULL)
+
+static int pb_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int pb_key_load_or_create(struct pb_agent *a)
+{
+	char skpath[PATH_MAX], pkpath[PATH_MAX];
+	int fd, err;
+	ssize_t n;
+
+	snprintf(skpath, sizeof(skpath), "%s/node.key", a->state_dir);
+	snprintf(pkpath, sizeof(pkpath), "%s/node.pub", a->state_dir);
+	fd = open(skpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, a->sk, sizeof(a->sk));
+		close(fd);
+		if (n != sizeof(a->sk))
+			return pb_err(-EINVAL, "mint: %s is not an Ed25519 secret key", skpath);
+		crypto_sign_ed25519_sk_to_pk(a->pk, a->sk);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return pb_err(-errno, "mint: open %s: %m", skpath);
+
+	crypto_sign_keypair(a->pk, a->sk);
+	fd = open(skpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return pb_err(-errno, "mint: create %s: %m", skpath);
+	err = pb_write_all(fd, a->sk, sizeof(a->sk));
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	if (err)
+		return pb_err(err, "mint: write %s: %s", skpath, strerror(-err));
+	fd = open(pkpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return pb_err(-errno, "mint: create %s: %m", pkpath);
+	err = pb_write_all(fd, a->pk, sizeof(a->pk));
+	close(fd);
+	if (err)
+		return pb_err(err, "mint: write %s: %s", pkpath, strerror(-err));
+	pb_info("mint: created node key %s", skpath);
+	return 0;
+}
+
+struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id)
+{
+	for (size_t i = 0; i < a->ncreds; i++)
+		if (a->creds[i].id == id)
+			return &a->creds[i];
+	return NULL;
+}
+
+static int pb_identity_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= PB_IDENTITY_LEN)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static uint64_t pb_new_id(struct pb_agent *a)
+{
+	uint64_t id;
+
+	do
+		randombytes_buf(&id, sizeof(id));
+	while (!id || pb_cred_find(a, id));
+	return id;
+}
+
+/* The claims a downstream service checks; the secret makes the token
+ * unguessable even to someone who knows every other claim. */
+static char *pb_claims_json(struct pb_agent *a, const struct pb_cred_meta *m, const char *aud)
+{
+	unsigned char secret[PB_TOKEN_SECRET_BYTES];
+	char sec64[sodium_base64_ENCODED_LEN(PB_TOKEN_SECRET_BYTES,
+					      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	uint64_t real_now = pb_now_real_ns(), boot_now = pb_now_boot_ns();
+	struct pb_buf b = {0};
+	char idhex[17];
+
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2base64(sec64, sizeof(sec64), secret, sizeof(secret),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(secret, sizeof(secret));
+	pb_id_format(m->id, idhex);
+
+	pb_json_begin(&b);
+	pb_json_u64(&b, "v", 1);
+	pb_json_str(&b, "id", idhex);
+	pb_json_str(&b, "identity", m->identity);
+	pb_json_str(&b, "node", a->node);
+	pb_json_str(&b, "aud", aud);
+	pb_json_u64(&b, "pid", m->bind.tgid);
+	pb_json_u64(&b, "start_time", m->bind.start_time);
+	pb_json_u64(&b, "cgroup_id", m->bind.cgroup_id);
+	pb_json_u64(&b, "exe_dev", m->bind.exe_dev);
+	pb_json_u64(&b, "exe_ino", m->bind.exe_ino);
+	pb_json_bool(&b, "inherit_children", m->bind.flags & PB_CRED_INHERIT_CHILDREN);
+	pb_json_u64(&b, "iat", real_now / 1000000000ULL);
+	pb_json_u64(&b, "exp", (real_now + (m->bind.expires - boot_now)) / 1000000000ULL);
+	pb_json_str(&b, "secret", sec64);
+	pb_json_end(&b);
+	sodium_memzero(sec64, sizeof(sec64));
+	if (b.failed) {
+		pb_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* Undo the kernel side of a credential. */
+static void pb_unbind(struct pb_agent *a, uint64_t id, const struct pb_file_key *file)
+{
+	if (file && (file->dev || file->ino))
+		bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), file);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.creds), &id);
+}
+
+static void pb_emit_cred_event(struct pb_agent *a, const char *type, const struct pb_cred_meta *m,
+			       const char *why)
+{
+	struct pb_buf *b = &a->line;
+
+	pb_event_begin(a, b, type, pb_now_boot_ns());
+	if (why)
+		pb_json_str(b, "reason", why);
+	pb_json_cred_meta(a, b, "credential", m);
+	pb_json_end(b);
+	pb_emit_line(a, b);
+}
+
+int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
+	    char *err, size_t errlen)
+{
+	int creds_fd = bpf_map__fd(a->skel->maps.creds);
+	int files_fd = bpf_map__fd(a->skel->maps.cred_files);
+	int procs_fd = bpf_map__fd(a->skel->maps.procs);
+	struct pb_cred_meta m = {0}, *slot;
+	struct pb_task_info ti, again;
+	struct pb_proc rec;
+	struct stat st;
+	char *claims = NULL, *token = NULL, idhex[17];
+	uint64_t ttl = req->ttl ? req->ttl : a->policy.default_ttl;
+	int inherit = req->inherit < 0 ? a->policy.inherit_children : req->inherit;
+	int fd = -1, ret;
+
+#define FAIL(code, ...)                                                                            \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		ret = (code);                                                                      \
+		goto fail;                                                                         \
+	} while (0)
+
+	if (!req->pid)
+		FAIL(-EINVAL, "mint: --pid is required");
+	if (!pb_identity_valid(req->identity))
+		FAIL(-EINVAL, "mint: identity '%s' must be 1-63 characters of [A-Za-z0-9._-]",
+		     req->identity);
+	if (ttl > a->policy.max_ttl)
+		FAIL(-EINVAL, "mint: ttl exceeds the policy's max_ttl (%" PRIu64 "s)",
+		     (uint64_t)(a->policy.max_ttl / 1000000000ULL));
+	if (a->ncreds == a->capcreds) {
+		size_t cap = a->capcreds ? a->capcreds * 2 : 64;
+		struct pb_cred_meta *p = realloc(a->creds, cap * sizeof(*p));
+
+		if (!p)
+			FAIL(-ENOMEM, "mint: out of memory");
+		a->creds = p;
+		a->capcreds = cap;
+	}
+
+	ret = pb_walk_one(a, req->pid, &ti);
+	if (ret == -ESRCH)
+		FAIL(-ESRCH, "mint: no such process: pid %u (host PID namespace)", req->pid);
+	if (ret)
+		FAIL(ret, "mint: cannot read process %u: %s", req->pid, strerror(-ret));
+
+	/* The process needs a record for its exec/exit to be seen. One the
+	 * hooks wrote is newer than ours, so NOEXIST. */
+	memset(&rec, 0, sizeof(rec));
+	rec.tgid = ti.tgid;
+	rec.start_time = ti.start_time;
+	rec.exe_dev = ti.exe_dev;
+	rec.exe_ino = ti.exe_ino;
+	rec.cgroup_id = ti.cgroup_id;
+	rec.parent_tgid = ti.ppid;
+	rec.parent_start = ti.parent_start;
+	rec.uid = ti.uid;
+	rec.flags = PB_PROC_SEEDED;
+	memcpy(rec.comm, ti.comm, sizeof(rec.comm));
+	if (bpf_map_update_elem(procs_fd, &rec.tgid, &rec, BPF_NOEXIST) && errno != EEXIST)
+		FAIL(-errno, "mint: process map: %s", strerror(errno));
+
+	m.id = pb_new_id(a);
+	m.bind.tgid = ti.tgid;
+	m.bind.start_time = ti.start_time;
+	m.bind.cgroup_id = ti.cgroup_id;
+	m.bind.exe_dev = ti.exe_dev;
+	m.bind.exe_ino = ti.exe_ino;
+	m.issued = pb_now_boot_ns();
+	m.bind.expires = m.issued + ttl;
+	m.bind.flags = inherit ? PB_CRED_INHERIT_CHILDREN : 0;
+	m.uid = ti.uid;
+	snprintf(m.identity, sizeof(m.identity), "%s", req->identity);
+	memcpy(m.comm, ti.comm, sizeof(m.comm));
+	if (pb_exe_path(ti.tgid, ti.exe_dev, ti.exe_ino, m.exe, sizeof(m.exe)))
+		m.exe[0] = 0;
+	pb_cgroup_name(a, ti.cgroup_id, m.cgroup, sizeof(m.cgroup));
+	pb_id_format(m.id, idhex);
+
+	if (bpf_map_update_elem(creds_fd, &m.id, &m.bind, BPF_NOEXIST)) {
+		ret = -errno;
+		if (ret == -E2BIG)
+			FAIL(ret, "mint: credential map is full (%u entries; raise limits.max_creds)",
+			     a->policy.max_creds);
+		FAIL(ret, "mint: credential map: %s", strerror(-ret));
+	}
+
+	claims = pb_claims_json(a, &m, req->audience[0] ? req->audience : "procbind");
+	token = claims ? pb_token_sign(claims, a->sk) : NULL;
+	if (!token)
+		FAIL(-ENOMEM, "mint: out of memory");
+
+	if (req->out[0])
+		snprintf(m.path, sizeof(m.path), "%s", req->out);
+	else
+		snprintf(m.path, sizeof(m.path), "%s/%s.token", a->cred_dir, idhex);
+	fd = open(m.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+	if (fd < 0) {
+		ret = -errno;
+		m.path[0] = 0;
+		FAIL(ret, "mint: create token file %s: %s", req->out[0] ? req->out : "", strerror(-ret));
+	}
+	ret = pb_write_all(fd, token, strlen(token));
+	if (!ret)
+		ret = pb_write_all(fd, "\n", 1);
+	if (!ret && fchown(fd, ti.uid, (gid_t)-1))
+		ret = -errno;
+	if (!ret && fstat(fd, &st))
+		ret = -errno;
+	if (!ret && fsync(fd))
+		ret = -errno;
+	close(fd);
+	fd = -1;
+	if (ret)
+		FAIL(ret, "mint: write token file %s: %s", m.path, strerror(-ret));
+
+	m.file.dev = pb_dev_to_kernel(st.st_dev);
+	m.file.ino = st.st_ino;
+	if (bpf_map_update_elem(files_fd, &m.file, &m.id, BPF_NOEXIST)) {
+		ret = -errno;
+		m.file.dev = m.file.ino = 0;
+		FAIL(ret, "mint: register token file: %s", strerror(-ret));
+	}
+
+	/* Still the same process? If it exited (or its PID was reused) while
+	 * we minted, the credential would be bound to nobody: undo it. */
+	ret = pb_walk_one(a, req->pid, &again);
+	if (ret || again.start_time != ti.start_time)
+		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
+
+	slot = &a->creds[a->ncreds++];
+	*slot = m;
+	*meta_out = slot;
+	pb_emit_cred_event(a, "credential_minted", slot, NULL);
+	sodium_memzero(token, strlen(token));
+	sodium_memzero(claims, strlen(claims));
+	free(token);
+	free(claims);
+	return 0;
+
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (m.path[0])
+		unlink(m.path);
+	if (m.id)
+		pb_unbind(a, m.id, &m.file);
+	if (token)
+		sodium_memzero(token, strlen(token));
+	if (claims)
+		sodium_memzero(claims, strlen(claims));
+	free(token);
+	free(claims);
+	return ret;
+#undef FAIL
+}
+
+/* The token file of a dead credential goes away, and so does its inode's
+ * registration: a later file that reuses the inode number is not a token. */
+static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char *death)
+{
+	struct stat st;
+
+	if (m->died)
+		return;
+	m->died = pb_now_boot_ns();
+	m->death = death;
+	if (m->path[0] && !lstat(m->path, &st) && pb_dev_to_kernel(st.st_dev) == m->file.dev &&
+	    st.st_ino == m->file.ino)
+		unlink(m->path);
+	m->path[0] = 0;
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file);
+	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m, death);
+}
+
+int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen)
+{
+	struct pb_cred_meta *m = pb_cred_find(a, id);
+	char idhex[17];
+
+	pb_id_format(id, idhex);
+	if (!m) {
+		snprintf(err, errlen, "revoke: unknown credential %s", idhex);
+		return -ENOENT;
+	}
+	if (m->bind.flags & PB_CRED_REVOKED) {
+		snprintf(err, errlen, "revoke: credential %s is already revoked", idhex);
+		return -EALREADY;
+	}
+	m->bind.flags |= PB_CRED_REVOKED;
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.creds), &id, &m->bind, BPF_ANY)) {
+		m->bind.flags &= ~PB_CRED_REVOKED;
+		snprintf(err, errlen, "revoke: credential map: %s", strerror(errno));
+		return -errno;
+	}
+	m->died = 0; /* revocation wins over an earlier natural death in the record */
+	pb_cred_bury(a, m, "revoked");
+	return 0;
+}
+
+void pb_creds_tick(struct pb_agent *a)
+{
+	int procs_fd = bpf_map__fd(a->skel->maps.procs);
+	uint64_t now = pb_now_boot_ns();
+	size_t i = 0;
+
+	while (i < a->ncreds) {
+		struct pb_cred_meta *m = &a->creds[i];
+		struct pb_proc owner;
+		__u32 tgid = m->bind.tgid;
+
+		if (!m->died) {
+			if (now >= m->bind.expires)
+				pb_cred_bury(a, m, "expired");
+			else if (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
+				 owner.start_time != m->bind.start_time)
+				pb_cred_bury(a, m, "owner_exited");
+		}
+		if (m->died && now - m->died > PB_DEAD_RETENTION_NS) {
+			pb_unbind(a, m->id, NULL);
+			a->creds[i] = a->creds[--a->ncreds];
+			continue;
+		}
+		i++;
+	}
+}

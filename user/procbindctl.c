@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* procbindctl: the operator's CLI. Each command turns its options into one
+ * control-socket request and prints the agent's reply; exit status 0 on
+ * success, 1 when the agent refused, 2 on a usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "policy.h"
+
+static const char *sock_path = "/run/procbind/control.sock";
+
+static const char usage_text[] =
+	"usage: procbindctl [--socket PATH] COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  mint --pid PID [--ttl DURATION] [--identity NAME] [--inherit none|children]\n"
+	"       [--out PATH] [--audience AUD]   mint a credential bound to PID (host PID)\n"
+	"  revoke ID                            revoke a credential\n"
+	"  ps [--all] [-o table|json]           processes holding or owning credentials\n"
+	"  status [-o text|json]                mode, verdict counters, map fill\n"
+	"  policy check FILE                    validate a policy file (no agent needed)\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  procbindctl mint --pid 4242 --ttl 10m --identity payments\n"
+	"  procbindctl ps\n"
+	"  procbindctl revoke 9f86d081884c7d65\n";
+
+static int usage(void)
+{
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+/* Send one request, print the reply body; 0 ok, 1 refused or unreachable. */
+static int pb_call(struct pb_buf *req)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[65536];
+	size_t off = 0;
+	int fd, ok = -1, first = 1;
+	ssize_t n;
+
+	if (strlen(sock_path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "procbindctl: socket path too long\n");
+		return 1;
+	}
+	strcpy(sun.sun_path, sock_path);
+	pb_buf_append(req, "\n", 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		fprintf(stderr, "procbindctl: cannot reach the agent at %s: %s\n", sock_path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, req->data, req->len) != (ssize_t)req->len) {
+		fprintf(stderr, "procbindctl: send request: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf + off, sizeof(buf) - 1 - off)) > 0) {
+		off += n;
+		buf[off] = 0;
+		if (first) {
+			char *nl = strchr(buf, '\n');
+
+			if (!nl && off < sizeof(buf) - 1)
+				continue;
+			first = 0;
+			if (!strncmp(buf, "ok\n", 3)) {
+				ok = 1;
+				fputs(buf + 3, stdout);
+			} else {
+				ok = 0;
+				fprintf(stderr, "procbindctl: %s", buf);
+				if (!nl)
+					fputc('\n', stderr);
+			}
+			off = 0;
+			continue;
+		}
+		fwrite(buf, 1, off, ok ? stdout : stderr);
+		off = 0;
+	}
+	close(fd);
+	if (ok < 0) {
+		fprintf(stderr, "procbindctl: the agent closed the connection without a reply\n");
+		return 1;
+	}
+	return ok ? 0 : 1;
+}
+
+static void kv(struct pb_buf *b, const char *k, const char *v)
+{
+	if (strchr(v, '\n')) {
+		fprintf(stderr, "procbindctl: newline in --%s\n", k);
+		exit(2);
+	}
+	pb_buf_printf(b, "%s=%s\n", k, v);
+}
+
+static int cmd_mint(int argc, char **argv, struct pb_buf *req)
+{
+	static const struct option opts[] = {
+		{"pid", required_argument, 0, 'p'},      {"ttl", required_argument, 0, 't'},
+		{"identity", required_argument, 0, 'i'}, {"inherit", required_argument, 0, 'I'},
+		{"out", required_argument, 0, 'o'},      {"audience", required_argument, 0, 'a'},
+		{0},
+	};
+	char abs[4096];
+	int c, have_pid = 0;
+
+	pb_buf_printf(req, "mint\n");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			kv(req, "pid", optarg);
+			have_pid = 1;
+			break;
+		case 't':
+			kv(req, "ttl", optarg);
+			break;
+		case 'i':
+			kv(req, "identity", optarg);
+			break;
+		case 'I':
+			kv(req, "inherit", optarg);
+			break;
+		case 'a':
+			kv(req, "audience", optarg);
+			break;
+		case 'o':
+			/* The agent runs elsewhere: send an absolute path. */
+			if (optarg[0] != '/' && getcwd(abs, sizeof(abs) - 1 - strlen(optarg) - 1)) {
+				strcat(abs, "/");
+				strcat(abs, optarg);
+				kv(req, "out", abs);
+			} else {
+				kv(req, "out", optarg);
+			}
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (!have_pid || optind != argc) {
+		fprintf(stderr, "procbindctl mint: --pid PID is required\n");
+		return usage();
+	}
+	return pb_call(req);
+}
+
+static int cmd_simple(const char *verb, int argc, char **argv, struct pb_buf *req)
+{
+	static const struct option opts[] = {
+		{"all", no_argument, 0, 'a'},
+		{"output", required_argument, 0, 'o'},
+		{0},
+	};
+	int c;
+
+	pb_buf_printf(req, "%s\n", verb);
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'a' && !strcmp(verb, "ps")) {
+			kv(req, "all", "1");
+		} else if (c == 'o') {
+			if (!strcmp(optarg, "json"))
+				kv(req, "format", "json");
+			else if (strcmp(optarg, "table") && strcmp(optarg, "text"))
+				return usage();
+		} else {
+			return usage();
+		}
+	}
+	if (optind != argc)
+		return usage();
+	return pb_call(req);
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	struct pb_policy p;
+	char err[1024];
+
+	if (argc != 3 || strcmp(argv[1], "check"))
+		return usage();
+	if (pb_policy_load(argv[2], &p, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	printf("%s: ok\n", argv[2]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct pb_buf req = {0};
+	const char *cmd;
+	int i = 1, ret;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			sock_path = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			sock_path = argv[i] + 9;
+			i++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage();
+		}
+	}
+	if (i >= argc)
+		return usage();
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	optind = 1;
+
+	if (!strcmp(cmd, "mint"))
+		ret = cmd_mint(argc, argv, &req);
+	else if (!strcmp(cmd, "revoke")) {
+		if (argc != 2)
+			return usage();
+		pb_buf_printf(&req, "revoke\n");
+		kv(&req, "id", argv[1]);
+		ret = pb_call(&req);
+	} else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
+		ret = cmd_simple(cmd, argc, argv, &req);
+	else if (!strcmp(cmd, "policy"))
+		ret = cmd_policy(argc, argv);
+	else
+		ret = usage();
+	pb_buf_free(&req);
+	return ret;
+}

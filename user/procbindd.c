@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* procbindd: the node agent. Loads and attaches the BPF programs, seeds the
+ * processes that predate it, serves the control socket and streams every
+ * event as one JSON line on stdout, in one single-threaded epoll loop. */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "procbind.skel.h"
+#include "log.h"
+#include "policy.h"
+#include "sysfs.h"
+#include "util.h"
+
+#ifndef PB_DEFAULT_POLICY
+#define PB_DEFAULT_POLICY "/etc/procbind/policy.yaml"
+#endif
+
+/* Drain period: events are submitted without waking us (see
+ * pb_event_submit), so this bounds their latency. */
+#define PB_DRAIN_MS 100
+
+static const char doc[] =
+	"procbindd -- bind credentials to the process they were minted for, and enforce "
+	"it in the kernel.\n"
+	"\n"
+	"Runs in the foreground, one JSON object per event on stdout, logs on stderr.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  procbindd --policy deploy/policy.yaml\n"
+	"  procbindd --mode monitor --state-dir /tmp/pb --socket /tmp/pb/control.sock\n";
+
+static const struct argp_option options[] = {
+	{"policy", 'p', "FILE", 0, "Policy file (default " PB_DEFAULT_POLICY ")", 0},
+	{"mode", 'm', "MODE", 0, "monitor or enforce (overrides the policy)", 0},
+	{"state-dir", 's', "DIR", 0, "State directory (default /var/lib/procbind)", 0},
+	{"socket", 'S', "PATH", 0, "Control socket (default /run/procbind/control.sock)", 0},
+	{"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
+	{"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
+	{"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
+	{0},
+};
+
+struct pb_args {
+	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs;
+	int mode;
+};
+
+static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct pb_args *args = state->input;
+
+	switch (key) {
+	case 'p':
+		args->policy = arg;
+		break;
+	case 'm':
+		args->mode = pb_mode_parse(arg);
+		if (args->mode < 0)
+			argp_error(state, "--mode must be monitor or enforce, not '%s'", arg);
+		break;
+	case 's':
+		args->state_dir = arg;
+		break;
+	case 'S':
+		args->socket = arg;
+		break;
+	case 'c':
+		args->cgroup_root = arg;
+		break;
+	case 'b':
+		args->bpffs = arg;
+		break;
+	case 'v':
+		pb_verbose = 1;
+		break;
+	case ARGP_KEY_ARG:
+		argp_usage(state);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int pb_mkdirs(struct pb_agent *a)
+{
+	if (mkdir(a->state_dir, 0700) && errno != EEXIST)
+		return pb_err(-errno, "agent: mkdir %s: %m", a->state_dir);
+	/* 0711: a bound process may open its own token by name, nobody may list. */
+	if (mkdir(a->cred_dir, 0711) && errno != EEXIST)
+		return pb_err(-errno, "agent: mkdir %s: %m", a->cred_dir);
+	chmod(a->cred_dir, 0711);
+	return 0;
+}
+
+/* Token files left by an earlier agent name credentials this one does not
+ * hold in its maps: they would not be enforced, so they must not be used. */
+static void pb_clear_stale_tokens(struct pb_agent *a)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *d = opendir(a->cred_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len < 7 || strcmp(de->d_name + len - 6, ".token"))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", a->cred_dir, de->d_name) <
+			    (int)sizeof(path) && !unlink(path))
+			n++;
+	}
+	closedir(d);
+	if (n)
+		pb_warn("agent: removed %u token files of an earlier run (not enforced any more)", n);
+}
+
+static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
+{
+	pb_event_begin(a, &a->line, type, pb_now_boot_ns());
+	pb_json_str(&a->line, "mode", pb_mode_name(a->policy.mode));
+	pb_json_str(&a->line, "policy", a->policy_path);
+	pb_json_str(&a->line, "cgroup_root", a->cgroup_root);
+	pb_json_u64(&a->line, "seeded", a->seeded);
+	pb_json_u64(&a->line, "pid", getpid());
+	pb_json_end(&a->line);
+	pb_emit_line(a, &a->line);
+	fflush(a->out);
+}
+
+static int pb_run(struct pb_agent *a)
+{
+	struct epoll_event ev, evs[8];
+	struct itimerspec its = {.it_interval = {0, PB_DRAIN_MS * 1000000L},
+				 .it_value = {0, PB_DRAIN_MS * 1000000L}};
+	int ep = -1, sfd = -1, tfd = -1, lfd = -1, rbfd, ret = 0;
+	unsigned int ticks = 0;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (ep < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
+		ret = pb_err(-errno, "agent: event loop setup: %m");
+		goto out;
+	}
+	lfd = pb_control_listen(a);
+	if (lfd < 0) {
+		ret = lfd;
+		goto out;
+	}
+	rbfd = ring_buffer__epoll_fd(a->rb);
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	ev.data.fd = rbfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
+
+	pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(a->policy.mode),
+		a->socket_path);
+	pb_emit_lifecycle(a, "agent_started");
+
+	for (;;) {
+		int n = epoll_wait(ep, evs, 8, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = pb_err(-errno, "agent: epoll_wait: %m");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					pb_info("agent: signal %u, stopping", si.ssi_signo);
+					goto stop;
+				}
+			} else if (fd == tfd) {
+				uint64_t exp;
+
+				if (read(tfd, &exp, sizeof(exp)) < 0)
+					continue;
+				/* The timer, not the wake-up, guarantees the drain. */
+				ring_buffer__consume(a->rb);
+				if (++ticks % (1000 / PB_DRAIN_MS) == 0)
+					pb_creds_tick(a);
+				fflush(a->out);
+			} else if (fd == lfd) {
+				ring_buffer__consume(a->rb);
+				pb_control_serve_one(a, lfd);
+			} else if (fd == rbfd) {
+				ring_buffer__consume(a->rb);
+				fflush(a->out);
+			}
+		}
+	}
+stop:
+	ring_buffer__consume(a->rb);
+	pb_emit_lifecycle(a, "agent_stopped");
+out:
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(a->socket_path);
+	}
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (ep >= 0)
+		close(ep);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static struct pb_agent agent;
+	struct pb_agent *a = &agent;
+	struct pb_args args = {.policy = PB_DEFAULT_POLICY,
+			       .state_dir = "/var/lib/procbind",
+			       .socket = "/run/procbind/control.sock",
+			       .bpffs = "/sys/fs/bpf",
+			       .mode = -1};
+	struct argp argp = {options, pb_parse_opt, NULL, doc, NULL, NULL, NULL};
+	char perr[1024];
+	int err;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &args))
+		return 2;
+	a->cgroup_fd = -1;
+	a->out = stdout;
+
+	if (sodium_init() < 0) {
+		pb_error("agent: libsodium failed to initialise");
+		return 1;
+	}
+	err = pb_policy_load(args.policy, &a->policy, perr, sizeof(perr));
+	if (err) {
+		pb_error("policy: %s", perr);
+		return 1;
+	}
+	if (args.mode >= 0)
+		a->policy.mode = args.mode;
+	if (!realpath(args.policy, a->policy_path))
+		snprintf(a->policy_path, sizeof(a->policy_path), "%s", args.policy);
+	snprintf(a->state_dir, sizeof(a->state_dir), "%s", args.state_dir);
+	snprintf(a->cred_dir, sizeof(a->cred_dir), "%s/creds", args.state_dir);
+	snprintf(a->socket_path, sizeof(a->socket_path), "%s", args.socket);
+	snprintf(a->bpffs, sizeof(a->bpffs), "%s", args.bpffs);
+	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
+	if (gethostname(a->node, sizeof(a->node)))
+		snprintf(a->node, sizeof(a->node), "unknown");
+	if (geteuid() != 0)
+		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
+			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
+
+	if ((err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root))) ||
+	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)))
+		goto out;
+	pb_clear_stale_tokens(a);
+	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);
+
+	err = pb_loader_start(a);
+	if (err)
+		goto out;
+	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), pb_events_handle, a, NULL);
+	if (!a->rb) {
+		err = pb_err(-errno, "agent: ring buffer: %m");
+		goto out;
+	}
+	err = pb_seed(a);
+	if (err)
+		goto out;
+	pb_info("agent: %u hooks attached, %lu existing processes seeded", a->nlinks,
+		(unsigned long)a->seeded);
+
+	err = pb_run(a);
+out:
+	ring_buffer__free(a->rb);
+	pb_loader_stop(a);
+	pb_buf_free(&a->line);
+	free(a->creds);
+	sodium_memzero(a->sk, sizeof(a->sk));
+	fflush(stdout);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Helpers with no state: names, durations, clocks, ids, device numbers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "util.h"
+
+static const char *const reason_names[PB_REASON_MAX] = {
+	[PB_OK] = "ok",
+	[PB_R_FOREIGN_PID] = "foreign_pid",
+	[PB_R_PID_REUSED] = "pid_reused",
+	[PB_R_FOREIGN_CGROUP] = "foreign_cgroup",
+	[PB_R_EXE_CHANGED] = "exe_changed",
+	[PB_R_EXPIRED] = "expired",
+	[PB_R_REVOKED] = "revoked",
+	[PB_R_OWNER_EXITED] = "owner_exited",
+	[PB_R_HELD_OVERFLOW] = "held_overflow",
+};
+
+const char *pb_reason_name(unsigned int r)
+{
+	return r < PB_REASON_MAX && reason_names[r] ? reason_names[r] : "unknown";
+}
+
+const char *pb_verdict_name(unsigned int v)
+{
+	switch (v) {
+	case PB_VERDICT_ALLOW:
+		return "allow";
+	case PB_VERDICT_DENY:
+		return "deny";
+	case PB_VERDICT_MONITOR:
+		return "monitor";
+	}
+	return "unknown";
+}
+
+const char *pb_mode_name(unsigned int m)
+{
+	return m == PB_MODE_ENFORCE ? "enforce" : "monitor";
+}
+
+int pb_mode_parse(const char *s)
+{
+	if (!strcmp(s, "enforce"))
+		return PB_MODE_ENFORCE;
+	if (!strcmp(s, "monitor"))
+		return PB_MODE_MONITOR;
+	return -EINVAL;
+}
+
+int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int pb_duration_parse(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = {
+		{"ms", 1000000ULL},       {"s", 1000000000ULL},      {"m", 60000000000ULL},
+		{"h", 3600000000000ULL},  {"d", 86400000000000ULL},  {"", 1000000000ULL},
+	};
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (v > UINT64_MAX / units[i].mult)
+			return -ERANGE;
+		*ns = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static uint64_t pb_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t pb_now_boot_ns(void)
+{
+	return pb_clock_ns(CLOCK_BOOTTIME);
+}
+
+uint64_t pb_now_real_ns(void)
+{
+	return pb_clock_ns(CLOCK_REALTIME);
+}
+
+void pb_boot_to_rfc3339(uint64_t boot_ns, char *buf, size_t len)
+{
+	uint64_t real = pb_now_real_ns() - (pb_now_boot_ns() - boot_ns);
+	time_t sec = real / 1000000000ULL;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(real / 1000000ULL % 1000));
+}
+
+void pb_id_format(uint64_t id, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, id);
+}
+
+int pb_id_parse(const char *s, uint64_t *id)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || strlen(s) != 16)
+		return -EINVAL;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return -EINVAL;
+	v = strtoull(s, &end, 16);
+	if (*end || !v)
+		return -EINVAL;
+	*id = v;
+	return 0;
+}
+
+uint64_t pb_dev_to_kernel(dev_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Small helpers shared by the agent and the CLI: names of reasons and
+ * verdicts, durations, clocks, ids and device numbers. */
+#ifndef PB_UTIL_H
+#define PB_UTIL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "procbind/abi.h"
+
+const char *pb_reason_name(unsigned int r);   /* "foreign_pid", ... */
+const char *pb_verdict_name(unsigned int v);  /* "allow", "deny", "monitor" */
+const char *pb_mode_name(unsigned int m);     /* "monitor", "enforce" */
+int pb_mode_parse(const char *s);             /* enum pb_mode or -EINVAL */
+
+/* "90s", "10m", "1h", "2d", "500ms" or plain seconds -> ns. 0 or -EINVAL. */
+int pb_duration_parse(const char *s, uint64_t *ns);
+
+uint64_t pb_now_boot_ns(void); /* CLOCK_BOOTTIME */
+uint64_t pb_now_real_ns(void); /* CLOCK_REALTIME */
+/* Boot-time ns -> RFC 3339 UTC with ms, into buf (>= 32 bytes). */
+void pb_boot_to_rfc3339(uint64_t boot_ns, char *buf, size_t len);
+
+/* Credential ids print as 16 lowercase hex digits. */
+void pb_id_format(uint64_t id, char out[17]);
+int pb_id_parse(const char *s, uint64_t *id);
+
+/* Userspace st_dev -> the kernel's internal dev_t (MAJOR << 20 | MINOR),
+ * which is what BPF reads from inode->i_sb->s_dev. */
+uint64_t pb_dev_to_kernel(dev_t dev);
+
+/* Parse a whole decimal number into [min, max]; 0 or -EINVAL/-ERANGE. */
+int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif
