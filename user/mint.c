@@ -335,22 +335,42 @@ fail:
 #undef FAIL
 }
 
-/* The token file of a dead credential goes away, and so does its inode's
- * registration: a later file that reuses the inode number is not a token. */
+/* A dead credential keeps its token file and the file's registration until
+ * the retention ends: whoever opens it later is recorded as a holder and
+ * denied, so a token left lying around stays a tripwire. */
 static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char *death)
 {
-	struct stat st;
-
 	if (m->died)
 		return;
 	m->died = pb_now_boot_ns();
 	m->death = death;
-	if (m->path[0] && !lstat(m->path, &st) && pb_dev_to_kernel(st.st_dev) == m->file.dev &&
-	    st.st_ino == m->file.ino)
-		unlink(m->path);
-	m->path[0] = 0;
-	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file);
 	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m, death);
+}
+
+/* If the token file was deleted or replaced, its inode number may be given
+ * to an unrelated file: stop treating that inode as a credential. */
+static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
+{
+	struct stat st;
+
+	if (!m->path[0])
+		return;
+	if (!lstat(m->path, &st) && pb_dev_to_kernel(st.st_dev) == m->file.dev &&
+	    st.st_ino == m->file.ino)
+		return;
+	pb_info("mint: token file %s was removed; its inode is no longer watched", m->path);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file);
+	m->path[0] = 0;
+}
+
+/* The end of retention: the token file and every kernel entry go. A process
+ * still holding the id is then denied as "revoked" (unknown ids fail closed). */
+static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m)
+{
+	pb_cred_check_file(a, m);
+	if (m->path[0])
+		unlink(m->path);
+	pb_unbind(a, m->id, &m->file);
 }
 
 int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen)
@@ -396,8 +416,10 @@ void pb_creds_tick(struct pb_agent *a)
 				 owner.start_time != m->bind.start_time)
 				pb_cred_bury(a, m, "owner_exited");
 		}
-		if (m->died && now - m->died > PB_DEAD_RETENTION_NS) {
-			pb_unbind(a, m->id, NULL);
+		pb_cred_check_file(a, m);
+		/* died may be stamped after now was read: compare, never subtract */
+		if (m->died && now > m->died + PB_DEAD_RETENTION_NS) {
+			pb_cred_forget(a, m);
 			a->creds[i] = a->creds[--a->ncreds];
 			continue;
 		}

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Shared by the integration tests: start a real agent on a private socket and
+# state directory, make child cgroups that stand in for two pods, run actors,
+# and wait for events. Everything is torn down on exit, pass or fail.
+set -euo pipefail
+
+BUILD=${PB_BUILD:?PB_BUILD must point at the build directory}
+ACTOR=$BUILD/tests/integration/pb_actor
+SKIP=77
+PORT=${PB_PORT:-$((20000 + $$ % 20000))}
+
+skip() { echo "SKIP: $*"; exit $SKIP; }
+fail() { echo "FAIL: $*"; dump; exit 1; }
+pass() { echo "PASS: $*"; }
+
+[ "$(id -u)" = 0 ] || skip "integration tests need root (BPF, cgroups)"
+[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF at /sys/kernel/btf/vmlinux"
+command -v jq >/dev/null || skip "jq is not installed (the README's test command installs it)"
+
+T=$(mktemp -d /tmp/pbtest.XXXXXX)
+CGROOT=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+[ -n "$CGROOT" ] || skip "no cgroup v2 mount"
+CG=$CGROOT/pbtest-$$
+POD_A=$CG/podA
+POD_B=$CG/podB
+SOCK=$T/control.sock
+OUT=$T/events.json
+AGENT_PID=
+PIDS=()
+
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	for d in "$POD_A" "$POD_B" "$CG"; do
+		if [ -d "$d" ]; then
+			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		fi
+	done
+	sleep 0.1
+	rmdir "$POD_A" "$POD_B" "$CG" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+dump() {
+	echo "--- agent log"; tail -20 "$T/agent.log" 2>/dev/null || true
+	echo "--- events"; tail -20 "$OUT" 2>/dev/null || true
+}
+
+ctl() { "$BUILD/procbindctl" --socket "$SOCK" "$@"; }
+
+# start_agent [procbindd flags...]
+start_agent() {
+	mkdir -p "$CG" "$POD_A" "$POD_B"
+	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
+		--policy "$PB_SOURCE/deploy/policy.yaml" "$@" >"$OUT" 2>"$T/agent.log" &
+	AGENT_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || { cat "$T/agent.log"; fail "agent did not start"; }
+		sleep 0.1
+	done
+	fail "agent socket never appeared"
+}
+
+start_server() {
+	"$ACTOR" serve "$PORT" >"$T/server.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do grep -q serving "$T/server.log" && return 0; sleep 0.1; done
+	fail "listener did not start"
+}
+
+# actor NAME STEP...: run an actor in the background, output in $T/NAME.out
+actor() {
+	local name=$1; shift
+	"$ACTOR" "$@" >"$T/$name.out" 2>&1 &
+	PIDS+=($!)
+	eval "${name}_PID=$!"
+}
+
+# wait_file FILE: wait for an actor's pid file or other marker
+wait_file() {
+	for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
+	fail "timed out waiting for $1"
+}
+
+# wait_line NAME PATTERN: wait until the actor's output has a line matching
+wait_line() {
+	for _ in $(seq 200); do grep -qE "$2" "$T/$1.out" 2>/dev/null && return 0; sleep 0.05; done
+	echo "--- $1.out"; cat "$T/$1.out"; fail "$1 never printed /$2/"
+}
+
+# expect NAME STEP RESULT: the actor's result line for STEP is RESULT
+expect() {
+	local got
+	wait_line "$1" " $2 "
+	got=$(grep -F " $2 " "$T/$1.out" | head -1 | awk '{print $NF}')
+	[ "$got" = "$3" ] || { cat "$T/$1.out"; fail "$1: $2 gave $got, expected $3"; }
+	pass "$1: $2 -> $3"
+}
+
+# wait_event JQ-FILTER: wait until an event line satisfies the filter; prints it
+wait_event() {
+	local line
+	for _ in $(seq 100); do
+		line=$(jq -c "select($1)" "$OUT" 2>/dev/null | head -1)
+		[ -n "$line" ] && { echo "$line"; return 0; }
+		sleep 0.05
+	done
+	fail "no event matching: $1"
+}
+
+count_events() { jq -c "select($1)" "$OUT" 2>/dev/null | wc -l; }
+
+# mint PID FILE [flags]: mint a token into FILE, echo the credential id
+mint() {
+	local pid=$1; shift
+	local out=$1; shift
+	ctl mint --pid "$pid" --out "$out" "$@" | sed -n "s/^id=//p"
+}

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pb_actor: a process the integration tests script step by step, so that
+ * every verdict they check comes from real syscalls of a real process.
+ *
+ *   pb_actor STEP...          run the steps in order, one result line each
+ *   pb_actor serve PORT       TCP and UDP listeners on 127.0.0.1 and ::1
+ *   pb_actor ctlraw SOCK TEXT send TEXT (\n escapes) to a control socket
+ *
+ * Steps: cgroup:DIR  pidfile:FILE  wait:FILE  read:FILE  sleep:MS
+ *        connect:tcp|udp:ADDR:PORT  sendto:udp:ADDR:PORT
+ *        thread-connect:tcp:ADDR:PORT  (the connect runs in a second thread)
+ *        fork   (the child runs the remaining steps; the parent waits)
+ *        forkexit  (the child runs the remaining steps; the parent exits)
+ *        exec:PATH  (re-exec PATH with the remaining steps)
+ *        spawnpid:PID  (clone3 with set_tid: the child gets exactly PID)
+ * Result lines: "<pid> <step> ok" or "<pid> <step> <ERRNO-NAME>". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void result(const char *step, int err)
+{
+	printf("%d %s %s\n", getpid(), step, err ? strerrorname_np(err) : "ok");
+	fflush(stdout);
+}
+
+static int parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len, int *type)
+{
+	char buf[256], *proto, *addr, *port;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	proto = buf;
+	addr = strchr(proto, ':');
+	port = strrchr(buf, ':');
+	if (!addr || port == addr)
+		return -1;
+	*addr++ = 0;
+	*port++ = 0;
+	*type = !strcmp(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM;
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(atoi(port));
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+			return -1;
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(atoi(port));
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+			return -1;
+		*len = sizeof(*s4);
+	}
+	return 0;
+}
+
+/* connect (or sendto when unconnected) and return 0 or errno. */
+static int do_net(const char *spec, int unconnected)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int type, fd, err = 0;
+
+	if (parse_addr(spec, &ss, &len, &type))
+		return EINVAL;
+	fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (unconnected) {
+		if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0)
+			err = errno;
+	} else if (connect(fd, (struct sockaddr *)&ss, len)) {
+		err = errno;
+	}
+	close(fd);
+	return err;
+}
+
+static void *thread_connect(void *arg)
+{
+	return (void *)(intptr_t)do_net(arg, 0);
+}
+
+static int run_steps(char *argv0, int n, char **steps);
+
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) < 0)
+		return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int run_steps(char *argv0, int n, char **steps)
+{
+	for (int i = 0; i < n; i++) {
+		char *s = steps[i], *arg = strchr(s, ':');
+		int err = 0;
+
+		arg = arg ? arg + 1 : "";
+		if (!strncmp(s, "cgroup:", 7)) {
+			char path[512];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", arg);
+			f = fopen(path, "w");
+			if (!f || fprintf(f, "0\n") < 0 || fclose(f))
+				err = errno ? errno : EIO;
+			result(s, err);
+		} else if (!strncmp(s, "pidfile:", 8)) {
+			char tmp[512];
+			FILE *f;
+
+			snprintf(tmp, sizeof(tmp), "%s.tmp", arg);
+			f = fopen(tmp, "w");
+			if (!f)
+				return 1;
+			fprintf(f, "%d\n", getpid());
+			fclose(f);
+			rename(tmp, arg);
+		} else if (!strncmp(s, "wait:", 5)) {
+			for (int t = 0; access(arg, F_OK); t++) {
+				if (t > 3000) {
+					result(s, ETIMEDOUT);
+					return 1;
+				}
+				usleep(10000);
+			}
+		} else if (!strncmp(s, "read:", 5)) {
+			char buf[4096];
+			int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				err = errno;
+			else if (read(fd, buf, sizeof(buf)) < 0)
+				err = errno;
+			if (fd >= 0)
+				close(fd);
+			result(s, err);
+		} else if (!strncmp(s, "sleep:", 6)) {
+			usleep(atoi(arg) * 1000);
+		} else if (!strncmp(s, "connect:", 8)) {
+			result(s, do_net(arg, 0));
+		} else if (!strncmp(s, "sendto:", 7)) {
+			result(s, do_net(arg, 1));
+		} else if (!strncmp(s, "thread-connect:", 15)) {
+			pthread_t th;
+			void *ret;
+
+			pthread_create(&th, NULL, thread_connect, arg);
+			pthread_join(th, &ret);
+			result(s, (int)(intptr_t)ret);
+		} else if (!strcmp(s, "fork")) {
+			pid_t pid = fork();
+
+			if (pid < 0) {
+				result(s, errno);
+				return 1;
+			}
+			if (pid == 0)
+				continue;
+			return wait_child(pid);
+		} else if (!strcmp(s, "forkexit")) {
+			/* The parent leaves at once; the child lives on alone. */
+			pid_t pid = fork();
+
+			if (pid < 0) {
+				result(s, errno);
+				return 1;
+			}
+			if (pid == 0)
+				continue;
+			return 0;
+		} else if (!strncmp(s, "exec:", 5)) {
+			char **av = calloc(n - i + 1, sizeof(char *));
+
+			av[0] = arg;
+			for (int j = i + 1; j < n; j++)
+				av[j - i] = steps[j];
+			execv(arg, av);
+			result(s, errno);
+			return 1;
+		} else if (!strncmp(s, "spawnpid:", 9)) {
+			pid_t want = atoi(arg), pid;
+			struct clone_args ca = {.exit_signal = SIGCHLD,
+						.set_tid = (uintptr_t)&want,
+						.set_tid_size = 1};
+
+			pid = syscall(SYS_clone3, &ca, sizeof(ca));
+			if (pid < 0) {
+				result(s, errno);
+				return 1;
+			}
+			if (pid == 0) {
+				result(s, 0);
+				continue;
+			}
+			return wait_child(pid);
+		} else {
+			fprintf(stderr, "pb_actor: unknown step '%s'\n", s);
+			return 2;
+		}
+	}
+	(void)argv0;
+	return 0;
+}
+
+static int serve(int port)
+{
+	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port),
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int one = 1, fds[4];
+
+	inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	fds[1] = socket(AF_INET6, SOCK_STREAM, 0);
+	fds[2] = socket(AF_INET, SOCK_DGRAM, 0);
+	fds[3] = socket(AF_INET6, SOCK_DGRAM, 0);
+	for (int i = 0; i < 4; i++) {
+		setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (i % 2)
+			setsockopt(fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fds[i], i % 2 ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4,
+			 i % 2 ? sizeof(s6) : sizeof(s4))) {
+			perror("pb_actor serve: bind");
+			return 1;
+		}
+		if (i < 2)
+			listen(fds[i], 128);
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+	}
+	printf("serving %d\n", port);
+	fflush(stdout);
+	for (;;) {
+		/* Accept and drop: the tests only need the handshake. */
+		for (int i = 0; i < 2; i++) {
+			int c = accept4(fds[i], NULL, NULL, SOCK_NONBLOCK);
+
+			if (c >= 0)
+				close(c);
+		}
+		usleep(1000);
+	}
+}
+
+static int ctlraw(const char *path, const char *text)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[8192], out[8192];
+	size_t o = 0;
+	ssize_t n;
+	int fd;
+
+	for (const char *p = text; *p && o < sizeof(out) - 1; p++) {
+		if (p[0] == '\\' && p[1] == 'n') {
+			out[o++] = '\n';
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+		return 1;
+	if (write(fd, out, o) != (ssize_t)o)
+		return 1;
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, stdout);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "serve"))
+		return serve(atoi(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "ctlraw"))
+		return ctlraw(argv[2], argv[3]);
+	return run_steps(argv[0], argc - 1, argv + 1);
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The bound process connects (TCP/UDP, IPv4/IPv6/v4-mapped, from a thread);
+# a sibling in the same pod that read the token, and a process in another pod
+# that read it, get EPERM; a bystander holding nothing is unaffected. Every
+# denial is one event naming both processes.
+. "$(dirname "$0")/lib.sh"
+start_agent
+start_server
+P=$PORT
+NET="connect:tcp:127.0.0.1:$P connect:tcp:::1:$P connect:udp:127.0.0.1:$P sendto:udp:::1:$P connect:tcp:::ffff:127.0.0.1:$P sendto:udp:127.0.0.1:$P"
+
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok read:$T/tok $NET thread-connect:tcp:127.0.0.1:$P sleep:30000
+actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go connect:udp:127.0.0.1:9 wait:$T/go2 read:$T/tok $NET sleep:30000
+actor otherpod cgroup:$POD_B pidfile:$T/otherpod.pid wait:$T/go2 read:$T/tok $NET sleep:30000
+actor bystander cgroup:$POD_A pidfile:$T/bystander.pid wait:$T/go2 sleep:300 $NET sleep:30000
+wait_file $T/owner.pid; wait_file $T/sibling.pid; wait_file $T/otherpod.pid; wait_file $T/bystander.pid
+OWNER=$(cat $T/owner.pid); SIB=$(cat $T/sibling.pid); OTHER=$(cat $T/otherpod.pid)
+
+ID=$(mint "$OWNER" "$T/tok" --ttl 10m --identity payments)
+[ -n "$ID" ] || fail "mint printed no id"
+[ "$(stat -c %a "$T/tok")" = 400 ] || fail "token file mode is not 0400"
+grep -q '^pb1\.' "$T/tok" || fail "token does not start with pb1."
+touch $T/go
+# the sibling before it reads the token: holds nothing, not affected
+expect sibling connect:udp:127.0.0.1:9 ok
+for s in $NET; do expect owner "$s" ok; done
+expect owner thread-connect:tcp:127.0.0.1:$P ok
+touch $T/go2
+for s in $NET; do expect sibling "$s" EPERM; expect otherpod "$s" EPERM; expect bystander "$s" ok; done
+
+# opening the token twice is one credential
+ev=$(wait_event ".event==\"credential_acquired\" and .process.pid==$OWNER")
+[ "$(count_events ".event==\"credential_acquired\" and .process.pid==$OWNER and .held==1")" = 2 ] ||
+	fail "owner's two opens should both show held=1"
+
+ev=$(wait_event ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$SIB")
+echo "$ev" | jq -e --argjson o "$OWNER" --argjson s "$SIB" --arg id "$ID" '
+	.reason=="foreign_pid" and .mode=="enforce" and .process.pid==$s and
+	.process.comm=="pb_actor" and (.process.exe|endswith("pb_actor")) and
+	(.process.cgroup|endswith("/podA")) and .process.start_time>0 and
+	.credential.id==$id and .credential.identity=="payments" and
+	.credential.bound_process.pid==$o and (.credential.bound_process.cgroup|endswith("/podA")) and
+	.credential.bound_process.start_time>0' >/dev/null || fail "sibling denial event: $ev"
+pass "sibling denial event names both processes"
+
+ev=$(wait_event ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$OTHER")
+echo "$ev" | jq -e --argjson o "$OWNER" '.reason=="foreign_cgroup" and
+	(.process.cgroup|endswith("/podB")) and .credential.bound_process.pid==$o' >/dev/null ||
+	fail "other-pod denial event: $ev"
+pass "other-pod denial is foreign_cgroup and names both processes"
+
+n=$(count_events ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$SIB")
+[ "$n" = 6 ] || fail "expected 6 sibling denial events (one per connect), got $n"
+[ "$(count_events ".event==\"connect\" and .process.pid==$OWNER and .verdict==\"allow\"")" = 7 ] ||
+	fail "expected 7 allow events for the owner"
+[ "$(count_events ".event==\"connect\" and (.process.pid|tostring)==\"$(cat $T/bystander.pid)\"")" = 0 ] ||
+	fail "a process holding nothing must produce no connect events"
+pass "one event per decision; none for a process holding nothing"
+
+ctl ps > $T/ps.txt
+grep -A3 "^$SIB " $T/ps.txt | grep -q "FOREIGN (foreign_pid) bound to pid $OWNER" || { cat $T/ps.txt; fail "ps"; }
+grep -A3 "^$OWNER " $T/ps.txt | grep -q "$ID self-bound" || { cat $T/ps.txt; fail "ps owner"; }
+pass "ps shows self-bound and foreign credentials"
+
+ctl status -o json > $T/status.json
+jq -e '.verdicts.deny.foreign_pid==6 and .verdicts.deny.foreign_cgroup==6 and
+	.verdicts.allow.ok==7 and .counters.events_lost==0 and .credentials_live==1' $T/status.json >/dev/null ||
+	{ cat $T/status.json; fail "status counters"; }
+pass "status counters by verdict and reason"
