@@ -10,6 +10,23 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET  2
 #define AF_INET6 10
 
+/* A digest of (hook, protocol, address, port): equal digests are treated as
+ * the same destination; a collision only drops an allow event, counted. */
+static __always_inline __u64 pb_dest_digest(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
+{
+	__u64 h = ((__u64)hook << 56) ^ ((__u64)ctx->protocol << 48) ^ (ctx->user_port & 0xffff);
+
+	if (family == AF_INET) {
+		h ^= (__u64)ctx->user_ip4 << 16;
+	} else {
+		h ^= ((__u64)ctx->user_ip6[0] << 16) * 0x9e3779b97f4a7c15ULL;
+		h ^= ((__u64)ctx->user_ip6[1] << 8) * 0xc2b2ae3d27d4eb4fULL;
+		h ^= (__u64)ctx->user_ip6[2] * 0x165667b19e3779f9ULL;
+		h ^= ((__u64)ctx->user_ip6[3] << 16) ^ ((__u64)ctx->user_ip6[3] >> 16);
+	}
+	return h | 1; /* never 0, the value of a fresh record */
+}
+
 static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -79,6 +96,19 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_COUNTER_VERDICT(verdict, reason));
+
+	/* Allowed connects are many: a process that connects again to the
+	 * destination of its last allow event is counted, not reported.
+	 * Denials and monitor verdicts are always reported. */
+	if (verdict == PB_VERDICT_ALLOW) {
+		__u64 dig = pb_dest_digest(ctx, hook, family);
+
+		if (rec->last_allow == dig) {
+			pb_count(PB_CNT_ALLOW_REPEAT);
+			return 1;
+		}
+		rec->last_allow = dig;
+	}
 
 	e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
 	if (e) {

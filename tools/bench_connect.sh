@@ -5,7 +5,8 @@
 #   nocred  agent loaded, the caller holds no credential (the fast path)
 #   holder  agent loaded, the caller holds a self-bound credential (full decision + event)
 # Prints per-round wall ns/connect and in-kernel ns/run of pb_guard_connect4
-# (run_time_ns / run_cnt with kernel.bpf_stats_enabled=1), then medians and
+# (run_time_ns / run_cnt with kernel.bpf_stats_enabled=1), events the agent
+# wrote and lost in the holder run, then medians and
 # the median of per-round ratios. Root; usage: bench_connect.sh BUILD [N] [ROUNDS]
 set -euo pipefail
 BUILD=${1:?usage: bench_connect.sh BUILD_DIR [N] [ROUNDS]}
@@ -46,7 +47,7 @@ run_kernel() { # label, then loop args; prints "wall kernel_ns_per_run"
 	echo "$wall $(echo "$s0 $s1" | awk '{ d = $4 - $2; printf "%.1f", d ? ($3 - $1) / d : 0 }')"
 }
 
-printf "%-6s %12s %12s %12s %14s %14s\n" round base_ns nocred_ns holder_ns nocred_kern_ns holder_kern_ns
+printf "%-6s %12s %12s %12s %14s %14s %10s %10s\n" round base_ns nocred_ns holder_ns nocred_kern_ns holder_kern_ns ev_written ev_lost
 : > "$T/rows"
 for r in $(seq "$ROUNDS"); do
 	base=$("$LOOP" - - "$N" 127.0.0.1 9 | awk '{print $1}')
@@ -60,8 +61,11 @@ for r in $(seq "$ROUNDS"); do
 	holder=$(awk '{print $1}' "$T/holder.out")
 	[ "$(awk '{print $2}' "$T/holder.out")" = 0 ] || { echo "holder connects failed"; exit 1; }
 	holder_k=$(echo "$s0 $s1" | awk '{ d = $4 - $2; printf "%.1f", d ? ($3 - $1) / d : 0 }')
+	sleep 0.5 # let the agent drain before reading its counters
+	lost=$("$BUILD/procbindctl" --socket "$T/ctl.sock" status -o json | jq '.counters.events_lost')
+	written=$("$BUILD/procbindctl" --socket "$T/ctl.sock" status -o json | jq '.counters.events_written')
 	stop_agent
-	printf "%-6s %12s %12s %12s %14s %14s\n" "$r" "$base" "$nocred" "$holder" "$nocred_k" "$holder_k"
+	printf "%-6s %12s %12s %12s %14s %14s %10s %10s\n" "$r" "$base" "$nocred" "$holder" "$nocred_k" "$holder_k" "$written" "$lost"
 	echo "$base $nocred $holder $nocred_k $holder_k" >> "$T/rows"
 done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -202,7 +202,7 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 {
 	static const char *const ops[] = {"events_lost", "procs_full", "stale_record",
 					  "cred_acquired", "cred_inherited", "nocred_connect",
-					  "no_record_connect"};
+					  "no_record_connect", "allow_repeat"};
 	const char *fmt = pb_req_get(r, "format");
 	int json = fmt && !strcmp(fmt, "json");
 	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;

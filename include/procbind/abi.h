@@ -79,9 +79,10 @@ struct pb_proc {
 	__u32 nheld;        /* slots claimed in held[]; > PB_MAX_HELD means overflow */
 	__u32 _pad;
 	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
+	__u64 last_allow;        /* digest of the last destination allowed with an event */
 	char comm[PB_COMM_LEN];
 };
-_Static_assert(sizeof(struct pb_proc) == 144, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 152, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */
@@ -124,6 +125,7 @@ enum pb_counter {
 	PB_CNT_CRED_INHERITED, /* a child inherited credentials at fork */
 	PB_CNT_NOCRED_CONNECT, /* connects by processes holding nothing (fast path) */
 	PB_CNT_NO_RECORD,      /* connect by a process with no record at all */
+	PB_CNT_ALLOW_REPEAT,   /* allowed again to its last destination: counted, no event */
 	PB_CNT_MAX,
 };
 

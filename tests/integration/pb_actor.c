@@ -169,7 +169,9 @@ static int run_steps(char *argv0, int n, char **steps)
 			pthread_create(&th, NULL, thread_connect, arg);
 			pthread_join(th, &ret);
 			result(s, (int)(intptr_t)ret);
-		} else if (!strcmp(s, "fork")) {
+		} else if (!strcmp(s, "fork") || !strcmp(s, "forkexit")) {
+			/* The child runs the remaining steps; the parent waits for
+			 * it (fork) or leaves at once (forkexit). */
 			pid_t pid = fork();
 
 			if (pid < 0) {
@@ -178,18 +180,7 @@ static int run_steps(char *argv0, int n, char **steps)
 			}
 			if (pid == 0)
 				continue;
-			return wait_child(pid);
-		} else if (!strcmp(s, "forkexit")) {
-			/* The parent leaves at once; the child lives on alone. */
-			pid_t pid = fork();
-
-			if (pid < 0) {
-				result(s, errno);
-				return 1;
-			}
-			if (pid == 0)
-				continue;
-			return 0;
+			return strcmp(s, "fork") ? 0 : wait_child(pid);
 		} else if (!strncmp(s, "exec:", 5)) {
 			char **av = calloc(n - i + 1, sizeof(char *));
 

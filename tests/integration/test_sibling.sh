@@ -10,7 +10,7 @@ start_server
 P=$PORT
 NET="connect:tcp:127.0.0.1:$P connect:tcp:::1:$P connect:udp:127.0.0.1:$P sendto:udp:::1:$P connect:tcp:::ffff:127.0.0.1:$P sendto:udp:127.0.0.1:$P"
 
-actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok read:$T/tok $NET thread-connect:tcp:127.0.0.1:$P sleep:30000
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok read:$T/tok $NET thread-connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.1:$P sleep:30000
 actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go connect:udp:127.0.0.1:9 wait:$T/go2 read:$T/tok $NET sleep:30000
 actor otherpod cgroup:$POD_B pidfile:$T/otherpod.pid wait:$T/go2 read:$T/tok $NET sleep:30000
 actor bystander cgroup:$POD_A pidfile:$T/bystander.pid wait:$T/go2 sleep:300 $NET sleep:30000
@@ -52,11 +52,13 @@ pass "other-pod denial is foreign_cgroup and names both processes"
 
 n=$(count_events ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$SIB")
 [ "$n" = 6 ] || fail "expected 6 sibling denial events (one per connect), got $n"
+# 8 allowed connects, the last a repeat of the one before it: 7 events
+wait_line owner "ok$" && sleep 0.3
 [ "$(count_events ".event==\"connect\" and .process.pid==$OWNER and .verdict==\"allow\"")" = 7 ] ||
-	fail "expected 7 allow events for the owner"
+	fail "expected 7 allow events for the owner (8 connects, one a repeat)"
 [ "$(count_events ".event==\"connect\" and (.process.pid|tostring)==\"$(cat $T/bystander.pid)\"")" = 0 ] ||
 	fail "a process holding nothing must produce no connect events"
-pass "one event per decision; none for a process holding nothing"
+pass "one event per decision (a repeat allow is only counted); none for a process holding nothing"
 
 ctl ps > $T/ps.txt
 grep -A3 "^$SIB " $T/ps.txt | grep -q "FOREIGN (foreign_pid) bound to pid $OWNER" || { cat $T/ps.txt; fail "ps"; }
@@ -65,6 +67,6 @@ pass "ps shows self-bound and foreign credentials"
 
 ctl status -o json > $T/status.json
 jq -e '.verdicts.deny.foreign_pid==6 and .verdicts.deny.foreign_cgroup==6 and
-	.verdicts.allow.ok==7 and .counters.events_lost==0 and .credentials_live==1' $T/status.json >/dev/null ||
+	.verdicts.allow.ok==8 and .counters.allow_repeat==1 and .counters.events_lost==0 and .credentials_live==1' $T/status.json >/dev/null ||
 	{ cat $T/status.json; fail "status counters"; }
 pass "status counters by verdict and reason"
