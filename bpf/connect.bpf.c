@@ -7,7 +7,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define AF_INET  2
+#define AF_INET	 2
 #define AF_INET6 10
 
 /* A digest of (hook, protocol, address, port): equal digests are treated as

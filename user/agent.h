@@ -18,30 +18,30 @@ struct bpf_link;
 struct ring_buffer;
 
 #define PB_IDENTITY_LEN 64
-#define PB_MAX_LINKS    12
+#define PB_MAX_LINKS	12
 
 /* What the agent remembers of a credential it minted; the kernel keeps the
  * binding itself (map creds). */
 struct pb_cred_meta {
 	uint64_t id;
-	struct pb_cred bind;        /* the value in map creds */
-	struct pb_file_key file;    /* the token file's inode (map cred_files) */
+	struct pb_cred bind;	 /* the value in map creds */
+	struct pb_file_key file; /* the token file's inode (map cred_files) */
 	char identity[PB_IDENTITY_LEN];
 	char comm[PB_COMM_LEN];
 	char exe[PATH_MAX];
 	char cgroup[PATH_MAX];
-	char path[PATH_MAX];        /* token file; "" once removed */
+	char path[PATH_MAX]; /* token file; "" once removed */
 	uint32_t uid;
-	uint64_t issued;            /* boot ns */
-	uint64_t died;              /* boot ns when it stopped being valid; 0 = live */
-	const char *death;          /* "expired", "revoked", "owner_exited" */
+	uint64_t issued;   /* boot ns */
+	uint64_t died;	   /* boot ns when it stopped being valid; 0 = live */
+	const char *death; /* "expired", "revoked", "owner_exited" */
 };
 
 struct pb_agent {
 	/* configuration */
 	struct pb_policy policy;
 	char policy_path[PATH_MAX];
-	int mode_override;          /* -1: take the policy's */
+	int mode_override; /* -1: take the policy's */
 	char state_dir[PATH_MAX];
 	char cred_dir[PATH_MAX];
 	char socket_path[PATH_MAX];
@@ -55,7 +55,7 @@ struct pb_agent {
 	struct bpf_link *links[PB_MAX_LINKS];
 	int nlinks;
 	int cgroup_fd;
-	int open_hooks;             /* how many open tracepoints attached */
+	int open_hooks; /* how many open tracepoints attached */
 	struct ring_buffer *rb;
 	uint64_t seeded;
 
@@ -67,20 +67,20 @@ struct pb_agent {
 	struct pb_cred_meta *creds;
 	size_t ncreds, capcreds;
 
-	struct pb_buf line;         /* scratch for one JSON line */
+	struct pb_buf line; /* scratch for one JSON line */
 	uint64_t events_out;
-	FILE *out;                  /* event stream (stdout) */
+	FILE *out; /* event stream (stdout) */
 };
 
 /* loader.c */
-int pb_loader_start(struct pb_agent *a);   /* open, size, load, attach, pin */
-void pb_loader_stop(struct pb_agent *a);   /* detach, unpin, free; accepts partial state */
+int pb_loader_start(struct pb_agent *a); /* open, size, load, attach, pin */
+void pb_loader_stop(struct pb_agent *a); /* detach, unpin, free; accepts partial state */
 int pb_loader_set_mode(struct pb_agent *a, unsigned int mode);
 /* Walk processes with the task iterator (tgid 0: all); cb returns non-zero to stop. */
-int pb_walk(struct pb_agent *a, uint32_t tgid,
-	    int (*cb)(const struct pb_task_info *ti, void *ctx), void *ctx);
+int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
+	    void *ctx);
 int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out); /* -ESRCH */
-int pb_seed(struct pb_agent *a);          /* records for processes that predate us */
+int pb_seed(struct pb_agent *a); /* records for processes that predate us */
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
 int pb_map_count(int fd, size_t key_size, uint64_t *n);
 int pb_map_fd(struct pb_agent *a, const char *name);
@@ -89,10 +89,10 @@ int pb_map_fd(struct pb_agent *a, const char *name);
 int pb_key_load_or_create(struct pb_agent *a);
 struct pb_mint_req {
 	uint32_t pid;
-	uint64_t ttl;           /* ns; 0 = policy default */
+	uint64_t ttl; /* ns; 0 = policy default */
 	char identity[PB_IDENTITY_LEN];
-	int inherit;            /* -1 default, 0 none, 1 children */
-	char out[PATH_MAX];     /* "" = credential directory */
+	int inherit;	    /* -1 default, 0 none, 1 children */
+	char out[PATH_MAX]; /* "" = credential directory */
 	char audience[PB_IDENTITY_LEN];
 };
 /* On success fills *meta_out with the new credential. On error returns -errno
@@ -101,7 +101,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	    char *err, size_t errlen);
 int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id);
-void pb_creds_tick(struct pb_agent *a);   /* expiry, owner exit, clean-up */
+void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
 
 /* events.c */
 int pb_events_handle(void *ctx, void *data, size_t size); /* ring_buffer callback */

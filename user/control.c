@@ -90,7 +90,8 @@ static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 
 static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
 {
-	int procs_fd = bpf_map__fd(a->skel->maps.procs), creds_fd = bpf_map__fd(a->skel->maps.creds);
+	int procs_fd = bpf_map__fd(a->skel->maps.procs),
+	    creds_fd = bpf_map__fd(a->skel->maps.creds);
 	const char *all = pb_req_get(r, "all"), *fmt = pb_req_get(r, "format");
 	int json = fmt && !strcmp(fmt, "json");
 	__u32 key, next, *prev = NULL;
@@ -190,8 +191,9 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 			if (m->died || m->bind.tgid != p.tgid || m->bind.start_time != p.start_time)
 				continue;
 			pb_id_format(m->id, idhex);
-			pb_buf_printf(out, "%-8s   owns  %s identity=%s expires_in=%" PRIu64 "s\n", "",
-				      idhex, m->identity, (uint64_t)((m->bind.expires - now) / 1000000000ULL));
+			pb_buf_printf(out, "%-8s   owns  %s identity=%s expires_in=%" PRIu64 "s\n",
+				      "", idhex, m->identity,
+				      (uint64_t)((m->bind.expires - now) / 1000000000ULL));
 		}
 	}
 	if (json)
@@ -200,8 +202,8 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 
 static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
 {
-	static const char *const ops[] = {"events_lost", "procs_full", "stale_record",
-					  "cred_acquired", "cred_inherited", "nocred_connect",
+	static const char *const ops[] = {"events_lost",       "procs_full",	 "stale_record",
+					  "cred_acquired",     "cred_inherited", "nocred_connect",
 					  "no_record_connect", "allow_repeat"};
 	const char *fmt = pb_req_get(r, "format");
 	int json = fmt && !strcmp(fmt, "json");
@@ -241,7 +243,8 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 			pb_json_key(out, pb_verdict_name(v));
 			pb_json_begin(out);
 			for (unsigned rr = 0; rr < PB_REASON_MAX; rr++)
-				pb_json_u64(out, pb_reason_name(rr), cnt[PB_COUNTER_VERDICT(v, rr)]);
+				pb_json_u64(out, pb_reason_name(rr),
+					    cnt[PB_COUNTER_VERDICT(v, rr)]);
 			pb_json_end(out);
 		}
 		pb_json_end(out);
@@ -274,8 +277,8 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
 		      size_t errlen)
 {
-	static const char *const keys[] = {"pid", "ttl", "identity", "inherit", "out", "audience",
-					   NULL};
+	static const char *const keys[] = {"pid", "ttl",      "identity", "inherit",
+					   "out", "audience", NULL};
 	struct pb_mint_req m = {.inherit = -1};
 	struct pb_cred_meta *meta;
 	const char *v;
@@ -322,7 +325,8 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 		return ret;
 	pb_id_format(meta->id, idhex);
 	pb_buf_printf(out, "id=%s\nfile=%s\npid=%u\nexpires_in=%" PRIu64 "s\n", idhex, meta->path,
-		      meta->bind.tgid, (uint64_t)((meta->bind.expires - meta->issued) / 1000000000ULL));
+		      meta->bind.tgid,
+		      (uint64_t)((meta->bind.expires - meta->issued) / 1000000000ULL));
 	return 0;
 }
 

@@ -78,8 +78,8 @@ static void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_u64(b, "ppid", t->ppid);
 	pb_json_u64(b, "uid", t->uid);
 	pb_json_strn(b, "comm", t->comm, sizeof(t->comm));
-	pb_json_str(b, "exe", pb_exe_path(t->tgid, t->exe_dev, t->exe_ino, path, sizeof(path))
-				       ? NULL : path);
+	pb_json_str(b, "exe",
+		    pb_exe_path(t->tgid, t->exe_dev, t->exe_ino, path, sizeof(path)) ? NULL : path);
 	pb_json_u64(b, "exe_dev", t->exe_dev);
 	pb_json_u64(b, "exe_ino", t->exe_ino);
 	pb_json_u64(b, "cgroup_id", t->cgroup_id);
@@ -204,8 +204,9 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			goto short_event;
-		pb_event_begin(a, b, h->type == PB_EV_ACQUIRE ? "credential_acquired"
-							      : "credential_inherited", h->time);
+		pb_event_begin(
+		    a, b, h->type == PB_EV_ACQUIRE ? "credential_acquired" : "credential_inherited",
+		    h->time);
 		pb_json_u64(b, "held", e->nheld);
 		if (h->type == PB_EV_ACQUIRE)
 			pb_json_i64(b, "fd", e->fd);

@@ -11,7 +11,7 @@ struct pb_buf {
 	char *data;
 	size_t len, cap;
 	int need_comma; /* inside an object or array, after a member */
-	int failed;     /* an allocation failed; the content is incomplete */
+	int failed;	/* an allocation failed; the content is incomplete */
 };
 
 void pb_buf_reset(struct pb_buf *b);
@@ -19,9 +19,9 @@ void pb_buf_free(struct pb_buf *b);
 void pb_buf_append(struct pb_buf *b, const char *s, size_t n);
 void pb_buf_printf(struct pb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-void pb_json_begin(struct pb_buf *b);          /* { */
-void pb_json_end(struct pb_buf *b);            /* } */
-void pb_json_key(struct pb_buf *b, const char *key); /* "key": -- then any value */
+void pb_json_begin(struct pb_buf *b);				    /* { */
+void pb_json_end(struct pb_buf *b);				    /* } */
+void pb_json_key(struct pb_buf *b, const char *key);		    /* "key": -- then any value */
 void pb_json_str(struct pb_buf *b, const char *key, const char *v); /* NULL -> null */
 void pb_json_strn(struct pb_buf *b, const char *key, const char *v, size_t n);
 void pb_json_u64(struct pb_buf *b, const char *key, uint64_t v);

@@ -19,8 +19,8 @@
 #include "procbind.skel.h"
 #include "sysfs.h"
 
-#define BPF_FS_MAGIC   0xcafe4a11
-#define TRACEFS_MAGIC  0x74726163
+#define BPF_FS_MAGIC  0xcafe4a11
+#define TRACEFS_MAGIC 0x74726163
 
 static int pb_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -52,12 +52,14 @@ static int pb_pin_maps(struct pb_agent *a)
 	d = opendir(a->pin_dir);
 	if (d) {
 		while ((de = readdir(d)))
-			if (de->d_name[0] != '.' && snprintf(path, sizeof(path), "%s/%s",
-							     a->pin_dir, de->d_name) < (int)sizeof(path))
+			if (de->d_name[0] != '.' &&
+			    snprintf(path, sizeof(path), "%s/%s", a->pin_dir, de->d_name) <
+				(int)sizeof(path))
 				unlink(path);
 		closedir(d);
 	}
-	bpf_object__for_each_map(m, a->skel->obj) {
+	bpf_object__for_each_map(m, a->skel->obj)
+	{
 		if (bpf_map__is_internal(m))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", a->pin_dir, bpf_map__name(m));
@@ -109,8 +111,10 @@ int pb_loader_start(struct pb_agent *a)
 
 	err = procbind__load(s);
 	if (err)
-		return pb_err(err, "loader: load BPF programs: %s (kernel >= 5.8 with BTF needed; "
-				   "-v shows the verifier log)", strerror(-err));
+		return pb_err(err,
+			      "loader: load BPF programs: %s (kernel >= 5.8 with BTF needed; "
+			      "-v shows the verifier log)",
+			      strerror(-err));
 
 	err = pb_loader_set_mode(a, a->policy.mode);
 	if (err)
@@ -118,13 +122,17 @@ int pb_loader_start(struct pb_agent *a)
 
 	/* Life cycle first, then acquisition, then the decision: by the time a
 	 * connect is judged, the records it reads are being kept. */
-	if ((err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_fork), "sched_process_fork")) ||
-	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_exec), "sched_process_exec")) ||
-	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_exit), "sched_process_exit")))
+	if ((err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_fork),
+			       "sched_process_fork")) ||
+	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_exec),
+			       "sched_process_exec")) ||
+	    (err =
+		 pb_link_add(a, bpf_program__attach(s->progs.pb_track_exit), "sched_process_exit")))
 		return err;
 
 	{
-		struct bpf_program *opens[] = {s->progs.pb_acquire_openat, s->progs.pb_acquire_openat2,
+		struct bpf_program *opens[] = {s->progs.pb_acquire_openat,
+					       s->progs.pb_acquire_openat2,
 					       s->progs.pb_acquire_open};
 		for (size_t i = 0; i < 3; i++) {
 			struct bpf_link *l = bpf_program__attach(opens[i]);
@@ -144,10 +152,18 @@ int pb_loader_start(struct pb_agent *a)
 						"credential files cannot be tracked");
 	}
 
-	if ((err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_connect4, a->cgroup_fd), "cgroup/connect4")) ||
-	    (err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_connect6, a->cgroup_fd), "cgroup/connect6")) ||
-	    (err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg4, a->cgroup_fd), "cgroup/sendmsg4")) ||
-	    (err = pb_link_add(a, bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg6, a->cgroup_fd), "cgroup/sendmsg6")))
+	if ((err = pb_link_add(a,
+			       bpf_program__attach_cgroup(s->progs.pb_guard_connect4, a->cgroup_fd),
+			       "cgroup/connect4")) ||
+	    (err = pb_link_add(a,
+			       bpf_program__attach_cgroup(s->progs.pb_guard_connect6, a->cgroup_fd),
+			       "cgroup/connect6")) ||
+	    (err = pb_link_add(a,
+			       bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg4, a->cgroup_fd),
+			       "cgroup/sendmsg4")) ||
+	    (err = pb_link_add(a,
+			       bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg6, a->cgroup_fd),
+			       "cgroup/sendmsg6")))
 		return err;
 
 	return pb_pin_maps(a);
@@ -161,9 +177,9 @@ void pb_loader_stop(struct pb_agent *a)
 	while (a->nlinks > 0)
 		bpf_link__destroy(a->links[--a->nlinks]);
 	if (a->skel) {
-		bpf_object__for_each_map(m, a->skel->obj)
-			if (!bpf_map__is_internal(m) && bpf_map__is_pinned(m))
-				bpf_map__unpin(m, NULL);
+		bpf_object__for_each_map(m, a->skel->obj) if (!bpf_map__is_internal(m) &&
+							      bpf_map__is_pinned(m))
+		    bpf_map__unpin(m, NULL);
 		rmdir(a->pin_dir);
 		procbind__destroy(a->skel);
 		a->skel = NULL;
@@ -173,8 +189,8 @@ void pb_loader_stop(struct pb_agent *a)
 	a->cgroup_fd = -1;
 }
 
-int pb_walk(struct pb_agent *a, uint32_t tgid,
-	    int (*cb)(const struct pb_task_info *ti, void *ctx), void *ctx)
+int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
+	    void *ctx)
 {
 	struct bpf_link *link;
 	struct pb_task_info ti;
@@ -238,15 +254,15 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 {
 	struct pb_agent *a = ctx;
 	struct pb_proc rec = {
-		.start_time = ti->start_time,
-		.exe_dev = ti->exe_dev,
-		.exe_ino = ti->exe_ino,
-		.cgroup_id = ti->cgroup_id,
-		.parent_start = ti->parent_start,
-		.tgid = ti->tgid,
-		.parent_tgid = ti->ppid,
-		.uid = ti->uid,
-		.flags = PB_PROC_SEEDED,
+	    .start_time = ti->start_time,
+	    .exe_dev = ti->exe_dev,
+	    .exe_ino = ti->exe_ino,
+	    .cgroup_id = ti->cgroup_id,
+	    .parent_start = ti->parent_start,
+	    .tgid = ti->tgid,
+	    .parent_tgid = ti->ppid,
+	    .uid = ti->uid,
+	    .flags = PB_PROC_SEEDED,
 	};
 
 	memcpy(rec.comm, ti->comm, sizeof(rec.comm));

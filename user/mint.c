@@ -122,7 +122,7 @@ static char *pb_claims_json(struct pb_agent *a, const struct pb_cred_meta *m, co
 {
 	unsigned char secret[PB_TOKEN_SECRET_BYTES];
 	char sec64[sodium_base64_ENCODED_LEN(PB_TOKEN_SECRET_BYTES,
-					      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+					     sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 	uint64_t real_now = pb_now_real_ns(), boot_now = pb_now_boot_ns();
 	struct pb_buf b = {0};
 	char idhex[17];
@@ -260,7 +260,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	if (bpf_map_update_elem(creds_fd, &m.id, &m.bind, BPF_NOEXIST)) {
 		ret = -errno;
 		if (ret == -E2BIG)
-			FAIL(ret, "mint: credential map is full (%u entries; raise limits.max_creds)",
+			FAIL(ret,
+			     "mint: credential map is full (%u entries; raise limits.max_creds)",
 			     a->policy.max_creds);
 		FAIL(ret, "mint: credential map: %s", strerror(-ret));
 	}
@@ -278,7 +279,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	if (fd < 0) {
 		ret = -errno;
 		m.path[0] = 0;
-		FAIL(ret, "mint: create token file %s: %s", req->out[0] ? req->out : "", strerror(-ret));
+		FAIL(ret, "mint: create token file %s: %s", req->out[0] ? req->out : "",
+		     strerror(-ret));
 	}
 	ret = pb_write_all(fd, token, strlen(token));
 	if (!ret)
@@ -344,7 +346,8 @@ static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char 
 		return;
 	m->died = pb_now_boot_ns();
 	m->death = death;
-	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m, death);
+	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
+			   death);
 }
 
 /* If the token file was deleted or replaced, its inode number may be given

@@ -20,15 +20,15 @@ struct pb_pctx {
 };
 
 static int pb_perr(struct pb_pctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int pb_perr(struct pb_pctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
 	int off;
 
-	off = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->name,
-		       n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1);
+	off = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->name, n ? n->start_mark.line + 1 : 1,
+		       n ? n->start_mark.column + 1 : 1);
 	if (off < 0 || (size_t)off >= c->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
@@ -129,8 +129,7 @@ static int pb_credentials_member(struct pb_pctx *c, const char *key, yaml_node_t
 	return 0;
 }
 
-static int pb_limits_member(struct pb_pctx *c, const char *key, yaml_node_t *v,
-			    struct pb_policy *p)
+static int pb_limits_member(struct pb_pctx *c, const char *key, yaml_node_t *v, struct pb_policy *p)
 {
 	if (!strcmp(key, "max_procs"))
 		return pb_get_u32(c, v, key, 1024, 1u << 24, &p->max_procs);

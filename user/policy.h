@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 struct pb_policy {
-	unsigned int mode;     /* enum pb_mode */
-	uint64_t default_ttl;  /* ns */
-	uint64_t max_ttl;      /* ns; a mint asking for more is refused */
-	int inherit_children;  /* default for mint --inherit */
-	uint32_t max_procs;    /* map sizes */
+	unsigned int mode;    /* enum pb_mode */
+	uint64_t default_ttl; /* ns */
+	uint64_t max_ttl;     /* ns; a mint asking for more is refused */
+	int inherit_children; /* default for mint --inherit */
+	uint32_t max_procs;   /* map sizes */
 	uint32_t max_creds;
 };
 
@@ -21,8 +21,8 @@ void pb_policy_defaults(struct pb_policy *p);
 
 /* Parse YAML text. On error returns -EINVAL and writes one line
  * "name:line:col: message" into err. name labels the text (a file name). */
-int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *p,
-		    char *err, size_t errlen);
+int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *p, char *err,
+		    size_t errlen);
 
 /* Read and parse a file. Errors as above (-errno when it cannot be read). */
 int pb_policy_load(const char *path, struct pb_policy *p, char *err, size_t errlen);

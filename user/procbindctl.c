@@ -17,20 +17,20 @@
 static const char *sock_path = "/run/procbind/control.sock";
 
 static const char usage_text[] =
-	"usage: procbindctl [--socket PATH] COMMAND [OPTIONS]\n"
-	"\n"
-	"commands:\n"
-	"  mint --pid PID [--ttl DURATION] [--identity NAME] [--inherit none|children]\n"
-	"       [--out PATH] [--audience AUD]   mint a credential bound to PID (host PID)\n"
-	"  revoke ID                            revoke a credential\n"
-	"  ps [--all] [-o table|json]           processes holding or owning credentials\n"
-	"  status [-o text|json]                mode, verdict counters, map fill\n"
-	"  policy check FILE                    validate a policy file (no agent needed)\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  procbindctl mint --pid 4242 --ttl 10m --identity payments\n"
-	"  procbindctl ps\n"
-	"  procbindctl revoke 9f86d081884c7d65\n";
+    "usage: procbindctl [--socket PATH] COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  mint --pid PID [--ttl DURATION] [--identity NAME] [--inherit none|children]\n"
+    "       [--out PATH] [--audience AUD]   mint a credential bound to PID (host PID)\n"
+    "  revoke ID                            revoke a credential\n"
+    "  ps [--all] [-o table|json]           processes holding or owning credentials\n"
+    "  status [-o text|json]                mode, verdict counters, map fill\n"
+    "  policy check FILE                    validate a policy file (no agent needed)\n"
+    "\n"
+    "EXAMPLES:\n"
+    "  procbindctl mint --pid 4242 --ttl 10m --identity payments\n"
+    "  procbindctl ps\n"
+    "  procbindctl revoke 9f86d081884c7d65\n";
 
 static int usage(void)
 {
@@ -111,10 +111,13 @@ static void kv(struct pb_buf *b, const char *k, const char *v)
 static int cmd_mint(int argc, char **argv, struct pb_buf *req)
 {
 	static const struct option opts[] = {
-		{"pid", required_argument, 0, 'p'},      {"ttl", required_argument, 0, 't'},
-		{"identity", required_argument, 0, 'i'}, {"inherit", required_argument, 0, 'I'},
-		{"out", required_argument, 0, 'o'},      {"audience", required_argument, 0, 'a'},
-		{0},
+	    {"pid", required_argument, 0, 'p'},
+	    {"ttl", required_argument, 0, 't'},
+	    {"identity", required_argument, 0, 'i'},
+	    {"inherit", required_argument, 0, 'I'},
+	    {"out", required_argument, 0, 'o'},
+	    {"audience", required_argument, 0, 'a'},
+	    {0},
 	};
 	char abs[4096];
 	int c, have_pid = 0;
@@ -162,9 +165,9 @@ static int cmd_mint(int argc, char **argv, struct pb_buf *req)
 static int cmd_simple(const char *verb, int argc, char **argv, struct pb_buf *req)
 {
 	static const struct option opts[] = {
-		{"all", no_argument, 0, 'a'},
-		{"output", required_argument, 0, 'o'},
-		{0},
+	    {"all", no_argument, 0, 'a'},
+	    {"output", required_argument, 0, 'o'},
+	    {0},
 	};
 	int c;
 

@@ -34,24 +34,24 @@
 #define PB_DRAIN_MS 100
 
 static const char doc[] =
-	"procbindd -- bind credentials to the process they were minted for, and enforce "
-	"it in the kernel.\n"
-	"\n"
-	"Runs in the foreground, one JSON object per event on stdout, logs on stderr.\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  procbindd --policy deploy/policy.yaml\n"
-	"  procbindd --mode monitor --state-dir /tmp/pb --socket /tmp/pb/control.sock\n";
+    "procbindd -- bind credentials to the process they were minted for, and enforce "
+    "it in the kernel.\n"
+    "\n"
+    "Runs in the foreground, one JSON object per event on stdout, logs on stderr.\n"
+    "\n"
+    "EXAMPLES:\n"
+    "  procbindd --policy deploy/policy.yaml\n"
+    "  procbindd --mode monitor --state-dir /tmp/pb --socket /tmp/pb/control.sock\n";
 
 static const struct argp_option options[] = {
-	{"policy", 'p', "FILE", 0, "Policy file (default " PB_DEFAULT_POLICY ")", 0},
-	{"mode", 'm', "MODE", 0, "monitor or enforce (overrides the policy)", 0},
-	{"state-dir", 's', "DIR", 0, "State directory (default /var/lib/procbind)", 0},
-	{"socket", 'S', "PATH", 0, "Control socket (default /run/procbind/control.sock)", 0},
-	{"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
-	{"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
-	{"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
-	{0},
+    {"policy", 'p', "FILE", 0, "Policy file (default " PB_DEFAULT_POLICY ")", 0},
+    {"mode", 'm', "MODE", 0, "monitor or enforce (overrides the policy)", 0},
+    {"state-dir", 's', "DIR", 0, "State directory (default /var/lib/procbind)", 0},
+    {"socket", 'S', "PATH", 0, "Control socket (default /run/procbind/control.sock)", 0},
+    {"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
+    {"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
+    {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
+    {0},
 };
 
 struct pb_args {
@@ -124,12 +124,14 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 		if (len < 7 || strcmp(de->d_name + len - 6, ".token"))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", a->cred_dir, de->d_name) <
-			    (int)sizeof(path) && !unlink(path))
+			(int)sizeof(path) &&
+		    !unlink(path))
 			n++;
 	}
 	closedir(d);
 	if (n)
-		pb_warn("agent: removed %u token files of an earlier run (not enforced any more)", n);
+		pb_warn("agent: removed %u token files of an earlier run (not enforced any more)",
+			n);
 }
 
 static void pb_emit_lifecycle(struct pb_agent *a, const char *type)

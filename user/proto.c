@@ -103,8 +103,7 @@ const char *pb_req_get(const struct pb_req *r, const char *key)
 	return NULL;
 }
 
-int pb_req_check_keys(const struct pb_req *r, const char *const *allowed, char *err,
-		      size_t errlen)
+int pb_req_check_keys(const struct pb_req *r, const char *const *allowed, char *err, size_t errlen)
 {
 	for (int i = 0; i < r->nkv; i++) {
 		int ok = 0;

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#define PB_REQ_MAX     8192
-#define PB_REQ_MAX_KV  16
+#define PB_REQ_MAX    8192
+#define PB_REQ_MAX_KV 16
 
 struct pb_req {
 	char verb[32];
@@ -28,7 +28,6 @@ int pb_req_parse(struct pb_req *r, const char *data, size_t len, char *err, size
 const char *pb_req_get(const struct pb_req *r, const char *key);
 
 /* Reject keys not in the NULL-terminated list allowed. */
-int pb_req_check_keys(const struct pb_req *r, const char *const *allowed, char *err,
-		      size_t errlen);
+int pb_req_check_keys(const struct pb_req *r, const char *const *allowed, char *err, size_t errlen);
 
 #endif

@@ -8,7 +8,7 @@
 #include "token.h"
 
 #define PB_TOKEN_PREFIX "pb1."
-#define B64V sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define B64V		sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 char *pb_token_sign(const char *claims, const unsigned char sk[64])
 {
@@ -42,7 +42,8 @@ int pb_token_verify(const char *token, const unsigned char pk[32], char **claims
 	if (!dot || strchr(dot + 1, '.'))
 		return -EINVAL;
 	signed_len = dot - token;
-	if (sodium_base642bin(sig, sizeof(sig), dot + 1, strlen(dot + 1), NULL, &slen, NULL, B64V) ||
+	if (sodium_base642bin(sig, sizeof(sig), dot + 1, strlen(dot + 1), NULL, &slen, NULL,
+			      B64V) ||
 	    slen != sizeof(sig))
 		return -EINVAL;
 	if (crypto_sign_verify_detached(sig, (const unsigned char *)token, signed_len, pk))

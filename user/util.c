@@ -11,15 +11,15 @@
 #include "util.h"
 
 static const char *const reason_names[PB_REASON_MAX] = {
-	[PB_OK] = "ok",
-	[PB_R_FOREIGN_PID] = "foreign_pid",
-	[PB_R_PID_REUSED] = "pid_reused",
-	[PB_R_FOREIGN_CGROUP] = "foreign_cgroup",
-	[PB_R_EXE_CHANGED] = "exe_changed",
-	[PB_R_EXPIRED] = "expired",
-	[PB_R_REVOKED] = "revoked",
-	[PB_R_OWNER_EXITED] = "owner_exited",
-	[PB_R_HELD_OVERFLOW] = "held_overflow",
+    [PB_OK] = "ok",
+    [PB_R_FOREIGN_PID] = "foreign_pid",
+    [PB_R_PID_REUSED] = "pid_reused",
+    [PB_R_FOREIGN_CGROUP] = "foreign_cgroup",
+    [PB_R_EXE_CHANGED] = "exe_changed",
+    [PB_R_EXPIRED] = "expired",
+    [PB_R_REVOKED] = "revoked",
+    [PB_R_OWNER_EXITED] = "owner_exited",
+    [PB_R_HELD_OVERFLOW] = "held_overflow",
 };
 
 const char *pb_reason_name(unsigned int r)
@@ -77,8 +77,8 @@ int pb_duration_parse(const char *s, uint64_t *ns)
 		const char *unit;
 		uint64_t mult;
 	} units[] = {
-		{"ms", 1000000ULL},       {"s", 1000000000ULL},      {"m", 60000000000ULL},
-		{"h", 3600000000000ULL},  {"d", 86400000000000ULL},  {"", 1000000000ULL},
+	    {"ms", 1000000ULL},	     {"s", 1000000000ULL},     {"m", 60000000000ULL},
+	    {"h", 3600000000000ULL}, {"d", 86400000000000ULL}, {"", 1000000000ULL},
 	};
 	unsigned long long v;
 	char *end;

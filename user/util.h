@@ -9,10 +9,10 @@
 
 #include "procbind/abi.h"
 
-const char *pb_reason_name(unsigned int r);   /* "foreign_pid", ... */
-const char *pb_verdict_name(unsigned int v);  /* "allow", "deny", "monitor" */
-const char *pb_mode_name(unsigned int m);     /* "monitor", "enforce" */
-int pb_mode_parse(const char *s);             /* enum pb_mode or -EINVAL */
+const char *pb_reason_name(unsigned int r);  /* "foreign_pid", ... */
+const char *pb_verdict_name(unsigned int v); /* "allow", "deny", "monitor" */
+const char *pb_mode_name(unsigned int m);    /* "monitor", "enforce" */
+int pb_mode_parse(const char *s);	     /* enum pb_mode or -EINVAL */
 
 /* "90s", "10m", "1h", "2d", "500ms" or plain seconds -> ns. 0 or -EINVAL. */
 int pb_duration_parse(const char *s, uint64_t *ns);

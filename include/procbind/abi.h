@@ -11,11 +11,11 @@
 #include <linux/types.h>
 #endif
 
-#define PB_COMM_LEN     16
-#define PB_PATH_LEN     128
+#define PB_COMM_LEN 16
+#define PB_PATH_LEN 128
 /* How many distinct credentials one process can hold. A process that opens
  * more is marked PB_PROC_OVERFLOW and fails closed (reason held_overflow). */
-#define PB_MAX_HELD     8
+#define PB_MAX_HELD 8
 
 /* Map sizes the agent uses unless told otherwise (see --max-procs). */
 #define PB_DEFAULT_MAX_PROCS 65536
@@ -33,8 +33,8 @@ enum pb_mode {
 };
 
 enum pb_verdict {
-	PB_VERDICT_ALLOW = 0,   /* allowed, nothing wrong */
-	PB_VERDICT_DENY = 1,    /* denied: the syscall failed with EPERM */
+	PB_VERDICT_ALLOW = 0,	/* allowed, nothing wrong */
+	PB_VERDICT_DENY = 1,	/* denied: the syscall failed with EPERM */
 	PB_VERDICT_MONITOR = 2, /* would have been denied; monitor mode let it through */
 	PB_VERDICT_MAX,
 };
@@ -43,43 +43,43 @@ enum pb_verdict {
  * only reason that allows. The order of checks is documented in decision.h. */
 enum pb_reason {
 	PB_OK = 0,
-	PB_R_FOREIGN_PID,     /* minted for another process */
-	PB_R_PID_REUSED,      /* minted for this PID, but an earlier process with it */
-	PB_R_FOREIGN_CGROUP,  /* holder is in another cgroup than the one bound */
-	PB_R_EXE_CHANGED,     /* the bound process exec'd another executable */
-	PB_R_EXPIRED,         /* past its expiry */
-	PB_R_REVOKED,         /* revoked, or unknown to the kernel (fail closed) */
-	PB_R_OWNER_EXITED,    /* inherited by a child, but the bound process is gone */
-	PB_R_HELD_OVERFLOW,   /* holds more credentials than the kernel can track */
+	PB_R_FOREIGN_PID,    /* minted for another process */
+	PB_R_PID_REUSED,     /* minted for this PID, but an earlier process with it */
+	PB_R_FOREIGN_CGROUP, /* holder is in another cgroup than the one bound */
+	PB_R_EXE_CHANGED,    /* the bound process exec'd another executable */
+	PB_R_EXPIRED,	     /* past its expiry */
+	PB_R_REVOKED,	     /* revoked, or unknown to the kernel (fail closed) */
+	PB_R_OWNER_EXITED,   /* inherited by a child, but the bound process is gone */
+	PB_R_HELD_OVERFLOW,  /* holds more credentials than the kernel can track */
 	PB_REASON_MAX,
 };
 
 /* pb_cred.flags */
 #define PB_CRED_INHERIT_CHILDREN (1u << 0) /* forked children of the owner may use it */
-#define PB_CRED_REVOKED          (1u << 1)
+#define PB_CRED_REVOKED		 (1u << 1)
 
 /* pb_proc.flags */
 #define PB_PROC_OVERFLOW (1u << 0) /* tried to hold more than PB_MAX_HELD credentials */
-#define PB_PROC_SEEDED   (1u << 1) /* created by the agent from a task walk, not by a hook */
+#define PB_PROC_SEEDED	 (1u << 1) /* created by the agent from a task walk, not by a hook */
 
 /* One record per process, keyed by tgid in map "procs". The hooks keep it:
  * fork creates it (copying what the parent holds), exec refreshes the
  * executable, exit of the last thread deletes it. start_time guards every use
  * against a record that outlived its process. */
 struct pb_proc {
-	__u64 start_time;   /* group leader's start_boottime, ns */
-	__u64 exe_dev;      /* kernel dev_t (MAJOR<<20|MINOR) of the executable's sb */
+	__u64 start_time; /* group leader's start_boottime, ns */
+	__u64 exe_dev;	  /* kernel dev_t (MAJOR<<20|MINOR) of the executable's sb */
 	__u64 exe_ino;
 	__u64 cgroup_id;    /* cgroup v2 id at the last fork/exec; connect reads it live */
 	__u64 parent_start; /* start_time of the process that forked this one */
 	__u32 tgid;
-	__u32 parent_tgid;  /* the process that forked this one (not the reaper) */
+	__u32 parent_tgid; /* the process that forked this one (not the reaper) */
 	__u32 uid;
-	__u32 flags;        /* PB_PROC_* */
-	__u32 nheld;        /* slots claimed in held[]; > PB_MAX_HELD means overflow */
+	__u32 flags; /* PB_PROC_* */
+	__u32 nheld; /* slots claimed in held[]; > PB_MAX_HELD means overflow */
 	__u32 _pad;
 	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
-	__u64 last_allow;        /* digest of the last destination allowed with an event */
+	__u64 last_allow;	 /* digest of the last destination allowed with an event */
 	char comm[PB_COMM_LEN];
 };
 _Static_assert(sizeof(struct pb_proc) == 152, "pb_proc layout");
@@ -91,9 +91,9 @@ struct pb_cred {
 	__u64 cgroup_id;
 	__u64 exe_dev;
 	__u64 exe_ino;
-	__u64 expires;    /* CLOCK_BOOTTIME ns; the credential is dead at >= expires */
+	__u64 expires; /* CLOCK_BOOTTIME ns; the credential is dead at >= expires */
 	__u32 tgid;
-	__u32 flags;      /* PB_CRED_* */
+	__u32 flags; /* PB_CRED_* */
 };
 _Static_assert(sizeof(struct pb_cred) == 48, "pb_cred layout");
 
@@ -119,25 +119,25 @@ enum pb_counter {
 	/* PB_CNT_VERDICT_BASE + verdict * PB_REASON_MAX + reason */
 	PB_CNT_OPS_BASE = PB_VERDICT_MAX * PB_REASON_MAX,
 	PB_CNT_EVENTS_LOST = PB_CNT_OPS_BASE, /* ring buffer full: event dropped */
-	PB_CNT_PROCS_FULL,     /* a process record could not be created */
-	PB_CNT_STALE_RECORD,   /* record's start time did not match the live task */
-	PB_CNT_CRED_ACQUIRED,  /* a process acquired a credential (open) */
-	PB_CNT_CRED_INHERITED, /* a child inherited credentials at fork */
+	PB_CNT_PROCS_FULL,		      /* a process record could not be created */
+	PB_CNT_STALE_RECORD,		      /* record's start time did not match the live task */
+	PB_CNT_CRED_ACQUIRED,		      /* a process acquired a credential (open) */
+	PB_CNT_CRED_INHERITED,		      /* a child inherited credentials at fork */
 	PB_CNT_NOCRED_CONNECT, /* connects by processes holding nothing (fast path) */
 	PB_CNT_NO_RECORD,      /* connect by a process with no record at all */
 	PB_CNT_ALLOW_REPEAT,   /* allowed again to its last destination: counted, no event */
 	PB_CNT_MAX,
 };
 
-#define PB_COUNTER_VERDICT(v, r) (PB_CNT_VERDICT_BASE + (v) * PB_REASON_MAX + (r))
+#define PB_COUNTER_VERDICT(v, r) (PB_CNT_VERDICT_BASE + (v)*PB_REASON_MAX + (r))
 
 enum pb_event_type {
-	PB_EV_CONNECT = 1,  /* a connect/sendmsg decision by a credential holder */
-	PB_EV_ACQUIRE = 2,  /* a process opened a credential file */
-	PB_EV_INHERIT = 3,  /* a forked child inherited credentials */
-	PB_EV_EXEC = 4,     /* a credential holder exec'd */
-	PB_EV_EXIT = 5,     /* a credential holder exited */
-	PB_EV_ANOMALY = 6,  /* a kernel-side fault: full map, stale record, overflow */
+	PB_EV_CONNECT = 1, /* a connect/sendmsg decision by a credential holder */
+	PB_EV_ACQUIRE = 2, /* a process opened a credential file */
+	PB_EV_INHERIT = 3, /* a forked child inherited credentials */
+	PB_EV_EXEC = 4,	   /* a credential holder exec'd */
+	PB_EV_EXIT = 5,	   /* a credential holder exited */
+	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
 };
 
 /* Every event starts with this header. */
@@ -185,14 +185,14 @@ struct pb_connect_event {
 	struct pb_event_hdr hdr;
 	struct pb_task_ref task;
 	struct pb_owner_ref owner; /* zero when reason is PB_OK or held_overflow */
-	__u64 cred_id;             /* the credential that decided; 0 if none */
-	__u8 daddr[16];            /* IPv4 in the first 4 bytes when family is AF_INET */
-	__u16 dport;               /* host byte order */
-	__u16 family;              /* AF_INET or AF_INET6 */
-	__u8 protocol;             /* IPPROTO_TCP / IPPROTO_UDP */
-	__u8 hook;                 /* enum pb_hook */
-	__u8 verdict;              /* enum pb_verdict */
-	__u8 reason;               /* enum pb_reason */
+	__u64 cred_id;		   /* the credential that decided; 0 if none */
+	__u8 daddr[16];		   /* IPv4 in the first 4 bytes when family is AF_INET */
+	__u16 dport;		   /* host byte order */
+	__u16 family;		   /* AF_INET or AF_INET6 */
+	__u8 protocol;		   /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 hook;		   /* enum pb_hook */
+	__u8 verdict;		   /* enum pb_verdict */
+	__u8 reason;		   /* enum pb_reason */
 	__u32 mode;
 	__u32 nheld;
 };

@@ -192,9 +192,8 @@ static int run_steps(char *argv0, int n, char **steps)
 			return 1;
 		} else if (!strncmp(s, "spawnpid:", 9)) {
 			pid_t want = atoi(arg), pid;
-			struct clone_args ca = {.exit_signal = SIGCHLD,
-						.set_tid = (uintptr_t)&want,
-						.set_tid_size = 1};
+			struct clone_args ca = {
+			    .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&want, .set_tid_size = 1};
 
 			pid = syscall(SYS_clone3, &ca, sizeof(ca));
 			if (pid < 0) {
@@ -218,8 +217,8 @@ static int run_steps(char *argv0, int n, char **steps)
 static int serve(int port)
 {
 	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
-	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port),
-				  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr_in6 s6 = {
+	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	int one = 1, fds[4];
 
 	inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);

@@ -9,20 +9,30 @@
 
 #include "procbind/decision.h"
 
-#define S0 1000000000ULL /* owner's start time */
+#define S0  1000000000ULL /* owner's start time */
 #define NOW 5000000000ULL
 
 static const struct pb_cred owner_cred = {
-	.start_time = S0, .cgroup_id = 100, .exe_dev = 8, .exe_ino = 77,
-	.expires = NOW + 1000, .tgid = 4242, .flags = 0,
+    .start_time = S0,
+    .cgroup_id = 100,
+    .exe_dev = 8,
+    .exe_ino = 77,
+    .expires = NOW + 1000,
+    .tgid = 4242,
+    .flags = 0,
 };
 static const struct pb_proc owner_rec = {.start_time = S0, .tgid = 4242};
 
 /* The owner itself, as the connect hook would describe it. */
 static struct pb_subject owner(void)
 {
-	struct pb_subject s = {.start_time = S0, .cgroup_id = 100, .exe_dev = 8, .exe_ino = 77,
-			       .parent_start = 10, .tgid = 4242, .parent_tgid = 1};
+	struct pb_subject s = {.start_time = S0,
+			       .cgroup_id = 100,
+			       .exe_dev = 8,
+			       .exe_ino = 77,
+			       .parent_start = 10,
+			       .tgid = 4242,
+			       .parent_tgid = 1};
 	return s;
 }
 
@@ -118,8 +128,7 @@ static void test_expiry_boundary(void **st)
 
 	(void)st;
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires - 1), PB_OK);
-	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires),
-			 PB_R_EXPIRED);
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires), PB_R_EXPIRED);
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires + 1),
 			 PB_R_EXPIRED);
 }
@@ -254,22 +263,22 @@ static void test_several_credentials(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_owner_allowed),
-		cmocka_unit_test(test_sibling_same_cgroup_is_foreign_pid),
-		cmocka_unit_test(test_other_cgroup_is_foreign_cgroup),
-		cmocka_unit_test(test_pid_reuse),
-		cmocka_unit_test(test_thread_acts_as_process),
-		cmocka_unit_test(test_owner_moved_cgroup),
-		cmocka_unit_test(test_exe_changed),
-		cmocka_unit_test(test_expiry_boundary),
-		cmocka_unit_test(test_revoked_and_unknown),
-		cmocka_unit_test(test_child_denied_without_inherit),
-		cmocka_unit_test(test_child_allowed_with_inherit),
-		cmocka_unit_test(test_grandchild_not_inheriting),
-		cmocka_unit_test(test_child_of_pid_reused_owner),
-		cmocka_unit_test(test_monitor_and_enforce),
-		cmocka_unit_test(test_held_overflow_and_dedupe),
-		cmocka_unit_test(test_several_credentials),
+	    cmocka_unit_test(test_owner_allowed),
+	    cmocka_unit_test(test_sibling_same_cgroup_is_foreign_pid),
+	    cmocka_unit_test(test_other_cgroup_is_foreign_cgroup),
+	    cmocka_unit_test(test_pid_reuse),
+	    cmocka_unit_test(test_thread_acts_as_process),
+	    cmocka_unit_test(test_owner_moved_cgroup),
+	    cmocka_unit_test(test_exe_changed),
+	    cmocka_unit_test(test_expiry_boundary),
+	    cmocka_unit_test(test_revoked_and_unknown),
+	    cmocka_unit_test(test_child_denied_without_inherit),
+	    cmocka_unit_test(test_child_allowed_with_inherit),
+	    cmocka_unit_test(test_grandchild_not_inheriting),
+	    cmocka_unit_test(test_child_of_pid_reused_owner),
+	    cmocka_unit_test(test_monitor_and_enforce),
+	    cmocka_unit_test(test_held_overflow_and_dedupe),
+	    cmocka_unit_test(test_several_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

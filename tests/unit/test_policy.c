@@ -60,22 +60,24 @@ struct bad_case {
 static void test_bad_inputs(void **st)
 {
 	static const struct bad_case cases[] = {
-		{"mode: [enforce\n", "t.yaml:2:1:"},                   /* syntax */
-		{"mode: block\n", "t.yaml:1:7: mode: 'block' must be enforce or monitor"},
-		{"mdoe: enforce\n", "t.yaml:1:1: unknown key 'mdoe' in the policy"},
-		{"mode: enforce\nmode: monitor\n", "t.yaml:2:1: duplicate key 'mode'"},
-		{"credentials:\n  default_ttl: soon\n", "t.yaml:2:16: default_ttl: 'soon' is not a duration"},
-		{"credentials:\n  max_ttl: 0s\n", "t.yaml:2:12: max_ttl: '0s' is not a duration"},
-		{"credentials:\n  inherit: all\n", "t.yaml:2:12: inherit: 'all' must be none or children"},
-		{"credentials:\n  default_ttl: 2h\n  max_ttl: 1h\n", "default_ttl exceeds max_ttl"},
-		{"credentials: 5\n", "t.yaml:1:14: credentials must be a mapping"},
-		{"limits:\n  max_procs: -1\n", "t.yaml:2:14: max_procs: '-1' is not a whole number"},
-		{"limits:\n  max_procs: 10\n", "is not a whole number in [1024,"},
-		{"limits:\n  max_creds: 99999999999\n", "max_creds"},
-		{"version: 2\n", "t.yaml:1:10: version: '2' is not supported"},
-		{"- a\n- b\n", "t.yaml:1:1: the policy must be a mapping"},
-		{"mode:\n  - enforce\n", "t.yaml:2:3: mode must be a scalar"},
-		{"", "empty policy"},
+	    {"mode: [enforce\n", "t.yaml:2:1:"}, /* syntax */
+	    {"mode: block\n", "t.yaml:1:7: mode: 'block' must be enforce or monitor"},
+	    {"mdoe: enforce\n", "t.yaml:1:1: unknown key 'mdoe' in the policy"},
+	    {"mode: enforce\nmode: monitor\n", "t.yaml:2:1: duplicate key 'mode'"},
+	    {"credentials:\n  default_ttl: soon\n",
+	     "t.yaml:2:16: default_ttl: 'soon' is not a duration"},
+	    {"credentials:\n  max_ttl: 0s\n", "t.yaml:2:12: max_ttl: '0s' is not a duration"},
+	    {"credentials:\n  inherit: all\n",
+	     "t.yaml:2:12: inherit: 'all' must be none or children"},
+	    {"credentials:\n  default_ttl: 2h\n  max_ttl: 1h\n", "default_ttl exceeds max_ttl"},
+	    {"credentials: 5\n", "t.yaml:1:14: credentials must be a mapping"},
+	    {"limits:\n  max_procs: -1\n", "t.yaml:2:14: max_procs: '-1' is not a whole number"},
+	    {"limits:\n  max_procs: 10\n", "is not a whole number in [1024,"},
+	    {"limits:\n  max_creds: 99999999999\n", "max_creds"},
+	    {"version: 2\n", "t.yaml:1:10: version: '2' is not supported"},
+	    {"- a\n- b\n", "t.yaml:1:1: the policy must be a mapping"},
+	    {"mode:\n  - enforce\n", "t.yaml:2:3: mode must be a scalar"},
+	    {"", "empty policy"},
 	};
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -101,10 +103,10 @@ static void test_missing_file(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shipped_default_policy),
-		cmocka_unit_test(test_full_policy),
-		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_shipped_default_policy),
+	    cmocka_unit_test(test_full_policy),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

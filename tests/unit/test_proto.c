@@ -56,18 +56,18 @@ static void test_malformed(void **st)
 	static const struct {
 		const char *in, *msg;
 	} cases[] = {
-		{"", "empty request"},
-		{"\n", "empty request"},
-		{"mint\npid=1\n", "not terminated by an empty line"},
-		{"mint\npid=1", "not terminated by a newline"},
-		{"mint\npid\n\n", "expected key=value"},
-		{"mint\n=1\n\n", "expected key=value"},
-		{"mint\npid=1\npid=2\n\n", "duplicate key 'pid'"},
-		{"mint\npid=1\n\nextra\n", "data after the end"},
-		{"a=b\n\n", "bad verb line"},
-		{"averyveryveryveryverylongverbthatdoesnotfit\n\n", "bad verb line"},
-		{"mint\npid=\x01\n\n", "control characters"},
-		{"mint\ta\n\n", "bad verb line"},
+	    {"", "empty request"},
+	    {"\n", "empty request"},
+	    {"mint\npid=1\n", "not terminated by an empty line"},
+	    {"mint\npid=1", "not terminated by a newline"},
+	    {"mint\npid\n\n", "expected key=value"},
+	    {"mint\n=1\n\n", "expected key=value"},
+	    {"mint\npid=1\npid=2\n\n", "duplicate key 'pid'"},
+	    {"mint\npid=1\n\nextra\n", "data after the end"},
+	    {"a=b\n\n", "bad verb line"},
+	    {"averyveryveryveryverylongverbthatdoesnotfit\n\n", "bad verb line"},
+	    {"mint\npid=\x01\n\n", "control characters"},
+	    {"mint\ta\n\n", "bad verb line"},
 	};
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -103,10 +103,10 @@ static void test_nul_and_limits(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_request),
-		cmocka_unit_test(test_empty_value_and_verb_only),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_nul_and_limits),
+	    cmocka_unit_test(test_good_request),
+	    cmocka_unit_test(test_empty_value_and_verb_only),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_nul_and_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,12 +68,12 @@ static void test_dev_encoding(void **st)
 static void test_mountinfo(void **st)
 {
 	static const char hybrid[] =
-		"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-		"31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime shared:9 - cgroup cgroup rw,cpu\n"
-		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime shared:5 - cgroup2 cgroup2 rw\n";
+	    "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+	    "31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime shared:9 - cgroup cgroup rw,cpu\n"
+	    "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime shared:5 - cgroup2 cgroup2 rw\n";
 	static const char unified[] =
-		"25 1 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 "
-		"cgroup2 rw,nsdelegate\n";
+	    "25 1 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 "
+	    "cgroup2 rw,nsdelegate\n";
 	static const char escaped[] = "25 1 0:22 / /mnt/my\\040cg rw - cgroup2 none rw\n";
 	static const char none[] = "30 22 0:27 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n";
 	char out[256];
@@ -141,9 +141,9 @@ static void test_token_sign_verify(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),      cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_dev_encoding),   cmocka_unit_test(test_mountinfo),
-		cmocka_unit_test(test_json_escaping),  cmocka_unit_test(test_token_sign_verify),
+	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_dev_encoding),  cmocka_unit_test(test_mountinfo),
+	    cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_token_sign_verify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
