@@ -63,7 +63,13 @@ pass "one event per decision (a repeat allow is only counted); none for a proces
 ctl ps > $T/ps.txt
 grep -A3 "^$SIB " $T/ps.txt | grep -q "FOREIGN (foreign_pid) bound to pid $OWNER" || { cat $T/ps.txt; fail "ps"; }
 grep -A3 "^$OWNER " $T/ps.txt | grep -q "$ID self-bound" || { cat $T/ps.txt; fail "ps owner"; }
-pass "ps shows self-bound and foreign credentials"
+ctl ps -o json > $T/ps.json
+jq -e --argjson s "$SIB" --argjson o "$OWNER" --arg id "$ID" '
+	(.[] | select(.pid==$s) | .held[0] | .id==$id and .binding=="foreign" and
+		.reason=="foreign_pid" and .bound_pid==$o) and
+	(.[] | select(.pid==$o) | .held[0] | .binding=="self" and .reason=="ok")' $T/ps.json >/dev/null ||
+	{ cat $T/ps.json; fail "ps -o json"; }
+pass "ps shows self-bound and foreign credentials (table and JSON)"
 
 ctl status -o json > $T/status.json
 jq -e '.verdicts.deny.foreign_pid==6 and .verdicts.deny.foreign_cgroup==6 and
