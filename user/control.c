@@ -202,9 +202,6 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 
 static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
 {
-	static const char *const ops[] = {"events_lost",       "procs_full",	 "stale_record",
-					  "cred_acquired",     "cred_inherited", "nocred_connect",
-					  "no_record_connect", "allow_repeat"};
 	const char *fmt = pb_req_get(r, "format");
 	int json = fmt && !strcmp(fmt, "json");
 	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
@@ -250,8 +247,8 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 		pb_json_end(out);
 		pb_json_key(out, "counters");
 		pb_json_begin(out);
-		for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-			pb_json_u64(out, ops[i], cnt[PB_CNT_OPS_BASE + i]);
+		for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
+			pb_json_u64(out, pb_counter_name(i), cnt[i]);
 		pb_json_u64(out, "events_written", a->events_out);
 		pb_json_end(out);
 		pb_json_end(out);
@@ -270,8 +267,8 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 				pb_buf_printf(out, "  %-8s %-16s %" PRIu64 "\n", pb_verdict_name(v),
 					      pb_reason_name(rr), cnt[PB_COUNTER_VERDICT(v, rr)]);
 	pb_buf_printf(out, "counters:\n");
-	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		pb_buf_printf(out, "  %-18s %" PRIu64 "\n", ops[i], cnt[PB_CNT_OPS_BASE + i]);
+	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
+		pb_buf_printf(out, "  %-18s %" PRIu64 "\n", pb_counter_name(i), cnt[i]);
 }
 
 static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,

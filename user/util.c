@@ -27,6 +27,18 @@ const char *pb_reason_name(unsigned int r)
 	return r < PB_REASON_MAX && reason_names[r] ? reason_names[r] : "unknown";
 }
 
+static const char *const counter_names[PB_CNT_MAX] = {
+    [PB_CNT_EVENTS_LOST] = "events_lost",	[PB_CNT_PROCS_FULL] = "procs_full",
+    [PB_CNT_STALE_RECORD] = "stale_record",	[PB_CNT_CRED_ACQUIRED] = "cred_acquired",
+    [PB_CNT_CRED_INHERITED] = "cred_inherited", [PB_CNT_NOCRED_CONNECT] = "nocred_connect",
+    [PB_CNT_NO_RECORD] = "no_record_connect",	[PB_CNT_ALLOW_REPEAT] = "allow_repeat",
+};
+
+const char *pb_counter_name(unsigned int c)
+{
+	return c < PB_CNT_MAX && counter_names[c] ? counter_names[c] : "unknown";
+}
+
 const char *pb_verdict_name(unsigned int v)
 {
 	switch (v) {

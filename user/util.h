@@ -9,7 +9,9 @@
 
 #include "procbind/abi.h"
 
-const char *pb_reason_name(unsigned int r);  /* "foreign_pid", ... */
+const char *pb_reason_name(unsigned int r);
+/* Name of an operational counter (PB_CNT_OPS_BASE .. PB_CNT_MAX - 1). */
+const char *pb_counter_name(unsigned int c); /* "foreign_pid", ... */
 const char *pb_verdict_name(unsigned int v); /* "allow", "deny", "monitor" */
 const char *pb_mode_name(unsigned int m);    /* "monitor", "enforce" */
 int pb_mode_parse(const char *s);	     /* enum pb_mode or -EINVAL */

@@ -53,7 +53,11 @@ pass "other-pod denial is foreign_cgroup and names both processes"
 n=$(count_events ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$SIB")
 [ "$n" = 6 ] || fail "expected 6 sibling denial events (one per connect), got $n"
 # 8 allowed connects, the last a repeat of the one before it: 7 events
-wait_line owner "ok$" && sleep 0.3
+for _ in $(seq 200); do
+	[ "$(grep -c " connect:tcp:127.0.0.1:$P ok$" $T/owner.out)" = 2 ] && break; sleep 0.05
+done
+[ "$(grep -c " connect:tcp:127.0.0.1:$P ok$" $T/owner.out)" = 2 ] || fail "owner's repeat connect never ran"
+sleep 0.3 # one drain period, so any event it produced would be in $OUT
 [ "$(count_events ".event==\"connect\" and .process.pid==$OWNER and .verdict==\"allow\"")" = 7 ] ||
 	fail "expected 7 allow events for the owner (8 connects, one a repeat)"
 [ "$(count_events ".event==\"connect\" and (.process.pid|tostring)==\"$(cat $T/bystander.pid)\"")" = 0 ] ||

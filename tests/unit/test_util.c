@@ -41,6 +41,17 @@ static void test_durations(void **st)
 	assert_int_equal(pb_duration_parse("99999999999999999d", &ns), -ERANGE);
 }
 
+static void test_names_cover_enums(void **st)
+{
+	(void)st;
+	for (unsigned c = PB_CNT_OPS_BASE; c < PB_CNT_MAX; c++)
+		assert_string_not_equal(pb_counter_name(c), "unknown");
+	for (unsigned r = 0; r < PB_REASON_MAX; r++)
+		assert_string_not_equal(pb_reason_name(r), "unknown");
+	assert_string_equal(pb_counter_name(PB_CNT_ALLOW_REPEAT), "allow_repeat");
+	assert_string_equal(pb_counter_name(PB_CNT_MAX), "unknown");
+}
+
 static void test_ids(void **st)
 {
 	char hex[17];
@@ -141,9 +152,13 @@ static void test_token_sign_verify(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_durations),	  cmocka_unit_test(test_ids),
-	    cmocka_unit_test(test_dev_encoding),  cmocka_unit_test(test_mountinfo),
-	    cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_token_sign_verify),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_names_cover_enums),
+	    cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_dev_encoding),
+	    cmocka_unit_test(test_mountinfo),
+	    cmocka_unit_test(test_json_escaping),
+	    cmocka_unit_test(test_token_sign_verify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
