@@ -27,29 +27,116 @@ static __always_inline __u64 pb_dest_digest(struct bpf_sock_addr *ctx, __u8 hook
 	return h | 1; /* never 0, the value of a fresh record */
 }
 
+/* The destination as the decision sees it (ctx fields are read at constant
+ * offsets, as the verifier requires). */
+static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family,
+					 struct pb_dest *d)
+{
+	d->family = family;
+	d->proto = ctx->protocol;
+	d->port = bpf_ntohs((__u16)ctx->user_port);
+	if (family == AF_INET) {
+		d->addr[0] = ctx->user_ip4;
+	} else {
+		d->addr[0] = ctx->user_ip6[0];
+		d->addr[1] = ctx->user_ip6[1];
+		d->addr[2] = ctx->user_ip6[2];
+		d->addr[3] = ctx->user_ip6[3];
+		pb_dest_normalize(d);
+	}
+}
+
+/* The rule scans are global (not inlined) functions: the verifier checks
+ * each once, on its own, instead of once per path through the decision,
+ * where the held-credential loop would multiply them past its limit. */
+struct pb_held_ids {
+	__u64 id[PB_MAX_HELD];
+	__u64 need; /* out: the identity a protected destination requires */
+	__u32 n;
+	__u32 _pad;
+};
+
+/* 1: exempt, 2: protected, 0: neither. */
+__noinline int pb_dest_class(const struct pb_kpolicy *pol, const struct pb_dest *d)
+{
+	if (!pol || !d)
+		return 0;
+	if (pb_rules_first(pol->exempt, pol->nexempt, d) >= 0)
+		return 1;
+	if (pb_rules_first(pol->prot, pol->nprotected, d) >= 0)
+		return 2;
+	return 0;
+}
+
+__noinline int pb_protected_check(const struct pb_kpolicy *pol, const struct pb_dest *d,
+				  struct pb_held_ids *ids)
+{
+	if (!pol || !d || !ids)
+		return PB_R_NO_CREDENTIAL;
+	return pb_protected_reason(pol, d, ids->id, ids->n, &ids->need);
+}
+
+__noinline int pb_scope_check(const struct pb_scope *sc, const struct pb_dest *d, __u64 now)
+{
+	if (!d)
+		return PB_R_OUT_OF_SCOPE;
+	return pb_scope_reason(sc, d, now);
+}
+
+/* Decide one connect/sendmsg. The policy generation is read once, so the
+ * whole decision uses one policy even while the agent reloads. Order:
+ *  1. exempt destination -> allow, nothing else looked up;
+ *  2. a process holding nothing: allow, unless the destination is protected
+ *     (no_credential);
+ *  3. every held credential must entitle the process (decision.h);
+ *  4. protected destination: a valid credential of a named identity is held,
+ *     else wrong_identity;
+ *  5. the destination is in the scope of every identity held, else
+ *     out_of_scope (expired once the identity itself has expired). */
 static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, zero = 0, mode = PB_MODE_ENFORCE, n;
+	__u32 tgid = pid_tgid >> 32, mode = PB_MODE_ENFORCE, n = 0, gen = 0;
+	struct pb_held_ids ids = {};
 	enum pb_reason reason = PB_OK;
+	const struct pb_kpolicy *pol;
 	struct pb_connect_event *e;
 	const struct pb_cred *c = NULL;
 	struct pb_subject s = {};
+	struct pb_dest d = {};
 	struct task_struct *t;
-	struct pb_config *cfg;
 	struct pb_proc *rec;
 	enum pb_verdict verdict;
-	__u64 cred_id = 0, now;
+	__u64 cred_id = 0, ident = 0, now;
+	int prot = 0;
 
-	/* Fast path: a process that holds no credential costs one look-up. */
-	rec = bpf_map_lookup_elem(&procs, &tgid);
-	if (!rec) {
-		pb_count(PB_CNT_NO_RECORD);
-		return 1;
+	pol = pb_policy_now(&gen);
+	pb_dest_fill(ctx, family, &d);
+	if (pol) {
+		mode = pol->mode;
+		if (pol->nexempt || pol->nprotected) {
+			int cls = pb_dest_class(pol, &d);
+
+			if (cls == 1) {
+				pb_count(PB_CNT_EXEMPT);
+				return 1;
+			}
+			prot = cls == 2;
+		}
 	}
-	if (!rec->nheld) {
-		pb_count(PB_CNT_NOCRED_CONNECT);
-		return 1;
+
+	/* Fast path: a process that holds no credential, going somewhere not
+	 * protected, costs the look-ups above and one more. */
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (!rec || !rec->nheld) {
+		if (!prot) {
+			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
+			return 1;
+		}
+		t = bpf_get_current_task_btf();
+		reason = pb_protected_check(pol, &d, &ids);
+		ident = ids.need;
+		goto verdict;
 	}
 
 	t = bpf_get_current_task_btf();
@@ -57,20 +144,22 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	s.start_time = pb_task_start(t);
 	if (rec->start_time != s.start_time) {
 		/* The record outlived its process and the hooks never saw this
-		 * one: what it holds is not this process's. Counted, reported. */
+		 * one: what it holds is not this process's. Counted, reported,
+		 * and judged as a process holding nothing. */
 		pb_count(PB_CNT_STALE_RECORD);
 		pb_anomaly(t, PB_AN_STALE_RECORD, rec->start_time, 0);
-		return 1;
+		if (!prot)
+			return 1;
+		reason = pb_protected_check(pol, &d, &ids);
+		ident = ids.need;
+		rec = NULL;
+		goto verdict;
 	}
 	s.cgroup_id = bpf_get_current_cgroup_id();
 	s.exe_dev = rec->exe_dev;
 	s.exe_ino = rec->exe_ino;
 	s.parent_tgid = rec->parent_tgid;
 	s.parent_start = rec->parent_start;
-
-	cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
-	if (cfg)
-		mode = cfg->mode;
 	now = bpf_ktime_get_boot_ns();
 
 	reason = pb_proc_reason(rec);
@@ -92,15 +181,35 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		}
 		reason = pb_cred_reason(&s, c, owner, now);
 		cred_id = id;
+		if (reason == PB_OK && c)
+			ids.id[i & (PB_MAX_HELD - 1)] = c->ident; /* one per credential */
+	}
+	ids.n = PB_MAX_HELD;
+
+	if (reason == PB_OK && !pol) {
+		reason = PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
+	} else if (reason == PB_OK && prot) {
+		reason = pb_protected_check(pol, &d, &ids);
+		ident = ids.need;
+	}
+	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
+		struct pb_scope_key k = {.gen = gen};
+
+		if (!ids.id[j])
+			continue;
+		k.ident = ids.id[j];
+		reason = pb_scope_check(bpf_map_lookup_elem(&scopes, &k), &d, now);
+		ident = k.ident;
 	}
 
+verdict:
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_COUNTER_VERDICT(verdict, reason));
 
 	/* Allowed connects are many: a process that connects again to the
 	 * destination of its last allow event is counted, not reported.
 	 * Denials and monitor verdicts are always reported. */
-	if (verdict == PB_VERDICT_ALLOW) {
+	if (verdict == PB_VERDICT_ALLOW && rec) {
 		__u64 dig = pb_dest_digest(ctx, hook, family);
 
 		if (rec->last_allow == dig) {
@@ -113,8 +222,8 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
 	if (e) {
 		pb_task_ref_fill(&e->task, t, rec);
-		e->task.cgroup_id = s.cgroup_id;
-		if (c && reason != PB_OK) {
+		e->task.cgroup_id = bpf_get_current_cgroup_id();
+		if (c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE) {
 			e->owner.tgid = c->tgid;
 			e->owner.start_time = c->start_time;
 			e->owner.cgroup_id = c->cgroup_id;
@@ -123,27 +232,18 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		} else {
 			__builtin_memset(&e->owner, 0, sizeof(e->owner));
 		}
+		e->owner._pad = 0;
 		e->cred_id = cred_id;
-		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-		if (family == AF_INET) {
-			__u32 a = ctx->user_ip4;
-
-			__builtin_memcpy(e->daddr, &a, 4);
-		} else {
-			/* ctx fields must be read at constant offsets. */
-			__u32 w[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
-				      ctx->user_ip6[3]};
-
-			__builtin_memcpy(e->daddr, w, sizeof(w));
-		}
-		e->dport = bpf_ntohs((__u16)ctx->user_port);
-		e->family = family;
-		e->protocol = ctx->protocol;
+		__builtin_memcpy(e->daddr, d.addr, sizeof(e->daddr));
+		e->dport = d.port;
+		e->family = d.family;
+		e->protocol = d.proto;
 		e->hook = hook;
 		e->verdict = verdict;
 		e->reason = reason;
 		e->mode = mode;
 		e->nheld = n;
+		e->ident = ident;
 		pb_event_submit(e);
 	}
 	return verdict == PB_VERDICT_DENY ? 0 : 1;

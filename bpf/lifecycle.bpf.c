@@ -6,6 +6,46 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Tag a process with its identity at exec: the first identity of the policy
+ * in force whose match fits the cgroup it execs in and the path it exec'd.
+ * Two hash look-ups at most, no round trip to the agent. */
+static __always_inline void pb_tag_exec(struct pb_proc *rec, struct linux_binprm *bprm)
+{
+	const struct pb_kpolicy *pol;
+	__u64 cgm = 0, exm = 0, *v;
+	__u32 gen = 0;
+	int i;
+
+	rec->ident = 0;
+	rec->tag_gen = 0;
+	pol = pb_policy_now(&gen);
+	if (!pol)
+		return;
+	rec->tag_gen = gen;
+	if (!pol->nident)
+		return;
+	if (pol->need_cgroup) {
+		struct pb_cgtag_key k = {.cgroup_id = rec->cgroup_id, .gen = gen};
+
+		v = bpf_map_lookup_elem(&cgroup_tags, &k);
+		if (v)
+			cgm = *v;
+	}
+	if (pol->need_exe) {
+		struct pb_exetag_key k = {.gen = gen};
+
+		bpf_probe_read_kernel_str(k.path, sizeof(k.path), BPF_CORE_READ(bprm, filename));
+		v = bpf_map_lookup_elem(&exe_tags, &k);
+		if (v)
+			exm = *v;
+	}
+	i = pb_tag_pick(pol, cgm, exm);
+	if (i >= 0 && i < PB_MAX_IDENTITIES) {
+		rec->ident = pol->ident[i];
+		pb_count(PB_CNT_TAGGED);
+	}
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -32,6 +72,11 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 			rec.held[i] = prec->held[i];
 		rec.nheld = prec->nheld;
 		rec.flags = prec->flags & PB_PROC_OVERFLOW;
+	}
+	if (prec && prec->start_time == rec.parent_start) {
+		/* Fork copies the identity tag; exec re-derives it. */
+		rec.ident = prec->ident;
+		rec.tag_gen = prec->tag_gen;
 	}
 
 	/* BPF_ANY: a new process is the truth about its PID, whatever a
@@ -74,6 +119,7 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 		if (rec)
 			pb_count(PB_CNT_STALE_RECORD);
 		pb_proc_init(&fresh, p);
+		pb_tag_exec(&fresh, bprm);
 		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY)) {
 			pb_count(PB_CNT_PROCS_FULL);
 			pb_anomaly(p, PB_AN_PROCS_FULL, 0, -1);
@@ -89,6 +135,7 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	pb_task_exe(p, &rec->exe_dev, &rec->exe_ino);
 	rec->cgroup_id = pb_task_cgroup(p);
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
+	pb_tag_exec(rec, bprm);
 
 	if (!rec->nheld)
 		return 0;
@@ -133,5 +180,42 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 		}
 	}
 	bpf_map_delete_elem(&procs, &tgid);
+	return 0;
+}
+
+/* New cgroups (new pods, new containers) are matched by the agent as they
+ * appear; cgroup v1 hierarchies of a hybrid layout are not ours. */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(pb_track_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct pb_cgroup_event *e;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0;
+	e = pb_event_reserve(sizeof(*e), PB_EV_CGROUP);
+	if (!e)
+		return 0;
+	e->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	e->level = BPF_CORE_READ(cgrp, level);
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0); /* wake the agent: a pod is starting */
+	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(pb_track_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	struct pb_cgtag_key k = {};
+	__u32 zero = 0;
+	struct pb_config *cfg;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0;
+	cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
+	if (!cfg)
+		return 0;
+	k.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	k.gen = cfg->gen;
+	bpf_map_delete_elem(&cgroup_tags, &k);
 	return 0;
 }

@@ -46,6 +46,41 @@ struct {
 	__type(value, struct pb_config);
 } agent_cfg SEC(".maps") __weak;
 
+/* Policy maps, all keyed by generation (see struct pb_config). NO_PREALLOC:
+ * an element the agent deletes is freed after an RCU grace period, so a hook
+ * still reading the previous generation never sees it reused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, struct pb_kpolicy);
+} policies SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4 * PB_MAX_IDENTITIES);
+	__type(key, struct pb_scope_key);
+	__type(value, struct pb_scope);
+} scopes SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PB_DEFAULT_MAX_CGROUP_TAGS);
+	__type(key, struct pb_cgtag_key);
+	__type(value, __u64);
+} cgroup_tags SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4 * PB_MAX_IDENTITIES * PB_MAX_EXES);
+	__type(key, struct pb_exetag_key);
+	__type(value, __u64);
+} exe_tags SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PB_CNT_MAX);
@@ -118,6 +153,23 @@ static __always_inline void pb_task_exe(struct task_struct *t, __u64 *dev, __u64
 
 	*dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
 	*ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+}
+
+/* The policy generation in force, or NULL (counted) when it is missing. */
+static __always_inline const struct pb_kpolicy *pb_policy_now(__u32 *gen)
+{
+	struct pb_config *cfg;
+	const struct pb_kpolicy *pol;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
+	if (!cfg)
+		return NULL;
+	*gen = cfg->gen;
+	pol = bpf_map_lookup_elem(&policies, gen);
+	if (!pol)
+		pb_count(PB_CNT_NO_POLICY);
+	return pol;
 }
 
 /* Fill a fresh record describing task t (no credentials held). */

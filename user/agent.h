@@ -17,8 +17,8 @@ struct procbind;
 struct bpf_link;
 struct ring_buffer;
 
-#define PB_IDENTITY_LEN 64
-#define PB_MAX_LINKS	12
+
+#define PB_MAX_LINKS	16
 
 /* What the agent remembers of a credential it minted; the kernel keeps the
  * binding itself (map creds). */
@@ -37,6 +37,12 @@ struct pb_cred_meta {
 	const char *death; /* "expired", "revoked", "owner_exited" */
 };
 
+/* A cgroup whose Kubernetes names were not known yet when it appeared. */
+struct pb_pending {
+	uint64_t cgroup_id;
+	uint64_t since; /* boot ns */
+};
+
 struct pb_agent {
 	/* configuration */
 	struct pb_policy policy;
@@ -49,6 +55,7 @@ struct pb_agent {
 	char bpffs[PATH_MAX];
 	char pin_dir[PATH_MAX];
 	char node[64];
+	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
 
 	/* kernel side */
 	struct procbind *skel;
@@ -58,6 +65,10 @@ struct pb_agent {
 	int open_hooks; /* how many open tracepoints attached */
 	struct ring_buffer *rb;
 	uint64_t seeded;
+	uint32_t gen;		/* policy generation in force */
+	uint64_t policy_loaded; /* boot ns */
+	struct pb_pending *pending;
+	size_t npending, cappending;
 
 	/* node key (Ed25519) */
 	unsigned char pk[32];
@@ -72,10 +83,15 @@ struct pb_agent {
 	FILE *out; /* event stream (stdout) */
 };
 
+/* The mode in force: --mode wins over the policy's. */
+static inline unsigned int pb_mode_now(const struct pb_agent *a)
+{
+	return a->mode_override >= 0 ? (unsigned int)a->mode_override : a->policy.mode;
+}
+
 /* loader.c */
 int pb_loader_start(struct pb_agent *a); /* open, size, load, attach, pin */
 void pb_loader_stop(struct pb_agent *a); /* detach, unpin, free; accepts partial state */
-int pb_loader_set_mode(struct pb_agent *a, unsigned int mode);
 /* Walk processes with the task iterator (tgid 0: all); cb returns non-zero to stop. */
 int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
 	    void *ctx);
@@ -100,8 +116,26 @@ struct pb_mint_req {
 int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
 	    char *err, size_t errlen);
 int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
+/* Revoke, naming why the credential ended ("revoked", "identity_removed"). */
+int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen);
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id);
 void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
+
+/* purpose.c: the policy in the kernel, identity tags, reload */
+int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen); /* generation 1 */
+void pb_purpose_loaded(struct pb_agent *a);			    /* policy_loaded event */
+int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
+		       size_t errlen);
+int pb_purpose_activate(struct pb_agent *a, uint32_t gen);
+void pb_purpose_remove(struct pb_agent *a, uint32_t gen);
+void pb_purpose_cgroup_added(struct pb_agent *a, uint64_t cgroup_id);
+void pb_purpose_tick(struct pb_agent *a); /* retry cgroups awaiting the kubelet */
+/* The identity a process with this exec-time cgroup and exec'd path carries
+ * under the policy in force (0: none), as the exec hook computes it. */
+uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgroup_id, const char *exe);
+const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len);
+/* Re-read the policy file and swap it in atomically, or keep the old one. */
+int pb_reload(struct pb_agent *a, char *err, size_t errlen);
 
 /* events.c */
 int pb_events_handle(void *ctx, void *data, size_t size); /* ring_buffer callback */

@@ -205,20 +205,28 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 	const char *fmt = pb_req_get(r, "format");
 	int json = fmt && !strcmp(fmt, "json");
 	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
-	__u32 zero = 0;
-	struct pb_config cfg = {0};
+	const char *mode = pb_mode_name(pb_mode_now(a));
+	char loaded[40];
 
 	pb_counters_read(a, cnt);
 	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
 	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
-	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg);
+	pb_boot_to_rfc3339(a->policy_loaded, loaded, sizeof(loaded));
 	for (size_t i = 0; i < a->ncreds; i++)
 		live += !a->creds[i].died;
 
 	if (json) {
 		pb_json_begin(out);
-		pb_json_str(out, "mode", pb_mode_name(cfg.mode));
+		pb_json_str(out, "mode", mode);
 		pb_json_str(out, "policy", a->policy_path);
+		pb_json_str(out, "policy_version", a->policy.version);
+		pb_json_u64(out, "policy_generation", a->gen);
+		pb_json_str(out, "policy_loaded", loaded);
+		pb_json_key(out, "identities");
+		pb_json_array_begin(out);
+		for (unsigned int i = 0; i < a->policy.nident; i++)
+			pb_json_str(out, NULL, a->policy.ident[i].name);
+		pb_json_array_end(out);
 		pb_json_str(out, "node", a->node);
 		pb_json_u64(out, "credentials_live", live);
 		pb_json_key(out, "maps");
@@ -255,8 +263,10 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 		pb_buf_append(out, "\n", 1);
 		return;
 	}
-	pb_buf_printf(out, "mode:        %s\npolicy:      %s\nnode:        %s\n",
-		      pb_mode_name(cfg.mode), a->policy_path, a->node);
+	pb_buf_printf(out, "mode:        %s\npolicy:      %s\nnode:        %s\n", mode,
+		      a->policy_path, a->node);
+	pb_buf_printf(out, "version:     %s (generation %u, loaded %s, %u identities)\n",
+		      a->policy.version, a->gen, loaded, a->policy.nident);
 	pb_buf_printf(out, "credentials: %" PRIu64 " live\n", live);
 	pb_buf_printf(out, "map procs:   %" PRIu64 " / %u\nmap creds:   %" PRIu64 " / %u\n", nprocs,
 		      a->policy.max_procs, ncreds, a->policy.max_creds);
@@ -296,7 +306,7 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 		return -EINVAL;
 	}
 	v = pb_req_get(r, "identity");
-	snprintf(m.identity, sizeof(m.identity), "%s", v ? v : "default");
+	snprintf(m.identity, sizeof(m.identity), "%s", v ? v : "");
 	if ((v = pb_req_get(r, "inherit"))) {
 		if (!strcmp(v, "none"))
 			m.inherit = 0;
@@ -357,6 +367,19 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 		if ((ret = pb_req_check_keys(r, status_keys, err, errlen)))
 			return ret;
 		pb_do_status(a, r, out);
+		return 0;
+	}
+	if (!strcmp(r->verb, "reload")) {
+		static const char *const none[] = {NULL};
+
+		if ((ret = pb_req_check_keys(r, none, err, errlen)))
+			return ret;
+		ring_buffer__consume(a->rb); /* decisions before the swap come first */
+		if ((ret = pb_reload(a, err, errlen)))
+			return ret;
+		a->policy_loaded = pb_now_boot_ns();
+		pb_buf_printf(out, "version=%s\ngeneration=%u\nidentities=%u\n", a->policy.version,
+			      a->gen, a->policy.nident);
 		return 0;
 	}
 	snprintf(err, errlen, "unknown command '%s'", r->verb);

@@ -176,6 +176,11 @@ static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
 	pb_json_str(b, "daddr", addr);
 	pb_json_u64(b, "dport", e->dport);
 	pb_json_u64(b, "held", e->nheld);
+	if (e->ident) {
+		char buf[40];
+
+		pb_json_str(b, "identity", pb_ident_name(a, e->ident, buf, sizeof(buf)));
+	}
 	pb_json_task(a, b, "process", &e->task);
 	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
 	pb_json_end(b);
@@ -250,6 +255,16 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		pb_warn("events: kernel anomaly %s pid %u", e->kind < 4 ? kinds[e->kind] : "?",
 			e->task.tgid);
 		break;
+	}
+	case PB_EV_CGROUP: {
+		const struct pb_cgroup_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		/* Not a line of its own: the agent matches the new cgroup and
+		 * reports it (cgroup_matched) only when an identity fits. */
+		pb_purpose_cgroup_added(a, e->cgroup_id);
+		return 0;
 	}
 	default:
 		pb_warn("events: unknown event type %u", h->type);

@@ -108,9 +108,23 @@ void pb_json_key(struct pb_buf *b, const char *key)
 {
 	if (b->need_comma)
 		pb_buf_append(b, ",", 1);
+	b->need_comma = 0;
+	if (!key)
+		return; /* an array element */
 	pb_json_escape(b, key, strlen(key));
 	pb_buf_append(b, ":", 1);
+}
+
+void pb_json_array_begin(struct pb_buf *b)
+{
+	pb_buf_append(b, "[", 1);
 	b->need_comma = 0;
+}
+
+void pb_json_array_end(struct pb_buf *b)
+{
+	pb_buf_append(b, "]", 1);
+	b->need_comma = 1;
 }
 
 void pb_json_strn(struct pb_buf *b, const char *key, const char *v, size_t n)

@@ -69,16 +69,6 @@ static int pb_pin_maps(struct pb_agent *a)
 	return 0;
 }
 
-int pb_loader_set_mode(struct pb_agent *a, unsigned int mode)
-{
-	struct pb_config cfg = {.mode = mode};
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
-		return pb_err(-errno, "loader: set mode: %m");
-	return 0;
-}
-
 int pb_loader_start(struct pb_agent *a)
 {
 	struct procbind *s;
@@ -116,9 +106,20 @@ int pb_loader_start(struct pb_agent *a)
 			      "-v shows the verifier log)",
 			      strerror(-err));
 
-	err = pb_loader_set_mode(a, a->policy.mode);
-	if (err)
+	/* cgroups are watched before the policy walks cgroupfs, so a pod that
+	 * starts in between is matched from its event. */
+	if ((err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_cgroup_mkdir),
+			       "cgroup_mkdir")) ||
+	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_cgroup_rmdir),
+			       "cgroup_rmdir")))
 		return err;
+	{
+		char why[512];
+
+		err = pb_purpose_start(a, why, sizeof(why));
+		if (err)
+			return pb_err(err, "loader: policy: %s", why);
+	}
 
 	/* Life cycle first, then acquisition, then the decision: by the time a
 	 * connect is judged, the records it reads are being kept. */
@@ -264,8 +265,15 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 	    .uid = ti->uid,
 	    .flags = PB_PROC_SEEDED,
 	};
+	char exe[PATH_MAX];
 
 	memcpy(rec.comm, ti->comm, sizeof(rec.comm));
+	/* It exec'd before we watched: tag it as the exec hook would have,
+	 * with the path the kernel resolves (best effort, see README). */
+	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, sizeof(exe))) {
+		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe);
+		rec.tag_gen = a->gen;
+	}
 	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
 	if (!bpf_map_update_elem(bpf_map__fd(a->skel->maps.procs), &rec.tgid, &rec, BPF_NOEXIST))
 		a->seeded++;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -189,9 +190,10 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	struct pb_proc rec;
 	struct stat st;
 	char *claims = NULL, *token = NULL, idhex[17];
-	uint64_t ttl = req->ttl ? req->ttl : a->policy.default_ttl;
-	int inherit = req->inherit < 0 ? a->policy.inherit_children : req->inherit;
-	int fd = -1, ret;
+	const struct pb_identity *ident;
+	uint64_t ttl, ident_end;
+	int inherit, fd = -1, ret;
+	char tagname[40];
 
 #define FAIL(code, ...)                                                                            \
 	do {                                                                                       \
@@ -202,12 +204,35 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 
 	if (!req->pid)
 		FAIL(-EINVAL, "mint: --pid is required");
+	if (!req->identity[0])
+		FAIL(-EINVAL, "mint: --identity is required: every credential is minted for an "
+			      "identity of the policy");
 	if (!pb_identity_valid(req->identity))
 		FAIL(-EINVAL, "mint: identity '%s' must be 1-63 characters of [A-Za-z0-9._-]",
 		     req->identity);
-	if (ttl > a->policy.max_ttl)
-		FAIL(-EINVAL, "mint: ttl exceeds the policy's max_ttl (%" PRIu64 "s)",
-		     (uint64_t)(a->policy.max_ttl / 1000000000ULL));
+	ident = pb_policy_identity(&a->policy, req->identity);
+	if (!ident)
+		FAIL(-ENOENT, "mint: identity '%s' is not in the policy in force (version %s)",
+		     req->identity, a->policy.version);
+	if (ident->expires <= time(NULL)) {
+		char date[32];
+
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ident->expires));
+		FAIL(-EKEYEXPIRED, "mint: identity '%s' expired at %s (owner %s)", ident->name,
+		     date, ident->owner);
+	}
+	ttl = req->ttl ? req->ttl
+		       : (a->policy.default_ttl < ident->max_ttl ? a->policy.default_ttl
+								 : ident->max_ttl);
+	if (ttl > ident->max_ttl)
+		FAIL(-EINVAL, "mint: ttl exceeds identity '%s' max_ttl (%" PRIu64 "s)", ident->name,
+		     (uint64_t)(ident->max_ttl / 1000000000ULL));
+	/* The identity says whether children may ever use its credentials;
+	 * credentials.inherit is the default when the mint does not say. */
+	inherit = req->inherit < 0 ? a->policy.inherit_children && ident->inherit_children
+				   : req->inherit;
+	if (inherit && !ident->inherit_children)
+		FAIL(-EPERM, "mint: identity '%s' does not allow inherit children", ident->name);
 	if (a->ncreds == a->capcreds) {
 		size_t cap = a->capcreds ? a->capcreds * 2 : 64;
 		struct pb_cred_meta *p = realloc(a->creds, cap * sizeof(*p));
@@ -237,8 +262,43 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	rec.uid = ti.uid;
 	rec.flags = PB_PROC_SEEDED;
 	memcpy(rec.comm, ti.comm, sizeof(rec.comm));
+	if (!pb_exe_path(ti.tgid, ti.exe_dev, ti.exe_ino, m.exe, sizeof(m.exe))) {
+		rec.ident = pb_purpose_tag(a, ti.cgroup_id, m.exe);
+		rec.tag_gen = a->gen;
+	}
 	if (bpf_map_update_elem(procs_fd, &rec.tgid, &rec, BPF_NOEXIST) && errno != EEXIST)
 		FAIL(-errno, "mint: process map: %s", strerror(errno));
+
+	/* Purpose binding: the process must carry the identity's tag, which
+	 * the exec hook set from the cgroup it exec'd in and what it exec'd. */
+	if (bpf_map_lookup_elem(procs_fd, &ti.tgid, &rec) || rec.start_time != ti.start_time)
+		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
+	if (rec.cgroup_id != ti.cgroup_id)
+		FAIL(-EPERM,
+		     "mint: process %u moved to another cgroup after it exec'd; its identity tag "
+		     "is from where it exec'd, so it cannot be minted for",
+		     req->pid);
+	if (rec.ident != ident->id)
+		FAIL(-EPERM,
+		     "mint: process %u does not carry identity '%s' (it carries %s): its cgroup "
+		     "or executable does not match the identity's match",
+		     req->pid, ident->name,
+		     rec.ident ? pb_ident_name(a, rec.ident, tagname, sizeof(tagname)) : "none");
+	if (rec.tag_gen != a->gen && ident->ncgroups) {
+		/* A tag from an earlier policy generation still needs this
+		 * policy's cgroup patterns to hold. */
+		char cg[PATH_MAX];
+		int ok = 0;
+
+		pb_cgroup_name(a, ti.cgroup_id, cg, sizeof(cg));
+		for (unsigned int i = 0; i < ident->ncgroups && !ok; i++)
+			ok = pb_glob_match(ident->cgroups[i], cg);
+		if (!ok)
+			FAIL(-EPERM,
+			     "mint: process %u was tagged '%s' by an earlier policy; its cgroup %s "
+			     "no longer matches",
+			     req->pid, ident->name, cg);
+	}
 
 	m.id = pb_new_id(a);
 	m.bind.tgid = ti.tgid;
@@ -247,13 +307,17 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	m.bind.exe_dev = ti.exe_dev;
 	m.bind.exe_ino = ti.exe_ino;
 	m.issued = pb_now_boot_ns();
+	/* Dead at the earliest of its TTL and its identity's expiry (and its
+	 * process's exit, which the kernel and pb_creds_tick see). */
+	ident_end = (uint64_t)ident->expires * 1000000000ULL;
 	m.bind.expires = m.issued + ttl;
+	if (ident_end - pb_now_real_ns() < ttl)
+		m.bind.expires = m.issued + (ident_end - pb_now_real_ns());
+	m.bind.ident = ident->id;
 	m.bind.flags = inherit ? PB_CRED_INHERIT_CHILDREN : 0;
 	m.uid = ti.uid;
 	snprintf(m.identity, sizeof(m.identity), "%s", req->identity);
 	memcpy(m.comm, ti.comm, sizeof(m.comm));
-	if (pb_exe_path(ti.tgid, ti.exe_dev, ti.exe_ino, m.exe, sizeof(m.exe)))
-		m.exe[0] = 0;
 	pb_cgroup_name(a, ti.cgroup_id, m.cgroup, sizeof(m.cgroup));
 	pb_id_format(m.id, idhex);
 
@@ -378,6 +442,11 @@ static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m)
 
 int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen)
 {
+	return pb_revoke_why(a, id, "revoked", err, errlen);
+}
+
+int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen)
+{
 	struct pb_cred_meta *m = pb_cred_find(a, id);
 	char idhex[17];
 
@@ -397,7 +466,7 @@ int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen)
 		return -errno;
 	}
 	m->died = 0; /* revocation wins over an earlier natural death in the record */
-	pb_cred_bury(a, m, "revoked");
+	pb_cred_bury(a, m, death);
 	return 0;
 }
 

@@ -2,11 +2,13 @@
 /* Policy parsing with libyaml's document API: the whole file is loaded, then
  * walked; unknown keys, wrong types and out-of-range values are errors with
  * the position of the offending node, so a typo never becomes a default. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <yaml.h>
 
 #include "policy.h"
@@ -72,12 +74,13 @@ static int pb_get_u32(struct pb_pctx *c, yaml_node_t *n, const char *key, uint32
 	return 0;
 }
 
-typedef int (*pb_member_fn)(struct pb_pctx *c, const char *key, yaml_node_t *val,
-			    struct pb_policy *p);
+typedef int (*pb_member_fn)(struct pb_pctx *c, const char *key, yaml_node_t *val, void *obj);
 
-/* Walk a mapping node, rejecting duplicate and unknown keys. */
-static int pb_walk_mapping(struct pb_pctx *c, yaml_node_t *map, const char *what,
-			   const char *const *keys, pb_member_fn fn, struct pb_policy *p)
+/* Walk a mapping node, rejecting duplicate and unknown keys; *seenp (may be
+ * NULL) gets a bit per key index present. */
+static int pb_walk_mapping_seen(struct pb_pctx *c, yaml_node_t *map, const char *what,
+				const char *const *keys, pb_member_fn fn, void *p,
+				unsigned int *seenp)
 {
 	unsigned int seen = 0;
 
@@ -104,42 +107,353 @@ static int pb_walk_mapping(struct pb_pctx *c, yaml_node_t *map, const char *what
 		if (err)
 			return err;
 	}
+	if (seenp)
+		*seenp = seen;
 	return 0;
 }
 
-static int pb_credentials_member(struct pb_pctx *c, const char *key, yaml_node_t *v,
-				 struct pb_policy *p)
+static int pb_walk_mapping(struct pb_pctx *c, yaml_node_t *map, const char *what,
+			   const char *const *keys, pb_member_fn fn, void *p)
 {
-	const char *s;
+	return pb_walk_mapping_seen(c, map, what, keys, fn, p, NULL);
+}
 
-	if (!strcmp(key, "default_ttl"))
-		return pb_get_duration(c, v, key, &p->default_ttl);
-	if (!strcmp(key, "max_ttl"))
-		return pb_get_duration(c, v, key, &p->max_ttl);
-	/* inherit */
-	s = pb_scalar(c, v, key);
+/* The keys of keys[] whose bit is in required but not in seen: the first is
+ * reported at the mapping's position. */
+static int pb_require(struct pb_pctx *c, yaml_node_t *map, const char *what,
+		      const char *const *keys, unsigned int required, unsigned int seen)
+{
+	for (int i = 0; keys[i]; i++)
+		if ((required & (1u << i)) && !(seen & (1u << i)))
+			return pb_perr(c, map, "%s: '%s' is required", what, keys[i]);
+	return 0;
+}
+
+static int pb_get_inherit(struct pb_pctx *c, yaml_node_t *v, int *out)
+{
+	const char *s = pb_scalar(c, v, "inherit");
+
 	if (!s)
 		return -EINVAL;
 	if (!strcmp(s, "none"))
-		p->inherit_children = 0;
+		*out = 0;
 	else if (!strcmp(s, "children"))
-		p->inherit_children = 1;
+		*out = 1;
 	else
 		return pb_perr(c, v, "inherit: '%s' must be none or children", s);
 	return 0;
 }
 
-static int pb_limits_member(struct pb_pctx *c, const char *key, yaml_node_t *v, struct pb_policy *p)
+/* A scalar into a fixed buffer: non-empty, fits, printable. */
+static int pb_get_text(struct pb_pctx *c, yaml_node_t *n, const char *key, char *out, size_t len)
 {
+	const char *s = pb_scalar(c, n, key);
+
+	if (!s)
+		return -EINVAL;
+	if (!*s)
+		return pb_perr(c, n, "%s must not be empty", key);
+	if (strlen(s) >= len)
+		return pb_perr(c, n, "%s is longer than %zu characters", key, len - 1);
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q < 0x20)
+			return pb_perr(c, n, "%s contains a control character", key);
+	snprintf(out, len, "%s", s);
+	return 0;
+}
+
+/* A sequence node: calls fn for each item, at most max of them. */
+static int pb_walk_seq(struct pb_pctx *c, yaml_node_t *seq, const char *what, unsigned int max,
+		       int (*fn)(struct pb_pctx *c, yaml_node_t *item, unsigned int i, void *obj),
+		       void *obj)
+{
+	unsigned int i = 0;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return pb_perr(c, seq, "%s must be a list", what);
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++, i++) {
+		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+		int err;
+
+		if (i >= max)
+			return pb_perr(c, n, "%s: more than %u entries", what, max);
+		err = fn(c, n, i, obj);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int pb_credentials_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_policy *p = obj;
+
+	if (!strcmp(key, "default_ttl"))
+		return pb_get_duration(c, v, key, &p->default_ttl);
+	if (!strcmp(key, "max_ttl"))
+		return pb_get_duration(c, v, key, &p->max_ttl);
+	return pb_get_inherit(c, v, &p->inherit_children);
+}
+
+static int pb_limits_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_policy *p = obj;
+
 	if (!strcmp(key, "max_procs"))
 		return pb_get_u32(c, v, key, 1024, 1u << 24, &p->max_procs);
 	return pb_get_u32(c, v, key, 16, 1u << 20, &p->max_creds);
 }
 
-static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, struct pb_policy *p)
+/* ---- destinations: scope, protected, exempt ---- */
+
+struct pb_rule_ctx {
+	struct pb_rule *rules;
+	const char *what;
+	int with_identity; /* protected: identity is required */
+	const struct pb_policy *policy;
+};
+
+static int pb_rule_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_rule_ctx *rc = obj;
+	struct pb_rule *r = rc->rules;
+	const char *s = pb_scalar(c, v, key), *why;
+
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(key, "cidr")) {
+		if (pb_cidr_parse(s, r, &why))
+			return pb_perr(c, v, "%s: cidr '%s': %s", rc->what, s, why);
+		return 0;
+	}
+	if (!strcmp(key, "ports")) {
+		if (pb_ports_parse(s, r, &why))
+			return pb_perr(c, v, "%s: ports '%s' %s", rc->what, s, why);
+		return 0;
+	}
+	if (!strcmp(key, "protocol")) {
+		if (pb_proto_parse(s, r))
+			return pb_perr(c, v, "%s: protocol '%s' must be tcp, udp or any", rc->what, s);
+		return 0;
+	}
+	/* identity (protected only) */
+	{
+		const struct pb_identity *id = pb_policy_identity(rc->policy, s);
+
+		if (!id)
+			return pb_perr(c, v, "%s: identity '%s' is not defined under identities",
+				       rc->what, s);
+		r->ident = id->id;
+	}
+	return 0;
+}
+
+static int pb_rule_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	static const char *const keys[] = {"cidr", "ports", "protocol", "identity", NULL};
+	static const char *const keys_noid[] = {"cidr", "ports", "protocol", NULL};
+	struct pb_rule_ctx *rc = obj, one = *rc;
+	unsigned int seen = 0;
+	int err;
+
+	one.rules = &rc->rules[i];
+	memset(one.rules, 0, sizeof(*one.rules));
+	err = pb_walk_mapping_seen(c, n, rc->what, rc->with_identity ? keys : keys_noid,
+				   pb_rule_member, &one, &seen);
+	if (!err)
+		err = pb_require(c, n, rc->what, keys, rc->with_identity ? 0xf : 0x7, seen);
+	return err;
+}
+
+static int pb_get_rules(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
+			const struct pb_policy *p, struct pb_rule *rules, unsigned int *n)
+{
+	struct pb_rule_ctx rc = {.rules = rules, .what = what, .with_identity = with_identity,
+				 .policy = p};
+	int err;
+
+	err = pb_walk_seq(c, v, what, PB_MAX_RULES, pb_rule_item, &rc);
+	if (!err)
+		*n = v->data.sequence.items.top - v->data.sequence.items.start;
+	return err;
+}
+
+/* ---- identities ---- */
+
+struct pb_ident_ctx {
+	struct pb_policy *p;
+	struct pb_identity *id;
+};
+
+static int pb_k8s_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_identity *id = obj;
+
+	if (!strcmp(key, "namespace"))
+		return pb_get_text(c, v, "kubernetes.namespace", id->k8s_namespace,
+				   sizeof(id->k8s_namespace));
+	if (!strcmp(key, "container"))
+		return pb_get_text(c, v, "kubernetes.container", id->k8s_container,
+				   sizeof(id->k8s_container));
+	if (pb_get_text(c, v, "kubernetes.pod", id->k8s_pod, sizeof(id->k8s_pod)))
+		return -EINVAL;
+	if (pb_glob_valid(id->k8s_pod))
+		return pb_perr(c, v, "kubernetes.pod: '%s' is not a valid pattern", id->k8s_pod);
+	return 0;
+}
+
+static int pb_cgroup_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	struct pb_identity *id = obj;
+	char *pat = id->cgroups[i];
+
+	if (pb_get_text(c, n, "match.cgroups", pat, PB_PATH_LEN))
+		return -EINVAL;
+	if (pat[0] != '/')
+		return pb_perr(c, n, "match.cgroups: '%s' must start with '/' (below the cgroup v2 root)",
+			       pat);
+	if (pb_glob_valid(pat))
+		return pb_perr(c, n, "match.cgroups: '%s' is not a valid pattern", pat);
+	id->ncgroups = i + 1;
+	return 0;
+}
+
+static int pb_exe_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	struct pb_identity *id = obj;
+	char *path = id->exes[i];
+
+	if (pb_get_text(c, n, "match.executables", path, PB_PATH_LEN))
+		return -EINVAL;
+	if (path[0] != '/' || strpbrk(path, "*?["))
+		return pb_perr(c, n, "match.executables: '%s' must be an absolute path, no patterns",
+			       path);
+	id->nexes = i + 1;
+	return 0;
+}
+
+static int pb_match_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	static const char *const k8s_keys[] = {"namespace", "pod", "container", NULL};
+	struct pb_identity *id = obj;
+
+	if (!strcmp(key, "cgroups"))
+		return pb_walk_seq(c, v, "match.cgroups", PB_MAX_CG_PATTERNS, pb_cgroup_item, id);
+	if (!strcmp(key, "executables"))
+		return pb_walk_seq(c, v, "match.executables", PB_MAX_EXES, pb_exe_item, id);
+	id->has_k8s = 1;
+	return pb_walk_mapping(c, v, "match.kubernetes", k8s_keys, pb_k8s_member, id);
+}
+
+/* "2027-06-30" (midnight UTC) or "2027-06-30T12:00:00Z". */
+static int pb_parse_date(const char *s, time_t *out)
+{
+	struct tm tm = {0};
+	const char *end;
+
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (!end)
+		return -EINVAL;
+	if (*end) {
+		end = strptime(end, "T%H:%M:%SZ", &tm);
+		if (!end || *end)
+			return -EINVAL;
+	}
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -EINVAL : 0;
+}
+
+static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	static const char *const match_keys[] = {"cgroups", "kubernetes", "executables", NULL};
+	struct pb_ident_ctx *ic = obj;
+	struct pb_identity *id = ic->id;
+	const char *s;
+
+	if (!strcmp(key, "name")) {
+		if (pb_get_text(c, v, "name", id->name, sizeof(id->name)))
+			return -EINVAL;
+		for (const char *q = id->name; *q; q++)
+			if (!isalnum((unsigned char)*q) && !strchr("._-", *q))
+				return pb_perr(c, v, "name: '%s' may use only [A-Za-z0-9._-]",
+					       id->name);
+		for (struct pb_identity *o = ic->p->ident; o < id; o++) {
+			if (!strcmp(o->name, id->name))
+				return pb_perr(c, v, "duplicate identity name '%s'", id->name);
+			if (o->id == pb_ident_id(id->name))
+				return pb_perr(c, v, "identity '%s' hashes like '%s'; rename one",
+					       id->name, o->name);
+		}
+		id->id = pb_ident_id(id->name);
+		return 0;
+	}
+	if (!strcmp(key, "owner"))
+		return pb_get_text(c, v, "owner", id->owner, sizeof(id->owner));
+	if (!strcmp(key, "purpose"))
+		return pb_get_text(c, v, "purpose", id->purpose, sizeof(id->purpose));
+	if (!strcmp(key, "expires")) {
+		s = pb_scalar(c, v, key);
+		if (!s)
+			return -EINVAL;
+		if (pb_parse_date(s, &id->expires))
+			return pb_perr(c, v,
+				       "expires: '%s' is not a date (YYYY-MM-DD or "
+				       "YYYY-MM-DDTHH:MM:SSZ)",
+				       s);
+		return 0;
+	}
+	if (!strcmp(key, "max_ttl"))
+		return pb_get_duration(c, v, key, &id->max_ttl);
+	if (!strcmp(key, "inherit"))
+		return pb_get_inherit(c, v, &id->inherit_children);
+	if (!strcmp(key, "match")) {
+		int err = pb_walk_mapping(c, v, "match", match_keys, pb_match_member, id);
+
+		if (!err && !id->ncgroups && !id->has_k8s && !id->nexes)
+			err = pb_perr(c, v, "match: give cgroups, kubernetes or executables");
+		return err;
+	}
+	/* scope */
+	{
+		int err = pb_get_rules(c, v, "scope", 0, ic->p, id->scope, &id->nscope);
+
+		if (!err && !id->nscope)
+			err = pb_perr(c, v, "scope: an identity needs at least one destination");
+		return err;
+	}
+}
+
+static int pb_ident_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	static const char *const keys[] = {"name",    "owner",	 "purpose", "expires", "max_ttl",
+					   "inherit", "match", "scope",	  NULL};
+	struct pb_policy *p = obj;
+	struct pb_ident_ctx ic = {.p = p, .id = &p->ident[i]};
+	unsigned int seen = 0;
+	int err;
+
+	memset(ic.id, 0, sizeof(*ic.id));
+	ic.id->max_ttl = p->max_ttl;
+	ic.id->inherit_children = p->inherit_children;
+	err = pb_walk_mapping_seen(c, n, "an identity", keys, pb_ident_member, &ic, &seen);
+	if (err)
+		return err;
+	p->nident = i + 1;
+	/* name, owner, purpose, expires, match, scope: an identity without an
+	 * owner, a purpose, an expiry or a scope is floating, and refused. */
+	err = pb_require(c, n, "identity", keys, 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80, seen);
+	if (!err && ic.id->max_ttl > p->max_ttl)
+		err = pb_perr(c, n, "identity '%s': max_ttl exceeds credentials.max_ttl",
+			      ic.id->name);
+	return err;
+}
+
+static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
 {
 	static const char *const cred_keys[] = {"default_ttl", "max_ttl", "inherit", NULL};
 	static const char *const limit_keys[] = {"max_procs", "max_creds", NULL};
+	struct pb_policy *p = obj;
 	const char *s;
 	int m;
 
@@ -163,7 +477,13 @@ static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, str
 	}
 	if (!strcmp(key, "credentials"))
 		return pb_walk_mapping(c, v, "credentials", cred_keys, pb_credentials_member, p);
-	return pb_walk_mapping(c, v, "limits", limit_keys, pb_limits_member, p);
+	if (!strcmp(key, "limits"))
+		return pb_walk_mapping(c, v, "limits", limit_keys, pb_limits_member, p);
+	if (!strcmp(key, "identities"))
+		return pb_walk_seq(c, v, "identities", PB_MAX_IDENTITIES, pb_ident_item, p);
+	if (!strcmp(key, "protected"))
+		return pb_get_rules(c, v, "protected", 1, p, p->prot, &p->nprot);
+	return pb_get_rules(c, v, "exempt", 0, p, p->exempt, &p->nexempt);
 }
 
 void pb_policy_defaults(struct pb_policy *p)
@@ -176,11 +496,50 @@ void pb_policy_defaults(struct pb_policy *p)
 	p->max_creds = PB_DEFAULT_MAX_CREDS;
 }
 
+void pb_policy_free(struct pb_policy *p)
+{
+	free(p->ident);
+	p->ident = NULL;
+	p->nident = 0;
+}
+
+/* Keys are walked in file order, but credentials (the defaults an identity
+ * inherits) and identities (which protected names) must be read first. */
+static yaml_node_t *pb_top_get(struct pb_pctx *c, yaml_node_t *root, const char *key)
+{
+	if (root->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+	     pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
+			return yaml_document_get_node(c->doc, pr->value);
+	}
+	return NULL;
+}
+
+static int pb_first_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	if (strcmp(key, "credentials") && strcmp(key, "identities"))
+		return 0;
+	return pb_top_member(c, key, v, obj);
+}
+
+static int pb_rest_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	if (!strcmp(key, "credentials") || !strcmp(key, "identities"))
+		return 0;
+	return pb_top_member(c, key, v, obj);
+}
+
 int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *out,
 		    char *err, size_t errlen)
 {
-	static const char *const top_keys[] = {"version", "mode", "credentials", "limits", NULL};
+	static const char *const top_keys[] = {"version",    "mode",	  "credentials", "limits",
+					       "identities", "protected", "exempt",	 NULL};
 	struct pb_pctx c = {.name = name, .err = err, .errlen = errlen};
+	unsigned char hash[16];
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -188,14 +547,25 @@ int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_po
 	int ret;
 
 	pb_policy_defaults(&p);
-	if (!yaml_parser_initialize(&parser))
+	if (sodium_init() < 0)
 		return -ENOMEM;
+	p.ident = calloc(PB_MAX_IDENTITIES, sizeof(*p.ident));
+	if (!p.ident)
+		return -ENOMEM;
+	crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, len, NULL, 0);
+	for (size_t i = 0; i < sizeof(hash); i++)
+		snprintf(p.version + 2 * i, 3, "%02x", hash[i]);
+	if (!yaml_parser_initialize(&parser)) {
+		pb_policy_free(&p);
+		return -ENOMEM;
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, errlen, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1,
 			 parser.problem_mark.column + 1,
 			 parser.problem ? parser.problem : "YAML syntax error");
 		yaml_parser_delete(&parser);
+		pb_policy_free(&p);
 		return -EINVAL;
 	}
 	c.doc = &doc;
@@ -203,15 +573,88 @@ int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_po
 	if (!root) {
 		ret = pb_perr(&c, NULL, "empty policy");
 	} else {
-		ret = pb_walk_mapping(&c, root, "the policy", top_keys, pb_top_member, &p);
+		/* Check every key first (unknown, duplicate), then read the
+		 * sections others depend on, then the rest. */
+		ret = pb_walk_mapping(&c, root, "the policy", top_keys, pb_first_member, &p);
+		if (!ret)
+			ret = pb_walk_mapping(&c, root, "the policy", top_keys, pb_rest_member, &p);
 		if (!ret && p.default_ttl > p.max_ttl)
-			ret = pb_perr(&c, root, "credentials: default_ttl exceeds max_ttl");
+			ret = pb_perr(&c, pb_top_get(&c, root, "credentials"),
+				      "credentials: default_ttl exceeds max_ttl");
 	}
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	if (!ret)
-		*out = p;
-	return ret;
+	if (ret) {
+		pb_policy_free(&p);
+		return ret;
+	}
+	pb_policy_free(out);
+	*out = p;
+	return 0;
+}
+
+uint64_t pb_ident_id(const char *name)
+{
+	/* FNV-1a: stable across agents and restarts; collisions inside one
+	 * policy are refused by the parser. */
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *q = (const unsigned char *)name; *q; q++)
+		h = (h ^ *q) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+const struct pb_identity *pb_policy_identity(const struct pb_policy *p, const char *name)
+{
+	for (unsigned int i = 0; i < p->nident; i++)
+		if (!strcmp(p->ident[i].name, name))
+			return &p->ident[i];
+	return NULL;
+}
+
+const struct pb_identity *pb_policy_identity_by_id(const struct pb_policy *p, uint64_t id)
+{
+	for (unsigned int i = 0; i < p->nident; i++)
+		if (p->ident[i].id == id)
+			return &p->ident[i];
+	return NULL;
+}
+
+int pb_identity_cgroup_match(const struct pb_identity *id, const struct pb_match_subject *s)
+{
+	int ok = 0;
+
+	if (id->ncgroups) {
+		for (unsigned int i = 0; i < id->ncgroups && !ok; i++)
+			ok = pb_glob_match(id->cgroups[i], s->cgroup);
+		if (!ok)
+			return 0;
+	}
+	if (id->has_k8s) {
+		if (!s->k8s || !s->k8s->pod_uid[0] || !s->meta)
+			return 0;
+		if (id->k8s_namespace[0] && strcmp(id->k8s_namespace, s->meta->namespace_))
+			return 0;
+		if (id->k8s_pod[0] && !pb_glob_match(id->k8s_pod, s->meta->pod))
+			return 0;
+		if (id->k8s_container[0] && strcmp(id->k8s_container, s->meta->container))
+			return 0;
+	}
+	return 1;
+}
+
+int pb_policy_match(const struct pb_policy *p, const struct pb_match_subject *s)
+{
+	for (unsigned int i = 0; i < p->nident; i++) {
+		const struct pb_identity *id = &p->ident[i];
+		int exe_ok = !id->nexes;
+
+		for (unsigned int j = 0; j < id->nexes && !exe_ok; j++)
+			exe_ok = s->exe && !strcmp(id->exes[j], s->exe);
+		if (exe_ok && pb_identity_cgroup_match(id, s))
+			return (int)i;
+	}
+	return -1;
 }
 
 int pb_policy_load(const char *path, struct pb_policy *p, char *err, size_t errlen)

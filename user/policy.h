@@ -1,11 +1,44 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The policy file: the agent's mode, credential defaults and map limits,
- * parsed from YAML with every error reported as file:line:col: message. */
+/* The policy file: the agent's mode, credential defaults, map limits and
+ * purpose binding (identities, protected and exempt destinations), parsed
+ * from YAML with every error reported as file:line:col: message. */
 #ifndef PB_POLICY_H
 #define PB_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "match.h"
+#include "procbind/abi.h"
+
+#define PB_IDENTITY_LEN	   64
+#define PB_MAX_CG_PATTERNS 16
+
+/* One identity: who is accountable for it, why it exists, until when, which
+ * processes carry it (match) and where they may connect (scope). */
+struct pb_identity {
+	char name[PB_IDENTITY_LEN];
+	uint64_t id; /* pb_ident_id(name): what the kernel stores */
+	char owner[128];
+	char purpose[256];
+	time_t expires; /* wall clock, seconds since the epoch */
+	uint64_t max_ttl;
+	int inherit_children;
+
+	/* match: every part given must match */
+	char cgroups[PB_MAX_CG_PATTERNS][PB_PATH_LEN]; /* any of these globs */
+	unsigned int ncgroups;
+	int has_k8s; /* kubernetes selector given */
+	char k8s_namespace[64];
+	char k8s_pod[128]; /* glob */
+	char k8s_container[64];
+	char exes[PB_MAX_EXES][PB_PATH_LEN]; /* any of these paths */
+	unsigned int nexes;
+
+	struct pb_rule scope[PB_MAX_RULES];
+	unsigned int nscope;
+};
 
 struct pb_policy {
 	unsigned int mode;    /* enum pb_mode */
@@ -14,17 +47,46 @@ struct pb_policy {
 	int inherit_children; /* default for mint --inherit */
 	uint32_t max_procs;   /* map sizes */
 	uint32_t max_creds;
+
+	struct pb_identity *ident; /* heap, nident entries; see pb_policy_free */
+	unsigned int nident;
+	struct pb_rule exempt[PB_MAX_RULES];
+	unsigned int nexempt;
+	struct pb_rule prot[PB_MAX_RULES]; /* .ident names who may reach it */
+	unsigned int nprot;
+
+	char version[33]; /* BLAKE2b-128 of the file's bytes, hex */
 };
 
-/* Fill p with the built-in defaults (enforce, 15m, 24h, none, 65536, 16384). */
+/* Fill p with the built-in defaults (enforce, 15m, 24h, none, 65536, 16384,
+ * no identities). */
 void pb_policy_defaults(struct pb_policy *p);
+void pb_policy_free(struct pb_policy *p);
 
 /* Parse YAML text. On error returns -EINVAL and writes one line
- * "name:line:col: message" into err. name labels the text (a file name). */
+ * "name:line:col: message" into err. name labels the text (a file name).
+ * *p is replaced only on success (free it with pb_policy_free). */
 int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *p, char *err,
 		    size_t errlen);
 
 /* Read and parse a file. Errors as above (-errno when it cannot be read). */
 int pb_policy_load(const char *path, struct pb_policy *p, char *err, size_t errlen);
+
+/* The 64-bit id the kernel keeps for an identity name (never 0). */
+uint64_t pb_ident_id(const char *name);
+const struct pb_identity *pb_policy_identity(const struct pb_policy *p, const char *name);
+const struct pb_identity *pb_policy_identity_by_id(const struct pb_policy *p, uint64_t id);
+
+/* What the agent knows of a process when matching identities in userspace. */
+struct pb_match_subject {
+	const char *cgroup; /* path below the cgroup v2 root, "/..." */
+	const char *exe;    /* path exec'd, or "" */
+	const struct pb_k8s_ref *k8s;
+	const struct pb_k8s_meta *meta; /* NULL when the kubelet's names are unknown */
+};
+/* Does the cgroup part of identity i match (1/0)? No cgroup part: 1. */
+int pb_identity_cgroup_match(const struct pb_identity *i, const struct pb_match_subject *s);
+/* Index of the first identity whose every part matches, or -1. */
+int pb_policy_match(const struct pb_policy *p, const struct pb_match_subject *s);
 
 #endif

@@ -9,10 +9,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "policy.h"
+#include "util.h"
 
 static const char *sock_path = "/run/procbind/control.sock";
 
@@ -20,15 +22,18 @@ static const char usage_text[] =
     "usage: procbindctl [--socket PATH] COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  mint --pid PID [--ttl DURATION] [--identity NAME] [--inherit none|children]\n"
-    "       [--out PATH] [--audience AUD]   mint a credential bound to PID (host PID)\n"
+    "  mint --pid PID --identity NAME [--ttl DURATION] [--inherit none|children]\n"
+    "       [--out PATH] [--audience AUD]   mint a credential bound to PID (host PID);\n"
+    "                                       PID must carry NAME's identity tag\n"
     "  revoke ID                            revoke a credential\n"
     "  ps [--all] [-o table|json]           processes holding or owning credentials\n"
-    "  status [-o text|json]                mode, verdict counters, map fill\n"
+    "  status [-o text|json]                mode, policy version, counters, map fill\n"
+    "  reload                               re-read the agent's policy file and swap it in\n"
+    "                                       atomically (the old one stays on error)\n"
     "  policy check FILE                    validate a policy file (no agent needed)\n"
     "\n"
     "EXAMPLES:\n"
-    "  procbindctl mint --pid 4242 --ttl 10m --identity payments\n"
+    "  procbindctl mint --pid 4242 --ttl 10m --identity payments-reconciler\n"
     "  procbindctl ps\n"
     "  procbindctl revoke 9f86d081884c7d65\n";
 
@@ -192,15 +197,26 @@ static int cmd_simple(const char *verb, int argc, char **argv, struct pb_buf *re
 static int cmd_policy(int argc, char **argv)
 {
 	struct pb_policy p;
-	char err[1024];
+	char err[1024], date[32];
+	time_t now = time(NULL);
 
 	if (argc != 3 || strcmp(argv[1], "check"))
 		return usage();
+	pb_policy_defaults(&p);
 	if (pb_policy_load(argv[2], &p, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	printf("%s: ok\n", argv[2]);
+	printf("%s: ok, version %s, mode %s, %u identities, %u protected, %u exempt\n", argv[2],
+	       p.version, pb_mode_name(p.mode), p.nident, p.nprot, p.nexempt);
+	for (unsigned int i = 0; i < p.nident; i++) {
+		const struct pb_identity *id = &p.ident[i];
+
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&id->expires));
+		printf("  identity %s: owner %s, expires %s%s, %u scope rules\n", id->name, id->owner,
+		       date, id->expires <= now ? " (EXPIRED: minting is refused)" : "", id->nscope);
+	}
+	pb_policy_free(&p);
 	return 0;
 }
 
@@ -241,7 +257,12 @@ int main(int argc, char **argv)
 		ret = pb_call(&req);
 	} else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
 		ret = cmd_simple(cmd, argc, argv, &req);
-	else if (!strcmp(cmd, "policy"))
+	else if (!strcmp(cmd, "reload")) {
+		if (argc != 1)
+			return usage();
+		pb_buf_printf(&req, "reload\n");
+		ret = pb_call(&req);
+	} else if (!strcmp(cmd, "policy"))
 		ret = cmd_policy(argc, argv);
 	else
 		ret = usage();

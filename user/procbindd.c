@@ -50,12 +50,15 @@ static const struct argp_option options[] = {
     {"socket", 'S', "PATH", 0, "Control socket (default /run/procbind/control.sock)", 0},
     {"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
     {"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
+    {"k8s-log-dir", 'k', "DIR", 0,
+     "The kubelet's container log links, for Kubernetes selectors (default /var/log/containers)",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
 
 struct pb_args {
-	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs;
+	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir;
 	int mode;
 };
 
@@ -83,6 +86,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'b':
 		args->bpffs = arg;
+		break;
+	case 'k':
+		args->k8s_dir = arg;
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -137,7 +143,7 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 {
 	pb_event_begin(a, &a->line, type, pb_now_boot_ns());
-	pb_json_str(&a->line, "mode", pb_mode_name(a->policy.mode));
+	pb_json_str(&a->line, "mode", pb_mode_name(pb_mode_now(a)));
 	pb_json_str(&a->line, "policy", a->policy_path);
 	pb_json_str(&a->line, "cgroup_root", a->cgroup_root);
 	pb_json_u64(&a->line, "seeded", a->seeded);
@@ -159,6 +165,7 @@ static int pb_run(struct pb_agent *a)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -185,7 +192,7 @@ static int pb_run(struct pb_agent *a)
 	ev.data.fd = rbfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
 
-	pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(a->policy.mode),
+	pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
 		a->socket_path);
 	pb_emit_lifecycle(a, "agent_started");
 
@@ -204,10 +211,23 @@ static int pb_run(struct pb_agent *a)
 			if (fd == sfd) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					pb_info("agent: signal %u, stopping", si.ssi_signo);
-					goto stop;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					char why[1024];
+
+					/* Decisions before the swap are reported
+					 * before the policy_loaded event. */
+					ring_buffer__consume(a->rb);
+					if (pb_reload(a, why, sizeof(why)))
+						pb_error("%s", why);
+					else
+						a->policy_loaded = pb_now_boot_ns();
+					fflush(a->out);
+					continue;
 				}
+				pb_info("agent: signal %u, stopping", si.ssi_signo);
+				goto stop;
 			} else if (fd == tfd) {
 				uint64_t exp;
 
@@ -215,6 +235,8 @@ static int pb_run(struct pb_agent *a)
 					continue;
 				/* The timer, not the wake-up, guarantees the drain. */
 				ring_buffer__consume(a->rb);
+				if (a->npending)
+					pb_purpose_tick(a);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0)
 					pb_creds_tick(a);
 				fflush(a->out);
@@ -252,6 +274,7 @@ int main(int argc, char **argv)
 			       .state_dir = "/var/lib/procbind",
 			       .socket = "/run/procbind/control.sock",
 			       .bpffs = "/sys/fs/bpf",
+			       .k8s_dir = "/var/log/containers",
 			       .mode = -1};
 	struct argp argp = {options, pb_parse_opt, NULL, doc, NULL, NULL, NULL};
 	char perr[1024];
@@ -271,8 +294,8 @@ int main(int argc, char **argv)
 		pb_error("policy: %s", perr);
 		return 1;
 	}
-	if (args.mode >= 0)
-		a->policy.mode = args.mode;
+	a->mode_override = args.mode; /* kept across reloads */
+	snprintf(a->k8s_dir, sizeof(a->k8s_dir), "%s", args.k8s_dir);
 	if (!realpath(args.policy, a->policy_path))
 		snprintf(a->policy_path, sizeof(a->policy_path), "%s", args.policy);
 	snprintf(a->state_dir, sizeof(a->state_dir), "%s", args.state_dir);
@@ -305,6 +328,8 @@ int main(int argc, char **argv)
 		goto out;
 	pb_info("agent: %u hooks attached, %lu existing processes seeded", a->nlinks,
 		(unsigned long)a->seeded);
+	a->policy_loaded = pb_now_boot_ns();
+	pb_purpose_loaded(a);
 
 	err = pb_run(a);
 out:
@@ -312,6 +337,8 @@ out:
 	pb_loader_stop(a);
 	pb_buf_free(&a->line);
 	free(a->creds);
+	free(a->pending);
+	pb_policy_free(&a->policy);
 	sodium_memzero(a->sk, sizeof(a->sk));
 	fflush(stdout);
 	return err ? 1 : 0;

@@ -20,6 +20,9 @@ static const char *const reason_names[PB_REASON_MAX] = {
     [PB_R_REVOKED] = "revoked",
     [PB_R_OWNER_EXITED] = "owner_exited",
     [PB_R_HELD_OVERFLOW] = "held_overflow",
+    [PB_R_OUT_OF_SCOPE] = "out_of_scope",
+    [PB_R_NO_CREDENTIAL] = "no_credential",
+    [PB_R_WRONG_IDENTITY] = "wrong_identity",
 };
 
 const char *pb_reason_name(unsigned int r)
@@ -32,6 +35,8 @@ static const char *const counter_names[PB_CNT_MAX] = {
     [PB_CNT_STALE_RECORD] = "stale_record",	[PB_CNT_CRED_ACQUIRED] = "cred_acquired",
     [PB_CNT_CRED_INHERITED] = "cred_inherited", [PB_CNT_NOCRED_CONNECT] = "nocred_connect",
     [PB_CNT_NO_RECORD] = "no_record_connect",	[PB_CNT_ALLOW_REPEAT] = "allow_repeat",
+    [PB_CNT_EXEMPT] = "exempt_connect",		[PB_CNT_NO_POLICY] = "no_policy",
+    [PB_CNT_TAGGED] = "exec_tagged",
 };
 
 const char *pb_counter_name(unsigned int c)

@@ -17,10 +17,19 @@
  * more is marked PB_PROC_OVERFLOW and fails closed (reason held_overflow). */
 #define PB_MAX_HELD 8
 
+/* Purpose binding limits, checked by the policy parser. Identities are bits
+ * of a 64-bit mask; each list of destinations is scanned linearly by the
+ * connect hook, so they stay short (use CIDRs and port ranges). */
+#define PB_MAX_IDENTITIES 64
+#define PB_MAX_RULES	  16 /* per scope, and for exempt and protected */
+#define PB_MAX_EXES	  16 /* executable paths per identity */
+
 /* Map sizes the agent uses unless told otherwise (see --max-procs). */
 #define PB_DEFAULT_MAX_PROCS 65536
 #define PB_DEFAULT_MAX_CREDS 16384
 #define PB_RINGBUF_BYTES     (1u << 22)
+/* cgroups that match some identity, over two policy generations */
+#define PB_DEFAULT_MAX_CGROUP_TAGS 32768
 
 /* Times: every time in procbind is CLOCK_BOOTTIME in nanoseconds. The kernel
  * stamps a task's start with it (task->start_boottime), bpf_ktime_get_boot_ns()
@@ -51,6 +60,9 @@ enum pb_reason {
 	PB_R_REVOKED,	     /* revoked, or unknown to the kernel (fail closed) */
 	PB_R_OWNER_EXITED,   /* inherited by a child, but the bound process is gone */
 	PB_R_HELD_OVERFLOW,  /* holds more credentials than the kernel can track */
+	PB_R_OUT_OF_SCOPE,   /* destination outside the scope of a held identity */
+	PB_R_NO_CREDENTIAL,  /* protected destination, caller holds no valid credential */
+	PB_R_WRONG_IDENTITY, /* protected destination, held credentials are of other identities */
 	PB_REASON_MAX,
 };
 
@@ -77,12 +89,13 @@ struct pb_proc {
 	__u32 uid;
 	__u32 flags; /* PB_PROC_* */
 	__u32 nheld; /* slots claimed in held[]; > PB_MAX_HELD means overflow */
-	__u32 _pad;
+	__u32 tag_gen; /* policy generation that computed ident */
 	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
 	__u64 last_allow;	 /* digest of the last destination allowed with an event */
+	__u64 ident;		 /* identity tag set at exec (pb_ident_id), 0 = none */
 	char comm[PB_COMM_LEN];
 };
-_Static_assert(sizeof(struct pb_proc) == 152, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 160, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */
@@ -92,10 +105,11 @@ struct pb_cred {
 	__u64 exe_dev;
 	__u64 exe_ino;
 	__u64 expires; /* CLOCK_BOOTTIME ns; the credential is dead at >= expires */
+	__u64 ident;   /* the identity it was minted for (pb_ident_id) */
 	__u32 tgid;
 	__u32 flags; /* PB_CRED_* */
 };
-_Static_assert(sizeof(struct pb_cred) == 48, "pb_cred layout");
+_Static_assert(sizeof(struct pb_cred) == 56, "pb_cred layout");
 
 /* Key of map "cred_files": the token file's inode. dev is the kernel's dev_t
  * encoding, as in inode->i_sb->s_dev. */
@@ -105,12 +119,89 @@ struct pb_file_key {
 };
 _Static_assert(sizeof(struct pb_file_key) == 16, "pb_file_key layout");
 
-/* Map "agent_cfg", one element: what may change while the agent runs. */
+/* Map "agent_cfg", one element: the generation of the policy in force. Every
+ * policy-dependent map is keyed by generation; a reload writes generation
+ * g+1 beside g, then flips this one word, so each hook run sees exactly one
+ * policy (it reads gen once). */
 struct pb_config {
-	__u32 mode; /* enum pb_mode */
+	__u32 gen;
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
+
+/* A destination: address words as the socket hook has them (network byte
+ * order; IPv4 in addr[0], IPv4-mapped IPv6 normalised to IPv4), port in host
+ * order, protocol (IPPROTO_TCP/UDP). */
+struct pb_dest {
+	__u32 addr[4];
+	__u16 port;
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 proto;
+};
+_Static_assert(sizeof(struct pb_dest) == 20, "pb_dest layout");
+
+/* A destination rule: (addr & mask) == net, port in [port_lo, port_hi],
+ * protocol equal (0 = tcp and udp). */
+struct pb_rule {
+	__u32 net[4];
+	__u32 mask[4];
+	__u64 ident; /* protected rules: the identity that may reach it */
+	__u16 port_lo;
+	__u16 port_hi;
+	__u8 family;
+	__u8 proto;
+	__u8 _pad[2];
+};
+_Static_assert(sizeof(struct pb_rule) == 48, "pb_rule layout");
+
+/* Map "policies", keyed by generation: what the connect and exec hooks need
+ * from the policy besides scopes and match tables. */
+struct pb_kpolicy {
+	__u32 mode; /* enum pb_mode */
+	__u32 nident;
+	__u32 nexempt;
+	__u32 nprotected;
+	__u64 need_cgroup; /* identities whose match has a cgroup part (bit = index) */
+	__u64 need_exe;	   /* identities whose match has an executable part */
+	__u64 ident[PB_MAX_IDENTITIES];
+	struct pb_rule exempt[PB_MAX_RULES];
+	struct pb_rule prot[PB_MAX_RULES];
+};
+_Static_assert(sizeof(struct pb_kpolicy) == 32 + 8 * 64 + 2 * 48 * 16, "pb_kpolicy layout");
+
+/* Map "scopes": where holders of an identity may connect, per generation. */
+struct pb_scope_key {
+	__u64 ident;
+	__u32 gen;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_scope_key) == 16, "pb_scope_key layout");
+
+struct pb_scope {
+	__u64 expires; /* the identity's expiry, CLOCK_BOOTTIME ns */
+	__u32 nrules;
+	__u32 _pad;
+	struct pb_rule rules[PB_MAX_RULES];
+};
+_Static_assert(sizeof(struct pb_scope) == 16 + 48 * 16, "pb_scope layout");
+
+/* Map "cgroup_tags": cgroup id -> mask of identities whose cgroup part
+ * matches it, written by the agent (at load, and as cgroups appear). */
+struct pb_cgtag_key {
+	__u64 cgroup_id;
+	__u32 gen;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_cgtag_key) == 16, "pb_cgtag_key layout");
+
+/* Map "exe_tags": the path exec'd (as the process named it) -> mask of
+ * identities whose executable part lists it. */
+struct pb_exetag_key {
+	__u32 gen;
+	__u32 _pad;
+	char path[PB_PATH_LEN];
+};
+_Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key layout");
 
 /* Per-CPU counters (map "counters"), indexed as below. Verdict × reason
  * counters come first, then operational ones. Every drop has a counter. */
@@ -126,6 +217,9 @@ enum pb_counter {
 	PB_CNT_NOCRED_CONNECT, /* connects by processes holding nothing (fast path) */
 	PB_CNT_NO_RECORD,      /* connect by a process with no record at all */
 	PB_CNT_ALLOW_REPEAT,   /* allowed again to its last destination: counted, no event */
+	PB_CNT_EXEMPT,	       /* connects to exempt destinations: allowed, not judged */
+	PB_CNT_NO_POLICY,      /* the policy generation in force was missing (fails closed) */
+	PB_CNT_TAGGED,	       /* execs that were tagged with an identity */
 	PB_CNT_MAX,
 };
 
@@ -138,6 +232,7 @@ enum pb_event_type {
 	PB_EV_EXEC = 4,	   /* a credential holder exec'd */
 	PB_EV_EXIT = 5,	   /* a credential holder exited */
 	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
+	PB_EV_CGROUP = 7,  /* a cgroup v2 directory was created (the agent matches it) */
 };
 
 /* Every event starts with this header. */
@@ -195,8 +290,9 @@ struct pb_connect_event {
 	__u8 reason;		   /* enum pb_reason */
 	__u32 mode;
 	__u32 nheld;
+	__u64 ident; /* out_of_scope: the identity; protected: the one required */
 };
-_Static_assert(sizeof(struct pb_connect_event) == 160, "pb_connect_event layout");
+_Static_assert(sizeof(struct pb_connect_event) == 168, "pb_connect_event layout");
 
 /* ACQUIRE: task opened the file of cred_id. INHERIT: task (the child) got
  * nheld credentials from its parent at fork; cred_id is the first. */
@@ -235,6 +331,14 @@ struct pb_anomaly_event {
 	__s32 err;
 };
 _Static_assert(sizeof(struct pb_anomaly_event) == 96, "pb_anomaly_event layout");
+
+struct pb_cgroup_event {
+	struct pb_event_hdr hdr;
+	__u64 cgroup_id;
+	__u32 level;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_cgroup_event) == 32, "pb_cgroup_event layout");
 
 /* Emitted by the task iterator, one per process (group leader). */
 struct pb_task_info {

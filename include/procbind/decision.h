@@ -120,4 +120,115 @@ static __always_inline int pb_holds(const struct pb_proc *p, __u64 id)
 	return 0;
 }
 
+/* ---- Purpose binding: destinations, scopes, protected, identity tags ---- */
+
+#define PB_AF_INET  2
+#define PB_AF_INET6 10
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PB_V4MAPPED_WORD 0xffff0000u /* ::ffff:0:0/96, third word, as loaded */
+#else
+#define PB_V4MAPPED_WORD 0x0000ffffu
+#endif
+
+/* An IPv4-mapped IPv6 destination (::ffff:a.b.c.d) is the IPv4 one: rules
+ * written for 10.0.0.0/8 must hold for a dual-stack socket too. */
+static __always_inline void pb_dest_normalize(struct pb_dest *d)
+{
+	if (d->family == PB_AF_INET6 && !d->addr[0] && !d->addr[1] &&
+	    d->addr[2] == PB_V4MAPPED_WORD) {
+		d->family = PB_AF_INET;
+		d->addr[0] = d->addr[3];
+		d->addr[1] = d->addr[2] = d->addr[3] = 0;
+	}
+}
+
+static __always_inline int pb_rule_match(const struct pb_rule *r, const struct pb_dest *d)
+{
+	if (r->family != d->family || (r->proto && r->proto != d->proto))
+		return 0;
+	if (d->port < r->port_lo || d->port > r->port_hi)
+		return 0;
+	if ((d->addr[0] & r->mask[0]) != r->net[0])
+		return 0;
+	if (d->family == PB_AF_INET)
+		return 1;
+	return (d->addr[1] & r->mask[1]) == r->net[1] && (d->addr[2] & r->mask[2]) == r->net[2] &&
+	       (d->addr[3] & r->mask[3]) == r->net[3];
+}
+
+/* Index of the first of n rules that d matches, or -1. */
+static __always_inline int pb_rules_first(const struct pb_rule *rules, __u32 n,
+					  const struct pb_dest *d)
+{
+	for (int i = 0; i < PB_MAX_RULES; i++) {
+		if ((__u32)i >= n)
+			break;
+		if (pb_rule_match(&rules[i], d))
+			return i;
+	}
+	return -1;
+}
+
+/* May a process whose valid credentials are of identities held[0..nheld)
+ * reach d, as far as the protected list says? PB_OK when d is not protected
+ * or a matching rule names a held identity; otherwise no_credential (it holds
+ * none) or wrong_identity. *need is the identity of the first matching rule. */
+static __always_inline enum pb_reason pb_protected_reason(const struct pb_kpolicy *pol,
+							  const struct pb_dest *d,
+							  const __u64 *held, __u32 nheld,
+							  __u64 *need)
+{
+	int hit = 0;
+
+	*need = 0;
+	for (int i = 0; i < PB_MAX_RULES; i++) {
+		if ((__u32)i >= pol->nprotected)
+			break;
+		if (!pb_rule_match(&pol->prot[i], d))
+			continue;
+		if (!hit)
+			*need = pol->prot[i].ident;
+		hit = 1;
+		for (int j = 0; j < PB_MAX_HELD; j++) {
+			if ((__u32)j >= nheld)
+				break;
+			if (held[j] == pol->prot[i].ident)
+				return PB_OK;
+		}
+	}
+	if (!hit)
+		return PB_OK;
+	return nheld ? PB_R_WRONG_IDENTITY : PB_R_NO_CREDENTIAL;
+}
+
+/* May a holder of an identity with scope sc (NULL: the identity is not in
+ * the policy in force) reach d at time now? */
+static __always_inline enum pb_reason pb_scope_reason(const struct pb_scope *sc,
+						      const struct pb_dest *d, __u64 now)
+{
+	if (!sc)
+		return PB_R_OUT_OF_SCOPE;
+	if (now >= sc->expires)
+		return PB_R_EXPIRED;
+	return pb_rules_first(sc->rules, sc->nrules, d) >= 0 ? PB_OK : PB_R_OUT_OF_SCOPE;
+}
+
+/* The identity a process carries, from the mask of identities whose cgroup
+ * part matches its cgroup (cgm) and whose executable part matches what it
+ * exec'd (exm). An identity matches when every part it has matches; the
+ * first such identity in policy order wins. Returns the index, or -1. */
+static __always_inline int pb_tag_pick(const struct pb_kpolicy *pol, __u64 cgm, __u64 exm)
+{
+	__u64 defined = pol->nident >= 64 ? ~0ULL : ((1ULL << pol->nident) - 1);
+	__u64 m = (cgm | ~pol->need_cgroup) & (exm | ~pol->need_exe) & defined;
+
+	if (!m)
+		return -1;
+	for (int i = 0; i < PB_MAX_IDENTITIES; i++)
+		if ((m >> i) & 1)
+			return i;
+	return -1;
+}
+
 #endif /* PROCBIND_DECISION_H */

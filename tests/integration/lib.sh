@@ -54,7 +54,8 @@ ctl() { "$BUILD/procbindctl" --socket "$SOCK" "$@"; }
 start_agent() {
 	mkdir -p "$CG" "$POD_A" "$POD_B"
 	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
-		--policy "$PB_SOURCE/deploy/policy.yaml" "$@" >"$OUT" 2>"$T/agent.log" &
+		--policy "${PB_POLICY:-$PB_SOURCE/tests/integration/policy.yaml}" "$@" \
+		>"$OUT" 2>"$T/agent.log" &
 	AGENT_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && return 0
@@ -71,10 +72,17 @@ start_server() {
 	fail "listener did not start"
 }
 
-# actor NAME STEP...: run an actor in the background, output in $T/NAME.out
+# actor NAME [cgroup:DIR] STEP...: run an actor in the background, output in
+# $T/NAME.out. A first cgroup: step is taken before the actor is exec'd, as a
+# container runtime does, so the actor execs (and is tagged) in that cgroup.
 actor() {
 	local name=$1; shift
-	"$ACTOR" "$@" >"$T/$name.out" 2>&1 &
+	if [[ $1 == cgroup:* ]]; then
+		local cg=${1#cgroup:}; shift
+		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "$ACTOR" "$@") >"$T/$name.out" 2>&1 &
+	else
+		"$ACTOR" "$@" >"$T/$name.out" 2>&1 &
+	fi
 	PIDS+=($!)
 	eval "${name}_PID=$!"
 }
@@ -114,8 +122,10 @@ wait_event() {
 count_events() { jq -c "select($1)" "$OUT" 2>/dev/null | wc -l; }
 
 # mint PID FILE [flags]: mint a token into FILE, echo the credential id
+# (identity payments unless the flags name one)
 mint() {
 	local pid=$1; shift
 	local out=$1; shift
+	[[ " $* " == *" --identity "* ]] || set -- --identity payments "$@"
 	ctl mint --pid "$pid" --out "$out" "$@" | sed -n "s/^id=//p"
 }

@@ -32,13 +32,18 @@ check_error() {
 	grep -q "$want" $T/err.out || { cat $T/err.out; fail "message lacks '$want': $*"; }
 	pass "refused: $* -> $(head -1 $T/err.out)"
 }
-check_error "no such process: pid 4000000" ctl mint --pid 4000000
-check_error "pid must be a positive number" ctl mint --pid abc
-check_error "exceeds the policy's max_ttl" ctl mint --pid $$ --ttl 48h
-check_error "not a duration" ctl mint --pid $$ --ttl soon
-check_error "inherit must be none or children" ctl mint --pid $$ --inherit all
+check_error "no such process: pid 4000000" ctl mint --pid 4000000 --identity payments
+check_error "pid must be a positive number" ctl mint --pid abc --identity payments
+check_error "identity is required" ctl mint --pid $$
+check_error "exceeds identity 'payments' max_ttl" ctl mint --pid $$ --ttl 48h --identity payments
+check_error "not a duration" ctl mint --pid $$ --ttl soon --identity payments
+check_error "inherit must be none or children" ctl mint --pid $$ --inherit all --identity payments
 check_error "identity" ctl mint --pid $$ --identity 'bad name'
-check_error "create token file" ctl mint --pid $$ --out "$T/tok1"
+check_error "not in the policy in force" ctl mint --pid $$ --identity nobody
+check_error "does not carry identity 'payments' (it carries none)" ctl mint --pid $$ --identity payments
+actor keeper cgroup:$POD_A pidfile:$T/keeper.pid sleep:30000
+wait_file $T/keeper.pid
+check_error "create token file" ctl mint --pid "$(cat $T/keeper.pid)" --out "$T/tok1" --identity payments
 check_error "unknown credential" ctl revoke 0123456789abcdef
 check_error "already revoked" ctl revoke "$ID2"
 check_error "16 hex digits" ctl revoke nothex

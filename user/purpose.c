@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Purpose binding in the kernel: a policy is installed as a generation
+ * (policies, scopes, exe_tags and cgroup_tags entries keyed by it), made
+ * current by one write to agent_cfg, and the previous generation's entries
+ * are deleted afterwards. A hook reads the generation once per run, so no
+ * decision mixes two policies, and there is never a moment without one.
+ *
+ * cgroups are matched here, in the agent: at install by walking cgroupfs,
+ * and as they appear (the cgroup_mkdir hook wakes us). A Kubernetes
+ * selector needs the kubelet's names, which can appear a little after the
+ * cgroup: such cgroups are retried on every drain tick for a while. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "log.h"
+#include "procbind.skel.h"
+#include "procbind/decision.h"
+#include "util.h"
+
+#define PB_PENDING_NS (120ULL * 1000000000ULL) /* how long a pod's names are awaited */
+
+static int pb_fd(struct pb_agent *a, struct bpf_map *m)
+{
+	(void)a;
+	return bpf_map__fd(m);
+}
+
+/* Mask of identities of p whose cgroup part matches the cgroup at path.
+ * *pending is set when a Kubernetes selector could not be decided yet
+ * because the kubelet has not named the container. */
+static uint64_t pb_cgroup_mask(struct pb_agent *a, const struct pb_policy *p, const char *path,
+			       int *pending)
+{
+	struct pb_k8s_ref ref;
+	struct pb_k8s_meta meta;
+	struct pb_match_subject s = {.cgroup = path, .exe = ""};
+	int k8s_wanted = 0, is_pod;
+	uint64_t mask = 0;
+
+	*pending = 0;
+	for (unsigned int i = 0; i < p->nident; i++)
+		k8s_wanted |= p->ident[i].has_k8s;
+	is_pod = k8s_wanted && pb_k8s_parse_cgroup(path, &ref);
+	if (is_pod) {
+		s.k8s = &ref;
+		if (ref.container_id[0] && !pb_k8s_lookup(a->k8s_dir, ref.container_id, &meta))
+			s.meta = &meta;
+		else if (ref.container_id[0])
+			*pending = 1;
+	}
+	for (unsigned int i = 0; i < p->nident; i++) {
+		const struct pb_identity *id = &p->ident[i];
+
+		if (!id->ncgroups && !id->has_k8s)
+			continue;
+		if (pb_identity_cgroup_match(id, &s))
+			mask |= 1ULL << i;
+	}
+	return mask;
+}
+
+static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p, uint64_t cgid,
+				   const char *path, uint64_t mask, const char *how)
+{
+	struct pb_buf *b = &a->line;
+
+	pb_event_begin(a, b, "cgroup_matched", pb_now_boot_ns());
+	pb_json_u64(b, "cgroup_id", cgid);
+	pb_json_str(b, "cgroup", path);
+	pb_json_str(b, "how", how);
+	pb_json_key(b, "identities");
+	pb_json_array_begin(b);
+	for (unsigned int i = 0; i < p->nident; i++)
+		if (mask & (1ULL << i))
+			pb_json_str(b, NULL, p->ident[i].name);
+	pb_json_array_end(b);
+	pb_json_u64(b, "policy_generation", a->gen);
+	pb_json_end(b);
+	pb_emit_line(a, b);
+}
+
+static void pb_pending_add(struct pb_agent *a, uint64_t cgid)
+{
+	for (size_t i = 0; i < a->npending; i++)
+		if (a->pending[i].cgroup_id == cgid)
+			return;
+	if (a->npending == a->cappending) {
+		size_t cap = a->cappending ? a->cappending * 2 : 16;
+		struct pb_pending *n = realloc(a->pending, cap * sizeof(*n));
+
+		if (!n) {
+			pb_warn("purpose: out of memory; cgroup %" PRIu64 " not retried", cgid);
+			return;
+		}
+		a->pending = n;
+		a->cappending = cap;
+	}
+	a->pending[a->npending].cgroup_id = cgid;
+	a->pending[a->npending].since = pb_now_boot_ns();
+	a->npending++;
+}
+
+/* Match one cgroup against p and write its tag for generation gen.
+ * Returns 1 when it matched something, 0 when not, -errno on map errors. */
+static int pb_tag_cgroup(struct pb_agent *a, const struct pb_policy *p, uint32_t gen,
+			 uint64_t cgid, const char *path, const char *how)
+{
+	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = gen};
+	int pending;
+	uint64_t mask = pb_cgroup_mask(a, p, path, &pending);
+
+	if (pending)
+		pb_pending_add(a, cgid);
+	if (!mask)
+		return 0;
+	if (bpf_map_update_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k, &mask, BPF_ANY))
+		return pb_err(-errno, "purpose: tag cgroup %s: %m (raise the cgroup_tags size)",
+			      path);
+	if (how)
+		pb_emit_cgroup_matched(a, p, cgid, path, mask, how);
+	return 1;
+}
+
+struct pb_scan_ctx {
+	struct pb_agent *a;
+	const struct pb_policy *p;
+	uint32_t gen;
+	size_t rootlen;
+	int err;
+	unsigned int matched;
+};
+
+static __thread struct pb_scan_ctx *pb_scan;
+
+static int pb_scan_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	struct pb_scan_ctx *c = pb_scan;
+	const char *rel = path + c->rootlen;
+	int r;
+
+	(void)ftw;
+	if (type != FTW_D)
+		return 0;
+	r = pb_tag_cgroup(c->a, c->p, c->gen, st->st_ino, *rel ? rel : "/", NULL);
+	if (r < 0) {
+		c->err = r;
+		return 1;
+	}
+	c->matched += r;
+	return 0;
+}
+
+/* Tag every existing cgroup for generation gen. */
+static int pb_scan_cgroups(struct pb_agent *a, const struct pb_policy *p, uint32_t gen,
+			   unsigned int *matched)
+{
+	struct pb_scan_ctx c = {.a = a, .p = p, .gen = gen, .rootlen = strlen(a->cgroup_root)};
+	int needed = 0;
+
+	for (unsigned int i = 0; i < p->nident; i++)
+		needed |= p->ident[i].ncgroups || p->ident[i].has_k8s;
+	*matched = 0;
+	if (!needed)
+		return 0;
+	pb_scan = &c;
+	if (nftw(a->cgroup_root, pb_scan_cb, 32, FTW_PHYS | FTW_MOUNT) < 0 && !c.err)
+		c.err = pb_err(-errno, "purpose: walk %s: %m", a->cgroup_root);
+	pb_scan = NULL;
+	*matched = c.matched;
+	return c.err;
+}
+
+static uint64_t pb_wall_to_boot(time_t t)
+{
+	uint64_t real = pb_now_real_ns(), boot = pb_now_boot_ns();
+	uint64_t when = t > 0 ? (uint64_t)t * 1000000000ULL : 0;
+
+	return when <= real ? boot : boot + (when - real);
+}
+
+static void pb_kpolicy_build(struct pb_agent *a, const struct pb_policy *p, struct pb_kpolicy *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->mode = a->mode_override >= 0 ? (uint32_t)a->mode_override : p->mode;
+	k->nident = p->nident;
+	for (unsigned int i = 0; i < p->nident; i++) {
+		const struct pb_identity *id = &p->ident[i];
+
+		k->ident[i] = id->id;
+		if (id->ncgroups || id->has_k8s)
+			k->need_cgroup |= 1ULL << i;
+		if (id->nexes)
+			k->need_exe |= 1ULL << i;
+	}
+	k->nexempt = p->nexempt;
+	memcpy(k->exempt, p->exempt, sizeof(k->exempt));
+	k->nprotected = p->nprot;
+	memcpy(k->prot, p->prot, sizeof(k->prot));
+}
+
+/* Delete every entry of generation gen: in the tag maps and scopes by key,
+ * the policy itself last. Deleting while iterating restarts the walk. */
+static void pb_delete_gen(int fd, size_t key_size, size_t gen_off, uint32_t gen)
+{
+	unsigned char key[sizeof(struct pb_exetag_key)], next[sizeof(struct pb_exetag_key)];
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		uint32_t g;
+
+		memcpy(&g, next + gen_off, sizeof(g));
+		if (g == gen) {
+			bpf_map_delete_elem(fd, next);
+			continue; /* next is gone: start from prev again */
+		}
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+}
+
+void pb_purpose_remove(struct pb_agent *a, uint32_t gen)
+{
+	pb_delete_gen(pb_fd(a, a->skel->maps.cgroup_tags), sizeof(struct pb_cgtag_key),
+		      offsetof(struct pb_cgtag_key, gen), gen);
+	pb_delete_gen(pb_fd(a, a->skel->maps.exe_tags), sizeof(struct pb_exetag_key),
+		      offsetof(struct pb_exetag_key, gen), gen);
+	pb_delete_gen(pb_fd(a, a->skel->maps.scopes), sizeof(struct pb_scope_key),
+		      offsetof(struct pb_scope_key, gen), gen);
+	bpf_map_delete_elem(pb_fd(a, a->skel->maps.policies), &gen);
+}
+
+int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
+		       size_t errlen)
+{
+	struct pb_kpolicy *k = calloc(1, sizeof(*k));
+	unsigned int matched = 0;
+	int ret = 0;
+
+	if (!k)
+		return -ENOMEM;
+	a->npending = 0; /* retries belong to the generation being built */
+	for (unsigned int i = 0; i < p->nident && !ret; i++) {
+		const struct pb_identity *id = &p->ident[i];
+		struct pb_scope_key sk = {.ident = id->id, .gen = gen};
+		struct pb_scope sc = {.expires = pb_wall_to_boot(id->expires),
+				      .nrules = id->nscope};
+
+		memcpy(sc.rules, id->scope, sizeof(sc.rules));
+		if (bpf_map_update_elem(pb_fd(a, a->skel->maps.scopes), &sk, &sc, BPF_ANY)) {
+			ret = -errno;
+			snprintf(err, errlen, "install scope of '%s': %s", id->name, strerror(errno));
+			break;
+		}
+		for (unsigned int j = 0; j < id->nexes; j++) {
+			struct pb_exetag_key ek = {.gen = gen};
+			uint64_t mask = 0;
+
+			snprintf(ek.path, sizeof(ek.path), "%s", id->exes[j]);
+			bpf_map_lookup_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, &mask);
+			mask |= 1ULL << i;
+			if (bpf_map_update_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, &mask,
+						BPF_ANY)) {
+				ret = -errno;
+				snprintf(err, errlen, "install executable %s: %s", id->exes[j],
+					 strerror(errno));
+				break;
+			}
+		}
+	}
+	if (!ret) {
+		ret = pb_scan_cgroups(a, p, gen, &matched);
+		if (ret)
+			snprintf(err, errlen, "match cgroups: %s", strerror(-ret));
+	}
+	if (!ret) {
+		pb_kpolicy_build(a, p, k);
+		if (bpf_map_update_elem(pb_fd(a, a->skel->maps.policies), &gen, k, BPF_ANY)) {
+			ret = -errno;
+			snprintf(err, errlen, "install policy: %s", strerror(errno));
+		}
+	}
+	free(k);
+	if (ret) {
+		pb_purpose_remove(a, gen);
+		return ret;
+	}
+	pb_info("purpose: generation %u ready: %u identities, %u cgroups matched, %u protected, "
+		"%u exempt",
+		gen, p->nident, matched, p->nprot, p->nexempt);
+	return 0;
+}
+
+int pb_purpose_activate(struct pb_agent *a, uint32_t gen)
+{
+	struct pb_config cfg = {.gen = gen};
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(pb_fd(a, a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
+		return pb_err(-errno, "purpose: activate generation %u: %m", gen);
+	a->gen = gen;
+	return 0;
+}
+
+void pb_purpose_cgroup_added(struct pb_agent *a, uint64_t cgid)
+{
+	char path[PATH_MAX];
+
+	pb_cgroup_name(a, cgid, path, sizeof(path));
+	if (!path[0])
+		return; /* already gone */
+	pb_tag_cgroup(a, &a->policy, a->gen, cgid, path, "created");
+}
+
+void pb_purpose_tick(struct pb_agent *a)
+{
+	uint64_t now = pb_now_boot_ns();
+	size_t i = 0;
+
+	while (i < a->npending) {
+		struct pb_pending pe = a->pending[i];
+		char path[PATH_MAX];
+		int pending = 0;
+
+		pb_cgroup_name(a, pe.cgroup_id, path, sizeof(path));
+		if (path[0]) {
+			struct pb_cgtag_key k = {.cgroup_id = pe.cgroup_id, .gen = a->gen};
+			uint64_t mask = pb_cgroup_mask(a, &a->policy, path, &pending);
+
+			if (!pending) {
+				if (mask && !bpf_map_update_elem(pb_fd(a, a->skel->maps.cgroup_tags),
+								 &k, &mask, BPF_ANY))
+					pb_emit_cgroup_matched(a, &a->policy, pe.cgroup_id, path,
+							       mask, "kubelet");
+			} else if (now - pe.since > PB_PENDING_NS) {
+				pb_warn("purpose: no kubelet names for %s after %llus; "
+					"its Kubernetes selectors do not match",
+					path, PB_PENDING_NS / 1000000000ULL);
+				pending = 0;
+			}
+		}
+		if (pending) {
+			i++;
+			continue;
+		}
+		a->pending[i] = a->pending[--a->npending];
+	}
+}
+
+uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgid, const char *exe)
+{
+	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = a->gen};
+	struct pb_exetag_key ek = {.gen = a->gen};
+	struct pb_kpolicy *pol = calloc(1, sizeof(*pol));
+	uint64_t cgm = 0, exm = 0, ident = 0;
+	int i;
+
+	if (!pol)
+		return 0;
+	if (!bpf_map_lookup_elem(pb_fd(a, a->skel->maps.policies), &a->gen, pol)) {
+		bpf_map_lookup_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k, &cgm);
+		snprintf(ek.path, sizeof(ek.path), "%s", exe ? exe : "");
+		bpf_map_lookup_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, &exm);
+		i = pb_tag_pick(pol, cgm, exm);
+		if (i >= 0)
+			ident = pol->ident[i];
+	}
+	free(pol);
+	return ident;
+}
+
+const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len)
+{
+	const struct pb_identity *i = id ? pb_policy_identity_by_id(&a->policy, id) : NULL;
+
+	if (!id)
+		return "";
+	if (i)
+		return i->name;
+	snprintf(buf, len, "unknown:%016" PRIx64, id);
+	return buf;
+}
+
+static void pb_emit_policy(struct pb_agent *a, const char *type, const char *path,
+			   const char *error, const struct pb_policy *p, unsigned int revoked)
+{
+	struct pb_buf *b = &a->line;
+
+	pb_event_begin(a, b, type, pb_now_boot_ns());
+	pb_json_str(b, "path", path);
+	if (error) {
+		pb_json_str(b, "error", error);
+		pb_json_str(b, "version_in_force", a->policy.version);
+	} else {
+		pb_json_str(b, "version", p->version);
+		pb_json_u64(b, "generation", a->gen);
+		pb_json_str(b, "mode", pb_mode_name(a->mode_override >= 0
+							? (unsigned int)a->mode_override
+							: p->mode));
+		pb_json_key(b, "identities");
+		pb_json_array_begin(b);
+		for (unsigned int i = 0; i < p->nident; i++)
+			pb_json_str(b, NULL, p->ident[i].name);
+		pb_json_array_end(b);
+		pb_json_u64(b, "protected", p->nprot);
+		pb_json_u64(b, "exempt", p->nexempt);
+		pb_json_u64(b, "credentials_revoked", revoked);
+	}
+	pb_json_end(b);
+	pb_emit_line(a, b);
+}
+
+int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen)
+{
+	int ret = pb_purpose_install(a, &a->policy, 1, err, errlen);
+
+	if (!ret)
+		ret = pb_purpose_activate(a, 1);
+	return ret;
+}
+
+void pb_purpose_loaded(struct pb_agent *a)
+{
+	pb_emit_policy(a, "policy_loaded", a->policy_path, NULL, &a->policy, 0);
+}
+
+int pb_reload(struct pb_agent *a, char *err, size_t errlen)
+{
+	struct pb_policy np;
+	uint32_t old = a->gen, gen = a->gen + 1;
+	unsigned int revoked = 0;
+	char why[512];
+	int ret;
+
+	if (!gen)
+		gen = 1; /* 2^32 reloads later: generation 0 means "none" */
+	pb_policy_defaults(&np);
+	ret = pb_policy_load(a->policy_path, &np, err, errlen);
+	if (ret) {
+		pb_emit_policy(a, "policy_rejected", a->policy_path, err, NULL, 0);
+		pb_policy_free(&np);
+		return ret;
+	}
+	if (np.max_procs != a->policy.max_procs || np.max_creds != a->policy.max_creds)
+		pb_warn("reload: limits changed; map sizes change only on restart");
+	ret = pb_purpose_install(a, &np, gen, why, sizeof(why));
+	if (!ret)
+		ret = pb_purpose_activate(a, gen);
+	if (ret) {
+		snprintf(err, errlen, "reload: %s: %s; the policy in force stays", a->policy_path,
+			 ret == -ENOMEM ? "out of memory" : why);
+		pb_purpose_remove(a, gen);
+		pb_emit_policy(a, "policy_rejected", a->policy_path, err, NULL, 0);
+		pb_policy_free(&np);
+		return ret;
+	}
+	/* Generation gen is in force. What refers to the old one goes. */
+	pb_purpose_remove(a, old);
+	np.max_procs = a->policy.max_procs;
+	np.max_creds = a->policy.max_creds;
+	pb_policy_free(&a->policy);
+	a->policy = np;
+	/* A credential of an identity the policy no longer has is revoked: the
+	 * kernel already denies it (no scope), this makes it say so. */
+	for (size_t i = 0; i < a->ncreds; i++) {
+		struct pb_cred_meta *m = &a->creds[i];
+
+		if (m->died || pb_policy_identity(&a->policy, m->identity))
+			continue;
+		if (!pb_revoke_why(a, m->id, "identity_removed", why, sizeof(why)))
+			revoked++;
+	}
+	pb_emit_policy(a, "policy_loaded", a->policy_path, NULL, &a->policy, revoked);
+	return 0;
+}
