@@ -588,8 +588,7 @@ int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_po
 		pb_policy_free(&p);
 		return ret;
 	}
-	pb_policy_free(out);
-	*out = p;
+	*out = p; /* the caller owns what *out held before */
 	return 0;
 }
 

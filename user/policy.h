@@ -65,7 +65,8 @@ void pb_policy_free(struct pb_policy *p);
 
 /* Parse YAML text. On error returns -EINVAL and writes one line
  * "name:line:col: message" into err. name labels the text (a file name).
- * *p is replaced only on success (free it with pb_policy_free). */
+ * *p is overwritten only on success, without freeing what it held; free
+ * the result with pb_policy_free. */
 int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *p, char *err,
 		    size_t errlen);
 

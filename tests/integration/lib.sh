@@ -65,8 +65,9 @@ start_agent() {
 	fail "agent socket never appeared"
 }
 
+# start_server [IPV4...]: listeners on 127.0.0.1, ::1 and these addresses
 start_server() {
-	"$ACTOR" serve "$PORT" >"$T/server.log" 2>&1 &
+	"$ACTOR" serve "$PORT" "$@" >"$T/server.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 50); do grep -q serving "$T/server.log" && return 0; sleep 0.1; done
 	fail "listener did not start"

@@ -3,7 +3,8 @@
  * every verdict they check comes from real syscalls of a real process.
  *
  *   pb_actor STEP...          run the steps in order, one result line each
- *   pb_actor serve PORT       TCP and UDP listeners on 127.0.0.1 and ::1
+ *   pb_actor serve PORT [IPV4...]  TCP and UDP listeners on 127.0.0.1, ::1
+ *                             and any further (loopback) IPv4 addresses
  *   pb_actor ctlraw SOCK TEXT send TEXT (\n escapes) to a control socket
  *
  * Steps: cgroup:DIR  pidfile:FILE  wait:FILE  read:FILE  sleep:MS
@@ -13,6 +14,9 @@
  *        forkexit  (the child runs the remaining steps; the parent exits)
  *        exec:PATH  (re-exec PATH with the remaining steps)
  *        spawnpid:PID  (clone3 with set_tid: the child gets exactly PID)
+ *        loopuntil:FILE:SPEC,SPEC...  connect to each tcp|udp:ADDR:PORT in
+ *               turn, every millisecond, until FILE exists; then one line
+ *               per SPEC: "<pid> tally:SPEC ok=N EPERM=N other=N" 
  * Result lines: "<pid> <step> ok" or "<pid> <step> <ERRNO-NAME>". */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -100,6 +104,45 @@ static void *thread_connect(void *arg)
 }
 
 static int run_steps(char *argv0, int n, char **steps);
+
+#define LOOP_MAX_SPECS 8
+
+/* loopuntil:FILE:SPEC,SPEC...: tally what each destination gave. */
+static int loop_until(const char *arg)
+{
+	char buf[1024], *file = buf, *specs, *save = NULL;
+	char *spec[LOOP_MAX_SPECS];
+	unsigned long ok[LOOP_MAX_SPECS] = {0}, eperm[LOOP_MAX_SPECS] = {0},
+		      other[LOOP_MAX_SPECS] = {0};
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	specs = strchr(buf, ':');
+	if (!specs)
+		return -1;
+	*specs++ = 0;
+	for (char *t = strtok_r(specs, ",", &save); t && n < LOOP_MAX_SPECS;
+	     t = strtok_r(NULL, ",", &save))
+		spec[n++] = t;
+	while (access(file, F_OK)) {
+		for (int i = 0; i < n; i++) {
+			int err = do_net(spec[i], 0);
+
+			if (!err || err == ECONNREFUSED)
+				ok[i]++; /* past the hook: the stack answered */
+			else if (err == EPERM)
+				eperm[i]++;
+			else
+				other[i]++;
+		}
+		usleep(1000);
+	}
+	for (int i = 0; i < n; i++)
+		printf("%d tally:%s ok=%lu EPERM=%lu other=%lu\n", getpid(), spec[i], ok[i],
+		       eperm[i], other[i]);
+	fflush(stdout);
+	return 0;
+}
 
 static int wait_child(pid_t pid)
 {
@@ -190,6 +233,9 @@ static int run_steps(char *argv0, int n, char **steps)
 			execv(arg, av);
 			result(s, errno);
 			return 1;
+		} else if (!strncmp(s, "loopuntil:", 10)) {
+			if (loop_until(arg))
+				return 2;
 		} else if (!strncmp(s, "spawnpid:", 9)) {
 			pid_t want = atoi(arg), pid;
 			struct clone_args ca = {
@@ -214,36 +260,51 @@ static int run_steps(char *argv0, int n, char **steps)
 	return 0;
 }
 
-static int serve(int port)
-{
-	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
-	struct sockaddr_in6 s6 = {
-	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-	int one = 1, fds[4];
+#define SERVE_MAX 16
 
-	inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
-	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
-	fds[1] = socket(AF_INET6, SOCK_STREAM, 0);
-	fds[2] = socket(AF_INET, SOCK_DGRAM, 0);
-	fds[3] = socket(AF_INET6, SOCK_DGRAM, 0);
-	for (int i = 0; i < 4; i++) {
-		setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (i % 2)
-			setsockopt(fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (bind(fds[i], i % 2 ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4,
-			 i % 2 ? sizeof(s6) : sizeof(s4))) {
-			perror("pb_actor serve: bind");
+/* TCP and UDP on 127.0.0.1 and ::1 plus extra IPv4 addresses (loopback). */
+static int serve(int port, int nextra, char **extra)
+{
+	int one = 1, fds[2 * SERVE_MAX], nfd = 0;
+
+	for (int a = -1; a < nextra && a + 2 < SERVE_MAX; a++) {
+		struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,
+					  .sin6_port = htons(port),
+					  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		int six = a == -1 ? 2 : 1; /* ::1 once, with 127.0.0.1 */
+
+		if (inet_pton(AF_INET, a < 0 ? "127.0.0.1" : extra[a], &s4.sin_addr) != 1) {
+			fprintf(stderr, "pb_actor serve: bad address %s\n", extra[a]);
 			return 1;
 		}
-		if (i < 2)
-			listen(fds[i], 128);
-		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		for (int v = 0; v < six; v++) {
+			for (int type = 0; type < 2; type++) {
+				int fd = socket(v ? AF_INET6 : AF_INET,
+						type ? SOCK_DGRAM : SOCK_STREAM, 0);
+
+				setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+				if (v)
+					setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+						   sizeof(one));
+				if (bind(fd, v ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4,
+					 v ? sizeof(s6) : sizeof(s4))) {
+					perror("pb_actor serve: bind");
+					return 1;
+				}
+				if (!type)
+					listen(fd, 128);
+				fcntl(fd, F_SETFL, O_NONBLOCK);
+				if (!type)
+					fds[nfd++] = fd;
+			}
+		}
 	}
 	printf("serving %d\n", port);
 	fflush(stdout);
 	for (;;) {
 		/* Accept and drop: the tests only need the handshake. */
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < nfd; i++) {
 			int c = accept4(fds[i], NULL, NULL, SOCK_NONBLOCK);
 
 			if (c >= 0)
@@ -284,8 +345,8 @@ static int ctlraw(const char *path, const char *text)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "serve"))
-		return serve(atoi(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "serve"))
+		return serve(atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "ctlraw"))
 		return ctlraw(argv[2], argv[3]);
 	return run_steps(argv[0], argc - 1, argv + 1);

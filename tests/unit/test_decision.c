@@ -260,10 +260,127 @@ static void test_several_credentials(void **st)
 	assert_int_equal(decide_all(&s, cs, 3), PB_R_EXPIRED);
 }
 
+
+/* ---- purpose binding: protected destinations, scopes, identity tags ---- */
+
+#define ID_PAY 0x1111u
+#define ID_CI  0x2222u
+
+/* 10.0.0.0/8 tcp 5432 (net and mask as loaded: first byte in memory first). */
+static struct pb_rule rule_10_8(__u64 ident)
+{
+	struct pb_rule r = {.port_lo = 5432, .port_hi = 5432, .family = PB_AF_INET, .proto = 6,
+			    .ident = ident};
+	unsigned char net[4] = {10, 0, 0, 0}, mask[4] = {255, 0, 0, 0};
+
+	__builtin_memcpy(&r.net[0], net, 4);
+	__builtin_memcpy(&r.mask[0], mask, 4);
+	return r;
+}
+
+static struct pb_dest dest_10(unsigned char b, __u16 port)
+{
+	struct pb_dest d = {.port = port, .family = PB_AF_INET, .proto = 6};
+	unsigned char a[4] = {b, 1, 2, 3};
+
+	__builtin_memcpy(&d.addr[0], a, 4);
+	return d;
+}
+
+static void test_protected(void **st)
+{
+	static struct pb_kpolicy pol;
+	struct pb_dest db = dest_10(10, 5432), other = dest_10(11, 5432);
+	__u64 none[PB_MAX_HELD] = {0}, pay[PB_MAX_HELD] = {ID_PAY}, ci[PB_MAX_HELD] = {ID_CI};
+	__u64 both[PB_MAX_HELD] = {ID_CI, ID_PAY}, need;
+
+	(void)st;
+	pol.nprotected = 1;
+	pol.prot[0] = rule_10_8(ID_PAY);
+	assert_int_equal(pb_protected_reason(&pol, &db, none, 0, &need), PB_R_NO_CREDENTIAL);
+	assert_int_equal(need, ID_PAY);
+	assert_int_equal(pb_protected_reason(&pol, &db, pay, 1, &need), PB_OK);
+	assert_int_equal(pb_protected_reason(&pol, &db, ci, 1, &need), PB_R_WRONG_IDENTITY);
+	assert_int_equal(pb_protected_reason(&pol, &db, both, 2, &need), PB_OK);
+	/* the hook passes all PB_MAX_HELD slots, empty ones zero */
+	assert_int_equal(pb_protected_reason(&pol, &db, pay, PB_MAX_HELD, &need), PB_OK);
+	assert_int_equal(pb_protected_reason(&pol, &db, ci, PB_MAX_HELD, &need),
+			 PB_R_WRONG_IDENTITY);
+	/* not protected: anyone */
+	assert_int_equal(pb_protected_reason(&pol, &other, none, 0, &need), PB_OK);
+	assert_int_equal(need, 0);
+	/* two rules on one destination: either identity may reach it */
+	pol.nprotected = 2;
+	pol.prot[1] = rule_10_8(ID_CI);
+	assert_int_equal(pb_protected_reason(&pol, &db, ci, 1, &need), PB_OK);
+	assert_int_equal(need, ID_PAY); /* the first rule names who is required */
+	/* rules past nprotected are not read */
+	pol.nprotected = 0;
+	assert_int_equal(pb_protected_reason(&pol, &db, none, 0, &need), PB_OK);
+}
+
+static void test_scope(void **st)
+{
+	static struct pb_scope sc;
+	struct pb_dest db = dest_10(10, 5432);
+
+	(void)st;
+	sc.expires = 1000;
+	sc.nrules = 1;
+	sc.rules[0] = rule_10_8(0);
+	assert_int_equal(pb_scope_reason(&sc, &db, 999), PB_OK);
+	assert_int_equal(pb_scope_reason(&sc, &db, 1000), PB_R_EXPIRED); /* identity expired */
+	db.port = 5433;
+	assert_int_equal(pb_scope_reason(&sc, &db, 1), PB_R_OUT_OF_SCOPE);
+	db = dest_10(11, 5432);
+	assert_int_equal(pb_scope_reason(&sc, &db, 1), PB_R_OUT_OF_SCOPE);
+	db = dest_10(10, 5432);
+	db.proto = 17;
+	assert_int_equal(pb_scope_reason(&sc, &db, 1), PB_R_OUT_OF_SCOPE);
+	/* an identity the policy in force does not have: no scope at all */
+	assert_int_equal(pb_scope_reason(NULL, &db, 1), PB_R_OUT_OF_SCOPE);
+	sc.nrules = 0;
+	db.proto = 6;
+	assert_int_equal(pb_scope_reason(&sc, &db, 1), PB_R_OUT_OF_SCOPE);
+}
+
+static void test_tag_pick(void **st)
+{
+	static struct pb_kpolicy pol;
+
+	(void)st;
+	/* 0: cgroup only, 1: exe only, 2: cgroup and exe */
+	pol.nident = 3;
+	pol.ident[0] = 100;
+	pol.ident[1] = 101;
+	pol.ident[2] = 102;
+	pol.need_cgroup = 0x1 | 0x4;
+	pol.need_exe = 0x2 | 0x4;
+	assert_int_equal(pb_tag_pick(&pol, 0, 0), -1);
+	assert_int_equal(pb_tag_pick(&pol, 0x1, 0), 0);
+	assert_int_equal(pb_tag_pick(&pol, 0, 0x2), 1);
+	assert_int_equal(pb_tag_pick(&pol, 0x4, 0), -1); /* cgroup part alone */
+	assert_int_equal(pb_tag_pick(&pol, 0, 0x4), -1); /* exe part alone */
+	assert_int_equal(pb_tag_pick(&pol, 0x4, 0x4), 2);
+	assert_int_equal(pb_tag_pick(&pol, 0x5, 0x6), 0); /* first in policy order */
+	/* bits beyond nident never match, even if a stale map says so */
+	assert_int_equal(pb_tag_pick(&pol, 0x8, 0x8), -1);
+	pol.nident = 0;
+	assert_int_equal(pb_tag_pick(&pol, 0x1, 0x1), -1);
+	/* all 64 */
+	pol.nident = 64;
+	pol.need_cgroup = ~0ULL;
+	pol.need_exe = 0;
+	assert_int_equal(pb_tag_pick(&pol, 1ULL << 63, 0), 63);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_owner_allowed),
+	    cmocka_unit_test(test_protected),
+	    cmocka_unit_test(test_scope),
+	    cmocka_unit_test(test_tag_pick),
 	    cmocka_unit_test(test_sibling_same_cgroup_is_foreign_pid),
 	    cmocka_unit_test(test_other_cgroup_is_foreign_cgroup),
 	    cmocka_unit_test(test_pid_reuse),

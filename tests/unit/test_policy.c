@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "policy.h"
 #include "procbind/abi.h"
+#include "procbind/decision.h"
 
 #ifndef PB_SOURCE_DIR
 #error PB_SOURCE_DIR must be defined
@@ -52,6 +54,16 @@ static void test_full_policy(void **st)
 	assert_int_equal(p.max_creds, 64);
 }
 
+/* Pieces of identities for the bad-input table. */
+#define ID_HEAD	 "identities:\n  - name: a\n"
+#define ID_OPE	 "    owner: o\n    purpose: p\n    expires: 2099-01-01\n"
+#define ID_MATCH "    match:\n      cgroups: ['/a/**']\n"
+#define ID_SCOPE "    scope: [{cidr: 10.0.0.0/8, ports: 443, protocol: tcp}]\n"
+#define ID_FULL	 "  - name: a\n" ID_OPE ID_MATCH ID_SCOPE
+#define RULE	 "  - {cidr: 10.0.0.0/8, ports: 53, protocol: udp}\n"
+#define RULE4	 RULE RULE RULE RULE
+#define RULE17	 RULE4 RULE4 RULE4 RULE4 RULE
+
 struct bad_case {
 	const char *text;
 	const char *expect; /* substring of the error, position included */
@@ -78,16 +90,186 @@ static void test_bad_inputs(void **st)
 	    {"- a\n- b\n", "t.yaml:1:1: the policy must be a mapping"},
 	    {"mode:\n  - enforce\n", "t.yaml:2:3: mode must be a scalar"},
 	    {"", "empty policy"},
+	    /* identities: a floating identity (no owner, purpose, expiry or
+	     * scope) is refused, as is every malformed part */
+	    {ID_HEAD "    purpose: p\n    expires: 2099-01-01\n" ID_MATCH ID_SCOPE,
+	     "t.yaml:2:5: identity: 'owner' is required"},
+	    {ID_HEAD "    owner: o\n    expires: 2099-01-01\n" ID_MATCH ID_SCOPE,
+	     "t.yaml:2:5: identity: 'purpose' is required"},
+	    {ID_HEAD "    owner: o\n    purpose: p\n" ID_MATCH ID_SCOPE,
+	     "t.yaml:2:5: identity: 'expires' is required"},
+	    {ID_HEAD ID_OPE ID_MATCH, "t.yaml:2:5: identity: 'scope' is required"},
+	    {ID_HEAD ID_OPE ID_SCOPE, "t.yaml:2:5: identity: 'match' is required"},
+	    {"identities:\n  - owner: o\n    purpose: p\n    expires: 2099-01-01\n" ID_MATCH
+		 ID_SCOPE,
+	     "t.yaml:2:5: identity: 'name' is required"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: []\n", "t.yaml:8:12: scope: an identity needs"},
+	    {ID_HEAD "    owner: [a, b]\n", "t.yaml:3:12: owner must be a scalar"},
+	    {ID_HEAD "    owner: \"\"\n", "t.yaml:3:12: owner must not be empty"},
+	    {ID_HEAD "    colour: blue\n", "t.yaml:3:5: unknown key 'colour' in an identity"},
+	    {ID_HEAD "    expires: next-year\n", "t.yaml:3:14: expires: 'next-year' is not a date"},
+	    {ID_HEAD "    expires: 2099-13-01\n", "is not a date"},
+	    {ID_HEAD "    max_ttl: 48h\n    owner: o\n    purpose: p\n    expires: 2099-01-01\n" ID_MATCH
+		 ID_SCOPE,
+	     "t.yaml:2:5: identity 'a': max_ttl exceeds credentials.max_ttl"},
+	    {ID_HEAD "    inherit: always\n", "t.yaml:3:14: inherit: 'always' must be none"},
+	    {"identities:\n  - name: 'a b'\n", "t.yaml:2:11: name: 'a b' may use only"},
+	    {"identities: {name: a}\n", "t.yaml:1:13: identities must be a list"},
+	    {"identities:\n" ID_FULL ID_FULL, "t.yaml:9:11: duplicate identity name 'a'"},
+	    {ID_HEAD ID_OPE "    match: {}\n" ID_SCOPE,
+	     "t.yaml:6:12: match: give cgroups, kubernetes or executables"},
+	    {ID_HEAD ID_OPE "    match: {pods: x}\n" ID_SCOPE, "t.yaml:6:13: unknown key 'pods' in match"},
+	    {ID_HEAD ID_OPE "    match: {cgroups: [kubepods/*]}\n" ID_SCOPE,
+	     "t.yaml:6:23: match.cgroups: 'kubepods/*' must start with '/'"},
+	    {ID_HEAD ID_OPE "    match: {cgroups: ['/a/[b']}\n" ID_SCOPE, "is not a valid pattern"},
+	    {ID_HEAD ID_OPE "    match: {cgroups: /a}\n" ID_SCOPE, "match.cgroups must be a list"},
+	    {ID_HEAD ID_OPE "    match: {executables: [bin/app]}\n" ID_SCOPE,
+	     "match.executables: 'bin/app' must be an absolute path"},
+	    {ID_HEAD ID_OPE "    match: {kubernetes: {ns: x}}\n" ID_SCOPE,
+	     "unknown key 'ns' in match.kubernetes"},
+	    /* destinations */
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.1/8, ports: 1, protocol: tcp}]\n",
+	     "t.yaml:8:20: scope: cidr '10.0.0.1/8': host bits are set"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/33, ports: 1, protocol: tcp}]\n",
+	     "cidr '10.0.0.0/33': prefix length"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: db.local, ports: 1, protocol: tcp}]\n",
+	     "cidr 'db.local': not an IPv4 or IPv6 address"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: '::ffff:10.0.0.0/104', ports: 1, protocol: tcp}]\n",
+	     "IPv4-mapped"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 0, protocol: tcp}]\n",
+	     "t.yaml:8:39: scope: ports '0' must be a port"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 70000, protocol: tcp}]\n",
+	     "ports '70000' must be a port"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 90-80, protocol: tcp}]\n",
+	     "ports '90-80' range is backwards"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 80-, protocol: tcp}]\n",
+	     "ports '80-' must be a port"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 80, protocol: sctp}]\n",
+	     "protocol 'sctp' must be tcp, udp or any"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, protocol: tcp}]\n",
+	     "t.yaml:8:13: scope: 'ports' is required"},
+	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp, identity: a}]\n",
+	     "unknown key 'identity' in scope"},
+	    {"protected: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp}]\n",
+	     "t.yaml:1:13: protected: 'identity' is required"},
+	    {"protected: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp, identity: ghost}]\n",
+	     "t.yaml:1:67: protected: identity 'ghost' is not defined under identities"},
+	    {"exempt: [{cidr: 10.0.0.0/8, ports: 53, protocol: udp, via: x}]\n",
+	     "unknown key 'via' in exempt"},
+	    {"exempt: {cidr: 10.0.0.0/8}\n", "t.yaml:1:9: exempt must be a list"},
+	    {"exempt:\n" RULE17, "exempt: more than 16 entries"},
 	};
+	int bad = 0;
+
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pb_policy p;
 		char err[512] = "";
 
-		assert_int_equal(parse(cases[i].text, &p, err, sizeof(err)), -EINVAL);
-		if (!strstr(err, cases[i].expect))
-			fail_msg("case %zu: '%s' does not contain '%s'", i, err, cases[i].expect);
+		if (parse(cases[i].text, &p, err, sizeof(err)) != -EINVAL) {
+			print_error("case %zu: accepted\n", i);
+			bad++;
+		} else if (!strstr(err, cases[i].expect)) {
+			print_error("case %zu: '%s' does not contain '%s'\n", i, err,
+				    cases[i].expect);
+			bad++;
+		}
 	}
+	assert_int_equal(bad, 0);
+}
+
+static void test_example_policy(void **st)
+{
+	struct pb_policy p;
+	const struct pb_identity *rec, *ci;
+	char err[512] = "";
+
+	(void)st;
+	pb_policy_defaults(&p);
+	assert_int_equal(
+	    pb_policy_load(PB_SOURCE_DIR "/deploy/policy.example.yaml", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.nident, 2);
+	rec = pb_policy_identity(&p, "payments-reconciler");
+	ci = pb_policy_identity(&p, "ci-deployer");
+	assert_non_null(rec);
+	assert_non_null(ci);
+	assert_ptr_equal(pb_policy_identity_by_id(&p, pb_ident_id("ci-deployer")), ci);
+	assert_string_equal(rec->owner, "payments-platform@example.com");
+	assert_int_equal(rec->expires, 1814313600); /* 2027-06-30T00:00:00Z */
+	assert_int_equal(rec->max_ttl, 3600ULL * 1000000000ULL);
+	assert_int_equal(rec->has_k8s, 1);
+	assert_string_equal(rec->k8s_namespace, "payments");
+	assert_string_equal(rec->k8s_pod, "reconciler-*");
+	assert_int_equal(rec->nexes, 1);
+	assert_int_equal(rec->nscope, 2);
+	assert_int_equal(rec->scope[0].port_lo, 5432);
+	assert_int_equal(rec->scope[0].proto, 6);
+	assert_int_equal(ci->inherit_children, 1);
+	assert_int_equal(ci->ncgroups, 2);
+	assert_int_equal(ci->scope[1].family, PB_AF_INET6);
+	assert_int_equal(p.nprot, 2);
+	assert_int_equal(p.prot[0].ident, rec->id);
+	assert_int_equal(p.prot[1].ident, ci->id);
+	assert_int_equal(p.nexempt, 2);
+	assert_int_equal(p.exempt[0].proto, 0);
+	assert_int_equal(strlen(p.version), 32);
+	pb_policy_free(&p);
+}
+
+/* The version is a hash of the bytes: a comment changes it, nothing else. */
+static void test_version_is_content_hash(void **st)
+{
+	struct pb_policy a, b, c;
+	char err[512] = "";
+
+	(void)st;
+	assert_int_equal(parse("mode: enforce\n", &a, err, sizeof(err)), 0);
+	assert_int_equal(parse("mode: enforce\n", &b, err, sizeof(err)), 0);
+	assert_int_equal(parse("mode: enforce # same\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(a.version, b.version);
+	assert_string_not_equal(a.version, c.version);
+	pb_policy_free(&a);
+	pb_policy_free(&b);
+	pb_policy_free(&c);
+}
+
+/* Identity matching in user space: every given part must match, first in
+ * file order wins. */
+static void test_policy_match(void **st)
+{
+	static const char text[] =
+	    "identities:\n"
+	    "  - name: web\n" ID_OPE "    match: {cgroups: ['/pods/web-*/**']}\n" ID_SCOPE
+	    "  - name: db-tool\n" ID_OPE
+	    "    match: {cgroups: ['/pods/**'], executables: [/usr/bin/psql]}\n" ID_SCOPE
+	    "  - name: k8s\n" ID_OPE
+	    "    match: {kubernetes: {namespace: pay, pod: 'rec-*', container: rec}}\n" ID_SCOPE;
+	struct pb_policy p;
+	struct pb_k8s_ref ref = {.pod_uid = "u"};
+	struct pb_k8s_meta meta = {.namespace_ = "pay", .pod = "rec-7f9c", .container = "rec"};
+	struct pb_match_subject s = {.cgroup = "/pods/web-1/c", .exe = "/usr/bin/psql"};
+	char err[512] = "";
+
+	(void)st;
+	assert_int_equal(parse(text, &p, err, sizeof(err)), 0);
+	assert_int_equal(pb_policy_match(&p, &s), 0); /* web comes first */
+	s.cgroup = "/pods/api-1/c";
+	assert_int_equal(pb_policy_match(&p, &s), 1);
+	s.exe = "/usr/bin/bash";
+	assert_int_equal(pb_policy_match(&p, &s), -1); /* cgroup alone is not enough */
+	s.cgroup = "/kubepods/x";
+	s.k8s = &ref;
+	s.meta = &meta;
+	assert_int_equal(pb_policy_match(&p, &s), 2);
+	snprintf(meta.container, sizeof(meta.container), "sidecar");
+	assert_int_equal(pb_policy_match(&p, &s), -1);
+	snprintf(meta.container, sizeof(meta.container), "rec");
+	snprintf(meta.namespace_, sizeof(meta.namespace_), "other");
+	assert_int_equal(pb_policy_match(&p, &s), -1);
+	s.meta = NULL; /* names not known: a selector never matches */
+	snprintf(meta.namespace_, sizeof(meta.namespace_), "pay");
+	assert_int_equal(pb_policy_match(&p, &s), -1);
+	pb_policy_free(&p);
 }
 
 static void test_missing_file(void **st)
@@ -107,6 +289,9 @@ int main(void)
 	    cmocka_unit_test(test_full_policy),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_example_policy),
+	    cmocka_unit_test(test_version_is_content_hash),
+	    cmocka_unit_test(test_policy_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
