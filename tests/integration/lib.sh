@@ -32,13 +32,15 @@ cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
-	for d in "$POD_A" "$POD_B" "$CG"; do
+	# every pod cgroup a test made, then the test's own
+	for d in "$CG"/*/ "$CG"; do
 		if [ -d "$d" ]; then
 			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		fi
 	done
 	sleep 0.1
-	rmdir "$POD_A" "$POD_B" "$CG" 2>/dev/null
+	for d in "$CG"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+	rmdir "$CG" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -76,13 +78,14 @@ start_server() {
 # actor NAME [cgroup:DIR] STEP...: run an actor in the background, output in
 # $T/NAME.out. A first cgroup: step is taken before the actor is exec'd, as a
 # container runtime does, so the actor execs (and is tagged) in that cgroup.
+# PB_ACTOR_BIN=PATH runs a copy of the actor from PATH (to match executables).
 actor() {
-	local name=$1; shift
+	local name=$1 bin=${PB_ACTOR_BIN:-$ACTOR}; shift
 	if [[ $1 == cgroup:* ]]; then
 		local cg=${1#cgroup:}; shift
-		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "$ACTOR" "$@") >"$T/$name.out" 2>&1 &
+		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "$bin" "$@") >"$T/$name.out" 2>&1 &
 	else
-		"$ACTOR" "$@" >"$T/$name.out" 2>&1 &
+		"$bin" "$@" >"$T/$name.out" 2>&1 &
 	fi
 	PIDS+=($!)
 	eval "${name}_PID=$!"
