@@ -106,7 +106,8 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 	while (!bpf_map_get_next_key(procs_fd, prev, &next)) {
 		struct pb_proc p;
 		struct pb_subject s = {0};
-		char cg[PATH_MAX] = "", exe[PATH_MAX] = "";
+		char cg[PATH_MAX] = "", exe[PATH_MAX] = "", tagbuf[40];
+		const char *tag;
 		uint64_t cgid;
 
 		key = next;
@@ -119,6 +120,7 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 		if (pb_live_cgroup(a, p.tgid, &cgid, cg, sizeof(cg)))
 			pb_cgroup_name(a, p.cgroup_id, cg, sizeof(cg));
 		pb_exe_path(p.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
+		tag = p.ident ? pb_ident_name(a, p.ident, tagbuf, sizeof(tagbuf)) : NULL;
 		s.tgid = p.tgid;
 		s.start_time = p.start_time;
 		s.cgroup_id = cgid;
@@ -138,13 +140,15 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 			pb_json_str(out, "exe", exe[0] ? exe : NULL);
 			pb_json_u64(out, "cgroup_id", cgid);
 			pb_json_str(out, "cgroup", cg[0] ? cg : NULL);
+			pb_json_str(out, "identity", tag); /* tag set at exec; null: none */
 			pb_json_bool(out, "overflow", pb_proc_reason(&p) != PB_OK);
 			pb_json_key(out, "held");
 			pb_buf_append(out, "[", 1);
 			out->need_comma = 0;
 		} else {
-			pb_buf_printf(out, "%-8u %-6u %-16.16s %-40s %s\n", p.tgid, p.uid, p.comm,
-				      cg[0] ? cg : "?", exe[0] ? exe : "?");
+			pb_buf_printf(out, "%-8u %-6u %-16.16s %-40s %s%s%s\n", p.tgid, p.uid, p.comm,
+				      cg[0] ? cg : "?", exe[0] ? exe : "?", tag ? " identity=" : "",
+				      tag ? tag : "");
 		}
 		for (int i = 0; i < PB_MAX_HELD && i < (int)p.nheld; i++) {
 			struct pb_cred c, *cp = NULL;

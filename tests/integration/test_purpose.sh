@@ -91,6 +91,11 @@ grep -q "does not carry identity 'api-client' (it carries db-client)" $T/err ||
 if ctl mint --pid "$PLAIN" --identity api-client >$T/err 2>&1; then fail "untagged mint"; fi
 grep -q "(it carries none)" $T/err || { cat $T/err; fail "wrong refusal"; }
 pass "mint refused for a process without the identity's tag: $(cat $T/err)"
+ctl ps --all -o json | jq -e --argjson d "$DBC" --argjson a "$API" --argjson p "$PLAIN" '
+	(.[] | select(.pid==$d) | .identity=="db-client") and
+	(.[] | select(.pid==$a) | .identity=="api-client") and
+	(.[] | select(.pid==$p) | .identity==null)' >/dev/null || fail "ps does not show the tags"
+pass "ps shows each process's identity tag"
 
 touch $T/go
 # --- scope and exempt for the db-client holder
