@@ -32,15 +32,15 @@ cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
-	# every pod cgroup a test made, then the test's own
-	for d in "$CG"/*/ "$CG"; do
-		if [ -d "$d" ]; then
-			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		fi
-	done
-	sleep 0.1
-	for d in "$CG"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
-	rmdir "$CG" 2>/dev/null
+	# every cgroup a test made below its own, deepest first, then its own
+	if [ -d "$CG" ]; then
+		for p in $(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null
+		done
+		sleep 0.1
+		find "$CG" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+		rmdir "$CG" 2>/dev/null
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
