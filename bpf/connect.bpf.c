@@ -29,8 +29,7 @@ static __always_inline __u64 pb_dest_digest(struct bpf_sock_addr *ctx, __u8 hook
 
 /* The destination as the decision sees it (ctx fields are read at constant
  * offsets, as the verifier requires). */
-static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family,
-					 struct pb_dest *d)
+static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family, struct pb_dest *d)
 {
 	d->family = family;
 	d->proto = ctx->protocol;

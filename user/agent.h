@@ -17,8 +17,7 @@ struct procbind;
 struct bpf_link;
 struct ring_buffer;
 
-
-#define PB_MAX_LINKS	16
+#define PB_MAX_LINKS 16
 
 /* What the agent remembers of a credential it minted; the kernel keeps the
  * binding itself (map creds). */

@@ -146,9 +146,9 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 			pb_buf_append(out, "[", 1);
 			out->need_comma = 0;
 		} else {
-			pb_buf_printf(out, "%-8u %-6u %-16.16s %-40s %s%s%s\n", p.tgid, p.uid, p.comm,
-				      cg[0] ? cg : "?", exe[0] ? exe : "?", tag ? " identity=" : "",
-				      tag ? tag : "");
+			pb_buf_printf(out, "%-8u %-6u %-16.16s %-40s %s%s%s\n", p.tgid, p.uid,
+				      p.comm, cg[0] ? cg : "?", exe[0] ? exe : "?",
+				      tag ? " identity=" : "", tag ? tag : "");
 		}
 		for (int i = 0; i < PB_MAX_HELD && i < (int)p.nheld; i++) {
 			struct pb_cred c, *cp = NULL;

@@ -19,13 +19,13 @@ void pb_buf_free(struct pb_buf *b);
 void pb_buf_append(struct pb_buf *b, const char *s, size_t n);
 void pb_buf_printf(struct pb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-void pb_json_begin(struct pb_buf *b);				    /* { */
-void pb_json_end(struct pb_buf *b);				    /* } */
+void pb_json_begin(struct pb_buf *b); /* { */
+void pb_json_end(struct pb_buf *b);   /* } */
 /* "key": -- then any value. Every writer taking a key writes an array
  * element when key is NULL. */
 void pb_json_key(struct pb_buf *b, const char *key);
-void pb_json_array_begin(struct pb_buf *b); /* [ -- after pb_json_key */
-void pb_json_array_end(struct pb_buf *b);   /* ] */
+void pb_json_array_begin(struct pb_buf *b);			    /* [ -- after pb_json_key */
+void pb_json_array_end(struct pb_buf *b);			    /* ] */
 void pb_json_str(struct pb_buf *b, const char *key, const char *v); /* NULL -> null */
 void pb_json_strn(struct pb_buf *b, const char *key, const char *v, size_t n);
 void pb_json_u64(struct pb_buf *b, const char *key, uint64_t v);

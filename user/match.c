@@ -296,7 +296,8 @@ static int pb_pod_uid(const char *comp, size_t len, char out[40])
 	out[36] = 0;
 	/* Nothing but ".slice" may follow (systemd) or the end (cgroupfs). */
 	p += 36;
-	return (size_t)(p - comp) == len || ((size_t)(comp + len - p) == 6 && !memcmp(p, ".slice", 6));
+	return (size_t)(p - comp) == len ||
+	       ((size_t)(comp + len - p) == 6 && !memcmp(p, ".slice", 6));
 }
 
 /* A container's cgroup name, after its pod's: the id with the runtime's
@@ -376,7 +377,8 @@ int pb_k8s_parse_cgroup(const char *path, struct pb_k8s_ref *out)
 			if (colon) {
 				const char *c2 = memchr(colon + 1, ':', len - plen - 1);
 
-				if (c2 && (size_t)(c + len - c2 - 1) == 64 && pb_is_hex(c2 + 1, 64)) {
+				if (c2 && (size_t)(c + len - c2 - 1) == 64 &&
+				    pb_is_hex(c2 + 1, 64)) {
 					memcpy(out->container_id, c2 + 1, 64);
 					out->container_id[64] = 0;
 					snprintf(out->runtime, sizeof(out->runtime), "%.*s",

@@ -229,8 +229,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		     (uint64_t)(ident->max_ttl / 1000000000ULL));
 	/* The identity says whether children may ever use its credentials;
 	 * credentials.inherit is the default when the mint does not say. */
-	inherit = req->inherit < 0 ? a->policy.inherit_children && ident->inherit_children
-				   : req->inherit;
+	inherit =
+	    req->inherit < 0 ? a->policy.inherit_children && ident->inherit_children : req->inherit;
 	if (inherit && !ident->inherit_children)
 		FAIL(-EPERM, "mint: identity '%s' does not allow inherit children", ident->name);
 	if (a->ncreds == a->capcreds) {

@@ -234,7 +234,8 @@ static int pb_rule_member(struct pb_pctx *c, const char *key, yaml_node_t *v, vo
 	}
 	if (!strcmp(key, "protocol")) {
 		if (pb_proto_parse(s, r))
-			return pb_perr(c, v, "%s: protocol '%s' must be tcp, udp or any", rc->what, s);
+			return pb_perr(c, v, "%s: protocol '%s' must be tcp, udp or any", rc->what,
+				       s);
 		return 0;
 	}
 	/* identity (protected only) */
@@ -269,8 +270,8 @@ static int pb_rule_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void 
 static int pb_get_rules(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
 			const struct pb_policy *p, struct pb_rule *rules, unsigned int *n)
 {
-	struct pb_rule_ctx rc = {.rules = rules, .what = what, .with_identity = with_identity,
-				 .policy = p};
+	struct pb_rule_ctx rc = {
+	    .rules = rules, .what = what, .with_identity = with_identity, .policy = p};
 	int err;
 
 	err = pb_walk_seq(c, v, what, PB_MAX_RULES, pb_rule_item, &rc);
@@ -311,7 +312,8 @@ static int pb_cgroup_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, voi
 	if (pb_get_text(c, n, "match.cgroups", pat, PB_PATH_LEN))
 		return -EINVAL;
 	if (pat[0] != '/')
-		return pb_perr(c, n, "match.cgroups: '%s' must start with '/' (below the cgroup v2 root)",
+		return pb_perr(c, n,
+			       "match.cgroups: '%s' must start with '/' (below the cgroup v2 root)",
 			       pat);
 	if (pb_glob_valid(pat))
 		return pb_perr(c, n, "match.cgroups: '%s' is not a valid pattern", pat);
@@ -327,8 +329,8 @@ static int pb_exe_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *
 	if (pb_get_text(c, n, "match.executables", path, PB_PATH_LEN))
 		return -EINVAL;
 	if (path[0] != '/' || strpbrk(path, "*?["))
-		return pb_perr(c, n, "match.executables: '%s' must be an absolute path, no patterns",
-			       path);
+		return pb_perr(
+		    c, n, "match.executables: '%s' must be an absolute path, no patterns", path);
 	id->nexes = i + 1;
 	return 0;
 }
@@ -426,7 +428,7 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 
 static int pb_ident_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
 {
-	static const char *const keys[] = {"name",    "owner",	 "purpose", "expires", "max_ttl",
+	static const char *const keys[] = {"name",    "owner", "purpose", "expires", "max_ttl",
 					   "inherit", "match", "scope",	  NULL};
 	struct pb_policy *p = obj;
 	struct pb_ident_ctx ic = {.p = p, .id = &p->ident[i]};

@@ -213,8 +213,9 @@ static int cmd_policy(int argc, char **argv)
 		const struct pb_identity *id = &p.ident[i];
 
 		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&id->expires));
-		printf("  identity %s: owner %s, expires %s%s, %u scope rules\n", id->name, id->owner,
-		       date, id->expires <= now ? " (EXPIRED: minting is refused)" : "", id->nscope);
+		printf("  identity %s: owner %s, expires %s%s, %u scope rules\n", id->name,
+		       id->owner, date, id->expires <= now ? " (EXPIRED: minting is refused)" : "",
+		       id->nscope);
 	}
 	pb_policy_free(&p);
 	return 0;

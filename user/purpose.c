@@ -113,8 +113,8 @@ static void pb_pending_add(struct pb_agent *a, uint64_t cgid)
 
 /* Match one cgroup against p and write its tag for generation gen.
  * Returns 1 when it matched something, 0 when not, -errno on map errors. */
-static int pb_tag_cgroup(struct pb_agent *a, const struct pb_policy *p, uint32_t gen,
-			 uint64_t cgid, const char *path, const char *how)
+static int pb_tag_cgroup(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, uint64_t cgid,
+			 const char *path, const char *how)
 {
 	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = gen};
 	int pending;
@@ -259,7 +259,8 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 		memcpy(sc.rules, id->scope, sizeof(sc.rules));
 		if (bpf_map_update_elem(pb_fd(a, a->skel->maps.scopes), &sk, &sc, BPF_ANY)) {
 			ret = -errno;
-			snprintf(err, errlen, "install scope of '%s': %s", id->name, strerror(errno));
+			snprintf(err, errlen, "install scope of '%s': %s", id->name,
+				 strerror(errno));
 			break;
 		}
 		for (unsigned int j = 0; j < id->nexes; j++) {
@@ -338,8 +339,9 @@ void pb_purpose_tick(struct pb_agent *a)
 			uint64_t mask = pb_cgroup_mask(a, &a->policy, path, &pending);
 
 			if (!pending) {
-				if (mask && !bpf_map_update_elem(pb_fd(a, a->skel->maps.cgroup_tags),
-								 &k, &mask, BPF_ANY))
+				if (mask &&
+				    !bpf_map_update_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k,
+							 &mask, BPF_ANY))
 					pb_emit_cgroup_matched(a, &a->policy, pe.cgroup_id, path,
 							       mask, "kubelet");
 			} else if (now - pe.since > PB_PENDING_NS) {
@@ -404,9 +406,9 @@ static void pb_emit_policy(struct pb_agent *a, const char *type, const char *pat
 	} else {
 		pb_json_str(b, "version", p->version);
 		pb_json_u64(b, "generation", a->gen);
-		pb_json_str(b, "mode", pb_mode_name(a->mode_override >= 0
-							? (unsigned int)a->mode_override
-							: p->mode));
+		pb_json_str(
+		    b, "mode",
+		    pb_mode_name(a->mode_override >= 0 ? (unsigned int)a->mode_override : p->mode));
 		pb_json_key(b, "identities");
 		pb_json_array_begin(b);
 		for (unsigned int i = 0; i < p->nident; i++)

@@ -31,11 +31,16 @@ const char *pb_reason_name(unsigned int r)
 }
 
 static const char *const counter_names[PB_CNT_MAX] = {
-    [PB_CNT_EVENTS_LOST] = "events_lost",	[PB_CNT_PROCS_FULL] = "procs_full",
-    [PB_CNT_STALE_RECORD] = "stale_record",	[PB_CNT_CRED_ACQUIRED] = "cred_acquired",
-    [PB_CNT_CRED_INHERITED] = "cred_inherited", [PB_CNT_NOCRED_CONNECT] = "nocred_connect",
-    [PB_CNT_NO_RECORD] = "no_record_connect",	[PB_CNT_ALLOW_REPEAT] = "allow_repeat",
-    [PB_CNT_EXEMPT] = "exempt_connect",		[PB_CNT_NO_POLICY] = "no_policy",
+    [PB_CNT_EVENTS_LOST] = "events_lost",
+    [PB_CNT_PROCS_FULL] = "procs_full",
+    [PB_CNT_STALE_RECORD] = "stale_record",
+    [PB_CNT_CRED_ACQUIRED] = "cred_acquired",
+    [PB_CNT_CRED_INHERITED] = "cred_inherited",
+    [PB_CNT_NOCRED_CONNECT] = "nocred_connect",
+    [PB_CNT_NO_RECORD] = "no_record_connect",
+    [PB_CNT_ALLOW_REPEAT] = "allow_repeat",
+    [PB_CNT_EXEMPT] = "exempt_connect",
+    [PB_CNT_NO_POLICY] = "no_policy",
     [PB_CNT_TAGGED] = "exec_tagged",
 };
 

@@ -87,9 +87,9 @@ struct pb_proc {
 	__u32 tgid;
 	__u32 parent_tgid; /* the process that forked this one (not the reaper) */
 	__u32 uid;
-	__u32 flags; /* PB_PROC_* */
-	__u32 nheld; /* slots claimed in held[]; > PB_MAX_HELD means overflow */
-	__u32 tag_gen; /* policy generation that computed ident */
+	__u32 flags;		 /* PB_PROC_* */
+	__u32 nheld;		 /* slots claimed in held[]; > PB_MAX_HELD means overflow */
+	__u32 tag_gen;		 /* policy generation that computed ident */
 	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
 	__u64 last_allow;	 /* digest of the last destination allowed with an event */
 	__u64 ident;		 /* identity tag set at exec (pb_ident_id), 0 = none */

@@ -16,7 +16,7 @@
  *        spawnpid:PID  (clone3 with set_tid: the child gets exactly PID)
  *        loopuntil:FILE:SPEC,SPEC...  connect to each tcp|udp:ADDR:PORT in
  *               turn, every millisecond, until FILE exists; then one line
- *               per SPEC: "<pid> tally:SPEC ok=N EPERM=N other=N" 
+ *               per SPEC: "<pid> tally:SPEC ok=N EPERM=N other=N"
  * Result lines: "<pid> <step> ok" or "<pid> <step> <ERRNO-NAME>". */
 #include <arpa/inet.h>
 #include <errno.h>

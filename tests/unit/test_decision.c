@@ -260,7 +260,6 @@ static void test_several_credentials(void **st)
 	assert_int_equal(decide_all(&s, cs, 3), PB_R_EXPIRED);
 }
 
-
 /* ---- purpose binding: protected destinations, scopes, identity tags ---- */
 
 #define ID_PAY 0x1111u
@@ -269,8 +268,8 @@ static void test_several_credentials(void **st)
 /* 10.0.0.0/8 tcp 5432 (net and mask as loaded: first byte in memory first). */
 static struct pb_rule rule_10_8(__u64 ident)
 {
-	struct pb_rule r = {.port_lo = 5432, .port_hi = 5432, .family = PB_AF_INET, .proto = 6,
-			    .ident = ident};
+	struct pb_rule r = {
+	    .port_lo = 5432, .port_hi = 5432, .family = PB_AF_INET, .proto = 6, .ident = ident};
 	unsigned char net[4] = {10, 0, 0, 0}, mask[4] = {255, 0, 0, 0};
 
 	__builtin_memcpy(&r.net[0], net, 4);

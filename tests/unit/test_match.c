@@ -84,8 +84,8 @@ static void test_k8s_cgroup_paths(void **st)
 	     1, "", "crio", "besteffort"},
 	    {"/kubepods.slice/kubepods-pod" UID_U ".slice/docker-" CID ".scope", 1, CID, "docker",
 	     "guaranteed"},
-	    {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_U ".slice", 1, "",
-	     "", "burstable"},
+	    {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_U ".slice", 1,
+	     "", "", "burstable"},
 	    /* cgroupfs driver */
 	    {"/kubepods/burstable/pod" UID_D "/" CID, 1, CID, "", "burstable"},
 	    {"/kubepods/besteffort/pod" UID_D "/crio-" CID, 1, CID, "crio", "besteffort"},
@@ -131,21 +131,21 @@ static void test_k8s_log_names(void **st)
 	FILE *f;
 
 	(void)st;
-	assert_int_equal(pb_k8s_parse_log_name("reconciler-7f9c-x2_payments_reconciler-" CID ".log",
-					       CID, &m),
-			 1);
+	assert_int_equal(
+	    pb_k8s_parse_log_name("reconciler-7f9c-x2_payments_reconciler-" CID ".log", CID, &m),
+	    1);
 	assert_string_equal(m.pod, "reconciler-7f9c-x2");
 	assert_string_equal(m.namespace_, "payments");
 	assert_string_equal(m.container, "reconciler");
 	/* container names may hold dashes; the id is always the last 64 */
-	assert_int_equal(
-	    pb_k8s_parse_log_name("web-0_shop_istio-proxy-" CID ".log", CID, &m), 1);
+	assert_int_equal(pb_k8s_parse_log_name("web-0_shop_istio-proxy-" CID ".log", CID, &m), 1);
 	assert_string_equal(m.container, "istio-proxy");
 	/* another container's link, malformed names */
-	assert_int_equal(
-	    pb_k8s_parse_log_name("web-0_shop_app-" CID ".log",
-				  "ffff01db0b339c7ff1b8a5e4c1e5c0fbb1c9b8e1f0a6d5c4b3a29180706f5e4d3c", &m),
-	    0);
+	assert_int_equal(pb_k8s_parse_log_name(
+			     "web-0_shop_app-" CID ".log",
+			     "ffff01db0b339c7ff1b8a5e4c1e5c0fbb1c9b8e1f0a6d5c4b3a29180706f5e4d3c",
+			     &m),
+			 0);
 	assert_int_equal(pb_k8s_parse_log_name("web-0_app-" CID ".log", CID, &m), 0);
 	assert_int_equal(pb_k8s_parse_log_name("web-0_shop_app-" CID ".txt", CID, &m), 0);
 	assert_int_equal(pb_k8s_parse_log_name("__-" CID ".log", CID, &m), 0);
@@ -293,8 +293,10 @@ static void test_rule_parse_errors(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_glob),	      cmocka_unit_test(test_k8s_cgroup_paths),
-	    cmocka_unit_test(test_k8s_log_names),     cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_glob),
+	    cmocka_unit_test(test_k8s_cgroup_paths),
+	    cmocka_unit_test(test_k8s_log_names),
+	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_rule_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

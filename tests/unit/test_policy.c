@@ -33,6 +33,13 @@ static void test_shipped_default_policy(void **st)
 			 0);
 	assert_int_equal(p.mode, PB_MODE_ENFORCE);
 	assert_true(p.default_ttl <= p.max_ttl);
+	assert_int_equal(p.nident, 0); /* nothing mintable until identities are added */
+	pb_policy_free(&p);
+	assert_int_equal(
+	    pb_policy_load(PB_SOURCE_DIR "/deploy/policy.demo.yaml", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.nident, 1);
+	assert_int_equal(p.nprot, 1);
+	pb_policy_free(&p);
 }
 
 static void test_full_policy(void **st)
@@ -109,7 +116,8 @@ static void test_bad_inputs(void **st)
 	    {ID_HEAD "    colour: blue\n", "t.yaml:3:5: unknown key 'colour' in an identity"},
 	    {ID_HEAD "    expires: next-year\n", "t.yaml:3:14: expires: 'next-year' is not a date"},
 	    {ID_HEAD "    expires: 2099-13-01\n", "is not a date"},
-	    {ID_HEAD "    max_ttl: 48h\n    owner: o\n    purpose: p\n    expires: 2099-01-01\n" ID_MATCH
+	    {ID_HEAD
+	     "    max_ttl: 48h\n    owner: o\n    purpose: p\n    expires: 2099-01-01\n" ID_MATCH
 		 ID_SCOPE,
 	     "t.yaml:2:5: identity 'a': max_ttl exceeds credentials.max_ttl"},
 	    {ID_HEAD "    inherit: always\n", "t.yaml:3:14: inherit: 'always' must be none"},
@@ -118,7 +126,8 @@ static void test_bad_inputs(void **st)
 	    {"identities:\n" ID_FULL ID_FULL, "t.yaml:9:11: duplicate identity name 'a'"},
 	    {ID_HEAD ID_OPE "    match: {}\n" ID_SCOPE,
 	     "t.yaml:6:12: match: give cgroups, kubernetes or executables"},
-	    {ID_HEAD ID_OPE "    match: {pods: x}\n" ID_SCOPE, "t.yaml:6:13: unknown key 'pods' in match"},
+	    {ID_HEAD ID_OPE "    match: {pods: x}\n" ID_SCOPE,
+	     "t.yaml:6:13: unknown key 'pods' in match"},
 	    {ID_HEAD ID_OPE "    match: {cgroups: [kubepods/*]}\n" ID_SCOPE,
 	     "t.yaml:6:23: match.cgroups: 'kubepods/*' must start with '/'"},
 	    {ID_HEAD ID_OPE "    match: {cgroups: ['/a/[b']}\n" ID_SCOPE, "is not a valid pattern"},
@@ -134,13 +143,16 @@ static void test_bad_inputs(void **st)
 	     "cidr '10.0.0.0/33': prefix length"},
 	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: db.local, ports: 1, protocol: tcp}]\n",
 	     "cidr 'db.local': not an IPv4 or IPv6 address"},
-	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: '::ffff:10.0.0.0/104', ports: 1, protocol: tcp}]\n",
+	    {ID_HEAD ID_OPE ID_MATCH
+	     "    scope: [{cidr: '::ffff:10.0.0.0/104', ports: 1, protocol: tcp}]\n",
 	     "IPv4-mapped"},
 	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 0, protocol: tcp}]\n",
 	     "t.yaml:8:39: scope: ports '0' must be a port"},
-	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 70000, protocol: tcp}]\n",
+	    {ID_HEAD ID_OPE ID_MATCH
+	     "    scope: [{cidr: 10.0.0.0/8, ports: 70000, protocol: tcp}]\n",
 	     "ports '70000' must be a port"},
-	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 90-80, protocol: tcp}]\n",
+	    {ID_HEAD ID_OPE ID_MATCH
+	     "    scope: [{cidr: 10.0.0.0/8, ports: 90-80, protocol: tcp}]\n",
 	     "ports '90-80' range is backwards"},
 	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 80-, protocol: tcp}]\n",
 	     "ports '80-' must be a port"},
@@ -148,7 +160,8 @@ static void test_bad_inputs(void **st)
 	     "protocol 'sctp' must be tcp, udp or any"},
 	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, protocol: tcp}]\n",
 	     "t.yaml:8:13: scope: 'ports' is required"},
-	    {ID_HEAD ID_OPE ID_MATCH "    scope: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp, identity: a}]\n",
+	    {ID_HEAD ID_OPE ID_MATCH
+	     "    scope: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp, identity: a}]\n",
 	     "unknown key 'identity' in scope"},
 	    {"protected: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp}]\n",
 	     "t.yaml:1:13: protected: 'identity' is required"},
