@@ -18,6 +18,7 @@ static __always_inline void pb_tag_exec(struct pb_proc *rec, struct linux_binprm
 
 	rec->ident = 0;
 	rec->tag_gen = 0;
+	rec->exe_mask = 0;
 	pol = pb_policy_now(&gen);
 	if (!pol)
 		return;
@@ -39,6 +40,9 @@ static __always_inline void pb_tag_exec(struct pb_proc *rec, struct linux_binprm
 		if (v)
 			exm = *v;
 	}
+	/* Kept so the agent can derive the tag again once it has matched a
+	 * cgroup that appeared just before this exec. */
+	rec->exe_mask = exm;
 	i = pb_tag_pick(pol, cgm, exm);
 	if (i >= 0 && i < PB_MAX_IDENTITIES) {
 		rec->ident = pol->ident[i];
@@ -77,6 +81,7 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 		/* Fork copies the identity tag; exec re-derives it. */
 		rec.ident = prec->ident;
 		rec.tag_gen = prec->tag_gen;
+		rec.exe_mask = prec->exe_mask;
 	}
 
 	/* BPF_ANY: a new process is the truth about its PID, whatever a

@@ -120,6 +120,7 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 		if (pb_live_cgroup(a, p.tgid, &cgid, cg, sizeof(cg)))
 			pb_cgroup_name(a, p.cgroup_id, cg, sizeof(cg));
 		pb_exe_path(p.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
+		p.ident = pb_purpose_proc_tag(a, &p);
 		tag = p.ident ? pb_ident_name(a, p.ident, tagbuf, sizeof(tagbuf)) : NULL;
 		s.tgid = p.tgid;
 		s.start_time = p.start_time;

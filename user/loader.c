@@ -271,7 +271,7 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 	/* It exec'd before we watched: tag it as the exec hook would have,
 	 * with the path the kernel resolves (best effort, see README). */
 	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, sizeof(exe))) {
-		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe);
+		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe, &rec.exe_mask);
 		rec.tag_gen = a->gen;
 	}
 	/* NOEXIST: a record the hooks wrote since they were attached is newer. */

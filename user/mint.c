@@ -191,7 +191,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	struct stat st;
 	char *claims = NULL, *token = NULL, idhex[17];
 	const struct pb_identity *ident;
-	uint64_t ttl, ident_end;
+	uint64_t ttl, ident_end, tag;
 	int inherit, fd = -1, ret;
 	char tagname[40];
 
@@ -263,7 +263,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	rec.flags = PB_PROC_SEEDED;
 	memcpy(rec.comm, ti.comm, sizeof(rec.comm));
 	if (!pb_exe_path(ti.tgid, ti.exe_dev, ti.exe_ino, m.exe, sizeof(m.exe))) {
-		rec.ident = pb_purpose_tag(a, ti.cgroup_id, m.exe);
+		rec.ident = pb_purpose_tag(a, ti.cgroup_id, m.exe, &rec.exe_mask);
 		rec.tag_gen = a->gen;
 	}
 	if (bpf_map_update_elem(procs_fd, &rec.tgid, &rec, BPF_NOEXIST) && errno != EEXIST)
@@ -278,12 +278,13 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		     "mint: process %u moved to another cgroup after it exec'd; its identity tag "
 		     "is from where it exec'd, so it cannot be minted for",
 		     req->pid);
-	if (rec.ident != ident->id)
+	tag = pb_purpose_proc_tag(a, &rec);
+	if (tag != ident->id)
 		FAIL(-EPERM,
 		     "mint: process %u does not carry identity '%s' (it carries %s): its cgroup "
 		     "or executable does not match the identity's match",
 		     req->pid, ident->name,
-		     rec.ident ? pb_ident_name(a, rec.ident, tagname, sizeof(tagname)) : "none");
+		     tag ? pb_ident_name(a, tag, tagname, sizeof(tagname)) : "none");
 	if (rec.tag_gen != a->gen && ident->ncgroups) {
 		/* A tag from an earlier policy generation still needs this
 		 * policy's cgroup patterns to hold. */

@@ -359,26 +359,46 @@ void pb_purpose_tick(struct pb_agent *a)
 	}
 }
 
-uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgid, const char *exe)
+/* The tag under the generation in force, from the cgroup's match now and
+ * the executable part of the match at exec. */
+static uint64_t pb_pick(struct pb_agent *a, uint64_t cgid, uint64_t exm)
 {
 	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = a->gen};
-	struct pb_exetag_key ek = {.gen = a->gen};
 	struct pb_kpolicy *pol = calloc(1, sizeof(*pol));
-	uint64_t cgm = 0, exm = 0, ident = 0;
+	uint64_t cgm = 0, ident = 0;
 	int i;
 
 	if (!pol)
 		return 0;
 	if (!bpf_map_lookup_elem(pb_fd(a, a->skel->maps.policies), &a->gen, pol)) {
 		bpf_map_lookup_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k, &cgm);
-		snprintf(ek.path, sizeof(ek.path), "%s", exe ? exe : "");
-		bpf_map_lookup_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, &exm);
 		i = pb_tag_pick(pol, cgm, exm);
 		if (i >= 0)
 			ident = pol->ident[i];
 	}
 	free(pol);
 	return ident;
+}
+
+uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgid, const char *exe, __u64 *exe_mask)
+{
+	struct pb_exetag_key ek = {.gen = a->gen};
+
+	*exe_mask = 0;
+	snprintf(ek.path, sizeof(ek.path), "%s", exe ? exe : "");
+	bpf_map_lookup_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, exe_mask);
+	return pb_pick(a, cgid, *exe_mask);
+}
+
+uint64_t pb_purpose_proc_tag(struct pb_agent *a, const struct pb_proc *rec)
+{
+	/* The exec hook matched the cgroup as the agent had matched it by
+	 * then. A cgroup created just before the exec may have been matched
+	 * only since: derive the tag again from the same exec-time inputs.
+	 * From an earlier generation only the tag itself is comparable. */
+	if (rec->tag_gen != a->gen)
+		return rec->ident;
+	return pb_pick(a, rec->cgroup_id, rec->exe_mask);
 }
 
 const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len)

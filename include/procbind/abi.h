@@ -93,9 +93,10 @@ struct pb_proc {
 	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
 	__u64 last_allow;	 /* digest of the last destination allowed with an event */
 	__u64 ident;		 /* identity tag set at exec (pb_ident_id), 0 = none */
+	__u64 exe_mask;		 /* identities (of tag_gen) whose executables it exec'd */
 	char comm[PB_COMM_LEN];
 };
-_Static_assert(sizeof(struct pb_proc) == 160, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 168, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */

@@ -21,6 +21,10 @@ CG1=$CG/kubepods/burstable/pod$UID_D/$CID1
 SLICE=$CG/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_D//-/_}.slice
 CG2=$SLICE/crio-$CID2.scope
 CG3=$CG/kubepods/burstable/pod$UID_D/$CID3
+CID4=$(printf '%064x' $((0x3f04ae3e + $$)))
+# systemd driver + containerd, a second pod
+UID4=7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d
+CG4=$CG/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID4//-/_}.slice/cri-containerd-$CID4.scope
 
 cat >"$T/policy.yaml" <<EOF
 version: 1
@@ -71,3 +75,18 @@ touch $T/go
 expect c1 connect:tcp:127.0.0.1:$P ok
 expect c1 connect:tcp:::1:$P EPERM
 pass "the Kubernetes-tagged holder is held to its scope"
+
+# 3. the container execs before the kubelet's link exists: the exec hook could
+# not tag it, the agent matches the cgroup when the link appears, and minting
+# derives the tag from the same exec-time inputs.
+mkdir -p "$CG4"
+actor c4 cgroup:$CG4 pidfile:$T/c4.pid sleep:30000
+wait_file $T/c4.pid
+if ctl mint --pid "$(cat $T/c4.pid)" --identity reconciler >$T/err 2>&1; then
+	fail "minted before the kubelet named the container"
+fi
+touch "$LOGS/reconciler-9b8a-z1_payments_reconciler-$CID4.log"
+wait_event ".event==\"cgroup_matched\" and (.cgroup|endswith(\"cri-containerd-$CID4.scope\")) and
+	.how==\"kubelet\"" >/dev/null
+[ -n "$(mint "$(cat $T/c4.pid)" "$T/tok4" --identity reconciler)" ] || fail "mint c4"
+pass "a container that exec'd before its log link was minted once the link appeared"

@@ -11,6 +11,7 @@ P=$PORT
 POD_C=$CG/podC
 API_BIN=$T/api-actor
 cp "$ACTOR" "$API_BIN"
+BRIEF_EXP=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%SZ) # an identity that expires during the test
 
 # write_policy VARIANT [without-api]: the policy the agent reads.
 #   1: db-client may reach 127.0.0.2 (protected for it) and ::1
@@ -37,6 +38,18 @@ identities:
     purpose: Matches a cgroup that only appears after the policy is loaded.
     expires: 2099-01-01
     match: {cgroups: ["/pbtest-$$/podC"]}
+    scope: [{cidr: 127.0.0.1/32, ports: $P, protocol: tcp}]
+  - name: retired
+    owner: procbind-tests@example.invalid
+    purpose: An identity whose expiry has passed.
+    expires: 2020-01-01
+    match: {cgroups: ["/pbtest-$$/podR"]}
+    scope: [{cidr: 127.0.0.1/32, ports: $P, protocol: tcp}]
+  - name: brief
+    owner: procbind-tests@example.invalid
+    purpose: An identity that expires a few seconds into the test.
+    expires: $BRIEF_EXP
+    match: {cgroups: ["/pbtest-$$/podE"]}
     scope: [{cidr: 127.0.0.1/32, ports: $P, protocol: tcp}]
 EOF
 		[ "${2:-}" = without-api ] || cat <<EOF
@@ -97,6 +110,34 @@ ctl ps --all -o json | jq -e --argjson d "$DBC" --argjson a "$API" --argjson p "
 	(.[] | select(.pid==$p) | .identity==null)' >/dev/null || fail "ps does not show the tags"
 pass "ps shows each process's identity tag"
 
+# --- an expired identity mints nothing; a credential dies with its identity.
+# The agent is stopped while podE is made and brief execs in it, so the exec
+# hook cannot know the new cgroup matches: the kernel's tag is none, and the
+# agent derives the tag again from the same exec-time inputs when it mints.
+mkdir "$CG/podR"
+kill -STOP "$AGENT_PID"
+mkdir "$CG/podE"
+actor retired cgroup:$CG/podR pidfile:$T/retired.pid sleep:30000
+actor brief cgroup:$CG/podE pidfile:$T/brief.pid wait:$T/go read:$T/tok_brief \
+	connect:tcp:127.0.0.1:$P wait:$T/brief_over connect:tcp:::ffff:127.0.0.1:$P sleep:30000
+wait_file $T/retired.pid; wait_file $T/brief.pid
+KTAG=$(bpftool -j map lookup pinned /sys/fs/bpf/procbind/procs key \
+	$(printf '%d %d %d %d' $(( $(cat $T/brief.pid) & 255 )) $(( ($(cat $T/brief.pid) >> 8) & 255 )) \
+	$(( ($(cat $T/brief.pid) >> 16) & 255 )) 0) | jq '.formatted.value.ident')
+kill -CONT "$AGENT_PID"
+[ "$KTAG" = 0 ] || fail "the exec hook tagged brief ($KTAG) before the agent matched podE"
+if ctl mint --pid "$(cat $T/retired.pid)" --identity retired >$T/err 2>&1; then
+	fail "minted for an expired identity"
+fi
+grep -q "identity 'retired' expired at 2020-01-01T00:00:00Z" $T/err || { cat $T/err; fail "bad refusal"; }
+pass "expired identity: $(cat $T/err)"
+ctl mint --pid "$(cat $T/brief.pid)" --identity brief --ttl 10m --out $T/tok_brief >$T/brief.mint ||
+	fail "mint for brief"
+LEFT=$(sed -n 's/^expires_in=\([0-9]*\)s$/\1/p' $T/brief.mint)
+(( LEFT <= 6 )) || fail "a 10m credential of an identity expiring in 6s lives ${LEFT}s"
+pass "exec raced the cgroup's match (kernel tag 0); mint derived 'brief' from the exec-time inputs"
+pass "credential life capped by its identity's expiry: expires_in=${LEFT}s for --ttl 10m"
+
 touch $T/go
 # --- scope and exempt for the db-client holder
 expect dbc connect:tcp:127.0.0.2:$P ok
@@ -138,6 +179,12 @@ touch $T/go_late
 expect late connect:tcp:127.0.0.1:$P ok
 expect late connect:tcp:127.0.0.3:$P EPERM
 pass "new cgroup matched on creation; its process was tagged at exec and scoped"
+expect brief connect:tcp:127.0.0.1:$P ok
+while [ "$(date -u +%s)" -le "$(date -u -d "$BRIEF_EXP" +%s)" ]; do sleep 0.2; done
+touch $T/brief_over
+expect brief connect:tcp:::ffff:127.0.0.1:$P EPERM
+wait_event ".event==\"connect\" and .reason==\"expired\" and .process.pid==$(cat $T/brief.pid)" >/dev/null
+pass "once its identity expired, the credential's holder is denied (expired)"
 
 # --- reloads while two processes connect the whole time
 touch $T/go2
@@ -212,3 +259,17 @@ touch $T/go3
 expect api sendto:udp:127.0.0.3:$P EPERM
 wait_event ".event==\"connect\" and .reason==\"revoked\" and .process.pid==$API" >/dev/null
 pass "an identity removed by reload: its credential revoked (identity_removed) and denied"
+
+# --- monitor mode from the policy: out_of_scope reported, not denied
+sed -i 's/^mode: enforce$/mode: monitor/' "$T/policy.yaml"
+ctl reload >/dev/null || fail "reload to monitor failed"
+ctl status -o json | jq -e '.mode=="monitor"' >/dev/null || fail "status does not show monitor"
+actor mon cgroup:$POD_A pidfile:$T/mon.pid wait:$T/go_mon read:$T/tok_mon \
+	connect:tcp:127.0.0.3:$P sleep:30000
+wait_file $T/mon.pid
+[ -n "$(mint "$(cat $T/mon.pid)" "$T/tok_mon" --identity db-client)" ] || fail "mint mon"
+touch $T/go_mon
+expect mon connect:tcp:127.0.0.3:$P ok
+wait_event ".event==\"connect\" and .verdict==\"monitor\" and .reason==\"out_of_scope\" and
+	.process.pid==$(cat $T/mon.pid)" >/dev/null
+pass "monitor mode: out_of_scope is an event, the connect goes through"
