@@ -180,6 +180,8 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		}
 		reason = pb_cred_reason(&s, c, owner, now);
 		cred_id = id;
+		if (c && reason != PB_OK)
+			ident = c->ident; /* the identity of the credential misused */
 		if (reason == PB_OK && c)
 			ids.id[i & (PB_MAX_HELD - 1)] = c->ident; /* one per credential */
 	}

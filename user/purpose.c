@@ -249,7 +249,6 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 
 	if (!k)
 		return -ENOMEM;
-	a->npending = 0; /* retries belong to the generation being built */
 	for (unsigned int i = 0; i < p->nident && !ret; i++) {
 		const struct pb_identity *id = &p->ident[i];
 		struct pb_scope_key sk = {.ident = id->id, .gen = gen};

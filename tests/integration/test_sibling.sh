@@ -39,7 +39,7 @@ echo "$ev" | jq -e --argjson o "$OWNER" --argjson s "$SIB" --arg id "$ID" '
 	.reason=="foreign_pid" and .mode=="enforce" and .process.pid==$s and
 	.process.comm=="pb_actor" and (.process.exe|endswith("pb_actor")) and
 	(.process.cgroup|endswith("/podA")) and .process.start_time>0 and
-	.credential.id==$id and .credential.identity=="payments" and
+	.credential.id==$id and .credential.identity=="payments" and .identity=="payments" and
 	.credential.bound_process.pid==$o and (.credential.bound_process.cgroup|endswith("/podA")) and
 	.credential.bound_process.start_time>0' >/dev/null || fail "sibling denial event: $ev"
 pass "sibling denial event names both processes"
