@@ -1,0 +1,932 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The audit trail writer: chain, buffer, checkpoints, seals, rotation,
+ * compression and recovery. See audit.h for the format. One writer per log,
+ * single-threaded except for the compression worker, which only ever touches
+ * closed segments. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zlib.h>
+
+#include "audit.h"
+#include "audit_priv.h"
+#include "util.h"
+
+#define PB_BUF_FLUSH (256u << 10) /* write() when this much is buffered */
+
+void pb_audit_opts_default(struct pb_audit_opts *o)
+{
+	o->segment_bytes = 32ULL << 20;
+	o->segment_age_ns = 3600ULL * 1000000000ULL;
+	o->checkpoint_every = 1000;
+	o->checkpoint_ns = 5ULL * 1000000000ULL;
+	o->compress = 1;
+	o->fsync = 1;
+}
+
+/* ---- keys and the key set of the open segment ---- */
+
+uint64_t pb_audit_key_hash(const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *q = (const unsigned char *)key; *q; q++)
+		h = (h ^ *q) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+static const char *pb_find(const char *s, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (s >= end)
+		return NULL;
+	return memmem(s, end - s, needle, n);
+}
+
+/* Copy a JSON string value (no escapes expected in these fields) at p. */
+static int pb_str_at(const char *p, const char *end, char *out, size_t len)
+{
+	const char *q = memchr(p, '"', end - p);
+
+	if (!q || (size_t)(q - p) >= len)
+		return -1;
+	memcpy(out, p, q - p);
+	out[q - p] = 0;
+	return 0;
+}
+
+void pb_audit_keys(const char *line, size_t len, void (*fn)(const char *key, void *ctx), void *ctx)
+{
+	const char *end = line + len, *p;
+	char key[128], v[80];
+
+	for (p = line; (p = pb_find(p, end, "\"pid\":")); p++) {
+		unsigned long long pid, st;
+		const char *s, *close;
+
+		p += 6;
+		if (sscanf(p, "%llu", &pid) != 1)
+			continue;
+		snprintf(key, sizeof(key), "pid:%llu", pid);
+		fn(key, ctx);
+		close = memchr(p, '}', end - p);
+		s = pb_find(p, close ? close : end, "\"start_time\":");
+		if (s && sscanf(s + 13, "%llu", &st) == 1) {
+			snprintf(key, sizeof(key), "p:%llu:%llu", pid, st);
+			fn(key, ctx);
+		}
+	}
+	for (p = line; (p = pb_find(p, end, "\"pod_uid\":\"")); p++)
+		if (!pb_str_at(p + 11, end, v, sizeof(v))) {
+			snprintf(key, sizeof(key), "pod:%s", v);
+			fn(key, ctx);
+		}
+	for (p = line; (p = pb_find(p, end, "\"identity\":\"")); p++)
+		if (!pb_str_at(p + 12, end, v, sizeof(v))) {
+			snprintf(key, sizeof(key), "id:%s", v);
+			fn(key, ctx);
+		}
+	for (p = line; (p = pb_find(p, end, "\"id\":\"")); p++)
+		if (!pb_str_at(p + 6, end, v, sizeof(v)) && strlen(v) == 16) {
+			snprintf(key, sizeof(key), "cred:%s", v);
+			fn(key, ctx);
+		}
+}
+
+static void pb_keyset_add(struct pb_keyset *k, uint64_t h)
+{
+	size_t i;
+
+	if ((k->n + 1) * 2 > k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 1024;
+		uint64_t *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return; /* the index is an optimisation: a segment without one is scanned */
+		for (size_t j = 0; j < k->cap; j++) {
+			if (!k->slot[j])
+				continue;
+			for (i = k->slot[j] & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = k->slot[j];
+		}
+		free(k->slot);
+		k->slot = t;
+		k->cap = cap;
+	}
+	for (i = h & (k->cap - 1); k->slot[i]; i = (i + 1) & (k->cap - 1))
+		if (k->slot[i] == h)
+			return;
+	k->slot[i] = h;
+	k->n++;
+}
+
+static void pb_keyset_fn(const char *key, void *ctx)
+{
+	pb_keyset_add(ctx, pb_audit_key_hash(key));
+}
+
+static int pb_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* seg-N.idx: "PBIDX1\n\0", count, sorted key hashes. */
+static int pb_keyset_write(struct pb_keyset *k, const char *path)
+{
+	char tmp[PATH_MAX];
+	uint64_t *v = malloc((k->n + 1) * sizeof(*v)), n = 0;
+	FILE *f;
+	int ret = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->cap; i++)
+		if (k->slot[i])
+			v[n++] = k->slot[i];
+	qsort(v, n, sizeof(*v), pb_u64_cmp);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		free(v);
+		return -errno;
+	}
+	if (fwrite(PB_IDX_MAGIC, 1, 8, f) != 8 || fwrite(&n, sizeof(n), 1, f) != 1 ||
+	    fwrite(v, sizeof(*v), n, f) != n)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	free(v);
+	return ret;
+}
+
+static void pb_keyset_clear(struct pb_keyset *k)
+{
+	free(k->slot);
+	memset(k, 0, sizeof(*k));
+}
+
+/* ---- compression worker ---- */
+
+static int pb_gzip_file(const char *src)
+{
+	char dst[PATH_MAX], tmp[PATH_MAX], buf[1 << 16];
+	gzFile gz;
+	ssize_t n;
+	int in, out, ret = 0;
+
+	snprintf(dst, sizeof(dst), "%s.gz", src);
+	snprintf(tmp, sizeof(tmp), "%s.gz.tmp", src);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return -errno;
+	}
+	gz = gzdopen(dup(out), "wb1"); /* fast: the log must keep up with the node */
+	if (!gz)
+		ret = -ENOMEM;
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (gzwrite(gz, buf, n) != n)
+			ret = -EIO;
+	if (gz && gzclose(gz) != Z_OK && !ret)
+		ret = -EIO;
+	if (!ret && fsync(out))
+		ret = -errno;
+	close(out);
+	close(in);
+	/* The .gz appears whole (rename) before the plain file goes. */
+	if (!ret && rename(tmp, dst))
+		ret = -errno;
+	if (!ret)
+		unlink(src);
+	else
+		unlink(tmp);
+	return ret;
+}
+
+static void *pb_compressor(void *arg)
+{
+	struct pb_audit *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		char *path;
+
+		while (!w->nq && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->nq)
+			break;
+		path = w->queue[0];
+		memmove(w->queue, w->queue + 1, (w->nq - 1) * sizeof(*w->queue));
+		w->nq--;
+		pthread_mutex_unlock(&w->mu);
+		if (pb_gzip_file(path))
+			fprintf(stderr, "procbind warning: audit: compress %s failed; it stays plain\n",
+				path);
+		free(path);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void pb_compress_enqueue(struct pb_audit *w, const char *path)
+{
+	char *p;
+
+	if (!w->o.compress)
+		return;
+	p = strdup(path);
+	if (!p)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->nq == w->capq) {
+		size_t cap = w->capq ? w->capq * 2 : 8;
+		char **q = realloc(w->queue, cap * sizeof(*q));
+
+		if (!q) {
+			pthread_mutex_unlock(&w->mu);
+			free(p);
+			return;
+		}
+		w->queue = q;
+		w->capq = cap;
+	}
+	w->queue[w->nq++] = p;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- writing ---- */
+
+static uint64_t pb_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void pb_audit_hash_hex(const char *line, size_t len, char out[PB_AUDIT_HASH_HEX + 1])
+{
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)line, len, NULL, 0);
+	sodium_bin2hex(out, PB_AUDIT_HASH_HEX + 1, h, sizeof(h));
+}
+
+void pb_audit_now(char out[40])
+{
+	pb_boot_to_rfc3339(pb_now_boot_ns(), out, 40);
+}
+
+static int pb_buf_reserve(struct pb_audit *w, size_t more)
+{
+	if (w->blen + more <= w->bcap)
+		return 0;
+	size_t cap = w->bcap ? w->bcap : 1 << 20;
+
+	while (cap < w->blen + more)
+		cap *= 2;
+	char *b = realloc(w->buf, cap);
+
+	if (!b)
+		return -ENOMEM;
+	w->buf = b;
+	w->bcap = cap;
+	return 0;
+}
+
+static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len);
+
+int pb_audit_flush(struct pb_audit *w)
+{
+	size_t off = 0;
+	uint64_t lost;
+
+	if (!w->blen || w->fd < 0)
+		return w->fd < 0 ? -EBADF : 0;
+	while (off < w->blen) {
+		ssize_t n = write(w->fd, w->buf + off, w->blen - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			/* Nothing half-written stays: the file ends with the last
+			 * whole record, and the chain goes back to it. */
+			if (ftruncate(w->fd, w->committed))
+				err = -errno;
+			if (!w->pending_gap)
+				w->gap_after = w->c_seq;
+			w->pending_gap += w->buf_records;
+			w->st.dropped += w->buf_records;
+			w->st.write_errors++;
+			w->seq = w->c_seq;
+			memcpy(w->prev, w->c_prev, sizeof(w->prev));
+			w->seg_bytes = w->committed;
+			w->blen = 0;
+			w->buf_records = 0;
+			return err;
+		}
+		off += n;
+	}
+	w->committed += w->blen;
+	w->c_seq = w->seq;
+	memcpy(w->c_prev, w->prev, sizeof(w->prev));
+	w->blen = 0;
+	w->buf_records = 0;
+	if (w->pending_gap && !w->in_gap) {
+		char obj[256], t[40];
+
+		/* The trail says where it is incomplete. */
+		lost = w->pending_gap;
+		w->pending_gap = 0;
+		pb_audit_now(t);
+		snprintf(obj, sizeof(obj),
+			 "{\"event\":\"gap\",\"time\":\"%s\",\"node\":\"%s\",\"reason\":\"write_error\","
+			 "\"records\":%" PRIu64 ",\"after_seq\":%" PRIu64 "}",
+			 t, w->node, lost, w->gap_after);
+		w->in_gap = 1;
+		pb_append_raw(w, obj, strlen(obj));
+		pb_audit_flush(w);
+		w->in_gap = 0;
+	}
+	return 0;
+}
+
+/* Chain one record into the buffer. */
+static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len)
+{
+	char hdr[128];
+	size_t hl, total;
+	char *line;
+
+	if (len < 2 || obj[0] != '{' || obj[len - 1] != '}')
+		return -EINVAL;
+	hl = snprintf(hdr, sizeof(hdr), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\"", w->seq + 1,
+		      w->prev);
+	total = hl + (len > 2 ? 1 + len - 1 : 1); /* ",members}" or "}" */
+	if (pb_buf_reserve(w, total + 1))
+		return -ENOMEM;
+	line = w->buf + w->blen;
+	memcpy(line, hdr, hl);
+	if (len > 2) {
+		line[hl] = ',';
+		memcpy(line + hl + 1, obj + 1, len - 1);
+	} else {
+		line[hl] = '}';
+	}
+	pb_audit_hash_hex(line, total, w->prev);
+	pb_audit_keys(line, total, pb_keyset_fn, &w->keys);
+	line[total] = '\n';
+	w->blen += total + 1;
+	w->seq++;
+	w->buf_records++;
+	w->seg_bytes += total + 1;
+	w->since_ckpt++;
+	w->st.records++;
+	return 0;
+}
+
+/* A signed control record (checkpoint, seal): the signature covers its own
+ * seq and prev, which are known before it is chained. */
+static int pb_append_signed(struct pb_audit *w, const char *event, const char *extra)
+{
+	char t[40], msg[256], sighex[129], obj[768];
+	unsigned char sig[64];
+
+	pb_audit_now(t);
+	snprintf(msg, sizeof(msg), "pbaudit1 %s %" PRIu64 " %s %s", event, w->seq + 1, w->prev, t);
+	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, strlen(msg), w->sk);
+	sodium_bin2hex(sighex, sizeof(sighex), sig, sizeof(sig));
+	snprintf(obj, sizeof(obj),
+		 "{\"event\":\"%s\",\"time\":\"%s\",\"node\":\"%s\"%s,\"sig\":\"%s\"}", event, t,
+		 w->node, extra ? extra : "", sighex);
+	return pb_append_raw(w, obj, strlen(obj));
+}
+
+int pb_audit_checkpoint(struct pb_audit *w)
+{
+	char extra[64], *line;
+	size_t start;
+	int ret;
+
+	snprintf(extra, sizeof(extra), ",\"records\":%" PRIu64, w->since_ckpt);
+	start = w->blen;
+	ret = pb_append_signed(w, "checkpoint", extra);
+	if (ret)
+		return ret;
+	line = strndup(w->buf + start, w->blen - start);
+	w->since_ckpt = 0;
+	w->last_ckpt = pb_mono_ns();
+	ret = pb_audit_flush(w);
+	if (!ret && w->o.fsync)
+		fdatasync(w->fd);
+	/* The same line outside the log: a log cut short before it shows. */
+	if (!ret && line && w->ckfd >= 0) {
+		size_t n = strlen(line);
+
+		if (write(w->ckfd, line, n) != (ssize_t)n)
+			w->st.write_errors++;
+		else if (w->o.fsync)
+			fdatasync(w->ckfd);
+	}
+	free(line);
+	if (!ret)
+		w->st.checkpoints++;
+	return ret;
+}
+
+static void pb_seg_path(const struct pb_audit *w, uint64_t first, const char *ext, char *out,
+			size_t len)
+{
+	snprintf(out, len, "%s/seg-%016" PRIu64 ".%s", w->dir, first, ext);
+}
+
+static int pb_seg_open_new(struct pb_audit *w, const char *previous)
+{
+	char path[PATH_MAX], extra[160];
+	int ret = 0;
+
+	w->seg_first = w->seq + 1;
+	pb_seg_path(w, w->seg_first, "jsonl", path, sizeof(path));
+	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (w->fd < 0)
+		return -errno;
+	w->committed = 0;
+	w->seg_bytes = 0;
+	w->seg_opened = pb_mono_ns();
+	if (previous) {
+		char t[40], obj[384];
+
+		pb_audit_now(t);
+		snprintf(extra, sizeof(extra), "%s", previous);
+		snprintf(obj, sizeof(obj),
+			 "{\"event\":\"segment_start\",\"time\":\"%s\",\"node\":\"%s\","
+			 "\"previous_segment\":\"%s\",\"sealed_seq\":%" PRIu64 "}",
+			 t, w->node, extra, w->seq);
+		ret = pb_append_raw(w, obj, strlen(obj));
+	}
+	return ret;
+}
+
+/* Seal the open segment, write its index, hand it to the compressor and
+ * open the next. On a write error nothing rotates. */
+static int pb_rotate(struct pb_audit *w)
+{
+	char path[PATH_MAX], idx[PATH_MAX], name[64], extra[96];
+	int ret;
+
+	pb_seg_path(w, w->seg_first, "jsonl", path, sizeof(path));
+	snprintf(name, sizeof(name), "seg-%016" PRIu64 ".jsonl", w->seg_first);
+	snprintf(extra, sizeof(extra), ",\"segment\":\"%s\"", name);
+	w->in_ctl = 1;
+	ret = pb_append_signed(w, "seal", extra);
+	if (!ret)
+		ret = pb_audit_flush(w);
+	w->in_ctl = 0;
+	if (ret)
+		return ret;
+	if (w->o.fsync)
+		fdatasync(w->fd);
+	close(w->fd);
+	w->fd = -1;
+	pb_seg_path(w, w->seg_first, "idx", idx, sizeof(idx));
+	pb_keyset_write(&w->keys, idx);
+	pb_keyset_clear(&w->keys);
+	pb_compress_enqueue(w, path);
+	w->st.segments++;
+	w->in_ctl = 1;
+	ret = pb_seg_open_new(w, name);
+	w->in_ctl = 0;
+	return ret;
+}
+
+int pb_audit_append(struct pb_audit *w, const char *obj, size_t len)
+{
+	int ret = pb_append_raw(w, obj, len);
+
+	if (ret)
+		return ret;
+	if (w->in_ctl)
+		return 0;
+	if (w->blen >= PB_BUF_FLUSH)
+		ret = pb_audit_flush(w);
+	if (!ret && w->since_ckpt >= w->o.checkpoint_every) {
+		w->in_ctl = 1;
+		ret = pb_audit_checkpoint(w);
+		w->in_ctl = 0;
+	}
+	if (!ret && w->seg_bytes >= w->o.segment_bytes)
+		ret = pb_rotate(w);
+	return ret;
+}
+
+void pb_audit_tick(struct pb_audit *w)
+{
+	uint64_t now = pb_mono_ns();
+
+	pb_audit_flush(w);
+	if (w->since_ckpt && now - w->last_ckpt >= w->o.checkpoint_ns) {
+		w->in_ctl = 1;
+		pb_audit_checkpoint(w);
+		w->in_ctl = 0;
+	}
+	/* by age, once it holds more than its segment_start record */
+	if (now - w->seg_opened >= w->o.segment_age_ns && w->seq > w->seg_first)
+		pb_rotate(w);
+}
+
+void pb_audit_stats(const struct pb_audit *w, struct pb_audit_stats *s)
+{
+	*s = w->st;
+	s->seq = w->seq;
+}
+
+/* ---- opening and recovery ---- */
+
+/* Read a whole plain or gzip file. */
+int pb_read_all(const char *path, char **out, size_t *len)
+{
+	gzFile gz = gzopen(path, "rb");
+	size_t cap = 1 << 20, n = 0;
+	char *b;
+	int r;
+
+	if (!gz)
+		return -errno ? -errno : -ENOENT;
+	gzbuffer(gz, 1 << 17);
+	b = malloc(cap);
+	if (!b) {
+		gzclose(gz);
+		return -ENOMEM;
+	}
+	while ((r = gzread(gz, b + n, cap - n)) > 0) {
+		n += r;
+		if (n == cap) {
+			char *nb = realloc(b, cap * 2);
+
+			if (!nb) {
+				free(b);
+				gzclose(gz);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+	}
+	gzclose(gz);
+	if (r < 0) {
+		free(b);
+		return -EIO;
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+/* The list of segments in dir, ordered by first sequence number. */
+int pb_segments_list(const char *dir, struct pb_seg **out, size_t *n)
+{
+	struct pb_seg *v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned long long first;
+		char rest[32] = "";
+		size_t i;
+
+		if (sscanf(de->d_name, "seg-%16llu.%31s", &first, rest) != 2)
+			continue;
+		if (strcmp(rest, "jsonl") && strcmp(rest, "jsonl.gz") && strcmp(rest, "idx"))
+			continue;
+		for (i = 0; i < cnt && v[i].first != first; i++)
+			;
+		if (i == cnt) {
+			if (cnt == cap) {
+				struct pb_seg *nv;
+
+				cap = cap ? cap * 2 : 64;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv) {
+					free(v);
+					closedir(d);
+					return -ENOMEM;
+				}
+				v = nv;
+			}
+			memset(&v[cnt], 0, sizeof(v[cnt]));
+			v[cnt++].first = first;
+		}
+		if (!strcmp(rest, "jsonl"))
+			v[i].plain = 1;
+		else if (!strcmp(rest, "jsonl.gz"))
+			v[i].gz = 1;
+		else
+			v[i].idx = 1;
+	}
+	closedir(d);
+	for (size_t i = 1; i < cnt; i++) /* insertion sort: the list is short */
+		for (size_t j = i; j > 0 && v[j - 1].first > v[j].first; j--) {
+			struct pb_seg t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void pb_seg_file(const char *dir, const struct pb_seg *s, char *out, size_t len)
+{
+	/* A whole .gz (renamed only once complete) wins over its plain original. */
+	snprintf(out, len, "%s/seg-%016llu.%s", dir, (unsigned long long)s->first,
+		 s->gz ? "jsonl.gz" : "jsonl");
+}
+
+static void pb_remove_tmp(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 4 && !strcmp(de->d_name + l - 4, ".tmp") &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+}
+
+/* Last whole line of b[0..len): its start and length; -1 when none. */
+static int pb_last_line(const char *b, size_t len, size_t *start, size_t *llen)
+{
+	size_t e = len, s;
+
+	if (!len || b[len - 1] != '\n')
+		return -1;
+	e = len - 1;
+	s = e;
+	while (s > 0 && b[s - 1] != '\n')
+		s--;
+	*start = s;
+	*llen = e - s;
+	return 0;
+}
+
+static void pb_time_of(const char *line, size_t len, char out[40])
+{
+	const char *p = memmem(line, len, "\"time\":\"", 8);
+
+	out[0] = 0;
+	if (p)
+		pb_str_at(p + 8, line + len, out, 40);
+}
+
+int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
+		  const unsigned char sk[64], const struct pb_audit_opts *o,
+		  struct pb_audit_recovery *rec, char *err, size_t errlen)
+{
+	struct pb_audit *w = calloc(1, sizeof(*w));
+	struct pb_seg *segs = NULL;
+	char path[PATH_MAX], prevname[64] = "";
+	size_t nseg = 0;
+	int ret, reopen_last = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!w)
+		return -ENOMEM;
+	if (sodium_init() < 0) {
+		free(w);
+		return -ENOMEM;
+	}
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	snprintf(w->node, sizeof(w->node), "%s", node);
+	memcpy(w->sk, sk, 64);
+	if (o)
+		w->o = *o;
+	else
+		pb_audit_opts_default(&w->o);
+	w->fd = w->ckfd = -1;
+	memset(w->prev, '0', PB_AUDIT_HASH_HEX);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, errlen, "audit: mkdir %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	pb_remove_tmp(dir);
+	ret = pb_segments_list(dir, &segs, &nseg);
+	if (ret) {
+		snprintf(err, errlen, "audit: list %s: %s", dir, strerror(-ret));
+		goto fail;
+	}
+	if (w->o.compress) {
+		if (pthread_create(&w->th, NULL, pb_compressor, w)) {
+			ret = -EAGAIN;
+			snprintf(err, errlen, "audit: cannot start the compression thread");
+			goto fail;
+		}
+		w->th_started = 1;
+	}
+	rec->fresh = nseg == 0;
+	if (nseg) {
+		struct pb_seg *last = &segs[nseg - 1];
+		char *b = NULL;
+		size_t len = 0, ls, ll;
+
+		pb_seg_file(dir, last, path, sizeof(path));
+		ret = pb_read_all(path, &b, &len);
+		if (ret) {
+			snprintf(err, errlen, "audit: read %s: %s", path, strerror(-ret));
+			goto fail;
+		}
+		if (last->plain && !last->gz) {
+			/* A kill -9 in the middle of a write leaves a torn line:
+			 * cut it off, say so, and go on from the last whole one. */
+			size_t good = len;
+
+			while (good > 0 && b[good - 1] != '\n')
+				good--;
+			rec->torn_bytes = len - good;
+			if (rec->torn_bytes && truncate(path, good)) {
+				ret = -errno;
+				snprintf(err, errlen, "audit: truncate torn tail of %s: %s", path,
+					 strerror(errno));
+				free(b);
+				goto fail;
+			}
+			len = good;
+		}
+		if (!pb_last_line(b, len, &ls, &ll)) {
+			unsigned long long seq;
+
+			if (sscanf(b + ls, "{\"seq\":%llu,", &seq) != 1) {
+				ret = -EBADMSG;
+				snprintf(err, errlen,
+					 "audit: last record of %s is not a record; run procbindctl "
+					 "verify --dir %s",
+					 path, dir);
+				free(b);
+				goto fail;
+			}
+			w->seq = seq;
+			pb_audit_hash_hex(b + ls, ll, w->prev);
+			pb_time_of(b + ls, ll, rec->last_time);
+			reopen_last = last->plain && !last->gz && !memmem(b + ls, ll, "\"event\":\"seal\"", 14);
+			if (reopen_last) /* rebuild the open segment's key set */
+				pb_audit_keys(b, len, pb_keyset_fn, &w->keys);
+			else
+				snprintf(prevname, sizeof(prevname), "seg-%016llu.jsonl",
+					 (unsigned long long)last->first);
+		} else if (last->plain && !last->gz) {
+			reopen_last = 1; /* an empty segment: continue it */
+			w->seq = last->first - 1;
+		}
+		free(b);
+		if (reopen_last && !len && nseg > 1) {
+			/* Empty newest segment after a sealed one: take the chain
+			 * from the seal. */
+			struct pb_seg *p = &segs[nseg - 2];
+
+			pb_seg_file(dir, p, path, sizeof(path));
+			if (!pb_read_all(path, &b, &len)) {
+				if (!pb_last_line(b, len, &ls, &ll)) {
+					unsigned long long seq;
+
+					if (sscanf(b + ls, "{\"seq\":%llu,", &seq) == 1)
+						w->seq = seq;
+					pb_audit_hash_hex(b + ls, ll, w->prev);
+				}
+				free(b);
+			}
+		}
+		/* Closed segments still plain (a crash before compression). */
+		for (size_t i = 0; i + (reopen_last ? 1 : 0) < nseg; i++) {
+			if (segs[i].plain && !segs[i].gz) {
+				char p[PATH_MAX];
+
+				snprintf(p, sizeof(p), "%s/seg-%016llu.jsonl", dir,
+					 (unsigned long long)segs[i].first);
+				pb_compress_enqueue(w, p);
+			}
+		}
+		if (reopen_last) {
+			w->seg_first = last->first;
+			pb_seg_path(w, w->seg_first, "jsonl", path, sizeof(path));
+			w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (w->fd < 0) {
+				ret = -errno;
+				snprintf(err, errlen, "audit: open %s: %s", path, strerror(errno));
+				goto fail;
+			}
+			w->committed = w->seg_bytes = lseek(w->fd, 0, SEEK_END);
+			w->seg_opened = pb_mono_ns();
+		}
+	}
+	rec->last_seq = w->seq;
+	w->c_seq = w->seq;
+	memcpy(w->c_prev, w->prev, sizeof(w->prev));
+	if (w->fd < 0) {
+		w->in_ctl = 1;
+		ret = pb_seg_open_new(w, prevname[0] ? prevname : NULL);
+		w->in_ctl = 0;
+		if (ret) {
+			snprintf(err, errlen, "audit: open a segment in %s: %s", dir, strerror(-ret));
+			goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/checkpoints.log", dir);
+	w->ckfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (w->ckfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "audit: open %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	w->last_ckpt = pb_mono_ns();
+	if (rec->torn_bytes) {
+		char obj[256], t[40];
+
+		pb_audit_now(t);
+		snprintf(obj, sizeof(obj),
+			 "{\"event\":\"torn_tail\",\"time\":\"%s\",\"node\":\"%s\",\"bytes\":%" PRIu64
+			 ",\"after_seq\":%" PRIu64 "}",
+			 t, w->node, rec->torn_bytes, w->seq);
+		pb_audit_append(w, obj, strlen(obj));
+	}
+	pb_audit_flush(w);
+	free(segs);
+	*out = w;
+	return 0;
+fail:
+	free(segs);
+	pb_audit_close(w);
+	return ret;
+}
+
+void pb_audit_close(struct pb_audit *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		if (w->since_ckpt)
+			pb_audit_checkpoint(w);
+		pb_audit_flush(w);
+		if (w->o.fsync)
+			fdatasync(w->fd);
+		close(w->fd);
+	}
+	if (w->ckfd >= 0)
+		close(w->ckfd);
+	if (w->th_started) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+	}
+	for (size_t i = 0; i < w->nq; i++)
+		free(w->queue[i]);
+	free(w->queue);
+	pb_keyset_clear(&w->keys);
+	free(w->buf);
+	sodium_memzero(w->sk, sizeof(w->sk));
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}

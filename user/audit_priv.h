@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Internals shared by the audit writer (audit.c) and readers (audit_read.c). */
+#ifndef PB_AUDIT_PRIV_H
+#define PB_AUDIT_PRIV_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+
+#define PB_IDX_MAGIC "PBIDX1\n"
+
+/* Key hashes present in the open segment (open addressing, 0 = empty). */
+struct pb_keyset {
+	uint64_t *slot;
+	size_t cap, n;
+};
+
+struct pb_audit {
+	char dir[PATH_MAX];
+	char node[64];
+	unsigned char sk[64];
+	struct pb_audit_opts o;
+
+	int fd;		     /* open segment */
+	int ckfd;	     /* checkpoints.log */
+	uint64_t seg_first;  /* its first sequence number (its name) */
+	uint64_t seg_bytes;  /* written + buffered */
+	uint64_t seg_opened; /* monotonic ns */
+	uint64_t committed;  /* bytes on disk in the open segment */
+
+	uint64_t seq;			   /* last record chained (maybe still buffered) */
+	char prev[PB_AUDIT_HASH_HEX + 1];  /* its hash */
+	uint64_t c_seq;			   /* last record on disk */
+	char c_prev[PB_AUDIT_HASH_HEX + 1];
+
+	char *buf; /* records not yet written */
+	size_t blen, bcap;
+	uint64_t buf_records;
+
+	uint64_t since_ckpt, last_ckpt;
+	uint64_t pending_gap, gap_after;
+	int in_ctl, in_gap;
+
+	struct pb_keyset keys;
+	struct pb_audit_stats st;
+
+	pthread_t th; /* compressor */
+	int th_started, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char **queue;
+	size_t nq, capq;
+};
+
+struct pb_seg {
+	uint64_t first;
+	int plain, gz, idx;
+};
+
+int pb_segments_list(const char *dir, struct pb_seg **out, size_t *n);
+void pb_seg_file(const char *dir, const struct pb_seg *s, char *out, size_t len);
+int pb_read_all(const char *path, char **out, size_t *len);
+void pb_audit_now(char out[40]);
+
+#endif

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Audit trail readers: verify the whole chain, and scan segments (skipping
+ * those whose index rules them out). They work from the files alone, with
+ * the agent down. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "audit_priv.h"
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		ret = -EBADMSG;                                                                    \
+		goto out;                                                                          \
+	} while (0)
+
+struct pb_ckpt {
+	uint64_t seq;
+	char hash[PB_AUDIT_HASH_HEX + 1];
+};
+
+/* "{"seq":N,"prev":"<64 hex>"" -> N and prev. */
+static int pb_prefix(const char *l, size_t len, uint64_t *seq, const char **prev)
+{
+	unsigned long long s;
+	int n = 0;
+	const char *p;
+
+	if (len < 20 || sscanf(l, "{\"seq\":%llu,\"prev\":\"%n", &s, &n) != 1 || !n)
+		return -1;
+	p = l + n;
+	if ((size_t)n + PB_AUDIT_HASH_HEX + 1 > len || p[PB_AUDIT_HASH_HEX] != '"')
+		return -1;
+	*seq = s;
+	*prev = p;
+	return 0;
+}
+
+/* A string member's value: "key":"value" -> value (no escapes in these). */
+static int pb_member(const char *l, size_t len, const char *key, char *out, size_t outlen)
+{
+	char pat[64];
+	const char *p, *q;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = memmem(l, len, pat, strlen(pat));
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	q = memchr(p, '"', l + len - p);
+	if (!q || (size_t)(q - p) >= outlen)
+		return -1;
+	memcpy(out, p, q - p);
+	out[q - p] = 0;
+	return 0;
+}
+
+static int pb_load_ckpts(const char *dir, struct pb_ckpt **out, size_t *n)
+{
+	char path[PATH_MAX], *b = NULL;
+	size_t len = 0, cnt = 0, cap = 0;
+	struct pb_ckpt *v = NULL;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/checkpoints.log", dir);
+	if (pb_read_all(path, &b, &len))
+		return 0; /* none yet */
+	for (size_t s = 0; s < len;) {
+		char *nl = memchr(b + s, '\n', len - s);
+		size_t ll = nl ? (size_t)(nl - (b + s)) : len - s;
+		uint64_t seq;
+		const char *prev;
+
+		if (ll && !pb_prefix(b + s, ll, &seq, &prev)) {
+			if (cnt == cap) {
+				struct pb_ckpt *nv;
+
+				cap = cap ? cap * 2 : 256;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv) {
+					free(v);
+					free(b);
+					return -ENOMEM;
+				}
+				v = nv;
+			}
+			v[cnt].seq = seq;
+			pb_audit_hash_hex(b + s, ll, v[cnt].hash);
+			cnt++;
+		}
+		s += ll + 1;
+	}
+	free(b);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int pb_check_sig(const char *l, size_t len, const char *event, uint64_t seq,
+			const char *prev, const unsigned char pk[32])
+{
+	char t[48], sighex[160], msg[256];
+	unsigned char sig[64];
+	size_t siglen = 0;
+
+	if (pb_member(l, len, "time", t, sizeof(t)) || pb_member(l, len, "sig", sighex, sizeof(sighex)))
+		return -1;
+	if (sodium_hex2bin(sig, sizeof(sig), sighex, strlen(sighex), NULL, &siglen, NULL) ||
+	    siglen != sizeof(sig))
+		return -1;
+	snprintf(msg, sizeof(msg), "pbaudit1 %s %" PRIu64 " %.*s %s", event, seq, PB_AUDIT_HASH_HEX,
+		 prev, t);
+	return crypto_sign_verify_detached(sig, (const unsigned char *)msg, strlen(msg), pk);
+}
+
+int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nrecords, char *err,
+		    size_t errlen)
+{
+	struct pb_seg *segs = NULL;
+	struct pb_ckpt *ck = NULL;
+	size_t nseg = 0, nck = 0, ci = 0;
+	char prevhash[PB_AUDIT_HASH_HEX + 1], prevname[64] = "", path[PATH_MAX];
+	uint64_t expect = 1;
+	char *b = NULL;
+	int ret;
+
+	*nrecords = 0;
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	memset(prevhash, '0', PB_AUDIT_HASH_HEX);
+	prevhash[PB_AUDIT_HASH_HEX] = 0;
+	ret = pb_segments_list(dir, &segs, &nseg);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (!nseg) {
+		free(segs);
+		snprintf(err, errlen, "%s: no audit segments", dir);
+		return -ENOENT;
+	}
+	ret = pb_load_ckpts(dir, &ck, &nck);
+	if (ret) {
+		free(segs);
+		return ret;
+	}
+	for (size_t i = 0; i < nseg; i++) {
+		char name[64];
+		size_t len = 0, s = 0, lineno = 0;
+		int last_was_seal = 0;
+
+		snprintf(name, sizeof(name), "seg-%016" PRIu64 ".jsonl", segs[i].first);
+		if (!segs[i].plain && !segs[i].gz)
+			FAIL("%s: index without its segment: the segment is missing", name);
+		if (segs[i].first != expect)
+			FAIL("%s starts at seq %" PRIu64 " but seq %" PRIu64
+			     " comes next: %s",
+			     name, segs[i].first, expect,
+			     segs[i].first > expect ? "a segment (or its end) is missing"
+						    : "segments overlap");
+		pb_seg_file(dir, &segs[i], path, sizeof(path));
+		ret = pb_read_all(path, &b, &len);
+		if (ret) {
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+			goto out;
+		}
+		if (len && b[len - 1] != '\n')
+			FAIL("%s: the last record (after seq %" PRIu64
+			     ") is torn: the file was cut in the middle of a record",
+			     name, expect - 1);
+		while (s < len) {
+			char *nl = memchr(b + s, '\n', len - s);
+			size_t ll = (size_t)(nl - (b + s));
+			const char *l = b + s, *prev;
+			char ev[32] = "";
+			uint64_t seq;
+
+			lineno++;
+			if (pb_prefix(l, ll, &seq, &prev))
+				FAIL("%s line %zu (after seq %" PRIu64 "): not a record", name, lineno,
+				     expect - 1);
+			if (seq != expect)
+				FAIL("%s line %zu: seq %" PRIu64 " where %" PRIu64
+				     " was expected: a record was deleted, inserted or reordered",
+				     name, lineno, seq, expect);
+			if (memcmp(prev, prevhash, PB_AUDIT_HASH_HEX))
+				FAIL("%s line %zu: seq %" PRIu64 " does not chain to seq %" PRIu64
+				     ": that record was edited, or records were replaced",
+				     name, lineno, seq, seq - 1);
+			pb_member(l, ll, "event", ev, sizeof(ev));
+			if (!strcmp(ev, "checkpoint") || !strcmp(ev, "seal")) {
+				if (pb_check_sig(l, ll, ev, seq, prev, pk))
+					FAIL("%s line %zu: the %s at seq %" PRIu64
+					     " has no valid signature for this node key",
+					     name, lineno, ev, seq);
+			}
+			if (!strcmp(ev, "seal")) {
+				char sn[64] = "";
+
+				if (pb_member(l, ll, "segment", sn, sizeof(sn)) || strcmp(sn, name))
+					FAIL("%s line %zu: seal at seq %" PRIu64 " names segment '%s'",
+					     name, lineno, seq, sn);
+			}
+			if (!strcmp(ev, "segment_start")) {
+				char pn[64] = "";
+
+				if (lineno != 1 || !i)
+					FAIL("%s line %zu: segment_start at seq %" PRIu64
+					     " is not the first record of a later segment",
+					     name, lineno, seq);
+				if (pb_member(l, ll, "previous_segment", pn, sizeof(pn)) ||
+				    strcmp(pn, prevname))
+					FAIL("%s: links to '%s', but the segment before it is '%s'",
+					     name, pn, prevname);
+			} else if (lineno == 1 && i) {
+				FAIL("%s: does not start with a segment_start record", name);
+			}
+			if (last_was_seal)
+				FAIL("%s line %zu: seq %" PRIu64 " follows the segment's seal", name,
+				     lineno, seq);
+			last_was_seal = !strcmp(ev, "seal");
+			pb_audit_hash_hex(l, ll, prevhash);
+			while (ci < nck && ck[ci].seq < seq)
+				ci++;
+			if (ci < nck && ck[ci].seq == seq) {
+				if (memcmp(ck[ci].hash, prevhash, PB_AUDIT_HASH_HEX))
+					FAIL("%s line %zu: seq %" PRIu64
+					     " differs from the checkpoint recorded in checkpoints.log",
+					     name, lineno, seq);
+				ci++;
+			}
+			expect++;
+			(*nrecords)++;
+			s += ll + 1;
+		}
+		if (i + 1 < nseg && !last_was_seal)
+			FAIL("%s: ends at seq %" PRIu64 " without a seal, and another segment follows",
+			     name, expect - 1);
+		snprintf(prevname, sizeof(prevname), "%s", name);
+		free(b);
+		b = NULL;
+	}
+	if (ci < nck)
+		FAIL("the log ends at seq %" PRIu64 " but checkpoints.log has a checkpoint at seq %" PRIu64
+		     ": records were removed from the end",
+		     expect - 1, ck[ci].seq);
+	ret = 0;
+out:
+	free(b);
+	free(segs);
+	free(ck);
+	return ret;
+}
+
+/* Does the segment's index hold any of the key hashes? 1 also when there
+ * is no index to ask. */
+static int pb_idx_has(const char *dir, const struct pb_seg *s, const uint64_t *h, int nh)
+{
+	char path[PATH_MAX], magic[8];
+	uint64_t n, *v;
+	FILE *f;
+	int hit = 0;
+
+	if (!s->idx || !nh)
+		return 1;
+	snprintf(path, sizeof(path), "%s/seg-%016" PRIu64 ".idx", dir, s->first);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;
+	if (fread(magic, 1, 8, f) != 8 || memcmp(magic, PB_IDX_MAGIC, 8) ||
+	    fread(&n, sizeof(n), 1, f) != 1 || n > (1ULL << 32)) {
+		fclose(f);
+		return 1;
+	}
+	v = malloc((n + 1) * sizeof(*v));
+	if (!v || fread(v, sizeof(*v), n, f) != n) {
+		free(v);
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	for (int k = 0; k < nh && !hit; k++) {
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (v[mid] < h[k])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		hit = lo < n && v[lo] == h[k];
+	}
+	free(v);
+	return hit;
+}
+
+int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
+		  int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
+		  size_t errlen)
+{
+	struct pb_seg *segs = NULL;
+	size_t nseg = 0;
+	uint64_t h[8];
+	int ret, stop = 0;
+
+	if (nkeys > 8)
+		nkeys = 8;
+	for (int k = 0; k < nkeys; k++)
+		h[k] = pb_audit_key_hash(keys[k]);
+	ret = pb_segments_list(dir, &segs, &nseg);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < nseg && !stop; i++) {
+		char path[PATH_MAX], *b = NULL;
+		size_t len = 0;
+
+		if ((!segs[i].plain && !segs[i].gz) || !pb_idx_has(dir, &segs[i], h, nkeys))
+			continue;
+		pb_seg_file(dir, &segs[i], path, sizeof(path));
+		if (pb_read_all(path, &b, &len))
+			continue; /* rotated or compressed under us: the .gz is next */
+		for (size_t s = 0; s < len && !stop;) {
+			char *nl = memchr(b + s, '\n', len - s);
+			size_t ll;
+
+			if (!nl)
+				break; /* a record still being written */
+			ll = nl - (b + s);
+			stop = fn(b + s, ll, ctx);
+			s += ll + 1;
+		}
+		free(b);
+	}
+	free(segs);
+	return 0;
+}
