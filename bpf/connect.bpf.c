@@ -215,6 +215,7 @@ verdict:
 
 		if (rec->last_allow == dig) {
 			pb_count(PB_CNT_ALLOW_REPEAT);
+			__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
 			return 1;
 		}
 		rec->last_allow = dig;

@@ -128,8 +128,13 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY)) {
 			pb_count(PB_CNT_PROCS_FULL);
 			pb_anomaly(p, PB_AN_PROCS_FULL, 0, -1);
+			return 0;
 		}
-		return 0;
+		rec = bpf_map_lookup_elem(&procs, &tgid);
+		if (!rec)
+			return 0;
+		old_dev = old_ino = 0;
+		goto report;
 	}
 
 	/* Exec runs in the one thread left after de_thread(): no other writer
@@ -142,7 +147,10 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
 	pb_tag_exec(rec, bprm);
 
-	if (!rec->nheld)
+report:
+	/* The audit trail follows processes that hold credentials or carry an
+	 * identity: the ones a credential can be minted for. */
+	if (!rec->nheld && !rec->ident)
 		return 0;
 	e = pb_event_reserve(sizeof(*e), PB_EV_EXEC);
 	if (!e)
@@ -152,6 +160,8 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	e->old_exe_ino = old_ino;
 	e->nheld = rec->nheld;
 	e->exit_code = 0;
+	e->ident = rec->ident;
+	e->allow_repeats = 0;
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	pb_event_submit(e);
 	return 0;
@@ -172,7 +182,7 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 	rec = bpf_map_lookup_elem(&procs, &tgid);
 	if (!rec || rec->start_time != pb_task_start(p))
 		return 0;
-	if (rec->nheld) {
+	if (rec->nheld || rec->ident) {
 		e = pb_event_reserve(sizeof(*e), PB_EV_EXIT);
 		if (e) {
 			pb_task_ref_fill(&e->task, p, rec);
@@ -180,6 +190,8 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 			e->old_exe_ino = 0;
 			e->nheld = rec->nheld;
 			e->exit_code = BPF_CORE_READ(p, exit_code);
+			e->ident = rec->ident;
+			e->allow_repeats = rec->allow_repeats;
 			e->filename[0] = 0;
 			pb_event_submit(e);
 		}

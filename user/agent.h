@@ -14,6 +14,7 @@
 #include "procbind/abi.h"
 
 struct procbind;
+struct pb_audit;
 struct bpf_link;
 struct ring_buffer;
 
@@ -55,6 +56,7 @@ struct pb_agent {
 	char pin_dir[PATH_MAX];
 	char node[64];
 	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
+	char audit_dir[PATH_MAX];
 
 	/* kernel side */
 	struct procbind *skel;
@@ -76,6 +78,10 @@ struct pb_agent {
 	/* credentials minted by this agent */
 	struct pb_cred_meta *creds;
 	size_t ncreds, capcreds;
+
+	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
+	uint64_t lost_reported; /* events_lost already written as a gap */
+	uint64_t audit_errors_logged;
 
 	struct pb_buf line; /* scratch for one JSON line */
 	uint64_t events_out;
@@ -150,6 +156,10 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 /* Best-effort exe path of a live process, checked against dev+ino. */
 int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len);
 void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len);
+/* Allowed connects: 1 if this process already had one to this destination
+ * recorded (then it is counted); the count of a process, at its exit. */
+int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e);
+uint64_t pb_dedup_forget(struct pb_agent *a, uint32_t tgid, uint64_t start);
 
 /* control.c */
 int pb_control_listen(struct pb_agent *a);

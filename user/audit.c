@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -757,7 +758,16 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		goto fail;
 	}
 	if (w->o.compress) {
-		if (pthread_create(&w->th, NULL, pb_compressor, w)) {
+		sigset_t all, old;
+		int cerr;
+
+		/* The worker takes no signals: it inherits an all-blocked mask,
+		 * so SIGHUP/SIGTERM stay with the thread that handles them. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		cerr = pthread_create(&w->th, NULL, pb_compressor, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (cerr) {
 			ret = -EAGAIN;
 			snprintf(err, errlen, "audit: cannot start the compression thread");
 			goto fail;

@@ -10,7 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "agent.h"
+#include "audit.h"
+#include "match.h"
 #include "log.h"
 #include "sysfs.h"
 #include "util.h"
@@ -20,6 +24,17 @@ void pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 	if (b->failed) {
 		pb_error("events: out of memory formatting an event");
 		return;
+	}
+	if (a->audit && pb_audit_append(a->audit, b->data, b->len)) {
+		struct pb_audit_stats st;
+
+		/* Counted, and a gap record follows once writes succeed again;
+		 * enforcement goes on. Logged once per 1000 failures. */
+		pb_audit_stats(a->audit, &st);
+		if (a->audit_errors_logged++ % 1000 == 0)
+			pb_error("audit: cannot write to %s (%" PRIu64 " records dropped so far); "
+				 "enforcement continues",
+				 a->audit_dir, st.dropped);
 	}
 	pb_buf_append(b, "\n", 1);
 	fwrite(b->data, 1, b->len, a->out);
@@ -64,27 +79,141 @@ void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len)
 		out[0] = 0;
 }
 
+/* Attribution is looked up once per process and per cgroup, not per event:
+ * /proc reads and open_by_handle_at cost more than the rest of an event. */
+#define PB_CACHE_SLOTS 4096
+#define PB_ARGS_LEN    256
+
+struct pb_proc_attr {
+	uint32_t tgid;
+	uint64_t start, exe_ino;
+	char exe[PB_PATH_LEN * 2];
+	char args[PB_ARGS_LEN]; /* "" when unknown */
+	int exe_ok, args_ok;
+};
+
+struct pb_cg_attr {
+	uint64_t id;
+	char path[PB_PATH_LEN * 2];
+	struct pb_k8s_ref k8s;
+	int is_pod;
+};
+
+static struct pb_proc_attr pb_pcache[PB_CACHE_SLOTS];
+static struct pb_cg_attr pb_cgcache[PB_CACHE_SLOTS];
+
+/* /proc/PID/cmdline, but only if /proc/PID is still the process that
+ * started at start (stat's starttime is its start_boottime in clock ticks). */
+static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+				"%*s %llu",
+			  &st) != 1)
+		return -EIO;
+	if (hz <= 0 || st != start / (1000000000ULL / (uint64_t)hz))
+		return -ESRCH; /* another process has the PID now */
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && !out[n - 1])
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (!out[i])
+			out[i] = ' ';
+	out[n] = 0;
+	return 0;
+}
+
+static const struct pb_proc_attr *pb_proc_attr(uint32_t tgid, uint64_t start, uint64_t dev,
+					       uint64_t ino)
+{
+	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
+
+	if (c->tgid == tgid && c->start == start && c->exe_ino == ino && (c->exe_ok || c->args_ok))
+		return c;
+	memset(c, 0, sizeof(*c));
+	c->tgid = tgid;
+	c->start = start;
+	c->exe_ino = ino;
+	c->exe_ok = !pb_exe_path(tgid, dev, ino, c->exe, sizeof(c->exe));
+	c->args_ok = !pb_read_args(tgid, start, c->args, sizeof(c->args));
+	return c;
+}
+
+void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino)
+{
+	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
+
+	if (c->tgid == tgid && c->start == start)
+		memset(c, 0, sizeof(*c));
+}
+
+static const struct pb_cg_attr *pb_cg_attr(struct pb_agent *a, uint64_t id)
+{
+	struct pb_cg_attr *c = &pb_cgcache[id % PB_CACHE_SLOTS];
+
+	if (c->id == id && c->path[0])
+		return c;
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	pb_cgroup_name(a, id, c->path, sizeof(c->path));
+	c->is_pod = c->path[0] && pb_k8s_parse_cgroup(c->path, &c->k8s);
+	return c;
+}
+
+/* cgroup path and, for a pod, its UID and container id. */
+static void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id)
+{
+	const struct pb_cg_attr *cg = pb_cg_attr(a, id);
+
+	pb_json_u64(b, "cgroup_id", id);
+	pb_json_str(b, "cgroup", cg->path[0] ? cg->path : NULL);
+	pb_json_str(b, "pod_uid", cg->is_pod ? cg->k8s.pod_uid : NULL);
+	pb_json_str(b, "container_id",
+		    cg->is_pod && cg->k8s.container_id[0] ? cg->k8s.container_id : NULL);
+}
+
 static void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 			 const struct pb_task_ref *t)
 {
-	char path[PATH_MAX];
+	const struct pb_proc_attr *pa = pb_proc_attr(t->tgid, t->start_time, t->exe_dev, t->exe_ino);
 
 	pb_json_key(b, key);
 	pb_json_begin(b);
 	pb_json_u64(b, "pid", t->tgid);
+	pb_json_u64(b, "tgid", t->tgid);
 	pb_json_u64(b, "tid", t->pid);
 	pb_json_str(b, "pid_ns", "host");
 	pb_json_u64(b, "start_time", t->start_time);
 	pb_json_u64(b, "ppid", t->ppid);
 	pb_json_u64(b, "uid", t->uid);
 	pb_json_strn(b, "comm", t->comm, sizeof(t->comm));
-	pb_json_str(b, "exe",
-		    pb_exe_path(t->tgid, t->exe_dev, t->exe_ino, path, sizeof(path)) ? NULL : path);
+	pb_json_str(b, "exe", pa->exe_ok ? pa->exe : NULL);
+	pb_json_str(b, "args", pa->args_ok ? pa->args : NULL);
 	pb_json_u64(b, "exe_dev", t->exe_dev);
 	pb_json_u64(b, "exe_ino", t->exe_ino);
-	pb_json_u64(b, "cgroup_id", t->cgroup_id);
-	pb_cgroup_name(a, t->cgroup_id, path, sizeof(path));
-	pb_json_str(b, "cgroup", path[0] ? path : NULL);
+	pb_json_cgroup(a, b, t->cgroup_id);
 	pb_json_end(b);
 }
 
@@ -93,7 +222,6 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 {
 	char idhex[17], ts[40];
 
-	(void)a;
 	pb_id_format(m->id, idhex);
 	pb_json_key(b, key);
 	pb_json_begin(b);
@@ -114,8 +242,7 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_str(b, "exe", m->exe[0] ? m->exe : NULL);
 	pb_json_u64(b, "exe_dev", m->bind.exe_dev);
 	pb_json_u64(b, "exe_ino", m->bind.exe_ino);
-	pb_json_u64(b, "cgroup_id", m->bind.cgroup_id);
-	pb_json_str(b, "cgroup", m->cgroup[0] ? m->cgroup : NULL);
+	pb_json_cgroup(a, b, m->bind.cgroup_id);
 	pb_json_end(b);
 	pb_json_end(b);
 }
@@ -148,10 +275,75 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 		pb_json_u64(b, "start_time", o->start_time);
 		pb_json_u64(b, "exe_dev", o->exe_dev);
 		pb_json_u64(b, "exe_ino", o->exe_ino);
-		pb_json_u64(b, "cgroup_id", o->cgroup_id);
+		pb_json_cgroup(a, b, o->cgroup_id);
 		pb_json_end(b);
 	}
 	pb_json_end(b);
+}
+
+/* Allowed (process, destination) pairs already recorded. Open addressing;
+ * a process's entries go at its exit, and the table is emptied when half
+ * full (a later repeat is then recorded once more, never lost). */
+#define PB_DEDUP_SLOTS (1u << 16)
+
+struct pb_dedup {
+	uint64_t start, dest;
+	uint32_t tgid; /* 0: free; UINT32_MAX: removed */
+	uint32_t repeats;
+};
+
+static struct pb_dedup pb_dd[PB_DEDUP_SLOTS];
+static uint32_t pb_dd_used;
+
+static uint64_t pb_dest_key(const struct pb_connect_event *e)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p = e->daddr;
+
+	for (size_t i = 0; i < sizeof(e->daddr); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	h = (h ^ e->dport) * 0x100000001b3ULL;
+	h = (h ^ e->protocol) * 0x100000001b3ULL;
+	return (h ^ e->family) * 0x100000001b3ULL;
+}
+
+int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
+{
+	uint64_t dest = pb_dest_key(e), h = dest ^ e->task.start_time ^ e->task.tgid;
+	uint32_t i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+
+	(void)a;
+	for (;; i = (i + 1) & (PB_DEDUP_SLOTS - 1)) {
+		struct pb_dedup *d = &pb_dd[i];
+
+		if (!d->tgid)
+			break;
+		if (d->tgid == e->task.tgid && d->start == e->task.start_time && d->dest == dest) {
+			d->repeats++;
+			return 1;
+		}
+	}
+	if (pb_dd_used >= PB_DEDUP_SLOTS / 2) {
+		memset(pb_dd, 0, sizeof(pb_dd));
+		pb_dd_used = 0;
+		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+	}
+	pb_dd[i] = (struct pb_dedup){.start = e->task.start_time, .dest = dest, .tgid = e->task.tgid};
+	pb_dd_used++;
+	return 0;
+}
+
+uint64_t pb_dedup_forget(struct pb_agent *a, uint32_t tgid, uint64_t start)
+{
+	uint64_t n = 0;
+
+	(void)a;
+	for (uint32_t i = 0; i < PB_DEDUP_SLOTS; i++)
+		if (pb_dd[i].tgid == tgid && pb_dd[i].start == start) {
+			n += pb_dd[i].repeats;
+			pb_dd[i].tgid = UINT32_MAX; /* keeps probe chains whole */
+		}
+	return n;
 }
 
 static const char *pb_hook_name(unsigned int h)
@@ -198,8 +390,14 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 	}
 	switch (h->type) {
 	case PB_EV_CONNECT: {
-		if (size < sizeof(struct pb_connect_event))
+		const struct pb_connect_event *e = data;
+
+		if (size < sizeof(*e))
 			goto short_event;
+		/* Allowed connects are many: each process's first connect to a
+		 * destination is recorded, repeats are counted (exit record). */
+		if (e->verdict == PB_VERDICT_ALLOW && pb_dedup_seen(a, e))
+			return 0;
 		pb_format_connect(a, b, data);
 		break;
 	}
@@ -226,14 +424,25 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			goto short_event;
+		if (h->type == PB_EV_EXEC)
+			pb_attr_forget(e->task.tgid, e->task.start_time, e->old_exe_ino);
 		pb_event_begin(a, b, h->type == PB_EV_EXEC ? "exec" : "exit", h->time);
 		pb_json_u64(b, "held", e->nheld);
+		if (e->ident) {
+			char ib[40];
+
+			pb_json_str(b, "identity", pb_ident_name(a, e->ident, ib, sizeof(ib)));
+		}
 		if (h->type == PB_EV_EXEC) {
 			pb_json_strn(b, "filename", e->filename, sizeof(e->filename));
 			pb_json_u64(b, "old_exe_dev", e->old_exe_dev);
 			pb_json_u64(b, "old_exe_ino", e->old_exe_ino);
 		} else {
 			pb_json_i64(b, "exit_code", e->exit_code);
+			/* allowed connects not written one by one (audit trail) */
+			pb_json_u64(b, "allow_repeats",
+				    e->allow_repeats + pb_dedup_forget(a, e->task.tgid,
+								       e->task.start_time));
 		}
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_end(b);

@@ -5,6 +5,7 @@
 #include <argp.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "procbind.skel.h"
 #include "log.h"
 #include "policy.h"
@@ -50,6 +52,7 @@ static const struct argp_option options[] = {
     {"socket", 'S', "PATH", 0, "Control socket (default /run/procbind/control.sock)", 0},
     {"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
     {"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
+    {"audit-dir", 'A', "DIR", 0, "Audit trail directory (default STATE-DIR/audit)", 0},
     {"k8s-log-dir", 'k', "DIR", 0,
      "The kubelet's container log links, for Kubernetes selectors (default /var/log/containers)",
      0},
@@ -58,7 +61,7 @@ static const struct argp_option options[] = {
 };
 
 struct pb_args {
-	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir;
+	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	int mode;
 };
 
@@ -89,6 +92,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'k':
 		args->k8s_dir = arg;
+		break;
+	case 'A':
+		args->audit_dir = arg;
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -151,6 +157,50 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_end(&a->line);
 	pb_emit_line(a, &a->line);
 	fflush(a->out);
+}
+
+/* Once a second: the audit trail's time-driven work, and kernel-side loss
+ * written as a gap record. */
+static void pb_audit_second(struct pb_agent *a)
+{
+	uint64_t cnt[PB_CNT_MAX];
+
+	if (!a->audit)
+		return;
+	if (!pb_counters_read(a, cnt) && cnt[PB_CNT_EVENTS_LOST] > a->lost_reported) {
+		pb_event_begin(a, &a->line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->line, "reason", "ring_buffer_full");
+		pb_json_u64(&a->line, "events", cnt[PB_CNT_EVENTS_LOST] - a->lost_reported);
+		pb_json_end(&a->line);
+		pb_emit_line(a, &a->line);
+		a->lost_reported = cnt[PB_CNT_EVENTS_LOST];
+	}
+	pb_audit_tick(a->audit);
+}
+
+/* Open the trail; a log that existed means the agent was down since its
+ * last record: that is a gap. */
+static int pb_audit_start(struct pb_agent *a)
+{
+	struct pb_audit_recovery rec;
+	char err[512];
+	int ret;
+
+	ret = pb_audit_open(&a->audit, a->audit_dir, a->node, a->sk, NULL, &rec, err, sizeof(err));
+	if (ret)
+		return pb_err(ret, "%s", err);
+	if (rec.torn_bytes)
+		pb_warn("audit: cut a torn last record (%" PRIu64 " bytes) after seq %" PRIu64,
+			rec.torn_bytes, rec.last_seq);
+	if (!rec.fresh) {
+		pb_event_begin(a, &a->line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->line, "reason", "agent_down");
+		pb_json_str(&a->line, "since", rec.last_time[0] ? rec.last_time : NULL);
+		pb_json_u64(&a->line, "after_seq", rec.last_seq);
+		pb_json_end(&a->line);
+		pb_emit_line(a, &a->line);
+	}
+	return 0;
 }
 
 static int pb_run(struct pb_agent *a)
@@ -237,8 +287,12 @@ static int pb_run(struct pb_agent *a)
 				ring_buffer__consume(a->rb);
 				if (a->npending)
 					pb_purpose_tick(a);
-				if (++ticks % (1000 / PB_DRAIN_MS) == 0)
+				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
 					pb_creds_tick(a);
+					pb_audit_second(a);
+				}
+				if (a->audit)
+					pb_audit_flush(a->audit);
 				fflush(a->out);
 			} else if (fd == lfd) {
 				ring_buffer__consume(a->rb);
@@ -252,6 +306,8 @@ static int pb_run(struct pb_agent *a)
 stop:
 	ring_buffer__consume(a->rb);
 	pb_emit_lifecycle(a, "agent_stopped");
+	pb_audit_close(a->audit);
+	a->audit = NULL;
 out:
 	if (lfd >= 0) {
 		close(lfd);
@@ -296,6 +352,10 @@ int main(int argc, char **argv)
 	}
 	a->mode_override = args.mode; /* kept across reloads */
 	snprintf(a->k8s_dir, sizeof(a->k8s_dir), "%s", args.k8s_dir);
+	if (args.audit_dir)
+		snprintf(a->audit_dir, sizeof(a->audit_dir), "%s", args.audit_dir);
+	else
+		snprintf(a->audit_dir, sizeof(a->audit_dir), "%s/audit", args.state_dir);
 	if (!realpath(args.policy, a->policy_path))
 		snprintf(a->policy_path, sizeof(a->policy_path), "%s", args.policy);
 	snprintf(a->state_dir, sizeof(a->state_dir), "%s", args.state_dir);
@@ -310,7 +370,8 @@ int main(int argc, char **argv)
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 
 	if ((err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root))) ||
-	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)))
+	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
+	    (err = pb_audit_start(a)))
 		goto out;
 	pb_clear_stale_tokens(a);
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);
@@ -336,6 +397,7 @@ out:
 	ring_buffer__free(a->rb);
 	pb_loader_stop(a);
 	pb_buf_free(&a->line);
+	pb_audit_close(a->audit);
 	free(a->creds);
 	free(a->pending);
 	pb_policy_free(&a->policy);

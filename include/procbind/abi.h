@@ -94,9 +94,10 @@ struct pb_proc {
 	__u64 last_allow;	 /* digest of the last destination allowed with an event */
 	__u64 ident;		 /* identity tag set at exec (pb_ident_id), 0 = none */
 	__u64 exe_mask;		 /* identities (of tag_gen) whose executables it exec'd */
+	__u64 allow_repeats;	 /* allowed connects counted, not reported */
 	char comm[PB_COMM_LEN];
 };
-_Static_assert(sizeof(struct pb_proc) == 168, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 176, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */
@@ -230,8 +231,8 @@ enum pb_event_type {
 	PB_EV_CONNECT = 1, /* a connect/sendmsg decision by a credential holder */
 	PB_EV_ACQUIRE = 2, /* a process opened a credential file */
 	PB_EV_INHERIT = 3, /* a forked child inherited credentials */
-	PB_EV_EXEC = 4,	   /* a credential holder exec'd */
-	PB_EV_EXIT = 5,	   /* a credential holder exited */
+	PB_EV_EXEC = 4,	   /* a credential holder or tagged process exec'd */
+	PB_EV_EXIT = 5,	   /* a credential holder or tagged process exited */
 	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
 	PB_EV_CGROUP = 7,  /* a cgroup v2 directory was created (the agent matches it) */
 };
@@ -314,9 +315,11 @@ struct pb_proc_event {
 	__u64 old_exe_ino;
 	__u32 nheld;
 	__s32 exit_code;
+	__u64 ident;		    /* the process's identity tag */
+	__u64 allow_repeats;	    /* exit: allowed connects counted, not reported */
 	char filename[PB_PATH_LEN]; /* exec: the path exec'd, bounded */
 };
-_Static_assert(sizeof(struct pb_proc_event) == 232, "pb_proc_event layout");
+_Static_assert(sizeof(struct pb_proc_event) == 248, "pb_proc_event layout");
 
 enum pb_anomaly {
 	PB_AN_PROCS_FULL = 1,
