@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "log.h"
 #include "procbind.skel.h"
 #include "procbind/decision.h"
@@ -234,6 +235,21 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 		pb_json_array_end(out);
 		pb_json_str(out, "node", a->node);
 		pb_json_u64(out, "credentials_live", live);
+		if (a->audit) {
+			struct pb_audit_stats as;
+
+			pb_audit_stats(a->audit, &as);
+			pb_json_key(out, "audit");
+			pb_json_begin(out);
+			pb_json_str(out, "dir", a->audit_dir);
+			pb_json_u64(out, "seq", as.seq);
+			pb_json_u64(out, "records", as.records);
+			pb_json_u64(out, "dropped", as.dropped);
+			pb_json_u64(out, "write_errors", as.write_errors);
+			pb_json_u64(out, "checkpoints", as.checkpoints);
+			pb_json_u64(out, "segments_closed", as.segments);
+			pb_json_end(out);
+		}
 		pb_json_key(out, "maps");
 		pb_json_begin(out);
 		pb_json_key(out, "procs");

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_audit.h"
 #include "json.h"
 #include "policy.h"
 #include "util.h"
@@ -31,6 +32,13 @@ static const char usage_text[] =
     "  reload                               re-read the agent's policy file and swap it in\n"
     "                                       atomically (the old one stays on error)\n"
     "  policy check FILE                    validate a policy file (no agent needed)\n"
+    "\n"
+    "audit trail (read from the files; the agent may be down):\n"
+    "  trail [--dir DIR] (--pid PID [--start-time NS] | --pod UID | --identity NAME |\n"
+    "        --credential ID) [--since TIME] [--until TIME] [-o table|json]\n"
+    "                                       one process's (or pod's, ...) records\n"
+    "  events [--dir DIR] [-o json|compact] [--follow]   every record; then live\n"
+    "  verify [--dir DIR] [--pubkey FILE]   check every link, checkpoint and seal\n"
     "\n"
     "EXAMPLES:\n"
     "  procbindctl mint --pid 4242 --ttl 10m --identity payments-reconciler\n"
@@ -258,6 +266,12 @@ int main(int argc, char **argv)
 		ret = pb_call(&req);
 	} else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
 		ret = cmd_simple(cmd, argc, argv, &req);
+	else if (!strcmp(cmd, "trail"))
+		ret = pb_cmd_trail(argc, argv);
+	else if (!strcmp(cmd, "events"))
+		ret = pb_cmd_events(argc, argv);
+	else if (!strcmp(cmd, "verify"))
+		ret = pb_cmd_verify(argc, argv);
 	else if (!strcmp(cmd, "reload")) {
 		if (argc != 1)
 			return usage();

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* procbindctl trail, events and verify: read the audit trail's files
+ * directly, so they work with the agent down. Records are parsed with
+ * jansson: the files may have been tampered with, so nothing is assumed of
+ * their shape beyond what verify proves. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "audit_priv.h"
+#include "ctl_audit.h"
+
+#define PB_AUDIT_DEFAULT_DIR "/var/lib/procbind/audit"
+
+/* "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123Z" or "2026-11-22" -> ms. */
+static int pb_time_ms(const char *s, int64_t *ms)
+{
+	struct tm tm = {0};
+	const char *e = strptime(s, "%Y-%m-%d", &tm);
+	int frac = 0;
+
+	if (!e)
+		return -EINVAL;
+	if (*e == 'T') {
+		e = strptime(e, "T%H:%M:%S", &tm);
+		if (!e)
+			return -EINVAL;
+		if (*e == '.') {
+			int n = 0, d = 0;
+
+			for (e++; *e >= '0' && *e <= '9'; e++, d++)
+				if (d < 3)
+					n = n * 10 + (*e - '0');
+			for (; d < 3; d++)
+				n *= 10;
+			frac = n;
+		}
+		if (*e == 'Z')
+			e++;
+	}
+	if (*e)
+		return -EINVAL;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac;
+	return 0;
+}
+
+static uint64_t pb_ju64(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static const char *pb_jstr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* ---- trail ---- */
+
+struct pb_trail {
+	uint32_t pid;
+	uint64_t start;
+	int has_start;
+	const char *pod, *identity, *cred;
+	int64_t since, until; /* ms; 0: open */
+	char needle[96];
+	/* matches, in log order */
+	char **lines;
+	uint64_t *starts; /* pid queries: the start time each match is about */
+	size_t n, cap;
+	int failed;
+};
+
+/* Which life of the queried pid does this record concern? 0 when none. */
+static uint64_t pb_trail_pid_match(struct pb_trail *q, json_t *r)
+{
+	json_t *p = json_object_get(r, "process");
+	json_t *c = json_object_get(r, "credential");
+	json_t *bp = c ? json_object_get(c, "bound_process") : NULL;
+
+	if (p && pb_ju64(p, "pid") == q->pid && pb_ju64(p, "start_time"))
+		if (!q->has_start || pb_ju64(p, "start_time") == q->start)
+			return pb_ju64(p, "start_time");
+	if (bp && pb_ju64(bp, "pid") == q->pid && pb_ju64(bp, "start_time"))
+		if (!q->has_start || pb_ju64(bp, "start_time") == q->start)
+			return pb_ju64(bp, "start_time");
+	return 0;
+}
+
+static int pb_trail_cb(const char *line, size_t len, void *ctx)
+{
+	struct pb_trail *q = ctx;
+	json_t *r, *p, *c;
+	json_error_t je;
+	uint64_t life = 0;
+	int hit = 0;
+
+	if (!memmem(line, len, q->needle, strlen(q->needle)))
+		return 0;
+	r = json_loadb(line, len, 0, &je);
+	if (!r)
+		return 0;
+	if (q->since || q->until) {
+		int64_t t;
+		const char *ts = pb_jstr(r, "time");
+
+		if (!ts || pb_time_ms(ts, &t) || (q->since && t < q->since) ||
+		    (q->until && t > q->until)) {
+			json_decref(r);
+			return 0;
+		}
+	}
+	p = json_object_get(r, "process");
+	c = json_object_get(r, "credential");
+	if (q->pid) {
+		life = pb_trail_pid_match(q, r);
+		hit = life != 0;
+	} else if (q->pod) {
+		json_t *bp = c ? json_object_get(c, "bound_process") : NULL;
+		const char *u1 = p ? pb_jstr(p, "pod_uid") : NULL;
+		const char *u2 = bp ? pb_jstr(bp, "pod_uid") : NULL;
+
+		hit = (u1 && !strcmp(u1, q->pod)) || (u2 && !strcmp(u2, q->pod));
+	} else if (q->identity) {
+		const char *i1 = pb_jstr(r, "identity"), *i2 = c ? pb_jstr(c, "identity") : NULL;
+
+		hit = (i1 && !strcmp(i1, q->identity)) || (i2 && !strcmp(i2, q->identity));
+	} else if (q->cred) {
+		const char *id = c ? pb_jstr(c, "id") : NULL;
+
+		hit = id && !strcmp(id, q->cred);
+	}
+	json_decref(r);
+	if (!hit)
+		return 0;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		char **nl = realloc(q->lines, cap * sizeof(*nl));
+		uint64_t *ns = realloc(q->starts, cap * sizeof(*ns));
+
+		if (nl)
+			q->lines = nl;
+		if (ns)
+			q->starts = ns;
+		if (!nl || !ns) {
+			q->failed = 1;
+			return 1;
+		}
+		q->cap = cap;
+	}
+	q->lines[q->n] = strndup(line, len);
+	q->starts[q->n] = life;
+	q->n++;
+	return 0;
+}
+
+static void pb_print_compact(const char *line, FILE *out)
+{
+	json_error_t je;
+	json_t *r = json_loads(line, 0, &je), *p, *c;
+	const char *ev, *v;
+	char dest[96] = "";
+
+	if (!r) {
+		fprintf(out, "%s\n", line);
+		return;
+	}
+	ev = pb_jstr(r, "event");
+	p = json_object_get(r, "process");
+	c = json_object_get(r, "credential");
+	fprintf(out, "%-24s %8" PRIu64 " %-20s", pb_jstr(r, "time") ? pb_jstr(r, "time") : "-",
+		pb_ju64(r, "seq"), ev ? ev : "?");
+	if (p)
+		fprintf(out, " pid=%" PRIu64 "/%" PRIu64 " %s", pb_ju64(p, "pid"),
+			pb_ju64(p, "start_time"), pb_jstr(p, "comm") ? pb_jstr(p, "comm") : "?");
+	if ((v = pb_jstr(r, "verdict")))
+		fprintf(out, " %s/%s", v, pb_jstr(r, "reason") ? pb_jstr(r, "reason") : "?");
+	else if ((v = pb_jstr(r, "reason")))
+		fprintf(out, " reason=%s", v);
+	if (pb_jstr(r, "daddr")) {
+		snprintf(dest, sizeof(dest), "%s:%" PRIu64 "/%s", pb_jstr(r, "daddr"),
+			 pb_ju64(r, "dport"), pb_jstr(r, "protocol") ? pb_jstr(r, "protocol") : "?");
+		fprintf(out, " -> %s", dest);
+	}
+	if ((v = pb_jstr(r, "identity")))
+		fprintf(out, " identity=%s", v);
+	if (c && pb_jstr(c, "id")) {
+		json_t *bp = json_object_get(c, "bound_process");
+
+		fprintf(out, " cred=%s", pb_jstr(c, "id"));
+		if (bp)
+			fprintf(out, " bound=%" PRIu64 "/%" PRIu64, pb_ju64(bp, "pid"),
+				pb_ju64(bp, "start_time"));
+	}
+	if (json_object_get(r, "records"))
+		fprintf(out, " records=%" PRIu64, pb_ju64(r, "records"));
+	if (json_object_get(r, "events"))
+		fprintf(out, " events=%" PRIu64, pb_ju64(r, "events"));
+	if ((v = pb_jstr(r, "since")))
+		fprintf(out, " since=%s", v);
+	fputc('\n', out);
+	json_decref(r);
+}
+
+static int pb_usage_audit(const char *what)
+{
+	fprintf(stderr, "usage: procbindctl %s\n", what);
+	return 2;
+}
+
+int pb_cmd_trail(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, 0, 'd'},	      {"pid", required_argument, 0, 'p'},
+	    {"start-time", required_argument, 0, 's'}, {"since", required_argument, 0, 'S'},
+	    {"until", required_argument, 0, 'U'},      {"pod", required_argument, 0, 'P'},
+	    {"identity", required_argument, 0, 'i'},   {"credential", required_argument, 0, 'c'},
+	    {"output", required_argument, 0, 'o'},     {0},
+	};
+	static const char use[] =
+	    "trail [--dir DIR] (--pid PID [--start-time T] | --pod UID | --identity NAME |\n"
+	    "       --credential ID) [--since TIME] [--until TIME] [-o json|table]";
+	struct pb_trail q = {0};
+	const char *dir = PB_AUDIT_DEFAULT_DIR, *keys[1];
+	char key[128], err[512];
+	int c, json = 0, selectors = 0;
+
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'p':
+			q.pid = strtoul(optarg, &end, 10);
+			if (*end || !q.pid) {
+				fprintf(stderr, "procbindctl: --pid must be a positive number\n");
+				return 2;
+			}
+			selectors++;
+			break;
+		case 's':
+			q.start = strtoull(optarg, &end, 10);
+			if (*end) {
+				fprintf(stderr, "procbindctl: --start-time is the start_time in ns "
+						"(as the records show it)\n");
+				return 2;
+			}
+			q.has_start = 1;
+			break;
+		case 'S':
+		case 'U':
+			if (pb_time_ms(optarg, c == 'S' ? &q.since : &q.until)) {
+				fprintf(stderr, "procbindctl: %s: '%s' is not a time "
+						"(2026-11-22T10:00:00Z)\n",
+					c == 'S' ? "--since" : "--until", optarg);
+				return 2;
+			}
+			break;
+		case 'P':
+			q.pod = optarg;
+			selectors++;
+			break;
+		case 'i':
+			q.identity = optarg;
+			selectors++;
+			break;
+		case 'c':
+			q.cred = optarg;
+			selectors++;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				json = 1;
+			else if (strcmp(optarg, "table"))
+				return pb_usage_audit(use);
+			break;
+		default:
+			return pb_usage_audit(use);
+		}
+	}
+	if (optind != argc || selectors != 1 || (q.has_start && !q.pid))
+		return pb_usage_audit(use);
+	if (q.pid) {
+		snprintf(key, sizeof(key), q.has_start ? "p:%u:%" PRIu64 : "pid:%u", q.pid, q.start);
+		snprintf(q.needle, sizeof(q.needle), "\"pid\":%u,", q.pid);
+	} else if (q.pod) {
+		snprintf(key, sizeof(key), "pod:%s", q.pod);
+		snprintf(q.needle, sizeof(q.needle), "\"pod_uid\":\"%s\"", q.pod);
+	} else if (q.identity) {
+		snprintf(key, sizeof(key), "id:%s", q.identity);
+		snprintf(q.needle, sizeof(q.needle), "\"%s\"", q.identity);
+	} else {
+		snprintf(key, sizeof(key), "cred:%s", q.cred);
+		snprintf(q.needle, sizeof(q.needle), "\"id\":\"%s\"", q.cred);
+	}
+	keys[0] = key;
+	if (pb_audit_scan(dir, keys, 1, pb_trail_cb, &q, err, sizeof(err))) {
+		fprintf(stderr, "procbindctl: trail: %s\n", err);
+		return 1;
+	}
+	if (q.failed) {
+		fprintf(stderr, "procbindctl: trail: out of memory\n");
+		return 1;
+	}
+	if (q.pid && !q.has_start) {
+		/* One PID, several processes over time: never mix them. */
+		uint64_t lives[16];
+		size_t nl = 0;
+
+		for (size_t i = 0; i < q.n && nl < 16; i++) {
+			size_t j;
+
+			for (j = 0; j < nl && lives[j] != q.starts[i]; j++)
+				;
+			if (j == nl)
+				lives[nl++] = q.starts[i];
+		}
+		if (nl > 1) {
+			fprintf(stderr,
+				"procbindctl: trail: pid %u was %zu%s different processes in this log; "
+				"pick one with --start-time:\n",
+				q.pid, nl, nl == 16 ? " or more" : "");
+			for (size_t j = 0; j < nl; j++) {
+				size_t cnt = 0, first = 0;
+
+				for (size_t i = 0; i < q.n; i++)
+					if (q.starts[i] == lives[j] && !cnt++)
+						first = i;
+				fprintf(stderr, "  --start-time %" PRIu64 "  (%zu records, first: ",
+					lives[j], cnt);
+				{
+					json_error_t je;
+					json_t *r = json_loads(q.lines[first], 0, &je);
+
+					fprintf(stderr, "%s %s)\n",
+						r && pb_jstr(r, "time") ? pb_jstr(r, "time") : "?",
+						r && pb_jstr(r, "event") ? pb_jstr(r, "event") : "?");
+					json_decref(r);
+				}
+			}
+			for (size_t i = 0; i < q.n; i++)
+				free(q.lines[i]);
+			free(q.lines);
+			free(q.starts);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < q.n; i++) {
+		if (json)
+			printf("%s\n", q.lines[i]);
+		else
+			pb_print_compact(q.lines[i], stdout);
+		free(q.lines[i]);
+	}
+	free(q.lines);
+	free(q.starts);
+	if (!q.n)
+		fprintf(stderr, "procbindctl: trail: no records match\n");
+	return q.n ? 0 : 1;
+}
+
+/* ---- events ---- */
+
+struct pb_events_ctx {
+	int compact;
+	uint64_t last_seq;
+};
+
+static int pb_events_cb(const char *line, size_t len, void *ctx)
+{
+	struct pb_events_ctx *e = ctx;
+	unsigned long long seq = 0;
+
+	if (sscanf(line, "{\"seq\":%llu,", &seq) == 1) {
+		if (seq <= e->last_seq)
+			return 0;
+		e->last_seq = seq;
+	}
+	if (e->compact) {
+		char *l = strndup(line, len);
+
+		if (l)
+			pb_print_compact(l, stdout);
+		free(l);
+	} else {
+		fwrite(line, 1, len, stdout);
+		fputc('\n', stdout);
+	}
+	return 0;
+}
+
+int pb_cmd_events(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, 0, 'd'},
+	    {"output", required_argument, 0, 'o'},
+	    {"follow", no_argument, 0, 'f'},
+	    {0},
+	};
+	struct pb_events_ctx e = {0};
+	const char *dir = PB_AUDIT_DEFAULT_DIR;
+	char err[512];
+	int c, follow = 0;
+
+	while ((c = getopt_long(argc, argv, "o:f", opts, NULL)) != -1) {
+		if (c == 'd')
+			dir = optarg;
+		else if (c == 'f')
+			follow = 1;
+		else if (c == 'o' && !strcmp(optarg, "compact"))
+			e.compact = 1;
+		else if (c != 'o' || strcmp(optarg, "json"))
+			return pb_usage_audit("events [--dir DIR] [-o json|compact] [--follow]");
+	}
+	if (optind != argc)
+		return pb_usage_audit("events [--dir DIR] [-o json|compact] [--follow]");
+	do {
+		/* Every record once, in order; --follow re-reads what is new. */
+		if (pb_audit_scan(dir, NULL, 0, pb_events_cb, &e, err, sizeof(err))) {
+			fprintf(stderr, "procbindctl: events: %s\n", err);
+			return 1;
+		}
+		fflush(stdout);
+		if (follow)
+			usleep(200000);
+	} while (follow);
+	return 0;
+}
+
+/* ---- verify ---- */
+
+int pb_cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, 0, 'd'},
+	    {"pubkey", required_argument, 0, 'k'},
+	    {0},
+	};
+	const char *dir = PB_AUDIT_DEFAULT_DIR, *pubkey = NULL;
+	unsigned char pk[32];
+	char path[PATH_MAX], err[1024];
+	uint64_t n = 0;
+	FILE *f;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			dir = optarg;
+		else if (c == 'k')
+			pubkey = optarg;
+		else
+			return pb_usage_audit("verify [--dir DIR] [--pubkey FILE]");
+	}
+	if (optind != argc)
+		return pb_usage_audit("verify [--dir DIR] [--pubkey FILE]");
+	if (!pubkey) {
+		snprintf(path, sizeof(path), "%s/../node.pub", dir);
+		pubkey = path;
+	}
+	f = fopen(pubkey, "re");
+	if (!f || fread(pk, 1, sizeof(pk), f) != sizeof(pk)) {
+		fprintf(stderr, "procbindctl: verify: cannot read the node's public key %s%s\n",
+			pubkey, f ? " (32 bytes expected)" : "");
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	if (pb_audit_verify(dir, pk, &n, err, sizeof(err))) {
+		fprintf(stderr, "procbindctl: verify: FAILED: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok, %" PRIu64 " records: every link, checkpoint and seal verifies\n", dir, n);
+	return 0;
+}
