@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The audit trail against the real kernel and a real agent: a bound process,
+# a sibling that reads its token, a process that reuses its PID, exits; then
+# trail returns exactly each process's records and never mixes the two lives
+# of one PID. kill -9 the agent with a torn record at the end of the log: on
+# restart the tear and the downtime are records of their own and verify
+# passes. A full disk is counted and becomes a gap; enforcement goes on.
+. "$(dirname "$0")/lib.sh"
+P=$PORT
+AUDIT=$T/state/audit
+start_agent
+start_server
+
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok \
+	connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.1:$P \
+	connect:tcp:::1:$P wait:$T/end
+actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go2 read:$T/tok \
+	connect:tcp:127.0.0.1:$P
+wait_file $T/owner.pid; wait_file $T/sibling.pid
+OWNER=$(cat $T/owner.pid); SIB=$(cat $T/sibling.pid)
+ID=$(mint "$OWNER" "$T/tok")
+touch $T/go
+expect owner connect:tcp:::1:$P ok
+touch $T/go2
+expect sibling connect:tcp:127.0.0.1:$P EPERM
+touch $T/end
+wait_event ".event==\"exit\" and .process.pid==$OWNER" >/dev/null
+wait_event ".event==\"credential_ended\" and .credential.id==\"$ID\"" >/dev/null
+# the PID again, for another process, which reads the old token
+actor reuser spawnpid:$OWNER cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+wait_line reuser "spawnpid"
+grep -q "^$OWNER spawnpid:$OWNER ok" $T/reuser.out ||
+	skip "could not take PID $OWNER again (clone3 set_tid): $(cat $T/reuser.out)"
+expect reuser connect:tcp:127.0.0.1:$P EPERM
+wait_event ".event==\"connect\" and .reason==\"pid_reused\"" >/dev/null
+sleep 0.3 # one drain: every record is in the trail
+
+S1=$(jq -r "select(.event==\"credential_minted\") | .credential.bound_process.start_time" "$OUT")
+S2=$(jq -r "select(.reason==\"pid_reused\") | .process.start_time" "$OUT" | head -1)
+[ -n "$S1" ] && [ -n "$S2" ] && [ "$S1" != "$S2" ] || fail "two lives of pid $OWNER expected"
+
+# --- one PID, two processes: trail refuses to mix them
+if ctl trail --dir "$AUDIT" --pid "$OWNER" >$T/trail.out 2>$T/trail.err; then
+	fail "trail mixed two processes with pid $OWNER"
+fi
+grep -q "pid $OWNER was 2 different processes" $T/trail.err || { cat $T/trail.err; fail "no list"; }
+grep -q -- "--start-time $S1" $T/trail.err && grep -q -- "--start-time $S2" $T/trail.err ||
+	fail "the two lives are not listed"
+pass "trail --pid $OWNER names both lives and asks which: $(head -1 $T/trail.err)"
+
+# --- the bound process's life, exactly
+ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json >$T/t1.json ||
+	fail "trail for the owner"
+GOT=$(jq -r '[.event, (.verdict // "-"), (.reason // "-"),
+	(if .process.pid then (if .process.start_time == '"$S1"' then "self" else "other" end)
+	 else "-" end)] | join(" ")' $T/t1.json | sort | tr '\n' ';')
+WANT=$(printf '%s\n' \
+	"exec - - self" \
+	"credential_minted - - -" \
+	"credential_acquired - - self" \
+	"connect allow ok self" \
+	"connect allow ok self" \
+	"credential_acquired - - other" \
+	"connect deny foreign_pid other" \
+	"exit - - self" \
+	"credential_ended - owner_exited -" \
+	"credential_acquired - - other" \
+	"connect deny pid_reused other" | sort | tr '\n' ';')
+[ "$GOT" = "$WANT" ] || { echo "got:  $GOT"; echo "want: $WANT"; fail "owner's trail differs"; }
+jq -e -s 'map(select(.event=="exit")) | length==1 and .[0].allow_repeats==2' $T/t1.json >/dev/null ||
+	fail "the exit record should count the 2 repeated connects"
+jq -e -s "map(.seq) | . == sort" $T/t1.json >/dev/null || fail "trail out of order"
+jq -e -s 'all(.[]; .node and .time and .seq)' $T/t1.json >/dev/null || fail "attribution"
+jq -e -s "map(select(.event==\"connect\" and .verdict==\"allow\") | .process) | length==2 and
+	all(.[]; .tgid==$OWNER and (.args|startswith(\"$ACTOR\")) and (.exe|endswith(\"pb_actor\")) and
+	(.cgroup|endswith(\"/podA\")) and .uid==0 and .ppid>0)" $T/t1.json >/dev/null ||
+	fail "connect records lack attribution"
+pass "owner's trail: exactly its 11 records (its own, and others' uses of its credential)"
+
+# --- the process that reused the PID, exactly, and nothing of the first
+ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S2" -o json >$T/t2.json ||
+	fail "trail for the reuser"
+GOT=$(jq -r '[.event, (.reason // "-"), (.process.start_time|tostring)] | join(" ")' $T/t2.json |
+	sort | tr '\n' ';')
+WANT=$(printf '%s\n' "credential_acquired - $S2" "connect pid_reused $S2" | sort | tr '\n' ';')
+[ "$GOT" = "$WANT" ] || { echo "got:  $GOT"; echo "want: $WANT"; fail "reuser's trail differs"; }
+pass "reuser's trail: its 2 records, none of the earlier process with its PID"
+
+# --- the sibling, by credential, by identity; table output
+ctl trail --dir "$AUDIT" --pid "$SIB" -o json | jq -e -s \
+	'map(.event) == ["exec","credential_acquired","connect","exit"] and .[2].reason=="foreign_pid"' \
+	>/dev/null ||
+	fail "sibling's trail"
+[ "$(ctl trail --dir "$AUDIT" --credential "$ID" -o json | jq -s length)" -ge 9 ] ||
+	fail "trail --credential"
+ctl trail --dir "$AUDIT" --identity payments >$T/table.out || fail "trail --identity"
+grep -q "deny/pid_reused" $T/table.out || { cat $T/table.out; fail "table output"; }
+pass "trail by pid, credential and identity; table: $(grep pid_reused $T/table.out | head -1)"
+
+# --- kill -9 with a torn record at the end; restart; verify
+LAST=$(ctl status -o json | jq .audit.seq)
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+SEG=$(ls "$AUDIT"/seg-*.jsonl | tail -1)
+LINES_BEFORE=$(wc -l <"$SEG")
+printf '{"seq":%d,"prev":"0123' $((LAST + 1)) >>"$SEG" # a write cut short
+"$BUILD/procbindctl" verify --dir "$AUDIT" >$T/v.out 2>&1 && fail "verify passed a torn log"
+grep -q "torn" $T/v.out || { cat $T/v.out; fail "verify did not name the tear"; }
+pass "torn log refused: $(cat $T/v.out)"
+start_agent
+wait_event ".event==\"agent_started\"" >/dev/null
+sleep 0.3
+TORN=$(grep '"event":"torn_tail"' "$SEG" | head -1)
+[ -n "$TORN" ] || fail "no torn_tail record"
+echo "$TORN" | jq -e ".bytes > 0 and .after_seq >= $LAST" >/dev/null || fail "torn_tail: $TORN"
+grep -q '"event":"gap".*"reason":"agent_down"' "$SEG" || fail "no gap record for the downtime"
+[ "$(head -n "$LINES_BEFORE" "$SEG" | wc -l)" = "$LINES_BEFORE" ] || fail "lines before the tear lost"
+"$BUILD/procbindctl" verify --dir "$AUDIT" >$T/v.out 2>&1 || { cat $T/v.out; fail "verify after restart"; }
+pass "after kill -9 and a torn record: $(cat $T/v.out)"
+ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json | cmp -s - $T/t1.json ||
+	fail "the owner's trail changed across the crash"
+pass "trail is the same after the crash"
+
+# --- a full disk: counted, a gap when space returns, enforcement goes on
+kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+SMALL=$T/small
+mkdir -p "$SMALL"
+mount -t tmpfs -o size=512k tmpfs "$SMALL" || skip "cannot mount a tmpfs for the full-disk case"
+trap 'umount -l "$SMALL" 2>/dev/null; cleanup' EXIT # the tmpfs goes, pass or fail
+start_agent --audit-dir "$SMALL/audit"
+actor owner2 cgroup:$POD_A pidfile:$T/owner2.pid sleep:30000
+wait_file $T/owner2.pid
+[ -n "$(mint "$(cat $T/owner2.pid)" "$T/tok2")" ] || fail "mint for owner2"
+dd if=/dev/zero of="$SMALL/filler" bs=4k 2>/dev/null || true # fill it
+actor flood cgroup:$POD_B pidfile:$T/flood.pid read:$T/tok2 wait:$T/flood_go \
+	loopuntil:$T/flood_stop:tcp:127.0.0.1:$P
+wait_file $T/flood.pid
+touch $T/flood_go
+for _ in $(seq 100); do
+	[ "$(ctl status -o json | jq .audit.write_errors)" -gt 0 ] && break; sleep 0.1
+done
+touch $T/flood_stop
+wait_line flood "tally:"
+grep -q " EPERM=[1-9]" $T/flood.out && grep -q " ok=0 " $T/flood.out ||
+	{ cat $T/flood.out; fail "enforcement must go on with the disk full"; }
+ST=$(ctl status -o json)
+echo "$ST" | jq -e '.audit.write_errors > 0 and .audit.dropped > 0' >/dev/null ||
+	fail "a full disk should be counted: $(echo "$ST" | jq -c .audit)"
+pass "disk full: $(echo "$ST" | jq -c '.audit | {write_errors, dropped}'), every connect still denied"
+rm -f "$SMALL/filler"
+actor after cgroup:$POD_B read:$T/tok2 connect:tcp:127.0.0.1:$P
+expect after connect:tcp:127.0.0.1:$P EPERM
+for _ in $(seq 100); do
+	grep -qh '"event":"gap".*"reason":"write_error"' "$SMALL"/audit/seg-*.jsonl 2>/dev/null && break
+	sleep 0.1
+done
+grep -h '"event":"gap".*"reason":"write_error"' "$SMALL"/audit/seg-*.jsonl | head -1 |
+	jq -e '.records > 0' >/dev/null || fail "no gap record once the disk had room"
+kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+cp "$T/state/node.pub" "$SMALL/node.pub"
+"$BUILD/procbindctl" verify --dir "$SMALL/audit" >$T/v.out 2>&1 || { cat $T/v.out; fail "verify"; }
+pass "space back: a write_error gap names the records lost; $(cat $T/v.out)"
