@@ -33,26 +33,23 @@ void pb_audit_opts_default(struct pb_audit_opts *o)
 	o->checkpoint_ns = 5ULL * 1000000000ULL;
 	o->compress = 1;
 	o->fsync = 1;
+	o->sync_ns = 1000000000ULL;
 }
 
 /* ---- keys and the key set of the open segment ---- */
 
-uint64_t pb_audit_key_hash(const char *key)
+/* A decimal number at p (before end): sscanf would strlen the whole buffer. */
+int pb_parse_dec(const char *p, const char *end, unsigned long long *out)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned long long v = 0;
+	const char *q = p;
 
-	for (const unsigned char *q = (const unsigned char *)key; *q; q++)
-		h = (h ^ *q) * 0x100000001b3ULL;
-	return h ? h : 1;
-}
-
-static const char *pb_find(const char *s, const char *end, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (s >= end)
-		return NULL;
-	return memmem(s, end - s, needle, n);
+	while (q < end && *q >= '0' && *q <= '9' && q - p < 20)
+		v = v * 10 + (unsigned)(*q++ - '0');
+	if (q == p)
+		return -1;
+	*out = v;
+	return (int)(q - p);
 }
 
 /* Copy a JSON string value (no escapes expected in these fields) at p. */
@@ -67,42 +64,115 @@ static int pb_str_at(const char *p, const char *end, char *out, size_t len)
 	return 0;
 }
 
-void pb_audit_keys(const char *line, size_t len, void (*fn)(const char *key, void *ctx), void *ctx)
+static const char *pb_find(const char *s, const char *end, const char *needle)
 {
-	const char *end = line + len, *p;
-	char key[128], v[80];
+	size_t n = strlen(needle);
 
-	for (p = line; (p = pb_find(p, end, "\"pid\":")); p++) {
-		unsigned long long pid, st;
-		const char *s, *close;
+	if (s >= end)
+		return NULL;
+	return memmem(s, end - s, needle, n);
+}
 
-		p += 6;
-		if (sscanf(p, "%llu", &pid) != 1)
+/* A string value at p: its length up to the closing quote, or -1. */
+static int pb_str_len(const char *p, const char *end, size_t max)
+{
+	const char *q = memchr(p, '"', end - p);
+
+	return q && (size_t)(q - p) < max ? (int)(q - p) : -1;
+}
+
+/* FNV-1a, in pieces: pb_audit_key_hash("pid:42") equals hashing "pid:" then
+ * "42", so keys are hashed without being formatted. */
+static uint64_t pb_fnv(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t pb_audit_key_hash(const char *key)
+{
+	uint64_t h = pb_fnv(0xcbf29ce484222325ULL, key, strlen(key));
+
+	return h ? h : 1;
+}
+
+/* One pass over a record, at each quote: the keys it carries, as up to
+ * three pieces (a prefix and one or two values). */
+typedef void (*pb_key_parts_fn)(const char *pre, const char *v1, size_t l1, const char *v2,
+				size_t l2, void *ctx);
+
+static void pb_key_scan(const char *line, size_t len, pb_key_parts_fn fn, void *ctx)
+{
+	const char *end = line + len, *p = line;
+
+	while ((p = memchr(p, '"', end - p))) {
+		size_t left = end - p;
+		int n;
+
+		/* Most quotes open other keys or values: look at one byte first. */
+		if (left < 7 || (p[1] != 'p' && p[1] != 'i')) {
+			p++;
 			continue;
-		snprintf(key, sizeof(key), "pid:%llu", pid);
-		fn(key, ctx);
-		close = memchr(p, '}', end - p);
-		s = pb_find(p, close ? close : end, "\"start_time\":");
-		if (s && sscanf(s + 13, "%llu", &st) == 1) {
-			snprintf(key, sizeof(key), "p:%llu:%llu", pid, st);
-			fn(key, ctx);
+		}
+		if (!memcmp(p, "\"pid\":", 6)) {
+			const char *d = p + 6, *close, *s;
+			unsigned long long v;
+			int dl = pb_parse_dec(d, end, &v);
+
+			p += 6;
+			if (dl <= 0)
+				continue;
+			fn("pid:", d, dl, NULL, 0, ctx);
+			close = memchr(d, '}', end - d);
+			s = pb_find(d, close ? close : end, "\"start_time\":");
+			if (s) {
+				int sl = pb_parse_dec(s + 13, end, &v);
+
+				if (sl > 0)
+					fn("p:", d, dl, s + 13, sl, ctx);
+			}
+		} else if (left > 11 && !memcmp(p, "\"pod_uid\":\"", 11)) {
+			p += 11;
+			if ((n = pb_str_len(p, end, 80)) >= 0)
+				fn("pod:", p, n, NULL, 0, ctx);
+		} else if (left > 12 && !memcmp(p, "\"identity\":\"", 12)) {
+			p += 12;
+			if ((n = pb_str_len(p, end, 80)) >= 0)
+				fn("id:", p, n, NULL, 0, ctx);
+		} else if (left > 6 && !memcmp(p, "\"id\":\"", 6)) {
+			p += 6;
+			if ((n = pb_str_len(p, end, 80)) == 16)
+				fn("cred:", p, n, NULL, 0, ctx);
+		} else {
+			p++;
 		}
 	}
-	for (p = line; (p = pb_find(p, end, "\"pod_uid\":\"")); p++)
-		if (!pb_str_at(p + 11, end, v, sizeof(v))) {
-			snprintf(key, sizeof(key), "pod:%s", v);
-			fn(key, ctx);
-		}
-	for (p = line; (p = pb_find(p, end, "\"identity\":\"")); p++)
-		if (!pb_str_at(p + 12, end, v, sizeof(v))) {
-			snprintf(key, sizeof(key), "id:%s", v);
-			fn(key, ctx);
-		}
-	for (p = line; (p = pb_find(p, end, "\"id\":\"")); p++)
-		if (!pb_str_at(p + 6, end, v, sizeof(v)) && strlen(v) == 16) {
-			snprintf(key, sizeof(key), "cred:%s", v);
-			fn(key, ctx);
-		}
+}
+
+struct pb_key_str_ctx {
+	void (*fn)(const char *key, void *ctx);
+	void *ctx;
+};
+
+static void pb_key_str(const char *pre, const char *v1, size_t l1, const char *v2, size_t l2,
+		       void *c)
+{
+	struct pb_key_str_ctx *k = c;
+	char key[192];
+
+	if (v2)
+		snprintf(key, sizeof(key), "%s%.*s:%.*s", pre, (int)l1, v1, (int)l2, v2);
+	else
+		snprintf(key, sizeof(key), "%s%.*s", pre, (int)l1, v1);
+	k->fn(key, k->ctx);
+}
+
+void pb_audit_keys(const char *line, size_t len, void (*fn)(const char *key, void *ctx), void *ctx)
+{
+	struct pb_key_str_ctx k = {fn, ctx};
+
+	pb_key_scan(line, len, pb_key_str, &k);
 }
 
 static void pb_keyset_add(struct pb_keyset *k, uint64_t h)
@@ -133,9 +203,17 @@ static void pb_keyset_add(struct pb_keyset *k, uint64_t h)
 	k->n++;
 }
 
-static void pb_keyset_fn(const char *key, void *ctx)
+static void pb_keyset_parts(const char *pre, const char *v1, size_t l1, const char *v2, size_t l2,
+			    void *ctx)
 {
-	pb_keyset_add(ctx, pb_audit_key_hash(key));
+	uint64_t h = pb_fnv(0xcbf29ce484222325ULL, pre, strlen(pre));
+
+	h = pb_fnv(h, v1, l1);
+	if (v2) {
+		h = pb_fnv(h, ":", 1);
+		h = pb_fnv(h, v2, l2);
+	}
+	pb_keyset_add(ctx, h ? h : 1);
 }
 
 static int pb_u64_cmp(const void *a, const void *b)
@@ -386,8 +464,25 @@ static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len)
 
 	if (len < 2 || obj[0] != '{' || obj[len - 1] != '}')
 		return -EINVAL;
-	hl = snprintf(hdr, sizeof(hdr), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\"", w->seq + 1,
-		      w->prev);
+	{
+		/* by hand: this runs for every record */
+		char dig[24];
+		int nd = 0;
+		uint64_t v = w->seq + 1;
+
+		do
+			dig[nd++] = (char)('0' + v % 10);
+		while ((v /= 10));
+		memcpy(hdr, "{\"seq\":", 7);
+		hl = 7;
+		while (nd)
+			hdr[hl++] = dig[--nd];
+		memcpy(hdr + hl, ",\"prev\":\"", 9);
+		hl += 9;
+		memcpy(hdr + hl, w->prev, PB_AUDIT_HASH_HEX);
+		hl += PB_AUDIT_HASH_HEX;
+		hdr[hl++] = '"';
+	}
 	total = hl + (len > 2 ? 1 + len - 1 : 1); /* ",members}" or "}" */
 	if (pb_buf_reserve(w, total + 1))
 		return -ENOMEM;
@@ -400,7 +495,7 @@ static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len)
 		line[hl] = '}';
 	}
 	pb_audit_hash_hex(line, total, w->prev);
-	pb_audit_keys(line, total, pb_keyset_fn, &w->keys);
+	pb_key_scan(line, total, pb_keyset_parts, &w->keys);
 	line[total] = '\n';
 	w->blen += total + 1;
 	w->seq++;
@@ -443,16 +538,19 @@ int pb_audit_checkpoint(struct pb_audit *w)
 	w->since_ckpt = 0;
 	w->last_ckpt = pb_mono_ns();
 	ret = pb_audit_flush(w);
-	if (!ret && w->o.fsync)
-		fdatasync(w->fd);
 	/* The same line outside the log: a log cut short before it shows. */
 	if (!ret && line && w->ckfd >= 0) {
 		size_t n = strlen(line);
 
 		if (write(w->ckfd, line, n) != (ssize_t)n)
 			w->st.write_errors++;
-		else if (w->o.fsync)
-			fdatasync(w->ckfd);
+	}
+	/* Durable against power loss at most sync_ns behind; a process crash
+	 * loses nothing written (the page cache keeps it). */
+	if (!ret && w->o.fsync && w->last_ckpt - w->last_sync >= w->o.sync_ns) {
+		fdatasync(w->fd);
+		fdatasync(w->ckfd);
+		w->last_sync = w->last_ckpt;
 	}
 	free(line);
 	if (!ret)
@@ -806,7 +904,8 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		if (!pb_last_line(b, len, &ls, &ll)) {
 			unsigned long long seq;
 
-			if (sscanf(b + ls, "{\"seq\":%llu,", &seq) != 1) {
+			if (ll < 8 || memcmp(b + ls, "{\"seq\":", 7) ||
+			    pb_parse_dec(b + ls + 7, b + ls + ll, &seq) < 0) {
 				ret = -EBADMSG;
 				snprintf(err, errlen,
 					 "audit: last record of %s is not a record; run procbindctl "
@@ -820,7 +919,7 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 			pb_time_of(b + ls, ll, rec->last_time);
 			reopen_last = last->plain && !last->gz && !memmem(b + ls, ll, "\"event\":\"seal\"", 14);
 			if (reopen_last) /* rebuild the open segment's key set */
-				pb_audit_keys(b, len, pb_keyset_fn, &w->keys);
+				pb_key_scan(b, len, pb_keyset_parts, &w->keys);
 			else
 				snprintf(prevname, sizeof(prevname), "seg-%016llu.jsonl",
 					 (unsigned long long)last->first);
@@ -839,7 +938,8 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 				if (!pb_last_line(b, len, &ls, &ll)) {
 					unsigned long long seq;
 
-					if (sscanf(b + ls, "{\"seq\":%llu,", &seq) == 1)
+					if (ll > 7 &&
+					    pb_parse_dec(b + ls + 7, b + ls + ll, &seq) > 0)
 						w->seq = seq;
 					pb_audit_hash_hex(b + ls, ll, w->prev);
 				}

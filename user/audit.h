@@ -24,7 +24,8 @@ struct pb_audit_opts {
 	uint32_t checkpoint_every; /* records between checkpoints (default 1000) */
 	uint64_t checkpoint_ns;	   /* or this long (default 5 s) */
 	int compress;		   /* gzip closed segments in a worker thread (default 1) */
-	int fsync;		   /* fdatasync at checkpoints and seals (default 1) */
+	int fsync;		   /* fdatasync at seals, and at checkpoints at most... */
+	uint64_t sync_ns;	   /* ...once per this long (default 1 s) */
 };
 void pb_audit_opts_default(struct pb_audit_opts *o);
 

@@ -40,7 +40,7 @@ struct pb_audit {
 	size_t blen, bcap;
 	uint64_t buf_records;
 
-	uint64_t since_ckpt, last_ckpt;
+	uint64_t since_ckpt, last_ckpt, last_sync;
 	uint64_t pending_gap, gap_after;
 	int in_ctl, in_gap;
 
@@ -64,5 +64,7 @@ int pb_segments_list(const char *dir, struct pb_seg **out, size_t *n);
 void pb_seg_file(const char *dir, const struct pb_seg *s, char *out, size_t len);
 int pb_read_all(const char *path, char **out, size_t *len);
 void pb_audit_now(char out[40]);
+/* Digits at p (before end) -> *out; how many, or -1. Never reads past end. */
+int pb_parse_dec(const char *p, const char *end, unsigned long long *out);
 
 #endif

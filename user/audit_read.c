@@ -29,13 +29,22 @@ struct pb_ckpt {
 static int pb_prefix(const char *l, size_t len, uint64_t *seq, const char **prev)
 {
 	unsigned long long s;
-	int n = 0;
+	size_t n;
+	int d;
 	const char *p;
 
-	if (len < 20 || sscanf(l, "{\"seq\":%llu,\"prev\":\"%n", &s, &n) != 1 || !n)
+	/* By hand: sscanf would strlen the rest of the segment each time. */
+	if (len < 20 || memcmp(l, "{\"seq\":", 7))
 		return -1;
+	d = pb_parse_dec(l + 7, l + len, &s);
+	if (d < 0)
+		return -1;
+	n = 7 + d;
+	if (n + 9 > len || memcmp(l + n, ",\"prev\":\"", 9))
+		return -1;
+	n += 9;
 	p = l + n;
-	if ((size_t)n + PB_AUDIT_HASH_HEX + 1 > len || p[PB_AUDIT_HASH_HEX] != '"')
+	if (n + PB_AUDIT_HASH_HEX + 1 > len || p[PB_AUDIT_HASH_HEX] != '"')
 		return -1;
 	*seq = s;
 	*prev = p;

@@ -385,7 +385,7 @@ static int pb_events_cb(const char *line, size_t len, void *ctx)
 	struct pb_events_ctx *e = ctx;
 	unsigned long long seq = 0;
 
-	if (sscanf(line, "{\"seq\":%llu,", &seq) == 1) {
+	if (len > 7 && !memcmp(line, "{\"seq\":", 7) && pb_parse_dec(line + 7, line + len, &seq) > 0) {
 		if (seq <= e->last_seq)
 			return 0;
 		e->last_seq = seq;
