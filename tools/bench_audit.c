@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +26,16 @@
 #include <sodium.h>
 
 #include "audit.h"
+
+/* CPU time of the calling thread (the writer), user + system. */
+static double thread_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(void)
 {
@@ -73,14 +84,16 @@ static int format_record(char *obj, size_t cap, uint64_t i)
 	    "\"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_"
 	    "6978_8a9b_0c1d2e3f4a5b.slice/cri-containerd-4c01db0b339c7ff1b8a5e4c1e5c0fbb1c9b8e1f0"
 	    "a6d5c4b3a29180706f5e4d3c.scope\",\"pod_uid\":\"0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b\","
-	    "\"container_id\":\"4c01db0b339c7ff1b8a5e4c1e5c0fbb1c9b8e1f0a6d5c4b3a29180706f5e4d3c\"},"
+	    "\"container_id\":\"4c01db0b339c7ff1b8a5e4c1e5c0fbb1c9b8e1f0a6d5c4b3a29180706f5e4d3c\"}"
+	    ","
 	    "\"credential\":{\"id\":\"%016" PRIx64 "\",\"identity\":\"payments-reconciler\","
 	    "\"expires\":\"2026-11-22T11:00:00.000Z\",\"inherit\":\"none\",\"revoked\":false,"
 	    "\"file\":\"/var/lib/procbind/creds/x.token\",\"bound_process\":{\"pid\":%u,"
-	    "\"pid_ns\":\"host\",\"start_time\":%" PRIu64 ",\"uid\":1000,\"comm\":\"reconciler\"}}}",
+	    "\"pid_ns\":\"host\",\"start_time\":%" PRIu64
+	    ",\"uid\":1000,\"comm\":\"reconciler\"}}}",
 	    (unsigned)(i / 60000 % 60), (unsigned)(i / 1000 % 60), (unsigned)(i % 1000),
-	    i % 3 ? "allow" : "deny", i % 3 ? "ok" : "out_of_scope", (unsigned)(i % 250), pid,
-	    pid, pid, start, 9000 + pid % 100, (uint64_t)pid * (uint64_t)2654435761U, pid, start);
+	    i % 3 ? "allow" : "deny", i % 3 ? "ok" : "out_of_scope", (unsigned)(i % 250), pid, pid,
+	    pid, start, 9000 + pid % 100, (uint64_t)pid * (uint64_t)2654435761U, pid, start);
 }
 
 int main(int argc, char **argv)
@@ -93,7 +106,7 @@ int main(int argc, char **argv)
 	struct pb_audit_stats st;
 	struct pb_audit *w;
 	char err[512], obj[2048], cmd[1024], pubpath[1024], sdir[1024];
-	double t0, t1, lat[5], tfmt;
+	double t0, t1, c0, c1, lat[5], tfmt;
 	uint64_t bytes = 0;
 	uint32_t qpid;
 	uint64_t qstart;
@@ -124,6 +137,7 @@ int main(int argc, char **argv)
 		bytes += format_record(obj, sizeof(obj), i) & 1;
 	tfmt = (now_s() - t0) / (n < 1000000 ? n : 1000000);
 	bytes = 0;
+	c0 = thread_cpu_s();
 	t0 = now_s();
 	for (uint64_t i = 0; i < n; i++) {
 		int len = format_record(obj, sizeof(obj), i);
@@ -136,14 +150,19 @@ int main(int argc, char **argv)
 	}
 	pb_audit_flush(w);
 	t1 = now_s();
+	c1 = thread_cpu_s();
 	pb_audit_stats(w, &st);
 	pb_audit_close(w); /* waits for the compressor to finish */
 	printf("wrote %" PRIu64 " records (%.0f MiB of JSON) in %.2f s on the writer thread\n", n,
 	       bytes / 1048576.0, t1 - t0);
 	printf("  records/s:   %.0f including the benchmark's formatting of each record\n",
 	       n / (t1 - t0));
-	printf("  records/s:   %.0f into the log alone (formatting measured apart: %.2f us/record)\n",
-	       n / (t1 - t0 - tfmt * n), tfmt * 1e6);
+	printf(
+	    "  records/s:   %.0f into the log alone (formatting measured apart: %.2f us/record)\n",
+	    n / (t1 - t0 - tfmt * n), tfmt * 1e6);
+	printf("  records per second of the writer thread's CPU: %.0f into the log alone "
+	       "(%.1f s CPU of %.1f s wall; the rest is waiting on the disk)\n",
+	       n / (c1 - c0 - tfmt * n), c1 - c0, t1 - t0);
 	printf("  checkpoints: %" PRIu64 ", segments closed: %" PRIu64 "\n", st.checkpoints,
 	       st.segments);
 	printf("  all segments compressed after %.2f s\n", now_s() - t0);
@@ -165,8 +184,7 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd),
 		 "%s trail --dir %s --pid %u --start-time %" PRIu64 " -o json | wc -l", ctl, sdir,
 		 qpid, qstart);
-	printf("trail for pid %u (start %" PRIu64 ") over %" PRIu64 " records:\n", qpid, qstart,
-	       n);
+	printf("trail for pid %u (start %" PRIu64 ") over %" PRIu64 " records:\n", qpid, qstart, n);
 	for (int r = 0; r < 5; r++) {
 		char out[64] = "";
 		FILE *p;
@@ -183,8 +201,9 @@ int main(int argc, char **argv)
 	}
 	qsort(lat, 5, sizeof(lat[0]), cmp_d);
 	printf("  median trail latency: %.3f s\n", lat[2]);
-	printf("targets: >= 200000 records/s into the log (%s), trail < 1 s (%s)\n",
+	printf("targets: >= 200000 records/s on one core (wall %s, CPU %s), trail < 1 s (%s)\n",
 	       n / (t1 - t0 - tfmt * n) >= 200000 ? "met" : "NOT met",
+	       n / (c1 - c0 - tfmt * n) >= 200000 ? "met" : "NOT met",
 	       lat[2] < 1.0 ? "met" : "NOT met");
 	return 0;
 }

@@ -138,8 +138,7 @@ void pb_purpose_tick(struct pb_agent *a); /* retry cgroups awaiting the kubelet 
 /* The identity a process with this exec-time cgroup and exec'd path carries
  * under the policy in force (0: none), as the exec hook computes it; the
  * executable part of the match goes to *exe_mask. */
-uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgroup_id, const char *exe,
-			__u64 *exe_mask);
+uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgroup_id, const char *exe, __u64 *exe_mask);
 /* The tag of a process record, derived again from its exec-time inputs
  * with the cgroup matches the agent has now. */
 uint64_t pb_purpose_proc_tag(struct pb_agent *a, const struct pb_proc *rec);

@@ -41,7 +41,7 @@ struct pb_audit_stats {
 /* What pb_audit_open found in an existing log. */
 struct pb_audit_recovery {
 	uint64_t last_seq;
-	char last_time[40]; /* "time" of the last record, "" if none */
+	char last_time[40];  /* "time" of the last record, "" if none */
 	uint64_t torn_bytes; /* bytes of a torn last line cut off (0: clean) */
 	int fresh;	     /* no log existed */
 };
@@ -87,10 +87,14 @@ int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
 		  int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		  size_t errlen);
 
+/* The same, skipping segments that end before from_seq (for --follow). */
+int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *keys, int nkeys,
+		       int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
+		       size_t errlen);
+
 /* Index keys a record line carries: "p:<pid>:<start>", "pid:<pid>",
  * "pod:<uid>", "id:<identity>", "cred:<id>". Calls fn for each. */
-void pb_audit_keys(const char *line, size_t len, void (*fn)(const char *key, void *ctx),
-		   void *ctx);
+void pb_audit_keys(const char *line, size_t len, void (*fn)(const char *key, void *ctx), void *ctx);
 uint64_t pb_audit_key_hash(const char *key);
 
 #endif

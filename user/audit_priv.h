@@ -31,9 +31,9 @@ struct pb_audit {
 	uint64_t seg_opened; /* monotonic ns */
 	uint64_t committed;  /* bytes on disk in the open segment */
 
-	uint64_t seq;			   /* last record chained (maybe still buffered) */
-	char prev[PB_AUDIT_HASH_HEX + 1];  /* its hash */
-	uint64_t c_seq;			   /* last record on disk */
+	uint64_t seq;			  /* last record chained (maybe still buffered) */
+	char prev[PB_AUDIT_HASH_HEX + 1]; /* its hash */
+	uint64_t c_seq;			  /* last record on disk */
 	char c_prev[PB_AUDIT_HASH_HEX + 1];
 
 	char *buf; /* records not yet written */

@@ -119,7 +119,8 @@ static int pb_check_sig(const char *l, size_t len, const char *event, uint64_t s
 	unsigned char sig[64];
 	size_t siglen = 0;
 
-	if (pb_member(l, len, "time", t, sizeof(t)) || pb_member(l, len, "sig", sighex, sizeof(sighex)))
+	if (pb_member(l, len, "time", t, sizeof(t)) ||
+	    pb_member(l, len, "sig", sighex, sizeof(sighex)))
 		return -1;
 	if (sodium_hex2bin(sig, sizeof(sig), sighex, strlen(sighex), NULL, &siglen, NULL) ||
 	    siglen != sizeof(sig))
@@ -169,8 +170,7 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 		if (!segs[i].plain && !segs[i].gz)
 			FAIL("%s: index without its segment: the segment is missing", name);
 		if (segs[i].first != expect)
-			FAIL("%s starts at seq %" PRIu64 " but seq %" PRIu64
-			     " comes next: %s",
+			FAIL("%s starts at seq %" PRIu64 " but seq %" PRIu64 " comes next: %s",
 			     name, segs[i].first, expect,
 			     segs[i].first > expect ? "a segment (or its end) is missing"
 						    : "segments overlap");
@@ -192,8 +192,8 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 
 			lineno++;
 			if (pb_prefix(l, ll, &seq, &prev))
-				FAIL("%s line %zu (after seq %" PRIu64 "): not a record", name, lineno,
-				     expect - 1);
+				FAIL("%s line %zu (after seq %" PRIu64 "): not a record", name,
+				     lineno, expect - 1);
 			if (seq != expect)
 				FAIL("%s line %zu: seq %" PRIu64 " where %" PRIu64
 				     " was expected: a record was deleted, inserted or reordered",
@@ -213,7 +213,8 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 				char sn[64] = "";
 
 				if (pb_member(l, ll, "segment", sn, sizeof(sn)) || strcmp(sn, name))
-					FAIL("%s line %zu: seal at seq %" PRIu64 " names segment '%s'",
+					FAIL("%s line %zu: seal at seq %" PRIu64
+					     " names segment '%s'",
 					     name, lineno, seq, sn);
 			}
 			if (!strcmp(ev, "segment_start")) {
@@ -231,8 +232,8 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 				FAIL("%s: does not start with a segment_start record", name);
 			}
 			if (last_was_seal)
-				FAIL("%s line %zu: seq %" PRIu64 " follows the segment's seal", name,
-				     lineno, seq);
+				FAIL("%s line %zu: seq %" PRIu64 " follows the segment's seal",
+				     name, lineno, seq);
 			last_was_seal = !strcmp(ev, "seal");
 			pb_audit_hash_hex(l, ll, prevhash);
 			while (ci < nck && ck[ci].seq < seq)
@@ -240,7 +241,8 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 			if (ci < nck && ck[ci].seq == seq) {
 				if (memcmp(ck[ci].hash, prevhash, PB_AUDIT_HASH_HEX))
 					FAIL("%s line %zu: seq %" PRIu64
-					     " differs from the checkpoint recorded in checkpoints.log",
+					     " differs from the checkpoint recorded in "
+					     "checkpoints.log",
 					     name, lineno, seq);
 				ci++;
 			}
@@ -253,14 +255,16 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 			     " is torn: the file was cut in the middle of a record",
 			     name, expect - 1);
 		if (i + 1 < nseg && !last_was_seal)
-			FAIL("%s: ends at seq %" PRIu64 " without a seal, and another segment follows",
+			FAIL("%s: ends at seq %" PRIu64
+			     " without a seal, and another segment follows",
 			     name, expect - 1);
 		snprintf(prevname, sizeof(prevname), "%s", name);
 		free(b);
 		b = NULL;
 	}
 	if (ci < nck)
-		FAIL("the log ends at seq %" PRIu64 " but checkpoints.log has a checkpoint at seq %" PRIu64
+		FAIL("the log ends at seq %" PRIu64
+		     " but checkpoints.log has a checkpoint at seq %" PRIu64
 		     ": records were removed from the end",
 		     expect - 1, ck[ci].seq);
 	ret = 0;
@@ -319,6 +323,13 @@ int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
 		  int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		  size_t errlen)
 {
+	return pb_audit_scan_from(dir, 0, keys, nkeys, fn, ctx, err, errlen);
+}
+
+int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *keys, int nkeys,
+		       int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
+		       size_t errlen)
+{
 	struct pb_seg *segs = NULL;
 	size_t nseg = 0;
 	uint64_t h[8];
@@ -339,6 +350,8 @@ int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
 
 		if ((!segs[i].plain && !segs[i].gz) || !pb_idx_has(dir, &segs[i], h, nkeys))
 			continue;
+		if (i + 1 < nseg && segs[i + 1].first <= from_seq)
+			continue; /* wholly before from_seq */
 		pb_seg_file(dir, &segs[i], path, sizeof(path));
 		if (pb_read_all(path, &b, &len))
 			continue; /* rotated or compressed under us: the .gz is next */

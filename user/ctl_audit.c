@@ -191,7 +191,8 @@ static void pb_print_compact(const char *line, FILE *out)
 		fprintf(out, " reason=%s", v);
 	if (pb_jstr(r, "daddr")) {
 		snprintf(dest, sizeof(dest), "%s:%" PRIu64 "/%s", pb_jstr(r, "daddr"),
-			 pb_ju64(r, "dport"), pb_jstr(r, "protocol") ? pb_jstr(r, "protocol") : "?");
+			 pb_ju64(r, "dport"),
+			 pb_jstr(r, "protocol") ? pb_jstr(r, "protocol") : "?");
 		fprintf(out, " -> %s", dest);
 	}
 	if ((v = pb_jstr(r, "identity")))
@@ -223,7 +224,7 @@ static int pb_usage_audit(const char *what)
 int pb_cmd_trail(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"dir", required_argument, 0, 'd'},	      {"pid", required_argument, 0, 'p'},
+	    {"dir", required_argument, 0, 'd'},	       {"pid", required_argument, 0, 'p'},
 	    {"start-time", required_argument, 0, 's'}, {"since", required_argument, 0, 'S'},
 	    {"until", required_argument, 0, 'U'},      {"pod", required_argument, 0, 'P'},
 	    {"identity", required_argument, 0, 'i'},   {"credential", required_argument, 0, 'c'},
@@ -264,8 +265,9 @@ int pb_cmd_trail(int argc, char **argv)
 		case 'S':
 		case 'U':
 			if (pb_time_ms(optarg, c == 'S' ? &q.since : &q.until)) {
-				fprintf(stderr, "procbindctl: %s: '%s' is not a time "
-						"(2026-11-22T10:00:00Z)\n",
+				fprintf(stderr,
+					"procbindctl: %s: '%s' is not a time "
+					"(2026-11-22T10:00:00Z)\n",
 					c == 'S' ? "--since" : "--until", optarg);
 				return 2;
 			}
@@ -295,7 +297,8 @@ int pb_cmd_trail(int argc, char **argv)
 	if (optind != argc || selectors != 1 || (q.has_start && !q.pid))
 		return pb_usage_audit(use);
 	if (q.pid) {
-		snprintf(key, sizeof(key), q.has_start ? "p:%u:%" PRIu64 : "pid:%u", q.pid, q.start);
+		snprintf(key, sizeof(key), q.has_start ? "p:%u:%" PRIu64 : "pid:%u", q.pid,
+			 q.start);
 		snprintf(q.needle, sizeof(q.needle), "\"pid\":%u,", q.pid);
 	} else if (q.pod) {
 		snprintf(key, sizeof(key), "pod:%s", q.pod);
@@ -330,10 +333,11 @@ int pb_cmd_trail(int argc, char **argv)
 				lives[nl++] = q.starts[i];
 		}
 		if (nl > 1) {
-			fprintf(stderr,
-				"procbindctl: trail: pid %u was %zu%s different processes in this log; "
-				"pick one with --start-time:\n",
-				q.pid, nl, nl == 16 ? " or more" : "");
+			fprintf(
+			    stderr,
+			    "procbindctl: trail: pid %u was %zu%s different processes in this log; "
+			    "pick one with --start-time:\n",
+			    q.pid, nl, nl == 16 ? " or more" : "");
 			for (size_t j = 0; j < nl; j++) {
 				size_t cnt = 0, first = 0;
 
@@ -348,7 +352,8 @@ int pb_cmd_trail(int argc, char **argv)
 
 					fprintf(stderr, "%s %s)\n",
 						r && pb_jstr(r, "time") ? pb_jstr(r, "time") : "?",
-						r && pb_jstr(r, "event") ? pb_jstr(r, "event") : "?");
+						r && pb_jstr(r, "event") ? pb_jstr(r, "event")
+									 : "?");
 					json_decref(r);
 				}
 			}
@@ -385,7 +390,8 @@ static int pb_events_cb(const char *line, size_t len, void *ctx)
 	struct pb_events_ctx *e = ctx;
 	unsigned long long seq = 0;
 
-	if (len > 7 && !memcmp(line, "{\"seq\":", 7) && pb_parse_dec(line + 7, line + len, &seq) > 0) {
+	if (len > 7 && !memcmp(line, "{\"seq\":", 7) &&
+	    pb_parse_dec(line + 7, line + len, &seq) > 0) {
 		if (seq <= e->last_seq)
 			return 0;
 		e->last_seq = seq;
@@ -430,7 +436,8 @@ int pb_cmd_events(int argc, char **argv)
 		return pb_usage_audit("events [--dir DIR] [-o json|compact] [--follow]");
 	do {
 		/* Every record once, in order; --follow re-reads what is new. */
-		if (pb_audit_scan(dir, NULL, 0, pb_events_cb, &e, err, sizeof(err))) {
+		if (pb_audit_scan_from(dir, e.last_seq, NULL, 0, pb_events_cb, &e, err,
+				       sizeof(err))) {
 			fprintf(stderr, "procbindctl: events: %s\n", err);
 			return 1;
 		}

@@ -122,9 +122,10 @@ static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
 		return -EIO;
 	buf[n] = 0;
 	p = strrchr(buf, ')'); /* comm may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-				"%*s %llu",
-			  &st) != 1)
+	if (!p || sscanf(p + 2,
+			 "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			 "%*s %llu",
+			 &st) != 1)
 		return -EIO;
 	if (hz <= 0 || st != start / (1000000000ULL / (uint64_t)hz))
 		return -ESRCH; /* another process has the PID now */
@@ -197,7 +198,8 @@ static void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id)
 static void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 			 const struct pb_task_ref *t)
 {
-	const struct pb_proc_attr *pa = pb_proc_attr(t->tgid, t->start_time, t->exe_dev, t->exe_ino);
+	const struct pb_proc_attr *pa =
+	    pb_proc_attr(t->tgid, t->start_time, t->exe_dev, t->exe_ino);
 
 	pb_json_key(b, key);
 	pb_json_begin(b);
@@ -328,7 +330,8 @@ int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 		pb_dd_used = 0;
 		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
 	}
-	pb_dd[i] = (struct pb_dedup){.start = e->task.start_time, .dest = dest, .tgid = e->task.tgid};
+	pb_dd[i] =
+	    (struct pb_dedup){.start = e->task.start_time, .dest = dest, .tgid = e->task.tgid};
 	pb_dd_used++;
 	return 0;
 }
@@ -441,8 +444,8 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 			pb_json_i64(b, "exit_code", e->exit_code);
 			/* allowed connects not written one by one (audit trail) */
 			pb_json_u64(b, "allow_repeats",
-				    e->allow_repeats + pb_dedup_forget(a, e->task.tgid,
-								       e->task.start_time));
+				    e->allow_repeats +
+					pb_dedup_forget(a, e->task.tgid, e->task.start_time));
 		}
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_end(b);

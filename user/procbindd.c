@@ -370,8 +370,7 @@ int main(int argc, char **argv)
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 
 	if ((err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root))) ||
-	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
-	    (err = pb_audit_start(a)))
+	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) || (err = pb_audit_start(a)))
 		goto out;
 	pb_clear_stale_tokens(a);
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);

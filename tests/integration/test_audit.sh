@@ -98,6 +98,23 @@ ctl trail --dir "$AUDIT" --identity payments >$T/table.out || fail "trail --iden
 grep -q "deny/pid_reused" $T/table.out || { cat $T/table.out; fail "table output"; }
 pass "trail by pid, credential and identity; table: $(grep pid_reused $T/table.out | head -1)"
 
+# --- events: every record once, in order; compact; --follow shows new ones
+sleep 0.3
+[ "$(ctl events --dir "$AUDIT" | wc -l)" = "$(ctl status -o json | jq .audit.seq)" ] ||
+	fail "events should print every record"
+ctl events --dir "$AUDIT" | jq -e -s 'map(.seq) == [range(1; length + 1)]' >/dev/null ||
+	fail "events out of order"
+timeout 20 "$BUILD/procbindctl" events --dir "$AUDIT" -o compact --follow >$T/follow.out &
+FOLLOW=$!
+PIDS+=($FOLLOW)
+sleep 0.5
+actor late cgroup:$POD_B read:$T/tok connect:tcp:127.0.0.1:$P
+expect late connect:tcp:127.0.0.1:$P EPERM
+for _ in $(seq 50); do grep -q "pid=${late_PID}/.*deny/" $T/follow.out && break; sleep 0.1; done
+grep -q "pid=${late_PID}/.*deny/" $T/follow.out || { tail -3 $T/follow.out; fail "--follow missed a new record"; }
+kill $FOLLOW 2>/dev/null || true
+pass "events prints every record; --follow showed the new denial: $(grep "pid=${late_PID}/.*deny/" $T/follow.out | head -1)"
+
 # --- kill -9 with a torn record at the end; restart; verify
 LAST=$(ctl status -o json | jq .audit.seq)
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=

@@ -60,11 +60,12 @@ static void append_n(struct pb_audit *w, int from, int n)
 	char obj[256];
 
 	for (int i = from; i < from + n; i++) {
-		snprintf(obj, sizeof(obj),
-			 "{\"event\":\"connect\",\"time\":\"2026-11-22T10:00:00.000Z\",\"node\":\"t\","
-			 "\"n\":%d,\"process\":{\"pid\":%d,\"tid\":%d,\"pid_ns\":\"host\","
-			 "\"start_time\":%d}}",
-			 i, 1000 + i % 7, 1000 + i % 7, 5000 + i % 7);
+		snprintf(
+		    obj, sizeof(obj),
+		    "{\"event\":\"connect\",\"time\":\"2026-11-22T10:00:00.000Z\",\"node\":\"t\","
+		    "\"n\":%d,\"process\":{\"pid\":%d,\"tid\":%d,\"pid_ns\":\"host\","
+		    "\"start_time\":%d}}",
+		    i, 1000 + i % 7, 1000 + i % 7, 5000 + i % 7);
 		assert_int_equal(pb_audit_append(w, obj, strlen(obj)), 0);
 	}
 }
@@ -401,7 +402,8 @@ static void test_write_error_is_a_gap(void **st)
 	lim.rlim_cur = 4096;
 	setrlimit(RLIMIT_FSIZE, &lim);
 	for (int i = 0; i < 40; i++) {
-		snprintf(obj, sizeof(obj), "{\"event\":\"x\",\"time\":\"t\",\"pad\":\"%0100d\"}", i);
+		snprintf(obj, sizeof(obj), "{\"event\":\"x\",\"time\":\"t\",\"pad\":\"%0100d\"}",
+			 i);
 		failed |= pb_audit_append(w, obj, strlen(obj)) != 0; /* may flush, and fail */
 		failed |= pb_audit_flush(w) != 0;
 	}
@@ -445,10 +447,11 @@ static int count_cb(const char *l, size_t len, void *ctx)
 
 static void test_keys_and_index(void **st)
 {
-	const char line[] = "{\"seq\":1,\"prev\":\"00\",\"event\":\"connect\",\"process\":{\"pid\":42,"
-			    "\"tid\":43,\"pid_ns\":\"host\",\"start_time\":777,\"pod_uid\":\"u-1\"},"
-			    "\"credential\":{\"id\":\"0123456789abcdef\",\"identity\":\"pay\","
-			    "\"bound_process\":{\"pid\":41,\"pid_ns\":\"host\",\"start_time\":666}}}";
+	const char line[] =
+	    "{\"seq\":1,\"prev\":\"00\",\"event\":\"connect\",\"process\":{\"pid\":42,"
+	    "\"tid\":43,\"pid_ns\":\"host\",\"start_time\":777,\"pod_uid\":\"u-1\"},"
+	    "\"credential\":{\"id\":\"0123456789abcdef\",\"identity\":\"pay\","
+	    "\"bound_process\":{\"pid\":41,\"pid_ns\":\"host\",\"start_time\":666}}}";
 	char acc[512] = "", err[256];
 	const char *k1[] = {"p:1003:5003"}, *k2[] = {"p:99:99"}, *k0[] = {NULL};
 	int all = 0, one = 0, none = 0;
@@ -466,7 +469,7 @@ static void test_keys_and_index(void **st)
 	assert_int_equal(pb_audit_scan(dir, k2, 1, count_cb, &none, err, sizeof(err)), 0);
 	assert_true(all > 400);
 	assert_true(one > 0 && one <= all); /* every segment holds pid 1003 */
-	assert_true(none < all); /* only the open segment (no index) is read */
+	assert_true(none < all);	    /* only the open segment (no index) is read */
 }
 
 static int setup(void **st)
