@@ -116,6 +116,8 @@ kill $FOLLOW 2>/dev/null || true
 pass "events prints every record; --follow showed the new denial: $(grep "pid=${late_PID}/.*deny/" $T/follow.out | head -1)"
 
 # --- kill -9 with a torn record at the end; restart; verify
+sleep 0.3
+ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json >$T/t1b.json
 LAST=$(ctl status -o json | jq .audit.seq)
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
 SEG=$(ls "$AUDIT"/seg-*.jsonl | tail -1)
@@ -134,7 +136,7 @@ grep -q '"event":"gap".*"reason":"agent_down"' "$SEG" || fail "no gap record for
 [ "$(head -n "$LINES_BEFORE" "$SEG" | wc -l)" = "$LINES_BEFORE" ] || fail "lines before the tear lost"
 "$BUILD/procbindctl" verify --dir "$AUDIT" >$T/v.out 2>&1 || { cat $T/v.out; fail "verify after restart"; }
 pass "after kill -9 and a torn record: $(cat $T/v.out)"
-ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json | cmp -s - $T/t1.json ||
+ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json | cmp -s - $T/t1b.json ||
 	fail "the owner's trail changed across the crash"
 pass "trail is the same after the crash"
 
