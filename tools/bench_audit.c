@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 	struct pb_audit_stats st;
 	struct pb_audit *w;
 	char err[512], obj[2048], cmd[1024], pubpath[1024], sdir[1024];
-	double t0, t1, c0, c1, lat[5], tfmt;
+	double t0, t1, c0, c1, lat[5], tfmt, wall_rate, cpu_rate;
 	uint64_t bytes = 0;
 	uint32_t qpid;
 	uint64_t qstart;
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	    n / (t1 - t0 - tfmt * n), tfmt * 1e6);
 	printf("  records per second of the writer thread's CPU: %.0f into the log alone "
 	       "(%.1f s CPU of %.1f s wall; the rest is waiting on the disk)\n",
-	       n / (c1 - c0 - tfmt * n), c1 - c0, t1 - t0);
+	       cpu_rate, c1 - c0, t1 - t0);
 	printf("  checkpoints: %" PRIu64 ", segments closed: %" PRIu64 "\n", st.checkpoints,
 	       st.segments);
 	printf("  all segments compressed after %.2f s\n", now_s() - t0);
@@ -202,8 +202,7 @@ int main(int argc, char **argv)
 	qsort(lat, 5, sizeof(lat[0]), cmp_d);
 	printf("  median trail latency: %.3f s\n", lat[2]);
 	printf("targets: >= 200000 records/s on one core (wall %s, CPU %s), trail < 1 s (%s)\n",
-	       n / (t1 - t0 - tfmt * n) >= 200000 ? "met" : "NOT met",
-	       n / (c1 - c0 - tfmt * n) >= 200000 ? "met" : "NOT met",
+	       wall_rate >= 200000 ? "met" : "NOT met", cpu_rate >= 200000 ? "met" : "NOT met",
 	       lat[2] < 1.0 ? "met" : "NOT met");
 	return 0;
 }
