@@ -157,9 +157,11 @@ int main(int argc, char **argv)
 	       bytes / 1048576.0, t1 - t0);
 	printf("  records/s:   %.0f including the benchmark's formatting of each record\n",
 	       n / (t1 - t0));
+	wall_rate = n / (t1 - t0 - tfmt * n);
+	cpu_rate = n / (c1 - c0 - tfmt * n);
 	printf(
 	    "  records/s:   %.0f into the log alone (formatting measured apart: %.2f us/record)\n",
-	    n / (t1 - t0 - tfmt * n), tfmt * 1e6);
+	    wall_rate, tfmt * 1e6);
 	printf("  records per second of the writer thread's CPU: %.0f into the log alone "
 	       "(%.1f s CPU of %.1f s wall; the rest is waiting on the disk)\n",
 	       cpu_rate, c1 - c0, t1 - t0);
