@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include "audit.h"
 #include "audit_priv.h"
@@ -319,6 +320,56 @@ static int pb_idx_has(const char *dir, const struct pb_seg *s, const uint64_t *h
 	return hit;
 }
 
+/* Stream a plain or gzip segment in chunks, one whole line at a time: a
+ * query reads many segments and should not hold or fault in each whole. A
+ * last line without its newline (being written) is left out. */
+#define PB_SCAN_CHUNK (4u << 20)
+
+static int pb_scan_file(const char *path, int (*fn)(const char *line, size_t len, void *ctx),
+			void *ctx)
+{
+	gzFile gz = gzopen(path, "rb");
+	size_t cap = PB_SCAN_CHUNK, have = 0;
+	char *b;
+	int stop = 0, r;
+
+	if (!gz)
+		return 0; /* rotated or compressed under us: the .gz is next */
+	gzbuffer(gz, 1 << 18);
+	b = malloc(cap);
+	if (!b) {
+		gzclose(gz);
+		return 0;
+	}
+	while (!stop && (r = gzread(gz, b + have, cap - have)) > 0) {
+		size_t len = have + r, s = 0;
+
+		for (;;) {
+			char *nl = memchr(b + s, '\n', len - s);
+
+			if (!nl)
+				break;
+			stop = fn(b + s, nl - (b + s), ctx);
+			s = nl - b + 1;
+			if (stop)
+				break;
+		}
+		have = len - s;
+		memmove(b, b + s, have);
+		if (have == cap) { /* a line longer than the chunk */
+			char *nb = realloc(b, cap * 2);
+
+			if (!nb)
+				break;
+			b = nb;
+			cap *= 2;
+		}
+	}
+	free(b);
+	gzclose(gz);
+	return stop;
+}
+
 int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
 		  int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		  size_t errlen)
@@ -345,27 +396,14 @@ int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *ke
 		return ret;
 	}
 	for (size_t i = 0; i < nseg && !stop; i++) {
-		char path[PATH_MAX], *b = NULL;
-		size_t len = 0;
+		char path[PATH_MAX];
 
 		if ((!segs[i].plain && !segs[i].gz) || !pb_idx_has(dir, &segs[i], h, nkeys))
 			continue;
 		if (i + 1 < nseg && segs[i + 1].first <= from_seq)
 			continue; /* wholly before from_seq */
 		pb_seg_file(dir, &segs[i], path, sizeof(path));
-		if (pb_read_all(path, &b, &len))
-			continue; /* rotated or compressed under us: the .gz is next */
-		for (size_t s = 0; s < len && !stop;) {
-			char *nl = memchr(b + s, '\n', len - s);
-			size_t ll;
-
-			if (!nl)
-				break; /* a record still being written */
-			ll = nl - (b + s);
-			stop = fn(b + s, ll, ctx);
-			s += ll + 1;
-		}
-		free(b);
+		stop = pb_scan_file(path, fn, ctx);
 	}
 	free(segs);
 	return 0;
