@@ -955,15 +955,18 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 				free(b);
 			}
 		}
-		/* Closed segments still plain (a crash before compression). */
+		/* Closed segments still plain (a crash before compression), or
+		 * plain beside their whole .gz (a crash between rename and
+		 * unlink): compress the first, drop the copy of the second. */
 		for (size_t i = 0; i + (reopen_last ? 1 : 0) < nseg; i++) {
-			if (segs[i].plain && !segs[i].gz) {
-				char p[PATH_MAX];
+			char p[PATH_MAX];
 
-				snprintf(p, sizeof(p), "%s/seg-%016llu.jsonl", dir,
-					 (unsigned long long)segs[i].first);
+			snprintf(p, sizeof(p), "%s/seg-%016llu.jsonl", dir,
+				 (unsigned long long)segs[i].first);
+			if (segs[i].plain && !segs[i].gz)
 				pb_compress_enqueue(w, p);
-			}
+			else if (segs[i].plain && segs[i].gz)
+				unlink(p);
 		}
 		if (reopen_last) {
 			w->seg_first = last->first;
