@@ -443,9 +443,13 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		} else {
 			pb_json_i64(b, "exit_code", e->exit_code);
 			/* allowed connects not written one by one (audit trail) */
+			/* Only holders' allows are reported, so only their exits
+			 * have entries to collect (the scan is 64k slots). */
 			pb_json_u64(b, "allow_repeats",
 				    e->allow_repeats +
-					pb_dedup_forget(a, e->task.tgid, e->task.start_time));
+					(e->nheld
+					     ? pb_dedup_forget(a, e->task.tgid, e->task.start_time)
+					     : 0));
 		}
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_end(b);
