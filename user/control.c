@@ -289,6 +289,15 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 	pb_buf_printf(out, "version:     %s (generation %u, loaded %s, %u identities)\n",
 		      a->policy.version, a->gen, loaded, a->policy.nident);
 	pb_buf_printf(out, "credentials: %" PRIu64 " live\n", live);
+	if (a->audit) {
+		struct pb_audit_stats as;
+
+		pb_audit_stats(a->audit, &as);
+		pb_buf_printf(out,
+			      "audit:       %s, seq %" PRIu64 ", %" PRIu64 " dropped, %" PRIu64
+			      " write errors\n",
+			      a->audit_dir, as.seq, as.dropped, as.write_errors);
+	}
 	pb_buf_printf(out, "map procs:   %" PRIu64 " / %u\nmap creds:   %" PRIu64 " / %u\n", nprocs,
 		      a->policy.max_procs, ncreds, a->policy.max_creds);
 	pb_buf_printf(out, "events lost: %" PRIu64 "\nverdicts:\n", cnt[PB_CNT_EVENTS_LOST]);
