@@ -21,10 +21,12 @@ LOOP=$BUILD/tools/pb_connect_loop
 T=$(mktemp -d /tmp/pbbench.XXXXXX)
 CGROOT=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 CG=$CGROOT/pbbench-$$
+PIN=/sys/fs/bpf/pbbench-$$
 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 AGENT=
 cleanup() {
 	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
 	sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
 	rmdir "$CG" 2>/dev/null || true
 	rm -rf "$T"
@@ -62,13 +64,17 @@ policy "$T/full.yaml" full
 
 start_agent() {
 	rm -rf "$T/state"
-	"$BUILD/procbindd" --policy "$1" --state-dir "$T/state" \
+	"$BUILD/procbindd" --policy "$1" --state-dir "$T/state" --pin-dir "$PIN" \
 		--socket "$T/ctl.sock" > /dev/null 2> "$T/agent.log" &
 	AGENT=$!
 	for _ in $(seq 100); do [ -S "$T/ctl.sock" ] && return; sleep 0.05; done
 	cat "$T/agent.log"; exit 1
 }
-stop_agent() { kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=; }
+# the hooks outlive the agent by design: --cleanup takes them away
+stop_agent() {
+	kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=
+	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null
+}
 # sum of run_time_ns and run_cnt over programs named pb_guard_connect4
 prog_stats() {
 	bpftool prog show -j | jq -r '[.[] | select(.name=="pb_guard_connect4")] |

@@ -63,7 +63,9 @@ struct pb_agent {
 	struct bpf_link *links[PB_MAX_LINKS];
 	int nlinks;
 	int cgroup_fd;
-	int open_hooks; /* how many open tracepoints attached */
+	int open_hooks;	      /* how many open tracepoints attached */
+	int adopted;	      /* maps and links were taken over from a pinned, running state */
+	uint32_t adopted_gen; /* the policy generation in force when adopted */
 	struct ring_buffer *rb;
 	uint64_t seeded;
 	uint32_t gen;		/* policy generation in force */
@@ -78,6 +80,8 @@ struct pb_agent {
 	/* credentials minted by this agent */
 	struct pb_cred_meta *creds;
 	size_t ncreds, capcreds;
+	int creds_dirty;     /* creds.jsonl needs rewriting */
+	uint64_t creds_full; /* mints refused: credential map full */
 
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
 	uint64_t lost_reported; /* events_lost already written as a gap */
@@ -95,8 +99,13 @@ static inline unsigned int pb_mode_now(const struct pb_agent *a)
 }
 
 /* loader.c */
-int pb_loader_start(struct pb_agent *a); /* open, size, load, attach, pin */
-void pb_loader_stop(struct pb_agent *a); /* detach, unpin, free; accepts partial state */
+/* Open, size, load, attach, pin. Pinned maps and links of a running
+ * procbind are adopted: maps reused, programs replaced in their links. */
+int pb_loader_start(struct pb_agent *a);
+/* Free; pins (and with them enforcement) stay. Accepts partial state. */
+void pb_loader_stop(struct pb_agent *a);
+/* Remove every pin under pin_dir: enforcement and its state go. */
+int pb_loader_cleanup(const char *pin_dir);
 /* Walk processes with the task iterator (tgid 0: all); cb returns non-zero to stop. */
 int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
 	    void *ctx);
@@ -125,6 +134,8 @@ int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
 int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen);
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id);
 void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
+int pb_creds_save(struct pb_agent *a);	/* STATE-DIR/creds.jsonl */
+int pb_creds_load(struct pb_agent *a);	/* after adopting pinned maps */
 
 /* purpose.c: the policy in the kernel, identity tags, reload */
 int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen); /* generation 1 */

@@ -234,6 +234,7 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 			pb_json_str(out, NULL, a->policy.ident[i].name);
 		pb_json_array_end(out);
 		pb_json_str(out, "node", a->node);
+		pb_json_bool(out, "adopted", a->adopted);
 		pb_json_u64(out, "credentials_live", live);
 		if (a->audit) {
 			struct pb_audit_stats as;
@@ -279,6 +280,7 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 		for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
 			pb_json_u64(out, pb_counter_name(i), cnt[i]);
 		pb_json_u64(out, "events_written", a->events_out);
+		pb_json_u64(out, "mint_refused_map_full", a->creds_full);
 		pb_json_end(out);
 		pb_json_end(out);
 		pb_buf_append(out, "\n", 1);

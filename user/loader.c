@@ -39,33 +39,166 @@ static int pb_link_add(struct pb_agent *a, struct bpf_link *l, const char *what)
 	return 0;
 }
 
+/* Pin every map that is not pinned yet (adopted ones already are). */
 static int pb_pin_maps(struct pb_agent *a)
 {
 	struct bpf_map *m;
 	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
 
-	if (mkdir(a->pin_dir, 0700) && errno != EEXIST)
-		return pb_err(-errno, "loader: mkdir %s: %m", a->pin_dir);
-	/* A previous agent that died left its pins: this one starts fresh. */
-	d = opendir(a->pin_dir);
-	if (d) {
-		while ((de = readdir(d)))
-			if (de->d_name[0] != '.' &&
-			    snprintf(path, sizeof(path), "%s/%s", a->pin_dir, de->d_name) <
-				(int)sizeof(path))
-				unlink(path);
-		closedir(d);
-	}
 	bpf_object__for_each_map(m, a->skel->obj)
 	{
 		if (bpf_map__is_internal(m))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", a->pin_dir, bpf_map__name(m));
+		if (!access(path, F_OK))
+			continue;
 		if (bpf_map__pin(m, path))
 			return pb_err(-errno, "loader: pin %s: %m", path);
 	}
+	return 0;
+}
+
+/* Take over the maps a running procbind pinned: same layout, same shapes,
+ * or a clear refusal. Returns 1 when adopted, 0 when there is nothing to
+ * adopt, -errno on refusal. Map sizes follow the pinned maps. */
+static int pb_adopt_maps(struct pb_agent *a)
+{
+	struct bpf_map *m;
+	char path[PATH_MAX];
+	struct pb_config cfg = {0};
+	__u32 zero = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/agent_cfg", a->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : pb_err(-errno, "loader: open pinned %s: %m", path);
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) || cfg.layout != PB_LAYOUT) {
+		close(fd);
+		return pb_err(-EPROTO,
+			      "loader: %s holds the state of a procbind with map layout %u; this "
+			      "one has layout %u and cannot adopt it. Enforcement by the old "
+			      "programs continues; run procbindd --cleanup to remove it (its "
+			      "credentials stop being enforced), then start again",
+			      a->pin_dir, cfg.layout, PB_LAYOUT);
+	}
+	close(fd);
+	bpf_object__for_each_map(m, a->skel->obj)
+	{
+		struct bpf_map_info info = {0};
+		__u32 len = sizeof(info);
+
+		if (bpf_map__is_internal(m))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", a->pin_dir, bpf_map__name(m));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return pb_err(-EPROTO,
+				      "loader: pinned state in %s lacks map %s; run "
+				      "procbindd --cleanup",
+				      a->pin_dir, bpf_map__name(m));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.type != (__u32)bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		    info.value_size != bpf_map__value_size(m)) {
+			close(fd);
+			return pb_err(
+			    -EPROTO,
+			    "loader: pinned map %s has another shape than this "
+			    "procbind's (type %u key %u value %u); run procbindd --cleanup",
+			    path, info.type, info.key_size, info.value_size);
+		}
+		if (info.max_entries != bpf_map__max_entries(m)) {
+			if (m == a->skel->maps.procs || m == a->skel->maps.creds ||
+			    m == a->skel->maps.cred_files)
+				pb_warn("loader: %s keeps its %u entries (limits change only after "
+					"--cleanup)",
+					bpf_map__name(m), info.max_entries);
+			bpf_map__set_max_entries(m, info.max_entries);
+		}
+		if (bpf_map__reuse_fd(m, fd)) {
+			int err = -errno;
+
+			close(fd);
+			return pb_err(err, "loader: reuse %s: %s", path, strerror(-err));
+		}
+		close(fd); /* reuse_fd keeps its own */
+	}
+	a->adopted_gen = cfg.gen;
+	return 1;
+}
+
+/* Attach prog, or take over the link a running procbind pinned for it: a
+ * cgroup link gets the new program in place (BPF_LINK_UPDATE, no gap); a
+ * tracepoint link cannot be updated, so the new one is attached before the
+ * old one goes (both run for a moment; their work is idempotent). */
+static struct bpf_link *pb_attach_pinned(struct pb_agent *a, struct bpf_program *prog,
+					 struct bpf_link *(*attach)(struct pb_agent *a,
+								    struct bpf_program *p))
+{
+	char path[PATH_MAX];
+	struct bpf_link *old, *l;
+
+	snprintf(path, sizeof(path), "%s/link_%s", a->pin_dir, bpf_program__name(prog));
+	old = access(path, F_OK) ? NULL : bpf_link__open(path);
+	if (old && !libbpf_get_error(old)) {
+		if (!bpf_link__update_program(old, prog))
+			return old;
+		l = attach(a, prog);
+		if (libbpf_get_error(l)) {
+			bpf_link__disconnect(old); /* keep the old one enforcing */
+			bpf_link__destroy(old);
+			return l;
+		}
+		bpf_link__unpin(old);
+		bpf_link__destroy(old);
+	} else {
+		l = attach(a, prog);
+		if (libbpf_get_error(l))
+			return l;
+	}
+	if (bpf_link__pin(l, path))
+		pb_warn("loader: pin %s: %m (the hook stops with this agent)", path);
+	return l;
+}
+
+static struct bpf_link *pb_attach_plain(struct pb_agent *a, struct bpf_program *p)
+{
+	(void)a;
+	return bpf_program__attach(p);
+}
+
+static struct bpf_link *pb_attach_cg(struct pb_agent *a, struct bpf_program *p)
+{
+	return bpf_program__attach_cgroup(p, a->cgroup_fd);
+}
+
+int pb_loader_cleanup(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : pb_err(-errno, "cleanup: open %s: %m", pin_dir);
+	/* Links first: the hooks detach; then the maps are freed. */
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			int is_link = !strncmp(de->d_name, "link_", 5);
+
+			if (de->d_name[0] == '.' || is_link != !pass)
+				continue;
+			if (snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name) <
+				(int)sizeof(path) &&
+			    !unlink(path))
+				n++;
+		}
+	}
+	closedir(d);
+	if (rmdir(pin_dir))
+		return pb_err(-errno, "cleanup: remove %s: %m", pin_dir);
+	pb_info("cleanup: removed %u pins and %s; procbind no longer enforces", n, pin_dir);
 	return 0;
 }
 
@@ -98,6 +231,15 @@ int pb_loader_start(struct pb_agent *a)
 	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
 	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
 	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
+	if (mkdir(a->pin_dir, 0700) && errno != EEXIST)
+		return pb_err(-errno, "loader: mkdir %s: %m", a->pin_dir);
+	err = pb_adopt_maps(a);
+	if (err < 0)
+		return err;
+	a->adopted = err;
+	if (a->adopted)
+		pb_info("loader: adopting the running state in %s (policy generation %u)",
+			a->pin_dir, a->adopted_gen);
 
 	err = procbind__load(s);
 	if (err)
@@ -108,9 +250,11 @@ int pb_loader_start(struct pb_agent *a)
 
 	/* cgroups are watched before the policy walks cgroupfs, so a pod that
 	 * starts in between is matched from its event. */
-	if ((err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_cgroup_mkdir),
+	if ((err = pb_link_add(a,
+			       pb_attach_pinned(a, s->progs.pb_track_cgroup_mkdir, pb_attach_plain),
 			       "cgroup_mkdir")) ||
-	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_cgroup_rmdir),
+	    (err = pb_link_add(a,
+			       pb_attach_pinned(a, s->progs.pb_track_cgroup_rmdir, pb_attach_plain),
 			       "cgroup_rmdir")))
 		return err;
 	{
@@ -123,12 +267,12 @@ int pb_loader_start(struct pb_agent *a)
 
 	/* Life cycle first, then acquisition, then the decision: by the time a
 	 * connect is judged, the records it reads are being kept. */
-	if ((err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_fork),
+	if ((err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_track_fork, pb_attach_plain),
 			       "sched_process_fork")) ||
-	    (err = pb_link_add(a, bpf_program__attach(s->progs.pb_track_exec),
+	    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_track_exec, pb_attach_plain),
 			       "sched_process_exec")) ||
-	    (err =
-		 pb_link_add(a, bpf_program__attach(s->progs.pb_track_exit), "sched_process_exit")))
+	    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_track_exit, pb_attach_plain),
+			       "sched_process_exit")))
 		return err;
 
 	{
@@ -136,7 +280,7 @@ int pb_loader_start(struct pb_agent *a)
 					       s->progs.pb_acquire_openat2,
 					       s->progs.pb_acquire_open};
 		for (size_t i = 0; i < 3; i++) {
-			struct bpf_link *l = bpf_program__attach(opens[i]);
+			struct bpf_link *l = pb_attach_pinned(a, opens[i], pb_attach_plain);
 
 			/* open(2) does not exist on every architecture, and
 			 * openat2(2) only from 5.6: attach what the kernel has. */
@@ -153,17 +297,13 @@ int pb_loader_start(struct pb_agent *a)
 						"credential files cannot be tracked");
 	}
 
-	if ((err = pb_link_add(a,
-			       bpf_program__attach_cgroup(s->progs.pb_guard_connect4, a->cgroup_fd),
+	if ((err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_connect4, pb_attach_cg),
 			       "cgroup/connect4")) ||
-	    (err = pb_link_add(a,
-			       bpf_program__attach_cgroup(s->progs.pb_guard_connect6, a->cgroup_fd),
+	    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_connect6, pb_attach_cg),
 			       "cgroup/connect6")) ||
-	    (err = pb_link_add(a,
-			       bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg4, a->cgroup_fd),
+	    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_sendmsg4, pb_attach_cg),
 			       "cgroup/sendmsg4")) ||
-	    (err = pb_link_add(a,
-			       bpf_program__attach_cgroup(s->progs.pb_guard_sendmsg6, a->cgroup_fd),
+	    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_sendmsg6, pb_attach_cg),
 			       "cgroup/sendmsg6")))
 		return err;
 
@@ -172,16 +312,16 @@ int pb_loader_start(struct pb_agent *a)
 
 void pb_loader_stop(struct pb_agent *a)
 {
-	struct bpf_map *m;
+	/* The pinned links and maps stay: enforcement outlives the agent, and
+	 * the next one adopts them. A link that could not be pinned detaches. */
+	while (a->nlinks > 0) {
+		struct bpf_link *l = a->links[--a->nlinks];
 
-	/* Reverse order: the decision goes first, the life cycle last. */
-	while (a->nlinks > 0)
-		bpf_link__destroy(a->links[--a->nlinks]);
+		if (bpf_link__pin_path(l))
+			bpf_link__disconnect(l);
+		bpf_link__destroy(l);
+	}
 	if (a->skel) {
-		bpf_object__for_each_map(m, a->skel->obj) if (!bpf_map__is_internal(m) &&
-							      bpf_map__is_pinned(m))
-		    bpf_map__unpin(m, NULL);
-		rmdir(a->pin_dir);
 		procbind__destroy(a->skel);
 		a->skel = NULL;
 	}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,10 +325,14 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 
 	if (bpf_map_update_elem(creds_fd, &m.id, &m.bind, BPF_NOEXIST)) {
 		ret = -errno;
-		if (ret == -E2BIG)
+		if (ret == -E2BIG) {
+			a->creds_full++;
+			pb_warn("mint: credential map full (%u); mint for pid %u refused",
+				a->policy.max_creds, req->pid);
 			FAIL(ret,
 			     "mint: credential map is full (%u entries; raise limits.max_creds)",
 			     a->policy.max_creds);
+		}
 		FAIL(ret, "mint: credential map: %s", strerror(-ret));
 	}
 
@@ -379,6 +384,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	*slot = m;
 	*meta_out = slot;
 	pb_emit_cred_event(a, "credential_minted", slot, NULL);
+	pb_creds_save(a);
 	sodium_memzero(token, strlen(token));
 	sodium_memzero(claims, strlen(claims));
 	free(token);
@@ -411,6 +417,7 @@ static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char 
 		return;
 	m->died = pb_now_boot_ns();
 	m->death = death;
+	a->creds_dirty = 1;
 	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
 			   death);
 }
@@ -429,6 +436,7 @@ static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
 	pb_info("mint: token file %s was removed; its inode is no longer watched", m->path);
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file);
 	m->path[0] = 0;
+	a->creds_dirty = 1;
 }
 
 /* The end of retention: the token file and every kernel entry go. A process
@@ -468,6 +476,7 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 	}
 	m->died = 0; /* revocation wins over an earlier natural death in the record */
 	pb_cred_bury(a, m, death);
+	pb_creds_save(a);
 	return 0;
 }
 
@@ -494,8 +503,173 @@ void pb_creds_tick(struct pb_agent *a)
 		if (m->died && now > m->died + PB_DEAD_RETENTION_NS) {
 			pb_cred_forget(a, m);
 			a->creds[i] = a->creds[--a->ncreds];
+			a->creds_dirty = 1;
 			continue;
 		}
 		i++;
 	}
+	if (a->creds_dirty)
+		pb_creds_save(a);
+}
+
+/* ---- what the agent knows of its credentials, across restarts ---- */
+
+static const char *pb_death_name(const char *s)
+{
+	static const char *const names[] = {"expired", "revoked", "owner_exited",
+					    "identity_removed"};
+
+	for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i]))
+			return names[i];
+	return s ? "revoked" : NULL;
+}
+
+/* STATE-DIR/creds.jsonl, rewritten whole (tmp + rename) on every change:
+ * the kernel holds the bindings, this file the names a restarted agent
+ * needs to report and retire them. */
+int pb_creds_save(struct pb_agent *a)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct pb_buf b = {0};
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/creds.jsonl", a->state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return pb_err(-errno, "mint: save %s: %m", tmp);
+	for (size_t i = 0; i < a->ncreds; i++) {
+		const struct pb_cred_meta *m = &a->creds[i];
+		char idhex[17];
+
+		pb_id_format(m->id, idhex);
+		pb_buf_reset(&b);
+		pb_json_begin(&b);
+		pb_json_str(&b, "id", idhex);
+		pb_json_u64(&b, "start_time", m->bind.start_time);
+		pb_json_u64(&b, "cgroup_id", m->bind.cgroup_id);
+		pb_json_u64(&b, "exe_dev", m->bind.exe_dev);
+		pb_json_u64(&b, "exe_ino", m->bind.exe_ino);
+		pb_json_u64(&b, "expires", m->bind.expires);
+		{
+			char ih[17]; /* a 64-bit hash: jansson reads only int64 */
+
+			pb_id_format(m->bind.ident, ih);
+			pb_json_str(&b, "ident", ih);
+		}
+		pb_json_u64(&b, "tgid", m->bind.tgid);
+		pb_json_u64(&b, "flags", m->bind.flags);
+		pb_json_u64(&b, "file_dev", m->file.dev);
+		pb_json_u64(&b, "file_ino", m->file.ino);
+		pb_json_str(&b, "identity", m->identity);
+		pb_json_strn(&b, "comm", m->comm, strnlen(m->comm, sizeof(m->comm)));
+		pb_json_str(&b, "exe", m->exe);
+		pb_json_str(&b, "cgroup", m->cgroup);
+		pb_json_str(&b, "path", m->path);
+		pb_json_u64(&b, "uid", m->uid);
+		pb_json_u64(&b, "issued", m->issued);
+		pb_json_u64(&b, "died", m->died);
+		pb_json_str(&b, "death", m->death);
+		pb_json_end(&b);
+		pb_buf_append(&b, "\n", 1);
+		if (b.failed || fwrite(b.data, 1, b.len, f) != b.len)
+			ret = -EIO;
+	}
+	pb_buf_free(&b);
+	if (fflush(f) || fsync(fileno(f)))
+		ret = ret ? ret : -errno;
+	fclose(f);
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return pb_err(ret, "mint: save %s: %s", path, strerror(-ret));
+	}
+	a->creds_dirty = 0;
+	return 0;
+}
+
+static void pb_jcopy(json_t *o, const char *k, char *out, size_t len)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	snprintf(out, len, "%s", v ? v : "");
+}
+
+/* After adopting pinned maps: what the last agent knew. A credential the
+ * kernel no longer has is dropped; one it has but this file lacks stays
+ * enforced by the kernel and is reported by id only. */
+int pb_creds_load(struct pb_agent *a)
+{
+	char path[PATH_MAX], line[16384];
+	int creds_fd = bpf_map__fd(a->skel->maps.creds);
+	unsigned int n = 0, dropped = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/creds.jsonl", a->state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : pb_err(-errno, "mint: open %s: %m", path);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+		struct pb_cred_meta m = {0};
+		struct pb_cred kc;
+		const char *death;
+
+		if (!o) {
+			pb_warn("mint: %s: a line does not parse (%s); skipped", path, je.text);
+			continue;
+		}
+		pb_id_parse(json_string_value(json_object_get(o, "id")), &m.id);
+#define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
+		m.bind.start_time = U("start_time");
+		m.bind.cgroup_id = U("cgroup_id");
+		m.bind.exe_dev = U("exe_dev");
+		m.bind.exe_ino = U("exe_ino");
+		m.bind.expires = U("expires");
+		{
+			uint64_t ident = 0;
+
+			pb_id_parse(json_string_value(json_object_get(o, "ident")), &ident);
+			m.bind.ident = ident;
+		}
+		m.bind.tgid = U("tgid");
+		m.bind.flags = U("flags");
+		m.file.dev = U("file_dev");
+		m.file.ino = U("file_ino");
+		m.uid = U("uid");
+		m.issued = U("issued");
+		m.died = U("died");
+#undef U
+		pb_jcopy(o, "identity", m.identity, sizeof(m.identity));
+		pb_jcopy(o, "comm", m.comm, sizeof(m.comm));
+		pb_jcopy(o, "exe", m.exe, sizeof(m.exe));
+		pb_jcopy(o, "cgroup", m.cgroup, sizeof(m.cgroup));
+		pb_jcopy(o, "path", m.path, sizeof(m.path));
+		death = json_string_value(json_object_get(o, "death"));
+		m.death = pb_death_name(death);
+		json_decref(o);
+		if (!m.id || bpf_map_lookup_elem(creds_fd, &m.id, &kc)) {
+			dropped++;
+			continue;
+		}
+		m.bind.flags = kc.flags; /* the kernel's word on revocation */
+		if (a->ncreds == a->capcreds) {
+			size_t cap = a->capcreds ? a->capcreds * 2 : 64;
+			struct pb_cred_meta *p = realloc(a->creds, cap * sizeof(*p));
+
+			if (!p)
+				break;
+			a->creds = p;
+			a->capcreds = cap;
+		}
+		a->creds[a->ncreds++] = m;
+		n++;
+	}
+	fclose(f);
+	pb_info("mint: adopted %u credentials (%u no longer in the kernel)", n, dropped);
+	return 0;
 }

@@ -52,6 +52,9 @@ static const struct argp_option options[] = {
     {"socket", 'S', "PATH", 0, "Control socket (default /run/procbind/control.sock)", 0},
     {"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
     {"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
+    {"pin-dir", 'P', "DIR", 0, "Where maps and links are pinned (default BPFFS/procbind)", 0},
+    {"cleanup", 'C', NULL, 0,
+     "Remove everything pinned under the pin directory (enforcement stops) and exit", 0},
     {"audit-dir", 'A', "DIR", 0, "Audit trail directory (default STATE-DIR/audit)", 0},
     {"k8s-log-dir", 'k', "DIR", 0,
      "The kubelet's container log links, for Kubernetes selectors (default /var/log/containers)",
@@ -62,7 +65,8 @@ static const struct argp_option options[] = {
 
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
-	int mode;
+	const char *pin_dir;
+	int mode, cleanup;
 };
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
@@ -95,6 +99,12 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'A':
 		args->audit_dir = arg;
+		break;
+	case 'P':
+		args->pin_dir = arg;
+		break;
+	case 'C':
+		args->cleanup = 1;
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -154,6 +164,7 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_str(&a->line, "cgroup_root", a->cgroup_root);
 	pb_json_u64(&a->line, "seeded", a->seeded);
 	pb_json_u64(&a->line, "pid", getpid());
+	pb_json_bool(&a->line, "adopted", a->adopted);
 	pb_json_end(&a->line);
 	pb_emit_line(a, &a->line);
 	fflush(a->out);
@@ -362,7 +373,12 @@ int main(int argc, char **argv)
 	snprintf(a->cred_dir, sizeof(a->cred_dir), "%s/creds", args.state_dir);
 	snprintf(a->socket_path, sizeof(a->socket_path), "%s", args.socket);
 	snprintf(a->bpffs, sizeof(a->bpffs), "%s", args.bpffs);
-	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
+	if (args.pin_dir)
+		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
+	else
+		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
+	if (args.cleanup)
+		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
 	if (gethostname(a->node, sizeof(a->node)))
 		snprintf(a->node, sizeof(a->node), "unknown");
 	if (geteuid() != 0)
@@ -372,12 +388,25 @@ int main(int argc, char **argv)
 	if ((err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root))) ||
 	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) || (err = pb_audit_start(a)))
 		goto out;
-	pb_clear_stale_tokens(a);
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);
 
 	err = pb_loader_start(a);
 	if (err)
 		goto out;
+	if (a->adopted) {
+		/* The kernel kept enforcing; take over what it enforces. */
+		err = pb_creds_load(a);
+		if (err)
+			goto out;
+	} else {
+		/* Token files of an earlier run name credentials no kernel map
+		 * holds: they would not be enforced, so they must not be used. */
+		char path[PATH_MAX];
+
+		pb_clear_stale_tokens(a);
+		snprintf(path, sizeof(path), "%s/creds.jsonl", a->state_dir);
+		unlink(path);
+	}
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), pb_events_handle, a, NULL);
 	if (!a->rb) {
 		err = pb_err(-errno, "agent: ring buffer: %m");

@@ -303,7 +303,7 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 
 int pb_purpose_activate(struct pb_agent *a, uint32_t gen)
 {
-	struct pb_config cfg = {.gen = gen};
+	struct pb_config cfg = {.gen = gen, .layout = PB_LAYOUT};
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(pb_fd(a, a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
@@ -443,11 +443,28 @@ static void pb_emit_policy(struct pb_agent *a, const char *type, const char *pat
 
 int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen)
 {
-	int ret = pb_purpose_install(a, &a->policy, 1, err, errlen);
+	/* Adopting a running state: the policy it enforces stays in force
+	 * until this one is installed beside it, then the switch is one word,
+	 * as in a reload. */
+	uint32_t gen = a->adopted ? a->adopted_gen + 1 : 1, g, next;
+	int fd = pb_fd(a, a->skel->maps.policies), ret;
 
+	if (!gen)
+		gen = 1;
+	ret = pb_purpose_install(a, &a->policy, gen, err, errlen);
 	if (!ret)
-		ret = pb_purpose_activate(a, 1);
-	return ret;
+		ret = pb_purpose_activate(a, gen);
+	if (ret)
+		return ret;
+	/* Every other generation (the adopted one, strays of a crash in the
+	 * middle of a reload) goes. */
+	for (int more = !bpf_map_get_next_key(fd, NULL, &g); more;) {
+		more = !bpf_map_get_next_key(fd, &g, &next);
+		if (g != gen)
+			pb_purpose_remove(a, g);
+		g = next;
+	}
+	return 0;
 }
 
 void pb_purpose_loaded(struct pb_agent *a)

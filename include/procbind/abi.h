@@ -127,8 +127,12 @@ _Static_assert(sizeof(struct pb_file_key) == 16, "pb_file_key layout");
  * policy (it reads gen once). */
 struct pb_config {
 	__u32 gen;
-	__u32 _pad;
+	__u32 layout; /* PB_LAYOUT: what a new agent checks before adopting pinned maps */
 };
+
+/* Bumped whenever a struct or map in this file changes shape: a pinned map
+ * of another layout is never adopted (procbindd --cleanup drops it). */
+#define PB_LAYOUT 3
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte

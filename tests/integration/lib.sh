@@ -7,7 +7,8 @@ set -euo pipefail
 BUILD=${PB_BUILD:?PB_BUILD must point at the build directory}
 ACTOR=$BUILD/tests/integration/pb_actor
 SKIP=77
-PORT=${PB_PORT:-$((20000 + $$ % 20000))}
+# below the ephemeral range (32768-60999), so no client socket holds it
+PORT=${PB_PORT:-$((10000 + $$ % 20000))}
 
 skip() { echo "SKIP: $*"; exit $SKIP; }
 fail() { echo "FAIL: $*"; dump; exit 1; }
@@ -24,6 +25,7 @@ CG=$CGROOT/pbtest-$$
 POD_A=$CG/podA
 POD_B=$CG/podB
 SOCK=$T/control.sock
+PIN=/sys/fs/bpf/pbtest-$$ # this test's pinned maps and links, removed at exit
 OUT=$T/events.json
 AGENT_PID=
 PIDS=()
@@ -31,7 +33,10 @@ PIDS=()
 cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$AGENT_PID" ] && kill -CONT "$AGENT_PID" 2>/dev/null # if a test stopped it
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	# the hooks outlive the agent by design: take them away
+	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
 	# every cgroup a test made below its own, deepest first, then its own
 	if [ -d "$CG" ]; then
 		for p in $(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null); do
@@ -55,7 +60,8 @@ ctl() { "$BUILD/procbindctl" --socket "$SOCK" "$@"; }
 # start_agent [procbindd flags...]
 start_agent() {
 	mkdir -p "$CG" "$POD_A" "$POD_B"
-	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
+	rm -f "$SOCK" # a killed agent's socket must not pass for the new one's
+	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf --pin-dir "$PIN" \
 		--policy "${PB_POLICY:-$PB_SOURCE/tests/integration/policy.yaml}" "$@" \
 		>"$OUT" 2>"$T/agent.log" &
 	AGENT_PID=$!
@@ -72,7 +78,7 @@ start_server() {
 	"$ACTOR" serve "$PORT" "$@" >"$T/server.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 50); do grep -q serving "$T/server.log" && return 0; sleep 0.1; done
-	fail "listener did not start"
+	cat "$T/server.log"; fail "listener did not start"
 }
 
 # actor NAME [cgroup:DIR] STEP...: run an actor in the background, output in

@@ -121,7 +121,7 @@ actor retired cgroup:$CG/podR pidfile:$T/retired.pid sleep:30000
 actor brief cgroup:$CG/podE pidfile:$T/brief.pid wait:$T/go read:$T/tok_brief \
 	connect:tcp:127.0.0.1:$P wait:$T/brief_over connect:tcp:::ffff:127.0.0.1:$P sleep:30000
 wait_file $T/retired.pid; wait_file $T/brief.pid
-KTAG=$(bpftool -j map lookup pinned /sys/fs/bpf/procbind/procs key \
+KTAG=$(bpftool -j map lookup pinned "$PIN/procs" key \
 	$(printf '%d %d %d %d' $(( $(cat $T/brief.pid) & 255 )) $(( ($(cat $T/brief.pid) >> 8) & 255 )) \
 	$(( ($(cat $T/brief.pid) >> 16) & 255 )) 0) | jq '.formatted.value.ident')
 kill -CONT "$AGENT_PID"

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Restart safety: the hooks and maps are pinned, so kill -9 of the agent does
+# not stop enforcement; a new agent adopts the running state (credentials,
+# processes, the ring buffer with what happened meanwhile) and the audit trail
+# verifies with a gap for the downtime. A process that predates the agent is
+# found and enforced. A full credential map refuses the mint and is counted.
+# --cleanup leaves nothing pinned, and enforcement is gone.
+. "$(dirname "$0")/lib.sh"
+P=$PORT
+AUDIT=$T/state/audit
+
+# started before any agent: found by the task iterator, tagged, enforced
+mkdir -p "$CG" "$POD_A" "$POD_B"
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok \
+	connect:tcp:127.0.0.1:$P wait:$T/down connect:tcp:::1:$P wait:$T/up \
+	connect:udp:127.0.0.1:$P sleep:30000
+wait_file $T/owner.pid
+OWNER=$(cat $T/owner.pid)
+start_agent
+start_server
+ID=$(mint "$OWNER" "$T/tok")
+[ -n "$ID" ] || fail "mint for a process that predates the agent"
+pass "a process started before the agent was found (seeded, tagged) and minted for"
+actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
+	wait:$T/down connect:tcp:::1:$P wait:$T/up connect:udp:127.0.0.1:$P sleep:30000
+wait_file $T/sib.pid
+SIB=$(cat $T/sib.pid)
+touch $T/go
+expect owner connect:tcp:127.0.0.1:$P ok
+expect sib connect:tcp:127.0.0.1:$P EPERM
+pass "agent up: the sibling that read the token is denied"
+
+# --- kill -9: enforcement stays
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+[ -e "$PIN/link_pb_guard_connect4" ] || fail "the connect hook was not pinned"
+touch $T/down
+expect owner connect:tcp:::1:$P ok
+expect sib connect:tcp:::1:$P EPERM
+pass "agent killed: the sibling is still denied, the owner still allowed"
+
+# --- a new agent adopts the running state
+start_agent
+ctl status -o json | jq -e ".adopted == true and .credentials_live == 1" >/dev/null ||
+	fail "the new agent did not adopt: $(ctl status -o json | jq -c '{adopted, credentials_live}')"
+ctl ps -o json | jq -e --argjson o "$OWNER" --argjson s "$SIB" \
+	'(.[] | select(.pid==$s) | .held[0].reason=="foreign_pid") and
+	 (.[] | select(.pid==$o) | .identity=="payments")' >/dev/null || fail "ps after adoption"
+touch $T/up
+expect owner connect:udp:127.0.0.1:$P ok
+expect sib connect:udp:127.0.0.1:$P EPERM
+wait_event ".event==\"connect\" and .process.pid==$SIB and .protocol==\"udp\" and
+	.credential.identity==\"payments\" and .credential.bound_process.pid==$OWNER" >/dev/null
+pass "agent restarted: adopted the credential (named in events), the sibling still denied"
+# what the kernel decided while no agent ran was in the pinned ring buffer
+sleep 0.3
+ctl trail --dir "$AUDIT" --pid "$SIB" -o json | jq -e -s \
+	'map(select(.event=="connect" and .daddr=="::1" and .reason=="foreign_pid")) | length==1' \
+	>/dev/null || fail "the denial made while the agent was down is not in the trail"
+grep -qh '"event":"gap".*"reason":"agent_down"' "$AUDIT"/seg-*.jsonl || fail "no agent_down gap"
+"$BUILD/procbindctl" verify --dir "$AUDIT" >$T/v.out 2>&1 || { cat $T/v.out; fail "verify"; }
+pass "the downtime's denial reached the trail; gap recorded; $(cat $T/v.out)"
+ctl revoke "$ID" >/dev/null || fail "revoke after adoption"
+wait_event ".event==\"credential_revoked\" and .credential.id==\"$ID\"" >/dev/null
+pass "the adopted credential can be revoked"
+
+# --- --cleanup: nothing pinned, nothing enforced
+kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+[ -d "$PIN" ] || fail "a stopped agent should leave its pins"
+"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >$T/c.out 2>&1 || { cat $T/c.out; fail "--cleanup"; }
+[ ! -e "$PIN" ] || fail "--cleanup left $(ls "$PIN")"
+actor after cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P
+expect after connect:tcp:127.0.0.1:$P ok
+pass "--cleanup: $(tail -1 $T/c.out)"
+
+# --- a full credential map: the mint is refused and counted
+sed 's/^credentials:/limits:\n  max_creds: 16\ncredentials:/' "$PB_SOURCE/tests/integration/policy.yaml" \
+	>$T/small.yaml
+PB_POLICY=$T/small.yaml start_agent
+for i in $(seq 1 16); do
+	[ -n "$(mint "$OWNER" "$T/t$i")" ] || fail "mint $i of 16"
+done
+if ctl mint --pid "$OWNER" --identity payments >$T/err 2>&1; then fail "a 17th mint fit"; fi
+grep -q "credential map is full (16 entries" $T/err || { cat $T/err; fail "message"; }
+ctl status -o json | jq -e '.counters.mint_refused_map_full == 1' >/dev/null || fail "not counted"
+pass "full credential map: $(cat $T/err); counted"
