@@ -115,6 +115,9 @@ int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
 int pb_map_count(int fd, size_t key_size, uint64_t *n);
 int pb_map_fd(struct pb_agent *a, const char *name);
 
+/* probe.c: 0 when every required kernel feature is there; a table to out */
+int pb_probe(struct pb_agent *a, FILE *out);
+
 /* mint.c */
 int pb_key_load_or_create(struct pb_agent *a);
 struct pb_mint_req {

@@ -53,6 +53,8 @@ static const struct argp_option options[] = {
     {"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
     {"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
     {"pin-dir", 'P', "DIR", 0, "Where maps and links are pinned (default BPFFS/procbind)", 0},
+    {"probe", 'R', NULL, 0, "Print what the kernel offers and what procbind will use, and exit",
+     0},
     {"cleanup", 'C', NULL, 0,
      "Remove everything pinned under the pin directory (enforcement stops) and exit", 0},
     {"audit-dir", 'A', "DIR", 0, "Audit trail directory (default STATE-DIR/audit)", 0},
@@ -66,7 +68,7 @@ static const struct argp_option options[] = {
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir;
-	int mode, cleanup;
+	int mode, cleanup, probe;
 };
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
@@ -105,6 +107,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'C':
 		args->cleanup = 1;
+		break;
+	case 'R':
+		args->probe = 1;
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -385,6 +390,16 @@ int main(int argc, char **argv)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 
+	if (args.probe) {
+		pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
+		return pb_probe(a, stdout) ? 1 : 0;
+	}
+	pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
+	if (pb_probe(a, stderr)) {
+		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
+		err = -ENOTSUP;
+		goto out;
+	}
 	if ((err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root))) ||
 	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) || (err = pb_audit_start(a)))
 		goto out;

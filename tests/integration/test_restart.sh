@@ -10,6 +10,13 @@
 P=$PORT
 AUDIT=$T/state/audit
 
+# the kernel probe: what is there, what will be used
+"$BUILD/procbindd" --probe >$T/probe.out || { cat $T/probe.out; fail "--probe"; }
+grep -q "^result: every required feature is present" $T/probe.out &&
+	grep -qE "^  ring buffer +yes" $T/probe.out && grep -qE "^  BPF-LSM +(yes|no)" $T/probe.out ||
+	{ cat $T/probe.out; fail "--probe output"; }
+pass "procbindd --probe: $(grep -c ' yes ' $T/probe.out) features present"
+
 # started before any agent: found by the task iterator, tagged, enforced
 mkdir -p "$CG" "$POD_A" "$POD_B"
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok \

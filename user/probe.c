@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Kernel feature probe: what this kernel offers that procbind needs, and
+ * what it will use. Run at every start (refusing with a clear message when
+ * something required is missing) and alone with procbindd --probe. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "log.h"
+
+struct pb_feature {
+	const char *name;
+	int required;
+	int ok;
+	char detail[160];
+};
+
+static int pb_btf_has(struct btf *btf, const char *name, int kind)
+{
+	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+static int pb_btf_member(struct btf *btf, const char *st, const char *member)
+{
+	const struct btf_type *t;
+	const struct btf_member *m;
+	int id;
+
+	if (!btf || (id = btf__find_by_name_kind(btf, st, BTF_KIND_STRUCT)) <= 0)
+		return 0;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+			return 1;
+	return 0;
+}
+
+/* Returns 0 when every required feature is there; prints a table to out. */
+int pb_probe(struct pb_agent *a, FILE *out)
+{
+	struct pb_feature f[16];
+	struct btf *btf = btf__load_vmlinux_btf();
+	struct utsname u;
+	char lsm[256] = "";
+	int n = 0, missing = 0;
+	FILE *lf;
+
+	uname(&u);
+#define ADD(nm, req, cond, ...)                                                                    \
+	do {                                                                                       \
+		f[n].name = (nm);                                                                  \
+		f[n].required = (req);                                                             \
+		f[n].ok = (cond);                                                                  \
+		snprintf(f[n].detail, sizeof(f[n].detail), __VA_ARGS__);                          \
+		n++;                                                                               \
+	} while (0)
+
+	ADD("BTF", 1, !libbpf_get_error(btf), "/sys/kernel/btf/vmlinux%s",
+	    libbpf_get_error(btf) ? " missing: CONFIG_DEBUG_INFO_BTF=y is needed" : "");
+	if (libbpf_get_error(btf))
+		btf = NULL;
+	ADD("cgroup v2", 1, a->cgroup_root[0] != 0, "%s",
+	    a->cgroup_root[0] ? a->cgroup_root : "no cgroup2 mount in /proc/self/mountinfo");
+	ADD("ring buffer", 1, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1,
+	    "BPF_MAP_TYPE_RINGBUF (5.8+)");
+	ADD("cgroup sock_addr", 1,
+	    libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 1,
+	    "connect4/6, sendmsg4/6 programs");
+	ADD("tp_btf sched_process_*", 1,
+	    pb_btf_has(btf, "btf_trace_sched_process_fork", BTF_KIND_TYPEDEF) &&
+		pb_btf_has(btf, "btf_trace_sched_process_exec", BTF_KIND_TYPEDEF) &&
+		pb_btf_has(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF),
+	    "process life cycle");
+	ADD("tp_btf cgroup_mkdir/rmdir", 1,
+	    pb_btf_has(btf, "btf_trace_cgroup_mkdir", BTF_KIND_TYPEDEF) &&
+		pb_btf_has(btf, "btf_trace_cgroup_rmdir", BTF_KIND_TYPEDEF),
+	    "new cgroups matched as they appear");
+	ADD("syscall tracepoints", 1,
+	    !access("/sys/kernel/tracing/events/syscalls/sys_exit_openat", F_OK) ||
+		!access("/sys/kernel/debug/tracing/events/syscalls/sys_exit_openat", F_OK) ||
+		access("/sys/kernel/tracing/events", F_OK),
+	    "sys_exit_open{,at,at2}: credential acquisition%s",
+	    access("/sys/kernel/tracing/events", F_OK) ? " (tracefs not mounted yet: checked at "
+							 "attach)"
+						       : "");
+	ADD("task iterator", 1, pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT),
+	    "processes that predate the agent (5.8+)");
+	ADD("task_struct.start_boottime", 1, pb_btf_member(btf, "task_struct", "start_boottime"),
+	    "process start times on CLOCK_BOOTTIME");
+	lf = fopen("/sys/kernel/security/lsm", "re");
+	if (lf) {
+		if (!fgets(lsm, sizeof(lsm), lf))
+			lsm[0] = 0;
+		fclose(lf);
+		lsm[strcspn(lsm, "\n")] = 0;
+	}
+	ADD("BPF-LSM", 0, strstr(lsm, "bpf") != NULL,
+	    "%s; not used yet (acquisition is seen at open, the decision at connect)",
+	    lsm[0] ? lsm : "/sys/kernel/security/lsm unreadable");
+#undef ADD
+	if (out) {
+		fprintf(out, "procbind kernel probe: %s %s\n", u.sysname, u.release);
+		for (int i = 0; i < n; i++)
+			fprintf(out, "  %-28s %-9s %s\n", f[i].name,
+				f[i].ok ? "yes" : f[i].required ? "MISSING" : "no", f[i].detail);
+	}
+	for (int i = 0; i < n; i++)
+		if (f[i].required && !f[i].ok) {
+			missing++;
+			pb_error("probe: %s is required and missing: %s", f[i].name, f[i].detail);
+		}
+	if (out && missing)
+		fprintf(out, "result: cannot run (%d required feature%s missing)\n", missing,
+			missing == 1 ? "" : "s");
+	else if (out)
+		fprintf(out, "result: every required feature is present\n");
+	btf__free(btf);
+	return missing ? -ENOTSUP : 0;
+}
