@@ -57,6 +57,7 @@ struct pb_agent {
 	char node[64];
 	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
 	char audit_dir[PATH_MAX];
+	char metrics_file[PATH_MAX]; /* "" = none */
 
 	/* kernel side */
 	struct procbind *skel;
@@ -86,6 +87,8 @@ struct pb_agent {
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
 	uint64_t lost_reported; /* events_lost already written as a gap */
 	uint64_t audit_errors_logged;
+	int audit_failing;	     /* the last audit write failed */
+	uint64_t audit_dropped_seen; /* dropped records health already reported */
 
 	struct pb_buf line; /* scratch for one JSON line */
 	uint64_t events_out;
@@ -114,6 +117,9 @@ int pb_seed(struct pb_agent *a); /* records for processes that predate us */
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
 int pb_map_count(int fd, size_t key_size, uint64_t *n);
 int pb_map_fd(struct pb_agent *a, const char *name);
+
+/* metrics.c: Prometheus text format for node_exporter's textfile collector */
+int pb_metrics_write(struct pb_agent *a);
 
 /* probe.c: 0 when every required kernel feature is there; a table to out */
 int pb_probe(struct pb_agent *a, FILE *out);

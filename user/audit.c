@@ -428,6 +428,7 @@ int pb_audit_flush(struct pb_audit *w)
 			w->pending_gap += w->buf_records;
 			w->st.dropped += w->buf_records;
 			w->st.write_errors++;
+			w->st.failing = 1;
 			w->seq = w->c_seq;
 			memcpy(w->prev, w->c_prev, sizeof(w->prev));
 			w->seg_bytes = w->committed;
@@ -438,6 +439,7 @@ int pb_audit_flush(struct pb_audit *w)
 		off += n;
 	}
 	w->committed += w->blen;
+	w->st.failing = 0;
 	w->c_seq = w->seq;
 	memcpy(w->c_prev, w->prev, sizeof(w->prev));
 	w->blen = 0;

@@ -36,6 +36,7 @@ struct pb_audit_stats {
 	uint64_t write_errors; /* failed writes (full disk, I/O) */
 	uint64_t checkpoints;
 	uint64_t segments; /* rotations since open */
+	int failing;	   /* the last write failed (the next success writes a gap) */
 };
 
 /* What pb_audit_open found in an existing log. */

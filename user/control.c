@@ -401,6 +401,39 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 		pb_do_status(a, r, out);
 		return 0;
 	}
+	if (!strcmp(r->verb, "health")) {
+		static const char *const none[] = {NULL};
+		struct pb_audit_stats as = {0};
+		struct pb_config cfg = {0};
+		__u32 zero = 0;
+
+		if ((ret = pb_req_check_keys(r, none, err, errlen)))
+			return ret;
+		/* Ready: hooks attached, the policy in force in the kernel, the
+		 * trail writable (the last write did not fail). */
+		bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg);
+		if (a->audit)
+			pb_audit_stats(a->audit, &as);
+		if (a->nlinks < 9 || cfg.gen != a->gen || !a->gen) {
+			snprintf(err, errlen,
+				 "not ready: %d hooks attached, policy generation %u "
+				 "in the kernel, %u expected",
+				 a->nlinks, cfg.gen, a->gen);
+			return -EAGAIN;
+		}
+		if (as.failing || as.dropped > a->audit_dropped_seen) {
+			a->audit_dropped_seen = as.dropped;
+			snprintf(err, errlen,
+				 "degraded: the audit trail cannot be written (%" PRIu64
+				 " records dropped); enforcement continues",
+				 as.dropped);
+			return -EIO;
+		}
+		pb_buf_printf(out,
+			      "ok: %d hooks, policy %s (generation %u), audit seq %" PRIu64 "\n",
+			      a->nlinks, a->policy.version, a->gen, as.seq);
+		return 0;
+	}
 	if (!strcmp(r->verb, "reload")) {
 		static const char *const none[] = {NULL};
 

@@ -58,7 +58,7 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		f[n].name = (nm);                                                                  \
 		f[n].required = (req);                                                             \
 		f[n].ok = (cond);                                                                  \
-		snprintf(f[n].detail, sizeof(f[n].detail), __VA_ARGS__);                          \
+		snprintf(f[n].detail, sizeof(f[n].detail), __VA_ARGS__);                           \
 		n++;                                                                               \
 	} while (0)
 
@@ -109,7 +109,10 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		fprintf(out, "procbind kernel probe: %s %s\n", u.sysname, u.release);
 		for (int i = 0; i < n; i++)
 			fprintf(out, "  %-28s %-9s %s\n", f[i].name,
-				f[i].ok ? "yes" : f[i].required ? "MISSING" : "no", f[i].detail);
+				f[i].ok		? "yes"
+				: f[i].required ? "MISSING"
+						: "no",
+				f[i].detail);
 	}
 	for (int i = 0; i < n; i++)
 		if (f[i].required && !f[i].ok) {

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  revoke ID                            revoke a credential\n"
     "  ps [--all] [-o table|json]           processes holding or owning credentials\n"
     "  status [-o text|json]                mode, policy version, counters, map fill\n"
+    "  health                               exit 0 when ready (hooks, policy, audit trail)\n"
     "  reload                               re-read the agent's policy file and swap it in\n"
     "                                       atomically (the old one stays on error)\n"
     "  policy check FILE                    validate a policy file (no agent needed)\n"
@@ -272,7 +273,12 @@ int main(int argc, char **argv)
 		ret = pb_cmd_events(argc, argv);
 	else if (!strcmp(cmd, "verify"))
 		ret = pb_cmd_verify(argc, argv);
-	else if (!strcmp(cmd, "reload")) {
+	else if (!strcmp(cmd, "health")) {
+		if (argc != 1)
+			return usage();
+		pb_buf_printf(&req, "health\n");
+		ret = pb_call(&req);
+	} else if (!strcmp(cmd, "reload")) {
 		if (argc != 1)
 			return usage();
 		pb_buf_printf(&req, "reload\n");

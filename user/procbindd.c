@@ -53,8 +53,9 @@ static const struct argp_option options[] = {
     {"cgroup-root", 'c', "PATH", 0, "cgroup v2 mount (default: from /proc/self/mountinfo)", 0},
     {"bpffs", 'b', "PATH", 0, "bpffs mount (default /sys/fs/bpf; mounted if missing)", 0},
     {"pin-dir", 'P', "DIR", 0, "Where maps and links are pinned (default BPFFS/procbind)", 0},
-    {"probe", 'R', NULL, 0, "Print what the kernel offers and what procbind will use, and exit",
-     0},
+    {"metrics-file", 'M', "FILE", 0,
+     "Write Prometheus metrics here every second (node_exporter textfile collector)", 0},
+    {"probe", 'R', NULL, 0, "Print what the kernel offers and what procbind will use, and exit", 0},
     {"cleanup", 'C', NULL, 0,
      "Remove everything pinned under the pin directory (enforcement stops) and exit", 0},
     {"audit-dir", 'A', "DIR", 0, "Audit trail directory (default STATE-DIR/audit)", 0},
@@ -67,7 +68,7 @@ static const struct argp_option options[] = {
 
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
-	const char *pin_dir;
+	const char *pin_dir, *metrics_file;
 	int mode, cleanup, probe;
 };
 
@@ -110,6 +111,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'R':
 		args->probe = 1;
+		break;
+	case 'M':
+		args->metrics_file = arg;
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -306,6 +310,7 @@ static int pb_run(struct pb_agent *a)
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
 					pb_creds_tick(a);
 					pb_audit_second(a);
+					pb_metrics_write(a);
 				}
 				if (a->audit)
 					pb_audit_flush(a->audit);
@@ -368,6 +373,8 @@ int main(int argc, char **argv)
 	}
 	a->mode_override = args.mode; /* kept across reloads */
 	snprintf(a->k8s_dir, sizeof(a->k8s_dir), "%s", args.k8s_dir);
+	if (args.metrics_file)
+		snprintf(a->metrics_file, sizeof(a->metrics_file), "%s", args.metrics_file);
 	if (args.audit_dir)
 		snprintf(a->audit_dir, sizeof(a->audit_dir), "%s", args.audit_dir);
 	else

@@ -158,6 +158,8 @@ touch $T/flood_go
 for _ in $(seq 100); do
 	[ "$(ctl status -o json | jq .audit.write_errors)" -gt 0 ] && break; sleep 0.1
 done
+if ctl health >$T/h.out 2>&1; then fail "health should report the failing trail"; fi
+grep -q "degraded: the audit trail cannot be written" $T/h.out || { cat $T/h.out; fail "health"; }
 touch $T/flood_stop
 wait_line flood "tally:"
 grep -q " EPERM=[1-9]" $T/flood.out && grep -q " ok=0 " $T/flood.out ||

@@ -37,6 +37,8 @@ touch $T/go
 expect owner connect:tcp:127.0.0.1:$P ok
 expect sib connect:tcp:127.0.0.1:$P EPERM
 pass "agent up: the sibling that read the token is denied"
+ctl health >$T/h.out || { cat $T/h.out; fail "health"; }
+pass "health: $(cat $T/h.out)"
 
 # --- kill -9: enforcement stays
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
@@ -47,7 +49,7 @@ expect sib connect:tcp:::1:$P EPERM
 pass "agent killed: the sibling is still denied, the owner still allowed"
 
 # --- a new agent adopts the running state
-start_agent
+start_agent --metrics-file "$T/procbind.prom"
 ctl status -o json | jq -e ".adopted == true and .credentials_live == 1" >/dev/null ||
 	fail "the new agent did not adopt: $(ctl status -o json | jq -c '{adopted, credentials_live}')"
 ctl ps -o json | jq -e --argjson o "$OWNER" --argjson s "$SIB" \
@@ -59,6 +61,15 @@ expect sib connect:udp:127.0.0.1:$P EPERM
 wait_event ".event==\"connect\" and .process.pid==$SIB and .protocol==\"udp\" and
 	.credential.identity==\"payments\" and .credential.bound_process.pid==$OWNER" >/dev/null
 pass "agent restarted: adopted the credential (named in events), the sibling still denied"
+for _ in $(seq 30); do [ -s "$T/procbind.prom" ] && break; sleep 0.1; done
+sleep 1.1 # one more write, after the udp denial
+grep -qx 'procbind_up 1' $T/procbind.prom && grep -qx 'procbind_adopted 1' $T/procbind.prom &&
+	grep -qE '^procbind_verdicts_total\{verdict="deny",reason="foreign_pid"\} [3-9]' $T/procbind.prom &&
+	grep -qE '^procbind_map_capacity\{map="procs"\} [0-9]+' $T/procbind.prom &&
+	grep -qE '^procbind_policy_info\{version="[0-9a-f]{32}",generation="2"' $T/procbind.prom &&
+	grep -qE '^procbind_bpf_run_count_total\{prog="pb_guard_connect4"\}' $T/procbind.prom ||
+	{ cat $T/procbind.prom; fail "metrics file"; }
+pass "metrics: $(grep -c '^procbind_' $T/procbind.prom) series in $T/procbind.prom, deny/foreign_pid counted across the restart"
 # what the kernel decided while no agent ran was in the pinned ring buffer
 sleep 0.3
 ctl trail --dir "$AUDIT" --pid "$SIB" -o json | jq -e -s \

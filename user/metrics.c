@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Metrics in the Prometheus text format, written once a second to a file
+ * for node_exporter's textfile collector (procbindd --metrics-file): no
+ * listening socket on the node, and no HTTP code of our own. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "audit.h"
+#include "log.h"
+#include "procbind.skel.h"
+#include "util.h"
+
+static void pb_metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int pb_metrics_write(struct pb_agent *a)
+{
+	char tmp[PATH_MAX + 8];
+	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
+	struct bpf_program *prog;
+	FILE *f;
+	int ret = 0;
+
+	if (!a->metrics_file[0])
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->metrics_file);
+	f = fopen(tmp, "we");
+	if (!f)
+		return pb_err(-errno, "metrics: open %s: %m", tmp);
+	pb_counters_read(a, cnt);
+	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
+	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
+	for (size_t i = 0; i < a->ncreds; i++)
+		live += !a->creds[i].died;
+
+	pb_metric_head(f, "procbind_up", "gauge", "1 while the agent runs");
+	fprintf(f, "procbind_up 1\n");
+	pb_metric_head(f, "procbind_adopted", "gauge",
+		       "1 if this agent took over pinned state from an earlier one");
+	fprintf(f, "procbind_adopted %d\n", a->adopted);
+	pb_metric_head(f, "procbind_verdicts_total", "counter",
+		       "connect/sendmsg decisions by credential holders, by verdict and reason");
+	for (unsigned v = 0; v < PB_VERDICT_MAX; v++)
+		for (unsigned r = 0; r < PB_REASON_MAX; r++)
+			fprintf(
+			    f,
+			    "procbind_verdicts_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+			    pb_verdict_name(v), pb_reason_name(r), cnt[PB_COUNTER_VERDICT(v, r)]);
+	pb_metric_head(f, "procbind_kernel_total", "counter",
+		       "kernel-side counters (events_lost: ring buffer full)");
+	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
+		fprintf(f, "procbind_kernel_total{counter=\"%s\"} %" PRIu64 "\n",
+			pb_counter_name(i), cnt[i]);
+	pb_metric_head(f, "procbind_map_entries", "gauge", "entries in the kernel maps");
+	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", nprocs);
+	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", ncreds);
+	pb_metric_head(f, "procbind_map_capacity", "gauge", "capacity of the kernel maps");
+	fprintf(f, "procbind_map_capacity{map=\"procs\"} %u\n",
+		bpf_map__max_entries(a->skel->maps.procs));
+	fprintf(f, "procbind_map_capacity{map=\"creds\"} %u\n",
+		bpf_map__max_entries(a->skel->maps.creds));
+	pb_metric_head(f, "procbind_credentials_live", "gauge", "credentials not yet ended");
+	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", live);
+	pb_metric_head(f, "procbind_mint_refused_map_full_total", "counter",
+		       "mints refused because the credential map was full");
+	fprintf(f, "procbind_mint_refused_map_full_total %" PRIu64 "\n", a->creds_full);
+	pb_metric_head(f, "procbind_policy_info", "gauge", "the policy in force");
+	fprintf(f, "procbind_policy_info{version=\"%s\",generation=\"%u\",mode=\"%s\"} 1\n",
+		a->policy.version, a->gen, pb_mode_name(pb_mode_now(a)));
+	if (a->audit) {
+		struct pb_audit_stats as;
+
+		pb_audit_stats(a->audit, &as);
+		pb_metric_head(f, "procbind_audit_records_total", "counter",
+			       "records appended to the audit trail by this agent");
+		fprintf(f, "procbind_audit_records_total %" PRIu64 "\n", as.records);
+		pb_metric_head(f, "procbind_audit_dropped_total", "counter",
+			       "audit records lost to write errors (each one is in a gap record)");
+		fprintf(f, "procbind_audit_dropped_total %" PRIu64 "\n", as.dropped);
+		pb_metric_head(f, "procbind_audit_write_errors_total", "counter",
+			       "failed writes to the audit trail");
+		fprintf(f, "procbind_audit_write_errors_total %" PRIu64 "\n", as.write_errors);
+	}
+	pb_metric_head(f, "procbind_bpf_run_time_ns_total", "counter",
+		       "time in each BPF program (0 unless kernel.bpf_stats_enabled=1)");
+	bpf_object__for_each_program(prog, a->skel->obj)
+	{
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		fprintf(f, "procbind_bpf_run_time_ns_total{prog=\"%s\"} %llu\n",
+			bpf_program__name(prog), (unsigned long long)info.run_time_ns);
+	}
+	pb_metric_head(f, "procbind_bpf_run_count_total", "counter",
+		       "runs of each BPF program (0 unless kernel.bpf_stats_enabled=1)");
+	bpf_object__for_each_program(prog, a->skel->obj)
+	{
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		fprintf(f, "procbind_bpf_run_count_total{prog=\"%s\"} %llu\n",
+			bpf_program__name(prog), (unsigned long long)info.run_cnt);
+	}
+	if (fflush(f) || ferror(f))
+		ret = -EIO;
+	fclose(f);
+	if (!ret && rename(tmp, a->metrics_file))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return pb_err(ret, "metrics: write %s: %s", a->metrics_file, strerror(-ret));
+	}
+	return 0;
+}
