@@ -127,6 +127,23 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	/* Fast path: a process that holds no credential, going somewhere not
 	 * protected, costs the look-ups above and one more. */
 	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (!rec) {
+		/* Every process gets a record at fork; none means the map was
+		 * full then. Fail closed if what it may hold came from its
+		 * parent: the fork copied credentials the kernel cannot see. */
+		struct task_struct *parent;
+		struct pb_proc *prec;
+		__u32 ptgid;
+
+		t = bpf_get_current_task_btf();
+		parent = BPF_CORE_READ(t, real_parent);
+		ptgid = BPF_CORE_READ(parent, tgid);
+		prec = bpf_map_lookup_elem(&procs, &ptgid);
+		if (prec && prec->nheld && prec->start_time == pb_task_start(parent)) {
+			reason = PB_R_UNTRACKED;
+			goto verdict;
+		}
+	}
 	if (!rec || !rec->nheld) {
 		if (!prot) {
 			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);

@@ -494,7 +494,7 @@ void pb_policy_defaults(struct pb_policy *p)
 	p->mode = PB_MODE_ENFORCE;
 	p->default_ttl = 15ULL * 60 * 1000000000ULL;
 	p->max_ttl = 24ULL * 3600 * 1000000000ULL;
-	p->max_procs = PB_DEFAULT_MAX_PROCS;
+	p->max_procs = 0; /* kernel.pid_max, read by the agent */
 	p->max_creds = PB_DEFAULT_MAX_CREDS;
 }
 

@@ -45,7 +45,7 @@ struct pb_policy {
 	uint64_t default_ttl; /* ns */
 	uint64_t max_ttl;     /* ns; a mint asking for more is refused */
 	int inherit_children; /* default for mint --inherit */
-	uint32_t max_procs;   /* map sizes */
+	uint32_t max_procs;   /* map sizes; max_procs 0 = kernel.pid_max (the default) */
 	uint32_t max_creds;
 
 	struct pb_identity *ident; /* heap, nident entries; see pb_policy_free */

@@ -372,6 +372,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a->mode_override = args.mode; /* kept across reloads */
+	if (!a->policy.max_procs) {
+		/* One record per process: with pid_max slots the map cannot fill
+		 * (the map is not preallocated; the kernel keeps ~16 bytes per
+		 * slot of hash buckets and a record per live process). */
+		FILE *pm = fopen("/proc/sys/kernel/pid_max", "re");
+		unsigned int pid_max = 0;
+
+		if (!pm || fscanf(pm, "%u", &pid_max) != 1 || pid_max < 1024)
+			pid_max = PB_DEFAULT_MAX_PROCS;
+		if (pm)
+			fclose(pm);
+		a->policy.max_procs = pid_max > (1u << 22) ? 1u << 22 : pid_max;
+	}
 	snprintf(a->k8s_dir, sizeof(a->k8s_dir), "%s", args.k8s_dir);
 	if (args.metrics_file)
 		snprintf(a->metrics_file, sizeof(a->metrics_file), "%s", args.metrics_file);

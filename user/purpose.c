@@ -489,7 +489,8 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 		pb_policy_free(&np);
 		return ret;
 	}
-	if (np.max_procs != a->policy.max_procs || np.max_creds != a->policy.max_creds)
+	if ((np.max_procs && np.max_procs != a->policy.max_procs) ||
+	    np.max_creds != a->policy.max_creds)
 		pb_warn("reload: limits changed; map sizes change only on restart");
 	ret = pb_purpose_install(a, &np, gen, why, sizeof(why));
 	if (!ret)

@@ -23,6 +23,7 @@ static const char *const reason_names[PB_REASON_MAX] = {
     [PB_R_OUT_OF_SCOPE] = "out_of_scope",
     [PB_R_NO_CREDENTIAL] = "no_credential",
     [PB_R_WRONG_IDENTITY] = "wrong_identity",
+    [PB_R_UNTRACKED] = "untracked",
 };
 
 const char *pb_reason_name(unsigned int r)

@@ -24,7 +24,7 @@
 #define PB_MAX_RULES	  16 /* per scope, and for exempt and protected */
 #define PB_MAX_EXES	  16 /* executable paths per identity */
 
-/* Map sizes the agent uses unless told otherwise (see --max-procs). */
+/* Map sizes: procs defaults to kernel.pid_max, this when it cannot be read. */
 #define PB_DEFAULT_MAX_PROCS 65536
 #define PB_DEFAULT_MAX_CREDS 16384
 #define PB_RINGBUF_BYTES     (1u << 22)
@@ -63,6 +63,7 @@ enum pb_reason {
 	PB_R_OUT_OF_SCOPE,   /* destination outside the scope of a held identity */
 	PB_R_NO_CREDENTIAL,  /* protected destination, caller holds no valid credential */
 	PB_R_WRONG_IDENTITY, /* protected destination, held credentials are of other identities */
+	PB_R_UNTRACKED,	     /* no record (process map full) and its parent holds credentials */
 	PB_REASON_MAX,
 };
 
@@ -132,7 +133,7 @@ struct pb_config {
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 3
+#define PB_LAYOUT 4
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
