@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The deployment's capability set works: the agent runs with exactly the
+# documented capabilities (bounding set), mints for a process of another uid
+# (chown, /proc of another user), a sibling that reads the token is denied,
+# and health says ready.
+. "$(dirname "$0")/lib.sh"
+command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+P=$PORT
+CAPS=$("$BUILD/tests/lint_manifests" "$PB_SOURCE" --print-caps) || fail "no documented capabilities"
+BOUND="-all$(echo ",$CAPS" | tr 'A-Z' 'a-z' | sed 's/,/,+/g')"
+mkdir -p "$CG" "$POD_A" "$POD_B"
+rm -f "$SOCK"
+setpriv --bounding-set="$BOUND" --inh-caps=-all -- \
+	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --pin-dir "$PIN" \
+	--policy "$PB_SOURCE/tests/integration/policy.yaml" >"$OUT" 2>"$T/agent.log" &
+AGENT_PID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -S "$SOCK" ] || { cat "$T/agent.log"; fail "the agent did not start with capabilities $CAPS"; }
+EFF=$(awk '/^CapEff/ {print $2}' /proc/$AGENT_PID/status)
+pass "agent running with bounding set $BOUND (CapEff $EFF)"
+start_server
+# the owner runs as nobody: its token file must be chowned to it
+(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$ACTOR" pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000) \
+	>"$T/owner.out" 2>&1 &
+PIDS+=($!)
+chmod 0777 "$T"
+wait_file $T/owner.pid
+actor sib cgroup:$POD_A wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+[ -n "$(mint "$(cat $T/owner.pid)" "$T/tok")" ] || { cat "$T/agent.log"; fail "mint with the documented capabilities"; }
+[ "$(stat -c %u "$T/tok")" = 65534 ] || fail "the token file is not owned by the process's uid"
+touch $T/go
+expect owner connect:tcp:127.0.0.1:$P ok
+expect sib connect:tcp:127.0.0.1:$P EPERM
+wait_event ".event==\"connect\" and .reason==\"foreign_pid\" and .credential.bound_process.uid==65534 and
+	(.credential.bound_process.exe|endswith(\"pb_actor\"))" >/dev/null ||
+	fail "attribution of another uid's process"
+ctl health >/dev/null || fail "health"
+pass "with exactly [$CAPS]: minted for uid 65534 (token chowned, exe read), sibling denied, healthy"
