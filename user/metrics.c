@@ -90,29 +90,35 @@ int pb_metrics_write(struct pb_agent *a)
 			       "failed writes to the audit trail");
 		fprintf(f, "procbind_audit_write_errors_total %" PRIu64 "\n", as.write_errors);
 	}
-	pb_metric_head(f, "procbind_bpf_run_time_ns_total", "counter",
-		       "time in each BPF program (0 unless kernel.bpf_stats_enabled=1)");
-	bpf_object__for_each_program(prog, a->skel->obj)
+	/* One pass over the programs, two metric families. */
 	{
-		struct bpf_prog_info info = {0};
-		__u32 len = sizeof(info);
+		struct {
+			const char *name;
+			unsigned long long ns, cnt;
+		} runs[32];
+		int nr = 0;
 
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
-			continue;
-		fprintf(f, "procbind_bpf_run_time_ns_total{prog=\"%s\"} %llu\n",
-			bpf_program__name(prog), (unsigned long long)info.run_time_ns);
-	}
-	pb_metric_head(f, "procbind_bpf_run_count_total", "counter",
-		       "runs of each BPF program (0 unless kernel.bpf_stats_enabled=1)");
-	bpf_object__for_each_program(prog, a->skel->obj)
-	{
-		struct bpf_prog_info info = {0};
-		__u32 len = sizeof(info);
+		bpf_object__for_each_program(prog, a->skel->obj)
+		{
+			struct bpf_prog_info info = {0};
+			__u32 len = sizeof(info);
 
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
-			continue;
-		fprintf(f, "procbind_bpf_run_count_total{prog=\"%s\"} %llu\n",
-			bpf_program__name(prog), (unsigned long long)info.run_cnt);
+			if (nr == 32 || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+				continue;
+			runs[nr].name = bpf_program__name(prog);
+			runs[nr].ns = info.run_time_ns;
+			runs[nr++].cnt = info.run_cnt;
+		}
+		pb_metric_head(f, "procbind_bpf_run_time_ns_total", "counter",
+			       "time in each BPF program (0 unless kernel.bpf_stats_enabled=1)");
+		for (int i = 0; i < nr; i++)
+			fprintf(f, "procbind_bpf_run_time_ns_total{prog=\"%s\"} %llu\n",
+				runs[i].name, runs[i].ns);
+		pb_metric_head(f, "procbind_bpf_run_count_total", "counter",
+			       "runs of each BPF program (0 unless kernel.bpf_stats_enabled=1)");
+		for (int i = 0; i < nr; i++)
+			fprintf(f, "procbind_bpf_run_count_total{prog=\"%s\"} %llu\n", runs[i].name,
+				runs[i].cnt);
 	}
 	if (fflush(f) || ferror(f))
 		ret = -EIO;
