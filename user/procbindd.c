@@ -366,6 +366,19 @@ int main(int argc, char **argv)
 		pb_error("agent: libsodium failed to initialise");
 		return 1;
 	}
+	/* --cleanup and --probe need no policy (an image may not ship the
+	 * build tree's default one). */
+	if (args.cleanup) {
+		if (args.pin_dir)
+			snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
+		else
+			snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
+		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
+	}
+	if (args.probe) {
+		pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
+		return pb_probe(a, stdout) ? 1 : 0;
+	}
 	err = pb_policy_load(args.policy, &a->policy, perr, sizeof(perr));
 	if (err) {
 		pb_error("policy: %s", perr);
@@ -402,18 +415,12 @@ int main(int argc, char **argv)
 		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
 	else
 		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
-	if (args.cleanup)
-		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
 	if (gethostname(a->node, sizeof(a->node)))
 		snprintf(a->node, sizeof(a->node), "unknown");
 	if (geteuid() != 0)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 
-	if (args.probe) {
-		pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
-		return pb_probe(a, stdout) ? 1 : 0;
-	}
 	pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
 	if (pb_probe(a, stderr)) {
 		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
