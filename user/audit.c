@@ -81,18 +81,11 @@ static int pb_str_len(const char *p, const char *end, size_t max)
 	return q && (size_t)(q - p) < max ? (int)(q - p) : -1;
 }
 
-/* FNV-1a, in pieces: pb_audit_key_hash("pid:42") equals hashing "pid:" then
- * "42", so keys are hashed without being formatted. */
-static uint64_t pb_fnv(uint64_t h, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return h;
-}
-
+/* Keys are hashed in pieces: pb_audit_key_hash("pid:42") equals hashing
+ * "pid:" then "42", so keys are hashed without being formatted. */
 uint64_t pb_audit_key_hash(const char *key)
 {
-	uint64_t h = pb_fnv(0xcbf29ce484222325ULL, key, strlen(key));
+	uint64_t h = pb_fnv1a(PB_FNV_INIT, key, strlen(key));
 
 	return h ? h : 1;
 }
@@ -206,12 +199,12 @@ static void pb_keyset_add(struct pb_keyset *k, uint64_t h)
 static void pb_keyset_parts(const char *pre, const char *v1, size_t l1, const char *v2, size_t l2,
 			    void *ctx)
 {
-	uint64_t h = pb_fnv(0xcbf29ce484222325ULL, pre, strlen(pre));
+	uint64_t h = pb_fnv1a(PB_FNV_INIT, pre, strlen(pre));
 
-	h = pb_fnv(h, v1, l1);
+	h = pb_fnv1a(h, v1, l1);
 	if (v2) {
-		h = pb_fnv(h, ":", 1);
-		h = pb_fnv(h, v2, l2);
+		h = pb_fnv1a(h, ":", 1);
+		h = pb_fnv1a(h, v2, l2);
 	}
 	pb_keyset_add(ctx, h ? h : 1);
 }

@@ -302,14 +302,11 @@ static uint32_t pb_dd_used;
 
 static uint64_t pb_dest_key(const struct pb_connect_event *e)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p = e->daddr;
+	uint64_t h = pb_fnv1a(PB_FNV_INIT, e->daddr, sizeof(e->daddr));
 
-	for (size_t i = 0; i < sizeof(e->daddr); i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	h = (h ^ e->dport) * 0x100000001b3ULL;
-	h = (h ^ e->protocol) * 0x100000001b3ULL;
-	return (h ^ e->family) * 0x100000001b3ULL;
+	h = pb_fnv1a(h, &e->dport, sizeof(e->dport));
+	h = pb_fnv1a(h, &e->protocol, sizeof(e->protocol));
+	return pb_fnv1a(h, &e->family, sizeof(e->family));
 }
 
 int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)

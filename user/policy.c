@@ -598,10 +598,8 @@ uint64_t pb_ident_id(const char *name)
 {
 	/* FNV-1a: stable across agents and restarts; collisions inside one
 	 * policy are refused by the parser. */
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = pb_fnv1a(PB_FNV_INIT, name, strlen(name));
 
-	for (const unsigned char *q = (const unsigned char *)name; *q; q++)
-		h = (h ^ *q) * 0x100000001b3ULL;
 	return h ? h : 1;
 }
 

@@ -179,3 +179,12 @@ uint64_t pb_dev_to_kernel(dev_t dev)
 {
 	return ((uint64_t)major(dev) << 20) | minor(dev);
 }
+
+uint64_t pb_fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}

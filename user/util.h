@@ -4,6 +4,7 @@
 #ifndef PB_UTIL_H
 #define PB_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -31,6 +32,11 @@ int pb_id_parse(const char *s, uint64_t *id);
 /* Userspace st_dev -> the kernel's internal dev_t (MAJOR << 20 | MINOR),
  * which is what BPF reads from inode->i_sb->s_dev. */
 uint64_t pb_dev_to_kernel(dev_t dev);
+
+/* FNV-1a over n bytes, continuing from h (start with PB_FNV_INIT). For
+ * stable ids and index keys, not for anything an attacker chooses freely. */
+#define PB_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t pb_fnv1a(uint64_t h, const void *data, size_t n);
 
 /* Parse a whole decimal number into [min, max]; 0 or -EINVAL/-ERANGE. */
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
