@@ -114,6 +114,9 @@ int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_in
 	    void *ctx);
 int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out); /* -ESRCH */
 int pb_seed(struct pb_agent *a); /* records for processes that predate us */
+/* Write a record for one walked process (tagged as at exec) unless the hooks
+ * wrote one: 0, -EEXIST or -errno. Its exe path (or "") goes to exe. */
+int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, size_t len);
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
 int pb_map_count(int fd, size_t key_size, uint64_t *n);
 int pb_map_fd(struct pb_agent *a, const char *name);

@@ -391,9 +391,8 @@ int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out)
 	return out->tgid == tgid ? 0 : -ESRCH;
 }
 
-static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
+int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, size_t len)
 {
-	struct pb_agent *a = ctx;
 	struct pb_proc rec = {
 	    .start_time = ti->start_time,
 	    .exe_dev = ti->exe_dev,
@@ -405,20 +404,31 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 	    .uid = ti->uid,
 	    .flags = PB_PROC_SEEDED,
 	};
-	char exe[PATH_MAX];
 
 	memcpy(rec.comm, ti->comm, sizeof(rec.comm));
+	exe[0] = 0;
 	/* It exec'd before we watched: tag it as the exec hook would have,
 	 * with the path the kernel resolves (best effort, see README). */
-	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, sizeof(exe))) {
+	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, len)) {
 		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe, &rec.exe_mask);
 		rec.tag_gen = a->gen;
 	}
 	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
-	if (!bpf_map_update_elem(bpf_map__fd(a->skel->maps.procs), &rec.tgid, &rec, BPF_NOEXIST))
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.procs), &rec.tgid, &rec, BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
+{
+	struct pb_agent *a = ctx;
+	char exe[PATH_MAX];
+	int err = pb_seed_one(a, ti, exe, sizeof(exe));
+
+	if (!err)
 		a->seeded++;
-	else if (errno != EEXIST)
-		pb_warn("loader: seed pid %u: %m", ti->tgid);
+	else if (err != -EEXIST)
+		pb_warn("loader: seed pid %u: %s", ti->tgid, strerror(-err));
 	return 0;
 }
 

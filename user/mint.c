@@ -250,25 +250,11 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	if (ret)
 		FAIL(ret, "mint: cannot read process %u: %s", req->pid, strerror(-ret));
 
-	/* The process needs a record for its exec/exit to be seen. One the
-	 * hooks wrote is newer than ours, so NOEXIST. */
-	memset(&rec, 0, sizeof(rec));
-	rec.tgid = ti.tgid;
-	rec.start_time = ti.start_time;
-	rec.exe_dev = ti.exe_dev;
-	rec.exe_ino = ti.exe_ino;
-	rec.cgroup_id = ti.cgroup_id;
-	rec.parent_tgid = ti.ppid;
-	rec.parent_start = ti.parent_start;
-	rec.uid = ti.uid;
-	rec.flags = PB_PROC_SEEDED;
-	memcpy(rec.comm, ti.comm, sizeof(rec.comm));
-	if (!pb_exe_path(ti.tgid, ti.exe_dev, ti.exe_ino, m.exe, sizeof(m.exe))) {
-		rec.ident = pb_purpose_tag(a, ti.cgroup_id, m.exe, &rec.exe_mask);
-		rec.tag_gen = a->gen;
-	}
-	if (bpf_map_update_elem(procs_fd, &rec.tgid, &rec, BPF_NOEXIST) && errno != EEXIST)
-		FAIL(-errno, "mint: process map: %s", strerror(errno));
+	/* The process needs a record for its exec/exit to be seen; one the
+	 * hooks wrote is newer and stays. */
+	ret = pb_seed_one(a, &ti, m.exe, sizeof(m.exe));
+	if (ret && ret != -EEXIST)
+		FAIL(ret, "mint: process map: %s", strerror(-ret));
 
 	/* Purpose binding: the process must carry the identity's tag, which
 	 * the exec hook set from the cgroup it exec'd in and what it exec'd. */
@@ -290,12 +276,9 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		/* A tag from an earlier policy generation still needs this
 		 * policy's cgroup patterns to hold. */
 		char cg[PATH_MAX];
-		int ok = 0;
 
 		pb_cgroup_name(a, ti.cgroup_id, cg, sizeof(cg));
-		for (unsigned int i = 0; i < ident->ncgroups && !ok; i++)
-			ok = pb_glob_match(ident->cgroups[i], cg);
-		if (!ok)
+		if (!pb_identity_cgroups_match(ident, cg))
 			FAIL(-EPERM,
 			     "mint: process %u was tagged '%s' by an earlier policy; its cgroup %s "
 			     "no longer matches",

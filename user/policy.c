@@ -619,16 +619,18 @@ const struct pb_identity *pb_policy_identity_by_id(const struct pb_policy *p, ui
 	return NULL;
 }
 
+int pb_identity_cgroups_match(const struct pb_identity *id, const char *cgroup)
+{
+	for (unsigned int i = 0; i < id->ncgroups; i++)
+		if (pb_glob_match(id->cgroups[i], cgroup))
+			return 1;
+	return !id->ncgroups;
+}
+
 int pb_identity_cgroup_match(const struct pb_identity *id, const struct pb_match_subject *s)
 {
-	int ok = 0;
-
-	if (id->ncgroups) {
-		for (unsigned int i = 0; i < id->ncgroups && !ok; i++)
-			ok = pb_glob_match(id->cgroups[i], s->cgroup);
-		if (!ok)
-			return 0;
-	}
+	if (!pb_identity_cgroups_match(id, s->cgroup))
+		return 0;
 	if (id->has_k8s) {
 		if (!s->k8s || !s->k8s->pod_uid[0] || !s->meta)
 			return 0;

@@ -85,6 +85,8 @@ struct pb_match_subject {
 	const struct pb_k8s_ref *k8s;
 	const struct pb_k8s_meta *meta; /* NULL when the kubelet's names are unknown */
 };
+/* Does a cgroup path match one of the identity's cgroups patterns? None: 1. */
+int pb_identity_cgroups_match(const struct pb_identity *id, const char *cgroup);
 /* Does the cgroup part of identity i match (1/0)? No cgroup part: 1. */
 int pb_identity_cgroup_match(const struct pb_identity *i, const struct pb_match_subject *s);
 /* Index of the first identity whose every part matches, or -1. */
