@@ -87,8 +87,6 @@ struct pb_agent {
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
 	uint64_t lost_reported; /* events_lost already written as a gap */
 	uint64_t audit_errors_logged;
-	int audit_failing;	     /* the last audit write failed */
-	uint64_t audit_dropped_seen; /* dropped records health already reported */
 
 	struct pb_buf line; /* scratch for one JSON line */
 	uint64_t events_out;

@@ -421,8 +421,7 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 				 a->nlinks, cfg.gen, a->gen);
 			return -EAGAIN;
 		}
-		if (as.failing || as.dropped > a->audit_dropped_seen) {
-			a->audit_dropped_seen = as.dropped;
+		if (as.failing) {
 			snprintf(err, errlen,
 				 "degraded: the audit trail cannot be written (%" PRIu64
 				 " records dropped); enforcement continues",

@@ -25,10 +25,7 @@ void pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 		pb_error("events: out of memory formatting an event");
 		return;
 	}
-	if (a->audit)
-		a->audit_failing = 0;
 	if (a->audit && pb_audit_append(a->audit, b->data, b->len)) {
-		a->audit_failing = 1;
 		struct pb_audit_stats st;
 
 		/* Counted, and a gap record follows once writes succeed again;

@@ -30,12 +30,6 @@
 
 #define PB_PENDING_NS (120ULL * 1000000000ULL) /* how long a pod's names are awaited */
 
-static int pb_fd(struct pb_agent *a, struct bpf_map *m)
-{
-	(void)a;
-	return bpf_map__fd(m);
-}
-
 /* Mask of identities of p whose cgroup part matches the cgroup at path.
  * *pending is set when a Kubernetes selector could not be decided yet
  * because the kubelet has not named the container. */
@@ -124,7 +118,7 @@ static int pb_tag_cgroup(struct pb_agent *a, const struct pb_policy *p, uint32_t
 		pb_pending_add(a, cgid);
 	if (!mask)
 		return 0;
-	if (bpf_map_update_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k, &mask, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &mask, BPF_ANY))
 		return pb_err(-errno, "purpose: tag cgroup %s: %m (raise the cgroup_tags size)",
 			      path);
 	if (how)
@@ -231,13 +225,13 @@ static void pb_delete_gen(int fd, size_t key_size, size_t gen_off, uint32_t gen)
 
 void pb_purpose_remove(struct pb_agent *a, uint32_t gen)
 {
-	pb_delete_gen(pb_fd(a, a->skel->maps.cgroup_tags), sizeof(struct pb_cgtag_key),
+	pb_delete_gen(bpf_map__fd(a->skel->maps.cgroup_tags), sizeof(struct pb_cgtag_key),
 		      offsetof(struct pb_cgtag_key, gen), gen);
-	pb_delete_gen(pb_fd(a, a->skel->maps.exe_tags), sizeof(struct pb_exetag_key),
+	pb_delete_gen(bpf_map__fd(a->skel->maps.exe_tags), sizeof(struct pb_exetag_key),
 		      offsetof(struct pb_exetag_key, gen), gen);
-	pb_delete_gen(pb_fd(a, a->skel->maps.scopes), sizeof(struct pb_scope_key),
+	pb_delete_gen(bpf_map__fd(a->skel->maps.scopes), sizeof(struct pb_scope_key),
 		      offsetof(struct pb_scope_key, gen), gen);
-	bpf_map_delete_elem(pb_fd(a, a->skel->maps.policies), &gen);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.policies), &gen);
 }
 
 int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
@@ -256,7 +250,7 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 				      .nrules = id->nscope};
 
 		memcpy(sc.rules, id->scope, sizeof(sc.rules));
-		if (bpf_map_update_elem(pb_fd(a, a->skel->maps.scopes), &sk, &sc, BPF_ANY)) {
+		if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.scopes), &sk, &sc, BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "install scope of '%s': %s", id->name,
 				 strerror(errno));
@@ -267,9 +261,9 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 			uint64_t mask = 0;
 
 			snprintf(ek.path, sizeof(ek.path), "%s", id->exes[j]);
-			bpf_map_lookup_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, &mask);
+			bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, &mask);
 			mask |= 1ULL << i;
-			if (bpf_map_update_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, &mask,
+			if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, &mask,
 						BPF_ANY)) {
 				ret = -errno;
 				snprintf(err, errlen, "install executable %s: %s", id->exes[j],
@@ -285,7 +279,7 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 	}
 	if (!ret) {
 		pb_kpolicy_build(a, p, k);
-		if (bpf_map_update_elem(pb_fd(a, a->skel->maps.policies), &gen, k, BPF_ANY)) {
+		if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.policies), &gen, k, BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "install policy: %s", strerror(errno));
 		}
@@ -306,7 +300,7 @@ int pb_purpose_activate(struct pb_agent *a, uint32_t gen)
 	struct pb_config cfg = {.gen = gen, .layout = PB_LAYOUT};
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(pb_fd(a, a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
 		return pb_err(-errno, "purpose: activate generation %u: %m", gen);
 	a->gen = gen;
 	return 0;
@@ -339,7 +333,7 @@ void pb_purpose_tick(struct pb_agent *a)
 
 			if (!pending) {
 				if (mask &&
-				    !bpf_map_update_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k,
+				    !bpf_map_update_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k,
 							 &mask, BPF_ANY))
 					pb_emit_cgroup_matched(a, &a->policy, pe.cgroup_id, path,
 							       mask, "kubelet");
@@ -369,8 +363,8 @@ static uint64_t pb_pick(struct pb_agent *a, uint64_t cgid, uint64_t exm)
 
 	if (!pol)
 		return 0;
-	if (!bpf_map_lookup_elem(pb_fd(a, a->skel->maps.policies), &a->gen, pol)) {
-		bpf_map_lookup_elem(pb_fd(a, a->skel->maps.cgroup_tags), &k, &cgm);
+	if (!bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.policies), &a->gen, pol)) {
+		bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &cgm);
 		i = pb_tag_pick(pol, cgm, exm);
 		if (i >= 0)
 			ident = pol->ident[i];
@@ -385,7 +379,7 @@ uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgid, const char *exe, __u6
 
 	*exe_mask = 0;
 	snprintf(ek.path, sizeof(ek.path), "%s", exe ? exe : "");
-	bpf_map_lookup_elem(pb_fd(a, a->skel->maps.exe_tags), &ek, exe_mask);
+	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, exe_mask);
 	return pb_pick(a, cgid, *exe_mask);
 }
 
@@ -447,7 +441,7 @@ int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen)
 	 * until this one is installed beside it, then the switch is one word,
 	 * as in a reload. */
 	uint32_t gen = a->adopted ? a->adopted_gen + 1 : 1, g, next;
-	int fd = pb_fd(a, a->skel->maps.policies), ret;
+	int fd = bpf_map__fd(a->skel->maps.policies), ret;
 
 	if (!gen)
 		gen = 1;
