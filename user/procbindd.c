@@ -366,15 +366,14 @@ int main(int argc, char **argv)
 		pb_error("agent: libsodium failed to initialise");
 		return 1;
 	}
+	if (args.pin_dir)
+		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
+	else
+		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
-	if (args.cleanup) {
-		if (args.pin_dir)
-			snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
-		else
-			snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
+	if (args.cleanup)
 		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
-	}
 	if (args.probe) {
 		pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
 		return pb_probe(a, stdout) ? 1 : 0;
@@ -411,24 +410,21 @@ int main(int argc, char **argv)
 	snprintf(a->cred_dir, sizeof(a->cred_dir), "%s/creds", args.state_dir);
 	snprintf(a->socket_path, sizeof(a->socket_path), "%s", args.socket);
 	snprintf(a->bpffs, sizeof(a->bpffs), "%s", args.bpffs);
-	if (args.pin_dir)
-		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
-	else
-		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
 	if (gethostname(a->node, sizeof(a->node)))
 		snprintf(a->node, sizeof(a->node), "unknown");
 	if (geteuid() != 0)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 
-	pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
+	/* The probe reports a missing cgroup v2 mount with the rest. */
+	err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
 	if (pb_probe(a, stderr)) {
 		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
-		err = -ENOTSUP;
+		err = err ? err : -ENOTSUP;
 		goto out;
 	}
-	if ((err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root))) ||
-	    (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) || (err = pb_audit_start(a)))
+	if (err || (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
+	    (err = pb_audit_start(a)))
 		goto out;
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);
 
