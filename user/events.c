@@ -162,7 +162,7 @@ static const struct pb_proc_attr *pb_proc_attr(uint32_t tgid, uint64_t start, ui
 	return c;
 }
 
-void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino)
+static void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino)
 {
 	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
 

@@ -242,19 +242,6 @@ void pb_rule_format(const struct pb_rule *r, char *buf, size_t len)
 			 r->port_hi);
 }
 
-void pb_dest_format(const struct pb_dest *d, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (d->family == PB_AF_INET) {
-		inet_ntop(AF_INET, d->addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u/%s", a, d->port, pb_proto_name(d->proto));
-	} else {
-		inet_ntop(AF_INET6, d->addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u/%s", a, d->port, pb_proto_name(d->proto));
-	}
-}
-
 /* ---- Kubernetes attribution ---- */
 
 static int pb_is_hex(const char *s, size_t n)

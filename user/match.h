@@ -27,8 +27,6 @@ int pb_ports_parse(const char *s, struct pb_rule *r, const char **why);
 int pb_proto_parse(const char *s, struct pb_rule *r);
 /* A rule back as text: "10.0.0.0/8 tcp 5432" (buf >= 96 bytes). */
 void pb_rule_format(const struct pb_rule *r, char *buf, size_t len);
-/* A destination as text: "10.0.0.1:5432/tcp", "[::1]:80/udp". */
-void pb_dest_format(const struct pb_dest *d, char *buf, size_t len);
 
 /* What a cgroup path says about Kubernetes. Both the cgroupfs driver
  * (/kubepods/burstable/pod<uid>/<id>) and the systemd driver
