@@ -139,11 +139,13 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		parent = BPF_CORE_READ(t, real_parent);
 		ptgid = BPF_CORE_READ(parent, tgid);
 		prec = bpf_map_lookup_elem(&procs, &ptgid);
-		if (prec && prec->nheld && prec->start_time == pb_task_start(parent)) {
+		if (prec && prec->nheld && pb_rec_is(prec, pb_task_start(parent))) {
 			reason = PB_R_UNTRACKED;
 			goto verdict;
 		}
 	}
+	if (rec && (rec->flags & PB_PROC_COARSE))
+		pb_rec_is_task(rec, bpf_get_current_task_btf()); /* settle a /proc seed */
 	if (!rec || !rec->nheld) {
 		if (!prot) {
 			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
@@ -158,7 +160,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	t = bpf_get_current_task_btf();
 	s.tgid = tgid;
 	s.start_time = pb_task_start(t);
-	if (rec->start_time != s.start_time) {
+	if (!pb_rec_is_task(rec, t)) {
 		/* The record outlived its process and the hooks never saw this
 		 * one: what it holds is not this process's. Counted, reported,
 		 * and judged as a process holding nothing. */

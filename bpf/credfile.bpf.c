@@ -28,7 +28,7 @@ static __always_inline int pb_on_open(long ret)
 	struct pb_proc *rec;
 	struct inode *inode;
 	struct file *f;
-	__u64 *idp, id, start;
+	__u64 *idp, id;
 	__u32 tgid, slot;
 
 	if (ret < 0)
@@ -46,9 +46,8 @@ static __always_inline int pb_on_open(long ret)
 	id = *idp;
 
 	tgid = bpf_get_current_pid_tgid() >> 32;
-	start = pb_task_start(t);
 	rec = bpf_map_lookup_elem(&procs, &tgid);
-	if (!rec || rec->start_time != start) {
+	if (!rec || !pb_rec_is_task(rec, t)) {
 		/* A process the hooks missed (started before the agent, or its
 		 * record is stale): describe it now, it holds nothing else. */
 		struct pb_proc fresh = {};

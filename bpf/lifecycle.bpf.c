@@ -69,7 +69,7 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 	rec.parent_start = pb_task_start(parent);
 
 	prec = bpf_map_lookup_elem(&procs, &ptgid);
-	if (prec && prec->start_time == rec.parent_start && prec->nheld) {
+	if (prec && pb_rec_is(prec, rec.parent_start) && prec->nheld) {
 		/* Inheritance through fork: the child holds what the parent holds
 		 * (open fds, memory). Whether it may use it is the decision's job. */
 		for (int i = 0; i < PB_MAX_HELD; i++)
@@ -77,7 +77,7 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 		rec.nheld = prec->nheld;
 		rec.flags = prec->flags & PB_PROC_OVERFLOW;
 	}
-	if (prec && prec->start_time == rec.parent_start) {
+	if (prec && pb_rec_is(prec, rec.parent_start)) {
 		/* Fork copies the identity tag; exec re-derives it. */
 		rec.ident = prec->ident;
 		rec.tag_gen = prec->tag_gen;
@@ -112,13 +112,12 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	__u64 start = pb_task_start(p);
 	struct pb_proc_event *e;
 	struct pb_proc *rec;
 	__u64 old_dev, old_ino;
 
 	rec = bpf_map_lookup_elem(&procs, &tgid);
-	if (!rec || rec->start_time != start) {
+	if (!rec || !pb_rec_is_task(rec, p)) {
 		struct pb_proc fresh = {};
 
 		if (rec)
@@ -180,7 +179,7 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 		return 0;
 
 	rec = bpf_map_lookup_elem(&procs, &tgid);
-	if (!rec || rec->start_time != pb_task_start(p))
+	if (!rec || !pb_rec_is_task(rec, p))
 		return 0;
 	if (rec->nheld || rec->ident) {
 		e = pb_event_reserve(sizeof(*e), PB_EV_EXIT);

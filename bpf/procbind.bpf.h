@@ -142,6 +142,41 @@ static __always_inline __u64 pb_task_start(struct task_struct *t)
 	return BPF_CORE_READ(t, group_leader, start_boottime);
 }
 
+/* Is rec the record of the process that started at start? A record seeded
+ * from /proc (PB_PROC_COARSE) knows its start only to the USER_HZ tick: the
+ * first hook that sees the process with a start in that tick settles it to
+ * the nanosecond, so every later comparison is exact again. */
+static __always_inline bool pb_rec_is(struct pb_proc *rec, __u64 start)
+{
+	if (rec->start_time == start)
+		return true;
+	if (!(rec->flags & PB_PROC_COARSE) || rec->start_time != start - start % PB_TICK_NS)
+		return false;
+	rec->start_time = start;
+	rec->flags &= ~PB_PROC_COARSE;
+	return true;
+}
+
+/* pb_rec_is for the record of task t (any of its threads), which also
+ * settles the start time of the parent the record names, when that parent
+ * is still t's parent. */
+static __always_inline bool pb_rec_is_task(struct pb_proc *rec, struct task_struct *t)
+{
+	struct task_struct *parent;
+	__u64 pstart;
+
+	if (!(rec->flags & PB_PROC_COARSE))
+		return rec->start_time == pb_task_start(t);
+	if (!pb_rec_is(rec, pb_task_start(t)))
+		return false;
+	parent = BPF_CORE_READ(t, group_leader, real_parent);
+	pstart = pb_task_start(parent);
+	if (BPF_CORE_READ(parent, tgid) == rec->parent_tgid &&
+	    rec->parent_start == pstart - pstart % PB_TICK_NS)
+		rec->parent_start = pstart;
+	return true;
+}
+
 static __always_inline __u64 pb_task_cgroup(struct task_struct *t)
 {
 	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);

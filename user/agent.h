@@ -58,6 +58,7 @@ struct pb_agent {
 	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
 	char audit_dir[PATH_MAX];
 	char metrics_file[PATH_MAX]; /* "" = none */
+	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
 
 	/* kernel side */
 	struct procbind *skel;
@@ -69,6 +70,7 @@ struct pb_agent {
 	uint32_t adopted_gen; /* the policy generation in force when adopted */
 	struct ring_buffer *rb;
 	uint64_t seeded;
+	int walk_proc;		/* walks read /proc: no task iterator, or --seed-from proc */
 	uint32_t gen;		/* policy generation in force */
 	uint64_t policy_loaded; /* boot ns */
 	struct pb_pending *pending;
@@ -93,6 +95,8 @@ struct pb_agent {
 	FILE *out; /* event stream (stdout) */
 };
 
+enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
+
 /* The mode in force: --mode wins over the policy's. */
 static inline unsigned int pb_mode_now(const struct pb_agent *a)
 {
@@ -107,7 +111,9 @@ int pb_loader_start(struct pb_agent *a);
 void pb_loader_stop(struct pb_agent *a);
 /* Remove every pin under pin_dir: enforcement and its state go. */
 int pb_loader_cleanup(const char *pin_dir);
-/* Walk processes with the task iterator (tgid 0: all); cb returns non-zero to stop. */
+/* Walk processes (tgid 0: all) with the task iterator, or from /proc when
+ * walk_proc (start times rounded down to the tick, PB_TI_COARSE); cb returns
+ * non-zero to stop. */
 int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
 	    void *ctx);
 int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out); /* -ESRCH */

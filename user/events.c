@@ -106,28 +106,14 @@ static struct pb_cg_attr pb_cgcache[PB_CACHE_SLOTS];
  * started at start (stat's starttime is its start_boottime in clock ticks). */
 static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
-	long hz = sysconf(_SC_CLK_TCK);
+	struct pb_stat st;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces */
-	if (!p || sscanf(p + 2,
-			 "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-			 "%*s %llu",
-			 &st) != 1)
-		return -EIO;
-	if (hz <= 0 || st != start / (1000000000ULL / (uint64_t)hz))
+	if ((fd = pb_stat_read(tgid, &st)))
+		return fd;
+	if (pb_ticks_to_ns(st.starttime) != start - start % pb_ticks_to_ns(1))
 		return -ESRCH; /* another process has the PID now */
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);

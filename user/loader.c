@@ -228,6 +228,8 @@ int pb_loader_start(struct pb_agent *a)
 	if (!s)
 		return pb_err(-errno, "loader: open BPF object: %m");
 	a->skel = s;
+	/* Without a task iterator the walks read /proc (pb_probe decided). */
+	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->walk_proc);
 	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
 	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
 	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
@@ -330,6 +332,45 @@ void pb_loader_stop(struct pb_agent *a)
 	a->cgroup_fd = -1;
 }
 
+/* The task walk from /proc, for kernels without a task iterator. A process
+ * that forks while we read is seen by the fork hook, attached before. */
+static int pb_proc_walk(struct pb_agent *a, uint32_t tgid,
+			int (*cb)(const struct pb_task_info *ti, void *ctx), void *ctx)
+{
+	struct pb_task_info ti;
+	struct dirent *de;
+	DIR *d;
+	int err;
+
+	if (tgid) {
+		err = pb_proc_task_info(tgid, a->cgroup_root, &ti);
+		if (!err)
+			cb(&ti, ctx);
+		return err == -ESRCH ? 0 : err;
+	}
+	d = opendir("/proc");
+	if (!d)
+		return pb_err(-errno, "loader: open /proc: %m");
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (*end || !pid || pid > UINT32_MAX)
+			continue;
+		err = pb_proc_task_info((uint32_t)pid, a->cgroup_root, &ti);
+		if (err == -ESRCH)
+			continue; /* gone, or a kernel thread */
+		if (err) {
+			pb_warn("loader: /proc/%lu: %s", pid, strerror(-err));
+			continue;
+		}
+		if (cb(&ti, ctx))
+			break;
+	}
+	closedir(d);
+	return 0;
+}
+
 int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
 	    void *ctx)
 {
@@ -339,6 +380,8 @@ int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_in
 	ssize_t n;
 	int fd, err = 0;
 
+	if (a->walk_proc)
+		return pb_proc_walk(a, tgid, cb, ctx);
 	a->skel->bss->pb_walk_tgid = tgid;
 	link = bpf_program__attach_iter(a->skel->progs.pb_walk_tasks, NULL);
 	if (libbpf_get_error(link))
@@ -402,7 +445,7 @@ int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, si
 	    .tgid = ti->tgid,
 	    .parent_tgid = ti->ppid,
 	    .uid = ti->uid,
-	    .flags = PB_PROC_SEEDED,
+	    .flags = PB_PROC_SEEDED | (ti->flags & PB_TI_COARSE ? PB_PROC_COARSE : 0),
 	};
 
 	memcpy(rec.comm, ti->comm, sizeof(rec.comm));

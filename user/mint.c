@@ -258,7 +258,23 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 
 	/* Purpose binding: the process must carry the identity's tag, which
 	 * the exec hook set from the cgroup it exec'd in and what it exec'd. */
-	if (bpf_map_lookup_elem(procs_fd, &ti.tgid, &rec) || rec.start_time != ti.start_time)
+	if (bpf_map_lookup_elem(procs_fd, &ti.tgid, &rec))
+		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
+	if (ti.flags & PB_TI_COARSE) {
+		/* /proc knows the start to the tick; the binding needs the
+		 * nanosecond the hooks compare, which only a record a hook wrote
+		 * or settled has. */
+		if (rec.flags & PB_PROC_COARSE)
+			FAIL(-EAGAIN,
+			     "mint: process %u predates the agent, and without a task iterator its "
+			     "start time is known only to the 10 ms tick until a hook sees it (its "
+			     "next connect, fork, exec or credential open); retry after that",
+			     req->pid);
+		if (rec.start_time - rec.start_time % PB_TICK_NS != ti.start_time)
+			FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
+		ti.start_time = rec.start_time;
+		ti.parent_start = rec.parent_start;
+	} else if (rec.start_time != ti.start_time)
 		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
 	if (rec.cgroup_id != ti.cgroup_id)
 		FAIL(-EPERM,
@@ -360,7 +376,9 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	/* Still the same process? If it exited (or its PID was reused) while
 	 * we minted, the credential would be bound to nobody: undo it. */
 	ret = pb_walk_one(a, req->pid, &again);
-	if (ret || again.start_time != ti.start_time)
+	if (ret ||
+	    again.start_time !=
+		ti.start_time - (again.flags & PB_TI_COARSE ? ti.start_time % PB_TICK_NS : 0))
 		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
 
 	slot = &a->creds[a->ncreds++];

@@ -90,8 +90,27 @@ int pb_probe(struct pb_agent *a, FILE *out)
 	    access("/sys/kernel/tracing/events", F_OK) ? " (tracefs not mounted yet: checked at "
 							 "attach)"
 						       : "");
-	ADD("task iterator", 1, pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT),
-	    "processes that predate the agent (5.8+)");
+	{
+		int iter = pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT);
+		long hz = sysconf(_SC_CLK_TCK);
+
+		a->walk_proc =
+		    a->seed_source == PB_SEED_PROC || (!iter && a->seed_source == PB_SEED_AUTO);
+		ADD("task iterator", a->seed_source == PB_SEED_ITER, iter,
+		    "processes that predate the agent (5.8+)%s",
+		    !a->walk_proc ? ": used"
+		    : iter	  ? ": not used (--seed-from proc)"
+				  : "; /proc is used instead");
+		/* /proc gives start times in USER_HZ ticks; the kernel settles a
+		 * record to the nanosecond with PB_TICK_NS, so the two must agree. */
+		if (a->walk_proc)
+			ADD("/proc start times", 1,
+			    hz > 0 && 1000000000ULL / (unsigned long)hz == PB_TICK_NS,
+			    "USER_HZ %ld: records of processes that predate the agent know their "
+			    "start "
+			    "to the tick until a hook sees them",
+			    hz);
+	}
 	ADD("task_struct.start_boottime", 1, pb_btf_member(btf, "task_struct", "start_boottime"),
 	    "process start times on CLOCK_BOOTTIME");
 	lf = fopen("/sys/kernel/security/lsm", "re");

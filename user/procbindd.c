@@ -62,6 +62,10 @@ static const struct argp_option options[] = {
     {"k8s-log-dir", 'k', "DIR", 0,
      "The kubelet's container log links, for Kubernetes selectors (default /var/log/containers)",
      0},
+    {"seed-from", 'F', "SOURCE", 0,
+     "How processes that predate the agent are found: auto (default), iter (task iterator) "
+     "or proc (/proc; start times to the 10 ms tick until a hook sees the process)",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -69,7 +73,7 @@ static const struct argp_option options[] = {
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file;
-	int mode, cleanup, probe;
+	int mode, cleanup, probe, seed;
 };
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
@@ -114,6 +118,16 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'M':
 		args->metrics_file = arg;
+		break;
+	case 'F':
+		if (!strcmp(arg, "auto"))
+			args->seed = PB_SEED_AUTO;
+		else if (!strcmp(arg, "iter"))
+			args->seed = PB_SEED_ITER;
+		else if (!strcmp(arg, "proc"))
+			args->seed = PB_SEED_PROC;
+		else
+			argp_error(state, "--seed-from must be auto, iter or proc, not '%s'", arg);
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -372,6 +386,7 @@ int main(int argc, char **argv)
 		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
+	a->seed_source = args.seed;
 	if (args.cleanup)
 		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
 	if (args.probe) {
@@ -453,8 +468,10 @@ int main(int argc, char **argv)
 	err = pb_seed(a);
 	if (err)
 		goto out;
-	pb_info("agent: %u hooks attached, %lu existing processes seeded", a->nlinks,
-		(unsigned long)a->seeded);
+	pb_info("agent: %u hooks attached, %lu existing processes seeded from %s", a->nlinks,
+		(unsigned long)a->seeded,
+		a->walk_proc ? "/proc (start times to the tick until a hook sees each)"
+			     : "the task iterator");
 	a->policy_loaded = pb_now_boot_ns();
 	pb_purpose_loaded(a);
 

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "sysfs.h"
+#include "util.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void pb_unescape_octal(char *s)
@@ -147,5 +148,146 @@ int pb_cgroup_id(const char *path, uint64_t *id)
 	if (stat(path, &st))
 		return -errno;
 	*id = st.st_ino;
+	return 0;
+}
+
+int pb_stat_parse(const char *buf, struct pb_stat *out)
+{
+	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	unsigned long long starttime;
+	unsigned int flags;
+	int ppid;
+	size_t n;
+
+	/* comm may hold spaces and parentheses: it ends at the last ')'. */
+	if (!open || !close || close < open ||
+	    sscanf(
+		close + 1,
+		" %*c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		&ppid, &flags, &starttime) != 3 ||
+	    ppid < 0)
+		return -EIO;
+	n = (size_t)(close - open - 1);
+	if (n >= sizeof(out->comm))
+		n = sizeof(out->comm) - 1;
+	memcpy(out->comm, open + 1, n);
+	out->comm[n] = 0;
+	out->ppid = (uint32_t)ppid;
+	out->flags = flags;
+	out->starttime = starttime;
+	return 0;
+}
+
+int pb_stat_read(uint32_t pid, struct pb_stat *out)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = 0;
+	return pb_stat_parse(buf, out);
+}
+
+uint64_t pb_ticks_to_ns(uint64_t ticks)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+
+	return ticks * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
+}
+
+/* Tgid: and the effective uid (second field of Uid:) from /proc/PID/status. */
+static int pb_status_ids(uint32_t pid, uint32_t *tgid, uint32_t *uid)
+{
+	char path[64], line[256];
+	unsigned int r, e = 0, t = 0;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (found != 3 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %u", &t) == 1)
+			found |= 1;
+		else if (sscanf(line, "Uid: %u %u", &r, &e) == 2)
+			found |= 2;
+	}
+	fclose(f);
+	if (found != 3)
+		return -EIO;
+	*tgid = t;
+	*uid = e;
+	return 0;
+}
+
+/* The cgroup v2 path ("0::/...") from /proc/PID/cgroup, made absolute. */
+static int pb_proc_cgroup(uint32_t pid, const char *root, char *out, size_t len)
+{
+	char path[64], line[PATH_MAX + 16];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		found = snprintf(out, len, "%s%s", root, line + 3) < (int)len;
+	}
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}
+
+int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info *ti)
+{
+	char path[PATH_MAX];
+	struct pb_stat st, pst;
+	struct stat exe;
+	uint64_t start, cgid = 0;
+	uint32_t tgid = 0;
+	int err;
+
+	memset(ti, 0, sizeof(*ti));
+	if ((err = pb_stat_read(pid, &st)))
+		return err == -ENOENT ? -ESRCH : err;
+	if (st.flags & 0x00200000) /* PF_KTHREAD */
+		return -ESRCH;
+	start = pb_ticks_to_ns(st.starttime);
+	if ((err = pb_status_ids(pid, &tgid, &ti->uid)))
+		return err == -ENOENT ? -ESRCH : err;
+	if (tgid != pid) /* a thread: /proc/TID is reachable though not listed */
+		return -ESRCH;
+	if ((err = pb_proc_cgroup(pid, cgroup_root, path, sizeof(path))) ||
+	    (err = pb_cgroup_id(path, &cgid)))
+		return err == -ENOENT ? -ESRCH : err;
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (!stat(path, &exe)) { /* none for a zombie leader */
+		ti->exe_dev = pb_dev_to_kernel(exe.st_dev);
+		ti->exe_ino = exe.st_ino;
+	}
+	if (st.ppid && !pb_stat_read(st.ppid, &pst))
+		ti->parent_start = pb_ticks_to_ns(pst.starttime);
+	/* Everything above must describe one process: if the PID changed
+	 * hands while we read, its start time shows it. */
+	if (pb_stat_read(pid, &pst) || pst.starttime != st.starttime)
+		return -ESRCH;
+	ti->cgroup_id = cgid;
+	ti->tgid = pid;
+	ti->ppid = st.ppid;
+	ti->start_time = start;
+	ti->flags = PB_TI_COARSE;
+	snprintf(ti->comm, sizeof(ti->comm), "%s", st.comm);
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "procbind/abi.h"
+
 /* Find the mount point of the first filesystem of type fstype in a
  * /proc/self/mountinfo stream. 0, or -ENOENT when none is mounted. */
 int pb_mountinfo_find(FILE *mountinfo, const char *fstype, char *out, size_t len);
@@ -24,5 +26,23 @@ int pb_cgroup_path(int root_fd, uint64_t id, char *out, size_t len);
 
 /* cgroup id of a path (the directory's inode on cgroup v2). */
 int pb_cgroup_id(const char *path, uint64_t *id);
+
+/* /proc/PID/stat, the fields procbind reads. starttime is the process's
+ * start_boottime in USER_HZ ticks. */
+struct pb_stat {
+	uint32_t ppid;
+	uint32_t flags; /* PF_* */
+	uint64_t starttime;
+	char comm[PB_COMM_LEN];
+};
+int pb_stat_parse(const char *buf, struct pb_stat *out); /* 0 or -EIO */
+int pb_stat_read(uint32_t pid, struct pb_stat *out);	 /* 0, -ENOENT or -EIO */
+uint64_t pb_ticks_to_ns(uint64_t ticks);		 /* USER_HZ ticks -> ns */
+
+/* One process as /proc shows it (the fallback of the task iterator): start
+ * times rounded down to the tick (PB_TI_COARSE), cgroup v2 id, executable
+ * inode in the kernel's dev_t. -ESRCH for a kernel thread or a PID that went
+ * away or changed hands while it was read. */
+int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info *ti);
 
 #endif

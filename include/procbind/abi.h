@@ -34,7 +34,14 @@
 /* Times: every time in procbind is CLOCK_BOOTTIME in nanoseconds. The kernel
  * stamps a task's start with it (task->start_boottime), bpf_ktime_get_boot_ns()
  * reads it, and the agent reads it with clock_gettime(CLOCK_BOOTTIME). One
- * clock at one granularity is what makes a PID reuse always visible. */
+ * clock at one granularity is what makes a PID reuse always visible.
+ *
+ * The one exception: without a task iterator the agent seeds the processes
+ * that predate it from /proc, whose start times are in USER_HZ ticks
+ * (start_boottime / PB_TICK_NS, the same division the kernel does). Such a
+ * record is marked PB_PROC_COARSE and holds the start rounded down to its
+ * tick; the first hook that sees the process settles it to the nanosecond. */
+#define PB_TICK_NS 10000000ULL /* 1 s / USER_HZ (100 on every Linux port we run on) */
 
 enum pb_mode {
 	PB_MODE_MONITOR = 0,
@@ -74,6 +81,7 @@ enum pb_reason {
 /* pb_proc.flags */
 #define PB_PROC_OVERFLOW (1u << 0) /* tried to hold more than PB_MAX_HELD credentials */
 #define PB_PROC_SEEDED	 (1u << 1) /* created by the agent from a task walk, not by a hook */
+#define PB_PROC_COARSE	 (1u << 2) /* seeded from /proc: start times known to the tick only */
 
 /* One record per process, keyed by tgid in map "procs". The hooks keep it:
  * fork creates it (copying what the parent holds), exec refreshes the
@@ -349,7 +357,7 @@ struct pb_cgroup_event {
 };
 _Static_assert(sizeof(struct pb_cgroup_event) == 32, "pb_cgroup_event layout");
 
-/* Emitted by the task iterator, one per process (group leader). */
+/* One process (group leader), from the task iterator or from /proc. */
 struct pb_task_info {
 	__u64 start_time;
 	__u64 cgroup_id;
@@ -359,9 +367,10 @@ struct pb_task_info {
 	__u32 tgid;
 	__u32 ppid;
 	__u32 uid;
-	__u32 _pad;
+	__u32 flags; /* PB_TI_* */
 	char comm[PB_COMM_LEN];
 };
+#define PB_TI_COARSE (1u << 0) /* read from /proc: start times rounded down to PB_TICK_NS */
 _Static_assert(sizeof(struct pb_task_info) == 72, "pb_task_info layout");
 
 #endif /* PROCBIND_ABI_H */

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "json.h"
@@ -149,6 +154,110 @@ static void test_token_sign_verify(void **st)
 	free(tok);
 }
 
+static void test_stat_parse(void **st)
+{
+	struct pb_stat ps;
+	/* comm with spaces and a ')' of its own: the last ')' ends it */
+	const char *line = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+			   "987654 1000 10 18446744073709551615\n";
+
+	(void)st;
+	assert_int_equal(pb_stat_parse(line, &ps), 0);
+	assert_string_equal(ps.comm, "a) b (c)");
+	assert_int_equal(ps.ppid, 17);
+	assert_int_equal(ps.flags, 4194560);
+	assert_int_equal(ps.starttime, 987654);
+	assert_int_equal(pb_stat_parse("4242 (x) S 17 1 1", &ps), -EIO);
+	assert_int_equal(pb_stat_parse("no parenthesis at all", &ps), -EIO);
+	assert_int_equal(pb_ticks_to_ns(987654), 987654ULL * PB_TICK_NS);
+}
+
+struct test_thread {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pid_t tid;
+	int done;
+};
+
+/* Publishes its tid, then stays alive until told to go. */
+static void *test_thread_tid(void *arg)
+{
+	struct test_thread *t = arg;
+
+	pthread_mutex_lock(&t->lock);
+	t->tid = (pid_t)syscall(SYS_gettid);
+	pthread_cond_broadcast(&t->cond);
+	while (!t->done)
+		pthread_cond_wait(&t->cond, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+/* The /proc fallback of the task walk describes this very process as the
+ * kernel does: tgid, parent, uid, cgroup v2 id, executable, tick start. */
+static void test_proc_task_info(void **st)
+{
+	char root[PATH_MAX], line[PATH_MAX + 8], path[PATH_MAX * 2];
+	struct pb_task_info ti;
+	struct pb_stat self;
+	uint64_t cgid = 0;
+	struct stat exe;
+	FILE *f;
+
+	(void)st;
+	if (pb_cgroup2_find(NULL, root, sizeof(root))) {
+		print_message("skipped: no cgroup v2 mount in /proc/self/mountinfo\n");
+		skip();
+	}
+	assert_int_equal(pb_proc_task_info((uint32_t)getpid(), root, &ti), 0);
+	assert_int_equal(ti.tgid, getpid());
+	assert_int_equal(ti.ppid, getppid());
+	assert_int_equal(ti.uid, geteuid());
+	assert_int_equal(ti.flags, PB_TI_COARSE);
+	assert_int_equal(pb_stat_read((uint32_t)getpid(), &self), 0);
+	assert_int_equal(ti.start_time, self.starttime * PB_TICK_NS);
+	assert_int_equal(ti.start_time % PB_TICK_NS, 0);
+	assert_true(ti.parent_start <= ti.start_time);
+	assert_int_equal(stat("/proc/self/exe", &exe), 0);
+	assert_int_equal(ti.exe_ino, exe.st_ino);
+	assert_int_equal(ti.exe_dev, pb_dev_to_kernel(exe.st_dev));
+	f = fopen("/proc/self/cgroup", "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(path, sizeof(path), "%s%s", root, line + 3);
+			assert_int_equal(pb_cgroup_id(path, &cgid), 0);
+		}
+	fclose(f);
+	assert_int_equal(ti.cgroup_id, cgid);
+	assert_int_not_equal(cgid, 0);
+	/* a thread is not a process; no process, no kernel thread either */
+	{
+		struct test_thread t = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+		pthread_t th;
+		int err;
+
+		assert_int_equal(pthread_create(&th, NULL, test_thread_tid, &t), 0);
+		pthread_mutex_lock(&t.lock);
+		while (!t.tid)
+			pthread_cond_wait(&t.cond, &t.lock);
+		pthread_mutex_unlock(&t.lock);
+		assert_int_not_equal(t.tid, getpid());
+		/* the thread is alive: /proc/TID/stat is readable, yet no process */
+		assert_int_equal(pb_stat_read((uint32_t)t.tid, &self), 0);
+		err = pb_proc_task_info((uint32_t)t.tid, root, &ti);
+		pthread_mutex_lock(&t.lock);
+		t.done = 1;
+		pthread_cond_broadcast(&t.cond);
+		pthread_mutex_unlock(&t.lock);
+		pthread_join(th, NULL);
+		assert_int_equal(err, -ESRCH);
+	}
+	assert_int_equal(pb_proc_task_info(2, root, &ti), -ESRCH); /* kthreadd */
+	assert_int_equal(pb_proc_task_info(0x7ffffff0, root, &ti), -ESRCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +266,8 @@ int main(void)
 	    cmocka_unit_test(test_ids),
 	    cmocka_unit_test(test_dev_encoding),
 	    cmocka_unit_test(test_mountinfo),
+	    cmocka_unit_test(test_stat_parse),
+	    cmocka_unit_test(test_proc_task_info),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_token_sign_verify),
 	};
