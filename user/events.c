@@ -7,7 +7,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -53,6 +55,24 @@ void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint
 	pb_json_str(b, "node", a->node);
 }
 
+/* An executable on overlayfs (a container's root, a node image): the kernel
+ * records the overlay's own device, stat(2) of a file reports the pseudo
+ * device of the layer it comes from, with the same inode number. The
+ * overlay's device is what stat reports for its directories: compare that
+ * of the file's directory, resolved in the process's root. */
+static int pb_overlay_dev_is(uint32_t tgid, const char *path, const char *link, uint64_t dev)
+{
+	char dir[PATH_MAX + 32];
+	struct statfs sf;
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+
+	if (statfs(link, &sf) || sf.f_type != OVERLAYFS_SUPER_MAGIC || !slash)
+		return 0;
+	snprintf(dir, sizeof(dir), "/proc/%u/root%.*s", tgid, (int)(slash - path), path);
+	return !stat(dir, &st) && S_ISDIR(st.st_mode) && pb_dev_to_kernel(st.st_dev) == dev;
+}
+
 int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len)
 {
 	char link[64];
@@ -66,7 +86,8 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
 	out[n] = 0;
 	/* The PID may already belong to another image: trust the path only if
 	 * it still names the inode the kernel reported. */
-	if (stat(link, &st) || pb_dev_to_kernel(st.st_dev) != dev || st.st_ino != ino) {
+	if (stat(link, &st) || st.st_ino != ino ||
+	    (pb_dev_to_kernel(st.st_dev) != dev && !pb_overlay_dev_is(tgid, out, link, dev))) {
 		out[0] = 0;
 		return -ESTALE;
 	}
@@ -399,6 +420,21 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		pb_json_u64(b, "held", e->nheld);
 		if (h->type == PB_EV_ACQUIRE)
 			pb_json_i64(b, "fd", e->fd);
+		pb_json_task(a, b, "process", &e->task);
+		pb_json_cred_ref(a, b, e->cred_id, NULL);
+		pb_json_end(b);
+		break;
+	}
+	case PB_EV_OPEN_REFUSED: {
+		const struct pb_open_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		pb_event_begin(a, b, "credential_open_refused", h->time);
+		pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
+		pb_json_str(b, "reason", pb_reason_name(e->reason));
+		pb_json_str(b, "mode", pb_mode_name(e->mode));
+		pb_json_str(b, "hook", "lsm/file_open");
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_cred_ref(a, b, e->cred_id, NULL);
 		pb_json_end(b);

@@ -7,6 +7,9 @@ set -euo pipefail
 BUILD=${PB_BUILD:?PB_BUILD must point at the build directory}
 ACTOR=$BUILD/tests/integration/pb_actor
 SKIP=77
+# waits are stretched by this factor where the machine is slow (a TCG guest
+# of the kernel matrix sets it); what a test asserts stays the same
+SCALE=${PB_TIME_SCALE:-1}
 # below the ephemeral range (32768-60999), so no client socket holds it
 PORT=${PB_PORT:-$((10000 + $$ % 20000))}
 
@@ -46,6 +49,9 @@ cleanup() {
 		find "$CG" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 		rmdir "$CG" 2>/dev/null
 	fi
+	# mounts a test made in its directory (an overlay standing in for a
+	# container's root), deepest first
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -58,14 +64,23 @@ dump() {
 ctl() { "$BUILD/procbindctl" --socket "$SOCK" "$@"; }
 
 # start_agent [procbindd flags...]
+# PB_LSM: --lsm for the agent (default off: the tests of the tracepoint path
+# see the read succeed and the connect denied; test_lsm.sh tests BPF-LSM).
+# PB_CAPS: run it with only these capabilities in its bounding set.
 start_agent() {
+	local wrap=()
 	mkdir -p "$CG" "$POD_A" "$POD_B"
 	rm -f "$SOCK" # a killed agent's socket must not pass for the new one's
-	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf --pin-dir "$PIN" \
+	if [ -n "${PB_CAPS:-}" ]; then
+		wrap=(setpriv --bounding-set="-all$(echo ",$PB_CAPS" | tr 'A-Z' 'a-z' | sed 's/,/,+/g')"
+			--inh-caps=-all --)
+	fi
+	"${wrap[@]}" "$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
+		--pin-dir "$PIN" --lsm "${PB_LSM:-off}" \
 		--policy "${PB_POLICY:-$PB_SOURCE/tests/integration/policy.yaml}" "$@" \
 		>"$OUT" 2>"$T/agent.log" &
 	AGENT_PID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq $((100 * SCALE))); do
 		[ -S "$SOCK" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || { cat "$T/agent.log"; fail "agent did not start"; }
 		sleep 0.1
@@ -77,7 +92,7 @@ start_agent() {
 start_server() {
 	"$ACTOR" serve "$PORT" "$@" >"$T/server.log" 2>&1 &
 	PIDS+=($!)
-	for _ in $(seq 50); do grep -q serving "$T/server.log" && return 0; sleep 0.1; done
+	for _ in $(seq $((50 * SCALE))); do grep -q serving "$T/server.log" && return 0; sleep 0.1; done
 	cat "$T/server.log"; fail "listener did not start"
 }
 
@@ -99,13 +114,13 @@ actor() {
 
 # wait_file FILE: wait for an actor's pid file or other marker
 wait_file() {
-	for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
+	for _ in $(seq $((200 * SCALE))); do [ -s "$1" ] && return 0; sleep 0.05; done
 	fail "timed out waiting for $1"
 }
 
 # wait_line NAME PATTERN: wait until the actor's output has a line matching
 wait_line() {
-	for _ in $(seq 200); do grep -qE "$2" "$T/$1.out" 2>/dev/null && return 0; sleep 0.05; done
+	for _ in $(seq $((200 * SCALE))); do grep -qE "$2" "$T/$1.out" 2>/dev/null && return 0; sleep 0.05; done
 	echo "--- $1.out"; cat "$T/$1.out"; fail "$1 never printed /$2/"
 }
 
@@ -121,7 +136,7 @@ expect() {
 # wait_event JQ-FILTER: wait until an event line satisfies the filter; prints it
 wait_event() {
 	local line
-	for _ in $(seq 100); do
+	for _ in $(seq $((100 * SCALE))); do
 		line=$(jq -c "select($1)" "$OUT" 2>/dev/null | head -1)
 		[ -n "$line" ] && { echo "$line"; return 0; }
 		sleep 0.05
