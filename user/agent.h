@@ -59,6 +59,7 @@ struct pb_agent {
 	char audit_dir[PATH_MAX];
 	char metrics_file[PATH_MAX]; /* "" = none */
 	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
+	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
 
 	/* kernel side */
 	struct procbind *skel;
@@ -71,6 +72,7 @@ struct pb_agent {
 	struct ring_buffer *rb;
 	uint64_t seeded;
 	int walk_proc;		/* walks read /proc: no task iterator, or --seed-from proc */
+	int use_lsm;		/* lsm/file_open is loaded: foreign opens of token files fail */
 	uint32_t gen;		/* policy generation in force */
 	uint64_t policy_loaded; /* boot ns */
 	struct pb_pending *pending;
@@ -96,6 +98,7 @@ struct pb_agent {
 };
 
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
+enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
 
 /* The mode in force: --mode wins over the policy's. */
 static inline unsigned int pb_mode_now(const struct pb_agent *a)

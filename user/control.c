@@ -235,6 +235,9 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 		pb_json_array_end(out);
 		pb_json_str(out, "node", a->node);
 		pb_json_bool(out, "adopted", a->adopted);
+		pb_json_str(out, "credential_files",
+			    a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
+		pb_json_str(out, "seed_source", a->walk_proc ? "proc" : "task_iterator");
 		pb_json_u64(out, "credentials_live", live);
 		if (a->audit) {
 			struct pb_audit_stats as;

@@ -202,11 +202,49 @@ int pb_loader_cleanup(const char *pin_dir)
 	return 0;
 }
 
+/* Open the skeleton, choose its programs, size and adopt its maps, load. */
+static int pb_open_load(struct pb_agent *a, int *load_failed)
+{
+	struct procbind *s;
+	int err;
+
+	*load_failed = 0;
+	s = procbind__open();
+	if (!s)
+		return pb_err(-errno, "loader: open BPF object: %m");
+	a->skel = s;
+	/* Without a task iterator the walks read /proc (pb_probe decided). */
+	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->walk_proc);
+	bpf_program__set_autoload(s->progs.pb_guard_file_open, a->use_lsm);
+	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
+	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
+	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
+	if (mkdir(a->pin_dir, 0700) && errno != EEXIST)
+		return pb_err(-errno, "loader: mkdir %s: %m", a->pin_dir);
+	err = pb_adopt_maps(a);
+	if (err < 0)
+		return err;
+	a->adopted = err;
+	if (a->adopted)
+		pb_info("loader: adopting the running state in %s (policy generation %u)",
+			a->pin_dir, a->adopted_gen);
+
+	err = procbind__load(s);
+	*load_failed = err != 0;
+	if (err)
+		return pb_err(err,
+			      "loader: load BPF programs: %s (kernel >= 5.8 with BTF needed; "
+			      "-v shows the verifier log)",
+			      strerror(-err));
+
+	return 0;
+}
+
 int pb_loader_start(struct pb_agent *a)
 {
 	struct procbind *s;
 	char tracefs[] = "/sys/kernel/tracing";
-	int err;
+	int err, load_failed;
 
 	libbpf_set_print(pb_libbpf_print);
 
@@ -224,31 +262,25 @@ int pb_loader_start(struct pb_agent *a)
 	if (a->cgroup_fd < 0)
 		return pb_err(-errno, "loader: open cgroup root %s: %m", a->cgroup_root);
 
-	s = procbind__open();
-	if (!s)
-		return pb_err(-errno, "loader: open BPF object: %m");
-	a->skel = s;
-	/* Without a task iterator the walks read /proc (pb_probe decided). */
-	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->walk_proc);
-	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
-	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
-	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
-	if (mkdir(a->pin_dir, 0700) && errno != EEXIST)
-		return pb_err(-errno, "loader: mkdir %s: %m", a->pin_dir);
-	err = pb_adopt_maps(a);
-	if (err < 0)
-		return err;
-	a->adopted = err;
-	if (a->adopted)
-		pb_info("loader: adopting the running state in %s (policy generation %u)",
-			a->pin_dir, a->adopted_gen);
-
-	err = procbind__load(s);
+	err = pb_open_load(a, &load_failed);
+	if (err && load_failed && a->use_lsm && a->lsm_mode == PB_LSM_AUTO) {
+		/* The LSM list names bpf, yet the program did not load (a
+		 * sandbox, lockdown): the tracepoint path still enforces. */
+		pb_warn("loader: BPF-LSM is active but lsm/file_open did not load (%s); foreign "
+			"opens of token files are seen, not refused, and judged at connect",
+			strerror(-err));
+		procbind__destroy(a->skel);
+		a->skel = NULL;
+		a->use_lsm = 0;
+		err = pb_open_load(a, &load_failed);
+	}
 	if (err)
-		return pb_err(err,
-			      "loader: load BPF programs: %s (kernel >= 5.8 with BTF needed; "
-			      "-v shows the verifier log)",
-			      strerror(-err));
+		return err;
+	s = a->skel;
+	pb_info("loader: credential files: %s",
+		a->use_lsm ? "foreign opens refused by BPF-LSM (lsm/file_open), holders judged at "
+			     "connect"
+			   : "opens seen by the open tracepoints, holders judged at connect");
 
 	/* cgroups are watched before the policy walks cgroupfs, so a pod that
 	 * starts in between is matched from its event. */
@@ -309,6 +341,22 @@ int pb_loader_start(struct pb_agent *a)
 			       "cgroup/sendmsg6")))
 		return err;
 
+	if (a->use_lsm) {
+		err = pb_link_add(a,
+				  pb_attach_pinned(a, s->progs.pb_guard_file_open, pb_attach_plain),
+				  "lsm/file_open");
+		if (err)
+			return err;
+	} else {
+		char path[PATH_MAX];
+
+		/* An earlier agent refused opens with BPF-LSM; this one does
+		 * not (--lsm off): its pinned link goes, or it would keep
+		 * judging with the old program. */
+		snprintf(path, sizeof(path), "%s/link_pb_guard_file_open", a->pin_dir);
+		if (!unlink(path))
+			pb_info("loader: removed the lsm/file_open link an earlier agent pinned");
+	}
 	return pb_pin_maps(a);
 }
 

@@ -120,9 +120,19 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		fclose(lf);
 		lsm[strcspn(lsm, "\n")] = 0;
 	}
-	ADD("BPF-LSM", 0, strstr(lsm, "bpf") != NULL,
-	    "%s; not used yet (acquisition is seen at open, the decision at connect)",
-	    lsm[0] ? lsm : "/sys/kernel/security/lsm unreadable");
+	{
+		int active = strstr(lsm, "bpf") != NULL &&
+			     pb_btf_has(btf, "bpf_lsm_file_open", BTF_KIND_FUNC);
+
+		a->use_lsm = active && a->lsm_mode != PB_LSM_OFF;
+		ADD("BPF-LSM", a->lsm_mode == PB_LSM_ON, active, "%s: %s",
+		    lsm[0] ? lsm : "/sys/kernel/security/lsm unreadable",
+		    a->use_lsm ? "foreign opens of token files fail (lsm/file_open)"
+		    : a->lsm_mode == PB_LSM_OFF
+			? "not used (--lsm off): acquisition is seen at open, "
+			  "the decision made at connect"
+			: "acquisition is seen at open, the decision made at connect");
+	}
 #undef ADD
 	if (out) {
 		fprintf(out, "procbind kernel probe: %s %s\n", u.sysname, u.release);

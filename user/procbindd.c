@@ -66,6 +66,10 @@ static const struct argp_option options[] = {
      "How processes that predate the agent are found: auto (default), iter (task iterator) "
      "or proc (/proc; start times to the 10 ms tick until a hook sees the process)",
      0},
+    {"lsm", 'L', "WHEN", 0,
+     "Refuse foreign opens of token files with BPF-LSM (lsm/file_open): auto (default: where "
+     "the kernel runs BPF-LSM), on (refuse to start without it) or off",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -73,7 +77,7 @@ static const struct argp_option options[] = {
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file;
-	int mode, cleanup, probe, seed;
+	int mode, cleanup, probe, seed, lsm;
 };
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
@@ -128,6 +132,16 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 			args->seed = PB_SEED_PROC;
 		else
 			argp_error(state, "--seed-from must be auto, iter or proc, not '%s'", arg);
+		break;
+	case 'L':
+		if (!strcmp(arg, "auto"))
+			args->lsm = PB_LSM_AUTO;
+		else if (!strcmp(arg, "on"))
+			args->lsm = PB_LSM_ON;
+		else if (!strcmp(arg, "off"))
+			args->lsm = PB_LSM_OFF;
+		else
+			argp_error(state, "--lsm must be auto, on or off, not '%s'", arg);
 		break;
 	case 'v':
 		pb_verbose = 1;
@@ -188,6 +202,8 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_u64(&a->line, "seeded", a->seeded);
 	pb_json_u64(&a->line, "pid", getpid());
 	pb_json_bool(&a->line, "adopted", a->adopted);
+	pb_json_str(&a->line, "credential_files", a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
+	pb_json_str(&a->line, "seed_source", a->walk_proc ? "proc" : "task_iterator");
 	pb_json_end(&a->line);
 	pb_emit_line(a, &a->line);
 	fflush(a->out);
@@ -387,6 +403,7 @@ int main(int argc, char **argv)
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
 	a->seed_source = args.seed;
+	a->lsm_mode = args.lsm;
 	if (args.cleanup)
 		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
 	if (args.probe) {

@@ -43,6 +43,8 @@ static const char *const counter_names[PB_CNT_MAX] = {
     [PB_CNT_EXEMPT] = "exempt_connect",
     [PB_CNT_NO_POLICY] = "no_policy",
     [PB_CNT_TAGGED] = "exec_tagged",
+    [PB_CNT_OPEN_ALLOWED] = "lsm_open_allowed",
+    [PB_CNT_OPEN_REFUSED] = "lsm_open_refused",
 };
 
 const char *pb_counter_name(unsigned int c)

@@ -141,7 +141,7 @@ struct pb_config {
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 4
+#define PB_LAYOUT 5
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -235,6 +235,8 @@ enum pb_counter {
 	PB_CNT_EXEMPT,	       /* connects to exempt destinations: allowed, not judged */
 	PB_CNT_NO_POLICY,      /* the policy generation in force was missing (fails closed) */
 	PB_CNT_TAGGED,	       /* execs that were tagged with an identity */
+	PB_CNT_OPEN_ALLOWED,   /* BPF-LSM: a credential file opened by a process entitled to it */
+	PB_CNT_OPEN_REFUSED,   /* BPF-LSM: opened by one that is not (denied, or monitor) */
 	PB_CNT_MAX,
 };
 
@@ -248,6 +250,8 @@ enum pb_event_type {
 	PB_EV_EXIT = 5,	   /* a credential holder or tagged process exited */
 	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
 	PB_EV_CGROUP = 7,  /* a cgroup v2 directory was created (the agent matches it) */
+	PB_EV_OPEN_REFUSED =
+	    8, /* BPF-LSM: a process not entitled to a credential opened its file */
 };
 
 /* Every event starts with this header. */
@@ -319,6 +323,19 @@ struct pb_cred_event {
 	__s32 fd;
 };
 _Static_assert(sizeof(struct pb_cred_event) == 96, "pb_cred_event layout");
+
+/* OPEN_REFUSED: task opened the token file of cred_id and is not entitled
+ * to it (BPF-LSM file_open). Enforce: the open failed with EACCES. */
+struct pb_open_event {
+	struct pb_event_hdr hdr;
+	struct pb_task_ref task;
+	__u64 cred_id;
+	__u8 verdict; /* enum pb_verdict */
+	__u8 reason;  /* enum pb_reason */
+	__u16 _pad;
+	__u32 mode;
+};
+_Static_assert(sizeof(struct pb_open_event) == 96, "pb_open_event layout");
 
 /* EXEC and EXIT of a process that holds credentials. */
 struct pb_proc_event {

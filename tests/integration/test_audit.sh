@@ -110,7 +110,7 @@ PIDS+=($FOLLOW)
 sleep 0.5
 actor late cgroup:$POD_B read:$T/tok connect:tcp:127.0.0.1:$P
 expect late connect:tcp:127.0.0.1:$P EPERM
-for _ in $(seq 50); do grep -q "pid=${late_PID}/.*deny/" $T/follow.out && break; sleep 0.1; done
+for _ in $(seq $((50 * SCALE))); do grep -q "pid=${late_PID}/.*deny/" $T/follow.out && break; sleep 0.1; done
 grep -q "pid=${late_PID}/.*deny/" $T/follow.out || { tail -3 $T/follow.out; fail "--follow missed a new record"; }
 kill $FOLLOW 2>/dev/null || true
 pass "events prints every record; --follow showed the new denial: $(grep "pid=${late_PID}/.*deny/" $T/follow.out | head -1)"
@@ -155,7 +155,7 @@ actor flood cgroup:$POD_B pidfile:$T/flood.pid read:$T/tok2 wait:$T/flood_go \
 	loopuntil:$T/flood_stop:tcp:127.0.0.1:$P
 wait_file $T/flood.pid
 touch $T/flood_go
-for _ in $(seq 100); do
+for _ in $(seq $((100 * SCALE))); do
 	[ "$(ctl status -o json | jq .audit.write_errors)" -gt 0 ] && break; sleep 0.1
 done
 if ctl health >$T/h.out 2>&1; then fail "health should report the failing trail"; fi
@@ -171,7 +171,7 @@ pass "disk full: $(echo "$ST" | jq -c '.audit | {write_errors, dropped}'), every
 rm -f "$SMALL/filler"
 actor after cgroup:$POD_B read:$T/tok2 connect:tcp:127.0.0.1:$P
 expect after connect:tcp:127.0.0.1:$P EPERM
-for _ in $(seq 100); do
+for _ in $(seq $((100 * SCALE))); do
 	grep -qh '"event":"gap".*"reason":"write_error"' "$SMALL"/audit/seg-*.jsonl 2>/dev/null && break
 	sleep 0.1
 done

@@ -8,17 +8,10 @@
 command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
 P=$PORT
 CAPS=$("$BUILD/tests/lint_manifests" "$PB_SOURCE" --print-caps) || fail "no documented capabilities"
-BOUND="-all$(echo ",$CAPS" | tr 'A-Z' 'a-z' | sed 's/,/,+/g')"
 mkdir -p "$CG" "$POD_A" "$POD_B"
-rm -f "$SOCK"
-setpriv --bounding-set="$BOUND" --inh-caps=-all -- \
-	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --pin-dir "$PIN" \
-	--policy "$PB_SOURCE/tests/integration/policy.yaml" >"$OUT" 2>"$T/agent.log" &
-AGENT_PID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] || { cat "$T/agent.log"; fail "the agent did not start with capabilities $CAPS"; }
+PB_CAPS=$CAPS start_agent
 EFF=$(awk '/^CapEff/ {print $2}' /proc/$AGENT_PID/status)
-pass "agent running with bounding set $BOUND (CapEff $EFF)"
+pass "agent running with bounding set [$CAPS] (CapEff $EFF)"
 start_server
 # the owner runs as nobody: its token file must be chowned to it
 (echo "$BASHPID" >"$POD_A/cgroup.procs" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \

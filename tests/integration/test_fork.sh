@@ -32,7 +32,7 @@ OP=$(cat $T/orphan.pid)
 mint "$OP" "$T/tok3" --inherit children >/dev/null
 touch $T/go3
 wait_file $T/child.pid
-for _ in $(seq 100); do kill -0 "$OP" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq $((100 * SCALE))); do kill -0 "$OP" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$OP" 2>/dev/null && fail "parent did not exit"
 touch $T/go4
 expect orphan connect:udp:127.0.0.1:$P EPERM

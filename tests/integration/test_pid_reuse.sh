@@ -13,7 +13,7 @@ OWNER=$(cat $T/owner.pid)
 ID=$(mint "$OWNER" "$T/tok")
 touch $T/go
 expect owner connect:tcp:127.0.0.1:$P ok
-for _ in $(seq 100); do kill -0 "$OWNER" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq $((100 * SCALE))); do kill -0 "$OWNER" 2>/dev/null || break; sleep 0.05; done
 wait "$owner_PID" 2>/dev/null || true
 kill -0 "$OWNER" 2>/dev/null && fail "owner did not exit"
 

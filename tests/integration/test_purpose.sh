@@ -11,7 +11,8 @@ P=$PORT
 POD_C=$CG/podC
 API_BIN=$T/api-actor
 cp "$ACTOR" "$API_BIN"
-BRIEF_EXP=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%SZ) # an identity that expires during the test
+BRIEF_S=$((6 * SCALE))
+BRIEF_EXP=$(date -u -d "+$BRIEF_S seconds" +%Y-%m-%dT%H:%M:%SZ) # an identity that expires during the test
 
 # write_policy VARIANT [without-api]: the policy the agent reads.
 #   1: db-client may reach 127.0.0.2 (protected for it) and ::1
@@ -134,7 +135,7 @@ pass "expired identity: $(cat $T/err)"
 ctl mint --pid "$(cat $T/brief.pid)" --identity brief --ttl 10m --out $T/tok_brief >$T/brief.mint ||
 	fail "mint for brief"
 LEFT=$(sed -n 's/^expires_in=\([0-9]*\)s$/\1/p' $T/brief.mint)
-(( LEFT <= 6 )) || fail "a 10m credential of an identity expiring in 6s lives ${LEFT}s"
+(( LEFT <= BRIEF_S )) || fail "a 10m credential of an identity expiring in ${BRIEF_S}s lives ${LEFT}s"
 pass "exec raced the cgroup's match (kernel tag 0); mint derived 'brief' from the exec-time inputs"
 pass "credential life capped by its identity's expiry: expires_in=${LEFT}s for --ttl 10m"
 

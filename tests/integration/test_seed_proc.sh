@@ -67,7 +67,7 @@ ID=$(mint "$OWNER" "$T/tok")
 [ -n "$ID" ] || fail "mint after the record settled"
 touch $T/go
 wait_line owner "read:$T/tok"
-for _ in $(seq 100); do
+for _ in $(seq $((100 * SCALE))); do
 	[ "$(grep -c "connect:tcp:127.0.0.1:$P " $T/owner.out)" = 2 ] && break
 	sleep 0.05
 done

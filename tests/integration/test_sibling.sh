@@ -55,7 +55,7 @@ n=$(count_events ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$
 # 8 allowed connects to 4 destinations (tcp and udp, 127.0.0.1 and ::1; the
 # v4-mapped one is 127.0.0.1): each process's first connect to a destination
 # is recorded, the other 4 are counted
-for _ in $(seq 200); do
+for _ in $(seq $((200 * SCALE))); do
 	[ "$(grep -c " connect:tcp:127.0.0.1:$P ok$" $T/owner.out)" = 2 ] && break; sleep 0.05
 done
 [ "$(grep -c " connect:tcp:127.0.0.1:$P ok$" $T/owner.out)" = 2 ] || fail "owner's repeat connect never ran"

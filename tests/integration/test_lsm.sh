@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# BPF-LSM: where the kernel runs it, a process not entitled to a credential
+# cannot open the token file at all (lsm/file_open, EACCES): the sibling and
+# the other pod never get the bytes. The owner and an allowed child open it;
+# a credential that still spreads (an fd kept across fork) is judged at
+# connect as before; monitor mode lets the open through and reports it; the
+# hook survives kill -9 of the agent; --lsm off takes it away. Run by the
+# kernel matrix's +lsm guest (tools/kmatrix.sh); elsewhere it says why not.
+. "$(dirname "$0")/lib.sh"
+LSMS=$(cat /sys/kernel/security/lsm 2>/dev/null || true)
+[[ ,$LSMS, == *,bpf,* ]] ||
+	skip "BPF-LSM is not active on this kernel (/sys/kernel/security/lsm: ${LSMS:-unreadable}); tools/kmatrix.sh 6.1+lsm runs this test"
+P=$PORT
+CAPS=$("$BUILD/tests/lint_manifests" "$PB_SOURCE" --print-caps) || fail "no documented capabilities"
+cp "$PB_SOURCE/tests/integration/policy.yaml" $T/policy.yaml
+
+PB_LSM=on PB_CAPS=$CAPS PB_POLICY=$T/policy.yaml start_agent
+ctl status -o json | jq -e '.credential_files == "lsm_refuse"' >/dev/null ||
+	fail "status: $(ctl status -o json | jq -c .credential_files)"
+grep -q "foreign opens refused by BPF-LSM" "$T/agent.log" || fail "the agent did not say it uses BPF-LSM"
+pass "agent with --lsm on and only [$CAPS]: credential files are guarded at open"
+start_server
+
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
+	wait:$T/fork fork read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+actor other cgroup:$POD_B pidfile:$T/other.pid wait:$T/go read:$T/tok sleep:30000
+wait_file $T/owner.pid; wait_file $T/sib.pid; wait_file $T/other.pid
+OWNER=$(cat $T/owner.pid) SIB=$(cat $T/sib.pid) OTHER=$(cat $T/other.pid)
+ID=$(mint "$OWNER" "$T/tok")
+[ -n "$ID" ] || fail "mint"
+touch $T/go
+expect owner "read:$T/tok" ok
+expect owner "connect:tcp:127.0.0.1:$P" ok
+expect sib "read:$T/tok" EACCES
+expect other "read:$T/tok" EACCES
+# it never got the credential: it holds nothing, so its connect is its own
+expect sib "connect:tcp:127.0.0.1:$P" ok
+wait_event ".event==\"credential_open_refused\" and .process.pid==$SIB and .reason==\"foreign_pid\" and
+	.verdict==\"deny\" and .credential.id==\"$ID\" and .credential.bound_process.pid==$OWNER" >/dev/null
+wait_event ".event==\"credential_open_refused\" and .process.pid==$OTHER and .reason==\"foreign_cgroup\"" >/dev/null
+[ "$(count_events ".event==\"credential_acquired\" and .process.pid==$SIB")" = 0 ] ||
+	fail "the sibling acquired the credential"
+pass "the sibling (foreign_pid) and the other pod (foreign_cgroup) cannot open the token; refusals recorded"
+
+# the child the owner forks keeps what its parent held (not inherit
+# children): its own open is refused, and its connect judged as before
+touch $T/fork
+wait_line owner "^[0-9]+ read:$T/tok EACCES"
+CHILD=$(awk '/ read:.* EACCES$/ { print $1; exit }' $T/owner.out)
+[ "$CHILD" != "$OWNER" ] || fail "the refused read was the owner's"
+expect owner "connect:tcp:127.0.0.1:$P" ok # the owner's line came first
+grep -q "^$CHILD connect:tcp:127.0.0.1:$P EPERM$" $T/owner.out ||
+	{ cat $T/owner.out; fail "the child holding its parent's credential was not denied at connect"; }
+pass "a forked child's open is refused, and what it inherited is denied at connect"
+
+# inherit children: the child may open it
+actor inh cgroup:$POD_A pidfile:$T/inh.pid wait:$T/go2 read:$T/tok2 fork read:$T/tok2 \
+	connect:tcp:127.0.0.1:$P sleep:30000
+wait_file $T/inh.pid
+[ -n "$(mint "$(cat $T/inh.pid)" "$T/tok2" --inherit children)" ] || fail "mint --inherit children"
+touch $T/go2
+for _ in $(seq $((100 * SCALE))); do [ "$(grep -c " read:$T/tok2 " $T/inh.out)" = 2 ] && break; sleep 0.05; done
+[ "$(grep -c " read:$T/tok2 ok$" $T/inh.out)" = 2 ] && [ "$(grep -c " connect:tcp:127.0.0.1:$P ok$" $T/inh.out)" = 1 ] ||
+	{ cat $T/inh.out; fail "inherit children: parent and child"; }
+pass "with --inherit children the owner's child opens the token and connects"
+
+ctl status -o json | jq -e '.counters.lsm_open_refused >= 3 and .counters.lsm_open_allowed >= 3' >/dev/null ||
+	fail "counters: $(ctl status -o json | jq -c .counters)"
+pass "counted: $(ctl status -o json | jq -c '{r: .counters.lsm_open_refused, a: .counters.lsm_open_allowed}')"
+
+# monitor mode: the open goes through, reported as such
+sed -i 's/^mode: enforce/mode: monitor/' $T/policy.yaml
+ctl reload >/dev/null || fail "reload to monitor"
+actor mon cgroup:$POD_A pidfile:$T/mon.pid read:$T/tok sleep:30000
+wait_file $T/mon.pid
+expect mon "read:$T/tok" ok
+wait_event ".event==\"credential_open_refused\" and .process.pid==$(cat $T/mon.pid) and .verdict==\"monitor\"" >/dev/null
+pass "monitor mode: the open is let through and reported (verdict monitor)"
+sed -i 's/^mode: monitor/mode: enforce/' $T/policy.yaml
+ctl reload >/dev/null || fail "reload to enforce"
+
+# kill -9: the pinned hook keeps refusing
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+[ -e "$PIN/link_pb_guard_file_open" ] || fail "the lsm/file_open link was not pinned"
+actor late cgroup:$POD_A pidfile:$T/late.pid read:$T/tok sleep:30000
+wait_file $T/late.pid
+expect late "read:$T/tok" EACCES
+pass "agent killed: the token file is still refused"
+
+# a new agent with --lsm off removes the hook; the tracepoint path remains
+PB_LSM=off PB_POLICY=$T/policy.yaml start_agent
+ctl status -o json | jq -e '.adopted and .credential_files == "tracepoint_observe"' >/dev/null ||
+	fail "status after --lsm off: $(ctl status -o json | jq -c '{adopted, credential_files}')"
+[ ! -e "$PIN/link_pb_guard_file_open" ] || fail "the lsm/file_open link is still pinned"
+actor off cgroup:$POD_A pidfile:$T/off.pid read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+wait_file $T/off.pid
+expect off "read:$T/tok" ok
+expect off "connect:tcp:127.0.0.1:$P" EPERM
+pass "--lsm off: the hook is gone; the reader is denied at connect instead"

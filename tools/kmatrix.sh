@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Kernel matrix: run procbind's integration suite, built once on this host,
+# under Debian's stock kernels booted with qemu (TCG; no KVM needed).
+#
+#   kmatrix.sh [-b BUILD] [-c CACHE] [-t SECONDS] [-r REGEX] [KERNEL...]
+#
+# KERNEL is 5.10, 6.1, 6.12 or 6.18, optionally +lsm (booted with
+# lsm=...,bpf so BPF-LSM is active). Default: 5.10 6.1 6.1+lsm 6.12 6.18.
+# -b the build directory (default SRC/build), -c where kernels are kept
+# (default /var/cache/procbind-kmatrix), -t the limit per guest (default
+# 900 s), -r a ctest regex (default: every integration test).
+#
+# Kernels come from Debian's archive with apt-get download, through an apt
+# configuration of their own (sources, lists and cache under CACHE), so the
+# machine's apt sources are not touched: 5.10 from bullseye, 6.1 from bookworm,
+# 6.12 from bookworm-security, 6.18 from trixie-backports; the generic amd64
+# flavour (the cloud one has no 9p). Each guest gets an initramfs of
+# busybox-static that loads virtio, 9p and overlay from the kernel's own
+# package, mounts this host's root read-only over 9p with a tmpfs overlay,
+# and switch_roots into tools/kmatrix_guest.sh, which runs the suite and
+# reports on the serial console. Nothing is compiled in the guest.
+#
+# Prints one row per kernel and exits 1 if any test failed or a guest did
+# not report; skipped tests are listed with their reason.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build
+CACHE=/var/cache/procbind-kmatrix
+LIMIT=900
+REGEX=
+while getopts "b:c:t:r:h" o; do
+	case $o in
+	b) BUILD=$(cd "$OPTARG" && pwd) ;;
+	c) CACHE=$OPTARG ;;
+	t) LIMIT=$OPTARG ;;
+	r) REGEX=$OPTARG ;;
+	*) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+KERNELS=("$@")
+[ ${#KERNELS[@]} -gt 0 ] || KERNELS=(5.10 6.1 6.1+lsm 6.12 6.18)
+
+[ "$(id -u)" = 0 ] || { echo "kmatrix: needs root (the suite loads BPF in the guests)"; exit 2; }
+[ -x "$BUILD/procbindd" ] || { echo "kmatrix: no procbindd in $BUILD: build first"; exit 2; }
+for t in qemu-system-x86_64 busybox depmod modprobe cpio; do
+	command -v $t >/dev/null && continue
+	echo "kmatrix: $t missing: apt-get install -y qemu-system-x86 busybox-static kmod cpio"
+	exit 2
+done
+
+mkdir -p "$CACHE"/apt/{lists/partial,cache/archives/partial} "$CACHE/deb" "$CACHE/k"
+cat >"$CACHE/apt/sources.list" <<'EOF'
+deb http://deb.debian.org/debian bullseye main
+deb http://deb.debian.org/debian-security bullseye-security main
+deb http://deb.debian.org/debian bookworm main
+deb http://deb.debian.org/debian-security bookworm-security main
+deb http://deb.debian.org/debian trixie-backports main
+EOF
+APT=(-o Dir::Etc::SourceList="$CACHE/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o Dir::State::Lists="$CACHE/apt/lists" -o Dir::Cache="$CACHE/apt/cache"
+	-o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+apt_updated=0
+
+# package SERIES: the newest generic amd64 image of that series in the archive
+package() {
+	local re
+	case $1 in
+	5.10) re='^linux-image-5\.10\.[0-9]+-[0-9]+-amd64-unsigned$' ;;
+	6.1) re='^linux-image-6\.1\.[0-9]+-[0-9]+-amd64-unsigned$' ;;
+	6.12) re='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
+	6.18) re='^linux-image-6\.18\.[0-9]+\+deb13-amd64$' ;; # backports: signed only
+	*) return 1 ;;
+	esac
+	for p in $(apt-cache "${APT[@]}" pkgnames linux-image- | grep -E "$re" | sort -rV); do
+		# a name some package only refers to has no version to download
+		[ -n "$(apt-cache "${APT[@]}" madison "$p")" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# fetch SERIES: unpack the kernel into $CACHE/k/PKG; prints that directory
+fetch() {
+	local pkg dir deb
+	if [ $apt_updated = 0 ]; then
+		apt-get "${APT[@]}" -qq update >&2
+		apt_updated=1
+	fi
+	pkg=$(package "$1") || { echo "kmatrix: no $1 kernel in the archive" >&2; return 1; }
+	dir=$CACHE/k/$pkg
+	if [ ! -f "$dir/.ready" ]; then
+		rm -rf "$dir" && mkdir -p "$dir"
+		(cd "$CACHE/deb" && apt-get "${APT[@]}" -qq download "$pkg" >&2)
+		deb=$(ls -t "$CACHE/deb/${pkg}_"*.deb | head -1)
+		dpkg-deb -x "$deb" "$dir"
+		depmod -b "$dir" "$(ls "$dir/lib/modules")"
+		touch "$dir/.ready"
+	fi
+	echo "$dir"
+}
+
+# initramfs KDIR OUT: busybox, the modules for virtio-9p and overlay, /init
+initramfs() {
+	local kdir=$1 out=$2 kver ir m
+	kver=$(ls "$kdir/lib/modules")
+	ir=$(mktemp -d)
+	mkdir -p "$ir"/{bin,mod,proc,sys,dev,lower,rw,newroot}
+	mknod "$ir/dev/console" c 5 1 # the kernel gives /init its stdio on it
+	cp /bin/busybox "$ir/bin/busybox"
+	for c in sh mount umount insmod mkdir cat switch_root sleep echo poweroff; do
+		ln -s busybox "$ir/bin/$c"
+	done
+	: >"$ir/mod/order"
+	for m in virtio_pci 9pnet_virtio 9p overlay; do
+		modprobe -d "$kdir" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r m; do
+		# busybox insmod takes plain .ko: unpack what Debian compressed
+		case $m in
+		*.xz) xz -dc "$m" >"$ir/mod/$(basename "$m" .xz)" ;;
+		*.zst) zstd -qdc "$m" >"$ir/mod/$(basename "$m" .zst)" ;;
+		*) cp "$m" "$ir/mod/" ;;
+		esac
+		basename "${m%.xz}" | sed 's/\.zst$//' >>"$ir/mod/order"
+	done
+	cp "$SRC/tools/kmatrix_init.sh" "$ir/init"
+	chmod +x "$ir/init"
+	(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+	rm -rf "$ir"
+}
+
+# boot SERIES[+lsm] LOG: run the suite in a guest; the log is its console
+boot() {
+	local spec=$1 log=$2 series=${1%+lsm} kdir kver append
+	kdir=$(fetch "$series") || return 1
+	kver=$(ls "$kdir/lib/modules")
+	initramfs "$kdir" "$WORK/initrd-$kver.gz"
+	append="console=ttyS0 panic=-1 quiet loglevel=3 pb.kdir=$kdir pb.build=$BUILD pb.src=$SRC"
+	[ -n "$REGEX" ] && append+=" pb.regex=$REGEX"
+	# BPF-LSM on in the +lsm row, off in the others, whatever the
+	# kernel's CONFIG_LSM default (Debian's 6.1 already lists bpf)
+	if [[ $spec == *+lsm ]]; then
+		append+=" lsm=lockdown,capability,landlock,yama,apparmor,bpf"
+	else
+		append+=" lsm=lockdown,capability,landlock,yama,apparmor"
+	fi
+	timeout --foreground -k 10 "$LIMIT" qemu-system-x86_64 -nographic -no-reboot \
+		-machine q35 -cpu max -accel tcg,thread=multi -smp 2 -m 2048 \
+		-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$WORK/initrd-$kver.gz" \
+		-append "$append" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-nic none -serial mon:stdio </dev/null >"$log" 2>&1 || true
+}
+
+WORK=$(mktemp -d /var/tmp/pbkmatrix.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+LOGDIR=${PB_KMATRIX_LOGS:-$BUILD/kmatrix}
+mkdir -p "$LOGDIR"
+rows=() bad=0
+for k in "${KERNELS[@]}"; do
+	log=$LOGDIR/$k.log
+	start=$(date +%s)
+	echo "kmatrix: $k: booting (log $log)" >&2
+	boot "$k" "$log" || { rows+=("$k|-|-|-|-|no kernel"); bad=1; continue; }
+	secs=$(($(date +%s) - start))
+	tr -d '\r' <"$log" >"$log.clean"
+	done_line=$(grep -a '^PBMATRIX done ' "$log.clean" | tail -1 || true)
+	release=$(grep -a '^PBMATRIX uname ' "$log.clean" | tail -1 | cut -d' ' -f3 || true)
+	feats=$(grep -a '^PBMATRIX features ' "$log.clean" | tail -1 | cut -d' ' -f3- || true)
+	if [ -z "$done_line" ]; then
+		rows+=("$k|${release:--}|-|-|-|guest did not report in ${secs}s (see $log)")
+		bad=1
+		continue
+	fi
+	p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' <<<"$done_line")
+	f=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$done_line")
+	s=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' <<<"$done_line")
+	[ "$f" = 0 ] && [ "$p" -gt 0 ] || bad=1
+	rows+=("$k|$release|$p|$f|$s|$feats (${secs}s)")
+	grep -a '^PBMATRIX test ' "$log.clean" | grep -av ' Passed$' | sed "s/^PBMATRIX test /  $k: /" >&2 || true
+done
+
+printf '\n%-8s %-22s %6s %6s %7s  %s\n' kernel release passed failed skipped "features (time)"
+for r in "${rows[@]}"; do
+	IFS='|' read -r k rel p f s rest <<<"$r"
+	printf '%-8s %-22s %6s %6s %7s  %s\n' "$k" "$rel" "$p" "$f" "$s" "$rest"
+done
+exit $bad
