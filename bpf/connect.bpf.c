@@ -47,7 +47,11 @@ static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family
 
 /* The rule scans are global (not inlined) functions: the verifier checks
  * each once, on its own, instead of once per path through the decision,
- * where the held-credential loop would multiply them past its limit. */
+ * where the held-credential loop would multiply them past its limit. Their
+ * arguments are the context and scalars only (pointers to the stack or a map
+ * value as arguments of a global function need 5.12; this runs on 5.10), so
+ * each looks up the policy itself, by the generation the caller read (one
+ * decision, one policy), and reads the destination from the context. */
 struct pb_held_ids {
 	__u64 id[PB_MAX_HELD];
 	__u64 need; /* out: the identity a protected destination requires */
@@ -55,31 +59,100 @@ struct pb_held_ids {
 	__u32 _pad;
 };
 
-/* 1: exempt, 2: protected, 0: neither. */
-__noinline int pb_dest_class(const struct pb_kpolicy *pol, const struct pb_dest *d)
+/* Per family: a connect4 program may not even name the IPv6 fields of its
+ * context, and a global function is checked for every value of its
+ * arguments, so each family has its own. pb_decide, inlined with a constant
+ * family, calls only its own family's. */
+#define PB_DEST_SCANS(v, fam)                                                                      \
+	/* 1: exempt, 2: protected, 0: neither. */                                                 \
+	__noinline int pb_dest_class##v(struct bpf_sock_addr *ctx, __u32 gen)                      \
+	{                                                                                          \
+		const struct pb_kpolicy *pol = bpf_map_lookup_elem(&policies, &gen);               \
+		struct pb_dest d = {};                                                             \
+                                                                                                   \
+		if (!pol)                                                                          \
+			return 0;                                                                  \
+		pb_dest_fill(ctx, fam, &d);                                                        \
+		if (pb_rules_first(pol->exempt, pol->nexempt, &d) >= 0)                            \
+			return 1;                                                                  \
+		if (pb_rules_first(pol->prot, pol->nprotected, &d) >= 0)                           \
+			return 2;                                                                  \
+		return 0;                                                                          \
+	}                                                                                          \
+	/* The protected rules the destination matches, as a mask. */                              \
+	__noinline int pb_protected_rules##v(struct bpf_sock_addr *ctx, __u32 gen)                 \
+	{                                                                                          \
+		const struct pb_kpolicy *pol = bpf_map_lookup_elem(&policies, &gen);               \
+		struct pb_dest d = {};                                                             \
+                                                                                                   \
+		if (!pol)                                                                          \
+			return 0;                                                                  \
+		pb_dest_fill(ctx, fam, &d);                                                        \
+		return (int)pb_rules_mask(pol->prot, pol->nprotected, &d);                         \
+	}                                                                                          \
+	/* pb_scope_reason for the identity ident of generation gen. */                            \
+	__noinline int pb_scope_check##v(struct bpf_sock_addr *ctx, __u32 gen, __u64 ident,        \
+					 __u64 now)                                                \
+	{                                                                                          \
+		struct pb_scope_key k = {.gen = gen, .ident = ident};                              \
+		struct pb_dest d = {};                                                             \
+                                                                                                   \
+		pb_dest_fill(ctx, fam, &d);                                                        \
+		return pb_scope_reason(bpf_map_lookup_elem(&scopes, &k), &d, now);                 \
+	}
+
+PB_DEST_SCANS(4, AF_INET)
+PB_DEST_SCANS(6, AF_INET6)
+
+static __always_inline int pb_dest_class(struct bpf_sock_addr *ctx, __u32 gen, __u16 family)
 {
-	if (!pol || !d)
-		return 0;
-	if (pb_rules_first(pol->exempt, pol->nexempt, d) >= 0)
-		return 1;
-	if (pb_rules_first(pol->prot, pol->nprotected, d) >= 0)
-		return 2;
-	return 0;
+	return family == AF_INET ? pb_dest_class4(ctx, gen) : pb_dest_class6(ctx, gen);
 }
 
-__noinline int pb_protected_check(const struct pb_kpolicy *pol, const struct pb_dest *d,
-				  struct pb_held_ids *ids)
+static __always_inline __u32 pb_protected_rules(struct bpf_sock_addr *ctx, __u32 gen, __u16 family)
 {
-	if (!pol || !d || !ids)
-		return PB_R_NO_CREDENTIAL;
-	return pb_protected_reason(pol, d, ids->id, ids->n, &ids->need);
+	return (__u32)(family == AF_INET ? pb_protected_rules4(ctx, gen)
+					 : pb_protected_rules6(ctx, gen));
 }
 
-__noinline int pb_scope_check(const struct pb_scope *sc, const struct pb_dest *d, __u64 now)
+static __always_inline int pb_scope_check(struct bpf_sock_addr *ctx, __u32 gen, __u16 family,
+					  __u64 ident, __u64 now)
 {
-	if (!d)
-		return PB_R_OUT_OF_SCOPE;
-	return pb_scope_reason(sc, d, now);
+	return family == AF_INET ? pb_scope_check4(ctx, gen, ident, now)
+				 : pb_scope_check6(ctx, gen, ident, now);
+}
+
+__noinline __u64 pb_protected_need_of(__u32 gen, __u32 mask)
+{
+	const struct pb_kpolicy *pol = bpf_map_lookup_elem(&policies, &gen);
+
+	return pol ? pb_protected_need(pol, mask) : 0;
+}
+
+__noinline int pb_protected_names_of(__u32 gen, __u32 mask, __u64 ident)
+{
+	const struct pb_kpolicy *pol = bpf_map_lookup_elem(&policies, &gen);
+
+	return pol ? pb_protected_names(pol, mask, ident) : 0;
+}
+
+/* pb_protected_mask_reason (decision.h), one global call per identity. */
+static __always_inline int pb_protected_check(struct bpf_sock_addr *ctx, __u32 gen, __u32 family,
+					      struct pb_held_ids *ids)
+{
+	__u32 mask = (__u32)pb_protected_rules(ctx, gen, family);
+
+	ids->need = 0;
+	if (!mask)
+		return PB_OK;
+	ids->need = pb_protected_need_of(gen, mask);
+	for (int j = 0; j < PB_MAX_HELD; j++) {
+		if ((__u32)j >= ids->n)
+			break;
+		if (ids->id[j] && pb_protected_names_of(gen, mask, ids->id[j]))
+			return PB_OK;
+	}
+	return ids->n ? PB_R_WRONG_IDENTITY : PB_R_NO_CREDENTIAL;
 }
 
 /* Decide one connect/sendmsg. The policy generation is read once, so the
@@ -114,7 +187,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	if (pol) {
 		mode = pol->mode;
 		if (pol->nexempt || pol->nprotected) {
-			int cls = pb_dest_class(pol, &d);
+			int cls = pb_dest_class(ctx, gen, family);
 
 			if (cls == 1) {
 				pb_count(PB_CNT_EXEMPT);
@@ -135,7 +208,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		struct pb_proc *prec;
 		__u32 ptgid;
 
-		t = bpf_get_current_task_btf();
+		t = pb_current();
 		parent = BPF_CORE_READ(t, real_parent);
 		ptgid = BPF_CORE_READ(parent, tgid);
 		prec = bpf_map_lookup_elem(&procs, &ptgid);
@@ -145,19 +218,19 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		}
 	}
 	if (rec && (rec->flags & PB_PROC_COARSE))
-		pb_rec_is_task(rec, bpf_get_current_task_btf()); /* settle a /proc seed */
+		pb_rec_is_task(rec, pb_current()); /* settle a /proc seed */
 	if (!rec || !rec->nheld) {
 		if (!prot) {
 			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
 			return 1;
 		}
-		t = bpf_get_current_task_btf();
-		reason = pb_protected_check(pol, &d, &ids);
+		t = pb_current();
+		reason = pb_protected_check(ctx, gen, family, &ids);
 		ident = ids.need;
 		goto verdict;
 	}
 
-	t = bpf_get_current_task_btf();
+	t = pb_current();
 	s.tgid = tgid;
 	s.start_time = pb_task_start(t);
 	if (!pb_rec_is_task(rec, t)) {
@@ -168,7 +241,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		pb_anomaly(t, PB_AN_STALE_RECORD, rec->start_time, 0);
 		if (!prot)
 			return 1;
-		reason = pb_protected_check(pol, &d, &ids);
+		reason = pb_protected_check(ctx, gen, family, &ids);
 		ident = ids.need;
 		rec = NULL;
 		goto verdict;
@@ -209,17 +282,14 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	if (reason == PB_OK && !pol) {
 		reason = PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
 	} else if (reason == PB_OK && prot) {
-		reason = pb_protected_check(pol, &d, &ids);
+		reason = pb_protected_check(ctx, gen, family, &ids);
 		ident = ids.need;
 	}
 	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
-		struct pb_scope_key k = {.gen = gen};
-
 		if (!ids.id[j])
 			continue;
-		k.ident = ids.id[j];
-		reason = pb_scope_check(bpf_map_lookup_elem(&scopes, &k), &d, now);
-		ident = k.ident;
+		reason = pb_scope_check(ctx, gen, family, ids.id[j], now);
+		ident = ids.id[j];
 	}
 
 verdict:

@@ -20,7 +20,41 @@ static __always_inline struct file *pb_fd_file(struct task_struct *t, long fd)
 	return f;
 }
 
-static __always_inline int pb_on_open(long ret)
+/* Kernels before 5.12 have no fetching atomics (BPF_ATOMIC|BPF_FETCH). There
+ * the slot is claimed under a per-process lock: a NOEXIST insert into this
+ * map, which the kernel makes atomic. The holder runs a few instructions
+ * with preemption off, so a contender retries a bounded number of times and
+ * then fails closed (the process is marked overflowing). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} acquire_locks SEC(".maps") __weak;
+
+#define PB_LOCK_TRIES 4096
+
+/* Claim a held[] slot: the next index, or >= PB_MAX_HELD when none is left
+ * or the lock could not be taken. */
+static __always_inline __u32 pb_claim_slot(struct pb_proc *rec, __u32 tgid, const bool atomics)
+{
+	__u32 one = 1, slot = PB_MAX_HELD;
+
+	if (atomics)
+		return __sync_fetch_and_add(&rec->nheld, 1);
+	for (int i = 0; i < PB_LOCK_TRIES; i++) {
+		if (bpf_map_update_elem(&acquire_locks, &tgid, &one, BPF_NOEXIST))
+			continue;
+		slot = rec->nheld;
+		rec->nheld = slot + 1;
+		bpf_map_delete_elem(&acquire_locks, &tgid);
+		return slot;
+	}
+	rec->nheld = PB_MAX_HELD + 1; /* could not claim: fail closed */
+	return slot;
+}
+
+static __always_inline int pb_on_open(long ret, const bool atomics)
 {
 	struct task_struct *t;
 	struct pb_file_key key;
@@ -33,7 +67,7 @@ static __always_inline int pb_on_open(long ret)
 
 	if (ret < 0)
 		return 0;
-	t = bpf_get_current_task_btf();
+	t = pb_current();
 	f = pb_fd_file(t, ret);
 	if (!f)
 		return 0;
@@ -69,7 +103,7 @@ static __always_inline int pb_on_open(long ret)
 		/* Threads of one process may open tokens at once: claim a slot
 		 * atomically so no acquisition is lost. A slot past the end marks
 		 * the process as overflowing; it then fails closed. */
-		slot = __sync_fetch_and_add(&rec->nheld, 1);
+		slot = pb_claim_slot(rec, tgid, atomics);
 		if (slot < PB_MAX_HELD) {
 			rec->held[slot & (PB_MAX_HELD - 1)] = id;
 		} else {
@@ -90,20 +124,20 @@ static __always_inline int pb_on_open(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int pb_acquire_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return pb_on_open(ctx->ret);
-}
+/* Each syscall twice: with fetching atomics (5.12+) and with the lock; the
+ * agent loads one set (probe: "BPF atomics"). */
+#define PB_ACQUIRE(name, sc)                                                                       \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                                   \
+	int name(struct trace_event_raw_sys_exit *ctx)                                             \
+	{                                                                                          \
+		return pb_on_open(ctx->ret, true);                                                 \
+	}                                                                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                                   \
+	int name##_locked(struct trace_event_raw_sys_exit *ctx)                                    \
+	{                                                                                          \
+		return pb_on_open(ctx->ret, false);                                                \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int pb_acquire_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return pb_on_open(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int pb_acquire_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return pb_on_open(ctx->ret);
-}
+PB_ACQUIRE(pb_acquire_openat, openat)
+PB_ACQUIRE(pb_acquire_openat2, openat2)
+PB_ACQUIRE(pb_acquire_open, open)

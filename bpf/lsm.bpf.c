@@ -40,7 +40,7 @@ int BPF_PROG(pb_guard_file_open, struct file *file, int ret)
 		return 0;
 	id = *idp;
 
-	t = bpf_get_current_task_btf();
+	t = pb_current();
 	s.tgid = BPF_CORE_READ(t, tgid);
 	s.start_time = pb_task_start(t);
 	s.cgroup_id = bpf_get_current_cgroup_id();

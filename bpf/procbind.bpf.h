@@ -135,6 +135,14 @@ static __always_inline void pb_event_submit(void *ev)
 	bpf_ringbuf_submit(ev, flags);
 }
 
+/* The running task. bpf_get_current_task_btf() needs 5.11 (and is refused in
+ * some program types before 6.x); every read of a task goes through
+ * BPF_CORE_READ anyway, so the untyped helper serves every kernel alike. */
+static __always_inline struct task_struct *pb_current(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
 /* A process's start time: its group leader's start_boottime, so every thread
  * of a process gives the same value, on every path. */
 static __always_inline __u64 pb_task_start(struct task_struct *t)

@@ -3,13 +3,14 @@
 # Kernel matrix: run procbind's integration suite, built once on this host,
 # under Debian's stock kernels booted with qemu (TCG; no KVM needed).
 #
-#   kmatrix.sh [-b BUILD] [-c CACHE] [-t SECONDS] [-r REGEX] [KERNEL...]
+#   kmatrix.sh [-b BUILD] [-c CACHE] [-t SECONDS] [-r REGEX] [-x CMD] [KERNEL...]
 #
 # KERNEL is 5.10, 6.1, 6.12 or 6.18, optionally +lsm (booted with
 # lsm=...,bpf so BPF-LSM is active). Default: 5.10 6.1 6.1+lsm 6.12 6.18.
 # -b the build directory (default SRC/build), -c where kernels are kept
 # (default /var/cache/procbind-kmatrix), -t the limit per guest (default
-# 900 s), -r a ctest regex (default: every integration test).
+# 900 s), -r a ctest regex (default: every integration test), -x a shell
+# command to run in the guest instead of the suite (its output is the log).
 #
 # Kernels come from Debian's archive with apt-get download, through an apt
 # configuration of their own (sources, lists and cache under CACHE), so the
@@ -30,13 +31,15 @@ BUILD=$SRC/build
 CACHE=/var/cache/procbind-kmatrix
 LIMIT=900
 REGEX=
-while getopts "b:c:t:r:h" o; do
+EXEC=
+while getopts "b:c:t:r:x:h" o; do
 	case $o in
 	b) BUILD=$(cd "$OPTARG" && pwd) ;;
 	c) CACHE=$OPTARG ;;
 	t) LIMIT=$OPTARG ;;
 	r) REGEX=$OPTARG ;;
-	*) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	x) EXEC=$OPTARG ;;
+	*) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -138,6 +141,10 @@ boot() {
 	initramfs "$kdir" "$WORK/initrd-$kver.gz"
 	append="console=ttyS0 panic=-1 quiet loglevel=3 pb.kdir=$kdir pb.build=$BUILD pb.src=$SRC"
 	[ -n "$REGEX" ] && append+=" pb.regex=$REGEX"
+	if [ -n "$EXEC" ]; then
+		printf '%s\n' "$EXEC" >"$WORK/exec.sh"
+		append+=" pb.exec=$WORK/exec.sh"
+	fi
 	# BPF-LSM on in the +lsm row, off in the others, whatever the
 	# kernel's CONFIG_LSM default (Debian's 6.1 already lists bpf)
 	if [[ $spec == *+lsm ]]; then

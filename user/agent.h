@@ -72,6 +72,7 @@ struct pb_agent {
 	struct ring_buffer *rb;
 	uint64_t seeded;
 	int walk_proc;		/* walks read /proc: no task iterator, or --seed-from proc */
+	int atomics;		/* BPF_ATOMIC with BPF_FETCH (5.12+): lock-free slot claims */
 	int use_lsm;		/* lsm/file_open is loaded: foreign opens of token files fail */
 	uint32_t gen;		/* policy generation in force */
 	uint64_t policy_loaded; /* boot ns */

@@ -216,6 +216,13 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	/* Without a task iterator the walks read /proc (pb_probe decided). */
 	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->walk_proc);
 	bpf_program__set_autoload(s->progs.pb_guard_file_open, a->use_lsm);
+	/* The acquisition hooks come in two builds; pb_probe chose one. */
+	bpf_program__set_autoload(s->progs.pb_acquire_openat, a->atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat2, a->atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_open, a->atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat_locked, !a->atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat2_locked, !a->atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_open_locked, !a->atomics);
 	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
 	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
 	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
@@ -310,9 +317,10 @@ int pb_loader_start(struct pb_agent *a)
 		return err;
 
 	{
-		struct bpf_program *opens[] = {s->progs.pb_acquire_openat,
-					       s->progs.pb_acquire_openat2,
-					       s->progs.pb_acquire_open};
+		struct bpf_program *opens[] = {
+		    a->atomics ? s->progs.pb_acquire_openat : s->progs.pb_acquire_openat_locked,
+		    a->atomics ? s->progs.pb_acquire_openat2 : s->progs.pb_acquire_openat2_locked,
+		    a->atomics ? s->progs.pb_acquire_open : s->progs.pb_acquire_open_locked};
 		for (size_t i = 0; i < 3; i++) {
 			struct bpf_link *l = pb_attach_pinned(a, opens[i], pb_attach_plain);
 

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -40,6 +41,30 @@ static int pb_btf_member(struct btf *btf, const char *st, const char *member)
 		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
 			return 1;
 	return 0;
+}
+
+/* Does the kernel take BPF_ATOMIC | BPF_FETCH (5.12)? Load the smallest
+ * program that uses it: an atomic fetch-add on the stack. */
+static int pb_probe_atomics(void)
+{
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1},
+	    {.code = BPF_STX | BPF_ATOMIC | BPF_DW,
+	     .dst_reg = BPF_REG_10,
+	     .src_reg = BPF_REG_1,
+	     .off = -8,
+	     .imm = BPF_ADD | BPF_FETCH},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
 }
 
 /* Returns 0 when every required feature is there; prints a table to out. */
@@ -90,6 +115,10 @@ int pb_probe(struct pb_agent *a, FILE *out)
 	    access("/sys/kernel/tracing/events", F_OK) ? " (tracefs not mounted yet: checked at "
 							 "attach)"
 						       : "");
+	a->atomics = pb_probe_atomics();
+	ADD("BPF atomics", 0, a->atomics, "fetch-and-add (5.12+): %s",
+	    a->atomics ? "credential slots claimed lock-free"
+		       : "credential slots claimed under a per-process map lock");
 	{
 		int iter = pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT);
 		long hz = sysconf(_SC_CLK_TCK);

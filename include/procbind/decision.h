@@ -170,36 +170,69 @@ static __always_inline int pb_rules_first(const struct pb_rule *rules, __u32 n,
 	return -1;
 }
 
+/* Bitmask of the rules (of n, at most PB_MAX_RULES) that d matches. */
+static __always_inline __u32 pb_rules_mask(const struct pb_rule *rules, __u32 n,
+					   const struct pb_dest *d)
+{
+	__u32 mask = 0;
+
+	for (int i = 0; i < PB_MAX_RULES; i++) {
+		if ((__u32)i >= n)
+			break;
+		if (pb_rule_match(&rules[i], d))
+			mask |= 1u << i;
+	}
+	return mask;
+}
+
+/* The identity the first protected rule in mask names; 0 for an empty mask. */
+static __always_inline __u64 pb_protected_need(const struct pb_kpolicy *pol, __u32 mask)
+{
+	for (int i = 0; i < PB_MAX_RULES; i++)
+		if ((mask >> i) & 1)
+			return pol->prot[i].ident;
+	return 0;
+}
+
+/* Does one of the protected rules in mask name identity ident? */
+static __always_inline int pb_protected_names(const struct pb_kpolicy *pol, __u32 mask, __u64 ident)
+{
+	for (int i = 0; i < PB_MAX_RULES; i++)
+		if (((mask >> i) & 1) && pol->prot[i].ident == ident)
+			return 1;
+	return 0;
+}
+
 /* May a process whose valid credentials are of identities held[0..nheld)
- * reach d, as far as the protected list says? PB_OK when d is not protected
- * or a matching rule names a held identity; otherwise no_credential (it holds
- * none) or wrong_identity. *need is the identity of the first matching rule. */
+ * (0: a credential that is not valid) reach a destination that matches the
+ * protected rules in mask? PB_OK when mask is empty or a rule in it names a
+ * held identity; otherwise no_credential (it holds none) or wrong_identity.
+ * The BPF side runs the same steps as separate functions (connect.bpf.c). */
+static __always_inline enum pb_reason
+pb_protected_mask_reason(const struct pb_kpolicy *pol, __u32 mask, const __u64 *held, __u32 nheld)
+{
+	if (!mask)
+		return PB_OK;
+	for (int j = 0; j < PB_MAX_HELD; j++) {
+		if ((__u32)j >= nheld)
+			break;
+		if (held[j] && pb_protected_names(pol, mask, held[j]))
+			return PB_OK;
+	}
+	return nheld ? PB_R_WRONG_IDENTITY : PB_R_NO_CREDENTIAL;
+}
+
+/* pb_protected_mask_reason for destination d; *need is the identity of the
+ * first matching rule. */
 static __always_inline enum pb_reason pb_protected_reason(const struct pb_kpolicy *pol,
 							  const struct pb_dest *d,
 							  const __u64 *held, __u32 nheld,
 							  __u64 *need)
 {
-	int hit = 0;
+	__u32 mask = pb_rules_mask(pol->prot, pol->nprotected, d);
 
-	*need = 0;
-	for (int i = 0; i < PB_MAX_RULES; i++) {
-		if ((__u32)i >= pol->nprotected)
-			break;
-		if (!pb_rule_match(&pol->prot[i], d))
-			continue;
-		if (!hit)
-			*need = pol->prot[i].ident;
-		hit = 1;
-		for (int j = 0; j < PB_MAX_HELD; j++) {
-			if ((__u32)j >= nheld)
-				break;
-			if (held[j] == pol->prot[i].ident)
-				return PB_OK;
-		}
-	}
-	if (!hit)
-		return PB_OK;
-	return nheld ? PB_R_WRONG_IDENTITY : PB_R_NO_CREDENTIAL;
+	*need = pb_protected_need(pol, mask);
+	return pb_protected_mask_reason(pol, mask, held, nheld);
 }
 
 /* May a holder of an identity with scope sc (NULL: the identity is not in
