@@ -10,6 +10,7 @@ SKIP=77
 # waits are stretched by this factor where the machine is slow (a TCG guest
 # of the kernel matrix sets it); what a test asserts stays the same
 SCALE=${PB_TIME_SCALE:-1}
+HOLD=$((30000 * SCALE)) # ms an actor stays alive after its last step
 # below the ephemeral range (32768-60999), so no client socket holds it
 PORT=${PB_PORT:-$((10000 + $$ % 20000))}
 

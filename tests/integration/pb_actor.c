@@ -181,8 +181,12 @@ static int run_steps(char *argv0, int n, char **steps)
 			fclose(f);
 			rename(tmp, arg);
 		} else if (!strncmp(s, "wait:", 5)) {
+			/* 30 s, stretched like the tests' own waits on slow guests */
+			const char *scale = getenv("PB_TIME_SCALE");
+			int limit = 3000 * (scale && atoi(scale) > 0 ? atoi(scale) : 1);
+
 			for (int t = 0; access(arg, F_OK); t++) {
-				if (t > 3000) {
+				if (t > limit) {
 					result(s, ETIMEDOUT);
 					return 1;
 				}

@@ -28,7 +28,7 @@ touch $T/end
 wait_event ".event==\"exit\" and .process.pid==$OWNER" >/dev/null
 wait_event ".event==\"credential_ended\" and .credential.id==\"$ID\"" >/dev/null
 # the PID again, for another process, which reads the old token
-actor reuser spawnpid:$OWNER cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+actor reuser spawnpid:$OWNER cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 wait_line reuser "spawnpid"
 grep -q "^$OWNER spawnpid:$OWNER ok" $T/reuser.out ||
 	skip "could not take PID $OWNER again (clone3 set_tid): $(cat $T/reuser.out)"
@@ -147,7 +147,7 @@ mkdir -p "$SMALL"
 mount -t tmpfs -o size=512k tmpfs "$SMALL" || skip "cannot mount a tmpfs for the full-disk case"
 trap 'umount -l "$SMALL" 2>/dev/null; cleanup' EXIT # the tmpfs goes, pass or fail
 start_agent --audit-dir "$SMALL/audit"
-actor owner2 cgroup:$POD_A pidfile:$T/owner2.pid sleep:30000
+actor owner2 cgroup:$POD_A pidfile:$T/owner2.pid sleep:$HOLD
 wait_file $T/owner2.pid
 [ -n "$(mint "$(cat $T/owner2.pid)" "$T/tok2")" ] || fail "mint for owner2"
 dd if=/dev/zero of="$SMALL/filler" bs=4k 2>/dev/null || true # fill it

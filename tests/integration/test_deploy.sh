@@ -15,12 +15,12 @@ pass "agent running with bounding set [$CAPS] (CapEff $EFF)"
 start_server
 # the owner runs as nobody: its token file must be chowned to it
 (echo "$BASHPID" >"$POD_A/cgroup.procs" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
-	"$ACTOR" pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000) \
+	"$ACTOR" pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD) \
 	>"$T/owner.out" 2>&1 &
 PIDS+=($!)
 chmod 0777 "$T"
 wait_file $T/owner.pid
-actor sib cgroup:$POD_A wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+actor sib cgroup:$POD_A wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 [ -n "$(mint "$(cat $T/owner.pid)" "$T/tok")" ] || { cat "$T/agent.log"; fail "mint with the documented capabilities"; }
 [ "$(stat -c %u "$T/tok")" = 65534 ] || fail "the token file is not owned by the process's uid"
 touch $T/go

@@ -60,9 +60,9 @@ wait_event ".event==\"cgroup_matched\" and (.cgroup|endswith(\"crio-$CID2.scope\
 pass "container cgroup (systemd driver, CRI-O) matched once its log link appeared"
 
 actor c1 cgroup:$CG1 pidfile:$T/c1.pid wait:$T/go read:$T/tok1 connect:tcp:127.0.0.1:$P \
-	connect:tcp:::1:$P sleep:30000
-actor c2 cgroup:$CG2 pidfile:$T/c2.pid sleep:30000
-actor c3 cgroup:$CG3 pidfile:$T/c3.pid sleep:30000
+	connect:tcp:::1:$P sleep:$HOLD
+actor c2 cgroup:$CG2 pidfile:$T/c2.pid sleep:$HOLD
+actor c3 cgroup:$CG3 pidfile:$T/c3.pid sleep:$HOLD
 wait_file $T/c1.pid; wait_file $T/c2.pid; wait_file $T/c3.pid
 [ -n "$(mint "$(cat $T/c1.pid)" "$T/tok1" --identity reconciler)" ] || fail "mint c1"
 [ -n "$(mint "$(cat $T/c2.pid)" "$T/tok2" --identity reconciler)" ] || fail "mint c2"
@@ -80,7 +80,7 @@ pass "the Kubernetes-tagged holder is held to its scope"
 # not tag it, the agent matches the cgroup when the link appears, and minting
 # derives the tag from the same exec-time inputs.
 mkdir -p "$CG4"
-actor c4 cgroup:$CG4 pidfile:$T/c4.pid sleep:30000
+actor c4 cgroup:$CG4 pidfile:$T/c4.pid sleep:$HOLD
 wait_file $T/c4.pid
 if ctl mint --pid "$(cat $T/c4.pid)" --identity reconciler >$T/err 2>&1; then
 	fail "minted before the kubelet named the container"

@@ -41,7 +41,7 @@ check_error "inherit must be none or children" ctl mint --pid $$ --inherit all -
 check_error "identity" ctl mint --pid $$ --identity 'bad name'
 check_error "not in the policy in force" ctl mint --pid $$ --identity nobody
 check_error "does not carry identity 'payments' (it carries none)" ctl mint --pid $$ --identity payments
-actor keeper cgroup:$POD_A pidfile:$T/keeper.pid sleep:30000
+actor keeper cgroup:$POD_A pidfile:$T/keeper.pid sleep:$HOLD
 wait_file $T/keeper.pid
 check_error "create token file" ctl mint --pid "$(cat $T/keeper.pid)" --out "$T/tok1" --identity payments
 check_error "unknown credential" ctl revoke 0123456789abcdef

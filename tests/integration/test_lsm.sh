@@ -23,9 +23,9 @@ pass "agent with --lsm on and only [$CAPS]: credential files are guarded at open
 start_server
 
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
-	wait:$T/fork fork read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
-actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
-actor other cgroup:$POD_B pidfile:$T/other.pid wait:$T/go read:$T/tok sleep:30000
+	wait:$T/fork fork read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
+actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
+actor other cgroup:$POD_B pidfile:$T/other.pid wait:$T/go read:$T/tok sleep:$HOLD
 wait_file $T/owner.pid; wait_file $T/sib.pid; wait_file $T/other.pid
 OWNER=$(cat $T/owner.pid) SIB=$(cat $T/sib.pid) OTHER=$(cat $T/other.pid)
 ID=$(mint "$OWNER" "$T/tok")
@@ -57,7 +57,7 @@ pass "a forked child's open is refused, and what it inherited is denied at conne
 
 # inherit children: the child may open it
 actor inh cgroup:$POD_A pidfile:$T/inh.pid wait:$T/go2 read:$T/tok2 fork read:$T/tok2 \
-	connect:tcp:127.0.0.1:$P sleep:30000
+	connect:tcp:127.0.0.1:$P sleep:$HOLD
 wait_file $T/inh.pid
 [ -n "$(mint "$(cat $T/inh.pid)" "$T/tok2" --inherit children)" ] || fail "mint --inherit children"
 touch $T/go2
@@ -73,7 +73,7 @@ pass "counted: $(ctl status -o json | jq -c '{r: .counters.lsm_open_refused, a: 
 # monitor mode: the open goes through, reported as such
 sed -i 's/^mode: enforce/mode: monitor/' $T/policy.yaml
 ctl reload >/dev/null || fail "reload to monitor"
-actor mon cgroup:$POD_A pidfile:$T/mon.pid read:$T/tok sleep:30000
+actor mon cgroup:$POD_A pidfile:$T/mon.pid read:$T/tok sleep:$HOLD
 wait_file $T/mon.pid
 expect mon "read:$T/tok" ok
 wait_event ".event==\"credential_open_refused\" and .process.pid==$(cat $T/mon.pid) and .verdict==\"monitor\"" >/dev/null
@@ -84,7 +84,7 @@ ctl reload >/dev/null || fail "reload to enforce"
 # kill -9: the pinned hook keeps refusing
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
 [ -e "$PIN/link_pb_guard_file_open" ] || fail "the lsm/file_open link was not pinned"
-actor late cgroup:$POD_A pidfile:$T/late.pid read:$T/tok sleep:30000
+actor late cgroup:$POD_A pidfile:$T/late.pid read:$T/tok sleep:$HOLD
 wait_file $T/late.pid
 expect late "read:$T/tok" EACCES
 pass "agent killed: the token file is still refused"
@@ -94,7 +94,7 @@ PB_LSM=off PB_POLICY=$T/policy.yaml start_agent
 ctl status -o json | jq -e '.adopted and .credential_files == "tracepoint_observe"' >/dev/null ||
 	fail "status after --lsm off: $(ctl status -o json | jq -c '{adopted, credential_files}')"
 [ ! -e "$PIN/link_pb_guard_file_open" ] || fail "the lsm/file_open link is still pinned"
-actor off cgroup:$POD_A pidfile:$T/off.pid read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+actor off cgroup:$POD_A pidfile:$T/off.pid read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 wait_file $T/off.pid
 expect off "read:$T/tok" ok
 expect off "connect:tcp:127.0.0.1:$P" EPERM

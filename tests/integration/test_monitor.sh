@@ -7,8 +7,8 @@ start_server
 P=$PORT
 NET="connect:tcp:127.0.0.1:$P connect:tcp:::1:$P connect:udp:127.0.0.1:$P sendto:udp:::1:$P"
 
-actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok sleep:30000
-actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go2 read:$T/tok $NET sleep:30000
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok sleep:$HOLD
+actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go2 read:$T/tok $NET sleep:$HOLD
 wait_file $T/owner.pid; wait_file $T/sibling.pid
 OWNER=$(cat $T/owner.pid); SIB=$(cat $T/sibling.pid)
 mint "$OWNER" "$T/tok" >/dev/null

@@ -82,13 +82,13 @@ V1=$(ctl status -o json | jq -r .policy_version)
 actor dbc cgroup:$POD_A pidfile:$T/dbc.pid wait:$T/go read:$T/tok_dbc \
 	connect:tcp:127.0.0.2:$P connect:tcp:::1:$P connect:tcp:127.0.0.3:$P \
 	connect:udp:127.0.0.2:$P connect:tcp:127.0.0.9:$P connect:tcp:127.0.0.6:$P \
-	wait:$T/go2 loopuntil:$T/stop:tcp:127.0.0.2:$P,tcp:127.0.0.3:$P sleep:30000
+	wait:$T/go2 loopuntil:$T/stop:tcp:127.0.0.2:$P,tcp:127.0.0.3:$P sleep:$HOLD
 PB_ACTOR_BIN=$API_BIN actor api cgroup:$POD_B pidfile:$T/api.pid wait:$T/go read:$T/tok_api \
 	connect:tcp:127.0.0.3:$P connect:tcp:127.0.0.2:$P wait:$T/go3 sendto:udp:127.0.0.3:$P \
-	sleep:30000
+	sleep:$HOLD
 actor plain cgroup:$POD_B pidfile:$T/plain.pid wait:$T/go connect:tcp:127.0.0.2:$P \
 	connect:tcp:127.0.0.3:$P connect:tcp:127.0.0.9:$P \
-	wait:$T/go2 loopuntil:$T/stop:tcp:127.0.0.6:$P,tcp:127.0.0.1:$P sleep:30000
+	wait:$T/go2 loopuntil:$T/stop:tcp:127.0.0.6:$P,tcp:127.0.0.1:$P sleep:$HOLD
 wait_file $T/dbc.pid; wait_file $T/api.pid; wait_file $T/plain.pid
 DBC=$(cat $T/dbc.pid); API=$(cat $T/api.pid); PLAIN=$(cat $T/plain.pid)
 
@@ -118,9 +118,9 @@ pass "ps shows each process's identity tag"
 mkdir "$CG/podR"
 kill -STOP "$AGENT_PID"
 mkdir "$CG/podE"
-actor retired cgroup:$CG/podR pidfile:$T/retired.pid sleep:30000
+actor retired cgroup:$CG/podR pidfile:$T/retired.pid sleep:$HOLD
 actor brief cgroup:$CG/podE pidfile:$T/brief.pid wait:$T/go read:$T/tok_brief \
-	connect:tcp:127.0.0.1:$P wait:$T/brief_over connect:tcp:::ffff:127.0.0.1:$P sleep:30000
+	connect:tcp:127.0.0.1:$P wait:$T/brief_over connect:tcp:::ffff:127.0.0.1:$P sleep:$HOLD
 wait_file $T/retired.pid; wait_file $T/brief.pid
 KTAG=$(bpftool -j map lookup pinned "$PIN/procs" key \
 	$(printf '%d %d %d %d' $(( $(cat $T/brief.pid) & 255 )) $(( ($(cat $T/brief.pid) >> 8) & 255 )) \
@@ -173,7 +173,7 @@ mkdir "$POD_C"
 wait_event ".event==\"cgroup_matched\" and (.cgroup|endswith(\"/podC\")) and
 	.identities==[\"late\"] and .how==\"created\"" >/dev/null
 actor late cgroup:$POD_C pidfile:$T/late.pid wait:$T/go_late read:$T/tok_late \
-	connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.3:$P sleep:30000
+	connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.3:$P sleep:$HOLD
 wait_file $T/late.pid
 [ -n "$(mint "$(cat $T/late.pid)" "$T/tok_late" --identity late)" ] || fail "late mint failed"
 touch $T/go_late
@@ -266,7 +266,7 @@ sed -i 's/^mode: enforce$/mode: monitor/' "$T/policy.yaml"
 ctl reload >/dev/null || fail "reload to monitor failed"
 ctl status -o json | jq -e '.mode=="monitor"' >/dev/null || fail "status does not show monitor"
 actor mon cgroup:$POD_A pidfile:$T/mon.pid wait:$T/go_mon read:$T/tok_mon \
-	connect:tcp:127.0.0.3:$P sleep:30000
+	connect:tcp:127.0.0.3:$P sleep:$HOLD
 wait_file $T/mon.pid
 [ -n "$(mint "$(cat $T/mon.pid)" "$T/tok_mon" --identity db-client)" ] || fail "mint mon"
 touch $T/go_mon

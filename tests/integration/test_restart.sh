@@ -21,7 +21,7 @@ pass "procbindd --probe: $(grep -c ' yes ' $T/probe.out) features present"
 mkdir -p "$CG" "$POD_A" "$POD_B"
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok \
 	connect:tcp:127.0.0.1:$P wait:$T/down connect:tcp:::1:$P wait:$T/up \
-	connect:udp:127.0.0.1:$P sleep:30000
+	connect:udp:127.0.0.1:$P sleep:$HOLD
 wait_file $T/owner.pid
 OWNER=$(cat $T/owner.pid)
 # and one whose executable is on overlayfs, as in a container's root. Upper
@@ -34,7 +34,7 @@ cp "$ACTOR" $OVL/lower/pb_actor
 if mount -t tmpfs tmpfs $OVL/rw && mkdir $OVL/rw/upper $OVL/rw/work &&
 	mount -t overlay overlay -o lowerdir=$OVL/lower,upperdir=$OVL/rw/upper,workdir=$OVL/rw/work,xino=off \
 		$OVL/root; then
-	PB_ACTOR_BIN=$OVL/root/pb_actor actor ovl cgroup:$POD_A pidfile:$T/ovl.pid sleep:30000
+	PB_ACTOR_BIN=$OVL/root/pb_actor actor ovl cgroup:$POD_A pidfile:$T/ovl.pid sleep:$HOLD
 	wait_file $T/ovl.pid
 	[ "$(stat -c %d $OVL/root/pb_actor)" != "$(stat -c %d $OVL/root)" ] ||
 		echo "NOTE: overlayfs here reports one device for files and directories"
@@ -56,7 +56,7 @@ if [ -s $T/ovl.pid ]; then
 	pass "an executable on overlayfs is named and tagged (device: the overlay's, not its layer's)"
 fi
 actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
-	wait:$T/down connect:tcp:::1:$P wait:$T/up connect:udp:127.0.0.1:$P sleep:30000
+	wait:$T/down connect:tcp:::1:$P wait:$T/up connect:udp:127.0.0.1:$P sleep:$HOLD
 wait_file $T/sib.pid
 SIB=$(cat $T/sib.pid)
 touch $T/go

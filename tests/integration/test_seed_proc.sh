@@ -22,11 +22,11 @@ ticks() { awk '{ sub(/.*\) /, ""); print $20 }' /proc/$1/stat; }
 mkdir -p "$CG" "$POD_A" "$POD_B"
 # all three predate the agent
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/settle connect:tcp:127.0.0.1:$P \
-	wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:30000
+	wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go2 read:$T/tok connect:tcp:127.0.0.1:$P \
-	sleep:30000
+	sleep:$HOLD
 actor parent cgroup:$POD_B pidfile:$T/parent.pid wait:$T/fork fork pidfile:$T/child.pid \
-	connect:tcp:127.0.0.1:$P sleep:30000
+	connect:tcp:127.0.0.1:$P sleep:$HOLD
 wait_file $T/owner.pid; wait_file $T/sib.pid; wait_file $T/parent.pid
 OWNER=$(cat $T/owner.pid); SIB=$(cat $T/sib.pid); PARENT=$(cat $T/parent.pid)
 

@@ -10,10 +10,10 @@ start_server
 P=$PORT
 NET="connect:tcp:127.0.0.1:$P connect:tcp:::1:$P connect:udp:127.0.0.1:$P sendto:udp:::1:$P connect:tcp:::ffff:127.0.0.1:$P sendto:udp:127.0.0.1:$P"
 
-actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok read:$T/tok $NET thread-connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.1:$P sleep:30000
-actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go connect:udp:127.0.0.1:9 wait:$T/go2 read:$T/tok $NET sleep:30000
-actor otherpod cgroup:$POD_B pidfile:$T/otherpod.pid wait:$T/go2 read:$T/tok $NET sleep:30000
-actor bystander cgroup:$POD_A pidfile:$T/bystander.pid wait:$T/go2 sleep:300 $NET sleep:30000
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok read:$T/tok $NET thread-connect:tcp:127.0.0.1:$P connect:tcp:127.0.0.1:$P sleep:$HOLD
+actor sibling cgroup:$POD_A pidfile:$T/sibling.pid wait:$T/go connect:udp:127.0.0.1:9 wait:$T/go2 read:$T/tok $NET sleep:$HOLD
+actor otherpod cgroup:$POD_B pidfile:$T/otherpod.pid wait:$T/go2 read:$T/tok $NET sleep:$HOLD
+actor bystander cgroup:$POD_A pidfile:$T/bystander.pid wait:$T/go2 sleep:300 $NET sleep:$HOLD
 wait_file $T/owner.pid; wait_file $T/sibling.pid; wait_file $T/otherpod.pid; wait_file $T/bystander.pid
 OWNER=$(cat $T/owner.pid); SIB=$(cat $T/sibling.pid); OTHER=$(cat $T/otherpod.pid)
 

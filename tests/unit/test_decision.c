@@ -318,6 +318,44 @@ static void test_protected(void **st)
 	assert_int_equal(pb_protected_reason(&pol, &db, none, 0, &need), PB_OK);
 }
 
+/* The mask form the connect hook uses (one global call per step): which of
+ * 16 rules match, the first one's identity, whether any names an identity. */
+static void test_rule_masks(void **st)
+{
+	static struct pb_kpolicy pol;
+	struct pb_dest db = dest_10(10, 5432);
+	__u64 ids[PB_MAX_HELD] = {0, ID_CI};
+
+	(void)st;
+	for (int i = 0; i < PB_MAX_RULES; i++) {
+		pol.prot[i] = rule_10_8(1000 + i);
+		if (i % 3) /* every third rule matches 10/8, the others 11/8 */
+			pol.prot[i].net[0] = pol.prot[i].net[0] + 1;
+	}
+	pol.prot[7].ident = ID_CI;
+	pol.nprotected = PB_MAX_RULES;
+	/* rules 0, 3, 6, 9, 12, 15 */
+	assert_int_equal(pb_rules_mask(pol.prot, PB_MAX_RULES, &db), 0x9249);
+	assert_int_equal(pb_rules_mask(pol.prot, 10, &db), 0x0249); /* past n: not read */
+	assert_int_equal(pb_rules_mask(pol.prot, 0, &db), 0);
+	assert_int_equal(pb_protected_need(&pol, 0x9249), 1000);
+	assert_int_equal(pb_protected_need(&pol, 0x9248), 1003);
+	assert_int_equal(pb_protected_need(&pol, 0x8000), 1015);
+	assert_int_equal(pb_protected_need(&pol, 0), 0);
+	assert_true(pb_protected_names(&pol, 0x9249, 1015));
+	assert_false(pb_protected_names(&pol, 0x9249, 1001));  /* rule 1 is not in the mask */
+	assert_false(pb_protected_names(&pol, 0x9249, ID_CI)); /* rule 7 neither */
+	assert_true(pb_protected_names(&pol, 0x0080, ID_CI));
+	/* the reason: slots of invalid credentials are 0 and never match */
+	assert_int_equal(pb_protected_mask_reason(&pol, 0x9249, ids, PB_MAX_HELD),
+			 PB_R_WRONG_IDENTITY);
+	ids[3] = 1012;
+	assert_int_equal(pb_protected_mask_reason(&pol, 0x9249, ids, PB_MAX_HELD), PB_OK);
+	assert_int_equal(pb_protected_mask_reason(&pol, 0x9249, ids, 3), PB_R_WRONG_IDENTITY);
+	assert_int_equal(pb_protected_mask_reason(&pol, 0x9249, ids, 0), PB_R_NO_CREDENTIAL);
+	assert_int_equal(pb_protected_mask_reason(&pol, 0, ids, 0), PB_OK);
+}
+
 static void test_scope(void **st)
 {
 	static struct pb_scope sc;
@@ -378,6 +416,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_owner_allowed),
 	    cmocka_unit_test(test_protected),
+	    cmocka_unit_test(test_rule_masks),
 	    cmocka_unit_test(test_scope),
 	    cmocka_unit_test(test_tag_pick),
 	    cmocka_unit_test(test_sibling_same_cgroup_is_foreign_pid),
