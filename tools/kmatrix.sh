@@ -86,6 +86,11 @@ package() {
 	return 1
 }
 
+# modroot KDIR: where lib/modules is (trixie's packages ship it in /usr)
+modroot() {
+	if [ -d "$1/lib/modules" ]; then echo "$1"; else echo "$1/usr"; fi
+}
+
 # fetch SERIES: unpack the kernel into $CACHE/k/PKG; prints that directory
 fetch() {
 	local pkg dir deb
@@ -100,7 +105,7 @@ fetch() {
 		(cd "$CACHE/deb" && apt-get "${APT[@]}" -qq download "$pkg" >&2)
 		deb=$(ls -t "$CACHE/deb/${pkg}_"*.deb | head -1)
 		dpkg-deb -x "$deb" "$dir"
-		depmod -b "$dir" "$(ls "$dir/lib/modules")"
+		depmod -b "$(modroot "$dir")" "$(ls "$(modroot "$dir")/lib/modules")"
 		touch "$dir/.ready"
 	fi
 	echo "$dir"
@@ -108,7 +113,8 @@ fetch() {
 
 # initramfs KDIR OUT: busybox, the modules for virtio-9p and overlay, /init
 initramfs() {
-	local kdir=$1 out=$2 kver ir m
+	local kdir out=$2 kver ir m
+	kdir=$(modroot "$1")
 	kver=$(ls "$kdir/lib/modules")
 	ir=$(mktemp -d)
 	mkdir -p "$ir"/{bin,mod,proc,sys,dev,lower,rw,newroot}
@@ -139,12 +145,12 @@ initramfs() {
 boot() {
 	local spec=$1 log=$2 series=${1%+lsm} kdir kver append
 	kdir=$(fetch "$series") || return $?
-	kver=$(ls "$kdir/lib/modules")
+	kver=$(ls "$(modroot "$kdir")/lib/modules")
 	initramfs "$kdir" "$WORK/initrd-$kver.gz"
 	# TSC as the clocksource: without it older kernels fall back to the HPET,
 	# whose every read traps into qemu, which makes exec and sleep crawl
 	append="console=ttyS0 panic=-1 quiet loglevel=3 tsc=reliable clocksource=tsc mitigations=off"
-	append+=" pb.kdir=$kdir pb.build=$BUILD pb.src=$SRC"
+	append+=" pb.kdir=$(modroot "$kdir") pb.build=$BUILD pb.src=$SRC"
 	[ -n "$REGEX" ] && append+=" pb.regex=$REGEX"
 	if [ -n "$EXEC" ]; then
 		printf '%s\n' "$EXEC" >"$WORK/exec.sh"
