@@ -26,7 +26,6 @@ ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
-# /tmp stays the host's (under the overlay, so writable): the build may be there
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
@@ -34,15 +33,32 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 ip link set lo up
 
-KDIR= BUILD= REGEX= EXEC=
+KDIR= BUILD= REGEX= EXEC= SRC=
 for a in $(cat /proc/cmdline); do
 	case $a in
 	pb.kdir=*) KDIR=${a#pb.kdir=} ;;
 	pb.build=*) BUILD=${a#pb.build=} ;;
 	pb.regex=*) REGEX=${a#pb.regex=} ;;
 	pb.exec=*) EXEC=${a#pb.exec=} ;;
+	pb.src=*) SRC=${a#pb.src=} ;;
 	esac
 done
+# /tmp is a tmpfs, as on a node: token files the tests write there must not be
+# on the overlay (overlayfs reports a layer's device to stat, not the one the
+# kernel sees). A source or build tree under /tmp (CI clones there) is kept,
+# bind-mounted back over the tmpfs.
+keep=()
+for d in "$SRC" "$BUILD"; do
+	case $d in /tmp/*) keep+=("$d") ;; esac
+done
+for i in "${!keep[@]}"; do
+	mkdir -p "/run/keep$i" && mount --bind "${keep[$i]}" "/run/keep$i"
+done
+mount -t tmpfs tmpfs /tmp
+for i in "${!keep[@]}"; do
+	mkdir -p "${keep[$i]}" && mount --move "/run/keep$i" "${keep[$i]}"
+done
+
 # modprobe finds the guest kernel's modules in its unpacked package
 mkdir -p /lib/modules
 ln -sfn "$KDIR/lib/modules/$(uname -r)" "/lib/modules/$(uname -r)"
