@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,6 +360,19 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		ret = -errno;
 	if (!ret && fstat(fd, &st))
 		ret = -errno;
+	if (!ret) {
+		struct statfs sf;
+
+		/* On overlayfs stat(2) reports the layer's device, not the one
+		 * the kernel sees at open: the file would never be recognised.
+		 * Refused rather than left unenforced. */
+		if (!fstatfs(fd, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC)
+			FAIL(-EXDEV,
+			     "mint: %s is on overlayfs, where procbind cannot recognise the token "
+			     "file yet; write it to another filesystem (the credential directory, "
+			     "a tmpfs, a hostPath)",
+			     m.path);
+	}
 	if (!ret && fsync(fd))
 		ret = -errno;
 	close(fd);

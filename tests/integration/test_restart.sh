@@ -54,6 +54,11 @@ if [ -s $T/ovl.pid ]; then
 		'.[] | select(.pid==$p) | .exe==$exe and .identity=="payments"' >/dev/null ||
 		fail "the overlay process $OP: $(ctl ps -o json)"
 	pass "an executable on overlayfs is named and tagged (device: the overlay's, not its layer's)"
+	if ctl mint --pid "$OP" --identity payments --out $OVL/root/tok >$T/err 2>&1; then
+		fail "a token file on overlayfs was accepted (the kernel would never recognise it)"
+	fi
+	grep -q "is on overlayfs" $T/err && [ ! -e $OVL/root/tok ] || { cat $T/err; fail "overlay refusal"; }
+	pass "a token file on overlayfs is refused, not left unenforced: $(cat $T/err)"
 fi
 actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
 	wait:$T/down connect:tcp:::1:$P wait:$T/up connect:udp:127.0.0.1:$P sleep:$HOLD
