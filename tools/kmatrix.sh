@@ -200,9 +200,25 @@ for k in "${KERNELS[@]}"; do
 		tr ' ' '\n' | awk -F= '$2 == "no" || $2 == "MISSING" { printf "no %s; ", $1 }
 			$1 == "BPF-LSM" && $2 == "yes" { printf "BPF-LSM; " }' || true)
 	feats=${feats:-everything probed; }
+	# why each failed test failed, from its output in the log, so that the
+	# reason is in this command's output and not only in a file on the host
+	why_failed() {
+		grep -a -E '^(FAIL: |.*[*]{3}(Failed|Timeout|Exception))' "$log.clean" | head -20 |
+			sed "s/^/  $k: /" >&2 || true
+	}
 	if [ -z "$done_line" ]; then
-		rows+=("$k|${release:--}|-|-|-|guest did not report in ${secs}s (see $log)")
+		# the guest did not finish: what ctest had reported by then, and
+		# the test that was running when the time ran out
+		p=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed ' "$log.clean" || true)
+		f=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*[*]{3}(Failed|Timeout|Exception)' "$log.clean" || true)
+		s=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*[*]{3}Skipped' "$log.clean" || true)
+		running=$(awk '/^ +Start +[0-9]+: / { t = $3 } / Test +#[0-9]+: / { if ($4 == t) t = "" }
+			END { print t }' "$log.clean")
+		rows+=("$k|${release:--}|$p|$f|$s|guest did not finish in ${secs}s${running:+ (was running $running)}; see $log")
 		bad=1
+		why_failed
+		echo "  $k: the last lines of its console:" >&2
+		tail -15 "$log.clean" | sed "s/^/  $k| /" >&2
 		continue
 	fi
 	p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' <<<"$done_line")
@@ -211,6 +227,7 @@ for k in "${KERNELS[@]}"; do
 	[ "$f" = 0 ] && [ "$p" -gt 0 ] || bad=1
 	rows+=("$k|$release|$p|$f|$s|$feats (${secs}s)")
 	grep -a '^PBMATRIX test ' "$log.clean" | grep -av ' Passed$' | sed "s/^PBMATRIX test /  $k: /" >&2 || true
+	[ "$f" = 0 ] || why_failed
 done
 
 printf '\n%-8s %-22s %6s %6s %7s  %s\n' kernel release passed failed skipped "features (time)"

@@ -37,10 +37,13 @@ struct pb_cred_meta {
 	const char *death; /* "expired", "revoked", "owner_exited" */
 };
 
-/* A cgroup whose Kubernetes names were not known yet when it appeared. */
+/* A cgroup matched later than it appeared: its Kubernetes names were not
+ * known yet, or it had no name yet (unnamed: the mkdir hook runs before the
+ * kernel makes the new directory visible, and a woken agent can be quicker). */
 struct pb_pending {
 	uint64_t cgroup_id;
 	uint64_t since; /* boot ns */
+	int unnamed;
 };
 
 struct pb_agent {

@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define PB_PENDING_NS (120ULL * 1000000000ULL) /* how long a pod's names are awaited */
+#define PB_UNNAMED_NS (5ULL * 1000000000ULL)   /* how long a new cgroup may stay unnamed */
 
 /* Mask of identities of p whose cgroup part matches the cgroup at path.
  * *pending is set when a Kubernetes selector could not be decided yet
@@ -84,7 +85,7 @@ static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p
 	pb_emit_line(a, b);
 }
 
-static void pb_pending_add(struct pb_agent *a, uint64_t cgid)
+static void pb_pending_add(struct pb_agent *a, uint64_t cgid, int unnamed)
 {
 	for (size_t i = 0; i < a->npending; i++)
 		if (a->pending[i].cgroup_id == cgid)
@@ -102,6 +103,7 @@ static void pb_pending_add(struct pb_agent *a, uint64_t cgid)
 	}
 	a->pending[a->npending].cgroup_id = cgid;
 	a->pending[a->npending].since = pb_now_boot_ns();
+	a->pending[a->npending].unnamed = unnamed;
 	a->npending++;
 }
 
@@ -115,7 +117,7 @@ static int pb_tag_cgroup(struct pb_agent *a, const struct pb_policy *p, uint32_t
 	uint64_t mask = pb_cgroup_mask(a, p, path, &pending);
 
 	if (pending)
-		pb_pending_add(a, cgid);
+		pb_pending_add(a, cgid, 0);
 	if (!mask)
 		return 0;
 	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &mask, BPF_ANY))
@@ -311,8 +313,11 @@ void pb_purpose_cgroup_added(struct pb_agent *a, uint64_t cgid)
 	char path[PATH_MAX];
 
 	pb_cgroup_name(a, cgid, path, sizeof(path));
-	if (!path[0])
-		return; /* already gone */
+	if (!path[0]) {
+		/* Not visible yet (or already gone): the next ticks retry. */
+		pb_pending_add(a, cgid, 1);
+		return;
+	}
 	pb_tag_cgroup(a, &a->policy, a->gen, cgid, path, "created");
 }
 
@@ -327,7 +332,16 @@ void pb_purpose_tick(struct pb_agent *a)
 		int pending = 0;
 
 		pb_cgroup_name(a, pe.cgroup_id, path, sizeof(path));
-		if (path[0]) {
+		if (pe.unnamed) {
+			if (path[0]) {
+				/* Named at last: matched as a new cgroup, which
+				 * may leave it pending for its Kubernetes names. */
+				a->pending[i] = a->pending[--a->npending];
+				pb_tag_cgroup(a, &a->policy, a->gen, pe.cgroup_id, path, "created");
+				continue;
+			}
+			pending = now - pe.since <= PB_UNNAMED_NS; /* else it is gone */
+		} else if (path[0]) {
 			struct pb_cgtag_key k = {.cgroup_id = pe.cgroup_id, .gen = a->gen};
 			uint64_t mask = pb_cgroup_mask(a, &a->policy, path, &pending);
 

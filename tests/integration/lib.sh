@@ -15,7 +15,12 @@ HOLD=$((30000 * SCALE)) # ms an actor stays alive after its last step
 PORT=${PB_PORT:-$((10000 + $$ % 20000))}
 
 skip() { echo "SKIP: $*"; exit $SKIP; }
-fail() { echo "FAIL: $*"; dump; exit 1; }
+# on stderr: a failure inside $(...) or under >/dev/null must still be seen
+fail() {
+	PB_FAILED=1
+	{ echo "FAIL: $*"; dump; } >&2
+	exit 1
+}
 pass() { echo "PASS: $*"; }
 
 [ "$(id -u)" = 0 ] || skip "integration tests need root (BPF, cgroups)"
@@ -34,8 +39,17 @@ OUT=$T/events.json
 AGENT_PID=
 PIDS=()
 
+# a command that fails under set -e ends the test: say which (fail() says why)
+PB_ERR=
+PB_FAILED=0
+trap 'PB_ERR="line $LINENO: $BASH_COMMAND"' ERR
+
 cleanup() {
+	local rc=$?
 	set +e
+	if [ "$rc" != 0 ] && [ "$rc" != "$SKIP" ] && [ "$PB_FAILED" = 0 ]; then
+		{ echo "FAIL: stopped with status $rc by a failing command (${PB_ERR:-unknown})"; dump; } >&2
+	fi
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$AGENT_PID" ] && kill -CONT "$AGENT_PID" 2>/dev/null # if a test stopped it
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
@@ -122,7 +136,8 @@ wait_file() {
 # wait_line NAME PATTERN: wait until the actor's output has a line matching
 wait_line() {
 	for _ in $(seq $((200 * SCALE))); do grep -qE "$2" "$T/$1.out" 2>/dev/null && return 0; sleep 0.05; done
-	echo "--- $1.out"; cat "$T/$1.out"; fail "$1 never printed /$2/"
+	{ echo "--- $1.out"; cat "$T/$1.out"; } >&2
+	fail "$1 never printed /$2/"
 }
 
 # expect NAME STEP RESULT: the actor's result line for STEP is RESULT
@@ -130,22 +145,38 @@ expect() {
 	local got
 	wait_line "$1" " $2 "
 	got=$(grep -F " $2 " "$T/$1.out" | head -1 | awk '{print $NF}')
-	[ "$got" = "$3" ] || { cat "$T/$1.out"; fail "$1: $2 gave $got, expected $3"; }
+	[ "$got" = "$3" ] || { cat "$T/$1.out" >&2; fail "$1: $2 gave $got, expected $3"; }
 	pass "$1: $2 -> $3"
 }
 
-# wait_event JQ-FILTER: wait until an event line satisfies the filter; prints it
+# match_events FILTER: the event lines that satisfy a jq filter. A filter that names
+# exactly one event type (.event=="X") is narrowed with grep first: a test that
+# floods the log with connects must not make every wait rescan all of it in jq.
+match_events() {
+	local types
+	types=$(grep -oE '\.event=="[a-z_]+"' <<<"$1" | sort -u)
+	if [ "$(wc -l <<<"$types")" = 1 ] && [ -n "$types" ] && ! grep -q '\.event *!=' <<<"$1"; then
+		grep -F "\"event\":\"$(cut -d'"' -f2 <<<"$types")\"" "$OUT" 2>/dev/null |
+			jq -c "select($1)" 2>/dev/null || true
+	else
+		jq -c "select($1)" "$OUT" 2>/dev/null || true
+	fi
+}
+
+# wait_event JQ-FILTER: wait until an event line satisfies the filter; prints it.
+# Bounded by the clock, not by a count of tries: a try can be slow.
 wait_event() {
-	local line
-	for _ in $(seq $((100 * SCALE))); do
-		line=$(jq -c "select($1)" "$OUT" 2>/dev/null | head -1)
+	local line end=$((SECONDS + 5 * SCALE + 1))
+	while :; do
+		line=$(match_events "$1" | head -1)
 		[ -n "$line" ] && { echo "$line"; return 0; }
+		((SECONDS < end)) || break
 		sleep 0.05
 	done
 	fail "no event matching: $1"
 }
 
-count_events() { jq -c "select($1)" "$OUT" 2>/dev/null | wc -l; }
+count_events() { match_events "$1" | wc -l; }
 
 # mint PID FILE [flags]: mint a token into FILE, echo the credential id
 # (identity payments unless the flags name one)
