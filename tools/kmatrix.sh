@@ -23,7 +23,9 @@
 # reports on the serial console. Nothing is compiled in the guest.
 #
 # Prints one row per kernel and exits 1 if any test failed or a guest did
-# not report; skipped tests are listed with their reason. Exits 77 (skipped,
+# not report; skipped tests are listed with their reason. A guest kernel
+# that soft-locks panics (softlockup_panic, every CPU's trace in its log)
+# and is booted once more; its row names the kept log. Exits 77 (skipped,
 # with the reason) when it cannot run here at all: not root, no qemu, or
 # Debian's archive unreachable.
 set -euo pipefail
@@ -149,7 +151,10 @@ boot() {
 	initramfs "$kdir" "$WORK/initrd-$kver.gz"
 	# TSC as the clocksource: without it older kernels fall back to the HPET,
 	# whose every read traps into qemu, which makes exec and sleep crawl
-	append="console=ttyS0 panic=-1 quiet loglevel=3 tsc=reliable clocksource=tsc mitigations=off"
+	# A soft lockup panics the guest (it ends at once, with the stack of
+	# every CPU in the log: loglevel 5 lets the traces through)
+	append="console=ttyS0 panic=-1 quiet loglevel=5 tsc=reliable clocksource=tsc mitigations=off"
+	append+=" softlockup_panic=1 softlockup_all_cpu_backtrace=1 ${PB_KMATRIX_APPEND:-}"
 	append+=" pb.kdir=$(modroot "$kdir") pb.build=$BUILD pb.src=$SRC"
 	[ -n "$REGEX" ] && append+=" pb.regex=$REGEX"
 	if [ -n "$EXEC" ]; then
@@ -180,8 +185,23 @@ for k in "${KERNELS[@]}"; do
 	log=$LOGDIR/$k.log
 	start=$(date +%s)
 	echo "kmatrix: $k: booting (log $log)" >&2
-	rc=0
-	boot "$k" "$log" || rc=$?
+	note=
+	for try in 1 2; do
+		rc=0
+		boot "$k" "$log" || rc=$?
+		[ $rc = 0 ] || break
+		tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$log.clean"
+		# A guest whose kernel soft-locked (softlockup_panic ends it at
+		# once) is booted once more. Its log is kept and its traces are
+		# printed, and the row says so: it is reported, not hidden.
+		grep -aq 'soft lockup' "$log.clean" && [ $try = 1 ] || break
+		mv "$log" "$log.lockup"
+		mv "$log.clean" "$log.lockup.clean"
+		echo "  $k: the guest kernel soft-locked (log $log.lockup); booting it once more. What ran:" >&2
+		grep -a -E 'soft lockup|^ *Start +[0-9]+:|^\[ *[0-9.]+\]  (\? )?[A-Za-z_0-9.]+\+0x' \
+			"$log.lockup.clean" | tail -80 | sed "s/^/  $k| /" >&2
+		note=" [first boot soft-locked: $log.lockup]"
+	done
 	if [ $rc = 2 ]; then
 		rows+=("$k|-|-|-|-|SKIP: Debian's archive is unreachable (apt-get update failed)")
 		unreachable=1
@@ -192,7 +212,6 @@ for k in "${KERNELS[@]}"; do
 		continue
 	fi
 	secs=$(($(date +%s) - start))
-	tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$log.clean"
 	done_line=$(grep -a '^PBMATRIX done ' "$log.clean" | tail -1 || true)
 	release=$(grep -a '^PBMATRIX uname ' "$log.clean" | tail -1 | cut -d' ' -f3 || true)
 	# the features the probe found missing, and BPF-LSM when it is there
@@ -214,7 +233,7 @@ for k in "${KERNELS[@]}"; do
 		s=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*[*]{3}Skipped' "$log.clean" || true)
 		running=$(awk '/^ +Start +[0-9]+: / { t = $3 } / Test +#[0-9]+: / { if ($4 == t) t = "" }
 			END { print t }' "$log.clean")
-		rows+=("$k|${release:--}|$p|$f|$s|guest did not finish in ${secs}s${running:+ (was running $running)}; see $log")
+		rows+=("$k|${release:--}|$p|$f|$s|guest did not finish in ${secs}s${running:+ (was running $running)}; see $log$note")
 		bad=1
 		why_failed
 		echo "  $k: the last lines of its console:" >&2
@@ -225,7 +244,7 @@ for k in "${KERNELS[@]}"; do
 	f=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$done_line")
 	s=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' <<<"$done_line")
 	[ "$f" = 0 ] && [ "$p" -gt 0 ] || bad=1
-	rows+=("$k|$release|$p|$f|$s|$feats (${secs}s)")
+	rows+=("$k|$release|$p|$f|$s|$feats (${secs}s)$note")
 	grep -a '^PBMATRIX test ' "$log.clean" | grep -av ' Passed$' | sed "s/^PBMATRIX test /  $k: /" >&2 || true
 	[ "$f" = 0 ] || why_failed
 done
