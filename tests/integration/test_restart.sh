@@ -72,6 +72,8 @@ ctl health >$T/h.out || { cat $T/h.out; fail "health"; }
 pass "health: $(cat $T/h.out)"
 
 # --- kill -9: enforcement stays
+link_ids() { bpftool link show pinned "$PIN/link_pb_guard_connect4" -j | jq -r '"\(.id) \(.prog_id)"'; }
+read -r LINK0 PROG0 <<<"$(link_ids)"
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
 [ -e "$PIN/link_pb_guard_connect4" ] || fail "the connect hook was not pinned"
 touch $T/down
@@ -86,6 +88,12 @@ ctl status -o json | jq -e ".adopted == true and .credentials_live == $LIVE" >/d
 ctl ps -o json | jq -e --argjson o "$OWNER" --argjson s "$SIB" \
 	'(.[] | select(.pid==$s) | .held[0].reason=="foreign_pid") and
 	 (.[] | select(.pid==$o) | .identity=="payments")' >/dev/null || fail "ps after adoption"
+# the new agent's program went into the same cgroup link (BPF_LINK_UPDATE):
+# the hook was never detached
+read -r LINK1 PROG1 <<<"$(link_ids)"
+[ "$LINK1" = "$LINK0" ] && [ "$PROG1" != "$PROG0" ] ||
+	fail "connect4 link $LINK0 (prog $PROG0) became link $LINK1 (prog $PROG1)"
+pass "the new agent's connect4 program replaced the old one in link $LINK0 (prog $PROG0 -> $PROG1)"
 touch $T/up
 expect owner connect:udp:127.0.0.1:$P ok
 expect sib connect:udp:127.0.0.1:$P EPERM
@@ -116,6 +124,25 @@ pass "the adopted credential can be revoked"
 # --- --cleanup: nothing pinned, nothing enforced
 kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
 [ -d "$PIN" ] || fail "a stopped agent should leave its pins"
+
+# --- pinned state of another layout (an older or newer procbind): refused
+# with a clear message, and the pinned programs go on enforcing
+CFG=$(bpftool map dump pinned "$PIN/agent_cfg" -j)
+GEN=$(jq -r '.[0].formatted.value.gen // empty' <<<"$CFG")
+[ -n "$GEN" ] || fail "agent_cfg: $CFG"
+le32() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+bpftool map update pinned "$PIN/agent_cfg" key 0 0 0 0 value hex $(le32 "$GEN") $(le32 99)
+rm -f "$SOCK"
+if timeout $((30 * SCALE)) "$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
+	--pin-dir "$PIN" --lsm "${PB_LSM:-off}" --policy "$PB_SOURCE/tests/integration/policy.yaml" \
+	>/dev/null 2>$T/layout.err; then
+	fail "an agent adopted pinned state of layout 99"
+fi
+grep -q "map layout 99; this one has layout [0-9]* and cannot adopt it" $T/layout.err ||
+	{ cat $T/layout.err; fail "no clear message for a pinned layout it cannot adopt"; }
+actor sib2 cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P
+expect sib2 connect:tcp:127.0.0.1:$P EPERM
+pass "pinned layout 99 refused ($(grep -o 'holds the state.*adopt it' $T/layout.err)); the old programs still deny"
 "$BUILD/procbindd" --cleanup --pin-dir "$PIN" >$T/c.out 2>&1 || { cat $T/c.out; fail "--cleanup"; }
 [ ! -e "$PIN" ] || fail "--cleanup left $(ls "$PIN")"
 actor after cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P
