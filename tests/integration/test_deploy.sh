@@ -13,12 +13,13 @@ PB_CAPS=$CAPS start_agent
 EFF=$(awk '/^CapEff/ {print $2}' /proc/$AGENT_PID/status)
 pass "agent running with bounding set [$CAPS] (CapEff $EFF)"
 start_server
-# the owner runs as nobody: its token file must be chowned to it
+# the owner runs as nobody: its token file must be chowned to it, and it
+# writes its pidfile into $T, which must be writable to it before it starts
+chmod 0777 "$T"
 (echo "$BASHPID" >"$POD_A/cgroup.procs" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$ACTOR" pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD) \
 	>"$T/owner.out" 2>&1 &
 PIDS+=($!)
-chmod 0777 "$T"
 wait_file $T/owner.pid
 actor sib cgroup:$POD_A wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 [ -n "$(mint "$(cat $T/owner.pid)" "$T/tok")" ] || { cat "$T/agent.log"; fail "mint with the documented capabilities"; }
