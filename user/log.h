@@ -19,7 +19,14 @@ void pb_log(const char *level, const char *fmt, ...) __attribute__((format(print
 			pb_log("debug", __VA_ARGS__);                                              \
 	} while (0)
 
-/* Log an error and return -err in one line: return pb_err(-ENOENT, "...") */
-#define pb_err(err, ...) (pb_log("error", __VA_ARGS__), (err))
+/* Log an error and return err in one line: return pb_err(-errno, "...: %m").
+ * err is evaluated before the message is written, so the errno it reads is
+ * the caller's, whatever writing to stderr does to errno. */
+#define pb_err(err, ...)                                                                           \
+	({                                                                                         \
+		int pb_err_ = (err);                                                               \
+		pb_log("error", __VA_ARGS__);                                                      \
+		pb_err_;                                                                           \
+	})
 
 #endif

@@ -486,9 +486,11 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 	}
 	m->bind.flags |= PB_CRED_REVOKED;
 	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.creds), &id, &m->bind, BPF_ANY)) {
+		int ret = -errno;
+
 		m->bind.flags &= ~PB_CRED_REVOKED;
-		snprintf(err, errlen, "revoke: credential map: %s", strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "revoke: credential map: %s", strerror(-ret));
+		return ret;
 	}
 	m->died = 0; /* revocation wins over an earlier natural death in the record */
 	pb_cred_bury(a, m, death);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "json.h"
+#include "log.h"
 #include "sysfs.h"
 #include "token.h"
 #include "util.h"
@@ -258,6 +259,37 @@ static void test_proc_task_info(void **st)
 	assert_int_equal(pb_proc_task_info(0x7ffffff0, root, &ti), -ESRCH);
 }
 
+/* pb_err returns the error it was given, and %m names the caller's errno,
+ * even when writing the message fails (stderr closed: EBADF). */
+static void test_err_keeps_errno(void **st)
+{
+	int saved = dup(STDERR_FILENO), ret, pipefd[2];
+	char msg[256] = "";
+	ssize_t n;
+
+	(void)st;
+	assert_true(saved >= 0);
+	assert_int_equal(pipe(pipefd), 0);
+	close(STDERR_FILENO);
+	errno = ENOENT;
+	ret = pb_err(-errno, "test: open %s: %m", "/nonexistent");
+	assert_int_equal(ret, -ENOENT);
+	assert_int_equal(errno, ENOENT);
+	/* And the message itself carries the caller's errno. */
+	assert_int_equal(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	errno = EACCES;
+	ret = pb_err(-errno, "test: %m");
+	assert_int_equal(ret, -EACCES);
+	close(pipefd[1]);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = read(pipefd[0], msg, sizeof(msg) - 1);
+	close(pipefd[0]);
+	assert_true(n > 0);
+	assert_non_null(strstr(msg, strerror(EACCES)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +302,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_task_info),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_token_sign_verify),
+	    cmocka_unit_test(test_err_keeps_errno),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
