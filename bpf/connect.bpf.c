@@ -136,23 +136,21 @@ __noinline int pb_protected_names_of(__u32 gen, __u32 mask, __u64 ident)
 	return pol ? pb_protected_names(pol, mask, ident) : 0;
 }
 
-/* pb_protected_mask_reason (decision.h), one global call per identity. */
+static __always_inline int pb_protected_names_by_gen(const struct pb_policy_ref *ref, __u32 mask,
+						     __u64 ident)
+{
+	return pb_protected_names_of(ref->gen, mask, ident);
+}
+
+/* The protected check of decision.h, with one global call per identity. */
 static __always_inline int pb_protected_check(struct bpf_sock_addr *ctx, __u32 gen, __u32 family,
 					      struct pb_held_ids *ids)
 {
+	struct pb_policy_ref ref = {.gen = gen};
 	__u32 mask = (__u32)pb_protected_rules(ctx, gen, family);
 
-	ids->need = 0;
-	if (!mask)
-		return PB_OK;
-	ids->need = pb_protected_need_of(gen, mask);
-	for (int j = 0; j < PB_MAX_HELD; j++) {
-		if ((__u32)j >= ids->n)
-			break;
-		if (ids->id[j] && pb_protected_names_of(gen, mask, ids->id[j]))
-			return PB_OK;
-	}
-	return ids->n ? PB_R_WRONG_IDENTITY : PB_R_NO_CREDENTIAL;
+	ids->need = mask ? pb_protected_need_of(gen, mask) : 0;
+	return pb_protected_held_reason(pb_protected_names_by_gen, &ref, mask, ids->id, ids->n);
 }
 
 /* Decide one connect/sendmsg. The policy generation is read once, so the

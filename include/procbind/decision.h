@@ -203,23 +203,54 @@ static __always_inline int pb_protected_names(const struct pb_kpolicy *pol, __u3
 	return 0;
 }
 
+/* Where a check finds the policy's rules. The host passes the policy itself;
+ * the BPF programs pass the generation, and look the policy up inside a
+ * global function (on 5.10 a global BPF function takes only the context and
+ * scalars, and the verifier checks it once instead of once per path). */
+struct pb_policy_ref {
+	const struct pb_kpolicy *pol; /* host */
+	__u32 gen;		      /* BPF */
+};
+
+/* Does a protected rule in mask name identity ident? */
+typedef int (*pb_names_fn)(const struct pb_policy_ref *ref, __u32 mask, __u64 ident);
+
+static __always_inline int pb_protected_names_in(const struct pb_policy_ref *ref, __u32 mask,
+						 __u64 ident)
+{
+	return pb_protected_names(ref->pol, mask, ident);
+}
+
 /* May a process whose valid credentials are of identities held[0..nheld)
  * (0: a credential that is not valid) reach a destination that matches the
  * protected rules in mask? PB_OK when mask is empty or a rule in it names a
  * held identity; otherwise no_credential (it holds none) or wrong_identity.
- * The BPF side runs the same steps as separate functions (connect.bpf.c). */
-static __always_inline enum pb_reason
-pb_protected_mask_reason(const struct pb_kpolicy *pol, __u32 mask, const __u64 *held, __u32 nheld)
+ * names answers for one identity; it is a constant at every call, so the
+ * compiler calls it directly (BPF has no indirect calls): the connect
+ * programs run this very function with their own names. */
+static __always_inline enum pb_reason pb_protected_held_reason(pb_names_fn names,
+							       const struct pb_policy_ref *ref,
+							       __u32 mask, const __u64 *held,
+							       __u32 nheld)
 {
 	if (!mask)
 		return PB_OK;
 	for (int j = 0; j < PB_MAX_HELD; j++) {
 		if ((__u32)j >= nheld)
 			break;
-		if (held[j] && pb_protected_names(pol, mask, held[j]))
+		if (held[j] && names(ref, mask, held[j]))
 			return PB_OK;
 	}
 	return nheld ? PB_R_WRONG_IDENTITY : PB_R_NO_CREDENTIAL;
+}
+
+/* pb_protected_held_reason over policy pol. */
+static __always_inline enum pb_reason
+pb_protected_mask_reason(const struct pb_kpolicy *pol, __u32 mask, const __u64 *held, __u32 nheld)
+{
+	struct pb_policy_ref ref = {.pol = pol};
+
+	return pb_protected_held_reason(pb_protected_names_in, &ref, mask, held, nheld);
 }
 
 /* pb_protected_mask_reason for destination d; *need is the identity of the
