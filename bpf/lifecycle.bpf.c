@@ -14,7 +14,6 @@ static __always_inline void pb_tag_exec(struct pb_proc *rec, struct linux_binprm
 	const struct pb_kpolicy *pol;
 	__u64 cgm = 0, exm = 0, *v;
 	__u32 gen = 0;
-	int i;
 
 	rec->ident = 0;
 	rec->tag_gen = 0;
@@ -43,11 +42,9 @@ static __always_inline void pb_tag_exec(struct pb_proc *rec, struct linux_binprm
 	/* Kept so the agent can derive the tag again once it has matched a
 	 * cgroup that appeared just before this exec. */
 	rec->exe_mask = exm;
-	i = pb_tag_pick(pol, cgm, exm);
-	if (i >= 0 && i < PB_MAX_IDENTITIES) {
-		rec->ident = pol->ident[i];
+	rec->ident = pb_tag_derive(pol, cgm, exm);
+	if (rec->ident)
 		pb_count(PB_CNT_TAGGED);
-	}
 }
 
 SEC("tp_btf/sched_process_fork")

@@ -644,18 +644,48 @@ int pb_identity_cgroup_match(const struct pb_identity *id, const struct pb_match
 	return 1;
 }
 
-int pb_policy_match(const struct pb_policy *p, const struct pb_match_subject *s)
+uint64_t pb_policy_cgroup_mask(const struct pb_policy *p, const struct pb_match_subject *s)
 {
+	uint64_t mask = 0;
+
 	for (unsigned int i = 0; i < p->nident; i++) {
 		const struct pb_identity *id = &p->ident[i];
-		int exe_ok = !id->nexes;
 
-		for (unsigned int j = 0; j < id->nexes && !exe_ok; j++)
-			exe_ok = s->exe && !strcmp(id->exes[j], s->exe);
-		if (exe_ok && pb_identity_cgroup_match(id, s))
-			return (int)i;
+		if ((id->ncgroups || id->has_k8s) && pb_identity_cgroup_match(id, s))
+			mask |= 1ULL << i;
 	}
-	return -1;
+	return mask;
+}
+
+uint64_t pb_policy_exe_mask(const struct pb_policy *p, const char *exe)
+{
+	uint64_t mask = 0;
+
+	for (unsigned int i = 0; i < p->nident && exe; i++)
+		for (unsigned int j = 0; j < p->ident[i].nexes; j++)
+			if (!strcmp(p->ident[i].exes[j], exe))
+				mask |= 1ULL << i;
+	return mask;
+}
+
+void pb_policy_kernel(const struct pb_policy *p, uint32_t mode, struct pb_kpolicy *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->mode = mode;
+	k->nident = p->nident;
+	for (unsigned int i = 0; i < p->nident; i++) {
+		const struct pb_identity *id = &p->ident[i];
+
+		k->ident[i] = id->id;
+		if (id->ncgroups || id->has_k8s)
+			k->need_cgroup |= 1ULL << i;
+		if (id->nexes)
+			k->need_exe |= 1ULL << i;
+	}
+	k->nexempt = p->nexempt;
+	memcpy(k->exempt, p->exempt, sizeof(k->exempt));
+	k->nprotected = p->nprot;
+	memcpy(k->prot, p->prot, sizeof(k->prot));
 }
 
 int pb_policy_load(const char *path, struct pb_policy *p, char *err, size_t errlen)

@@ -89,7 +89,14 @@ struct pb_match_subject {
 int pb_identity_cgroups_match(const struct pb_identity *id, const char *cgroup);
 /* Does the cgroup part of identity i match (1/0)? No cgroup part: 1. */
 int pb_identity_cgroup_match(const struct pb_identity *i, const struct pb_match_subject *s);
-/* Index of the first identity whose every part matches, or -1. */
-int pb_policy_match(const struct pb_policy *p, const struct pb_match_subject *s);
+/* The identities a process matches, as the kernel's tag maps hold them: bit
+ * i set when identity i has a cgroup part (cgroups or kubernetes) and it
+ * matches s (cgroup_tags), or when exe is one of identity i's executables
+ * (exe_tags). The tag itself is pb_tag_derive() (decision.h) over these,
+ * in the kernel and here alike. */
+uint64_t pb_policy_cgroup_mask(const struct pb_policy *p, const struct pb_match_subject *s);
+uint64_t pb_policy_exe_mask(const struct pb_policy *p, const char *exe);
+/* The policy as the kernel keeps it (map policies), in mode mode. */
+void pb_policy_kernel(const struct pb_policy *p, uint32_t mode, struct pb_kpolicy *k);
 
 #endif

@@ -41,7 +41,6 @@ static uint64_t pb_cgroup_mask(struct pb_agent *a, const struct pb_policy *p, co
 	struct pb_k8s_meta meta;
 	struct pb_match_subject s = {.cgroup = path, .exe = ""};
 	int k8s_wanted = 0, is_pod;
-	uint64_t mask = 0;
 
 	*pending = 0;
 	for (unsigned int i = 0; i < p->nident; i++)
@@ -54,15 +53,7 @@ static uint64_t pb_cgroup_mask(struct pb_agent *a, const struct pb_policy *p, co
 		else if (ref.container_id[0])
 			*pending = 1;
 	}
-	for (unsigned int i = 0; i < p->nident; i++) {
-		const struct pb_identity *id = &p->ident[i];
-
-		if (!id->ncgroups && !id->has_k8s)
-			continue;
-		if (pb_identity_cgroup_match(id, &s))
-			mask |= 1ULL << i;
-	}
-	return mask;
+	return pb_policy_cgroup_mask(p, &s);
 }
 
 static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p, uint64_t cgid,
@@ -185,26 +176,6 @@ static uint64_t pb_wall_to_boot(time_t t)
 	return when <= real ? boot : boot + (when - real);
 }
 
-static void pb_kpolicy_build(struct pb_agent *a, const struct pb_policy *p, struct pb_kpolicy *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->mode = a->mode_override >= 0 ? (uint32_t)a->mode_override : p->mode;
-	k->nident = p->nident;
-	for (unsigned int i = 0; i < p->nident; i++) {
-		const struct pb_identity *id = &p->ident[i];
-
-		k->ident[i] = id->id;
-		if (id->ncgroups || id->has_k8s)
-			k->need_cgroup |= 1ULL << i;
-		if (id->nexes)
-			k->need_exe |= 1ULL << i;
-	}
-	k->nexempt = p->nexempt;
-	memcpy(k->exempt, p->exempt, sizeof(k->exempt));
-	k->nprotected = p->nprot;
-	memcpy(k->prot, p->prot, sizeof(k->prot));
-}
-
 /* Delete every entry of generation gen: in the tag maps and scopes by key,
  * the policy itself last. Deleting while iterating restarts the walk. */
 static void pb_delete_gen(int fd, size_t key_size, size_t gen_off, uint32_t gen)
@@ -260,11 +231,9 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 		}
 		for (unsigned int j = 0; j < id->nexes; j++) {
 			struct pb_exetag_key ek = {.gen = gen};
-			uint64_t mask = 0;
+			uint64_t mask = pb_policy_exe_mask(p, id->exes[j]);
 
 			snprintf(ek.path, sizeof(ek.path), "%s", id->exes[j]);
-			bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, &mask);
-			mask |= 1ULL << i;
 			if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, &mask,
 						BPF_ANY)) {
 				ret = -errno;
@@ -280,7 +249,7 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 			snprintf(err, errlen, "match cgroups: %s", strerror(-ret));
 	}
 	if (!ret) {
-		pb_kpolicy_build(a, p, k);
+		pb_policy_kernel(p, pb_mode_now(a), k);
 		if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.policies), &gen, k, BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "install policy: %s", strerror(errno));
@@ -367,33 +336,26 @@ void pb_purpose_tick(struct pb_agent *a)
 }
 
 /* The tag under the generation in force, from the cgroup's match now and
- * the executable part of the match at exec. */
+ * the executable part of the match at exec: pb_tag_derive, as the exec
+ * hook runs it, over the policy that generation was installed from. */
 static uint64_t pb_pick(struct pb_agent *a, uint64_t cgid, uint64_t exm)
 {
 	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = a->gen};
-	struct pb_kpolicy *pol = calloc(1, sizeof(*pol));
-	uint64_t cgm = 0, ident = 0;
-	int i;
+	struct pb_kpolicy *pol = malloc(sizeof(*pol));
+	uint64_t cgm = 0, ident;
 
 	if (!pol)
 		return 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.policies), &a->gen, pol)) {
-		bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &cgm);
-		i = pb_tag_pick(pol, cgm, exm);
-		if (i >= 0)
-			ident = pol->ident[i];
-	}
+	pb_policy_kernel(&a->policy, pb_mode_now(a), pol);
+	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &cgm);
+	ident = pb_tag_derive(pol, cgm, exm);
 	free(pol);
 	return ident;
 }
 
 uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgid, const char *exe, __u64 *exe_mask)
 {
-	struct pb_exetag_key ek = {.gen = a->gen};
-
-	*exe_mask = 0;
-	snprintf(ek.path, sizeof(ek.path), "%s", exe ? exe : "");
-	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, exe_mask);
+	*exe_mask = pb_policy_exe_mask(&a->policy, exe);
 	return pb_pick(a, cgid, *exe_mask);
 }
 

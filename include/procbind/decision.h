@@ -295,4 +295,13 @@ static __always_inline int pb_tag_pick(const struct pb_kpolicy *pol, __u64 cgm, 
 	return -1;
 }
 
+/* The identity id a process carries (0: none): the exec hook's tag, and the
+ * agent's when it derives a tag again. */
+static __always_inline __u64 pb_tag_derive(const struct pb_kpolicy *pol, __u64 cgm, __u64 exm)
+{
+	int i = pb_tag_pick(pol, cgm, exm);
+
+	return i >= 0 && i < PB_MAX_IDENTITIES ? pol->ident[i] : 0;
+}
+
 #endif /* PROCBIND_DECISION_H */
