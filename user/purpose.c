@@ -249,7 +249,9 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 			snprintf(err, errlen, "match cgroups: %s", strerror(-ret));
 	}
 	if (!ret) {
-		pb_policy_kernel(p, pb_mode_now(a), k);
+		/* The mode of the policy being installed, not of the one in force. */
+		pb_policy_kernel(p, a->mode_override >= 0 ? (uint32_t)a->mode_override : p->mode,
+				 k);
 		if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.policies), &gen, k, BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "install policy: %s", strerror(errno));
