@@ -11,8 +11,8 @@
 
 #include "match.h"
 #include "procbind/abi.h"
+#include "util.h"
 
-#define PB_IDENTITY_LEN	   64
 #define PB_MAX_CG_PATTERNS 16
 
 /* One identity: who is accountable for it, why it exists, until when, which

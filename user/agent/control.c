@@ -19,12 +19,16 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "creds.h"
+#include "events.h"
+#include "kernel.h"
 #include "log.h"
-#include "procbind.skel.h"
-#include "procbind/decision.h"
 #include "proto.h"
+#include "purpose.h"
 #include "sysfs.h"
 #include "util.h"
+#include "procbind.skel.h"
+#include "procbind/decision.h"
 
 #define PB_ERRLEN 512
 
@@ -82,9 +86,9 @@ static int pb_live_cgroup(struct pb_agent *a, uint32_t tgid, uint64_t *id, char 
 
 static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 {
-	for (size_t i = 0; i < a->ncreds; i++)
-		if (!a->creds[i].died && a->creds[i].bind.tgid == p->tgid &&
-		    a->creds[i].bind.start_time == p->start_time)
+	for (size_t i = 0; i < a->creds.n; i++)
+		if (!a->creds.v[i].died && a->creds.v[i].bind.tgid == p->tgid &&
+		    a->creds.v[i].bind.start_time == p->start_time)
 			return 1;
 	return 0;
 }
@@ -190,8 +194,8 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 			pb_json_end(out);
 			first = 0;
 		}
-		for (size_t i = 0; !json && i < a->ncreds; i++) {
-			const struct pb_cred_meta *m = &a->creds[i];
+		for (size_t i = 0; !json && i < a->creds.n; i++) {
+			const struct pb_cred_meta *m = &a->creds.v[i];
 			char idhex[17];
 
 			if (m->died || m->bind.tgid != p.tgid || m->bind.start_time != p.start_time)
@@ -218,8 +222,8 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
 	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
 	pb_boot_to_rfc3339(a->policy_loaded, loaded, sizeof(loaded));
-	for (size_t i = 0; i < a->ncreds; i++)
-		live += !a->creds[i].died;
+	for (size_t i = 0; i < a->creds.n; i++)
+		live += !a->creds.v[i].died;
 
 	if (json) {
 		pb_json_begin(out);

@@ -3,6 +3,7 @@
  * /sys/fs/cgroup/unified on hybrid hosts, so it is found, never assumed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,5 +290,44 @@ int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info
 	ti->start_time = start;
 	ti->flags = PB_TI_COARSE;
 	snprintf(ti->comm, sizeof(ti->comm), "%s", st.comm);
+	return 0;
+}
+
+/* An executable on overlayfs (a container's root, a node image): the kernel
+ * records the overlay's own device, stat(2) of a file reports the pseudo
+ * device of the layer it comes from, with the same inode number. The
+ * overlay's device is what stat reports for its directories: compare that
+ * of the file's directory, resolved in the process's root. */
+static int pb_overlay_dev_is(uint32_t tgid, const char *path, const char *link, uint64_t dev)
+{
+	char dir[PATH_MAX + 32];
+	struct statfs sf;
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+
+	if (statfs(link, &sf) || sf.f_type != OVERLAYFS_SUPER_MAGIC || !slash)
+		return 0;
+	snprintf(dir, sizeof(dir), "/proc/%u/root%.*s", tgid, (int)(slash - path), path);
+	return !stat(dir, &st) && S_ISDIR(st.st_mode) && pb_dev_to_kernel(st.st_dev) == dev;
+}
+
+int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len)
+{
+	char link[64];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", tgid);
+	n = readlink(link, out, len - 1);
+	if (n < 0)
+		return -errno;
+	out[n] = 0;
+	/* The PID may already belong to another image: trust the path only if
+	 * it still names the inode the kernel reported. */
+	if (stat(link, &st) || st.st_ino != ino ||
+	    (pb_dev_to_kernel(st.st_dev) != dev && !pb_overlay_dev_is(tgid, out, link, dev))) {
+		out[0] = 0;
+		return -ESTALE;
+	}
 	return 0;
 }

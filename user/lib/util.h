@@ -10,6 +10,9 @@
 
 #include "procbind/abi.h"
 
+/* An identity name, with its NUL. */
+#define PB_IDENTITY_LEN 64
+
 const char *pb_reason_name(unsigned int r);
 /* Name of an operational counter (PB_CNT_OPS_BASE .. PB_CNT_MAX - 1). */
 const char *pb_counter_name(unsigned int c); /* "foreign_pid", ... */

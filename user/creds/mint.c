@@ -20,11 +20,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
+#include "creds.h"
+#include "events.h"
+#include "kernel.h"
 #include "log.h"
-#include "procbind.skel.h"
+#include "purpose.h"
+#include "seed.h"
 #include "token.h"
 #include "util.h"
+#include "procbind.skel.h"
 
 /* A dead credential stays in the kernel map this long, so that a process
  * still holding it is denied with the precise reason; after that it is
@@ -91,10 +95,37 @@ int pb_key_load_or_create(struct pb_agent *a)
 
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id)
 {
-	for (size_t i = 0; i < a->ncreds; i++)
-		if (a->creds[i].id == id)
-			return &a->creds[i];
-	return NULL;
+	return pb_cred_store_find(&a->creds, id);
+}
+
+void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
+		       const struct pb_cred_meta *m)
+{
+	char idhex[17], ts[40];
+
+	pb_id_format(m->id, idhex);
+	pb_json_key(b, key);
+	pb_json_begin(b);
+	pb_json_str(b, "id", idhex);
+	pb_json_str(b, "identity", m->identity);
+	pb_boot_to_rfc3339(m->bind.expires, ts, sizeof(ts));
+	pb_json_str(b, "expires", ts);
+	pb_json_str(b, "inherit", m->bind.flags & PB_CRED_INHERIT_CHILDREN ? "children" : "none");
+	pb_json_bool(b, "revoked", m->bind.flags & PB_CRED_REVOKED);
+	pb_json_str(b, "file", m->path[0] ? m->path : NULL);
+	pb_json_key(b, "bound_process");
+	pb_json_begin(b);
+	pb_json_u64(b, "pid", m->bind.tgid);
+	pb_json_str(b, "pid_ns", "host");
+	pb_json_u64(b, "start_time", m->bind.start_time);
+	pb_json_u64(b, "uid", m->uid);
+	pb_json_strn(b, "comm", m->comm, sizeof(m->comm));
+	pb_json_str(b, "exe", m->exe[0] ? m->exe : NULL);
+	pb_json_u64(b, "exe_dev", m->bind.exe_dev);
+	pb_json_u64(b, "exe_ino", m->bind.exe_ino);
+	pb_json_cgroup(a, b, m->bind.cgroup_id);
+	pb_json_end(b);
+	pb_json_end(b);
 }
 
 static int pb_identity_valid(const char *s)
@@ -236,15 +267,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	    req->inherit < 0 ? a->policy.inherit_children && ident->inherit_children : req->inherit;
 	if (inherit && !ident->inherit_children)
 		FAIL(-EPERM, "mint: identity '%s' does not allow inherit children", ident->name);
-	if (a->ncreds == a->capcreds) {
-		size_t cap = a->capcreds ? a->capcreds * 2 : 64;
-		struct pb_cred_meta *p = realloc(a->creds, cap * sizeof(*p));
-
-		if (!p)
-			FAIL(-ENOMEM, "mint: out of memory");
-		a->creds = p;
-		a->capcreds = cap;
-	}
+	if (pb_cred_store_reserve(&a->creds))
+		FAIL(-ENOMEM, "mint: out of memory");
 
 	ret = pb_walk_one(a, req->pid, &ti);
 	if (ret == -ESRCH)
@@ -396,8 +420,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		ti.start_time - (again.flags & PB_TI_COARSE ? ti.start_time % PB_TICK_NS : 0))
 		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
 
-	slot = &a->creds[a->ncreds++];
-	*slot = m;
+	slot = pb_cred_store_add(&a->creds, &m);
 	*meta_out = slot;
 	pb_emit_cred_event(a, "credential_minted", slot, NULL);
 	pb_creds_save(a);
@@ -504,8 +527,8 @@ void pb_creds_tick(struct pb_agent *a)
 	uint64_t now = pb_now_boot_ns();
 	size_t i = 0;
 
-	while (i < a->ncreds) {
-		struct pb_cred_meta *m = &a->creds[i];
+	while (i < a->creds.n) {
+		struct pb_cred_meta *m = &a->creds.v[i];
 		struct pb_proc owner;
 		__u32 tgid = m->bind.tgid;
 
@@ -520,7 +543,7 @@ void pb_creds_tick(struct pb_agent *a)
 		/* died may be stamped after now was read: compare, never subtract */
 		if (m->died && now > m->died + PB_DEAD_RETENTION_NS) {
 			pb_cred_forget(a, m);
-			a->creds[i] = a->creds[--a->ncreds];
+			pb_cred_store_remove_at(&a->creds, i);
 			a->creds_dirty = 1;
 			continue;
 		}
@@ -558,8 +581,8 @@ int pb_creds_save(struct pb_agent *a)
 	f = fopen(tmp, "we");
 	if (!f)
 		return pb_err(-errno, "mint: save %s: %m", tmp);
-	for (size_t i = 0; i < a->ncreds; i++) {
-		const struct pb_cred_meta *m = &a->creds[i];
+	for (size_t i = 0; i < a->creds.n; i++) {
+		const struct pb_cred_meta *m = &a->creds.v[i];
 		char idhex[17];
 
 		pb_id_format(m->id, idhex);
@@ -675,16 +698,9 @@ int pb_creds_load(struct pb_agent *a)
 			continue;
 		}
 		m.bind.flags = kc.flags; /* the kernel's word on revocation */
-		if (a->ncreds == a->capcreds) {
-			size_t cap = a->capcreds ? a->capcreds * 2 : 64;
-			struct pb_cred_meta *p = realloc(a->creds, cap * sizeof(*p));
-
-			if (!p)
-				break;
-			a->creds = p;
-			a->capcreds = cap;
-		}
-		a->creds[a->ncreds++] = m;
+		if (pb_cred_store_reserve(&a->creds))
+			break;
+		pb_cred_store_add(&a->creds, &m);
 		n++;
 	}
 	fclose(f);

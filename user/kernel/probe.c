@@ -12,7 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
+#include "kernel.h"
 #include "log.h"
 
 struct pb_feature {

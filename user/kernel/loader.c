@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* BPF life cycle: open the skeleton, size the maps, load, attach the hooks,
- * pin the maps for inspection, and walk the tasks that predate the agent.
- * Hooks are attached before the walk, so no process falls between the two. */
+ * pin maps and links, and walk the tasks (task iterator or /proc). procbindd
+ * attaches the hooks before procs/ seeds from a walk, so no process falls
+ * between the two. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +15,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
+#include "kernel.h"
 #include "log.h"
-#include "procbind.skel.h"
 #include "sysfs.h"
+#include "procbind.skel.h"
 
 #define BPF_FS_MAGIC  0xcafe4a11
 #define TRACEFS_MAGIC 0x74726163
@@ -298,13 +299,13 @@ int pb_loader_start(struct pb_agent *a)
 			       pb_attach_pinned(a, s->progs.pb_track_cgroup_rmdir, pb_attach_plain),
 			       "cgroup_rmdir")))
 		return err;
-	{
-		char why[512];
+	return 0;
+}
 
-		err = pb_purpose_start(a, why, sizeof(why));
-		if (err)
-			return pb_err(err, "loader: policy: %s", why);
-	}
+int pb_loader_attach(struct pb_agent *a)
+{
+	struct procbind *s = a->skel;
+	int err;
 
 	/* Life cycle first, then acquisition, then the decision: by the time a
 	 * connect is judged, the records it reads are being kept. */
@@ -488,53 +489,6 @@ int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out)
 	if (err)
 		return err;
 	return out->tgid == tgid ? 0 : -ESRCH;
-}
-
-int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, size_t len)
-{
-	struct pb_proc rec = {
-	    .start_time = ti->start_time,
-	    .exe_dev = ti->exe_dev,
-	    .exe_ino = ti->exe_ino,
-	    .cgroup_id = ti->cgroup_id,
-	    .parent_start = ti->parent_start,
-	    .tgid = ti->tgid,
-	    .parent_tgid = ti->ppid,
-	    .uid = ti->uid,
-	    .flags = PB_PROC_SEEDED | (ti->flags & PB_TI_COARSE ? PB_PROC_COARSE : 0),
-	};
-
-	memcpy(rec.comm, ti->comm, sizeof(rec.comm));
-	exe[0] = 0;
-	/* It exec'd before we watched: tag it as the exec hook would have,
-	 * with the path the kernel resolves (best effort, see README). */
-	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, len)) {
-		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe, &rec.exe_mask);
-		rec.tag_gen = a->gen;
-	}
-	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.procs), &rec.tgid, &rec, BPF_NOEXIST))
-		return -errno;
-	return 0;
-}
-
-static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
-{
-	struct pb_agent *a = ctx;
-	char exe[PATH_MAX];
-	int err = pb_seed_one(a, ti, exe, sizeof(exe));
-
-	if (!err)
-		a->seeded++;
-	else if (err != -EEXIST)
-		pb_warn("loader: seed pid %u: %s", ti->tgid, strerror(-err));
-	return 0;
-}
-
-int pb_seed(struct pb_agent *a)
-{
-	a->seeded = 0;
-	return pb_walk(a, 0, pb_seed_cb, a);
 }
 
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX])

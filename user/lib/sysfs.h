@@ -45,4 +45,9 @@ uint64_t pb_ticks_to_ns(uint64_t ticks);		 /* USER_HZ ticks -> ns */
  * away or changed hands while it was read. */
 int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info *ti);
 
+/* The path of a live process's executable, trusted only if it still names
+ * the inode the kernel reported (dev as the kernel encodes it): 0, or
+ * -ESTALE (out is "") when the PID has exec'd or gone since, or -errno. */
+int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len);
+
 #endif

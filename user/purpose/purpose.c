@@ -22,11 +22,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
+#include "events.h"
 #include "log.h"
+#include "purpose.h"
+#include "util.h"
 #include "procbind.skel.h"
 #include "procbind/decision.h"
-#include "util.h"
 
 #define PB_PENDING_NS (120ULL * 1000000000ULL) /* how long a pod's names are awaited */
 #define PB_UNNAMED_NS (5ULL * 1000000000ULL)   /* how long a new cgroup may stay unnamed */
@@ -384,8 +385,8 @@ const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len
 	return buf;
 }
 
-static void pb_emit_policy(struct pb_agent *a, const char *type, const char *path,
-			   const char *error, const struct pb_policy *p, unsigned int revoked)
+void pb_purpose_emit(struct pb_agent *a, const char *type, const char *path, const char *error,
+		     const struct pb_policy *p, unsigned int revoked)
 {
 	struct pb_buf *b = &a->line;
 
@@ -441,56 +442,5 @@ int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen)
 
 void pb_purpose_loaded(struct pb_agent *a)
 {
-	pb_emit_policy(a, "policy_loaded", a->policy_path, NULL, &a->policy, 0);
-}
-
-int pb_reload(struct pb_agent *a, char *err, size_t errlen)
-{
-	struct pb_policy np;
-	uint32_t old = a->gen, gen = a->gen + 1;
-	unsigned int revoked = 0;
-	char why[512];
-	int ret;
-
-	if (!gen)
-		gen = 1; /* 2^32 reloads later: generation 0 means "none" */
-	pb_policy_defaults(&np);
-	ret = pb_policy_load(a->policy_path, &np, err, errlen);
-	if (ret) {
-		pb_emit_policy(a, "policy_rejected", a->policy_path, err, NULL, 0);
-		pb_policy_free(&np);
-		return ret;
-	}
-	if ((np.max_procs && np.max_procs != a->policy.max_procs) ||
-	    np.max_creds != a->policy.max_creds)
-		pb_warn("reload: limits changed; map sizes change only on restart");
-	ret = pb_purpose_install(a, &np, gen, why, sizeof(why));
-	if (!ret)
-		ret = pb_purpose_activate(a, gen);
-	if (ret) {
-		snprintf(err, errlen, "reload: %s: %s; the policy in force stays", a->policy_path,
-			 ret == -ENOMEM ? "out of memory" : why);
-		pb_purpose_remove(a, gen);
-		pb_emit_policy(a, "policy_rejected", a->policy_path, err, NULL, 0);
-		pb_policy_free(&np);
-		return ret;
-	}
-	/* Generation gen is in force. What refers to the old one goes. */
-	pb_purpose_remove(a, old);
-	np.max_procs = a->policy.max_procs;
-	np.max_creds = a->policy.max_creds;
-	pb_policy_free(&a->policy);
-	a->policy = np;
-	/* A credential of an identity the policy no longer has is revoked: the
-	 * kernel already denies it (no scope), this makes it say so. */
-	for (size_t i = 0; i < a->ncreds; i++) {
-		struct pb_cred_meta *m = &a->creds[i];
-
-		if (m->died || pb_policy_identity(&a->policy, m->identity))
-			continue;
-		if (!pb_revoke_why(a, m->id, "identity_removed", why, sizeof(why)))
-			revoked++;
-	}
-	pb_emit_policy(a, "policy_loaded", a->policy_path, NULL, &a->policy, revoked);
-	return 0;
+	pb_purpose_emit(a, "policy_loaded", a->policy_path, NULL, &a->policy, 0);
 }

@@ -21,11 +21,16 @@
 
 #include "agent.h"
 #include "audit.h"
-#include "procbind.skel.h"
+#include "creds.h"
+#include "events.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy.h"
+#include "purpose.h"
+#include "seed.h"
 #include "sysfs.h"
 #include "util.h"
+#include "procbind.skel.h"
 
 #ifndef PB_DEFAULT_POLICY
 #define PB_DEFAULT_POLICY "/etc/procbind/policy.yaml"
@@ -461,6 +466,15 @@ int main(int argc, char **argv)
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);
 
 	err = pb_loader_start(a);
+	if (!err) {
+		char why[512];
+
+		err = pb_purpose_start(a, why, sizeof(why));
+		if (err)
+			pb_error("purpose: policy: %s", why);
+	}
+	if (!err)
+		err = pb_loader_attach(a);
 	if (err)
 		goto out;
 	if (a->adopted) {
@@ -498,7 +512,7 @@ out:
 	pb_loader_stop(a);
 	pb_buf_free(&a->line);
 	pb_audit_close(a->audit);
-	free(a->creds);
+	pb_cred_store_free(&a->creds);
 	free(a->pending);
 	pb_policy_free(&a->policy);
 	sodium_memzero(a->sk, sizeof(a->sk));

@@ -13,9 +13,10 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "kernel.h"
 #include "log.h"
-#include "procbind.skel.h"
 #include "util.h"
+#include "procbind.skel.h"
 
 static void pb_metric_head(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -39,8 +40,8 @@ int pb_metrics_write(struct pb_agent *a)
 	pb_counters_read(a, cnt);
 	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
 	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
-	for (size_t i = 0; i < a->ncreds; i++)
-		live += !a->creds[i].died;
+	for (size_t i = 0; i < a->creds.n; i++)
+		live += !a->creds.v[i].died;
 
 	pb_metric_head(f, "procbind_up", "gauge", "1 while the agent runs");
 	fprintf(f, "procbind_up 1\n");

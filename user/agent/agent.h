@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The agent's own parts, above every module: the control socket, the ring
+ * buffer's consumer, reload and metrics. procbindd.c orchestrates them. */
+#ifndef PB_AGENT_H
+#define PB_AGENT_H
+
+#include <stddef.h>
+
+#include "state.h"
+
+/* ringbuf.c */
+int pb_events_handle(void *ctx, void *data, size_t size); /* ring_buffer callback */
+
+/* reload.c: re-read the policy file and swap it in atomically, or keep the
+ * old one; credentials of identities it no longer has are revoked. */
+int pb_reload(struct pb_agent *a, char *err, size_t errlen);
+
+/* control.c */
+int pb_control_listen(struct pb_agent *a);
+void pb_control_serve_one(struct pb_agent *a, int listen_fd);
+
+/* metrics.c: Prometheus text format for node_exporter's textfile collector */
+int pb_metrics_write(struct pb_agent *a);
+
+#endif

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Reload: the policy file is read again and installed as the next
+ * generation beside the one in force, the switch is one word, and the old
+ * generation goes. A policy that does not parse or install is rejected and
+ * the old one stays. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "agent.h"
+#include "creds.h"
+#include "log.h"
+#include "purpose.h"
+
+int pb_reload(struct pb_agent *a, char *err, size_t errlen)
+{
+	struct pb_policy np;
+	uint32_t old = a->gen, gen = a->gen + 1;
+	unsigned int revoked = 0;
+	char why[512];
+	int ret;
+
+	if (!gen)
+		gen = 1; /* 2^32 reloads later: generation 0 means "none" */
+	pb_policy_defaults(&np);
+	ret = pb_policy_load(a->policy_path, &np, err, errlen);
+	if (ret) {
+		pb_purpose_emit(a, "policy_rejected", a->policy_path, err, NULL, 0);
+		pb_policy_free(&np);
+		return ret;
+	}
+	if ((np.max_procs && np.max_procs != a->policy.max_procs) ||
+	    np.max_creds != a->policy.max_creds)
+		pb_warn("reload: limits changed; map sizes change only on restart");
+	ret = pb_purpose_install(a, &np, gen, why, sizeof(why));
+	if (!ret)
+		ret = pb_purpose_activate(a, gen);
+	if (ret) {
+		snprintf(err, errlen, "reload: %s: %s; the policy in force stays", a->policy_path,
+			 ret == -ENOMEM ? "out of memory" : why);
+		pb_purpose_remove(a, gen);
+		pb_purpose_emit(a, "policy_rejected", a->policy_path, err, NULL, 0);
+		pb_policy_free(&np);
+		return ret;
+	}
+	/* Generation gen is in force. What refers to the old one goes. */
+	pb_purpose_remove(a, old);
+	np.max_procs = a->policy.max_procs;
+	np.max_creds = a->policy.max_creds;
+	pb_policy_free(&a->policy);
+	a->policy = np;
+	/* A credential of an identity the policy no longer has is revoked: the
+	 * kernel already denies it (no scope), this makes it say so. */
+	for (size_t i = 0; i < a->creds.n; i++) {
+		struct pb_cred_meta *m = &a->creds.v[i];
+
+		if (m->died || pb_policy_identity(&a->policy, m->identity))
+			continue;
+		if (!pb_revoke_why(a, m->id, "identity_removed", why, sizeof(why)))
+			revoked++;
+	}
+	pb_purpose_emit(a, "policy_loaded", a->policy_path, NULL, &a->policy, revoked);
+	return 0;
+}

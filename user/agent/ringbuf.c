@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The ring buffer's consumer: each kernel event becomes one JSON line naming
+ * the process involved and, for a decision, the process the credential was
+ * minted for; allowed connects are reported once per destination and
+ * counted after that; a new cgroup goes to the purpose module. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "creds.h"
+#include "events.h"
+#include "log.h"
+#include "purpose.h"
+#include "util.h"
+
+/* The credential an event names: what the agent knows of it, or, for one it
+ * did not mint (or forgot), the kernel's binding from the event itself. */
+static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
+			     const struct pb_owner_ref *o)
+{
+	struct pb_cred_meta *m = id ? pb_cred_find(a, id) : NULL;
+	char idhex[17];
+
+	if (m) {
+		pb_json_cred_meta(a, b, "credential", m);
+		return;
+	}
+	if (!id) {
+		pb_json_raw(b, "credential", "null");
+		return;
+	}
+	pb_id_format(id, idhex);
+	pb_json_key(b, "credential");
+	pb_json_begin(b);
+	pb_json_str(b, "id", idhex);
+	if (o && o->tgid) {
+		pb_json_key(b, "bound_process");
+		pb_json_begin(b);
+		pb_json_u64(b, "pid", o->tgid);
+		pb_json_str(b, "pid_ns", "host");
+		pb_json_u64(b, "start_time", o->start_time);
+		pb_json_u64(b, "exe_dev", o->exe_dev);
+		pb_json_u64(b, "exe_ino", o->exe_ino);
+		pb_json_cgroup(a, b, o->cgroup_id);
+		pb_json_end(b);
+	}
+	pb_json_end(b);
+}
+
+/* Allowed (process, destination) pairs already recorded. Open addressing;
+ * a process's entries go at its exit, and the table is emptied when half
+ * full (a later repeat is then recorded once more, never lost). */
+#define PB_DEDUP_SLOTS (1u << 16)
+
+struct pb_dedup {
+	uint64_t start, dest;
+	uint32_t tgid; /* 0: free; UINT32_MAX: removed */
+	uint32_t repeats;
+};
+
+static struct pb_dedup pb_dd[PB_DEDUP_SLOTS];
+static uint32_t pb_dd_used;
+
+static uint64_t pb_dest_key(const struct pb_connect_event *e)
+{
+	uint64_t h = pb_fnv1a(PB_FNV_INIT, e->daddr, sizeof(e->daddr));
+
+	h = pb_fnv1a(h, &e->dport, sizeof(e->dport));
+	h = pb_fnv1a(h, &e->protocol, sizeof(e->protocol));
+	return pb_fnv1a(h, &e->family, sizeof(e->family));
+}
+
+static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
+{
+	uint64_t dest = pb_dest_key(e), h = dest ^ e->task.start_time ^ e->task.tgid;
+	uint32_t i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+
+	(void)a;
+	for (;; i = (i + 1) & (PB_DEDUP_SLOTS - 1)) {
+		struct pb_dedup *d = &pb_dd[i];
+
+		if (!d->tgid)
+			break;
+		if (d->tgid == e->task.tgid && d->start == e->task.start_time && d->dest == dest) {
+			d->repeats++;
+			return 1;
+		}
+	}
+	if (pb_dd_used >= PB_DEDUP_SLOTS / 2) {
+		memset(pb_dd, 0, sizeof(pb_dd));
+		pb_dd_used = 0;
+		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+	}
+	pb_dd[i] =
+	    (struct pb_dedup){.start = e->task.start_time, .dest = dest, .tgid = e->task.tgid};
+	pb_dd_used++;
+	return 0;
+}
+
+static uint64_t pb_dedup_forget(struct pb_agent *a, uint32_t tgid, uint64_t start)
+{
+	uint64_t n = 0;
+
+	(void)a;
+	for (uint32_t i = 0; i < PB_DEDUP_SLOTS; i++)
+		if (pb_dd[i].tgid == tgid && pb_dd[i].start == start) {
+			n += pb_dd[i].repeats;
+			pb_dd[i].tgid = UINT32_MAX; /* keeps probe chains whole */
+		}
+	return n;
+}
+
+static const char *pb_hook_name(unsigned int h)
+{
+	static const char *const n[] = {"?", "connect4", "connect6", "sendmsg4", "sendmsg6"};
+
+	return h < 5 ? n[h] : "?";
+}
+
+static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
+			      const struct pb_connect_event *e)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	pb_event_begin(a, b, "connect", e->hdr.time);
+	pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
+	pb_json_str(b, "reason", pb_reason_name(e->reason));
+	pb_json_str(b, "mode", pb_mode_name(e->mode));
+	pb_json_str(b, "hook", pb_hook_name(e->hook));
+	pb_json_str(b, "protocol", e->protocol == 6 ? "tcp" : e->protocol == 17 ? "udp" : "other");
+	inet_ntop(e->family == 2 ? AF_INET : AF_INET6, e->daddr, addr, sizeof(addr));
+	pb_json_str(b, "daddr", addr);
+	pb_json_u64(b, "dport", e->dport);
+	pb_json_u64(b, "held", e->nheld);
+	if (e->ident) {
+		char buf[40];
+
+		pb_json_str(b, "identity", pb_ident_name(a, e->ident, buf, sizeof(buf)));
+	}
+	pb_json_task(a, b, "process", &e->task);
+	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
+	pb_json_end(b);
+}
+
+int pb_events_handle(void *ctx, void *data, size_t size)
+{
+	struct pb_agent *a = ctx;
+	const struct pb_event_hdr *h = data;
+	struct pb_buf *b = &a->line;
+
+	if (size < sizeof(*h) || h->size > size) {
+		pb_warn("events: short event (%zu bytes)", size);
+		return 0;
+	}
+	switch (h->type) {
+	case PB_EV_CONNECT: {
+		const struct pb_connect_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		/* Allowed connects are many: each process's first connect to a
+		 * destination is recorded, repeats are counted (exit record). */
+		if (e->verdict == PB_VERDICT_ALLOW && pb_dedup_seen(a, e))
+			return 0;
+		pb_format_connect(a, b, data);
+		break;
+	}
+	case PB_EV_ACQUIRE:
+	case PB_EV_INHERIT: {
+		const struct pb_cred_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		pb_event_begin(
+		    a, b, h->type == PB_EV_ACQUIRE ? "credential_acquired" : "credential_inherited",
+		    h->time);
+		pb_json_u64(b, "held", e->nheld);
+		if (h->type == PB_EV_ACQUIRE)
+			pb_json_i64(b, "fd", e->fd);
+		pb_json_task(a, b, "process", &e->task);
+		pb_json_cred_ref(a, b, e->cred_id, NULL);
+		pb_json_end(b);
+		break;
+	}
+	case PB_EV_OPEN_REFUSED: {
+		const struct pb_open_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		pb_event_begin(a, b, "credential_open_refused", h->time);
+		pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
+		pb_json_str(b, "reason", pb_reason_name(e->reason));
+		pb_json_str(b, "mode", pb_mode_name(e->mode));
+		pb_json_str(b, "hook", "lsm/file_open");
+		pb_json_task(a, b, "process", &e->task);
+		pb_json_cred_ref(a, b, e->cred_id, NULL);
+		pb_json_end(b);
+		break;
+	}
+	case PB_EV_EXEC:
+	case PB_EV_EXIT: {
+		const struct pb_proc_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		if (h->type == PB_EV_EXEC)
+			pb_attr_forget(e->task.tgid, e->task.start_time, e->old_exe_ino);
+		pb_event_begin(a, b, h->type == PB_EV_EXEC ? "exec" : "exit", h->time);
+		pb_json_u64(b, "held", e->nheld);
+		if (e->ident) {
+			char ib[40];
+
+			pb_json_str(b, "identity", pb_ident_name(a, e->ident, ib, sizeof(ib)));
+		}
+		if (h->type == PB_EV_EXEC) {
+			pb_json_strn(b, "filename", e->filename, sizeof(e->filename));
+			pb_json_u64(b, "old_exe_dev", e->old_exe_dev);
+			pb_json_u64(b, "old_exe_ino", e->old_exe_ino);
+		} else {
+			pb_json_i64(b, "exit_code", e->exit_code);
+			/* allowed connects not written one by one (audit trail) */
+			/* Only holders' allows are reported, so only their exits
+			 * have entries to collect (the scan is 64k slots). */
+			pb_json_u64(b, "allow_repeats",
+				    e->allow_repeats +
+					(e->nheld
+					     ? pb_dedup_forget(a, e->task.tgid, e->task.start_time)
+					     : 0));
+		}
+		pb_json_task(a, b, "process", &e->task);
+		pb_json_end(b);
+		break;
+	}
+	case PB_EV_ANOMALY: {
+		const struct pb_anomaly_event *e = data;
+		static const char *const kinds[] = {"?", "procs_full", "stale_record",
+						    "held_overflow"};
+
+		if (size < sizeof(*e))
+			goto short_event;
+		pb_event_begin(a, b, "anomaly", h->time);
+		pb_json_str(b, "kind", e->kind < 4 ? kinds[e->kind] : "?");
+		pb_json_i64(b, "err", e->err);
+		pb_json_u64(b, "arg", e->arg);
+		pb_json_task(a, b, "process", &e->task);
+		pb_json_end(b);
+		pb_warn("events: kernel anomaly %s pid %u", e->kind < 4 ? kinds[e->kind] : "?",
+			e->task.tgid);
+		break;
+	}
+	case PB_EV_CGROUP: {
+		const struct pb_cgroup_event *e = data;
+
+		if (size < sizeof(*e))
+			goto short_event;
+		/* Not a line of its own: the agent matches the new cgroup and
+		 * reports it (cgroup_matched) only when an identity fits. */
+		pb_purpose_cgroup_added(a, e->cgroup_id);
+		return 0;
+	}
+	default:
+		pb_warn("events: unknown event type %u", h->type);
+		return 0;
+	}
+	pb_emit_line(a, b);
+	return 0;
+short_event:
+	pb_warn("events: event type %u too short (%zu bytes)", h->type, size);
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Credentials: the node key, minting (validate, bind, write, register,
+ * confirm), revocation, expiry and owner exit, and persistence across agent
+ * restarts (STATE-DIR/creds.jsonl). */
+#ifndef PB_CREDS_H
+#define PB_CREDS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "state.h"
+
+int pb_key_load_or_create(struct pb_agent *a);
+
+struct pb_mint_req {
+	uint32_t pid;
+	uint64_t ttl; /* ns; 0 = policy default */
+	char identity[PB_IDENTITY_LEN];
+	int inherit;	    /* -1 default, 0 none, 1 children */
+	char out[PATH_MAX]; /* "" = credential directory */
+	char audience[PB_IDENTITY_LEN];
+};
+/* On success fills *meta_out with the new credential. On error returns -errno
+ * and a one-line message in err. */
+int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
+	    char *err, size_t errlen);
+int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
+/* Revoke, naming why the credential ended ("revoked", "identity_removed"). */
+int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen);
+struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id); /* constant time */
+void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
+int pb_creds_save(struct pb_agent *a);	/* STATE-DIR/creds.jsonl */
+int pb_creds_load(struct pb_agent *a);	/* after adopting pinned maps */
+/* The credential as events name it, under key. */
+void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
+		       const struct pb_cred_meta *m);
+
+#endif

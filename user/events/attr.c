@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Attribution: who a PID and a cgroup are (executable, arguments, cgroup
+ * path, pod and container), looked up from /proc and cgroupfs, cached, and
+ * written into events. PIDs are host PIDs ("pid_ns":"host"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "match.h"
+#include "sysfs.h"
+#include "util.h"
+
+void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len)
+{
+	if (a->cgroup_fd < 0 || pb_cgroup_path(a->cgroup_fd, id, out, len))
+		out[0] = 0;
+}
+/* Attribution is looked up once per process and per cgroup, not per event:
+ * /proc reads and open_by_handle_at cost more than the rest of an event. */
+#define PB_CACHE_SLOTS 4096
+#define PB_ARGS_LEN    256
+
+struct pb_proc_attr {
+	uint32_t tgid;
+	uint64_t start, exe_ino;
+	char exe[PB_PATH_LEN * 2];
+	char args[PB_ARGS_LEN]; /* "" when unknown */
+	int exe_ok, args_ok;
+};
+
+struct pb_cg_attr {
+	uint64_t id;
+	char path[PB_PATH_LEN * 2];
+	struct pb_k8s_ref k8s;
+	int is_pod;
+};
+
+static struct pb_proc_attr pb_pcache[PB_CACHE_SLOTS];
+static struct pb_cg_attr pb_cgcache[PB_CACHE_SLOTS];
+
+/* /proc/PID/cmdline, but only if /proc/PID is still the process that
+ * started at start (stat's starttime is its start_boottime in clock ticks). */
+static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
+{
+	struct pb_stat st;
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if ((fd = pb_stat_read(tgid, &st)))
+		return fd;
+	if (pb_ticks_to_ns(st.starttime) != start - start % pb_ticks_to_ns(1))
+		return -ESRCH; /* another process has the PID now */
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && !out[n - 1])
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (!out[i])
+			out[i] = ' ';
+	out[n] = 0;
+	return 0;
+}
+
+static const struct pb_proc_attr *pb_proc_attr(uint32_t tgid, uint64_t start, uint64_t dev,
+					       uint64_t ino)
+{
+	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
+
+	if (c->tgid == tgid && c->start == start && c->exe_ino == ino && (c->exe_ok || c->args_ok))
+		return c;
+	memset(c, 0, sizeof(*c));
+	c->tgid = tgid;
+	c->start = start;
+	c->exe_ino = ino;
+	c->exe_ok = !pb_exe_path(tgid, dev, ino, c->exe, sizeof(c->exe));
+	c->args_ok = !pb_read_args(tgid, start, c->args, sizeof(c->args));
+	return c;
+}
+
+void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino)
+{
+	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
+
+	if (c->tgid == tgid && c->start == start)
+		memset(c, 0, sizeof(*c));
+}
+
+static const struct pb_cg_attr *pb_cg_attr(struct pb_agent *a, uint64_t id)
+{
+	struct pb_cg_attr *c = &pb_cgcache[id % PB_CACHE_SLOTS];
+
+	if (c->id == id && c->path[0])
+		return c;
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	pb_cgroup_name(a, id, c->path, sizeof(c->path));
+	c->is_pod = c->path[0] && pb_k8s_parse_cgroup(c->path, &c->k8s);
+	return c;
+}
+
+/* cgroup path and, for a pod, its UID and container id. */
+void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id)
+{
+	const struct pb_cg_attr *cg = pb_cg_attr(a, id);
+
+	pb_json_u64(b, "cgroup_id", id);
+	pb_json_str(b, "cgroup", cg->path[0] ? cg->path : NULL);
+	pb_json_str(b, "pod_uid", cg->is_pod ? cg->k8s.pod_uid : NULL);
+	pb_json_str(b, "container_id",
+		    cg->is_pod && cg->k8s.container_id[0] ? cg->k8s.container_id : NULL);
+}
+
+void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
+		  const struct pb_task_ref *t)
+{
+	const struct pb_proc_attr *pa =
+	    pb_proc_attr(t->tgid, t->start_time, t->exe_dev, t->exe_ino);
+
+	pb_json_key(b, key);
+	pb_json_begin(b);
+	pb_json_u64(b, "pid", t->tgid);
+	pb_json_u64(b, "tgid", t->tgid);
+	pb_json_u64(b, "tid", t->pid);
+	pb_json_str(b, "pid_ns", "host");
+	pb_json_u64(b, "start_time", t->start_time);
+	pb_json_u64(b, "ppid", t->ppid);
+	pb_json_u64(b, "uid", t->uid);
+	pb_json_strn(b, "comm", t->comm, sizeof(t->comm));
+	pb_json_str(b, "exe", pa->exe_ok ? pa->exe : NULL);
+	pb_json_str(b, "args", pa->args_ok ? pa->args : NULL);
+	pb_json_u64(b, "exe_dev", t->exe_dev);
+	pb_json_u64(b, "exe_ino", t->exe_ino);
+	pb_json_cgroup(a, b, t->cgroup_id);
+	pb_json_end(b);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Events as the agent reports them: the sink every module writes its JSON
+ * lines to (stream and audit trail), and the attribution of processes and
+ * cgroups that events carry. */
+#ifndef PB_EVENTS_H
+#define PB_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "state.h"
+
+/* emit.c */
+void pb_emit_line(struct pb_agent *a, struct pb_buf *b); /* one JSON line to the stream */
+/* Start an event: its type, time and node. */
+void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint64_t boot_ns);
+
+/* attr.c */
+/* The cgroup's path below the cgroup v2 root, or "" when it is gone. */
+void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len);
+/* "cgroup": path, and for a pod its UID and container id. */
+void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id);
+/* A process as an event names it: pid (host), start time, exe, args, cgroup. */
+void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
+		  const struct pb_task_ref *t);
+/* Drop the cached attribution of a process that exited. */
+void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The kernel side's life cycle: open, size, load, attach and pin the BPF
+ * programs and maps; adopt those of a running procbind; walk the tasks;
+ * read the counters; probe the kernel's features. */
+#ifndef PB_KERNEL_H
+#define PB_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "state.h"
+
+/* Open, size, load and pin the maps; attach the cgroup watchers. Pinned
+ * maps and links of a running procbind are adopted: maps reused, programs
+ * replaced in their links. The policy is installed between this and
+ * pb_loader_attach, so a cgroup that appears meanwhile is seen. */
+int pb_loader_start(struct pb_agent *a);
+/* Attach the life-cycle, acquisition and connect hooks: by the time a
+ * connect is judged, the records it reads are being kept. */
+int pb_loader_attach(struct pb_agent *a);
+/* Free; pins (and with them enforcement) stay. Accepts partial state. */
+void pb_loader_stop(struct pb_agent *a);
+/* Remove every pin under pin_dir: enforcement and its state go. */
+int pb_loader_cleanup(const char *pin_dir);
+/* Walk processes (tgid 0: all) with the task iterator, or from /proc when
+ * walk_proc (start times rounded down to the tick, PB_TI_COARSE); cb returns
+ * non-zero to stop. */
+int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_info *ti, void *ctx),
+	    void *ctx);
+int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out); /* -ESRCH */
+int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
+int pb_map_count(int fd, size_t key_size, uint64_t *n);
+int pb_map_fd(struct pb_agent *a, const char *name);
+
+/* probe.c: 0 when every required kernel feature is there; a table to out */
+int pb_probe(struct pb_agent *a, FILE *out);
+
+#endif

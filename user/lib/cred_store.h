@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The credentials the agent minted, in memory: a dense array to walk, and an
+ * index by credential id so that an event finds its credential in constant
+ * time, however many are live. */
+#ifndef PB_CRED_STORE_H
+#define PB_CRED_STORE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procbind/abi.h"
+#include "util.h"
+
+/* What the agent remembers of a credential it minted; the kernel keeps the
+ * binding itself (map creds). */
+struct pb_cred_meta {
+	uint64_t id;
+	struct pb_cred bind;	 /* the value in map creds */
+	struct pb_file_key file; /* the token file's inode (map cred_files) */
+	char identity[PB_IDENTITY_LEN];
+	char comm[PB_COMM_LEN];
+	char exe[PATH_MAX];
+	char cgroup[PATH_MAX];
+	char path[PATH_MAX]; /* token file; "" once removed */
+	uint32_t uid;
+	uint64_t issued;   /* boot ns */
+	uint64_t died;	   /* boot ns when it stopped being valid; 0 = live */
+	const char *death; /* "expired", "revoked", "owner_exited" */
+};
+
+struct pb_cred_store {
+	struct pb_cred_meta *v; /* v[0..n): no order */
+	size_t n, cap;
+	uint32_t *slots; /* linear probing: 1 + index into v, 0 = empty */
+	size_t nslots;	 /* a power of two, at least twice cap */
+};
+
+/* Room for one more credential: 0, or -ENOMEM (nothing changed). Pointers
+ * into the store are invalid after a call that grew it. */
+int pb_cred_store_reserve(struct pb_cred_store *s);
+/* Add m (its id not yet in the store) after a successful reserve. */
+struct pb_cred_meta *pb_cred_store_add(struct pb_cred_store *s, const struct pb_cred_meta *m);
+struct pb_cred_meta *pb_cred_store_find(const struct pb_cred_store *s, uint64_t id);
+/* Remove v[i]; the last credential takes its place. */
+void pb_cred_store_remove_at(struct pb_cred_store *s, size_t i);
+void pb_cred_store_free(struct pb_cred_store *s);
+
+#endif

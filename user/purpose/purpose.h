@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The policy in the kernel: each policy is installed as a generation of the
+ * tag, scope and policy maps and made current by one write; cgroups are
+ * matched as they appear; identity tags are derived as the exec hook
+ * derives them. */
+#ifndef PB_PURPOSE_H
+#define PB_PURPOSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen); /* first generation */
+void pb_purpose_loaded(struct pb_agent *a);			    /* policy_loaded event */
+int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
+		       size_t errlen);
+int pb_purpose_activate(struct pb_agent *a, uint32_t gen);
+void pb_purpose_remove(struct pb_agent *a, uint32_t gen);
+void pb_purpose_cgroup_added(struct pb_agent *a, uint64_t cgroup_id);
+void pb_purpose_tick(struct pb_agent *a); /* retry cgroups awaiting the kubelet */
+/* The identity a process with this exec-time cgroup and exec'd path carries
+ * under the policy in force (0: none), as the exec hook computes it; the
+ * executable part of the match goes to *exe_mask. */
+uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgroup_id, const char *exe, __u64 *exe_mask);
+/* The tag of a process record, derived again from its exec-time inputs
+ * with the cgroup matches the agent has now. */
+uint64_t pb_purpose_proc_tag(struct pb_agent *a, const struct pb_proc *rec);
+const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len);
+/* A policy_loaded (error NULL, p the policy) or policy_rejected event. */
+void pb_purpose_emit(struct pb_agent *a, const char *type, const char *path, const char *error,
+		     const struct pb_policy *p, unsigned int revoked);
+
+#endif

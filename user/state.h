@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The agent's state, which procbindd hands to every module: configuration,
+ * the kernel objects, the policy in force, the node key, the credentials and
+ * the event stream. One agent per node. Each module's functions are in the
+ * header of its folder. */
+#ifndef PB_STATE_H
+#define PB_STATE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "cred_store.h"
+#include "policy.h"
+#include "procbind/abi.h"
+
+struct procbind;
+struct pb_audit;
+struct bpf_link;
+struct ring_buffer;
+
+#define PB_MAX_LINKS 16
+
+/* A cgroup matched later than it appeared: its Kubernetes names were not
+ * known yet, or it had no name yet (unnamed: the mkdir hook runs before the
+ * kernel makes the new directory visible, and a woken agent can be quicker). */
+struct pb_pending {
+	uint64_t cgroup_id;
+	uint64_t since; /* boot ns */
+	int unnamed;
+};
+
+struct pb_agent {
+	/* configuration */
+	struct pb_policy policy;
+	char policy_path[PATH_MAX];
+	int mode_override; /* -1: take the policy's */
+	char state_dir[PATH_MAX];
+	char cred_dir[PATH_MAX];
+	char socket_path[PATH_MAX];
+	char cgroup_root[PATH_MAX];
+	char bpffs[PATH_MAX];
+	char pin_dir[PATH_MAX];
+	char node[64];
+	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
+	char audit_dir[PATH_MAX];
+	char metrics_file[PATH_MAX]; /* "" = none */
+	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
+	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
+
+	/* kernel side */
+	struct procbind *skel;
+	struct bpf_link *links[PB_MAX_LINKS];
+	int nlinks;
+	int cgroup_fd;
+	int open_hooks;	      /* how many open tracepoints attached */
+	int adopted;	      /* maps and links were taken over from a pinned, running state */
+	uint32_t adopted_gen; /* the policy generation in force when adopted */
+	struct ring_buffer *rb;
+	uint64_t seeded;
+	int walk_proc;		/* walks read /proc: no task iterator, or --seed-from proc */
+	int atomics;		/* BPF_ATOMIC with BPF_FETCH (5.12+): lock-free slot claims */
+	int use_lsm;		/* lsm/file_open is loaded: foreign opens of token files fail */
+	uint32_t gen;		/* policy generation in force */
+	uint64_t policy_loaded; /* boot ns */
+	struct pb_pending *pending;
+	size_t npending, cappending;
+
+	/* node key (Ed25519) */
+	unsigned char pk[32];
+	unsigned char sk[64];
+
+	/* credentials minted by this agent */
+	struct pb_cred_store creds;
+	int creds_dirty;     /* creds.jsonl needs rewriting */
+	uint64_t creds_full; /* mints refused: credential map full */
+
+	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
+	uint64_t lost_reported; /* events_lost already written as a gap */
+	uint64_t audit_errors_logged;
+
+	struct pb_buf line; /* scratch for one JSON line */
+	uint64_t events_out;
+	FILE *out; /* event stream (stdout) */
+};
+
+enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
+enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
+
+/* The mode in force: --mode wins over the policy's. */
+static inline unsigned int pb_mode_now(const struct pb_agent *a)
+{
+	return a->mode_override >= 0 ? (unsigned int)a->mode_override : a->policy.mode;
+}
+
+#endif
