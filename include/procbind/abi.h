@@ -57,21 +57,26 @@ enum pb_verdict {
 
 /* Why a credential does not entitle the process that holds it. PB_OK is the
  * only reason that allows. The order of checks is documented in decision.h. */
+/* Why a decision failed, each with the name events and metrics use. One
+ * list: the enum and the agent's names are both made from it. */
+#define PB_REASONS(X)                                                                              \
+	X(PB_OK, "ok")                                                                             \
+	X(PB_R_FOREIGN_PID, "foreign_pid")	 /* minted for another process */                  \
+	X(PB_R_PID_REUSED, "pid_reused")	 /* minted for this PID, but an earlier process */ \
+	X(PB_R_FOREIGN_CGROUP, "foreign_cgroup") /* holder in another cgroup than the bound one */ \
+	X(PB_R_EXE_CHANGED, "exe_changed")	 /* the bound process exec'd another binary */     \
+	X(PB_R_EXPIRED, "expired")		 /* past its expiry */                             \
+	X(PB_R_REVOKED, "revoked")		 /* revoked, or unknown to the kernel (closed) */  \
+	X(PB_R_OWNER_EXITED, "owner_exited")	 /* inherited by a child, the owner is gone */     \
+	X(PB_R_HELD_OVERFLOW, "held_overflow")	 /* holds more than the kernel can track */        \
+	X(PB_R_OUT_OF_SCOPE, "out_of_scope")	 /* outside the scope of a held identity */        \
+	X(PB_R_NO_CREDENTIAL, "no_credential")	 /* protected, caller holds no valid credential */ \
+	X(PB_R_WRONG_IDENTITY, "wrong_identity") /* protected, held credentials of others */       \
+	X(PB_R_UNTRACKED, "untracked")		 /* no record (map full), parent holds some */
+
+#define PB_ENUM_ENTRY(e, name) e,
 enum pb_reason {
-	PB_OK = 0,
-	PB_R_FOREIGN_PID,    /* minted for another process */
-	PB_R_PID_REUSED,     /* minted for this PID, but an earlier process with it */
-	PB_R_FOREIGN_CGROUP, /* holder is in another cgroup than the one bound */
-	PB_R_EXE_CHANGED,    /* the bound process exec'd another executable */
-	PB_R_EXPIRED,	     /* past its expiry */
-	PB_R_REVOKED,	     /* revoked, or unknown to the kernel (fail closed) */
-	PB_R_OWNER_EXITED,   /* inherited by a child, but the bound process is gone */
-	PB_R_HELD_OVERFLOW,  /* holds more credentials than the kernel can track */
-	PB_R_OUT_OF_SCOPE,   /* destination outside the scope of a held identity */
-	PB_R_NO_CREDENTIAL,  /* protected destination, caller holds no valid credential */
-	PB_R_WRONG_IDENTITY, /* protected destination, held credentials are of other identities */
-	PB_R_UNTRACKED,	     /* no record (process map full) and its parent holds credentials */
-	PB_REASON_MAX,
+	PB_REASONS(PB_ENUM_ENTRY) PB_REASON_MAX,
 };
 
 /* pb_cred.flags */
@@ -220,25 +225,31 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 
 /* Per-CPU counters (map "counters"), indexed as below. Verdict × reason
  * counters come first, then operational ones. Every drop has a counter. */
+/* The operational counters, after the verdict x reason ones, each with its
+ * name; the enum and the agent's names are both made from this list. */
+#define PB_COUNTERS(X)                                                                             \
+	X(PB_CNT_EVENTS_LOST, "events_lost")	   /* ring buffer full: event dropped */           \
+	X(PB_CNT_PROCS_FULL, "procs_full")	   /* a process record could not be made */        \
+	X(PB_CNT_STALE_RECORD, "stale_record")	   /* record's start time did not match */         \
+	X(PB_CNT_CRED_ACQUIRED, "cred_acquired")   /* a process acquired a credential (open) */    \
+	X(PB_CNT_CRED_INHERITED, "cred_inherited") /* a child inherited credentials at fork */     \
+	X(PB_CNT_NOCRED_CONNECT, "nocred_connect") /* connects by holders of nothing */            \
+	X(PB_CNT_NO_RECORD, "no_record_connect")   /* connect by a process with no record */       \
+	X(PB_CNT_ALLOW_REPEAT, "allow_repeat")	   /* allowed again to its last destination */     \
+	X(PB_CNT_EXEMPT, "exempt_connect")	   /* to exempt destinations: not judged */        \
+	X(PB_CNT_NO_POLICY, "no_policy")	   /* policy generation missing (closed) */        \
+	X(PB_CNT_TAGGED, "exec_tagged")		   /* execs tagged with an identity */             \
+	X(PB_CNT_OPEN_ALLOWED, "lsm_open_allowed") /* BPF-LSM: opened by one entitled to it */     \
+	X(PB_CNT_OPEN_REFUSED, "lsm_open_refused") /* BPF-LSM: by one that is not */
+
 enum pb_counter {
 	PB_CNT_VERDICT_BASE = 0,
 	/* PB_CNT_VERDICT_BASE + verdict * PB_REASON_MAX + reason */
 	PB_CNT_OPS_BASE = PB_VERDICT_MAX * PB_REASON_MAX,
-	PB_CNT_EVENTS_LOST = PB_CNT_OPS_BASE, /* ring buffer full: event dropped */
-	PB_CNT_PROCS_FULL,		      /* a process record could not be created */
-	PB_CNT_STALE_RECORD,		      /* record's start time did not match the live task */
-	PB_CNT_CRED_ACQUIRED,		      /* a process acquired a credential (open) */
-	PB_CNT_CRED_INHERITED,		      /* a child inherited credentials at fork */
-	PB_CNT_NOCRED_CONNECT, /* connects by processes holding nothing (fast path) */
-	PB_CNT_NO_RECORD,      /* connect by a process with no record at all */
-	PB_CNT_ALLOW_REPEAT,   /* allowed again to its last destination: counted, no event */
-	PB_CNT_EXEMPT,	       /* connects to exempt destinations: allowed, not judged */
-	PB_CNT_NO_POLICY,      /* the policy generation in force was missing (fails closed) */
-	PB_CNT_TAGGED,	       /* execs that were tagged with an identity */
-	PB_CNT_OPEN_ALLOWED,   /* BPF-LSM: a credential file opened by a process entitled to it */
-	PB_CNT_OPEN_REFUSED,   /* BPF-LSM: opened by one that is not (denied, or monitor) */
-	PB_CNT_MAX,
+	PB_CNT_OPS_BEFORE = PB_CNT_OPS_BASE - 1, /* so the first of the list is PB_CNT_OPS_BASE */
+	PB_COUNTERS(PB_ENUM_ENTRY) PB_CNT_MAX,
 };
+_Static_assert(PB_CNT_EVENTS_LOST == PB_CNT_OPS_BASE, "operational counters follow the verdicts");
 
 #define PB_COUNTER_VERDICT(v, r) (PB_CNT_VERDICT_BASE + (v)*PB_REASON_MAX + (r))
 

@@ -241,7 +241,7 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	*load_failed = err != 0;
 	if (err)
 		return pb_err(err,
-			      "loader: load BPF programs: %s (kernel >= 5.8 with BTF needed; "
+			      "loader: load BPF programs: %s (a kernel with BTF is needed, 5.10 or later tested; "
 			      "-v shows the verifier log)",
 			      strerror(-err));
 

@@ -10,42 +10,15 @@
 
 #include "util.h"
 
-static const char *const reason_names[PB_REASON_MAX] = {
-    [PB_OK] = "ok",
-    [PB_R_FOREIGN_PID] = "foreign_pid",
-    [PB_R_PID_REUSED] = "pid_reused",
-    [PB_R_FOREIGN_CGROUP] = "foreign_cgroup",
-    [PB_R_EXE_CHANGED] = "exe_changed",
-    [PB_R_EXPIRED] = "expired",
-    [PB_R_REVOKED] = "revoked",
-    [PB_R_OWNER_EXITED] = "owner_exited",
-    [PB_R_HELD_OVERFLOW] = "held_overflow",
-    [PB_R_OUT_OF_SCOPE] = "out_of_scope",
-    [PB_R_NO_CREDENTIAL] = "no_credential",
-    [PB_R_WRONG_IDENTITY] = "wrong_identity",
-    [PB_R_UNTRACKED] = "untracked",
-};
+#define PB_NAME_ENTRY(e, name) [e] = name,
+static const char *const reason_names[PB_REASON_MAX] = {PB_REASONS(PB_NAME_ENTRY)};
 
 const char *pb_reason_name(unsigned int r)
 {
 	return r < PB_REASON_MAX && reason_names[r] ? reason_names[r] : "unknown";
 }
 
-static const char *const counter_names[PB_CNT_MAX] = {
-    [PB_CNT_EVENTS_LOST] = "events_lost",
-    [PB_CNT_PROCS_FULL] = "procs_full",
-    [PB_CNT_STALE_RECORD] = "stale_record",
-    [PB_CNT_CRED_ACQUIRED] = "cred_acquired",
-    [PB_CNT_CRED_INHERITED] = "cred_inherited",
-    [PB_CNT_NOCRED_CONNECT] = "nocred_connect",
-    [PB_CNT_NO_RECORD] = "no_record_connect",
-    [PB_CNT_ALLOW_REPEAT] = "allow_repeat",
-    [PB_CNT_EXEMPT] = "exempt_connect",
-    [PB_CNT_NO_POLICY] = "no_policy",
-    [PB_CNT_TAGGED] = "exec_tagged",
-    [PB_CNT_OPEN_ALLOWED] = "lsm_open_allowed",
-    [PB_CNT_OPEN_REFUSED] = "lsm_open_refused",
-};
+static const char *const counter_names[PB_CNT_MAX] = {PB_COUNTERS(PB_NAME_ENTRY)};
 
 const char *pb_counter_name(unsigned int c)
 {
