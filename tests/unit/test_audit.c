@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sodium.h>
+#include <jansson.h>
 
 #include "audit.h"
 
@@ -489,6 +491,44 @@ static int teardown(void **st)
 	return 0;
 }
 
+/* A node name that needs escaping: every record the trail writes itself
+ * (checkpoints, seals, segment starts) is still one valid JSON object that
+ * names the node as given, and the chain verifies. */
+static void test_node_name_escaped(void **st)
+{
+	static const char node[] = "node \"7\"\\a";
+	struct pb_audit *w;
+	struct pb_audit_opts o = small_opts(0);
+	struct pb_audit_recovery rec;
+	char err[256], path[PATH_MAX], line[4096];
+	int own = 0;
+
+	(void)st;
+	rm_dir(dir);
+	assert_int_equal(pb_audit_open(&w, dir, node, sk, &o, &rec, err, sizeof(err)), 0);
+	append_n(w, 0, 200);
+	pb_audit_close(w);
+	assert_int_equal(verify(err, sizeof(err)), 0);
+	for (int k = 0; seg_path(k, path, sizeof(path))[0]; k++) {
+		FILE *f = fopen(path, "r");
+
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f)) {
+			json_t *j = json_loads(line, 0, NULL);
+			const char *n;
+
+			if (!j)
+				fail_msg("%s: not JSON: %s", path, line);
+			n = json_string_value(json_object_get(j, "node"));
+			if (n && !strcmp(n, node))
+				own++;
+			json_decref(j);
+		}
+		fclose(f);
+	}
+	assert_true(own >= 8); /* checkpoints every 25 records, seals, segment starts */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +541,7 @@ int main(void)
 	    cmocka_unit_test(test_torn_line_recovery),
 	    cmocka_unit_test(test_write_error_is_a_gap),
 	    cmocka_unit_test(test_keys_and_index),
+	    cmocka_unit_test(test_node_name_escaped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

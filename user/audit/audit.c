@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "audit.h"
+#include "json.h"
 #include "audit_priv.h"
 #include "util.h"
 
@@ -438,7 +439,7 @@ int pb_audit_flush(struct pb_audit *w)
 	w->blen = 0;
 	w->buf_records = 0;
 	if (w->pending_gap && !w->in_gap) {
-		char obj[256], t[40];
+		char obj[768], t[40];
 
 		/* The trail says where it is incomplete. */
 		lost = w->pending_gap;
@@ -446,9 +447,9 @@ int pb_audit_flush(struct pb_audit *w)
 		pb_audit_now(t);
 		snprintf(
 		    obj, sizeof(obj),
-		    "{\"event\":\"gap\",\"time\":\"%s\",\"node\":\"%s\",\"reason\":\"write_error\","
+		    "{\"event\":\"gap\",\"time\":\"%s\",\"node\":%s,\"reason\":\"write_error\","
 		    "\"records\":%" PRIu64 ",\"after_seq\":%" PRIu64 "}",
-		    t, w->node, lost, w->gap_after);
+		    t, w->node_json, lost, w->gap_after);
 		w->in_gap = 1;
 		pb_append_raw(w, obj, strlen(obj));
 		pb_audit_flush(w);
@@ -512,7 +513,7 @@ static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len)
  * seq and prev, which are known before it is chained. */
 static int pb_append_signed(struct pb_audit *w, const char *event, const char *extra)
 {
-	char t[40], msg[256], sighex[129], obj[768];
+	char t[40], msg[256], sighex[129], obj[1024];
 	unsigned char sig[64];
 
 	pb_audit_now(t);
@@ -520,8 +521,8 @@ static int pb_append_signed(struct pb_audit *w, const char *event, const char *e
 	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, strlen(msg), w->sk);
 	sodium_bin2hex(sighex, sizeof(sighex), sig, sizeof(sig));
 	snprintf(obj, sizeof(obj),
-		 "{\"event\":\"%s\",\"time\":\"%s\",\"node\":\"%s\"%s,\"sig\":\"%s\"}", event, t,
-		 w->node, extra ? extra : "", sighex);
+		 "{\"event\":\"%s\",\"time\":\"%s\",\"node\":%s%s,\"sig\":\"%s\"}", event, t,
+		 w->node_json, extra ? extra : "", sighex);
 	return pb_append_raw(w, obj, strlen(obj));
 }
 
@@ -580,14 +581,14 @@ static int pb_seg_open_new(struct pb_audit *w, const char *previous)
 	w->seg_bytes = 0;
 	w->seg_opened = pb_mono_ns();
 	if (previous) {
-		char t[40], obj[384];
+		char t[40], obj[768];
 
 		pb_audit_now(t);
 		snprintf(extra, sizeof(extra), "%s", previous);
 		snprintf(obj, sizeof(obj),
-			 "{\"event\":\"segment_start\",\"time\":\"%s\",\"node\":\"%s\","
+			 "{\"event\":\"segment_start\",\"time\":\"%s\",\"node\":%s,"
 			 "\"previous_segment\":\"%s\",\"sealed_seq\":%" PRIu64 "}",
-			 t, w->node, extra, w->seq);
+			 t, w->node_json, extra, w->seq);
 		ret = pb_append_raw(w, obj, strlen(obj));
 	}
 	return ret;
@@ -817,6 +818,23 @@ static void pb_time_of(const char *line, size_t len, char out[40])
 		pb_str_at(p + 8, line + len, out, 40);
 }
 
+/* The node's name as the records the trail writes itself carry it: a JSON
+ * string, escaped like every other string (a --node with a quote in it
+ * must not break the record). */
+static int pb_audit_node_json(struct pb_audit *w)
+{
+	struct pb_buf b = {0};
+	int ret = 0;
+
+	pb_json_escape(&b, w->node, strlen(w->node));
+	if (b.failed || !b.data)
+		ret = -ENOMEM;
+	else
+		snprintf(w->node_json, sizeof(w->node_json), "%.*s", (int)b.len, b.data);
+	pb_buf_free(&b);
+	return ret;
+}
+
 int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		  const unsigned char sk[64], const struct pb_audit_opts *o,
 		  struct pb_audit_recovery *rec, char *err, size_t errlen)
@@ -836,6 +854,11 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 	}
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	snprintf(w->node, sizeof(w->node), "%s", node);
+	ret = pb_audit_node_json(w);
+	if (ret) {
+		free(w);
+		return ret;
+	}
 	memcpy(w->sk, sk, 64);
 	if (o)
 		w->o = *o;
@@ -998,14 +1021,14 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 	}
 	w->last_ckpt = pb_mono_ns();
 	if (rec->torn_bytes) {
-		char obj[256], t[40];
+		char obj[768], t[40];
 
 		pb_audit_now(t);
 		snprintf(
 		    obj, sizeof(obj),
-		    "{\"event\":\"torn_tail\",\"time\":\"%s\",\"node\":\"%s\",\"bytes\":%" PRIu64
+		    "{\"event\":\"torn_tail\",\"time\":\"%s\",\"node\":%s,\"bytes\":%" PRIu64
 		    ",\"after_seq\":%" PRIu64 "}",
-		    t, w->node, rec->torn_bytes, w->seq);
+		    t, w->node_json, rec->torn_bytes, w->seq);
 		pb_audit_append(w, obj, strlen(obj));
 	}
 	pb_audit_flush(w);
