@@ -1024,11 +1024,10 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		char obj[768], t[40];
 
 		pb_audit_now(t);
-		snprintf(
-		    obj, sizeof(obj),
-		    "{\"event\":\"torn_tail\",\"time\":\"%s\",\"node\":%s,\"bytes\":%" PRIu64
-		    ",\"after_seq\":%" PRIu64 "}",
-		    t, w->node_json, rec->torn_bytes, w->seq);
+		snprintf(obj, sizeof(obj),
+			 "{\"event\":\"torn_tail\",\"time\":\"%s\",\"node\":%s,\"bytes\":%" PRIu64
+			 ",\"after_seq\":%" PRIu64 "}",
+			 t, w->node_json, rec->torn_bytes, w->seq);
 		pb_audit_append(w, obj, strlen(obj));
 	}
 	pb_audit_flush(w);
