@@ -351,7 +351,13 @@ static int pb_run(struct pb_agent *a)
 					pb_audit_flush(a->audit);
 				fflush(a->out);
 			} else if (fd == lfd) {
+				/* A request sees the node as it is now: every event
+				 * the kernel has reported, and every new cgroup named
+				 * (not as of the last tick: a mint right after a
+				 * container started would find it unmatched). */
 				ring_buffer__consume(a->rb);
+				if (a->npending)
+					pb_purpose_tick(a);
 				pb_control_serve_one(a, lfd);
 			} else if (fd == rbfd) {
 				ring_buffer__consume(a->rb);

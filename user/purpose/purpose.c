@@ -312,7 +312,10 @@ void pb_purpose_tick(struct pb_agent *a)
 				pb_tag_cgroup(a, &a->policy, a->gen, pe.cgroup_id, path, "created");
 				continue;
 			}
-			pending = now - pe.since <= PB_UNNAMED_NS; /* else it is gone */
+			/* else it is gone. since may be later than now (an
+			 * entry added during this tick): compare, never
+			 * subtract. */
+			pending = now <= pe.since + PB_UNNAMED_NS;
 		} else if (path[0]) {
 			struct pb_cgtag_key k = {.cgroup_id = pe.cgroup_id, .gen = a->gen};
 			uint64_t mask = pb_cgroup_mask(a, &a->policy, path, &pending);
@@ -323,7 +326,7 @@ void pb_purpose_tick(struct pb_agent *a)
 							 &mask, BPF_ANY))
 					pb_emit_cgroup_matched(a, &a->policy, pe.cgroup_id, path,
 							       mask, "kubelet");
-			} else if (now - pe.since > PB_PENDING_NS) {
+			} else if (now > pe.since + PB_PENDING_NS) {
 				pb_warn("purpose: no kubelet names for %s after %llus; "
 					"its Kubernetes selectors do not match",
 					path, PB_PENDING_NS / 1000000000ULL);
