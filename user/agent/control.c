@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The control socket: a Unix stream socket, root only (checked with
- * SO_PEERCRED), one request per connection. Serves mint, revoke, ps and
- * status. A client gets at most one second to send its request. */
+ * SO_PEERCRED), one request per connection. Serves mint, revoke, ps,
+ * status, health and reload; every reply body is JSON, which procbindctl
+ * renders. A client gets at most one second to send its request. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -58,32 +59,6 @@ int pb_control_listen(struct pb_agent *a)
 	return fd;
 }
 
-/* cgroup v2 path and id of a live process, from /proc. */
-static int pb_live_cgroup(struct pb_agent *a, uint32_t tgid, uint64_t *id, char *path, size_t len)
-{
-	char file[64], *line = NULL, full[PATH_MAX * 2];
-	size_t cap = 0;
-	FILE *f;
-	int ret = -ENOENT;
-
-	snprintf(file, sizeof(file), "/proc/%u/cgroup", tgid);
-	f = fopen(file, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		snprintf(path, len, "%s", line + 3);
-		snprintf(full, sizeof(full), "%s%s", a->cgroup_root, line + 3);
-		ret = pb_cgroup_id(full, id);
-		break;
-	}
-	free(line);
-	fclose(f);
-	return ret;
-}
-
 static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 {
 	for (size_t i = 0; i < a->creds.n; i++)
@@ -93,26 +68,21 @@ static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 	return 0;
 }
 
+/* The processes the kernel tracks (all, or those that hold or own a
+ * credential), each with what it holds and how the decision judges it now. */
 static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
 {
 	int procs_fd = bpf_map__fd(a->skel->maps.procs),
 	    creds_fd = bpf_map__fd(a->skel->maps.creds);
-	const char *all = pb_req_get(r, "all"), *fmt = pb_req_get(r, "format");
-	int json = fmt && !strcmp(fmt, "json");
+	const char *all = pb_req_get(r, "all");
 	__u32 key, next, *prev = NULL;
 	uint64_t now = pb_now_boot_ns();
-	int first = 1;
 
-	if (json)
-		pb_buf_append(out, "[", 1);
-	else
-		pb_buf_printf(out, "%-8s %-6s %-16s %-40s %s\n", "PID", "UID", "COMM", "CGROUP",
-			      "EXE / CREDENTIALS (host PIDs)");
+	pb_json_array_begin(out);
 	while (!bpf_map_get_next_key(procs_fd, prev, &next)) {
 		struct pb_proc p;
 		struct pb_subject s = {0};
 		char cg[PATH_MAX] = "", exe[PATH_MAX] = "", tagbuf[40];
-		const char *tag;
 		uint64_t cgid;
 
 		key = next;
@@ -122,11 +92,10 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 		if (!(all && !strcmp(all, "1")) && !p.nheld && !pb_owns_live_cred(a, &p))
 			continue;
 		cgid = p.cgroup_id;
-		if (pb_live_cgroup(a, p.tgid, &cgid, cg, sizeof(cg)))
+		if (pb_proc_cgroup_id(p.tgid, a->cgroup_root, &cgid, cg, sizeof(cg)))
 			pb_cgroup_name(a, p.cgroup_id, cg, sizeof(cg));
 		pb_exe_path(p.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
 		p.ident = pb_purpose_proc_tag(a, &p);
-		tag = p.ident ? pb_ident_name(a, p.ident, tagbuf, sizeof(tagbuf)) : NULL;
 		s.tgid = p.tgid;
 		s.start_time = p.start_time;
 		s.cgroup_id = cgid;
@@ -135,32 +104,25 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 		s.parent_tgid = p.parent_tgid;
 		s.parent_start = p.parent_start;
 
-		if (json) {
-			out->need_comma = !first;
-			pb_json_begin(out);
-			pb_json_u64(out, "pid", p.tgid);
-			pb_json_str(out, "pid_ns", "host");
-			pb_json_u64(out, "start_time", p.start_time);
-			pb_json_u64(out, "uid", p.uid);
-			pb_json_strn(out, "comm", p.comm, sizeof(p.comm));
-			pb_json_str(out, "exe", exe[0] ? exe : NULL);
-			pb_json_u64(out, "cgroup_id", cgid);
-			pb_json_str(out, "cgroup", cg[0] ? cg : NULL);
-			pb_json_str(out, "identity", tag); /* tag set at exec; null: none */
-			pb_json_bool(out, "overflow", pb_proc_reason(&p) != PB_OK);
-			pb_json_key(out, "held");
-			pb_buf_append(out, "[", 1);
-			out->need_comma = 0;
-		} else {
-			pb_buf_printf(out, "%-8u %-6u %-16.16s %-40s %s%s%s\n", p.tgid, p.uid,
-				      p.comm, cg[0] ? cg : "?", exe[0] ? exe : "?",
-				      tag ? " identity=" : "", tag ? tag : "");
-		}
+		pb_json_begin(out);
+		pb_json_u64(out, "pid", p.tgid);
+		pb_json_str(out, "pid_ns", "host");
+		pb_json_u64(out, "start_time", p.start_time);
+		pb_json_u64(out, "uid", p.uid);
+		pb_json_strn(out, "comm", p.comm, sizeof(p.comm));
+		pb_json_str(out, "exe", exe[0] ? exe : NULL);
+		pb_json_u64(out, "cgroup_id", cgid);
+		pb_json_str(out, "cgroup", cg[0] ? cg : NULL);
+		/* tag set at exec; null: none */
+		pb_json_str(out, "identity",
+			    p.ident ? pb_ident_name(a, p.ident, tagbuf, sizeof(tagbuf)) : NULL);
+		pb_json_bool(out, "overflow", pb_proc_reason(&p) != PB_OK);
+		pb_json_key(out, "held");
+		pb_json_array_begin(out);
 		for (int i = 0; i < PB_MAX_HELD && i < (int)p.nheld; i++) {
 			struct pb_cred c, *cp = NULL;
 			struct pb_proc owner, *op = NULL;
 			enum pb_reason why;
-			char idhex[17];
 
 			if (!p.held[i])
 				continue;
@@ -169,53 +131,39 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 			if (cp && !bpf_map_lookup_elem(procs_fd, &c.tgid, &owner))
 				op = &owner;
 			why = pb_cred_reason(&s, cp, op, now);
-			pb_id_format(p.held[i], idhex);
-			if (json) {
-				pb_json_begin(out);
-				pb_json_str(out, "id", idhex);
-				pb_json_str(out, "binding", why == PB_OK ? "self" : "foreign");
-				pb_json_str(out, "reason", pb_reason_name(why));
-				if (cp)
-					pb_json_u64(out, "bound_pid", c.tgid);
-				pb_json_end(out);
-			} else {
-				pb_buf_printf(out, "%-8s   holds %s %s", "", idhex,
-					      why == PB_OK ? "self-bound" : "FOREIGN");
-				if (why != PB_OK)
-					pb_buf_printf(out, " (%s)", pb_reason_name(why));
-				if (cp)
-					pb_buf_printf(out, " bound to pid %u", c.tgid);
-				pb_buf_append(out, "\n", 1);
-			}
-		}
-		if (json) {
-			pb_buf_append(out, "]", 1);
-			out->need_comma = 1;
+			pb_json_begin(out);
+			pb_json_id(out, "id", p.held[i]);
+			pb_json_str(out, "binding", why == PB_OK ? "self" : "foreign");
+			pb_json_str(out, "reason", pb_reason_name(why));
+			if (cp)
+				pb_json_u64(out, "bound_pid", c.tgid);
 			pb_json_end(out);
-			first = 0;
 		}
-		for (size_t i = 0; !json && i < a->creds.n; i++) {
+		pb_json_array_end(out);
+		/* The live credentials minted for it. */
+		pb_json_key(out, "owns");
+		pb_json_array_begin(out);
+		for (size_t i = 0; i < a->creds.n; i++) {
 			const struct pb_cred_meta *m = &a->creds.v[i];
-			char idhex[17];
 
 			if (m->died || m->bind.tgid != p.tgid || m->bind.start_time != p.start_time)
 				continue;
-			pb_id_format(m->id, idhex);
-			pb_buf_printf(out, "%-8s   owns  %s identity=%s expires_in=%" PRIu64 "s\n",
-				      "", idhex, m->identity,
-				      (uint64_t)((m->bind.expires - now) / 1000000000ULL));
+			pb_json_begin(out);
+			pb_json_id(out, "id", m->id);
+			pb_json_str(out, "identity", m->identity);
+			pb_json_u64(out, "expires_in", (m->bind.expires - now) / 1000000000ULL);
+			pb_json_end(out);
 		}
+		pb_json_array_end(out);
+		pb_json_end(out);
 	}
-	if (json)
-		pb_buf_append(out, "]\n", 2);
+	pb_json_array_end(out);
+	pb_buf_append(out, "\n", 1);
 }
 
-static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
+static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 {
-	const char *fmt = pb_req_get(r, "format");
-	int json = fmt && !strcmp(fmt, "json");
 	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
-	const char *mode = pb_mode_name(pb_mode_now(a));
 	char loaded[40];
 
 	pb_counters_read(a, cnt);
@@ -225,99 +173,69 @@ static void pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_b
 	for (size_t i = 0; i < a->creds.n; i++)
 		live += !a->creds.v[i].died;
 
-	if (json) {
-		pb_json_begin(out);
-		pb_json_str(out, "mode", mode);
-		pb_json_str(out, "policy", a->policy_path);
-		pb_json_str(out, "policy_version", a->policy.version);
-		pb_json_u64(out, "policy_generation", a->gen);
-		pb_json_str(out, "policy_loaded", loaded);
-		pb_json_key(out, "identities");
-		pb_json_array_begin(out);
-		for (unsigned int i = 0; i < a->policy.nident; i++)
-			pb_json_str(out, NULL, a->policy.ident[i].name);
-		pb_json_array_end(out);
-		pb_json_str(out, "node", a->node);
-		pb_json_bool(out, "adopted", a->adopted);
-		pb_json_str(out, "credential_files",
-			    a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
-		pb_json_str(out, "seed_source", a->walk_proc ? "proc" : "task_iterator");
-		pb_json_u64(out, "credentials_live", live);
-		if (a->audit) {
-			struct pb_audit_stats as;
-
-			pb_audit_stats(a->audit, &as);
-			pb_json_key(out, "audit");
-			pb_json_begin(out);
-			pb_json_str(out, "dir", a->audit_dir);
-			pb_json_u64(out, "seq", as.seq);
-			pb_json_u64(out, "records", as.records);
-			pb_json_u64(out, "dropped", as.dropped);
-			pb_json_u64(out, "write_errors", as.write_errors);
-			pb_json_u64(out, "checkpoints", as.checkpoints);
-			pb_json_u64(out, "segments_closed", as.segments);
-			pb_json_end(out);
-		}
-		pb_json_key(out, "maps");
-		pb_json_begin(out);
-		pb_json_key(out, "procs");
-		pb_json_begin(out);
-		pb_json_u64(out, "entries", nprocs);
-		pb_json_u64(out, "max", a->policy.max_procs);
-		pb_json_end(out);
-		pb_json_key(out, "creds");
-		pb_json_begin(out);
-		pb_json_u64(out, "entries", ncreds);
-		pb_json_u64(out, "max", a->policy.max_creds);
-		pb_json_end(out);
-		pb_json_end(out);
-		pb_json_key(out, "verdicts");
-		pb_json_begin(out);
-		for (unsigned v = 0; v < PB_VERDICT_MAX; v++) {
-			pb_json_key(out, pb_verdict_name(v));
-			pb_json_begin(out);
-			for (unsigned rr = 0; rr < PB_REASON_MAX; rr++)
-				pb_json_u64(out, pb_reason_name(rr),
-					    cnt[PB_COUNTER_VERDICT(v, rr)]);
-			pb_json_end(out);
-		}
-		pb_json_end(out);
-		pb_json_key(out, "counters");
-		pb_json_begin(out);
-		for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
-			pb_json_u64(out, pb_counter_name(i), cnt[i]);
-		pb_json_u64(out, "events_written", a->events_out);
-		pb_json_u64(out, "mint_refused_map_full", a->creds_full);
-		pb_json_end(out);
-		pb_json_end(out);
-		pb_buf_append(out, "\n", 1);
-		return;
-	}
-	pb_buf_printf(out, "mode:        %s\npolicy:      %s\nnode:        %s\n", mode,
-		      a->policy_path, a->node);
-	pb_buf_printf(out, "version:     %s (generation %u, loaded %s, %u identities)\n",
-		      a->policy.version, a->gen, loaded, a->policy.nident);
-	pb_buf_printf(out, "credentials: %" PRIu64 " live\n", live);
+	pb_json_begin(out);
+	pb_json_str(out, "mode", pb_mode_name(pb_mode_now(a)));
+	pb_json_str(out, "policy", a->policy_path);
+	pb_json_str(out, "policy_version", a->policy.version);
+	pb_json_u64(out, "policy_generation", a->gen);
+	pb_json_str(out, "policy_loaded", loaded);
+	pb_json_key(out, "identities");
+	pb_json_array_begin(out);
+	for (unsigned int i = 0; i < a->policy.nident; i++)
+		pb_json_str(out, NULL, a->policy.ident[i].name);
+	pb_json_array_end(out);
+	pb_json_str(out, "node", a->node);
+	pb_json_bool(out, "adopted", a->adopted);
+	pb_json_str(out, "credential_files", a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
+	pb_json_str(out, "seed_source", a->walk_proc ? "proc" : "task_iterator");
+	pb_json_u64(out, "credentials_live", live);
 	if (a->audit) {
 		struct pb_audit_stats as;
 
 		pb_audit_stats(a->audit, &as);
-		pb_buf_printf(out,
-			      "audit:       %s, seq %" PRIu64 ", %" PRIu64 " dropped, %" PRIu64
-			      " write errors\n",
-			      a->audit_dir, as.seq, as.dropped, as.write_errors);
+		pb_json_key(out, "audit");
+		pb_json_begin(out);
+		pb_json_str(out, "dir", a->audit_dir);
+		pb_json_u64(out, "seq", as.seq);
+		pb_json_u64(out, "records", as.records);
+		pb_json_u64(out, "dropped", as.dropped);
+		pb_json_u64(out, "write_errors", as.write_errors);
+		pb_json_u64(out, "checkpoints", as.checkpoints);
+		pb_json_u64(out, "segments_closed", as.segments);
+		pb_json_end(out);
 	}
-	pb_buf_printf(out, "map procs:   %" PRIu64 " / %u\nmap creds:   %" PRIu64 " / %u\n", nprocs,
-		      a->policy.max_procs, ncreds, a->policy.max_creds);
-	pb_buf_printf(out, "events lost: %" PRIu64 "\nverdicts:\n", cnt[PB_CNT_EVENTS_LOST]);
-	for (unsigned v = 0; v < PB_VERDICT_MAX; v++)
+	pb_json_key(out, "maps");
+	pb_json_begin(out);
+	pb_json_key(out, "procs");
+	pb_json_begin(out);
+	pb_json_u64(out, "entries", nprocs);
+	pb_json_u64(out, "max", a->policy.max_procs);
+	pb_json_end(out);
+	pb_json_key(out, "creds");
+	pb_json_begin(out);
+	pb_json_u64(out, "entries", ncreds);
+	pb_json_u64(out, "max", a->policy.max_creds);
+	pb_json_end(out);
+	pb_json_end(out);
+	pb_json_key(out, "verdicts");
+	pb_json_begin(out);
+	for (unsigned v = 0; v < PB_VERDICT_MAX; v++) {
+		pb_json_key(out, pb_verdict_name(v));
+		pb_json_begin(out);
 		for (unsigned rr = 0; rr < PB_REASON_MAX; rr++)
-			if (cnt[PB_COUNTER_VERDICT(v, rr)])
-				pb_buf_printf(out, "  %-8s %-16s %" PRIu64 "\n", pb_verdict_name(v),
-					      pb_reason_name(rr), cnt[PB_COUNTER_VERDICT(v, rr)]);
-	pb_buf_printf(out, "counters:\n");
+			pb_json_u64(out, pb_reason_name(rr), cnt[PB_COUNTER_VERDICT(v, rr)]);
+		pb_json_end(out);
+	}
+	pb_json_end(out);
+	pb_json_key(out, "counters");
+	pb_json_begin(out);
 	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
-		pb_buf_printf(out, "  %-18s %" PRIu64 "\n", pb_counter_name(i), cnt[i]);
+		pb_json_u64(out, pb_counter_name(i), cnt[i]);
+	pb_json_u64(out, "events_written", a->events_out);
+	pb_json_u64(out, "mint_refused_map_full", a->creds_full);
+	pb_json_end(out);
+	pb_json_end(out);
+	pb_buf_append(out, "\n", 1);
 }
 
 static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
@@ -329,7 +247,6 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 	struct pb_cred_meta *meta;
 	const char *v;
 	uint64_t n;
-	char idhex[17];
 	int ret;
 
 	if ((ret = pb_req_check_keys(r, keys, err, errlen)))
@@ -369,10 +286,15 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 	ret = pb_mint(a, &m, &meta, err, errlen);
 	if (ret)
 		return ret;
-	pb_id_format(meta->id, idhex);
-	pb_buf_printf(out, "id=%s\nfile=%s\npid=%u\nexpires_in=%" PRIu64 "s\n", idhex, meta->path,
-		      meta->bind.tgid,
-		      (uint64_t)((meta->bind.expires - meta->issued) / 1000000000ULL));
+	pb_json_begin(out);
+	pb_json_id(out, "id", meta->id);
+	pb_json_str(out, "file", meta->path);
+	pb_json_u64(out, "pid", meta->bind.tgid);
+	pb_json_str(out, "pid_ns", "host");
+	pb_json_str(out, "identity", meta->identity);
+	pb_json_u64(out, "expires_in", (meta->bind.expires - meta->issued) / 1000000000ULL);
+	pb_json_end(out);
+	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -394,7 +316,13 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 			snprintf(err, errlen, "revoke: id must be 16 hex digits");
 			return -EINVAL;
 		}
-		return pb_revoke(a, id, err, errlen);
+		if ((ret = pb_revoke(a, id, err, errlen)))
+			return ret;
+		pb_json_begin(out);
+		pb_json_id(out, "revoked", id);
+		pb_json_end(out);
+		pb_buf_append(out, "\n", 1);
+		return 0;
 	}
 	if (!strcmp(r->verb, "ps")) {
 		if ((ret = pb_req_check_keys(r, ps_keys, err, errlen)))
@@ -405,7 +333,7 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 	if (!strcmp(r->verb, "status")) {
 		if ((ret = pb_req_check_keys(r, status_keys, err, errlen)))
 			return ret;
-		pb_do_status(a, r, out);
+		pb_do_status(a, out);
 		return 0;
 	}
 	if (!strcmp(r->verb, "health")) {
@@ -435,9 +363,13 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 				 as.dropped);
 			return -EIO;
 		}
-		pb_buf_printf(out,
-			      "ok: %d hooks, policy %s (generation %u), audit seq %" PRIu64 "\n",
-			      a->nlinks, a->policy.version, a->gen, as.seq);
+		pb_json_begin(out);
+		pb_json_u64(out, "hooks", (uint64_t)a->nlinks);
+		pb_json_str(out, "policy_version", a->policy.version);
+		pb_json_u64(out, "policy_generation", a->gen);
+		pb_json_u64(out, "audit_seq", as.seq);
+		pb_json_end(out);
+		pb_buf_append(out, "\n", 1);
 		return 0;
 	}
 	if (!strcmp(r->verb, "reload")) {
@@ -449,8 +381,12 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 		if ((ret = pb_reload(a, err, errlen)))
 			return ret;
 		a->policy_loaded = pb_now_boot_ns();
-		pb_buf_printf(out, "version=%s\ngeneration=%u\nidentities=%u\n", a->policy.version,
-			      a->gen, a->policy.nident);
+		pb_json_begin(out);
+		pb_json_str(out, "policy_version", a->policy.version);
+		pb_json_u64(out, "policy_generation", a->gen);
+		pb_json_u64(out, "identities", a->policy.nident);
+		pb_json_end(out);
+		pb_buf_append(out, "\n", 1);
 		return 0;
 	}
 	snprintf(err, errlen, "unknown command '%s'", r->verb);

@@ -11,8 +11,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "ctl_audit.h"
+#include "render.h"
 #include "json.h"
 #include "policy.h"
 #include "util.h"
@@ -46,19 +48,31 @@ static const char usage_text[] =
     "  procbindctl ps\n"
     "  procbindctl revoke 9f86d081884c7d65\n";
 
+/* revoke: the exit status says it all. */
+static void pb_render_nothing(FILE *out, json_t *reply)
+{
+	(void)out;
+	(void)reply;
+}
+
 static int usage(void)
 {
 	fputs(usage_text, stderr);
 	return 2;
 }
 
-/* Send one request, print the reply body; 0 ok, 1 refused or unreachable. */
-static int pb_call(struct pb_buf *req)
+/* How a reply is shown: the agent's JSON as it came, or rendered as text. */
+typedef void (*pb_render_fn)(FILE *out, json_t *reply);
+
+/* Send one request and show the reply: render(body) on stdout, or the body
+ * itself when render is NULL; an error line on stderr. 0 ok, 1 refused or
+ * unreachable. */
+static int pb_call(struct pb_buf *req, pb_render_fn render)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char buf[65536];
-	size_t off = 0;
-	int fd, ok = -1, first = 1;
+	struct pb_buf reply = {0};
+	char buf[65536], *nl;
+	int fd, ret = 1;
 	ssize_t n;
 
 	if (strlen(sock_path) >= sizeof(sun.sun_path)) {
@@ -81,36 +95,35 @@ static int pb_call(struct pb_buf *req)
 		return 1;
 	}
 	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf + off, sizeof(buf) - 1 - off)) > 0) {
-		off += n;
-		buf[off] = 0;
-		if (first) {
-			char *nl = strchr(buf, '\n');
-
-			if (!nl && off < sizeof(buf) - 1)
-				continue;
-			first = 0;
-			if (!strncmp(buf, "ok\n", 3)) {
-				ok = 1;
-				fputs(buf + 3, stdout);
-			} else {
-				ok = 0;
-				fprintf(stderr, "procbindctl: %s", buf);
-				if (!nl)
-					fputc('\n', stderr);
-			}
-			off = 0;
-			continue;
-		}
-		fwrite(buf, 1, off, ok ? stdout : stderr);
-		off = 0;
-	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		pb_buf_append(&reply, buf, (size_t)n);
 	close(fd);
-	if (ok < 0) {
+	if (reply.failed) {
+		fprintf(stderr, "procbindctl: out of memory reading the reply\n");
+	} else if (!reply.len) {
 		fprintf(stderr, "procbindctl: the agent closed the connection without a reply\n");
-		return 1;
+	} else if (reply.len < 3 || strncmp(reply.data, "ok\n", 3)) {
+		nl = memchr(reply.data, '\n', reply.len);
+		fprintf(stderr, "procbindctl: %.*s\n",
+			(int)(nl ? (size_t)(nl - reply.data) : reply.len), reply.data);
+	} else if (!render) {
+		fwrite(reply.data + 3, 1, reply.len - 3, stdout);
+		ret = 0;
+	} else {
+		json_error_t jerr;
+		json_t *body = json_loadb(reply.data + 3, reply.len - 3, 0, &jerr);
+
+		if (!body) {
+			fprintf(stderr, "procbindctl: the agent's reply is not JSON: %s\n",
+				jerr.text);
+		} else {
+			render(stdout, body);
+			json_decref(body);
+			ret = 0;
+		}
 	}
-	return ok ? 0 : 1;
+	pb_buf_free(&reply);
+	return ret;
 }
 
 static void kv(struct pb_buf *b, const char *k, const char *v)
@@ -173,25 +186,27 @@ static int cmd_mint(int argc, char **argv, struct pb_buf *req)
 		fprintf(stderr, "procbindctl mint: --pid PID is required\n");
 		return usage();
 	}
-	return pb_call(req);
+	return pb_call(req, pb_render_mint);
 }
 
-static int cmd_simple(const char *verb, int argc, char **argv, struct pb_buf *req)
+/* ps and status: a table, or the agent's JSON with -o json. */
+static int cmd_table(const char *verb, int argc, char **argv, struct pb_buf *req)
 {
 	static const struct option opts[] = {
 	    {"all", no_argument, 0, 'a'},
 	    {"output", required_argument, 0, 'o'},
 	    {0},
 	};
+	pb_render_fn render = !strcmp(verb, "ps") ? pb_render_ps : pb_render_status;
 	int c;
 
 	pb_buf_printf(req, "%s\n", verb);
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (c == 'a' && !strcmp(verb, "ps")) {
+		if (c == 'a' && render == pb_render_ps) {
 			kv(req, "all", "1");
 		} else if (c == 'o') {
 			if (!strcmp(optarg, "json"))
-				kv(req, "format", "json");
+				render = NULL;
 			else if (strcmp(optarg, "table") && strcmp(optarg, "text"))
 				return usage();
 		} else {
@@ -200,7 +215,7 @@ static int cmd_simple(const char *verb, int argc, char **argv, struct pb_buf *re
 	}
 	if (optind != argc)
 		return usage();
-	return pb_call(req);
+	return pb_call(req, render);
 }
 
 static int cmd_policy(int argc, char **argv)
@@ -264,9 +279,9 @@ int main(int argc, char **argv)
 			return usage();
 		pb_buf_printf(&req, "revoke\n");
 		kv(&req, "id", argv[1]);
-		ret = pb_call(&req);
+		ret = pb_call(&req, pb_render_nothing);
 	} else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
-		ret = cmd_simple(cmd, argc, argv, &req);
+		ret = cmd_table(cmd, argc, argv, &req);
 	else if (!strcmp(cmd, "trail"))
 		ret = pb_cmd_trail(argc, argv);
 	else if (!strcmp(cmd, "events"))
@@ -277,12 +292,12 @@ int main(int argc, char **argv)
 		if (argc != 1)
 			return usage();
 		pb_buf_printf(&req, "health\n");
-		ret = pb_call(&req);
+		ret = pb_call(&req, pb_render_health);
 	} else if (!strcmp(cmd, "reload")) {
 		if (argc != 1)
 			return usage();
 		pb_buf_printf(&req, "reload\n");
-		ret = pb_call(&req);
+		ret = pb_call(&req, pb_render_reload);
 	} else if (!strcmp(cmd, "policy"))
 		ret = cmd_policy(argc, argv);
 	else

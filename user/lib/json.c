@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 
 void pb_buf_reset(struct pb_buf *b)
 {
@@ -166,4 +167,12 @@ void pb_json_raw(struct pb_buf *b, const char *key, const char *raw)
 	pb_json_key(b, key);
 	pb_buf_append(b, raw, strlen(raw));
 	b->need_comma = 1;
+}
+
+void pb_json_id(struct pb_buf *b, const char *key, uint64_t id)
+{
+	char hex[17];
+
+	pb_id_format(id, hex);
+	pb_json_str(b, key, hex);
 }

@@ -30,6 +30,8 @@ void pb_json_str(struct pb_buf *b, const char *key, const char *v); /* NULL -> n
 void pb_json_strn(struct pb_buf *b, const char *key, const char *v, size_t n);
 void pb_json_u64(struct pb_buf *b, const char *key, uint64_t v);
 void pb_json_i64(struct pb_buf *b, const char *key, int64_t v);
+/* A credential id, as it is written everywhere: 16 lowercase hex digits. */
+void pb_json_id(struct pb_buf *b, const char *key, uint64_t id);
 void pb_json_bool(struct pb_buf *b, const char *key, int v);
 void pb_json_raw(struct pb_buf *b, const char *key, const char *raw);
 /* Escape n bytes of s as a JSON string (with quotes) into b. */

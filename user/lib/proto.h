@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The control-socket protocol. A request is a verb line, then "key=value"
  * lines, then an empty line; at most PB_REQ_MAX bytes. The reply is "ok" or
- * "error: <message>" on the first line, then the body until the socket
- * closes. Text, so that `socat` is enough to debug it. */
+ * "error: <message>" on the first line, then, after "ok", a JSON body until
+ * the socket closes. Text, so that `socat` is enough to debug it. */
 #ifndef PB_PROTO_H
 #define PB_PROTO_H
 

@@ -231,24 +231,27 @@ static int pb_status_ids(uint32_t pid, uint32_t *tgid, uint32_t *uid)
 }
 
 /* The cgroup v2 path ("0::/...") from /proc/PID/cgroup, made absolute. */
-static int pb_proc_cgroup(uint32_t pid, const char *root, char *out, size_t len)
+int pb_proc_cgroup_id(uint32_t pid, const char *root, uint64_t *id, char *rel, size_t len)
 {
-	char path[64], line[PATH_MAX + 16];
-	int found = 0;
+	char path[64], line[PATH_MAX + 16], full[PATH_MAX * 2];
+	int ret = -ENOENT;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (!found && fgets(line, sizeof(line), f)) {
+	while (ret == -ENOENT && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = 0;
-		found = snprintf(out, len, "%s%s", root, line + 3) < (int)len;
+		snprintf(rel, len, "%s", line + 3);
+		if (snprintf(full, sizeof(full), "%s%s", root, line + 3) >= (int)sizeof(full))
+			break;
+		ret = pb_cgroup_id(full, id);
 	}
 	fclose(f);
-	return found ? 0 : -ENOENT;
+	return ret;
 }
 
 int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info *ti)
@@ -270,8 +273,7 @@ int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info
 		return err == -ENOENT ? -ESRCH : err;
 	if (tgid != pid) /* a thread: /proc/TID is reachable though not listed */
 		return -ESRCH;
-	if ((err = pb_proc_cgroup(pid, cgroup_root, path, sizeof(path))) ||
-	    (err = pb_cgroup_id(path, &cgid)))
+	if ((err = pb_proc_cgroup_id(pid, cgroup_root, &cgid, path, sizeof(path))))
 		return err == -ENOENT ? -ESRCH : err;
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
 	if (!stat(path, &exe)) { /* none for a zombie leader */

@@ -50,4 +50,8 @@ int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info
  * -ESTALE (out is "") when the PID has exec'd or gone since, or -errno. */
 int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len);
 
+/* The cgroup v2 of a live process, from /proc/PID/cgroup: its path below
+ * root (rel) and its id. 0, -ENOENT (no v2 line, or gone) or -errno. */
+int pb_proc_cgroup_id(uint32_t pid, const char *root, uint64_t *id, char *rel, size_t len);
+
 #endif
