@@ -10,18 +10,11 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "mint_check.h"
 #include "state.h"
 
 int pb_key_load_or_create(struct pb_agent *a);
 
-struct pb_mint_req {
-	uint32_t pid;
-	uint64_t ttl; /* ns; 0 = policy default */
-	char identity[PB_IDENTITY_LEN];
-	int inherit;	    /* -1 default, 0 none, 1 children */
-	char out[PATH_MAX]; /* "" = credential directory */
-	char audience[PB_IDENTITY_LEN];
-};
 /* On success fills *meta_out with the new credential. On error returns -errno
  * and a one-line message in err. */
 int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,

@@ -128,19 +128,6 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_end(b);
 }
 
-static int pb_identity_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n >= PB_IDENTITY_LEN)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-			return 0;
-	return 1;
-}
-
 static uint64_t pb_new_id(struct pb_agent *a)
 {
 	uint64_t id;
@@ -213,238 +200,251 @@ static void pb_emit_cred_event(struct pb_agent *a, const char *type, const struc
 	pb_emit_line(a, b);
 }
 
-int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
-	    char *err, size_t errlen)
+/* A secret buffer: wiped and freed when it goes out of scope. */
+static void pb_secret_free(char **p)
 {
-	int creds_fd = bpf_map__fd(a->skel->maps.creds);
-	int files_fd = bpf_map__fd(a->skel->maps.cred_files);
-	int procs_fd = bpf_map__fd(a->skel->maps.procs);
-	struct pb_cred_meta m = {0}, *slot;
-	struct pb_task_info ti, again;
-	struct pb_proc rec;
-	struct stat st;
-	char *claims = NULL, *token = NULL, idhex[17];
-	const struct pb_identity *ident;
-	uint64_t ttl, ident_end, tag;
-	int inherit, fd = -1, ret;
-	char tagname[40];
-
-#define FAIL(code, ...)                                                                            \
-	do {                                                                                       \
-		snprintf(err, errlen, __VA_ARGS__);                                                \
-		ret = (code);                                                                      \
-		goto fail;                                                                         \
-	} while (0)
-
-	if (!req->pid)
-		FAIL(-EINVAL, "mint: --pid is required");
-	if (!req->identity[0])
-		FAIL(-EINVAL, "mint: --identity is required: every credential is minted for an "
-			      "identity of the policy");
-	if (!pb_identity_valid(req->identity))
-		FAIL(-EINVAL, "mint: identity '%s' must be 1-63 characters of [A-Za-z0-9._-]",
-		     req->identity);
-	ident = pb_policy_identity(&a->policy, req->identity);
-	if (!ident)
-		FAIL(-ENOENT, "mint: identity '%s' is not in the policy in force (version %s)",
-		     req->identity, a->policy.version);
-	if (ident->expires <= time(NULL)) {
-		char date[32];
-
-		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ident->expires));
-		FAIL(-EKEYEXPIRED, "mint: identity '%s' expired at %s (owner %s)", ident->name,
-		     date, ident->owner);
+	if (*p) {
+		sodium_memzero(*p, strlen(*p));
+		free(*p);
 	}
-	ttl = req->ttl ? req->ttl
-		       : (a->policy.default_ttl < ident->max_ttl ? a->policy.default_ttl
-								 : ident->max_ttl);
-	if (ttl > ident->max_ttl)
-		FAIL(-EINVAL, "mint: ttl exceeds identity '%s' max_ttl (%" PRIu64 "s)", ident->name,
-		     (uint64_t)(ident->max_ttl / 1000000000ULL));
-	/* The identity says whether children may ever use its credentials;
-	 * credentials.inherit is the default when the mint does not say. */
-	inherit =
-	    req->inherit < 0 ? a->policy.inherit_children && ident->inherit_children : req->inherit;
-	if (inherit && !ident->inherit_children)
-		FAIL(-EPERM, "mint: identity '%s' does not allow inherit children", ident->name);
-	if (pb_cred_store_reserve(&a->creds))
-		FAIL(-ENOMEM, "mint: out of memory");
+}
+#define PB_SECRET __attribute__((cleanup(pb_secret_free)))
 
-	ret = pb_walk_one(a, req->pid, &ti);
+/* The process a credential will be bound to: live, recorded by the hooks
+ * (or seeded now), in the cgroup it exec'd in, and carrying the identity's
+ * tag. Fills the binding in m and the process's uid and comm. */
+static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
+			const struct pb_identity *ident, struct pb_task_info *ti,
+			struct pb_cred_meta *m, char *err, size_t errlen)
+{
+	struct pb_proc rec;
+	char tagname[40];
+	uint64_t tag;
+	int ret = pb_walk_one(a, req->pid, ti);
+
 	if (ret == -ESRCH)
-		FAIL(-ESRCH, "mint: no such process: pid %u (host PID namespace)", req->pid);
+		return pb_errf(err, errlen, -ESRCH,
+			       "mint: no such process: pid %u (host PID namespace)", req->pid);
 	if (ret)
-		FAIL(ret, "mint: cannot read process %u: %s", req->pid, strerror(-ret));
-
+		return pb_errf(err, errlen, ret, "mint: cannot read process %u: %s", req->pid,
+			       strerror(-ret));
 	/* The process needs a record for its exec/exit to be seen; one the
 	 * hooks wrote is newer and stays. */
-	ret = pb_seed_one(a, &ti, m.exe, sizeof(m.exe));
+	ret = pb_seed_one(a, ti, m->exe, sizeof(m->exe));
 	if (ret && ret != -EEXIST)
-		FAIL(ret, "mint: process map: %s", strerror(-ret));
-
-	/* Purpose binding: the process must carry the identity's tag, which
-	 * the exec hook set from the cgroup it exec'd in and what it exec'd. */
-	if (bpf_map_lookup_elem(procs_fd, &ti.tgid, &rec))
-		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
-	if (ti.flags & PB_TI_COARSE) {
+		return pb_errf(err, errlen, ret, "mint: process map: %s", strerror(-ret));
+	if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.procs), &ti->tgid, &rec))
+		goto exited;
+	if (ti->flags & PB_TI_COARSE) {
 		/* /proc knows the start to the tick; the binding needs the
 		 * nanosecond the hooks compare, which only a record a hook wrote
 		 * or settled has. */
 		if (rec.flags & PB_PROC_COARSE)
-			FAIL(-EAGAIN,
-			     "mint: process %u predates the agent, and without a task iterator its "
-			     "start time is known only to the 10 ms tick until a hook sees it (its "
-			     "next connect, fork, exec or credential open); retry after that",
-			     req->pid);
-		if (rec.start_time - rec.start_time % PB_TICK_NS != ti.start_time)
-			FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
-		ti.start_time = rec.start_time;
-		ti.parent_start = rec.parent_start;
-	} else if (rec.start_time != ti.start_time)
-		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
-	if (rec.cgroup_id != ti.cgroup_id)
-		FAIL(-EPERM,
-		     "mint: process %u moved to another cgroup after it exec'd; its identity tag "
-		     "is from where it exec'd, so it cannot be minted for",
-		     req->pid);
+			return pb_errf(err, errlen, -EAGAIN,
+				       "mint: process %u predates the agent, and without a task "
+				       "iterator its start time is known only to the 10 ms tick "
+				       "until a hook sees it (its next connect, fork, exec or "
+				       "credential open); retry after that",
+				       req->pid);
+		if (rec.start_time - rec.start_time % PB_TICK_NS != ti->start_time)
+			goto exited;
+		ti->start_time = rec.start_time;
+		ti->parent_start = rec.parent_start;
+	} else if (rec.start_time != ti->start_time) {
+		goto exited;
+	}
+	/* Purpose binding: the process must carry the identity's tag, which
+	 * the exec hook set from the cgroup it exec'd in and what it exec'd. */
+	if (rec.cgroup_id != ti->cgroup_id)
+		return pb_errf(err, errlen, -EPERM,
+			       "mint: process %u moved to another cgroup after it exec'd; its "
+			       "identity tag is from where it exec'd, so it cannot be minted for",
+			       req->pid);
 	tag = pb_purpose_proc_tag(a, &rec);
 	if (tag != ident->id)
-		FAIL(-EPERM,
-		     "mint: process %u does not carry identity '%s' (it carries %s): its cgroup "
-		     "or executable does not match the identity's match",
-		     req->pid, ident->name,
-		     tag ? pb_ident_name(a, tag, tagname, sizeof(tagname)) : "none");
-	if (rec.tag_gen != a->gen && ident->ncgroups) {
-		/* A tag from an earlier policy generation still needs this
-		 * policy's cgroup patterns to hold. */
-		char cg[PATH_MAX];
+		return pb_errf(err, errlen, -EPERM,
+			       "mint: process %u does not carry identity '%s' (it carries %s): "
+			       "its cgroup or executable does not match the identity's match",
+			       req->pid, ident->name,
+			       tag ? pb_ident_name(a, tag, tagname, sizeof(tagname)) : "none");
+	pb_cgroup_name(a, ti->cgroup_id, m->cgroup, sizeof(m->cgroup));
+	/* A tag from an earlier policy generation still needs this policy's
+	 * cgroup patterns to hold. */
+	if (rec.tag_gen != a->gen && ident->ncgroups &&
+	    !pb_identity_cgroups_match(ident, m->cgroup))
+		return pb_errf(err, errlen, -EPERM,
+			       "mint: process %u was tagged '%s' by an earlier policy; its cgroup "
+			       "%s no longer matches",
+			       req->pid, ident->name, m->cgroup);
+	m->bind.tgid = ti->tgid;
+	m->bind.start_time = ti->start_time;
+	m->bind.cgroup_id = ti->cgroup_id;
+	m->bind.exe_dev = ti->exe_dev;
+	m->bind.exe_ino = ti->exe_ino;
+	m->bind.ident = ident->id;
+	m->uid = ti->uid;
+	memcpy(m->comm, ti->comm, sizeof(m->comm));
+	return 0;
+exited:
+	snprintf(err, errlen, "mint: process %u exited during minting", req->pid);
+	return -ESRCH;
+}
 
-		pb_cgroup_name(a, ti.cgroup_id, cg, sizeof(cg));
-		if (!pb_identity_cgroups_match(ident, cg))
-			FAIL(-EPERM,
-			     "mint: process %u was tagged '%s' by an earlier policy; its cgroup %s "
-			     "no longer matches",
-			     req->pid, ident->name, cg);
+/* The binding into the kernel's credential map (refused when it is full). */
+static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, char *err,
+			    size_t errlen)
+{
+	int ret;
+
+	if (!bpf_map_update_elem(bpf_map__fd(a->skel->maps.creds), &m->id, &m->bind, BPF_NOEXIST))
+		return 0;
+	ret = -errno;
+	if (ret == -E2BIG) {
+		a->creds_full++;
+		pb_warn("mint: credential map full (%u); mint for pid %u refused",
+			a->policy.max_creds, m->bind.tgid);
+		snprintf(err, errlen,
+			 "mint: credential map is full (%u entries; raise limits.max_creds)",
+			 a->policy.max_creds);
+		return ret;
 	}
+	snprintf(err, errlen, "mint: credential map: %s", strerror(-ret));
+	return ret;
+}
 
-	m.id = pb_new_id(a);
-	m.bind.tgid = ti.tgid;
-	m.bind.start_time = ti.start_time;
-	m.bind.cgroup_id = ti.cgroup_id;
-	m.bind.exe_dev = ti.exe_dev;
-	m.bind.exe_ino = ti.exe_ino;
-	m.issued = pb_now_boot_ns();
-	/* Dead at the earliest of its TTL and its identity's expiry (and its
-	 * process's exit, which the kernel and pb_creds_tick see). */
-	ident_end = (uint64_t)ident->expires * 1000000000ULL;
-	m.bind.expires = m.issued + ttl;
-	if (ident_end - pb_now_real_ns() < ttl)
-		m.bind.expires = m.issued + (ident_end - pb_now_real_ns());
-	m.bind.ident = ident->id;
-	m.bind.flags = inherit ? PB_CRED_INHERIT_CHILDREN : 0;
-	m.uid = ti.uid;
-	snprintf(m.identity, sizeof(m.identity), "%s", req->identity);
-	memcpy(m.comm, ti.comm, sizeof(m.comm));
-	pb_cgroup_name(a, ti.cgroup_id, m.cgroup, sizeof(m.cgroup));
-	pb_id_format(m.id, idhex);
+/* The token file: created (never over an existing file), owned by the
+ * process's uid, mode 0400, synced, on a filesystem whose inode the kernel
+ * can recognise, and registered in cred_files. m->path is set once the file
+ * exists, so the caller removes it on a later failure. */
+static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
+			      struct pb_cred_meta *m, const char *token, char *err, size_t errlen)
+{
+	struct statfs sf;
+	struct stat st;
+	char idhex[17];
+	int fd, ret;
 
-	if (bpf_map_update_elem(creds_fd, &m.id, &m.bind, BPF_NOEXIST)) {
-		ret = -errno;
-		if (ret == -E2BIG) {
-			a->creds_full++;
-			pb_warn("mint: credential map full (%u); mint for pid %u refused",
-				a->policy.max_creds, req->pid);
-			FAIL(ret,
-			     "mint: credential map is full (%u entries; raise limits.max_creds)",
-			     a->policy.max_creds);
-		}
-		FAIL(ret, "mint: credential map: %s", strerror(-ret));
-	}
-
-	claims = pb_claims_json(a, &m, req->audience[0] ? req->audience : "procbind");
-	token = claims ? pb_token_sign(claims, a->sk) : NULL;
-	if (!token)
-		FAIL(-ENOMEM, "mint: out of memory");
-
+	pb_id_format(m->id, idhex);
 	if (req->out[0])
-		snprintf(m.path, sizeof(m.path), "%s", req->out);
+		snprintf(m->path, sizeof(m->path), "%s", req->out);
 	else
-		snprintf(m.path, sizeof(m.path), "%s/%s.token", a->cred_dir, idhex);
-	fd = open(m.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+		snprintf(m->path, sizeof(m->path), "%s/%s.token", a->cred_dir, idhex);
+	fd = open(m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 	if (fd < 0) {
 		ret = -errno;
-		m.path[0] = 0;
-		FAIL(ret, "mint: create token file %s: %s", req->out[0] ? req->out : "",
-		     strerror(-ret));
+		m->path[0] = 0;
+		snprintf(err, errlen, "mint: create token file %s: %s", req->out, strerror(-ret));
+		return ret;
 	}
 	ret = pb_write_all(fd, token, strlen(token));
 	if (!ret)
 		ret = pb_write_all(fd, "\n", 1);
-	if (!ret && fchown(fd, ti.uid, (gid_t)-1))
+	if (!ret && fchown(fd, m->uid, (gid_t)-1))
 		ret = -errno;
 	if (!ret && fstat(fd, &st))
 		ret = -errno;
-	if (!ret) {
-		struct statfs sf;
-
-		/* On overlayfs stat(2) reports the layer's device, not the one
-		 * the kernel sees at open: the file would never be recognised.
-		 * Refused rather than left unenforced. */
-		if (!fstatfs(fd, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC)
-			FAIL(-EXDEV,
-			     "mint: %s is on overlayfs, where procbind cannot recognise the token "
-			     "file yet; write it to another filesystem (the credential directory, "
-			     "a tmpfs, a hostPath)",
-			     m.path);
+	/* On overlayfs stat(2) reports the layer's device, not the one the
+	 * kernel sees at open: the file would never be recognised. Refused
+	 * rather than left unenforced. */
+	if (!ret && !fstatfs(fd, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC) {
+		close(fd);
+		snprintf(err, errlen,
+			 "mint: %s is on overlayfs, where procbind cannot recognise the token "
+			 "file yet; write it to another filesystem (the credential directory, "
+			 "a tmpfs, a hostPath)",
+			 m->path);
+		return -EXDEV;
 	}
 	if (!ret && fsync(fd))
 		ret = -errno;
 	close(fd);
-	fd = -1;
-	if (ret)
-		FAIL(ret, "mint: write token file %s: %s", m.path, strerror(-ret));
-
-	m.file.dev = pb_dev_to_kernel(st.st_dev);
-	m.file.ino = st.st_ino;
-	if (bpf_map_update_elem(files_fd, &m.file, &m.id, BPF_NOEXIST)) {
-		ret = -errno;
-		m.file.dev = m.file.ino = 0;
-		FAIL(ret, "mint: register token file: %s", strerror(-ret));
+	if (ret) {
+		snprintf(err, errlen, "mint: write token file %s: %s", m->path, strerror(-ret));
+		return ret;
 	}
+	m->file.dev = pb_dev_to_kernel(st.st_dev);
+	m->file.ino = st.st_ino;
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file, &m->id,
+				BPF_NOEXIST)) {
+		ret = -errno;
+		m->file.dev = m->file.ino = 0;
+		snprintf(err, errlen, "mint: register token file: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
 
-	/* Still the same process? If it exited (or its PID was reused) while
-	 * we minted, the credential would be bound to nobody: undo it. */
-	ret = pb_walk_one(a, req->pid, &again);
+/* Still the same process? If it exited (or its PID was reused) while we
+ * minted, the credential would be bound to nobody. */
+static int pb_mint_confirm(struct pb_agent *a, const struct pb_task_info *ti, char *err,
+			   size_t errlen)
+{
+	struct pb_task_info again;
+	int ret = pb_walk_one(a, ti->tgid, &again);
+
 	if (ret ||
 	    again.start_time !=
-		ti.start_time - (again.flags & PB_TI_COARSE ? ti.start_time % PB_TICK_NS : 0))
-		FAIL(-ESRCH, "mint: process %u exited during minting", req->pid);
-
-	slot = pb_cred_store_add(&a->creds, &m);
-	*meta_out = slot;
-	pb_emit_cred_event(a, "credential_minted", slot, NULL);
-	pb_creds_save(a);
-	sodium_memzero(token, strlen(token));
-	sodium_memzero(claims, strlen(claims));
-	free(token);
-	free(claims);
+		ti->start_time - (again.flags & PB_TI_COARSE ? ti->start_time % PB_TICK_NS : 0)) {
+		snprintf(err, errlen, "mint: process %u exited during minting", ti->tgid);
+		return -ESRCH;
+	}
 	return 0;
+}
 
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (m.path[0])
-		unlink(m.path);
-	if (m.id)
+/* Mint in stages: validate against the policy, bind to the live process,
+ * register the binding in the kernel, write the token file, confirm the
+ * process is still the one bound; only then does the agent keep it. A
+ * failure at any stage undoes the ones before it. */
+int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
+	    char *err, size_t errlen)
+{
+	struct pb_cred_meta m = {0};
+	struct pb_mint_plan plan;
+	struct pb_task_info ti;
+	PB_SECRET char *claims = NULL;
+	PB_SECRET char *token = NULL;
+	int ret;
+
+	ret = pb_mint_check(&a->policy, req, time(NULL), &plan, err, errlen);
+	if (!ret && pb_cred_store_reserve(&a->creds)) {
+		snprintf(err, errlen, "mint: out of memory");
+		ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = pb_mint_bind(a, req, plan.ident, &ti, &m, err, errlen);
+	if (ret)
+		return ret;
+
+	m.id = pb_new_id(a);
+	m.issued = pb_now_boot_ns();
+	m.bind.expires = pb_mint_expiry(m.issued, pb_now_real_ns(), plan.ttl, plan.ident->expires);
+	m.bind.flags = plan.inherit ? PB_CRED_INHERIT_CHILDREN : 0;
+	snprintf(m.identity, sizeof(m.identity), "%s", plan.ident->name);
+	ret = pb_mint_register(a, &m, err, errlen);
+	if (ret)
+		return ret;
+
+	claims = pb_claims_json(a, &m, req->audience[0] ? req->audience : "procbind");
+	token = claims ? pb_token_sign(claims, a->sk) : NULL;
+	if (!token) {
+		snprintf(err, errlen, "mint: out of memory");
+		ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = pb_mint_write_file(a, req, &m, token, err, errlen);
+	if (!ret)
+		ret = pb_mint_confirm(a, &ti, err, errlen);
+	if (ret) {
+		if (m.path[0])
+			unlink(m.path);
 		pb_unbind(a, m.id, &m.file);
-	if (token)
-		sodium_memzero(token, strlen(token));
-	if (claims)
-		sodium_memzero(claims, strlen(claims));
-	free(token);
-	free(claims);
-	return ret;
-#undef FAIL
+		return ret;
+	}
+
+	*meta_out = pb_cred_store_add(&a->creds, &m);
+	pb_emit_cred_event(a, "credential_minted", *meta_out, NULL);
+	pb_creds_save(a);
+	return 0;
 }
 
 /* A dead credential keeps its token file and the file's registration until

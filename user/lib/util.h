@@ -41,6 +41,12 @@ uint64_t pb_dev_to_kernel(dev_t dev);
 #define PB_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t pb_fnv1a(uint64_t h, const void *data, size_t n);
 
+/* Write a one-line message to err and return code: the way functions that
+ * report to a caller (a control reply) fail, in one line:
+ * return pb_errf(err, errlen, -EPERM, "mint: ...", ...). */
+int pb_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Parse a whole decimal number into [min, max]; 0 or -EINVAL/-ERANGE. */
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
