@@ -5,6 +5,7 @@
 #define PB_AGENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "state.h"
 
@@ -21,5 +22,13 @@ void pb_control_serve_one(struct pb_agent *a, int listen_fd);
 
 /* metrics.c: Prometheus text format for node_exporter's textfile collector */
 int pb_metrics_write(struct pb_agent *a);
+
+/* What status and the metrics report, read in one place. */
+struct pb_stats {
+	uint64_t cnt[PB_CNT_MAX]; /* the kernel's counters, summed over CPUs */
+	uint64_t nprocs, ncreds;  /* entries in the procs and creds maps */
+	uint64_t live;		  /* credentials not yet ended */
+};
+void pb_stats_read(struct pb_agent *a, struct pb_stats *st);
 
 #endif

@@ -163,15 +163,12 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 
 static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 {
-	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
+	struct pb_stats st;
+	const uint64_t *cnt = st.cnt;
 	char loaded[40];
 
-	pb_counters_read(a, cnt);
-	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
-	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
+	pb_stats_read(a, &st);
 	pb_boot_to_rfc3339(a->policy_loaded, loaded, sizeof(loaded));
-	for (size_t i = 0; i < a->creds.n; i++)
-		live += !a->creds.v[i].died;
 
 	pb_json_begin(out);
 	pb_json_str(out, "mode", pb_mode_name(pb_mode_now(a)));
@@ -188,7 +185,7 @@ static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 	pb_json_bool(out, "adopted", a->adopted);
 	pb_json_str(out, "credential_files", a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
 	pb_json_str(out, "seed_source", a->walk_proc ? "proc" : "task_iterator");
-	pb_json_u64(out, "credentials_live", live);
+	pb_json_u64(out, "credentials_live", st.live);
 	if (a->audit) {
 		struct pb_audit_stats as;
 
@@ -208,12 +205,12 @@ static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 	pb_json_begin(out);
 	pb_json_key(out, "procs");
 	pb_json_begin(out);
-	pb_json_u64(out, "entries", nprocs);
+	pb_json_u64(out, "entries", st.nprocs);
 	pb_json_u64(out, "max", a->policy.max_procs);
 	pb_json_end(out);
 	pb_json_key(out, "creds");
 	pb_json_begin(out);
-	pb_json_u64(out, "entries", ncreds);
+	pb_json_u64(out, "entries", st.ncreds);
 	pb_json_u64(out, "max", a->policy.max_creds);
 	pb_json_end(out);
 	pb_json_end(out);

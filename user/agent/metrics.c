@@ -23,10 +23,21 @@ static void pb_metric_head(FILE *f, const char *name, const char *type, const ch
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void pb_stats_read(struct pb_agent *a, struct pb_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pb_counters_read(a, st->cnt);
+	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &st->nprocs);
+	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &st->ncreds);
+	for (size_t i = 0; i < a->creds.n; i++)
+		st->live += !a->creds.v[i].died;
+}
+
 int pb_metrics_write(struct pb_agent *a)
 {
 	char tmp[PATH_MAX + 8];
-	uint64_t cnt[PB_CNT_MAX] = {0}, nprocs = 0, ncreds = 0, live = 0;
+	struct pb_stats st;
+	const uint64_t *cnt = st.cnt;
 	struct bpf_program *prog;
 	FILE *f;
 	int ret = 0;
@@ -37,11 +48,7 @@ int pb_metrics_write(struct pb_agent *a)
 	f = fopen(tmp, "we");
 	if (!f)
 		return pb_err(-errno, "metrics: open %s: %m", tmp);
-	pb_counters_read(a, cnt);
-	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &nprocs);
-	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &ncreds);
-	for (size_t i = 0; i < a->creds.n; i++)
-		live += !a->creds.v[i].died;
+	pb_stats_read(a, &st);
 
 	pb_metric_head(f, "procbind_up", "gauge", "1 while the agent runs");
 	fprintf(f, "procbind_up 1\n");
@@ -62,15 +69,15 @@ int pb_metrics_write(struct pb_agent *a)
 		fprintf(f, "procbind_kernel_total{counter=\"%s\"} %" PRIu64 "\n",
 			pb_counter_name(i), cnt[i]);
 	pb_metric_head(f, "procbind_map_entries", "gauge", "entries in the kernel maps");
-	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", nprocs);
-	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", ncreds);
+	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", st.nprocs);
+	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", st.ncreds);
 	pb_metric_head(f, "procbind_map_capacity", "gauge", "capacity of the kernel maps");
 	fprintf(f, "procbind_map_capacity{map=\"procs\"} %u\n",
 		bpf_map__max_entries(a->skel->maps.procs));
 	fprintf(f, "procbind_map_capacity{map=\"creds\"} %u\n",
 		bpf_map__max_entries(a->skel->maps.creds));
 	pb_metric_head(f, "procbind_credentials_live", "gauge", "credentials not yet ended");
-	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", live);
+	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", st.live);
 	pb_metric_head(f, "procbind_mint_refused_map_full_total", "counter",
 		       "mints refused because the credential map was full");
 	fprintf(f, "procbind_mint_refused_map_full_total %" PRIu64 "\n", a->creds_full);

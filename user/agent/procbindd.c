@@ -475,7 +475,7 @@ int main(int argc, char **argv)
 	if (!err) {
 		char why[512];
 
-		err = pb_purpose_start(a, why, sizeof(why));
+		err = pb_purpose_switch(a, &a->policy, why, sizeof(why));
 		if (err)
 			pb_error("purpose: policy: %s", why);
 	}

@@ -14,13 +14,10 @@
 int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 {
 	struct pb_policy np;
-	uint32_t old = a->gen, gen = a->gen + 1;
 	unsigned int revoked = 0;
 	char why[512];
 	int ret;
 
-	if (!gen)
-		gen = 1; /* 2^32 reloads later: generation 0 means "none" */
 	pb_policy_defaults(&np);
 	ret = pb_policy_load(a->policy_path, &np, err, errlen);
 	if (ret) {
@@ -31,19 +28,14 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 	if ((np.max_procs && np.max_procs != a->policy.max_procs) ||
 	    np.max_creds != a->policy.max_creds)
 		pb_warn("reload: limits changed; map sizes change only on restart");
-	ret = pb_purpose_install(a, &np, gen, why, sizeof(why));
-	if (!ret)
-		ret = pb_purpose_activate(a, gen);
+	ret = pb_purpose_switch(a, &np, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "reload: %s: %s; the policy in force stays", a->policy_path,
 			 ret == -ENOMEM ? "out of memory" : why);
-		pb_purpose_remove(a, gen);
 		pb_purpose_emit(a, "policy_rejected", a->policy_path, err, NULL, 0);
 		pb_policy_free(&np);
 		return ret;
 	}
-	/* Generation gen is in force. What refers to the old one goes. */
-	pb_purpose_remove(a, old);
 	np.max_procs = a->policy.max_procs;
 	np.max_creds = a->policy.max_creds;
 	pb_policy_free(&a->policy);

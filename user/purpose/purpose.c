@@ -417,23 +417,28 @@ void pb_purpose_emit(struct pb_agent *a, const char *type, const char *path, con
 	pb_emit_line(a, b);
 }
 
-int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen)
+int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, size_t errlen)
 {
-	/* Adopting a running state: the policy it enforces stays in force
-	 * until this one is installed beside it, then the switch is one word,
-	 * as in a reload. */
-	uint32_t gen = a->adopted ? a->adopted_gen + 1 : 1, g, next;
+	/* The next generation; after 2^32 of them, 1 again (0 means "none").
+	 * An adopted state's generation stays in force until this one is
+	 * installed beside it. */
+	uint32_t gen = a->gen ? a->gen + 1 : a->adopted ? a->adopted_gen + 1 : 1, g, next;
 	int fd = bpf_map__fd(a->skel->maps.policies), ret;
 
 	if (!gen)
 		gen = 1;
-	ret = pb_purpose_install(a, &a->policy, gen, err, errlen);
-	if (!ret)
+	ret = pb_purpose_install(a, p, gen, err, errlen);
+	if (!ret) {
 		ret = pb_purpose_activate(a, gen);
+		if (ret) {
+			snprintf(err, errlen, "activate generation %u: %s", gen, strerror(-ret));
+			pb_purpose_remove(a, gen);
+		}
+	}
 	if (ret)
 		return ret;
-	/* Every other generation (the adopted one, strays of a crash in the
-	 * middle of a reload) goes. */
+	/* Every other generation (the one before, an adopted one, strays of a
+	 * crash in the middle of a switch) goes. */
 	for (int more = !bpf_map_get_next_key(fd, NULL, &g); more;) {
 		more = !bpf_map_get_next_key(fd, &g, &next);
 		if (g != gen)

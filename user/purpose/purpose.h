@@ -11,8 +11,12 @@
 
 #include "state.h"
 
-int pb_purpose_start(struct pb_agent *a, char *err, size_t errlen); /* first generation */
-void pb_purpose_loaded(struct pb_agent *a);			    /* policy_loaded event */
+/* Install p as the next generation beside the one in force, make it
+ * current with one write, then remove every other generation: at start-up
+ * (after an adopted state's) and at each reload. On failure the generation
+ * in force stays and err says why. */
+int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, size_t errlen);
+void pb_purpose_loaded(struct pb_agent *a); /* policy_loaded event */
 int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
 		       size_t errlen);
 int pb_purpose_activate(struct pb_agent *a, uint32_t gen);
