@@ -127,6 +127,38 @@ actor() {
 	eval "${name}_PID=$!"
 }
 
+# stop_agent [-9]: stop the agent (SIGTERM, or SIGKILL as a crash) and wait
+# for it. Its pins stay, as they do when a real agent stops or crashes.
+stop_agent() {
+	kill "${1:--TERM}" "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+}
+
+# started NAME: wait for actor NAME's pid file ($T/NAME.pid); print the PID
+started() {
+	wait_file "$T/$1.pid"
+	cat "$T/$1.pid"
+}
+
+# wait_gone PID: wait until the process has exited (and is reaped)
+wait_gone() {
+	for _ in $(seq $((100 * SCALE))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	fail "process $1 did not exit"
+}
+
+# reuse_pid NAME PID STEP...: actor NAME is a new process that gets PID again
+# (clone3 set_tid) and runs the steps. Skips the test where the kernel will
+# not hand that PID out again.
+reuse_pid() {
+	local name=$1 pid=$2
+	shift 2
+	actor "$name" "spawnpid:$pid" "$@"
+	wait_line "$name" "spawnpid"
+	grep -q "^$pid spawnpid:$pid ok" "$T/$name.out" ||
+		skip "could not take PID $pid again (clone3 set_tid): $(cat "$T/$name.out")"
+}
+
 # wait_file FILE: wait for an actor's pid file or other marker
 wait_file() {
 	for _ in $(seq $((200 * SCALE))); do [ -s "$1" ] && return 0; sleep 0.05; done

@@ -28,10 +28,7 @@ touch $T/end
 wait_event ".event==\"exit\" and .process.pid==$OWNER" >/dev/null
 wait_event ".event==\"credential_ended\" and .credential.id==\"$ID\"" >/dev/null
 # the PID again, for another process, which reads the old token
-actor reuser spawnpid:$OWNER cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
-wait_line reuser "spawnpid"
-grep -q "^$OWNER spawnpid:$OWNER ok" $T/reuser.out ||
-	skip "could not take PID $OWNER again (clone3 set_tid): $(cat $T/reuser.out)"
+reuse_pid reuser "$OWNER" cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 expect reuser connect:tcp:127.0.0.1:$P EPERM
 wait_event ".event==\"connect\" and .reason==\"pid_reused\"" >/dev/null
 sleep 0.3 # one drain: every record is in the trail
@@ -119,7 +116,7 @@ pass "events prints every record; --follow showed the new denial: $(grep "pid=${
 sleep 0.3
 ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json >$T/t1b.json
 LAST=$(ctl status -o json | jq .audit.seq)
-kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+stop_agent -9
 SEG=$(ls "$AUDIT"/seg-*.jsonl | tail -1)
 LINES_BEFORE=$(wc -l <"$SEG")
 printf '{"seq":%d,"prev":"0123' $((LAST + 1)) >>"$SEG" # a write cut short
@@ -141,7 +138,7 @@ ctl trail --dir "$AUDIT" --pid "$OWNER" --start-time "$S1" -o json | cmp -s - $T
 pass "trail is the same after the crash"
 
 # --- a full disk: counted, a gap when space returns, enforcement goes on
-kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+stop_agent
 SMALL=$T/small
 mkdir -p "$SMALL"
 mount -t tmpfs -o size=512k tmpfs "$SMALL" || skip "cannot mount a tmpfs for the full-disk case"
@@ -177,7 +174,7 @@ for _ in $(seq $((100 * SCALE))); do
 done
 grep -h '"event":"gap".*"reason":"write_error"' "$SMALL"/audit/seg-*.jsonl | head -1 |
 	jq -e '.records > 0' >/dev/null || fail "no gap record once the disk had room"
-kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+stop_agent
 cp "$T/state/node.pub" "$SMALL/node.pub"
 "$BUILD/procbindctl" verify --dir "$SMALL/audit" >$T/v.out 2>&1 || { cat $T/v.out; fail "verify"; }
 pass "space back: a write_error gap names the records lost; $(cat $T/v.out)"

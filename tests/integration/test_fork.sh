@@ -27,8 +27,7 @@ touch $T/go2
 expect inh connect:tcp:::1:$P ok
 
 actor orphan cgroup:$POD_A pidfile:$T/orphan.pid wait:$T/go3 read:$T/tok3 forkexit pidfile:$T/child.pid wait:$T/go4 connect:udp:127.0.0.1:$P
-wait_file $T/orphan.pid
-OP=$(cat $T/orphan.pid)
+OP=$(started orphan)
 mint "$OP" "$T/tok3" --inherit children >/dev/null
 touch $T/go3
 wait_file $T/child.pid

@@ -82,7 +82,7 @@ sed -i 's/^mode: monitor/mode: enforce/' $T/policy.yaml
 ctl reload >/dev/null || fail "reload to enforce"
 
 # kill -9: the pinned hook keeps refusing
-kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+stop_agent -9
 [ -e "$PIN/link_pb_guard_file_open" ] || fail "the lsm/file_open link was not pinned"
 actor late cgroup:$POD_A pidfile:$T/late.pid read:$T/tok sleep:$HOLD
 wait_file $T/late.pid

@@ -8,18 +8,14 @@ start_server
 P=$PORT
 
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P
-wait_file $T/owner.pid
-OWNER=$(cat $T/owner.pid)
+OWNER=$(started owner)
 ID=$(mint "$OWNER" "$T/tok")
 touch $T/go
 expect owner connect:tcp:127.0.0.1:$P ok
-for _ in $(seq $((100 * SCALE))); do kill -0 "$OWNER" 2>/dev/null || break; sleep 0.05; done
 wait "$owner_PID" 2>/dev/null || true
-kill -0 "$OWNER" 2>/dev/null && fail "owner did not exit"
+wait_gone "$OWNER"
 
-actor reuser spawnpid:$OWNER cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sendto:udp:::1:$P
-wait_line reuser "spawnpid"
-grep -q "^$OWNER spawnpid:$OWNER ok" $T/reuser.out || { cat $T/reuser.out; skip "could not take PID $OWNER again (clone3 set_tid)"; }
+reuse_pid reuser "$OWNER" cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P sendto:udp:::1:$P
 expect reuser connect:tcp:127.0.0.1:$P EPERM
 expect reuser sendto:udp:::1:$P EPERM
 ev=$(wait_event ".event==\"connect\" and .verdict==\"deny\" and .process.pid==$OWNER")

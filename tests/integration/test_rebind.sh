@@ -9,8 +9,7 @@ P=$PORT
 cp "$ACTOR" "$T/other_binary"
 
 actor execer cgroup:$POD_A pidfile:$T/execer.pid wait:$T/go read:$T/tok1 connect:tcp:127.0.0.1:$P exec:$T/other_binary connect:tcp:::1:$P
-wait_file $T/execer.pid
-E=$(cat $T/execer.pid)
+E=$(started execer)
 mint "$E" "$T/tok1" >/dev/null
 touch $T/go
 expect execer connect:tcp:127.0.0.1:$P ok
@@ -22,8 +21,7 @@ echo "$ev" | jq -e '.reason=="exe_changed" and .process.exe_ino != .credential.b
 pass "exec of another binary: exe_changed"
 
 actor mover cgroup:$POD_A pidfile:$T/mover.pid wait:$T/go2 read:$T/tok2 connect:udp:127.0.0.1:$P cgroup:$POD_B connect:tcp:::1:$P
-wait_file $T/mover.pid
-M=$(cat $T/mover.pid)
+M=$(started mover)
 mint "$M" "$T/tok2" >/dev/null
 touch $T/go2
 expect mover connect:udp:127.0.0.1:$P ok

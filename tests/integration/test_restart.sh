@@ -4,8 +4,8 @@
 # not stop enforcement; a new agent adopts the running state (credentials,
 # processes, the ring buffer with what happened meanwhile) and the audit trail
 # verifies with a gap for the downtime. A process that predates the agent is
-# found and enforced. A full credential map refuses the mint and is counted.
-# --cleanup leaves nothing pinned, and enforcement is gone.
+# found and enforced. (Pinned state of another layout and --cleanup:
+# test_layout.sh; full maps: test_capacity.sh.)
 . "$(dirname "$0")/lib.sh"
 P=$PORT
 AUDIT=$T/state/audit
@@ -22,8 +22,7 @@ mkdir -p "$CG" "$POD_A" "$POD_B"
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok \
 	connect:tcp:127.0.0.1:$P wait:$T/down connect:tcp:::1:$P wait:$T/up \
 	connect:udp:127.0.0.1:$P sleep:$HOLD
-wait_file $T/owner.pid
-OWNER=$(cat $T/owner.pid)
+OWNER=$(started owner)
 # and one whose executable is on overlayfs, as in a container's root. Upper
 # and lower on different filesystems (tmpfs, this one) and xino=off: the
 # kernel's device for the file is the overlay's, stat's is its layer's.
@@ -62,8 +61,7 @@ if [ -s $T/ovl.pid ]; then
 fi
 actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
 	wait:$T/down connect:tcp:::1:$P wait:$T/up connect:udp:127.0.0.1:$P sleep:$HOLD
-wait_file $T/sib.pid
-SIB=$(cat $T/sib.pid)
+SIB=$(started sib)
 touch $T/go
 expect owner connect:tcp:127.0.0.1:$P ok
 expect sib connect:tcp:127.0.0.1:$P EPERM
@@ -74,7 +72,7 @@ pass "health: $(cat $T/h.out)"
 # --- kill -9: enforcement stays
 link_ids() { bpftool link show pinned "$PIN/link_pb_guard_connect4" -j | jq -r '"\(.id) \(.prog_id)"'; }
 read -r LINK0 PROG0 <<<"$(link_ids)"
-kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
+stop_agent -9
 [ -e "$PIN/link_pb_guard_connect4" ] || fail "the connect hook was not pinned"
 touch $T/down
 expect owner connect:tcp:::1:$P ok
@@ -120,75 +118,3 @@ pass "the downtime's denial reached the trail; gap recorded; $(cat $T/v.out)"
 ctl revoke "$ID" >/dev/null || fail "revoke after adoption"
 wait_event ".event==\"credential_revoked\" and .credential.id==\"$ID\"" >/dev/null
 pass "the adopted credential can be revoked"
-
-# --- --cleanup: nothing pinned, nothing enforced
-# (sib2 reads the token while an agent runs: before 5.15 the open hooks
-# stop with the agent, the connect hooks do not)
-actor sib2 cgroup:$POD_A read:$T/tok wait:$T/layout connect:tcp:127.0.0.1:$P
-wait_line sib2 "read:"
-kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
-[ -d "$PIN" ] || fail "a stopped agent should leave its pins"
-
-# --- pinned state of another layout (an older or newer procbind): refused
-# with a clear message, and the pinned programs go on enforcing
-CFG=$(bpftool map dump pinned "$PIN/agent_cfg" -j)
-GEN=$(jq -r '.[0].formatted.value.gen // empty' <<<"$CFG")
-[ -n "$GEN" ] || fail "agent_cfg: $CFG"
-le32() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
-bpftool map update pinned "$PIN/agent_cfg" key 0 0 0 0 value hex $(le32 "$GEN") $(le32 99)
-rm -f "$SOCK"
-if timeout $((30 * SCALE)) "$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
-	--pin-dir "$PIN" --lsm "${PB_LSM:-off}" --policy "$PB_SOURCE/tests/integration/policy.yaml" \
-	>/dev/null 2>$T/layout.err; then
-	fail "an agent adopted pinned state of layout 99"
-fi
-grep -q "map layout 99; this one has layout [0-9]* and cannot adopt it" $T/layout.err ||
-	{ cat $T/layout.err; fail "no clear message for a pinned layout it cannot adopt"; }
-touch $T/layout
-expect sib2 connect:tcp:127.0.0.1:$P EPERM
-pass "pinned layout 99 refused ($(grep -o 'holds the state.*adopt it' $T/layout.err)); the old programs still deny"
-"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >$T/c.out 2>&1 || { cat $T/c.out; fail "--cleanup"; }
-[ ! -e "$PIN" ] || fail "--cleanup left $(ls "$PIN")"
-actor after cgroup:$POD_A read:$T/tok connect:tcp:127.0.0.1:$P
-expect after connect:tcp:127.0.0.1:$P ok
-pass "--cleanup: $(tail -1 $T/c.out)"
-
-# --- a full credential map: the mint is refused and counted
-sed 's/^credentials:/limits:\n  max_creds: 16\ncredentials:/' "$PB_SOURCE/tests/integration/policy.yaml" \
-	>$T/small.yaml
-PB_POLICY=$T/small.yaml start_agent
-for i in $(seq 1 16); do
-	[ -n "$(mint "$OWNER" "$T/t$i")" ] || fail "mint $i of 16"
-done
-if ctl mint --pid "$OWNER" --identity payments >$T/err 2>&1; then fail "a 17th mint fit"; fi
-grep -q "credential map is full (16 entries" $T/err || { cat $T/err; fail "message"; }
-ctl status -o json | jq -e '.counters.mint_refused_map_full == 1' >/dev/null || fail "not counted"
-pass "full credential map: $(cat $T/err); counted"
-
-# --- a full process map: a holder's child the kernel could not record is
-# denied (untracked), counted, and reported
-kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=
-"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null
-sed 's/^credentials:/limits:\n  max_procs: 1024\ncredentials:/' "$PB_SOURCE/tests/integration/policy.yaml" \
-	>$T/tiny.yaml
-actor holder cgroup:$POD_A pidfile:$T/holder.pid wait:$T/hgo read:$T/tok9 wait:$T/full fork \
-	connect:tcp:127.0.0.1:$P
-wait_file $T/holder.pid
-PB_POLICY=$T/tiny.yaml start_agent
-[ -n "$(mint "$(cat $T/holder.pid)" "$T/tok9")" ] || fail "mint for holder"
-touch $T/hgo
-wait_line holder "read:"
-# fillers are forks of this shell that block reading a FIFO: no exec, so
-# cheap even where exec is slow (the kernel matrix's TCG guests)
-mkfifo $T/idle
-for _ in $(seq 12); do
-	[ "$(ctl status -o json | jq '.counters.procs_full')" -gt 0 ] && break
-	for _ in $(seq 100); do (read -r -t 300 _ <>$T/idle) & PIDS+=($!); done
-	sleep 0.2
-done
-[ "$(ctl status -o json | jq '.counters.procs_full')" -gt 0 ] || fail "could not fill the process map"
-touch $T/full
-expect holder connect:tcp:127.0.0.1:$P EPERM
-wait_event '.event=="connect" and .reason=="untracked" and .verdict=="deny"' >/dev/null
-FULL=$(ctl status -o json | jq -c '{procs_full: .counters.procs_full, untracked: .verdicts.deny.untracked}')
-pass "process map full: the holder's unrecorded child is denied (untracked): $FULL"

@@ -85,8 +85,7 @@ pass "the older sibling that read the token is denied (foreign_pid), its record 
 
 # a fork of an older process settles the parent; the child's record is exact
 touch $T/fork
-wait_file $T/child.pid
-CHILD=$(cat $T/child.pid)
+CHILD=$(started child)
 expect parent "connect:tcp:127.0.0.1:$P" ok
 rec $PARENT | jq -e --argjson c $COARSE '(.flags / $c | floor) % 2 == 0' >/dev/null ||
 	fail "the fork did not settle the parent: $(rec $PARENT)"
