@@ -91,6 +91,15 @@ uint64_t pb_audit_key_hash(const char *key)
 	return h ? h : 1;
 }
 
+#define PB_KEY_PREFIX(k, prefix) [k] = prefix,
+const char *const pb_audit_key_prefix[PB_KEY_KINDS] = {PB_AUDIT_KEYS(PB_KEY_PREFIX)};
+
+void pb_audit_key(char *out, size_t len, enum pb_audit_key_kind kind, const char *v1,
+		  const char *v2)
+{
+	snprintf(out, len, "%s%s%s%s", pb_audit_key_prefix[kind], v1, v2 ? ":" : "", v2 ? v2 : "");
+}
+
 /* One pass over a record, at each quote: the keys it carries, as up to
  * three pieces (a prefix and one or two values). */
 typedef void (*pb_key_parts_fn)(const char *pre, const char *v1, size_t l1, const char *v2,
@@ -117,27 +126,28 @@ static void pb_key_scan(const char *line, size_t len, pb_key_parts_fn fn, void *
 			p += 6;
 			if (dl <= 0)
 				continue;
-			fn("pid:", d, dl, NULL, 0, ctx);
+			fn(pb_audit_key_prefix[PB_KEY_PID], d, dl, NULL, 0, ctx);
 			close = memchr(d, '}', end - d);
 			s = pb_find(d, close ? close : end, "\"start_time\":");
 			if (s) {
 				int sl = pb_parse_dec(s + 13, end, &v);
 
 				if (sl > 0)
-					fn("p:", d, dl, s + 13, sl, ctx);
+					fn(pb_audit_key_prefix[PB_KEY_PROCESS], d, dl, s + 13, sl,
+					   ctx);
 			}
 		} else if (left > 11 && !memcmp(p, "\"pod_uid\":\"", 11)) {
 			p += 11;
 			if ((n = pb_str_len(p, end, 80)) >= 0)
-				fn("pod:", p, n, NULL, 0, ctx);
+				fn(pb_audit_key_prefix[PB_KEY_POD], p, n, NULL, 0, ctx);
 		} else if (left > 12 && !memcmp(p, "\"identity\":\"", 12)) {
 			p += 12;
 			if ((n = pb_str_len(p, end, 80)) >= 0)
-				fn("id:", p, n, NULL, 0, ctx);
+				fn(pb_audit_key_prefix[PB_KEY_IDENTITY], p, n, NULL, 0, ctx);
 		} else if (left > 6 && !memcmp(p, "\"id\":\"", 6)) {
 			p += 6;
 			if ((n = pb_str_len(p, end, 80)) == 16)
-				fn("cred:", p, n, NULL, 0, ctx);
+				fn(pb_audit_key_prefix[PB_KEY_CREDENTIAL], p, n, NULL, 0, ctx);
 		} else {
 			p++;
 		}

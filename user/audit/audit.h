@@ -98,4 +98,25 @@ int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *ke
 void pb_audit_keys(const char *line, size_t len, void (*fn)(const char *key, void *ctx), void *ctx);
 uint64_t pb_audit_key_hash(const char *key);
 
+/* The index's keys: what a record is found by. The writer indexes every
+ * record under each key it carries; trail asks for one. One list, so the
+ * writer and the readers agree on the text of a key:
+ *   pid:PID          any record with a process or bound process of that pid
+ *   p:PID:START      the same, for the process with that start time only
+ *   pod:UID          a process in that pod
+ *   id:NAME          an identity
+ *   cred:ID          a credential (16 hex digits) */
+#define PB_AUDIT_KEYS(X)                                                                           \
+	X(PB_KEY_PID, "pid:")                                                                      \
+	X(PB_KEY_PROCESS, "p:")                                                                    \
+	X(PB_KEY_POD, "pod:")                                                                      \
+	X(PB_KEY_IDENTITY, "id:")                                                                  \
+	X(PB_KEY_CREDENTIAL, "cred:")
+#define PB_KEY_ENUM(k, prefix) k,
+enum pb_audit_key_kind { PB_AUDIT_KEYS(PB_KEY_ENUM) PB_KEY_KINDS };
+extern const char *const pb_audit_key_prefix[PB_KEY_KINDS];
+/* The key of a kind for one value (v2: the start time of PB_KEY_PROCESS). */
+void pb_audit_key(char *out, size_t len, enum pb_audit_key_kind kind, const char *v1,
+		  const char *v2);
+
 #endif

@@ -76,8 +76,10 @@ struct pb_trail {
 	const char *pod, *identity, *cred;
 	int64_t since, until; /* ms; 0: open */
 	char needle[96];
-	/* matches, in log order */
+	/* matches, in log order: the line as written (chained over its exact
+	 * bytes, so printed as it is) and as parsed, once */
 	char **lines;
+	json_t **recs;
 	uint64_t *starts; /* pid queries: the start time each match is about */
 	size_t n, cap;
 	int failed;
@@ -99,84 +101,88 @@ static uint64_t pb_trail_pid_match(struct pb_trail *q, json_t *r)
 	return 0;
 }
 
+/* Does record r match the query? For a pid query, *life is the start time
+ * of the process it is about. */
+static int pb_trail_hit(struct pb_trail *q, json_t *r, uint64_t *life)
+{
+	json_t *p = json_object_get(r, "process"), *c = json_object_get(r, "credential");
+	json_t *bp = c ? json_object_get(c, "bound_process") : NULL;
+
+	if (q->since || q->until) {
+		int64_t t;
+		const char *ts = pb_jstr(r, "time");
+
+		if (!ts || pb_time_ms(ts, &t) || (q->since && t < q->since) ||
+		    (q->until && t > q->until))
+			return 0;
+	}
+	if (q->pid) {
+		*life = pb_trail_pid_match(q, r);
+		return *life != 0;
+	}
+	if (q->pod) {
+		const char *u1 = p ? pb_jstr(p, "pod_uid") : NULL;
+		const char *u2 = bp ? pb_jstr(bp, "pod_uid") : NULL;
+
+		return (u1 && !strcmp(u1, q->pod)) || (u2 && !strcmp(u2, q->pod));
+	}
+	if (q->identity) {
+		const char *i1 = pb_jstr(r, "identity"), *i2 = c ? pb_jstr(c, "identity") : NULL;
+
+		return (i1 && !strcmp(i1, q->identity)) || (i2 && !strcmp(i2, q->identity));
+	}
+	return c && pb_jstr(c, "id") && !strcmp(pb_jstr(c, "id"), q->cred);
+}
+
 static int pb_trail_cb(const char *line, size_t len, void *ctx)
 {
 	struct pb_trail *q = ctx;
-	json_t *r, *p, *c;
 	json_error_t je;
 	uint64_t life = 0;
-	int hit = 0;
+	json_t *r;
 
 	if (!memmem(line, len, q->needle, strlen(q->needle)))
 		return 0;
 	r = json_loadb(line, len, 0, &je);
 	if (!r)
 		return 0;
-	if (q->since || q->until) {
-		int64_t t;
-		const char *ts = pb_jstr(r, "time");
-
-		if (!ts || pb_time_ms(ts, &t) || (q->since && t < q->since) ||
-		    (q->until && t > q->until)) {
-			json_decref(r);
-			return 0;
-		}
-	}
-	p = json_object_get(r, "process");
-	c = json_object_get(r, "credential");
-	if (q->pid) {
-		life = pb_trail_pid_match(q, r);
-		hit = life != 0;
-	} else if (q->pod) {
-		json_t *bp = c ? json_object_get(c, "bound_process") : NULL;
-		const char *u1 = p ? pb_jstr(p, "pod_uid") : NULL;
-		const char *u2 = bp ? pb_jstr(bp, "pod_uid") : NULL;
-
-		hit = (u1 && !strcmp(u1, q->pod)) || (u2 && !strcmp(u2, q->pod));
-	} else if (q->identity) {
-		const char *i1 = pb_jstr(r, "identity"), *i2 = c ? pb_jstr(c, "identity") : NULL;
-
-		hit = (i1 && !strcmp(i1, q->identity)) || (i2 && !strcmp(i2, q->identity));
-	} else if (q->cred) {
-		const char *id = c ? pb_jstr(c, "id") : NULL;
-
-		hit = id && !strcmp(id, q->cred);
-	}
-	json_decref(r);
-	if (!hit)
+	if (!pb_trail_hit(q, r, &life)) {
+		json_decref(r);
 		return 0;
+	}
 	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 64;
+		size_t cap = q->cap ? q->cap * 2 : 256;
 		char **nl = realloc(q->lines, cap * sizeof(*nl));
+		json_t **nr = realloc(q->recs, cap * sizeof(*nr));
 		uint64_t *ns = realloc(q->starts, cap * sizeof(*ns));
 
 		if (nl)
 			q->lines = nl;
+		if (nr)
+			q->recs = nr;
 		if (ns)
 			q->starts = ns;
-		if (!nl || !ns) {
+		if (!nl || !nr || !ns) {
+			json_decref(r);
 			q->failed = 1;
 			return 1;
 		}
 		q->cap = cap;
 	}
 	q->lines[q->n] = strndup(line, len);
+	q->recs[q->n] = r;
 	q->starts[q->n] = life;
 	q->n++;
 	return 0;
 }
 
-static void pb_print_compact(const char *line, FILE *out)
+/* One record on one line, for people. */
+static void pb_print_compact(json_t *r, FILE *out)
 {
-	json_error_t je;
-	json_t *r = json_loads(line, 0, &je), *p, *c;
+	json_t *p, *c;
 	const char *ev, *v;
 	char dest[96] = "";
 
-	if (!r) {
-		fprintf(out, "%s\n", line);
-		return;
-	}
 	ev = pb_jstr(r, "event");
 	p = json_object_get(r, "process");
 	c = json_object_get(r, "credential");
@@ -212,7 +218,6 @@ static void pb_print_compact(const char *line, FILE *out)
 	if ((v = pb_jstr(r, "since")))
 		fprintf(out, " since=%s", v);
 	fputc('\n', out);
-	json_decref(r);
 }
 
 static int pb_usage_audit(const char *what)
@@ -221,7 +226,12 @@ static int pb_usage_audit(const char *what)
 	return 2;
 }
 
-int pb_cmd_trail(int argc, char **argv)
+static const char pb_trail_use[] =
+    "trail [--dir DIR] (--pid PID [--start-time T] | --pod UID | --identity NAME |\n"
+    "       --credential ID) [--since TIME] [--until TIME] [-o json|table]";
+
+/* Options into q: 0, or the exit status of a usage error. */
+static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char **dir, int *json)
 {
 	static const struct option opts[] = {
 	    {"dir", required_argument, 0, 'd'},	       {"pid", required_argument, 0, 'p'},
@@ -230,41 +240,35 @@ int pb_cmd_trail(int argc, char **argv)
 	    {"identity", required_argument, 0, 'i'},   {"credential", required_argument, 0, 'c'},
 	    {"output", required_argument, 0, 'o'},     {0},
 	};
-	static const char use[] =
-	    "trail [--dir DIR] (--pid PID [--start-time T] | --pod UID | --identity NAME |\n"
-	    "       --credential ID) [--since TIME] [--until TIME] [-o json|table]";
-	struct pb_trail q = {0};
-	const char *dir = PB_AUDIT_DEFAULT_DIR, *keys[1];
-	char key[128], err[512];
-	int c, json = 0, selectors = 0;
+	int c, selectors = 0;
 
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
 		case 'd':
-			dir = optarg;
+			*dir = optarg;
 			break;
 		case 'p':
-			q.pid = strtoul(optarg, &end, 10);
-			if (*end || !q.pid) {
+			q->pid = strtoul(optarg, &end, 10);
+			if (*end || !q->pid) {
 				fprintf(stderr, "procbindctl: --pid must be a positive number\n");
 				return 2;
 			}
 			selectors++;
 			break;
 		case 's':
-			q.start = strtoull(optarg, &end, 10);
+			q->start = strtoull(optarg, &end, 10);
 			if (*end) {
 				fprintf(stderr, "procbindctl: --start-time is the start_time in ns "
 						"(as the records show it)\n");
 				return 2;
 			}
-			q.has_start = 1;
+			q->has_start = 1;
 			break;
 		case 'S':
 		case 'U':
-			if (pb_time_ms(optarg, c == 'S' ? &q.since : &q.until)) {
+			if (pb_time_ms(optarg, c == 'S' ? &q->since : &q->until)) {
 				fprintf(stderr,
 					"procbindctl: %s: '%s' is not a time "
 					"(2026-11-22T10:00:00Z)\n",
@@ -273,109 +277,132 @@ int pb_cmd_trail(int argc, char **argv)
 			}
 			break;
 		case 'P':
-			q.pod = optarg;
+			q->pod = optarg;
 			selectors++;
 			break;
 		case 'i':
-			q.identity = optarg;
+			q->identity = optarg;
 			selectors++;
 			break;
 		case 'c':
-			q.cred = optarg;
+			q->cred = optarg;
 			selectors++;
 			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
-				json = 1;
+				*json = 1;
 			else if (strcmp(optarg, "table"))
-				return pb_usage_audit(use);
+				return pb_usage_audit(pb_trail_use);
 			break;
 		default:
-			return pb_usage_audit(use);
+			return pb_usage_audit(pb_trail_use);
 		}
 	}
-	if (optind != argc || selectors != 1 || (q.has_start && !q.pid))
-		return pb_usage_audit(use);
-	if (q.pid) {
-		snprintf(key, sizeof(key), q.has_start ? "p:%u:%" PRIu64 : "pid:%u", q.pid,
-			 q.start);
-		snprintf(q.needle, sizeof(q.needle), "\"pid\":%u,", q.pid);
-	} else if (q.pod) {
-		snprintf(key, sizeof(key), "pod:%s", q.pod);
-		snprintf(q.needle, sizeof(q.needle), "\"pod_uid\":\"%s\"", q.pod);
-	} else if (q.identity) {
-		snprintf(key, sizeof(key), "id:%s", q.identity);
-		snprintf(q.needle, sizeof(q.needle), "\"%s\"", q.identity);
+	if (optind != argc || selectors != 1 || (q->has_start && !q->pid))
+		return pb_usage_audit(pb_trail_use);
+	return 0;
+}
+
+/* The index key the query asks for, and the bytes every matching record
+ * holds (a cheap test before a record is parsed). */
+static void pb_trail_key(struct pb_trail *q, char *key, size_t len)
+{
+	char pid[16], start[24];
+
+	if (q->pid) {
+		snprintf(pid, sizeof(pid), "%u", q->pid);
+		snprintf(start, sizeof(start), "%" PRIu64, q->start);
+		pb_audit_key(key, len, q->has_start ? PB_KEY_PROCESS : PB_KEY_PID, pid,
+			     q->has_start ? start : NULL);
+		snprintf(q->needle, sizeof(q->needle), "\"pid\":%u,", q->pid);
+	} else if (q->pod) {
+		pb_audit_key(key, len, PB_KEY_POD, q->pod, NULL);
+		snprintf(q->needle, sizeof(q->needle), "\"pod_uid\":\"%s\"", q->pod);
+	} else if (q->identity) {
+		pb_audit_key(key, len, PB_KEY_IDENTITY, q->identity, NULL);
+		snprintf(q->needle, sizeof(q->needle), "\"%s\"", q->identity);
 	} else {
-		snprintf(key, sizeof(key), "cred:%s", q.cred);
-		snprintf(q.needle, sizeof(q.needle), "\"id\":\"%s\"", q.cred);
+		pb_audit_key(key, len, PB_KEY_CREDENTIAL, q->cred, NULL);
+		snprintf(q->needle, sizeof(q->needle), "\"id\":\"%s\"", q->cred);
 	}
+}
+
+/* One PID, several processes over time: never mix them. With more than one
+ * life among the matches, list them (to stderr) and return 1. */
+static int pb_trail_one_life(const struct pb_trail *q)
+{
+	uint64_t lives[16];
+	size_t nl = 0;
+
+	for (size_t i = 0; i < q->n && nl < 16; i++) {
+		size_t j;
+
+		for (j = 0; j < nl && lives[j] != q->starts[i]; j++)
+			;
+		if (j == nl)
+			lives[nl++] = q->starts[i];
+	}
+	if (nl <= 1)
+		return 0;
+	fprintf(stderr,
+		"procbindctl: trail: pid %u was %zu%s different processes in this log; "
+		"pick one with --start-time:\n",
+		q->pid, nl, nl == 16 ? " or more" : "");
+	for (size_t j = 0; j < nl; j++) {
+		size_t cnt = 0, first = 0;
+
+		for (size_t i = 0; i < q->n; i++)
+			if (q->starts[i] == lives[j] && !cnt++)
+				first = i;
+		fprintf(stderr, "  --start-time %" PRIu64 "  (%zu records, first: %s %s)\n",
+			lives[j], cnt,
+			pb_jstr(q->recs[first], "time") ? pb_jstr(q->recs[first], "time") : "?",
+			pb_jstr(q->recs[first], "event") ? pb_jstr(q->recs[first], "event") : "?");
+	}
+	return 1;
+}
+
+static void pb_trail_free(struct pb_trail *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		free(q->lines[i]);
+		json_decref(q->recs[i]);
+	}
+	free(q->lines);
+	free(q->recs);
+	free(q->starts);
+}
+
+int pb_cmd_trail(int argc, char **argv)
+{
+	struct pb_trail q = {0};
+	const char *dir = PB_AUDIT_DEFAULT_DIR, *keys[1] = {NULL};
+	char key[192], err[512];
+	int json = 0, ret;
+
+	if ((ret = pb_trail_args(argc, argv, &q, &dir, &json)))
+		return ret;
+	pb_trail_key(&q, key, sizeof(key));
 	keys[0] = key;
-	if (pb_audit_scan(dir, keys, 1, pb_trail_cb, &q, err, sizeof(err))) {
+	ret = 1;
+	if (pb_audit_scan(dir, keys, 1, pb_trail_cb, &q, err, sizeof(err)))
 		fprintf(stderr, "procbindctl: trail: %s\n", err);
-		return 1;
-	}
-	if (q.failed) {
+	else if (q.failed)
 		fprintf(stderr, "procbindctl: trail: out of memory\n");
-		return 1;
-	}
-	if (q.pid && !q.has_start) {
-		/* One PID, several processes over time: never mix them. */
-		uint64_t lives[16];
-		size_t nl = 0;
-
-		for (size_t i = 0; i < q.n && nl < 16; i++) {
-			size_t j;
-
-			for (j = 0; j < nl && lives[j] != q.starts[i]; j++)
-				;
-			if (j == nl)
-				lives[nl++] = q.starts[i];
-		}
-		if (nl > 1) {
-			fprintf(
-			    stderr,
-			    "procbindctl: trail: pid %u was %zu%s different processes in this log; "
-			    "pick one with --start-time:\n",
-			    q.pid, nl, nl == 16 ? " or more" : "");
-			for (size_t j = 0; j < nl; j++) {
-				size_t cnt = 0, first = 0;
-
-				for (size_t i = 0; i < q.n; i++)
-					if (q.starts[i] == lives[j] && !cnt++)
-						first = i;
-				fprintf(stderr, "  --start-time %" PRIu64 "  (%zu records, first: ",
-					lives[j], cnt);
-				{
-					json_error_t je;
-					json_t *r = json_loads(q.lines[first], 0, &je);
-
-					fprintf(stderr, "%s %s)\n",
-						r && pb_jstr(r, "time") ? pb_jstr(r, "time") : "?",
-						r && pb_jstr(r, "event") ? pb_jstr(r, "event")
-									 : "?");
-					json_decref(r);
-				}
-			}
-			for (size_t i = 0; i < q.n; i++)
-				free(q.lines[i]);
-			free(q.lines);
-			free(q.starts);
-			return 1;
-		}
-	}
-	for (size_t i = 0; i < q.n; i++) {
+	else if (q.pid && !q.has_start && pb_trail_one_life(&q))
+		;
+	else if (!q.n)
+		fprintf(stderr, "procbindctl: trail: no records match\n");
+	else
+		ret = 0;
+	for (size_t i = 0; !ret && i < q.n; i++) {
 		if (json)
 			printf("%s\n", q.lines[i]);
 		else
-			pb_print_compact(q.lines[i], stdout);
-		free(q.lines[i]);
+			pb_print_compact(q.recs[i], stdout);
 	}
-	free(q.lines);
-	free(q.starts);
-	if (!q.n)
-		fprintf(stderr, "procbindctl: trail: no records match\n");
-	return q.n ? 0 : 1;
+	pb_trail_free(&q);
+	return ret;
 }
 
 /* ---- events ---- */
@@ -397,11 +424,14 @@ static int pb_events_cb(const char *line, size_t len, void *ctx)
 		e->last_seq = seq;
 	}
 	if (e->compact) {
-		char *l = strndup(line, len);
+		json_error_t je;
+		json_t *r = json_loadb(line, len, 0, &je);
 
-		if (l)
-			pb_print_compact(l, stdout);
-		free(l);
+		if (r)
+			pb_print_compact(r, stdout);
+		else
+			printf("%.*s\n", (int)len, line); /* shown as it is, not dropped */
+		json_decref(r);
 	} else {
 		fwrite(line, 1, len, stdout);
 		fputc('\n', stdout);
