@@ -845,29 +845,21 @@ static int pb_audit_node_json(struct pb_audit *w)
 	return ret;
 }
 
-int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
-		  const unsigned char sk[64], const struct pb_audit_opts *o,
-		  struct pb_audit_recovery *rec, char *err, size_t errlen)
+/* A writer with nothing open yet. */
+static struct pb_audit *pb_audit_new(const char *dir, const char *node, const unsigned char sk[64],
+				     const struct pb_audit_opts *o)
 {
 	struct pb_audit *w = calloc(1, sizeof(*w));
-	struct pb_seg *segs = NULL;
-	char path[PATH_MAX], prevname[64] = "";
-	size_t nseg = 0;
-	int ret, reopen_last = 0;
 
-	memset(rec, 0, sizeof(*rec));
-	if (!w)
-		return -ENOMEM;
-	if (sodium_init() < 0) {
+	if (!w || sodium_init() < 0) {
 		free(w);
-		return -ENOMEM;
+		return NULL;
 	}
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	snprintf(w->node, sizeof(w->node), "%s", node);
-	ret = pb_audit_node_json(w);
-	if (ret) {
+	if (pb_audit_node_json(w)) {
 		free(w);
-		return ret;
+		return NULL;
 	}
 	memcpy(w->sk, sk, 64);
 	if (o)
@@ -878,158 +870,194 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 	memset(w->prev, '0', PB_AUDIT_HASH_HEX);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	return w;
+}
 
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, errlen, "audit: mkdir %s: %s", dir, strerror(errno));
-		goto fail;
+static int pb_audit_start_compressor(struct pb_audit *w, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int cerr;
+
+	/* The worker takes no signals: it inherits an all-blocked mask, so
+	 * SIGHUP/SIGTERM stay with the thread that handles them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	cerr = pthread_create(&w->th, NULL, pb_compressor, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (cerr)
+		return pb_errf(err, errlen, -EAGAIN, "audit: cannot start the compression thread");
+	w->th_started = 1;
+	return 0;
+}
+
+/* Take the chain from the last record of the newest segment, last: its
+ * sequence number and hash. A kill -9 in the middle of a write leaves a torn
+ * line: it is cut off and counted in rec. *reopen is set when the segment is
+ * still open (plain, not sealed) and is to be continued; otherwise prevname
+ * names it for the next segment's start record. */
+static int pb_audit_recover(struct pb_audit *w, const struct pb_seg *segs, size_t nseg,
+			    struct pb_audit_recovery *rec, int *reopen, char *prevname,
+			    size_t prevlen, char *err, size_t errlen)
+{
+	const struct pb_seg *last = &segs[nseg - 1];
+	char path[PATH_MAX], *b = NULL;
+	size_t len = 0, ls, ll;
+	int ret;
+
+	pb_seg_file(w->dir, last, path, sizeof(path));
+	ret = pb_read_all(path, &b, &len);
+	if (ret)
+		return pb_errf(err, errlen, ret, "audit: read %s: %s", path, strerror(-ret));
+	if (last->plain && !last->gz) {
+		size_t good = len;
+
+		while (good > 0 && b[good - 1] != '\n')
+			good--;
+		rec->torn_bytes = len - good;
+		if (rec->torn_bytes && truncate(path, good)) {
+			ret = pb_errf(err, errlen, -errno, "audit: truncate torn tail of %s: %s",
+				      path, strerror(errno));
+			free(b);
+			return ret;
+		}
+		len = good;
 	}
-	pb_remove_tmp(dir);
-	ret = pb_segments_list(dir, &segs, &nseg);
-	if (ret) {
-		snprintf(err, errlen, "audit: list %s: %s", dir, strerror(-ret));
-		goto fail;
+	*reopen = 0;
+	if (!pb_last_line(b, len, &ls, &ll)) {
+		unsigned long long seq;
+
+		if (ll < 8 || memcmp(b + ls, "{\"seq\":", 7) ||
+		    pb_parse_dec(b + ls + 7, b + ls + ll, &seq) < 0) {
+			free(b);
+			return pb_errf(err, errlen, -EBADMSG,
+				       "audit: last record of %s is not a record; run procbindctl "
+				       "verify --dir %s",
+				       path, w->dir);
+		}
+		w->seq = seq;
+		pb_audit_hash_hex(b + ls, ll, w->prev);
+		pb_time_of(b + ls, ll, rec->last_time);
+		*reopen = last->plain && !last->gz && !memmem(b + ls, ll, "\"event\":\"seal\"", 14);
+		if (*reopen) /* rebuild the open segment's key set */
+			pb_key_scan(b, len, pb_keyset_parts, &w->keys);
+		else
+			snprintf(prevname, prevlen, "seg-%016llu.jsonl",
+				 (unsigned long long)last->first);
+	} else if (last->plain && !last->gz) {
+		*reopen = 1; /* an empty segment: continue it */
+		w->seq = last->first - 1;
 	}
-	if (w->o.compress) {
-		sigset_t all, old;
-		int cerr;
+	free(b);
+	if (*reopen && !len && nseg > 1) {
+		/* Empty newest segment after a sealed one: take the chain from
+		 * the seal. */
+		pb_seg_file(w->dir, &segs[nseg - 2], path, sizeof(path));
+		if (!pb_read_all(path, &b, &len)) {
+			if (!pb_last_line(b, len, &ls, &ll)) {
+				unsigned long long seq;
 
-		/* The worker takes no signals: it inherits an all-blocked mask,
-		 * so SIGHUP/SIGTERM stay with the thread that handles them. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		cerr = pthread_create(&w->th, NULL, pb_compressor, w);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (cerr) {
-			ret = -EAGAIN;
-			snprintf(err, errlen, "audit: cannot start the compression thread");
-			goto fail;
-		}
-		w->th_started = 1;
-	}
-	rec->fresh = nseg == 0;
-	if (nseg) {
-		struct pb_seg *last = &segs[nseg - 1];
-		char *b = NULL;
-		size_t len = 0, ls, ll;
-
-		pb_seg_file(dir, last, path, sizeof(path));
-		ret = pb_read_all(path, &b, &len);
-		if (ret) {
-			snprintf(err, errlen, "audit: read %s: %s", path, strerror(-ret));
-			goto fail;
-		}
-		if (last->plain && !last->gz) {
-			/* A kill -9 in the middle of a write leaves a torn line:
-			 * cut it off, say so, and go on from the last whole one. */
-			size_t good = len;
-
-			while (good > 0 && b[good - 1] != '\n')
-				good--;
-			rec->torn_bytes = len - good;
-			if (rec->torn_bytes && truncate(path, good)) {
-				ret = -errno;
-				snprintf(err, errlen, "audit: truncate torn tail of %s: %s", path,
-					 strerror(errno));
-				free(b);
-				goto fail;
+				if (ll > 7 && pb_parse_dec(b + ls + 7, b + ls + ll, &seq) > 0)
+					w->seq = seq;
+				pb_audit_hash_hex(b + ls, ll, w->prev);
 			}
-			len = good;
-		}
-		if (!pb_last_line(b, len, &ls, &ll)) {
-			unsigned long long seq;
-
-			if (ll < 8 || memcmp(b + ls, "{\"seq\":", 7) ||
-			    pb_parse_dec(b + ls + 7, b + ls + ll, &seq) < 0) {
-				ret = -EBADMSG;
-				snprintf(
-				    err, errlen,
-				    "audit: last record of %s is not a record; run procbindctl "
-				    "verify --dir %s",
-				    path, dir);
-				free(b);
-				goto fail;
-			}
-			w->seq = seq;
-			pb_audit_hash_hex(b + ls, ll, w->prev);
-			pb_time_of(b + ls, ll, rec->last_time);
-			reopen_last = last->plain && !last->gz &&
-				      !memmem(b + ls, ll, "\"event\":\"seal\"", 14);
-			if (reopen_last) /* rebuild the open segment's key set */
-				pb_key_scan(b, len, pb_keyset_parts, &w->keys);
-			else
-				snprintf(prevname, sizeof(prevname), "seg-%016llu.jsonl",
-					 (unsigned long long)last->first);
-		} else if (last->plain && !last->gz) {
-			reopen_last = 1; /* an empty segment: continue it */
-			w->seq = last->first - 1;
-		}
-		free(b);
-		if (reopen_last && !len && nseg > 1) {
-			/* Empty newest segment after a sealed one: take the chain
-			 * from the seal. */
-			struct pb_seg *p = &segs[nseg - 2];
-
-			pb_seg_file(dir, p, path, sizeof(path));
-			if (!pb_read_all(path, &b, &len)) {
-				if (!pb_last_line(b, len, &ls, &ll)) {
-					unsigned long long seq;
-
-					if (ll > 7 &&
-					    pb_parse_dec(b + ls + 7, b + ls + ll, &seq) > 0)
-						w->seq = seq;
-					pb_audit_hash_hex(b + ls, ll, w->prev);
-				}
-				free(b);
-			}
-		}
-		/* Closed segments still plain (a crash before compression), or
-		 * plain beside their whole .gz (a crash between rename and
-		 * unlink): compress the first, drop the copy of the second. */
-		for (size_t i = 0; i + (reopen_last ? 1 : 0) < nseg; i++) {
-			char p[PATH_MAX];
-
-			snprintf(p, sizeof(p), "%s/seg-%016llu.jsonl", dir,
-				 (unsigned long long)segs[i].first);
-			if (segs[i].plain && !segs[i].gz)
-				pb_compress_enqueue(w, p);
-			else if (segs[i].plain && segs[i].gz)
-				unlink(p);
-		}
-		if (reopen_last) {
-			w->seg_first = last->first;
-			pb_seg_path(w, w->seg_first, "jsonl", path, sizeof(path));
-			w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-			if (w->fd < 0) {
-				ret = -errno;
-				snprintf(err, errlen, "audit: open %s: %s", path, strerror(errno));
-				goto fail;
-			}
-			w->committed = w->seg_bytes = lseek(w->fd, 0, SEEK_END);
-			w->seg_opened = pb_mono_ns();
+			free(b);
 		}
 	}
-	rec->last_seq = w->seq;
+	return 0;
+}
+
+/* Closed segments still plain (a crash before compression), or plain beside
+ * their whole .gz (a crash between rename and unlink): compress the first,
+ * drop the copy of the second. */
+static void pb_audit_finish_closed(struct pb_audit *w, const struct pb_seg *segs, size_t nclosed)
+{
+	for (size_t i = 0; i < nclosed; i++) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/seg-%016llu.jsonl", w->dir,
+			 (unsigned long long)segs[i].first);
+		if (segs[i].plain && !segs[i].gz)
+			pb_compress_enqueue(w, p);
+		else if (segs[i].plain && segs[i].gz)
+			unlink(p);
+	}
+}
+
+/* Open the segment to write to (reopen, the one recovered, or a new one
+ * after prevname) and checkpoints.log. */
+static int pb_audit_resume(struct pb_audit *w, const struct pb_seg *reopen, const char *prevname,
+			   char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (reopen) {
+		w->seg_first = reopen->first;
+		pb_seg_path(w, w->seg_first, "jsonl", path, sizeof(path));
+		w->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (w->fd < 0)
+			return pb_errf(err, errlen, -errno, "audit: open %s: %s", path,
+				       strerror(errno));
+		w->committed = w->seg_bytes = lseek(w->fd, 0, SEEK_END);
+		w->seg_opened = pb_mono_ns();
+	}
 	w->c_seq = w->seq;
 	memcpy(w->c_prev, w->prev, sizeof(w->prev));
 	if (w->fd < 0) {
 		w->in_ctl = 1;
 		ret = pb_seg_open_new(w, prevname[0] ? prevname : NULL);
 		w->in_ctl = 0;
-		if (ret) {
-			snprintf(err, errlen, "audit: open a segment in %s: %s", dir,
-				 strerror(-ret));
-			goto fail;
-		}
+		if (ret)
+			return pb_errf(err, errlen, ret, "audit: open a segment in %s: %s", w->dir,
+				       strerror(-ret));
 	}
-	snprintf(path, sizeof(path), "%s/checkpoints.log", dir);
+	snprintf(path, sizeof(path), "%s/checkpoints.log", w->dir);
 	w->ckfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (w->ckfd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "audit: open %s: %s", path, strerror(errno));
-		goto fail;
-	}
+	if (w->ckfd < 0)
+		return pb_errf(err, errlen, -errno, "audit: open %s: %s", path, strerror(errno));
 	w->last_ckpt = pb_mono_ns();
+	return 0;
+}
+
+int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
+		  const unsigned char sk[64], const struct pb_audit_opts *o,
+		  struct pb_audit_recovery *rec, char *err, size_t errlen)
+{
+	struct pb_audit *w;
+	struct pb_seg *segs = NULL;
+	char prevname[64] = "";
+	size_t nseg = 0;
+	int ret = 0, reopen = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	w = pb_audit_new(dir, node, sk, o);
+	if (!w)
+		return -ENOMEM;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		ret = pb_errf(err, errlen, -errno, "audit: mkdir %s: %s", dir, strerror(errno));
+	if (!ret) {
+		pb_remove_tmp(dir);
+		ret = pb_segments_list(dir, &segs, &nseg);
+		if (ret)
+			snprintf(err, errlen, "audit: list %s: %s", dir, strerror(-ret));
+	}
+	if (!ret && w->o.compress)
+		ret = pb_audit_start_compressor(w, err, errlen);
+	rec->fresh = nseg == 0;
+	if (!ret && nseg) {
+		ret = pb_audit_recover(w, segs, nseg, rec, &reopen, prevname, sizeof(prevname), err,
+				       errlen);
+		if (!ret)
+			pb_audit_finish_closed(w, segs, reopen ? nseg - 1 : nseg);
+	}
+	rec->last_seq = w->seq;
+	if (!ret)
+		ret = pb_audit_resume(w, reopen ? &segs[nseg - 1] : NULL, prevname, err, errlen);
+	free(segs);
+	if (ret) {
+		pb_audit_close(w);
+		return ret;
+	}
 	if (rec->torn_bytes) {
 		char obj[768], t[40];
 
@@ -1041,13 +1069,8 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		pb_audit_append(w, obj, strlen(obj));
 	}
 	pb_audit_flush(w);
-	free(segs);
 	*out = w;
 	return 0;
-fail:
-	free(segs);
-	pb_audit_close(w);
-	return ret;
 }
 
 void pb_audit_close(struct pb_audit *w)

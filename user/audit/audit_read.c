@@ -13,13 +13,7 @@
 
 #include "audit.h"
 #include "audit_priv.h"
-
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		snprintf(err, errlen, __VA_ARGS__);                                                \
-		ret = -EBADMSG;                                                                    \
-		goto out;                                                                          \
-	} while (0)
+#include "util.h"
 
 struct pb_ckpt {
 	uint64_t seq;
@@ -131,150 +125,175 @@ static int pb_check_sig(const char *l, size_t len, const char *event, uint64_t s
 	return crypto_sign_verify_detached(sig, (const unsigned char *)msg, strlen(msg), pk);
 }
 
+/* Where a verification is: what comes next, and what the records so far
+ * promised. */
+struct pb_verify {
+	const unsigned char *pk;
+	const struct pb_ckpt *ck; /* checkpoints.log, in seq order */
+	size_t nck, ci;		  /* ci: the next checkpoint to meet */
+	uint64_t expect;	  /* the seq the next record must have */
+	uint64_t nrecords;
+	char prevhash[PB_AUDIT_HASH_HEX + 1];
+	char prevname[64]; /* the segment before this one */
+	/* the segment being read */
+	char name[64];
+	size_t index, lineno;
+	int last_was_seal;
+	char *err;
+	size_t errlen;
+};
+
+#define BAD(...) pb_errf(v->err, v->errlen, -EBADMSG, __VA_ARGS__)
+
+/* One record, l (ll bytes, no newline): in sequence, chained, signed where
+ * it must be, in its place in the segment, and equal to its checkpoint. */
+static int pb_verify_record(struct pb_verify *v, const char *l, size_t ll)
+{
+	const char *prev, *name = v->name;
+	char ev[32] = "";
+	size_t lineno = ++v->lineno;
+	uint64_t seq;
+
+	if (pb_prefix(l, ll, &seq, &prev))
+		return BAD("%s line %zu (after seq %" PRIu64 "): not a record", name, lineno,
+			   v->expect - 1);
+	if (seq != v->expect)
+		return BAD("%s line %zu: seq %" PRIu64 " where %" PRIu64
+			   " was expected: a record was deleted, inserted or reordered",
+			   name, lineno, seq, v->expect);
+	if (memcmp(prev, v->prevhash, PB_AUDIT_HASH_HEX))
+		return BAD("%s line %zu: seq %" PRIu64 " does not chain to seq %" PRIu64
+			   ": that record was edited, or records were replaced",
+			   name, lineno, seq, seq - 1);
+	pb_member(l, ll, "event", ev, sizeof(ev));
+	if ((!strcmp(ev, "checkpoint") || !strcmp(ev, "seal")) &&
+	    pb_check_sig(l, ll, ev, seq, prev, v->pk))
+		return BAD("%s line %zu: the %s at seq %" PRIu64
+			   " has no valid signature for this node key",
+			   name, lineno, ev, seq);
+	if (!strcmp(ev, "seal")) {
+		char sn[64] = "";
+
+		if (pb_member(l, ll, "segment", sn, sizeof(sn)) || strcmp(sn, name))
+			return BAD("%s line %zu: seal at seq %" PRIu64 " names segment '%s'", name,
+				   lineno, seq, sn);
+	}
+	if (!strcmp(ev, "segment_start")) {
+		char pn[64] = "";
+
+		if (lineno != 1 || !v->index)
+			return BAD("%s line %zu: segment_start at seq %" PRIu64
+				   " is not the first record of a later segment",
+				   name, lineno, seq);
+		if (pb_member(l, ll, "previous_segment", pn, sizeof(pn)) || strcmp(pn, v->prevname))
+			return BAD("%s: links to '%s', but the segment before it is '%s'", name, pn,
+				   v->prevname);
+	} else if (lineno == 1 && v->index) {
+		return BAD("%s: does not start with a segment_start record", name);
+	}
+	if (v->last_was_seal)
+		return BAD("%s line %zu: seq %" PRIu64 " follows the segment's seal", name, lineno,
+			   seq);
+	v->last_was_seal = !strcmp(ev, "seal");
+	pb_audit_hash_hex(l, ll, v->prevhash);
+	while (v->ci < v->nck && v->ck[v->ci].seq < seq)
+		v->ci++;
+	if (v->ci < v->nck && v->ck[v->ci].seq == seq) {
+		if (memcmp(v->ck[v->ci].hash, v->prevhash, PB_AUDIT_HASH_HEX))
+			return BAD("%s line %zu: seq %" PRIu64
+				   " differs from the checkpoint recorded in checkpoints.log",
+				   name, lineno, seq);
+		v->ci++;
+	}
+	v->expect++;
+	v->nrecords++;
+	return 0;
+}
+
+/* One segment: where it starts, each whole record, a tear, its seal. */
+static int pb_verify_segment(struct pb_verify *v, const char *dir, const struct pb_seg *seg,
+			     int last)
+{
+	char path[PATH_MAX], *b = NULL;
+	size_t len = 0, s = 0;
+	int ret, torn;
+
+	snprintf(v->name, sizeof(v->name), "seg-%016" PRIu64 ".jsonl", seg->first);
+	v->lineno = 0;
+	v->last_was_seal = 0;
+	if (!seg->plain && !seg->gz)
+		return BAD("%s: index without its segment: the segment is missing", v->name);
+	if (seg->first != v->expect)
+		return BAD("%s starts at seq %" PRIu64 " but seq %" PRIu64 " comes next: %s",
+			   v->name, seg->first, v->expect,
+			   seg->first > v->expect ? "a segment (or its end) is missing"
+						  : "segments overlap");
+	pb_seg_file(dir, seg, path, sizeof(path));
+	ret = pb_read_all(path, &b, &len);
+	if (ret)
+		return pb_errf(v->err, v->errlen, ret, "%s: cannot read: %s", path, strerror(-ret));
+	torn = len && b[len - 1] != '\n';
+	while (torn && len && b[len - 1] != '\n')
+		len--; /* check the whole records first */
+	while (!ret && s < len) {
+		size_t ll = (size_t)((char *)memchr(b + s, '\n', len - s) - (b + s));
+
+		ret = pb_verify_record(v, b + s, ll);
+		s += ll + 1;
+	}
+	free(b);
+	if (ret)
+		return ret;
+	if (torn)
+		return BAD("%s: the record after seq %" PRIu64
+			   " is torn: the file was cut in the middle of a record",
+			   v->name, v->expect - 1);
+	if (!last && !v->last_was_seal)
+		return BAD("%s: ends at seq %" PRIu64
+			   " without a seal, and another segment follows",
+			   v->name, v->expect - 1);
+	snprintf(v->prevname, sizeof(v->prevname), "%s", v->name);
+	return 0;
+}
+
 int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nrecords, char *err,
 		    size_t errlen)
 {
+	struct pb_verify v = {.pk = pk, .expect = 1, .err = err, .errlen = errlen};
 	struct pb_seg *segs = NULL;
 	struct pb_ckpt *ck = NULL;
-	size_t nseg = 0, nck = 0, ci = 0;
-	char prevhash[PB_AUDIT_HASH_HEX + 1], prevname[64] = "", path[PATH_MAX];
-	uint64_t expect = 1;
-	char *b = NULL;
+	size_t nseg = 0;
 	int ret;
 
 	*nrecords = 0;
 	if (sodium_init() < 0)
 		return -ENOMEM;
-	memset(prevhash, '0', PB_AUDIT_HASH_HEX);
-	prevhash[PB_AUDIT_HASH_HEX] = 0;
+	memset(v.prevhash, '0', PB_AUDIT_HASH_HEX);
 	ret = pb_segments_list(dir, &segs, &nseg);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(-ret));
-		return ret;
-	}
+	if (ret)
+		return pb_errf(err, errlen, ret, "%s: %s", dir, strerror(-ret));
 	if (!nseg) {
 		free(segs);
-		snprintf(err, errlen, "%s: no audit segments", dir);
-		return -ENOENT;
+		return pb_errf(err, errlen, -ENOENT, "%s: no audit segments", dir);
 	}
-	ret = pb_load_ckpts(dir, &ck, &nck);
-	if (ret) {
-		free(segs);
-		return ret;
+	ret = pb_load_ckpts(dir, &ck, &v.nck);
+	v.ck = ck;
+	for (size_t i = 0; !ret && i < nseg; i++) {
+		v.index = i;
+		ret = pb_verify_segment(&v, dir, &segs[i], i + 1 == nseg);
 	}
-	for (size_t i = 0; i < nseg; i++) {
-		char name[64];
-		size_t len = 0, s = 0, lineno = 0;
-		int last_was_seal = 0, torn;
-
-		snprintf(name, sizeof(name), "seg-%016" PRIu64 ".jsonl", segs[i].first);
-		if (!segs[i].plain && !segs[i].gz)
-			FAIL("%s: index without its segment: the segment is missing", name);
-		if (segs[i].first != expect)
-			FAIL("%s starts at seq %" PRIu64 " but seq %" PRIu64 " comes next: %s",
-			     name, segs[i].first, expect,
-			     segs[i].first > expect ? "a segment (or its end) is missing"
-						    : "segments overlap");
-		pb_seg_file(dir, &segs[i], path, sizeof(path));
-		ret = pb_read_all(path, &b, &len);
-		if (ret) {
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
-			goto out;
-		}
-		torn = len && b[len - 1] != '\n';
-		while (torn && len && b[len - 1] != '\n')
-			len--; /* check the whole records first */
-		while (s < len) {
-			char *nl = memchr(b + s, '\n', len - s);
-			size_t ll = (size_t)(nl - (b + s));
-			const char *l = b + s, *prev;
-			char ev[32] = "";
-			uint64_t seq;
-
-			lineno++;
-			if (pb_prefix(l, ll, &seq, &prev))
-				FAIL("%s line %zu (after seq %" PRIu64 "): not a record", name,
-				     lineno, expect - 1);
-			if (seq != expect)
-				FAIL("%s line %zu: seq %" PRIu64 " where %" PRIu64
-				     " was expected: a record was deleted, inserted or reordered",
-				     name, lineno, seq, expect);
-			if (memcmp(prev, prevhash, PB_AUDIT_HASH_HEX))
-				FAIL("%s line %zu: seq %" PRIu64 " does not chain to seq %" PRIu64
-				     ": that record was edited, or records were replaced",
-				     name, lineno, seq, seq - 1);
-			pb_member(l, ll, "event", ev, sizeof(ev));
-			if (!strcmp(ev, "checkpoint") || !strcmp(ev, "seal")) {
-				if (pb_check_sig(l, ll, ev, seq, prev, pk))
-					FAIL("%s line %zu: the %s at seq %" PRIu64
-					     " has no valid signature for this node key",
-					     name, lineno, ev, seq);
-			}
-			if (!strcmp(ev, "seal")) {
-				char sn[64] = "";
-
-				if (pb_member(l, ll, "segment", sn, sizeof(sn)) || strcmp(sn, name))
-					FAIL("%s line %zu: seal at seq %" PRIu64
-					     " names segment '%s'",
-					     name, lineno, seq, sn);
-			}
-			if (!strcmp(ev, "segment_start")) {
-				char pn[64] = "";
-
-				if (lineno != 1 || !i)
-					FAIL("%s line %zu: segment_start at seq %" PRIu64
-					     " is not the first record of a later segment",
-					     name, lineno, seq);
-				if (pb_member(l, ll, "previous_segment", pn, sizeof(pn)) ||
-				    strcmp(pn, prevname))
-					FAIL("%s: links to '%s', but the segment before it is '%s'",
-					     name, pn, prevname);
-			} else if (lineno == 1 && i) {
-				FAIL("%s: does not start with a segment_start record", name);
-			}
-			if (last_was_seal)
-				FAIL("%s line %zu: seq %" PRIu64 " follows the segment's seal",
-				     name, lineno, seq);
-			last_was_seal = !strcmp(ev, "seal");
-			pb_audit_hash_hex(l, ll, prevhash);
-			while (ci < nck && ck[ci].seq < seq)
-				ci++;
-			if (ci < nck && ck[ci].seq == seq) {
-				if (memcmp(ck[ci].hash, prevhash, PB_AUDIT_HASH_HEX))
-					FAIL("%s line %zu: seq %" PRIu64
-					     " differs from the checkpoint recorded in "
-					     "checkpoints.log",
-					     name, lineno, seq);
-				ci++;
-			}
-			expect++;
-			(*nrecords)++;
-			s += ll + 1;
-		}
-		if (torn)
-			FAIL("%s: the record after seq %" PRIu64
-			     " is torn: the file was cut in the middle of a record",
-			     name, expect - 1);
-		if (i + 1 < nseg && !last_was_seal)
-			FAIL("%s: ends at seq %" PRIu64
-			     " without a seal, and another segment follows",
-			     name, expect - 1);
-		snprintf(prevname, sizeof(prevname), "%s", name);
-		free(b);
-		b = NULL;
-	}
-	if (ci < nck)
-		FAIL("the log ends at seq %" PRIu64
-		     " but checkpoints.log has a checkpoint at seq %" PRIu64
-		     ": records were removed from the end",
-		     expect - 1, ck[ci].seq);
-	ret = 0;
-out:
-	free(b);
+	if (!ret && v.ci < v.nck)
+		ret = pb_errf(err, errlen, -EBADMSG,
+			      "the log ends at seq %" PRIu64
+			      " but checkpoints.log has a checkpoint at seq %" PRIu64
+			      ": records were removed from the end",
+			      v.expect - 1, ck[v.ci].seq);
+	*nrecords = v.nrecords;
 	free(segs);
 	free(ck);
 	return ret;
 }
+#undef BAD
 
 /* Does the segment's index hold any of the key hashes? 1 also when there
  * is no index to ask. */
