@@ -153,6 +153,130 @@ static __always_inline int pb_protected_check(struct bpf_sock_addr *ctx, __u32 g
 	return pb_protected_held_reason(pb_protected_names_by_gen, &ref, mask, ids->id, ids->n);
 }
 
+/* A process with no record: every process gets one at fork, so the map was
+ * full then. It fails closed (untracked) if what it may hold came from its
+ * parent: the fork copied credentials the kernel cannot see. */
+static __always_inline int pb_untracked_child(void)
+{
+	struct task_struct *parent = BPF_CORE_READ(pb_current(), real_parent);
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	struct pb_proc *prec = bpf_map_lookup_elem(&procs, &ptgid);
+
+	return prec && prec->nheld && pb_rec_is(prec, pb_task_start(parent));
+}
+
+/* Step 3: every held credential must entitle the process (decision.h). The
+ * identities of the valid ones go to ids; *c and *cred_id name the last one
+ * judged, *ident the identity of a misused one. */
+static __always_inline enum pb_reason
+pb_judge_held(const struct pb_proc *rec, const struct pb_subject *s, __u64 now,
+	      struct pb_held_ids *ids, const struct pb_cred **c, __u64 *cred_id, __u64 *ident)
+{
+	enum pb_reason reason = pb_proc_reason(rec);
+	__u32 n = rec->nheld;
+
+	for (int i = 0; i < PB_MAX_HELD && reason == PB_OK; i++) {
+		const struct pb_proc *owner = NULL;
+		__u64 id;
+
+		if (i >= n)
+			break;
+		id = rec->held[i];
+		if (!id)
+			continue; /* slot claimed, id not yet written */
+		*c = bpf_map_lookup_elem(&creds, &id);
+		if (*c && pb_is_inheriting_child(s, *c)) {
+			__u32 otgid = (*c)->tgid;
+
+			owner = bpf_map_lookup_elem(&procs, &otgid);
+		}
+		reason = pb_cred_reason(s, *c, owner, now);
+		*cred_id = id;
+		if (*c && reason != PB_OK)
+			*ident = (*c)->ident; /* the identity of the credential misused */
+		if (reason == PB_OK && *c)
+			ids->id[i & (PB_MAX_HELD - 1)] = (*c)->ident; /* one per credential */
+	}
+	ids->n = PB_MAX_HELD;
+	return reason;
+}
+
+/* Steps 4 and 5 for a holder whose credentials are all valid: a protected
+ * destination needs a named identity, and every identity held must have
+ * the destination in its scope. */
+static __always_inline enum pb_reason pb_judge_identities(struct bpf_sock_addr *ctx, __u32 gen,
+							  __u16 family, int prot,
+							  struct pb_held_ids *ids, __u64 now,
+							  __u64 *ident)
+{
+	enum pb_reason reason = PB_OK;
+
+	if (prot) {
+		reason = pb_protected_check(ctx, gen, family, ids);
+		*ident = ids->need;
+	}
+	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
+		if (!ids->id[j])
+			continue;
+		reason = pb_scope_check(ctx, gen, family, ids->id[j], now);
+		*ident = ids->id[j];
+	}
+	return reason;
+}
+
+/* Allowed connects are many: a process that connects again to the
+ * destination of its last allow event is counted, not reported. */
+static __always_inline int pb_allow_repeat(struct bpf_sock_addr *ctx, __u8 hook, __u16 family,
+					   struct pb_proc *rec)
+{
+	__u64 dig = pb_dest_digest(ctx, hook, family);
+
+	if (rec->last_allow == dig) {
+		pb_count(PB_CNT_ALLOW_REPEAT);
+		__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
+		return 1;
+	}
+	rec->last_allow = dig;
+	return 0;
+}
+
+/* The decision's event: who asked, where to, the verdict and reason, and
+ * for a misused credential the process it was minted for. */
+static __always_inline void pb_report(struct task_struct *t, const struct pb_proc *rec,
+				      const struct pb_cred *c, __u64 cred_id,
+				      const struct pb_dest *d, __u8 hook, enum pb_verdict verdict,
+				      enum pb_reason reason, __u32 mode, __u32 n, __u64 ident)
+{
+	struct pb_connect_event *e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
+
+	if (!e)
+		return;
+	pb_task_ref_fill(&e->task, t, rec);
+	e->task.cgroup_id = bpf_get_current_cgroup_id();
+	if (c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE) {
+		e->owner.tgid = c->tgid;
+		e->owner.start_time = c->start_time;
+		e->owner.cgroup_id = c->cgroup_id;
+		e->owner.exe_dev = c->exe_dev;
+		e->owner.exe_ino = c->exe_ino;
+	} else {
+		__builtin_memset(&e->owner, 0, sizeof(e->owner));
+	}
+	e->owner._pad = 0;
+	e->cred_id = cred_id;
+	__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
+	e->dport = d->port;
+	e->family = d->family;
+	e->protocol = d->proto;
+	e->hook = hook;
+	e->verdict = verdict;
+	e->reason = reason;
+	e->mode = mode;
+	e->nheld = n;
+	e->ident = ident;
+	pb_event_submit(e);
+}
+
 /* Decide one connect/sendmsg. The policy generation is read once, so the
  * whole decision uses one policy even while the agent reloads. Order:
  *  1. exempt destination -> allow, nothing else looked up;
@@ -165,12 +289,10 @@ static __always_inline int pb_protected_check(struct bpf_sock_addr *ctx, __u32 g
  *     out_of_scope (expired once the identity itself has expired). */
 static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, mode = PB_MODE_ENFORCE, n = 0, gen = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, mode = PB_MODE_ENFORCE, n = 0, gen = 0;
 	struct pb_held_ids ids = {};
 	enum pb_reason reason = PB_OK;
 	const struct pb_kpolicy *pol;
-	struct pb_connect_event *e;
 	const struct pb_cred *c = NULL;
 	struct pb_subject s = {};
 	struct pb_dest d = {};
@@ -180,6 +302,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	__u64 cred_id = 0, ident = 0, now;
 	int prot = 0;
 
+	/* 1 */
 	pol = pb_policy_now(&gen);
 	pb_dest_fill(ctx, family, &d);
 	if (pol) {
@@ -195,25 +318,13 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		}
 	}
 
-	/* Fast path: a process that holds no credential, going somewhere not
-	 * protected, costs the look-ups above and one more. */
+	/* 2. The fast path: a process that holds no credential, going somewhere
+	 * not protected, costs the look-ups above and one more. */
 	rec = bpf_map_lookup_elem(&procs, &tgid);
-	if (!rec) {
-		/* Every process gets a record at fork; none means the map was
-		 * full then. Fail closed if what it may hold came from its
-		 * parent: the fork copied credentials the kernel cannot see. */
-		struct task_struct *parent;
-		struct pb_proc *prec;
-		__u32 ptgid;
-
+	if (!rec && pb_untracked_child()) {
 		t = pb_current();
-		parent = BPF_CORE_READ(t, real_parent);
-		ptgid = BPF_CORE_READ(parent, tgid);
-		prec = bpf_map_lookup_elem(&procs, &ptgid);
-		if (prec && prec->nheld && pb_rec_is(prec, pb_task_start(parent))) {
-			reason = PB_R_UNTRACKED;
-			goto verdict;
-		}
+		reason = PB_R_UNTRACKED;
+		goto verdict;
 	}
 	if (rec && (rec->flags & PB_PROC_COARSE))
 		pb_rec_is_task(rec, pb_current()); /* settle a /proc seed */
@@ -227,7 +338,6 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		ident = ids.need;
 		goto verdict;
 	}
-
 	t = pb_current();
 	s.tgid = tgid;
 	s.start_time = pb_task_start(t);
@@ -244,97 +354,30 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		rec = NULL;
 		goto verdict;
 	}
+
+	/* 3 */
 	s.cgroup_id = bpf_get_current_cgroup_id();
 	s.exe_dev = rec->exe_dev;
 	s.exe_ino = rec->exe_ino;
 	s.parent_tgid = rec->parent_tgid;
 	s.parent_start = rec->parent_start;
 	now = bpf_ktime_get_boot_ns();
-
-	reason = pb_proc_reason(rec);
 	n = rec->nheld;
-	for (int i = 0; i < PB_MAX_HELD && reason == PB_OK; i++) {
-		const struct pb_proc *owner = NULL;
-		__u64 id;
+	reason = pb_judge_held(rec, &s, now, &ids, &c, &cred_id, &ident);
 
-		if (i >= n)
-			break;
-		id = rec->held[i];
-		if (!id)
-			continue; /* slot claimed, id not yet written */
-		c = bpf_map_lookup_elem(&creds, &id);
-		if (c && pb_is_inheriting_child(&s, c)) {
-			__u32 otgid = c->tgid;
-
-			owner = bpf_map_lookup_elem(&procs, &otgid);
-		}
-		reason = pb_cred_reason(&s, c, owner, now);
-		cred_id = id;
-		if (c && reason != PB_OK)
-			ident = c->ident; /* the identity of the credential misused */
-		if (reason == PB_OK && c)
-			ids.id[i & (PB_MAX_HELD - 1)] = c->ident; /* one per credential */
-	}
-	ids.n = PB_MAX_HELD;
-
-	if (reason == PB_OK && !pol) {
+	/* 4 and 5 */
+	if (reason == PB_OK && !pol)
 		reason = PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
-	} else if (reason == PB_OK && prot) {
-		reason = pb_protected_check(ctx, gen, family, &ids);
-		ident = ids.need;
-	}
-	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
-		if (!ids.id[j])
-			continue;
-		reason = pb_scope_check(ctx, gen, family, ids.id[j], now);
-		ident = ids.id[j];
-	}
+	else if (reason == PB_OK)
+		reason = pb_judge_identities(ctx, gen, family, prot, &ids, now, &ident);
 
 verdict:
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_COUNTER_VERDICT(verdict, reason));
-
-	/* Allowed connects are many: a process that connects again to the
-	 * destination of its last allow event is counted, not reported.
-	 * Denials and monitor verdicts are always reported. */
-	if (verdict == PB_VERDICT_ALLOW && rec) {
-		__u64 dig = pb_dest_digest(ctx, hook, family);
-
-		if (rec->last_allow == dig) {
-			pb_count(PB_CNT_ALLOW_REPEAT);
-			__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
-			return 1;
-		}
-		rec->last_allow = dig;
-	}
-
-	e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
-	if (e) {
-		pb_task_ref_fill(&e->task, t, rec);
-		e->task.cgroup_id = bpf_get_current_cgroup_id();
-		if (c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE) {
-			e->owner.tgid = c->tgid;
-			e->owner.start_time = c->start_time;
-			e->owner.cgroup_id = c->cgroup_id;
-			e->owner.exe_dev = c->exe_dev;
-			e->owner.exe_ino = c->exe_ino;
-		} else {
-			__builtin_memset(&e->owner, 0, sizeof(e->owner));
-		}
-		e->owner._pad = 0;
-		e->cred_id = cred_id;
-		__builtin_memcpy(e->daddr, d.addr, sizeof(e->daddr));
-		e->dport = d.port;
-		e->family = d.family;
-		e->protocol = d.proto;
-		e->hook = hook;
-		e->verdict = verdict;
-		e->reason = reason;
-		e->mode = mode;
-		e->nheld = n;
-		e->ident = ident;
-		pb_event_submit(e);
-	}
+	/* Denials and monitor verdicts are always reported. */
+	if (verdict == PB_VERDICT_ALLOW && rec && pb_allow_repeat(ctx, hook, family, rec))
+		return 1;
+	pb_report(t, rec, c, cred_id, &d, hook, verdict, reason, mode, n, ident);
 	return verdict == PB_VERDICT_DENY ? 0 : 1;
 }
 
