@@ -31,9 +31,8 @@ struct pb_pending {
 	int unnamed;
 };
 
-struct pb_agent {
-	/* configuration */
-	struct pb_policy policy;
+/* What procbindd was told: flags, or their defaults. */
+struct pb_agent_conf {
 	char policy_path[PATH_MAX];
 	int mode_override; /* -1: take the policy's */
 	char state_dir[PATH_MAX];
@@ -48,8 +47,10 @@ struct pb_agent {
 	char metrics_file[PATH_MAX]; /* "" = none */
 	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
 	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
+};
 
-	/* kernel side */
+/* kernel/: the BPF objects and what the probe chose. */
+struct pb_kernel {
 	struct procbind *skel;
 	struct bpf_link *links[PB_MAX_LINKS];
 	int nlinks;
@@ -59,30 +60,51 @@ struct pb_agent {
 	uint32_t adopted_gen; /* the policy generation in force when adopted */
 	struct ring_buffer *rb;
 	uint64_t seeded;
-	int walk_proc;		/* walks read /proc: no task iterator, or --seed-from proc */
-	int atomics;		/* BPF_ATOMIC with BPF_FETCH (5.12+): lock-free slot claims */
-	int use_lsm;		/* lsm/file_open is loaded: foreign opens of token files fail */
+	int walk_proc; /* walks read /proc: no task iterator, or --seed-from proc */
+	int atomics;   /* BPF_ATOMIC with BPF_FETCH (5.12+): lock-free slot claims */
+	int use_lsm;   /* lsm/file_open is loaded: foreign opens of token files fail */
+};
+
+/* purpose/: the policy in force and the cgroups still to be matched. */
+struct pb_purpose {
+	struct pb_policy policy;
 	uint32_t gen;		/* policy generation in force */
 	uint64_t policy_loaded; /* boot ns */
 	struct pb_pending *pending;
 	size_t npending, cappending;
+};
 
-	/* node key (Ed25519) */
+/* creds/: the node key (Ed25519) and the credentials this agent minted. */
+struct pb_node_key {
 	unsigned char pk[32];
 	unsigned char sk[64];
+};
 
-	/* credentials minted by this agent */
-	struct pb_cred_store creds;
-	int creds_dirty;     /* creds.jsonl needs rewriting */
-	uint64_t creds_full; /* mints refused: credential map full */
+struct pb_creds {
+	struct pb_cred_store store;
+	int dirty;     /* creds.jsonl needs rewriting */
+	uint64_t full; /* mints refused: credential map full */
+};
 
+/* events/: where every event goes. */
+struct pb_sink {
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
 	uint64_t lost_reported; /* events_lost already written as a gap */
 	uint64_t audit_errors_logged;
-
 	struct pb_buf line; /* scratch for one JSON line */
 	uint64_t events_out;
 	FILE *out; /* event stream (stdout) */
+};
+
+/* The agent: one state per module, each written by its own module and read
+ * by those above it. */
+struct pb_agent {
+	struct pb_agent_conf conf;
+	struct pb_kernel kern;
+	struct pb_purpose purpose;
+	struct pb_node_key key;
+	struct pb_creds creds;
+	struct pb_sink sink;
 };
 
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
@@ -91,7 +113,8 @@ enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
 /* The mode in force: --mode wins over the policy's. */
 static inline unsigned int pb_mode_now(const struct pb_agent *a)
 {
-	return a->mode_override >= 0 ? (unsigned int)a->mode_override : a->policy.mode;
+	return a->conf.mode_override >= 0 ? (unsigned int)a->conf.mode_override
+					  : a->purpose.policy.mode;
 }
 
 #endif

@@ -39,31 +39,33 @@ int pb_control_listen(struct pb_agent *a)
 	char dir[PATH_MAX];
 	int fd;
 
-	if (strlen(a->socket_path) >= sizeof(sun.sun_path))
-		return pb_err(-ENAMETOOLONG, "control: socket path too long: %s", a->socket_path);
-	snprintf(dir, sizeof(dir), "%s", a->socket_path);
+	if (strlen(a->conf.socket_path) >= sizeof(sun.sun_path))
+		return pb_err(-ENAMETOOLONG, "control: socket path too long: %s",
+			      a->conf.socket_path);
+	snprintf(dir, sizeof(dir), "%s", a->conf.socket_path);
 	if (mkdir(dirname(dir), 0700) && errno != EEXIST)
 		return pb_err(-errno, "control: mkdir %s: %m", dir);
-	strcpy(sun.sun_path, a->socket_path);
+	strcpy(sun.sun_path, a->conf.socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return pb_err(-errno, "control: socket: %m");
-	unlink(a->socket_path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(a->socket_path, 0600) ||
+	unlink(a->conf.socket_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(a->conf.socket_path, 0600) ||
 	    listen(fd, 16)) {
 		int err = -errno;
 
 		close(fd);
-		return pb_err(err, "control: listen on %s: %s", a->socket_path, strerror(-err));
+		return pb_err(err, "control: listen on %s: %s", a->conf.socket_path,
+			      strerror(-err));
 	}
 	return fd;
 }
 
 static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 {
-	for (size_t i = 0; i < a->creds.n; i++)
-		if (!a->creds.v[i].died && a->creds.v[i].bind.tgid == p->tgid &&
-		    a->creds.v[i].bind.start_time == p->start_time)
+	for (size_t i = 0; i < a->creds.store.n; i++)
+		if (!a->creds.store.v[i].died && a->creds.store.v[i].bind.tgid == p->tgid &&
+		    a->creds.store.v[i].bind.start_time == p->start_time)
 			return 1;
 	return 0;
 }
@@ -72,8 +74,8 @@ static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
  * credential), each with what it holds and how the decision judges it now. */
 static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
 {
-	int procs_fd = bpf_map__fd(a->skel->maps.procs),
-	    creds_fd = bpf_map__fd(a->skel->maps.creds);
+	int procs_fd = bpf_map__fd(a->kern.skel->maps.procs),
+	    creds_fd = bpf_map__fd(a->kern.skel->maps.creds);
 	const char *all = pb_req_get(r, "all");
 	__u32 key, next, *prev = NULL;
 	uint64_t now = pb_now_boot_ns();
@@ -92,7 +94,7 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 		if (!(all && !strcmp(all, "1")) && !p.nheld && !pb_owns_live_cred(a, &p))
 			continue;
 		cgid = p.cgroup_id;
-		if (pb_proc_cgroup_id(p.tgid, a->cgroup_root, &cgid, cg, sizeof(cg)))
+		if (pb_proc_cgroup_id(p.tgid, a->conf.cgroup_root, &cgid, cg, sizeof(cg)))
 			pb_cgroup_name(a, p.cgroup_id, cg, sizeof(cg));
 		pb_exe_path(p.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
 		p.ident = pb_purpose_proc_tag(a, &p);
@@ -143,8 +145,8 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 		/* The live credentials minted for it. */
 		pb_json_key(out, "owns");
 		pb_json_array_begin(out);
-		for (size_t i = 0; i < a->creds.n; i++) {
-			const struct pb_cred_meta *m = &a->creds.v[i];
+		for (size_t i = 0; i < a->creds.store.n; i++) {
+			const struct pb_cred_meta *m = &a->creds.store.v[i];
 
 			if (m->died || m->bind.tgid != p.tgid || m->bind.start_time != p.start_time)
 				continue;
@@ -168,31 +170,31 @@ static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 	char loaded[40];
 
 	pb_stats_read(a, &st);
-	pb_boot_to_rfc3339(a->policy_loaded, loaded, sizeof(loaded));
+	pb_boot_to_rfc3339(a->purpose.policy_loaded, loaded, sizeof(loaded));
 
 	pb_json_begin(out);
 	pb_json_str(out, "mode", pb_mode_name(pb_mode_now(a)));
-	pb_json_str(out, "policy", a->policy_path);
-	pb_json_str(out, "policy_version", a->policy.version);
-	pb_json_u64(out, "policy_generation", a->gen);
+	pb_json_str(out, "policy", a->conf.policy_path);
+	pb_json_str(out, "policy_version", a->purpose.policy.version);
+	pb_json_u64(out, "policy_generation", a->purpose.gen);
 	pb_json_str(out, "policy_loaded", loaded);
 	pb_json_key(out, "identities");
 	pb_json_array_begin(out);
-	for (unsigned int i = 0; i < a->policy.nident; i++)
-		pb_json_str(out, NULL, a->policy.ident[i].name);
+	for (unsigned int i = 0; i < a->purpose.policy.nident; i++)
+		pb_json_str(out, NULL, a->purpose.policy.ident[i].name);
 	pb_json_array_end(out);
-	pb_json_str(out, "node", a->node);
-	pb_json_bool(out, "adopted", a->adopted);
-	pb_json_str(out, "credential_files", a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
-	pb_json_str(out, "seed_source", a->walk_proc ? "proc" : "task_iterator");
+	pb_json_str(out, "node", a->conf.node);
+	pb_json_bool(out, "adopted", a->kern.adopted);
+	pb_json_str(out, "credential_files", a->kern.use_lsm ? "lsm_refuse" : "tracepoint_observe");
+	pb_json_str(out, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_u64(out, "credentials_live", st.live);
-	if (a->audit) {
+	if (a->sink.audit) {
 		struct pb_audit_stats as;
 
-		pb_audit_stats(a->audit, &as);
+		pb_audit_stats(a->sink.audit, &as);
 		pb_json_key(out, "audit");
 		pb_json_begin(out);
-		pb_json_str(out, "dir", a->audit_dir);
+		pb_json_str(out, "dir", a->conf.audit_dir);
 		pb_json_u64(out, "seq", as.seq);
 		pb_json_u64(out, "records", as.records);
 		pb_json_u64(out, "dropped", as.dropped);
@@ -206,12 +208,12 @@ static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 	pb_json_key(out, "procs");
 	pb_json_begin(out);
 	pb_json_u64(out, "entries", st.nprocs);
-	pb_json_u64(out, "max", a->policy.max_procs);
+	pb_json_u64(out, "max", a->purpose.policy.max_procs);
 	pb_json_end(out);
 	pb_json_key(out, "creds");
 	pb_json_begin(out);
 	pb_json_u64(out, "entries", st.ncreds);
-	pb_json_u64(out, "max", a->policy.max_creds);
+	pb_json_u64(out, "max", a->purpose.policy.max_creds);
 	pb_json_end(out);
 	pb_json_end(out);
 	pb_json_key(out, "verdicts");
@@ -228,8 +230,8 @@ static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 	pb_json_begin(out);
 	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
 		pb_json_u64(out, pb_counter_name(i), cnt[i]);
-	pb_json_u64(out, "events_written", a->events_out);
-	pb_json_u64(out, "mint_refused_map_full", a->creds_full);
+	pb_json_u64(out, "events_written", a->sink.events_out);
+	pb_json_u64(out, "mint_refused_map_full", a->creds.full);
 	pb_json_end(out);
 	pb_json_end(out);
 	pb_buf_append(out, "\n", 1);
@@ -343,14 +345,14 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 			return ret;
 		/* Ready: hooks attached, the policy in force in the kernel, the
 		 * trail writable (the last write did not fail). */
-		bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg);
-		if (a->audit)
-			pb_audit_stats(a->audit, &as);
-		if (a->nlinks < 9 || cfg.gen != a->gen || !a->gen) {
+		bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.agent_cfg), &zero, &cfg);
+		if (a->sink.audit)
+			pb_audit_stats(a->sink.audit, &as);
+		if (a->kern.nlinks < 9 || cfg.gen != a->purpose.gen || !a->purpose.gen) {
 			snprintf(err, errlen,
 				 "not ready: %d hooks attached, policy generation %u "
 				 "in the kernel, %u expected",
-				 a->nlinks, cfg.gen, a->gen);
+				 a->kern.nlinks, cfg.gen, a->purpose.gen);
 			return -EAGAIN;
 		}
 		if (as.failing) {
@@ -361,9 +363,9 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 			return -EIO;
 		}
 		pb_json_begin(out);
-		pb_json_u64(out, "hooks", (uint64_t)a->nlinks);
-		pb_json_str(out, "policy_version", a->policy.version);
-		pb_json_u64(out, "policy_generation", a->gen);
+		pb_json_u64(out, "hooks", (uint64_t)a->kern.nlinks);
+		pb_json_str(out, "policy_version", a->purpose.policy.version);
+		pb_json_u64(out, "policy_generation", a->purpose.gen);
 		pb_json_u64(out, "audit_seq", as.seq);
 		pb_json_end(out);
 		pb_buf_append(out, "\n", 1);
@@ -374,14 +376,14 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 
 		if ((ret = pb_req_check_keys(r, none, err, errlen)))
 			return ret;
-		ring_buffer__consume(a->rb); /* decisions before the swap come first */
+		ring_buffer__consume(a->kern.rb); /* decisions before the swap come first */
 		if ((ret = pb_reload(a, err, errlen)))
 			return ret;
-		a->policy_loaded = pb_now_boot_ns();
+		a->purpose.policy_loaded = pb_now_boot_ns();
 		pb_json_begin(out);
-		pb_json_str(out, "policy_version", a->policy.version);
-		pb_json_u64(out, "policy_generation", a->gen);
-		pb_json_u64(out, "identities", a->policy.nident);
+		pb_json_str(out, "policy_version", a->purpose.policy.version);
+		pb_json_u64(out, "policy_generation", a->purpose.gen);
+		pb_json_u64(out, "identities", a->purpose.policy.nident);
 		pb_json_end(out);
 		pb_buf_append(out, "\n", 1);
 		return 0;
@@ -448,7 +450,7 @@ void pb_control_serve_one(struct pb_agent *a, int listen_fd)
 	} else {
 		pb_reply(fd, "ok\n", &body);
 	}
-	fflush(a->out);
+	fflush(a->sink.out);
 	pb_buf_free(&body);
 	close(fd);
 }

@@ -27,10 +27,10 @@ void pb_stats_read(struct pb_agent *a, struct pb_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	pb_counters_read(a, st->cnt);
-	pb_map_count(bpf_map__fd(a->skel->maps.procs), sizeof(__u32), &st->nprocs);
-	pb_map_count(bpf_map__fd(a->skel->maps.creds), sizeof(__u64), &st->ncreds);
-	for (size_t i = 0; i < a->creds.n; i++)
-		st->live += !a->creds.v[i].died;
+	pb_map_count(bpf_map__fd(a->kern.skel->maps.procs), sizeof(__u32), &st->nprocs);
+	pb_map_count(bpf_map__fd(a->kern.skel->maps.creds), sizeof(__u64), &st->ncreds);
+	for (size_t i = 0; i < a->creds.store.n; i++)
+		st->live += !a->creds.store.v[i].died;
 }
 
 int pb_metrics_write(struct pb_agent *a)
@@ -42,9 +42,9 @@ int pb_metrics_write(struct pb_agent *a)
 	FILE *f;
 	int ret = 0;
 
-	if (!a->metrics_file[0])
+	if (!a->conf.metrics_file[0])
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->metrics_file);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->conf.metrics_file);
 	f = fopen(tmp, "we");
 	if (!f)
 		return pb_err(-errno, "metrics: open %s: %m", tmp);
@@ -54,7 +54,7 @@ int pb_metrics_write(struct pb_agent *a)
 	fprintf(f, "procbind_up 1\n");
 	pb_metric_head(f, "procbind_adopted", "gauge",
 		       "1 if this agent took over pinned state from an earlier one");
-	fprintf(f, "procbind_adopted %d\n", a->adopted);
+	fprintf(f, "procbind_adopted %d\n", a->kern.adopted);
 	pb_metric_head(f, "procbind_verdicts_total", "counter",
 		       "connect/sendmsg decisions by credential holders, by verdict and reason");
 	for (unsigned v = 0; v < PB_VERDICT_MAX; v++)
@@ -73,21 +73,21 @@ int pb_metrics_write(struct pb_agent *a)
 	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", st.ncreds);
 	pb_metric_head(f, "procbind_map_capacity", "gauge", "capacity of the kernel maps");
 	fprintf(f, "procbind_map_capacity{map=\"procs\"} %u\n",
-		bpf_map__max_entries(a->skel->maps.procs));
+		bpf_map__max_entries(a->kern.skel->maps.procs));
 	fprintf(f, "procbind_map_capacity{map=\"creds\"} %u\n",
-		bpf_map__max_entries(a->skel->maps.creds));
+		bpf_map__max_entries(a->kern.skel->maps.creds));
 	pb_metric_head(f, "procbind_credentials_live", "gauge", "credentials not yet ended");
 	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", st.live);
 	pb_metric_head(f, "procbind_mint_refused_map_full_total", "counter",
 		       "mints refused because the credential map was full");
-	fprintf(f, "procbind_mint_refused_map_full_total %" PRIu64 "\n", a->creds_full);
+	fprintf(f, "procbind_mint_refused_map_full_total %" PRIu64 "\n", a->creds.full);
 	pb_metric_head(f, "procbind_policy_info", "gauge", "the policy in force");
 	fprintf(f, "procbind_policy_info{version=\"%s\",generation=\"%u\",mode=\"%s\"} 1\n",
-		a->policy.version, a->gen, pb_mode_name(pb_mode_now(a)));
-	if (a->audit) {
+		a->purpose.policy.version, a->purpose.gen, pb_mode_name(pb_mode_now(a)));
+	if (a->sink.audit) {
 		struct pb_audit_stats as;
 
-		pb_audit_stats(a->audit, &as);
+		pb_audit_stats(a->sink.audit, &as);
 		pb_metric_head(f, "procbind_audit_records_total", "counter",
 			       "records appended to the audit trail by this agent");
 		fprintf(f, "procbind_audit_records_total %" PRIu64 "\n", as.records);
@@ -106,7 +106,7 @@ int pb_metrics_write(struct pb_agent *a)
 		} runs[32];
 		int nr = 0;
 
-		bpf_object__for_each_program(prog, a->skel->obj)
+		bpf_object__for_each_program(prog, a->kern.skel->obj)
 		{
 			struct bpf_prog_info info = {0};
 			__u32 len = sizeof(info);
@@ -131,11 +131,11 @@ int pb_metrics_write(struct pb_agent *a)
 	if (fflush(f) || ferror(f))
 		ret = -EIO;
 	fclose(f);
-	if (!ret && rename(tmp, a->metrics_file))
+	if (!ret && rename(tmp, a->conf.metrics_file))
 		ret = -errno;
 	if (ret) {
 		unlink(tmp);
-		return pb_err(ret, "metrics: write %s: %s", a->metrics_file, strerror(-ret));
+		return pb_err(ret, "metrics: write %s: %s", a->conf.metrics_file, strerror(-ret));
 	}
 	return 0;
 }

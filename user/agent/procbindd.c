@@ -162,12 +162,12 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 
 static int pb_mkdirs(struct pb_agent *a)
 {
-	if (mkdir(a->state_dir, 0700) && errno != EEXIST)
-		return pb_err(-errno, "agent: mkdir %s: %m", a->state_dir);
+	if (mkdir(a->conf.state_dir, 0700) && errno != EEXIST)
+		return pb_err(-errno, "agent: mkdir %s: %m", a->conf.state_dir);
 	/* 0711: a bound process may open its own token by name, nobody may list. */
-	if (mkdir(a->cred_dir, 0711) && errno != EEXIST)
-		return pb_err(-errno, "agent: mkdir %s: %m", a->cred_dir);
-	chmod(a->cred_dir, 0711);
+	if (mkdir(a->conf.cred_dir, 0711) && errno != EEXIST)
+		return pb_err(-errno, "agent: mkdir %s: %m", a->conf.cred_dir);
+	chmod(a->conf.cred_dir, 0711);
 	return 0;
 }
 
@@ -178,7 +178,7 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 	char path[PATH_MAX];
 	struct dirent *de;
 	unsigned int n = 0;
-	DIR *d = opendir(a->cred_dir);
+	DIR *d = opendir(a->conf.cred_dir);
 
 	if (!d)
 		return;
@@ -187,7 +187,7 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 
 		if (len < 7 || strcmp(de->d_name + len - 6, ".token"))
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", a->cred_dir, de->d_name) <
+		if (snprintf(path, sizeof(path), "%s/%s", a->conf.cred_dir, de->d_name) <
 			(int)sizeof(path) &&
 		    !unlink(path))
 			n++;
@@ -200,18 +200,19 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 
 static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 {
-	pb_event_begin(a, &a->line, type, pb_now_boot_ns());
-	pb_json_str(&a->line, "mode", pb_mode_name(pb_mode_now(a)));
-	pb_json_str(&a->line, "policy", a->policy_path);
-	pb_json_str(&a->line, "cgroup_root", a->cgroup_root);
-	pb_json_u64(&a->line, "seeded", a->seeded);
-	pb_json_u64(&a->line, "pid", getpid());
-	pb_json_bool(&a->line, "adopted", a->adopted);
-	pb_json_str(&a->line, "credential_files", a->use_lsm ? "lsm_refuse" : "tracepoint_observe");
-	pb_json_str(&a->line, "seed_source", a->walk_proc ? "proc" : "task_iterator");
-	pb_json_end(&a->line);
-	pb_emit_line(a, &a->line);
-	fflush(a->out);
+	pb_event_begin(a, &a->sink.line, type, pb_now_boot_ns());
+	pb_json_str(&a->sink.line, "mode", pb_mode_name(pb_mode_now(a)));
+	pb_json_str(&a->sink.line, "policy", a->conf.policy_path);
+	pb_json_str(&a->sink.line, "cgroup_root", a->conf.cgroup_root);
+	pb_json_u64(&a->sink.line, "seeded", a->kern.seeded);
+	pb_json_u64(&a->sink.line, "pid", getpid());
+	pb_json_bool(&a->sink.line, "adopted", a->kern.adopted);
+	pb_json_str(&a->sink.line, "credential_files",
+		    a->kern.use_lsm ? "lsm_refuse" : "tracepoint_observe");
+	pb_json_str(&a->sink.line, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
+	pb_json_end(&a->sink.line);
+	pb_emit_line(a, &a->sink.line);
+	fflush(a->sink.out);
 }
 
 /* Once a second: the audit trail's time-driven work, and kernel-side loss
@@ -220,17 +221,18 @@ static void pb_audit_second(struct pb_agent *a)
 {
 	uint64_t cnt[PB_CNT_MAX];
 
-	if (!a->audit)
+	if (!a->sink.audit)
 		return;
-	if (!pb_counters_read(a, cnt) && cnt[PB_CNT_EVENTS_LOST] > a->lost_reported) {
-		pb_event_begin(a, &a->line, "gap", pb_now_boot_ns());
-		pb_json_str(&a->line, "reason", "ring_buffer_full");
-		pb_json_u64(&a->line, "events", cnt[PB_CNT_EVENTS_LOST] - a->lost_reported);
-		pb_json_end(&a->line);
-		pb_emit_line(a, &a->line);
-		a->lost_reported = cnt[PB_CNT_EVENTS_LOST];
+	if (!pb_counters_read(a, cnt) && cnt[PB_CNT_EVENTS_LOST] > a->sink.lost_reported) {
+		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->sink.line, "reason", "ring_buffer_full");
+		pb_json_u64(&a->sink.line, "events",
+			    cnt[PB_CNT_EVENTS_LOST] - a->sink.lost_reported);
+		pb_json_end(&a->sink.line);
+		pb_emit_line(a, &a->sink.line);
+		a->sink.lost_reported = cnt[PB_CNT_EVENTS_LOST];
 	}
-	pb_audit_tick(a->audit);
+	pb_audit_tick(a->sink.audit);
 }
 
 /* Open the trail; a log that existed means the agent was down since its
@@ -241,19 +243,20 @@ static int pb_audit_start(struct pb_agent *a)
 	char err[512];
 	int ret;
 
-	ret = pb_audit_open(&a->audit, a->audit_dir, a->node, a->sk, NULL, &rec, err, sizeof(err));
+	ret = pb_audit_open(&a->sink.audit, a->conf.audit_dir, a->conf.node, a->key.sk, NULL, &rec,
+			    err, sizeof(err));
 	if (ret)
 		return pb_err(ret, "%s", err);
 	if (rec.torn_bytes)
 		pb_warn("audit: cut a torn last record (%" PRIu64 " bytes) after seq %" PRIu64,
 			rec.torn_bytes, rec.last_seq);
 	if (!rec.fresh) {
-		pb_event_begin(a, &a->line, "gap", pb_now_boot_ns());
-		pb_json_str(&a->line, "reason", "agent_down");
-		pb_json_str(&a->line, "since", rec.last_time[0] ? rec.last_time : NULL);
-		pb_json_u64(&a->line, "after_seq", rec.last_seq);
-		pb_json_end(&a->line);
-		pb_emit_line(a, &a->line);
+		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->sink.line, "reason", "agent_down");
+		pb_json_str(&a->sink.line, "since", rec.last_time[0] ? rec.last_time : NULL);
+		pb_json_u64(&a->sink.line, "after_seq", rec.last_seq);
+		pb_json_end(&a->sink.line);
+		pb_emit_line(a, &a->sink.line);
 	}
 	return 0;
 }
@@ -286,7 +289,7 @@ static int pb_run(struct pb_agent *a)
 		ret = lfd;
 		goto out;
 	}
-	rbfd = ring_buffer__epoll_fd(a->rb);
+	rbfd = ring_buffer__epoll_fd(a->kern.rb);
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
@@ -298,7 +301,7 @@ static int pb_run(struct pb_agent *a)
 	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
 
 	pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
-		a->socket_path);
+		a->conf.socket_path);
 	pb_emit_lifecycle(a, "agent_started");
 
 	for (;;) {
@@ -323,12 +326,12 @@ static int pb_run(struct pb_agent *a)
 
 					/* Decisions before the swap are reported
 					 * before the policy_loaded event. */
-					ring_buffer__consume(a->rb);
+					ring_buffer__consume(a->kern.rb);
 					if (pb_reload(a, why, sizeof(why)))
 						pb_error("%s", why);
 					else
-						a->policy_loaded = pb_now_boot_ns();
-					fflush(a->out);
+						a->purpose.policy_loaded = pb_now_boot_ns();
+					fflush(a->sink.out);
 					continue;
 				}
 				pb_info("agent: signal %u, stopping", si.ssi_signo);
@@ -339,41 +342,41 @@ static int pb_run(struct pb_agent *a)
 				if (read(tfd, &exp, sizeof(exp)) < 0)
 					continue;
 				/* The timer, not the wake-up, guarantees the drain. */
-				ring_buffer__consume(a->rb);
-				if (a->npending)
+				ring_buffer__consume(a->kern.rb);
+				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
 					pb_creds_tick(a);
 					pb_audit_second(a);
 					pb_metrics_write(a);
 				}
-				if (a->audit)
-					pb_audit_flush(a->audit);
-				fflush(a->out);
+				if (a->sink.audit)
+					pb_audit_flush(a->sink.audit);
+				fflush(a->sink.out);
 			} else if (fd == lfd) {
 				/* A request sees the node as it is now: every event
 				 * the kernel has reported, and every new cgroup named
 				 * (not as of the last tick: a mint right after a
 				 * container started would find it unmatched). */
-				ring_buffer__consume(a->rb);
-				if (a->npending)
+				ring_buffer__consume(a->kern.rb);
+				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				pb_control_serve_one(a, lfd);
 			} else if (fd == rbfd) {
-				ring_buffer__consume(a->rb);
-				fflush(a->out);
+				ring_buffer__consume(a->kern.rb);
+				fflush(a->sink.out);
 			}
 		}
 	}
 stop:
-	ring_buffer__consume(a->rb);
+	ring_buffer__consume(a->kern.rb);
 	pb_emit_lifecycle(a, "agent_stopped");
-	pb_audit_close(a->audit);
-	a->audit = NULL;
+	pb_audit_close(a->sink.audit);
+	a->sink.audit = NULL;
 out:
 	if (lfd >= 0) {
 		close(lfd);
-		unlink(a->socket_path);
+		unlink(a->conf.socket_path);
 	}
 	if (tfd >= 0)
 		close(tfd);
@@ -400,34 +403,34 @@ int main(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &args))
 		return 2;
-	a->cgroup_fd = -1;
-	a->out = stdout;
+	a->kern.cgroup_fd = -1;
+	a->sink.out = stdout;
 
 	if (sodium_init() < 0) {
 		pb_error("agent: libsodium failed to initialise");
 		return 1;
 	}
 	if (args.pin_dir)
-		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", args.pin_dir);
+		snprintf(a->conf.pin_dir, sizeof(a->conf.pin_dir), "%s", args.pin_dir);
 	else
-		snprintf(a->pin_dir, sizeof(a->pin_dir), "%s/procbind", args.bpffs);
+		snprintf(a->conf.pin_dir, sizeof(a->conf.pin_dir), "%s/procbind", args.bpffs);
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
-	a->seed_source = args.seed;
-	a->lsm_mode = args.lsm;
+	a->conf.seed_source = args.seed;
+	a->conf.lsm_mode = args.lsm;
 	if (args.cleanup)
-		return pb_loader_cleanup(a->pin_dir) ? 1 : 0;
+		return pb_loader_cleanup(a->conf.pin_dir) ? 1 : 0;
 	if (args.probe) {
-		pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
+		pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
 		return pb_probe(a, stdout) ? 1 : 0;
 	}
-	err = pb_policy_load(args.policy, &a->policy, perr, sizeof(perr));
+	err = pb_policy_load(args.policy, &a->purpose.policy, perr, sizeof(perr));
 	if (err) {
 		pb_error("policy: %s", perr);
 		return 1;
 	}
-	a->mode_override = args.mode; /* kept across reloads */
-	if (!a->policy.max_procs) {
+	a->conf.mode_override = args.mode; /* kept across reloads */
+	if (!a->purpose.policy.max_procs) {
 		/* One record per process: with pid_max slots the map cannot fill
 		 * (the map is not preallocated; the kernel keeps ~16 bytes per
 		 * slot of hash buckets and a record per live process). */
@@ -438,29 +441,30 @@ int main(int argc, char **argv)
 			pid_max = PB_DEFAULT_MAX_PROCS;
 		if (pm)
 			fclose(pm);
-		a->policy.max_procs = pid_max > (1u << 22) ? 1u << 22 : pid_max;
+		a->purpose.policy.max_procs = pid_max > (1u << 22) ? 1u << 22 : pid_max;
 	}
-	snprintf(a->k8s_dir, sizeof(a->k8s_dir), "%s", args.k8s_dir);
+	snprintf(a->conf.k8s_dir, sizeof(a->conf.k8s_dir), "%s", args.k8s_dir);
 	if (args.metrics_file)
-		snprintf(a->metrics_file, sizeof(a->metrics_file), "%s", args.metrics_file);
+		snprintf(a->conf.metrics_file, sizeof(a->conf.metrics_file), "%s",
+			 args.metrics_file);
 	if (args.audit_dir)
-		snprintf(a->audit_dir, sizeof(a->audit_dir), "%s", args.audit_dir);
+		snprintf(a->conf.audit_dir, sizeof(a->conf.audit_dir), "%s", args.audit_dir);
 	else
-		snprintf(a->audit_dir, sizeof(a->audit_dir), "%s/audit", args.state_dir);
-	if (!realpath(args.policy, a->policy_path))
-		snprintf(a->policy_path, sizeof(a->policy_path), "%s", args.policy);
-	snprintf(a->state_dir, sizeof(a->state_dir), "%s", args.state_dir);
-	snprintf(a->cred_dir, sizeof(a->cred_dir), "%s/creds", args.state_dir);
-	snprintf(a->socket_path, sizeof(a->socket_path), "%s", args.socket);
-	snprintf(a->bpffs, sizeof(a->bpffs), "%s", args.bpffs);
-	if (gethostname(a->node, sizeof(a->node)))
-		snprintf(a->node, sizeof(a->node), "unknown");
+		snprintf(a->conf.audit_dir, sizeof(a->conf.audit_dir), "%s/audit", args.state_dir);
+	if (!realpath(args.policy, a->conf.policy_path))
+		snprintf(a->conf.policy_path, sizeof(a->conf.policy_path), "%s", args.policy);
+	snprintf(a->conf.state_dir, sizeof(a->conf.state_dir), "%s", args.state_dir);
+	snprintf(a->conf.cred_dir, sizeof(a->conf.cred_dir), "%s/creds", args.state_dir);
+	snprintf(a->conf.socket_path, sizeof(a->conf.socket_path), "%s", args.socket);
+	snprintf(a->conf.bpffs, sizeof(a->conf.bpffs), "%s", args.bpffs);
+	if (gethostname(a->conf.node, sizeof(a->conf.node)))
+		snprintf(a->conf.node, sizeof(a->conf.node), "unknown");
 	if (geteuid() != 0)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 
 	/* The probe reports a missing cgroup v2 mount with the rest. */
-	err = pb_cgroup2_find(args.cgroup_root, a->cgroup_root, sizeof(a->cgroup_root));
+	err = pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
 	if (pb_probe(a, stderr)) {
 		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
 		err = err ? err : -ENOTSUP;
@@ -469,13 +473,13 @@ int main(int argc, char **argv)
 	if (err || (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
 	    (err = pb_audit_start(a)))
 		goto out;
-	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->cgroup_root, a->bpffs);
+	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->conf.cgroup_root, a->conf.bpffs);
 
 	err = pb_loader_start(a);
 	if (!err) {
 		char why[512];
 
-		err = pb_purpose_switch(a, &a->policy, why, sizeof(why));
+		err = pb_purpose_switch(a, &a->purpose.policy, why, sizeof(why));
 		if (err)
 			pb_error("purpose: policy: %s", why);
 	}
@@ -483,7 +487,7 @@ int main(int argc, char **argv)
 		err = pb_loader_attach(a);
 	if (err)
 		goto out;
-	if (a->adopted) {
+	if (a->kern.adopted) {
 		/* The kernel kept enforcing; take over what it enforces. */
 		err = pb_creds_load(a);
 		if (err)
@@ -494,34 +498,35 @@ int main(int argc, char **argv)
 		char path[PATH_MAX];
 
 		pb_clear_stale_tokens(a);
-		snprintf(path, sizeof(path), "%s/creds.jsonl", a->state_dir);
+		snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
 		unlink(path);
 	}
-	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), pb_events_handle, a, NULL);
-	if (!a->rb) {
+	a->kern.rb =
+	    ring_buffer__new(bpf_map__fd(a->kern.skel->maps.events), pb_events_handle, a, NULL);
+	if (!a->kern.rb) {
 		err = pb_err(-errno, "agent: ring buffer: %m");
 		goto out;
 	}
 	err = pb_seed(a);
 	if (err)
 		goto out;
-	pb_info("agent: %u hooks attached, %lu existing processes seeded from %s", a->nlinks,
-		(unsigned long)a->seeded,
-		a->walk_proc ? "/proc (start times to the tick until a hook sees each)"
-			     : "the task iterator");
-	a->policy_loaded = pb_now_boot_ns();
+	pb_info("agent: %u hooks attached, %lu existing processes seeded from %s", a->kern.nlinks,
+		(unsigned long)a->kern.seeded,
+		a->kern.walk_proc ? "/proc (start times to the tick until a hook sees each)"
+				  : "the task iterator");
+	a->purpose.policy_loaded = pb_now_boot_ns();
 	pb_purpose_loaded(a);
 
 	err = pb_run(a);
 out:
-	ring_buffer__free(a->rb);
+	ring_buffer__free(a->kern.rb);
 	pb_loader_stop(a);
-	pb_buf_free(&a->line);
-	pb_audit_close(a->audit);
-	pb_cred_store_free(&a->creds);
-	free(a->pending);
-	pb_policy_free(&a->policy);
-	sodium_memzero(a->sk, sizeof(a->sk));
+	pb_buf_free(&a->sink.line);
+	pb_audit_close(a->sink.audit);
+	pb_cred_store_free(&a->creds.store);
+	free(a->purpose.pending);
+	pb_policy_free(&a->purpose.policy);
+	sodium_memzero(a->key.sk, sizeof(a->key.sk));
 	fflush(stdout);
 	return err ? 1 : 0;
 }

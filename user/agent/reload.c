@@ -19,37 +19,37 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 	int ret;
 
 	pb_policy_defaults(&np);
-	ret = pb_policy_load(a->policy_path, &np, err, errlen);
+	ret = pb_policy_load(a->conf.policy_path, &np, err, errlen);
 	if (ret) {
-		pb_purpose_emit(a, "policy_rejected", a->policy_path, err, NULL, 0);
+		pb_purpose_emit(a, "policy_rejected", a->conf.policy_path, err, NULL, 0);
 		pb_policy_free(&np);
 		return ret;
 	}
-	if ((np.max_procs && np.max_procs != a->policy.max_procs) ||
-	    np.max_creds != a->policy.max_creds)
+	if ((np.max_procs && np.max_procs != a->purpose.policy.max_procs) ||
+	    np.max_creds != a->purpose.policy.max_creds)
 		pb_warn("reload: limits changed; map sizes change only on restart");
 	ret = pb_purpose_switch(a, &np, why, sizeof(why));
 	if (ret) {
-		snprintf(err, errlen, "reload: %s: %s; the policy in force stays", a->policy_path,
-			 ret == -ENOMEM ? "out of memory" : why);
-		pb_purpose_emit(a, "policy_rejected", a->policy_path, err, NULL, 0);
+		snprintf(err, errlen, "reload: %s: %s; the policy in force stays",
+			 a->conf.policy_path, ret == -ENOMEM ? "out of memory" : why);
+		pb_purpose_emit(a, "policy_rejected", a->conf.policy_path, err, NULL, 0);
 		pb_policy_free(&np);
 		return ret;
 	}
-	np.max_procs = a->policy.max_procs;
-	np.max_creds = a->policy.max_creds;
-	pb_policy_free(&a->policy);
-	a->policy = np;
+	np.max_procs = a->purpose.policy.max_procs;
+	np.max_creds = a->purpose.policy.max_creds;
+	pb_policy_free(&a->purpose.policy);
+	a->purpose.policy = np;
 	/* A credential of an identity the policy no longer has is revoked: the
 	 * kernel already denies it (no scope), this makes it say so. */
-	for (size_t i = 0; i < a->creds.n; i++) {
-		struct pb_cred_meta *m = &a->creds.v[i];
+	for (size_t i = 0; i < a->creds.store.n; i++) {
+		struct pb_cred_meta *m = &a->creds.store.v[i];
 
-		if (m->died || pb_policy_identity(&a->policy, m->identity))
+		if (m->died || pb_policy_identity(&a->purpose.policy, m->identity))
 			continue;
 		if (!pb_revoke_why(a, m->id, "identity_removed", why, sizeof(why)))
 			revoked++;
 	}
-	pb_purpose_emit(a, "policy_loaded", a->policy_path, NULL, &a->policy, revoked);
+	pb_purpose_emit(a, "policy_loaded", a->conf.policy_path, NULL, &a->purpose.policy, revoked);
 	return 0;
 }

@@ -149,7 +149,7 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 {
 	struct pb_agent *a = ctx;
 	const struct pb_event_hdr *h = data;
-	struct pb_buf *b = &a->line;
+	struct pb_buf *b = &a->sink.line;
 
 	if (size < sizeof(*h) || h->size > size) {
 		pb_warn("events: short event (%zu bytes)", size);

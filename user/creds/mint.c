@@ -58,25 +58,25 @@ int pb_key_load_or_create(struct pb_agent *a)
 	int fd, err;
 	ssize_t n;
 
-	snprintf(skpath, sizeof(skpath), "%s/node.key", a->state_dir);
-	snprintf(pkpath, sizeof(pkpath), "%s/node.pub", a->state_dir);
+	snprintf(skpath, sizeof(skpath), "%s/node.key", a->conf.state_dir);
+	snprintf(pkpath, sizeof(pkpath), "%s/node.pub", a->conf.state_dir);
 	fd = open(skpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
-		n = read(fd, a->sk, sizeof(a->sk));
+		n = read(fd, a->key.sk, sizeof(a->key.sk));
 		close(fd);
-		if (n != sizeof(a->sk))
+		if (n != sizeof(a->key.sk))
 			return pb_err(-EINVAL, "mint: %s is not an Ed25519 secret key", skpath);
-		crypto_sign_ed25519_sk_to_pk(a->pk, a->sk);
+		crypto_sign_ed25519_sk_to_pk(a->key.pk, a->key.sk);
 		return 0;
 	}
 	if (errno != ENOENT)
 		return pb_err(-errno, "mint: open %s: %m", skpath);
 
-	crypto_sign_keypair(a->pk, a->sk);
+	crypto_sign_keypair(a->key.pk, a->key.sk);
 	fd = open(skpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return pb_err(-errno, "mint: create %s: %m", skpath);
-	err = pb_write_all(fd, a->sk, sizeof(a->sk));
+	err = pb_write_all(fd, a->key.sk, sizeof(a->key.sk));
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
@@ -85,7 +85,7 @@ int pb_key_load_or_create(struct pb_agent *a)
 	fd = open(pkpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return pb_err(-errno, "mint: create %s: %m", pkpath);
-	err = pb_write_all(fd, a->pk, sizeof(a->pk));
+	err = pb_write_all(fd, a->key.pk, sizeof(a->key.pk));
 	close(fd);
 	if (err)
 		return pb_err(err, "mint: write %s: %s", pkpath, strerror(-err));
@@ -95,7 +95,7 @@ int pb_key_load_or_create(struct pb_agent *a)
 
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id)
 {
-	return pb_cred_store_find(&a->creds, id);
+	return pb_cred_store_find(&a->creds.store, id);
 }
 
 void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
@@ -159,7 +159,7 @@ static char *pb_claims_json(struct pb_agent *a, const struct pb_cred_meta *m, co
 	pb_json_u64(&b, "v", 1);
 	pb_json_str(&b, "id", idhex);
 	pb_json_str(&b, "identity", m->identity);
-	pb_json_str(&b, "node", a->node);
+	pb_json_str(&b, "node", a->conf.node);
 	pb_json_str(&b, "aud", aud);
 	pb_json_u64(&b, "pid", m->bind.tgid);
 	pb_json_u64(&b, "start_time", m->bind.start_time);
@@ -183,14 +183,14 @@ static char *pb_claims_json(struct pb_agent *a, const struct pb_cred_meta *m, co
 static void pb_unbind(struct pb_agent *a, uint64_t id, const struct pb_file_key *file)
 {
 	if (file && (file->dev || file->ino))
-		bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), file);
-	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.creds), &id);
+		bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.cred_files), file);
+	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.creds), &id);
 }
 
 static void pb_emit_cred_event(struct pb_agent *a, const char *type, const struct pb_cred_meta *m,
 			       const char *why)
 {
-	struct pb_buf *b = &a->line;
+	struct pb_buf *b = &a->sink.line;
 
 	pb_event_begin(a, b, type, pb_now_boot_ns());
 	if (why)
@@ -233,7 +233,7 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 	ret = pb_seed_one(a, ti, m->exe, sizeof(m->exe));
 	if (ret && ret != -EEXIST)
 		return pb_errf(err, errlen, ret, "mint: process map: %s", strerror(-ret));
-	if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.procs), &ti->tgid, &rec))
+	if (bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &ti->tgid, &rec))
 		goto exited;
 	if (ti->flags & PB_TI_COARSE) {
 		/* /proc knows the start to the tick; the binding needs the
@@ -270,7 +270,7 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 	pb_cgroup_name(a, ti->cgroup_id, m->cgroup, sizeof(m->cgroup));
 	/* A tag from an earlier policy generation still needs this policy's
 	 * cgroup patterns to hold. */
-	if (rec.tag_gen != a->gen && ident->ncgroups &&
+	if (rec.tag_gen != a->purpose.gen && ident->ncgroups &&
 	    !pb_identity_cgroups_match(ident, m->cgroup))
 		return pb_errf(err, errlen, -EPERM,
 			       "mint: process %u was tagged '%s' by an earlier policy; its cgroup "
@@ -296,16 +296,17 @@ static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, ch
 {
 	int ret;
 
-	if (!bpf_map_update_elem(bpf_map__fd(a->skel->maps.creds), &m->id, &m->bind, BPF_NOEXIST))
+	if (!bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.creds), &m->id, &m->bind,
+				 BPF_NOEXIST))
 		return 0;
 	ret = -errno;
 	if (ret == -E2BIG) {
-		a->creds_full++;
+		a->creds.full++;
 		pb_warn("mint: credential map full (%u); mint for pid %u refused",
-			a->policy.max_creds, m->bind.tgid);
+			a->purpose.policy.max_creds, m->bind.tgid);
 		snprintf(err, errlen,
 			 "mint: credential map is full (%u entries; raise limits.max_creds)",
-			 a->policy.max_creds);
+			 a->purpose.policy.max_creds);
 		return ret;
 	}
 	snprintf(err, errlen, "mint: credential map: %s", strerror(-ret));
@@ -328,7 +329,7 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	if (req->out[0])
 		snprintf(m->path, sizeof(m->path), "%s", req->out);
 	else
-		snprintf(m->path, sizeof(m->path), "%s/%s.token", a->cred_dir, idhex);
+		snprintf(m->path, sizeof(m->path), "%s/%s.token", a->conf.cred_dir, idhex);
 	fd = open(m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 	if (fd < 0) {
 		ret = -errno;
@@ -364,7 +365,7 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	}
 	m->file.dev = pb_dev_to_kernel(st.st_dev);
 	m->file.ino = st.st_ino;
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file, &m->id,
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file, &m->id,
 				BPF_NOEXIST)) {
 		ret = -errno;
 		m->file.dev = m->file.ino = 0;
@@ -405,8 +406,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	PB_SECRET char *token = NULL;
 	int ret;
 
-	ret = pb_mint_check(&a->policy, req, time(NULL), &plan, err, errlen);
-	if (!ret && pb_cred_store_reserve(&a->creds)) {
+	ret = pb_mint_check(&a->purpose.policy, req, time(NULL), &plan, err, errlen);
+	if (!ret && pb_cred_store_reserve(&a->creds.store)) {
 		snprintf(err, errlen, "mint: out of memory");
 		ret = -ENOMEM;
 	}
@@ -425,7 +426,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		return ret;
 
 	claims = pb_claims_json(a, &m, req->audience[0] ? req->audience : "procbind");
-	token = claims ? pb_token_sign(claims, a->sk) : NULL;
+	token = claims ? pb_token_sign(claims, a->key.sk) : NULL;
 	if (!token) {
 		snprintf(err, errlen, "mint: out of memory");
 		ret = -ENOMEM;
@@ -441,7 +442,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		return ret;
 	}
 
-	*meta_out = pb_cred_store_add(&a->creds, &m);
+	*meta_out = pb_cred_store_add(&a->creds.store, &m);
 	pb_emit_cred_event(a, "credential_minted", *meta_out, NULL);
 	pb_creds_save(a);
 	return 0;
@@ -456,7 +457,7 @@ static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char 
 		return;
 	m->died = pb_now_boot_ns();
 	m->death = death;
-	a->creds_dirty = 1;
+	a->creds.dirty = 1;
 	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
 			   death);
 }
@@ -473,9 +474,9 @@ static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
 	    st.st_ino == m->file.ino)
 		return;
 	pb_info("mint: token file %s was removed; its inode is no longer watched", m->path);
-	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cred_files), &m->file);
+	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file);
 	m->path[0] = 0;
-	a->creds_dirty = 1;
+	a->creds.dirty = 1;
 }
 
 /* The end of retention: the token file and every kernel entry go. A process
@@ -508,7 +509,7 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 		return -EALREADY;
 	}
 	m->bind.flags |= PB_CRED_REVOKED;
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.creds), &id, &m->bind, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.creds), &id, &m->bind, BPF_ANY)) {
 		int ret = -errno;
 
 		m->bind.flags &= ~PB_CRED_REVOKED;
@@ -523,12 +524,12 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 
 void pb_creds_tick(struct pb_agent *a)
 {
-	int procs_fd = bpf_map__fd(a->skel->maps.procs);
+	int procs_fd = bpf_map__fd(a->kern.skel->maps.procs);
 	uint64_t now = pb_now_boot_ns();
 	size_t i = 0;
 
-	while (i < a->creds.n) {
-		struct pb_cred_meta *m = &a->creds.v[i];
+	while (i < a->creds.store.n) {
+		struct pb_cred_meta *m = &a->creds.store.v[i];
 		struct pb_proc owner;
 		__u32 tgid = m->bind.tgid;
 
@@ -543,13 +544,13 @@ void pb_creds_tick(struct pb_agent *a)
 		/* died may be stamped after now was read: compare, never subtract */
 		if (m->died && now > m->died + PB_DEAD_RETENTION_NS) {
 			pb_cred_forget(a, m);
-			pb_cred_store_remove_at(&a->creds, i);
-			a->creds_dirty = 1;
+			pb_cred_store_remove_at(&a->creds.store, i);
+			a->creds.dirty = 1;
 			continue;
 		}
 		i++;
 	}
-	if (a->creds_dirty)
+	if (a->creds.dirty)
 		pb_creds_save(a);
 }
 
@@ -576,13 +577,13 @@ int pb_creds_save(struct pb_agent *a)
 	FILE *f;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "%s/creds.jsonl", a->state_dir);
+	snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (!f)
 		return pb_err(-errno, "mint: save %s: %m", tmp);
-	for (size_t i = 0; i < a->creds.n; i++) {
-		const struct pb_cred_meta *m = &a->creds.v[i];
+	for (size_t i = 0; i < a->creds.store.n; i++) {
+		const struct pb_cred_meta *m = &a->creds.store.v[i];
 		char idhex[17];
 
 		pb_id_format(m->id, idhex);
@@ -628,7 +629,7 @@ int pb_creds_save(struct pb_agent *a)
 		unlink(tmp);
 		return pb_err(ret, "mint: save %s: %s", path, strerror(-ret));
 	}
-	a->creds_dirty = 0;
+	a->creds.dirty = 0;
 	return 0;
 }
 
@@ -645,11 +646,11 @@ static void pb_jcopy(json_t *o, const char *k, char *out, size_t len)
 int pb_creds_load(struct pb_agent *a)
 {
 	char path[PATH_MAX], line[16384];
-	int creds_fd = bpf_map__fd(a->skel->maps.creds);
+	int creds_fd = bpf_map__fd(a->kern.skel->maps.creds);
 	unsigned int n = 0, dropped = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/creds.jsonl", a->state_dir);
+	snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : pb_err(-errno, "mint: open %s: %m", path);
@@ -698,9 +699,9 @@ int pb_creds_load(struct pb_agent *a)
 			continue;
 		}
 		m.bind.flags = kc.flags; /* the kernel's word on revocation */
-		if (pb_cred_store_reserve(&a->creds))
+		if (pb_cred_store_reserve(&a->creds.store))
 			break;
-		pb_cred_store_add(&a->creds, &m);
+		pb_cred_store_add(&a->creds.store, &m);
 		n++;
 	}
 	fclose(f);

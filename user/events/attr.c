@@ -16,7 +16,7 @@
 
 void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len)
 {
-	if (a->cgroup_fd < 0 || pb_cgroup_path(a->cgroup_fd, id, out, len))
+	if (a->kern.cgroup_fd < 0 || pb_cgroup_path(a->kern.cgroup_fd, id, out, len))
 		out[0] = 0;
 }
 /* Attribution is looked up once per process and per cgroup, not per event:

@@ -16,20 +16,20 @@ void pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 		pb_error("events: out of memory formatting an event");
 		return;
 	}
-	if (a->audit && pb_audit_append(a->audit, b->data, b->len)) {
+	if (a->sink.audit && pb_audit_append(a->sink.audit, b->data, b->len)) {
 		struct pb_audit_stats st;
 
 		/* Counted, and a gap record follows once writes succeed again;
 		 * enforcement goes on. Logged once per 1000 failures. */
-		pb_audit_stats(a->audit, &st);
-		if (a->audit_errors_logged++ % 1000 == 0)
+		pb_audit_stats(a->sink.audit, &st);
+		if (a->sink.audit_errors_logged++ % 1000 == 0)
 			pb_error("audit: cannot write to %s (%" PRIu64 " records dropped so far); "
 				 "enforcement continues",
-				 a->audit_dir, st.dropped);
+				 a->conf.audit_dir, st.dropped);
 	}
 	pb_buf_append(b, "\n", 1);
-	fwrite(b->data, 1, b->len, a->out);
-	a->events_out++;
+	fwrite(b->data, 1, b->len, a->sink.out);
+	a->sink.events_out++;
 }
 
 void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint64_t boot_ns)
@@ -41,5 +41,5 @@ void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint
 	pb_json_begin(b);
 	pb_json_str(b, "event", type);
 	pb_json_str(b, "time", ts);
-	pb_json_str(b, "node", a->node);
+	pb_json_str(b, "node", a->conf.node);
 }

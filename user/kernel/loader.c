@@ -36,7 +36,7 @@ static int pb_link_add(struct pb_agent *a, struct bpf_link *l, const char *what)
 
 	if (err)
 		return pb_err(err, "loader: attach %s: %s", what, strerror(-err));
-	a->links[a->nlinks++] = l;
+	a->kern.links[a->kern.nlinks++] = l;
 	return 0;
 }
 
@@ -46,11 +46,11 @@ static int pb_pin_maps(struct pb_agent *a)
 	struct bpf_map *m;
 	char path[PATH_MAX];
 
-	bpf_object__for_each_map(m, a->skel->obj)
+	bpf_object__for_each_map(m, a->kern.skel->obj)
 	{
 		if (bpf_map__is_internal(m))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", a->pin_dir, bpf_map__name(m));
+		snprintf(path, sizeof(path), "%s/%s", a->conf.pin_dir, bpf_map__name(m));
 		if (!access(path, F_OK))
 			continue;
 		if (bpf_map__pin(m, path))
@@ -70,7 +70,7 @@ static int pb_adopt_maps(struct pb_agent *a)
 	__u32 zero = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/agent_cfg", a->pin_dir);
+	snprintf(path, sizeof(path), "%s/agent_cfg", a->conf.pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : pb_err(-errno, "loader: open pinned %s: %m", path);
@@ -81,23 +81,23 @@ static int pb_adopt_maps(struct pb_agent *a)
 			      "one has layout %u and cannot adopt it. Enforcement by the old "
 			      "programs continues; run procbindd --cleanup to remove it (its "
 			      "credentials stop being enforced), then start again",
-			      a->pin_dir, cfg.layout, PB_LAYOUT);
+			      a->conf.pin_dir, cfg.layout, PB_LAYOUT);
 	}
 	close(fd);
-	bpf_object__for_each_map(m, a->skel->obj)
+	bpf_object__for_each_map(m, a->kern.skel->obj)
 	{
 		struct bpf_map_info info = {0};
 		__u32 len = sizeof(info);
 
 		if (bpf_map__is_internal(m))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", a->pin_dir, bpf_map__name(m));
+		snprintf(path, sizeof(path), "%s/%s", a->conf.pin_dir, bpf_map__name(m));
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			return pb_err(-EPROTO,
 				      "loader: pinned state in %s lacks map %s; run "
 				      "procbindd --cleanup",
-				      a->pin_dir, bpf_map__name(m));
+				      a->conf.pin_dir, bpf_map__name(m));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
 		    info.type != (__u32)bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
 		    info.value_size != bpf_map__value_size(m)) {
@@ -109,8 +109,8 @@ static int pb_adopt_maps(struct pb_agent *a)
 			    path, info.type, info.key_size, info.value_size);
 		}
 		if (info.max_entries != bpf_map__max_entries(m)) {
-			if (m == a->skel->maps.procs || m == a->skel->maps.creds ||
-			    m == a->skel->maps.cred_files)
+			if (m == a->kern.skel->maps.procs || m == a->kern.skel->maps.creds ||
+			    m == a->kern.skel->maps.cred_files)
 				pb_warn("loader: %s keeps its %u entries (limits change only after "
 					"--cleanup)",
 					bpf_map__name(m), info.max_entries);
@@ -124,7 +124,7 @@ static int pb_adopt_maps(struct pb_agent *a)
 		}
 		close(fd); /* reuse_fd keeps its own */
 	}
-	a->adopted_gen = cfg.gen;
+	a->kern.adopted_gen = cfg.gen;
 	return 1;
 }
 
@@ -139,7 +139,7 @@ static struct bpf_link *pb_attach_pinned(struct pb_agent *a, struct bpf_program 
 	char path[PATH_MAX];
 	struct bpf_link *old, *l;
 
-	snprintf(path, sizeof(path), "%s/link_%s", a->pin_dir, bpf_program__name(prog));
+	snprintf(path, sizeof(path), "%s/link_%s", a->conf.pin_dir, bpf_program__name(prog));
 	old = access(path, F_OK) ? NULL : bpf_link__open(path);
 	if (old && !libbpf_get_error(old)) {
 		if (!bpf_link__update_program(old, prog))
@@ -170,7 +170,7 @@ static struct bpf_link *pb_attach_plain(struct pb_agent *a, struct bpf_program *
 
 static struct bpf_link *pb_attach_cg(struct pb_agent *a, struct bpf_program *p)
 {
-	return bpf_program__attach_cgroup(p, a->cgroup_fd);
+	return bpf_program__attach_cgroup(p, a->kern.cgroup_fd);
 }
 
 int pb_loader_cleanup(const char *pin_dir)
@@ -213,35 +213,36 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	s = procbind__open();
 	if (!s)
 		return pb_err(-errno, "loader: open BPF object: %m");
-	a->skel = s;
+	a->kern.skel = s;
 	/* Without a task iterator the walks read /proc (pb_probe decided). */
-	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->walk_proc);
-	bpf_program__set_autoload(s->progs.pb_guard_file_open, a->use_lsm);
+	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->kern.walk_proc);
+	bpf_program__set_autoload(s->progs.pb_guard_file_open, a->kern.use_lsm);
 	/* The acquisition hooks come in two builds; pb_probe chose one. */
-	bpf_program__set_autoload(s->progs.pb_acquire_openat, a->atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_openat2, a->atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_open, a->atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_openat_locked, !a->atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_openat2_locked, !a->atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_open_locked, !a->atomics);
-	bpf_map__set_max_entries(s->maps.procs, a->policy.max_procs);
-	bpf_map__set_max_entries(s->maps.creds, a->policy.max_creds);
-	bpf_map__set_max_entries(s->maps.cred_files, a->policy.max_creds);
-	if (mkdir(a->pin_dir, 0700) && errno != EEXIST)
-		return pb_err(-errno, "loader: mkdir %s: %m", a->pin_dir);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat, a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat2, a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_open, a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat_locked, !a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat2_locked, !a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_open_locked, !a->kern.atomics);
+	bpf_map__set_max_entries(s->maps.procs, a->purpose.policy.max_procs);
+	bpf_map__set_max_entries(s->maps.creds, a->purpose.policy.max_creds);
+	bpf_map__set_max_entries(s->maps.cred_files, a->purpose.policy.max_creds);
+	if (mkdir(a->conf.pin_dir, 0700) && errno != EEXIST)
+		return pb_err(-errno, "loader: mkdir %s: %m", a->conf.pin_dir);
 	err = pb_adopt_maps(a);
 	if (err < 0)
 		return err;
-	a->adopted = err;
-	if (a->adopted)
+	a->kern.adopted = err;
+	if (a->kern.adopted)
 		pb_info("loader: adopting the running state in %s (policy generation %u)",
-			a->pin_dir, a->adopted_gen);
+			a->conf.pin_dir, a->kern.adopted_gen);
 
 	err = procbind__load(s);
 	*load_failed = err != 0;
 	if (err)
 		return pb_err(err,
-			      "loader: load BPF programs: %s (a kernel with BTF is needed, 5.10 or later tested; "
+			      "loader: load BPF programs: %s (a kernel with BTF is needed, 5.10 or "
+			      "later tested; "
 			      "-v shows the verifier log)",
 			      strerror(-err));
 
@@ -256,7 +257,7 @@ int pb_loader_start(struct pb_agent *a)
 
 	libbpf_set_print(pb_libbpf_print);
 
-	err = pb_fs_ensure(a->bpffs, "bpf", BPF_FS_MAGIC);
+	err = pb_fs_ensure(a->conf.bpffs, "bpf", BPF_FS_MAGIC);
 	if (err)
 		return err;
 	/* libbpf resolves syscall tracepoint ids through tracefs. */
@@ -266,29 +267,30 @@ int pb_loader_start(struct pb_agent *a)
 		if (err)
 			return err;
 	}
-	a->cgroup_fd = open(a->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (a->cgroup_fd < 0)
-		return pb_err(-errno, "loader: open cgroup root %s: %m", a->cgroup_root);
+	a->kern.cgroup_fd = open(a->conf.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->kern.cgroup_fd < 0)
+		return pb_err(-errno, "loader: open cgroup root %s: %m", a->conf.cgroup_root);
 
 	err = pb_open_load(a, &load_failed);
-	if (err && load_failed && a->use_lsm && a->lsm_mode == PB_LSM_AUTO) {
+	if (err && load_failed && a->kern.use_lsm && a->conf.lsm_mode == PB_LSM_AUTO) {
 		/* The LSM list names bpf, yet the program did not load (a
 		 * sandbox, lockdown): the tracepoint path still enforces. */
 		pb_warn("loader: BPF-LSM is active but lsm/file_open did not load (%s); foreign "
 			"opens of token files are seen, not refused, and judged at connect",
 			strerror(-err));
-		procbind__destroy(a->skel);
-		a->skel = NULL;
-		a->use_lsm = 0;
+		procbind__destroy(a->kern.skel);
+		a->kern.skel = NULL;
+		a->kern.use_lsm = 0;
 		err = pb_open_load(a, &load_failed);
 	}
 	if (err)
 		return err;
-	s = a->skel;
+	s = a->kern.skel;
 	pb_info("loader: credential files: %s",
-		a->use_lsm ? "foreign opens refused by BPF-LSM (lsm/file_open), holders judged at "
-			     "connect"
-			   : "opens seen by the open tracepoints, holders judged at connect");
+		a->kern.use_lsm
+		    ? "foreign opens refused by BPF-LSM (lsm/file_open), holders judged at "
+		      "connect"
+		    : "opens seen by the open tracepoints, holders judged at connect");
 
 	/* cgroups are watched before the policy walks cgroupfs, so a pod that
 	 * starts in between is matched from its event. */
@@ -304,7 +306,7 @@ int pb_loader_start(struct pb_agent *a)
 
 int pb_loader_attach(struct pb_agent *a)
 {
-	struct procbind *s = a->skel;
+	struct procbind *s = a->kern.skel;
 	int err;
 
 	/* Life cycle first, then acquisition, then the decision: by the time a
@@ -318,10 +320,12 @@ int pb_loader_attach(struct pb_agent *a)
 		return err;
 
 	{
-		struct bpf_program *opens[] = {
-		    a->atomics ? s->progs.pb_acquire_openat : s->progs.pb_acquire_openat_locked,
-		    a->atomics ? s->progs.pb_acquire_openat2 : s->progs.pb_acquire_openat2_locked,
-		    a->atomics ? s->progs.pb_acquire_open : s->progs.pb_acquire_open_locked};
+		struct bpf_program *opens[] = {a->kern.atomics ? s->progs.pb_acquire_openat
+							       : s->progs.pb_acquire_openat_locked,
+					       a->kern.atomics ? s->progs.pb_acquire_openat2
+							       : s->progs.pb_acquire_openat2_locked,
+					       a->kern.atomics ? s->progs.pb_acquire_open
+							       : s->progs.pb_acquire_open_locked};
 		for (size_t i = 0; i < 3; i++) {
 			struct bpf_link *l = pb_attach_pinned(a, opens[i], pb_attach_plain);
 
@@ -332,10 +336,10 @@ int pb_loader_attach(struct pb_agent *a)
 					bpf_program__name(opens[i]));
 				continue;
 			}
-			a->links[a->nlinks++] = l;
-			a->open_hooks++;
+			a->kern.links[a->kern.nlinks++] = l;
+			a->kern.open_hooks++;
 		}
-		if (!a->open_hooks)
+		if (!a->kern.open_hooks)
 			return pb_err(-ENOTSUP, "loader: no open tracepoint could be attached; "
 						"credential files cannot be tracked");
 	}
@@ -350,7 +354,7 @@ int pb_loader_attach(struct pb_agent *a)
 			       "cgroup/sendmsg6")))
 		return err;
 
-	if (a->use_lsm) {
+	if (a->kern.use_lsm) {
 		err = pb_link_add(a,
 				  pb_attach_pinned(a, s->progs.pb_guard_file_open, pb_attach_plain),
 				  "lsm/file_open");
@@ -362,7 +366,7 @@ int pb_loader_attach(struct pb_agent *a)
 		/* An earlier agent refused opens with BPF-LSM; this one does
 		 * not (--lsm off): its pinned link goes, or it would keep
 		 * judging with the old program. */
-		snprintf(path, sizeof(path), "%s/link_pb_guard_file_open", a->pin_dir);
+		snprintf(path, sizeof(path), "%s/link_pb_guard_file_open", a->conf.pin_dir);
 		if (!unlink(path))
 			pb_info("loader: removed the lsm/file_open link an earlier agent pinned");
 	}
@@ -373,20 +377,20 @@ void pb_loader_stop(struct pb_agent *a)
 {
 	/* The pinned links and maps stay: enforcement outlives the agent, and
 	 * the next one adopts them. A link that could not be pinned detaches. */
-	while (a->nlinks > 0) {
-		struct bpf_link *l = a->links[--a->nlinks];
+	while (a->kern.nlinks > 0) {
+		struct bpf_link *l = a->kern.links[--a->kern.nlinks];
 
 		if (bpf_link__pin_path(l))
 			bpf_link__disconnect(l);
 		bpf_link__destroy(l);
 	}
-	if (a->skel) {
-		procbind__destroy(a->skel);
-		a->skel = NULL;
+	if (a->kern.skel) {
+		procbind__destroy(a->kern.skel);
+		a->kern.skel = NULL;
 	}
-	if (a->cgroup_fd >= 0)
-		close(a->cgroup_fd);
-	a->cgroup_fd = -1;
+	if (a->kern.cgroup_fd >= 0)
+		close(a->kern.cgroup_fd);
+	a->kern.cgroup_fd = -1;
 }
 
 /* The task walk from /proc, for kernels without a task iterator. A process
@@ -400,7 +404,7 @@ static int pb_proc_walk(struct pb_agent *a, uint32_t tgid,
 	int err;
 
 	if (tgid) {
-		err = pb_proc_task_info(tgid, a->cgroup_root, &ti);
+		err = pb_proc_task_info(tgid, a->conf.cgroup_root, &ti);
 		if (!err)
 			cb(&ti, ctx);
 		return err == -ESRCH ? 0 : err;
@@ -414,7 +418,7 @@ static int pb_proc_walk(struct pb_agent *a, uint32_t tgid,
 
 		if (*end || !pid || pid > UINT32_MAX)
 			continue;
-		err = pb_proc_task_info((uint32_t)pid, a->cgroup_root, &ti);
+		err = pb_proc_task_info((uint32_t)pid, a->conf.cgroup_root, &ti);
 		if (err == -ESRCH)
 			continue; /* gone, or a kernel thread */
 		if (err) {
@@ -437,10 +441,10 @@ int pb_walk(struct pb_agent *a, uint32_t tgid, int (*cb)(const struct pb_task_in
 	ssize_t n;
 	int fd, err = 0;
 
-	if (a->walk_proc)
+	if (a->kern.walk_proc)
 		return pb_proc_walk(a, tgid, cb, ctx);
-	a->skel->bss->pb_walk_tgid = tgid;
-	link = bpf_program__attach_iter(a->skel->progs.pb_walk_tasks, NULL);
+	a->kern.skel->bss->pb_walk_tgid = tgid;
+	link = bpf_program__attach_iter(a->kern.skel->progs.pb_walk_tasks, NULL);
 	if (libbpf_get_error(link))
 		return pb_err((int)libbpf_get_error(link), "loader: task iterator: %s",
 			      strerror(-(int)libbpf_get_error(link)));
@@ -493,7 +497,7 @@ int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out)
 
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(a->skel->maps.counters);
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(a->kern.skel->maps.counters);
 	uint64_t *vals;
 
 	if (ncpu <= 0)
@@ -530,7 +534,7 @@ int pb_map_count(int fd, size_t key_size, uint64_t *n)
 
 int pb_map_fd(struct pb_agent *a, const char *name)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(a->skel->obj, name);
+	struct bpf_map *m = bpf_object__find_map_by_name(a->kern.skel->obj, name);
 
 	return m ? bpf_map__fd(m) : -ENOENT;
 }

@@ -91,8 +91,9 @@ int pb_probe(struct pb_agent *a, FILE *out)
 	    libbpf_get_error(btf) ? " missing: CONFIG_DEBUG_INFO_BTF=y is needed" : "");
 	if (libbpf_get_error(btf))
 		btf = NULL;
-	ADD("cgroup v2", 1, a->cgroup_root[0] != 0, "%s",
-	    a->cgroup_root[0] ? a->cgroup_root : "no cgroup2 mount in /proc/self/mountinfo");
+	ADD("cgroup v2", 1, a->conf.cgroup_root[0] != 0, "%s",
+	    a->conf.cgroup_root[0] ? a->conf.cgroup_root
+				   : "no cgroup2 mount in /proc/self/mountinfo");
 	ADD("ring buffer", 1, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1,
 	    "BPF_MAP_TYPE_RINGBUF (5.8+)");
 	ADD("cgroup sock_addr", 1,
@@ -115,24 +116,24 @@ int pb_probe(struct pb_agent *a, FILE *out)
 	    access("/sys/kernel/tracing/events", F_OK) ? " (tracefs not mounted yet: checked at "
 							 "attach)"
 						       : "");
-	a->atomics = pb_probe_atomics();
-	ADD("BPF atomics", 0, a->atomics, "fetch-and-add (5.12+): %s",
-	    a->atomics ? "credential slots claimed lock-free"
-		       : "credential slots claimed under a per-process map lock");
+	a->kern.atomics = pb_probe_atomics();
+	ADD("BPF atomics", 0, a->kern.atomics, "fetch-and-add (5.12+): %s",
+	    a->kern.atomics ? "credential slots claimed lock-free"
+			    : "credential slots claimed under a per-process map lock");
 	{
 		int iter = pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT);
 		long hz = sysconf(_SC_CLK_TCK);
 
-		a->walk_proc =
-		    a->seed_source == PB_SEED_PROC || (!iter && a->seed_source == PB_SEED_AUTO);
-		ADD("task iterator", a->seed_source == PB_SEED_ITER, iter,
+		a->kern.walk_proc = a->conf.seed_source == PB_SEED_PROC ||
+				    (!iter && a->conf.seed_source == PB_SEED_AUTO);
+		ADD("task iterator", a->conf.seed_source == PB_SEED_ITER, iter,
 		    "processes that predate the agent (5.8+)%s",
-		    !a->walk_proc ? ": used"
-		    : iter	  ? ": not used (--seed-from proc)"
-				  : "; /proc is used instead");
+		    !a->kern.walk_proc ? ": used"
+		    : iter	       ? ": not used (--seed-from proc)"
+				       : "; /proc is used instead");
 		/* /proc gives start times in USER_HZ ticks; the kernel settles a
 		 * record to the nanosecond with PB_TICK_NS, so the two must agree. */
-		if (a->walk_proc)
+		if (a->kern.walk_proc)
 			ADD("/proc start times", 1,
 			    hz > 0 && 1000000000ULL / (unsigned long)hz == PB_TICK_NS,
 			    "USER_HZ %ld: records of processes that predate the agent know their "
@@ -153,11 +154,11 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		int active = strstr(lsm, "bpf") != NULL &&
 			     pb_btf_has(btf, "bpf_lsm_file_open", BTF_KIND_FUNC);
 
-		a->use_lsm = active && a->lsm_mode != PB_LSM_OFF;
-		ADD("BPF-LSM", a->lsm_mode == PB_LSM_ON, active, "%s: %s",
+		a->kern.use_lsm = active && a->conf.lsm_mode != PB_LSM_OFF;
+		ADD("BPF-LSM", a->conf.lsm_mode == PB_LSM_ON, active, "%s: %s",
 		    lsm[0] ? lsm : "/sys/kernel/security/lsm unreadable",
-		    a->use_lsm ? "foreign opens of token files fail (lsm/file_open)"
-		    : a->lsm_mode == PB_LSM_OFF
+		    a->kern.use_lsm ? "foreign opens of token files fail (lsm/file_open)"
+		    : a->conf.lsm_mode == PB_LSM_OFF
 			? "not used (--lsm off): acquisition is seen at open, "
 			  "the decision made at connect"
 			: "acquisition is seen at open, the decision made at connect");

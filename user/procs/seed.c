@@ -35,10 +35,11 @@ int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, si
 	 * with the path the kernel resolves (best effort, see README). */
 	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, len)) {
 		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe, &rec.exe_mask);
-		rec.tag_gen = a->gen;
+		rec.tag_gen = a->purpose.gen;
 	}
 	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.procs), &rec.tgid, &rec, BPF_NOEXIST))
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.procs), &rec.tgid, &rec,
+				BPF_NOEXIST))
 		return -errno;
 	return 0;
 }
@@ -50,7 +51,7 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 	int err = pb_seed_one(a, ti, exe, sizeof(exe));
 
 	if (!err)
-		a->seeded++;
+		a->kern.seeded++;
 	else if (err != -EEXIST)
 		pb_warn("seed: seed pid %u: %s", ti->tgid, strerror(-err));
 	return 0;
@@ -58,6 +59,6 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 
 int pb_seed(struct pb_agent *a)
 {
-	a->seeded = 0;
+	a->kern.seeded = 0;
 	return pb_walk(a, 0, pb_seed_cb, a);
 }

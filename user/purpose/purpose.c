@@ -49,7 +49,7 @@ static uint64_t pb_cgroup_mask(struct pb_agent *a, const struct pb_policy *p, co
 	is_pod = k8s_wanted && pb_k8s_parse_cgroup(path, &ref);
 	if (is_pod) {
 		s.k8s = &ref;
-		if (ref.container_id[0] && !pb_k8s_lookup(a->k8s_dir, ref.container_id, &meta))
+		if (ref.container_id[0] && !pb_k8s_lookup(a->conf.k8s_dir, ref.container_id, &meta))
 			s.meta = &meta;
 		else if (ref.container_id[0])
 			*pending = 1;
@@ -60,7 +60,7 @@ static uint64_t pb_cgroup_mask(struct pb_agent *a, const struct pb_policy *p, co
 static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p, uint64_t cgid,
 				   const char *path, uint64_t mask, const char *how)
 {
-	struct pb_buf *b = &a->line;
+	struct pb_buf *b = &a->sink.line;
 
 	pb_event_begin(a, b, "cgroup_matched", pb_now_boot_ns());
 	pb_json_u64(b, "cgroup_id", cgid);
@@ -72,31 +72,31 @@ static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p
 		if (mask & (1ULL << i))
 			pb_json_str(b, NULL, p->ident[i].name);
 	pb_json_array_end(b);
-	pb_json_u64(b, "policy_generation", a->gen);
+	pb_json_u64(b, "policy_generation", a->purpose.gen);
 	pb_json_end(b);
 	pb_emit_line(a, b);
 }
 
 static void pb_pending_add(struct pb_agent *a, uint64_t cgid, int unnamed)
 {
-	for (size_t i = 0; i < a->npending; i++)
-		if (a->pending[i].cgroup_id == cgid)
+	for (size_t i = 0; i < a->purpose.npending; i++)
+		if (a->purpose.pending[i].cgroup_id == cgid)
 			return;
-	if (a->npending == a->cappending) {
-		size_t cap = a->cappending ? a->cappending * 2 : 16;
-		struct pb_pending *n = realloc(a->pending, cap * sizeof(*n));
+	if (a->purpose.npending == a->purpose.cappending) {
+		size_t cap = a->purpose.cappending ? a->purpose.cappending * 2 : 16;
+		struct pb_pending *n = realloc(a->purpose.pending, cap * sizeof(*n));
 
 		if (!n) {
 			pb_warn("purpose: out of memory; cgroup %" PRIu64 " not retried", cgid);
 			return;
 		}
-		a->pending = n;
-		a->cappending = cap;
+		a->purpose.pending = n;
+		a->purpose.cappending = cap;
 	}
-	a->pending[a->npending].cgroup_id = cgid;
-	a->pending[a->npending].since = pb_now_boot_ns();
-	a->pending[a->npending].unnamed = unnamed;
-	a->npending++;
+	a->purpose.pending[a->purpose.npending].cgroup_id = cgid;
+	a->purpose.pending[a->purpose.npending].since = pb_now_boot_ns();
+	a->purpose.pending[a->purpose.npending].unnamed = unnamed;
+	a->purpose.npending++;
 }
 
 /* Match one cgroup against p and write its tag for generation gen.
@@ -112,7 +112,7 @@ static int pb_tag_cgroup(struct pb_agent *a, const struct pb_policy *p, uint32_t
 		pb_pending_add(a, cgid, 0);
 	if (!mask)
 		return 0;
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &mask, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.cgroup_tags), &k, &mask, BPF_ANY))
 		return pb_err(-errno, "purpose: tag cgroup %s: %m (raise the cgroup_tags size)",
 			      path);
 	if (how)
@@ -153,7 +153,7 @@ static int pb_scan_cb(const char *path, const struct stat *st, int type, struct 
 static int pb_scan_cgroups(struct pb_agent *a, const struct pb_policy *p, uint32_t gen,
 			   unsigned int *matched)
 {
-	struct pb_scan_ctx c = {.a = a, .p = p, .gen = gen, .rootlen = strlen(a->cgroup_root)};
+	struct pb_scan_ctx c = {.a = a, .p = p, .gen = gen, .rootlen = strlen(a->conf.cgroup_root)};
 	int needed = 0;
 
 	for (unsigned int i = 0; i < p->nident; i++)
@@ -162,8 +162,8 @@ static int pb_scan_cgroups(struct pb_agent *a, const struct pb_policy *p, uint32
 	if (!needed)
 		return 0;
 	pb_scan = &c;
-	if (nftw(a->cgroup_root, pb_scan_cb, 32, FTW_PHYS | FTW_MOUNT) < 0 && !c.err)
-		c.err = pb_err(-errno, "purpose: walk %s: %m", a->cgroup_root);
+	if (nftw(a->conf.cgroup_root, pb_scan_cb, 32, FTW_PHYS | FTW_MOUNT) < 0 && !c.err)
+		c.err = pb_err(-errno, "purpose: walk %s: %m", a->conf.cgroup_root);
 	pb_scan = NULL;
 	*matched = c.matched;
 	return c.err;
@@ -199,13 +199,13 @@ static void pb_delete_gen(int fd, size_t key_size, size_t gen_off, uint32_t gen)
 
 void pb_purpose_remove(struct pb_agent *a, uint32_t gen)
 {
-	pb_delete_gen(bpf_map__fd(a->skel->maps.cgroup_tags), sizeof(struct pb_cgtag_key),
+	pb_delete_gen(bpf_map__fd(a->kern.skel->maps.cgroup_tags), sizeof(struct pb_cgtag_key),
 		      offsetof(struct pb_cgtag_key, gen), gen);
-	pb_delete_gen(bpf_map__fd(a->skel->maps.exe_tags), sizeof(struct pb_exetag_key),
+	pb_delete_gen(bpf_map__fd(a->kern.skel->maps.exe_tags), sizeof(struct pb_exetag_key),
 		      offsetof(struct pb_exetag_key, gen), gen);
-	pb_delete_gen(bpf_map__fd(a->skel->maps.scopes), sizeof(struct pb_scope_key),
+	pb_delete_gen(bpf_map__fd(a->kern.skel->maps.scopes), sizeof(struct pb_scope_key),
 		      offsetof(struct pb_scope_key, gen), gen);
-	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.policies), &gen);
+	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.policies), &gen);
 }
 
 int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
@@ -224,7 +224,8 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 				      .nrules = id->nscope};
 
 		memcpy(sc.rules, id->scope, sizeof(sc.rules));
-		if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.scopes), &sk, &sc, BPF_ANY)) {
+		if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.scopes), &sk, &sc,
+					BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "install scope of '%s': %s", id->name,
 				 strerror(errno));
@@ -235,8 +236,8 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 			uint64_t mask = pb_policy_exe_mask(p, id->exes[j]);
 
 			snprintf(ek.path, sizeof(ek.path), "%s", id->exes[j]);
-			if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.exe_tags), &ek, &mask,
-						BPF_ANY)) {
+			if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.exe_tags), &ek,
+						&mask, BPF_ANY)) {
 				ret = -errno;
 				snprintf(err, errlen, "install executable %s: %s", id->exes[j],
 					 strerror(errno));
@@ -251,9 +252,10 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 	}
 	if (!ret) {
 		/* The mode of the policy being installed, not of the one in force. */
-		pb_policy_kernel(p, a->mode_override >= 0 ? (uint32_t)a->mode_override : p->mode,
-				 k);
-		if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.policies), &gen, k, BPF_ANY)) {
+		pb_policy_kernel(
+		    p, a->conf.mode_override >= 0 ? (uint32_t)a->conf.mode_override : p->mode, k);
+		if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.policies), &gen, k,
+					BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "install policy: %s", strerror(errno));
 		}
@@ -274,9 +276,9 @@ int pb_purpose_activate(struct pb_agent *a, uint32_t gen)
 	struct pb_config cfg = {.gen = gen, .layout = PB_LAYOUT};
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
 		return pb_err(-errno, "purpose: activate generation %u: %m", gen);
-	a->gen = gen;
+	a->purpose.gen = gen;
 	return 0;
 }
 
@@ -290,7 +292,7 @@ void pb_purpose_cgroup_added(struct pb_agent *a, uint64_t cgid)
 		pb_pending_add(a, cgid, 1);
 		return;
 	}
-	pb_tag_cgroup(a, &a->policy, a->gen, cgid, path, "created");
+	pb_tag_cgroup(a, &a->purpose.policy, a->purpose.gen, cgid, path, "created");
 }
 
 void pb_purpose_tick(struct pb_agent *a)
@@ -298,8 +300,8 @@ void pb_purpose_tick(struct pb_agent *a)
 	uint64_t now = pb_now_boot_ns();
 	size_t i = 0;
 
-	while (i < a->npending) {
-		struct pb_pending pe = a->pending[i];
+	while (i < a->purpose.npending) {
+		struct pb_pending pe = a->purpose.pending[i];
 		char path[PATH_MAX];
 		int pending = 0;
 
@@ -308,8 +310,9 @@ void pb_purpose_tick(struct pb_agent *a)
 			if (path[0]) {
 				/* Named at last: matched as a new cgroup, which
 				 * may leave it pending for its Kubernetes names. */
-				a->pending[i] = a->pending[--a->npending];
-				pb_tag_cgroup(a, &a->policy, a->gen, pe.cgroup_id, path, "created");
+				a->purpose.pending[i] = a->purpose.pending[--a->purpose.npending];
+				pb_tag_cgroup(a, &a->purpose.policy, a->purpose.gen, pe.cgroup_id,
+					      path, "created");
 				continue;
 			}
 			/* else it is gone. since may be later than now (an
@@ -317,15 +320,15 @@ void pb_purpose_tick(struct pb_agent *a)
 			 * subtract. */
 			pending = now <= pe.since + PB_UNNAMED_NS;
 		} else if (path[0]) {
-			struct pb_cgtag_key k = {.cgroup_id = pe.cgroup_id, .gen = a->gen};
-			uint64_t mask = pb_cgroup_mask(a, &a->policy, path, &pending);
+			struct pb_cgtag_key k = {.cgroup_id = pe.cgroup_id, .gen = a->purpose.gen};
+			uint64_t mask = pb_cgroup_mask(a, &a->purpose.policy, path, &pending);
 
 			if (!pending) {
-				if (mask &&
-				    !bpf_map_update_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k,
-							 &mask, BPF_ANY))
-					pb_emit_cgroup_matched(a, &a->policy, pe.cgroup_id, path,
-							       mask, "kubelet");
+				if (mask && !bpf_map_update_elem(
+						bpf_map__fd(a->kern.skel->maps.cgroup_tags), &k,
+						&mask, BPF_ANY))
+					pb_emit_cgroup_matched(a, &a->purpose.policy, pe.cgroup_id,
+							       path, mask, "kubelet");
 			} else if (now > pe.since + PB_PENDING_NS) {
 				pb_warn("purpose: no kubelet names for %s after %llus; "
 					"its Kubernetes selectors do not match",
@@ -337,7 +340,7 @@ void pb_purpose_tick(struct pb_agent *a)
 			i++;
 			continue;
 		}
-		a->pending[i] = a->pending[--a->npending];
+		a->purpose.pending[i] = a->purpose.pending[--a->purpose.npending];
 	}
 }
 
@@ -346,14 +349,14 @@ void pb_purpose_tick(struct pb_agent *a)
  * hook runs it, over the policy that generation was installed from. */
 static uint64_t pb_pick(struct pb_agent *a, uint64_t cgid, uint64_t exm)
 {
-	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = a->gen};
+	struct pb_cgtag_key k = {.cgroup_id = cgid, .gen = a->purpose.gen};
 	struct pb_kpolicy *pol = malloc(sizeof(*pol));
 	uint64_t cgm = 0, ident;
 
 	if (!pol)
 		return 0;
-	pb_policy_kernel(&a->policy, pb_mode_now(a), pol);
-	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.cgroup_tags), &k, &cgm);
+	pb_policy_kernel(&a->purpose.policy, pb_mode_now(a), pol);
+	bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.cgroup_tags), &k, &cgm);
 	ident = pb_tag_derive(pol, cgm, exm);
 	free(pol);
 	return ident;
@@ -361,7 +364,7 @@ static uint64_t pb_pick(struct pb_agent *a, uint64_t cgid, uint64_t exm)
 
 uint64_t pb_purpose_tag(struct pb_agent *a, uint64_t cgid, const char *exe, __u64 *exe_mask)
 {
-	*exe_mask = pb_policy_exe_mask(&a->policy, exe);
+	*exe_mask = pb_policy_exe_mask(&a->purpose.policy, exe);
 	return pb_pick(a, cgid, *exe_mask);
 }
 
@@ -371,14 +374,14 @@ uint64_t pb_purpose_proc_tag(struct pb_agent *a, const struct pb_proc *rec)
 	 * then. A cgroup created just before the exec may have been matched
 	 * only since: derive the tag again from the same exec-time inputs.
 	 * From an earlier generation only the tag itself is comparable. */
-	if (rec->tag_gen != a->gen)
+	if (rec->tag_gen != a->purpose.gen)
 		return rec->ident;
 	return pb_pick(a, rec->cgroup_id, rec->exe_mask);
 }
 
 const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len)
 {
-	const struct pb_identity *i = id ? pb_policy_identity_by_id(&a->policy, id) : NULL;
+	const struct pb_identity *i = id ? pb_policy_identity_by_id(&a->purpose.policy, id) : NULL;
 
 	if (!id)
 		return "";
@@ -391,19 +394,20 @@ const char *pb_ident_name(struct pb_agent *a, uint64_t id, char *buf, size_t len
 void pb_purpose_emit(struct pb_agent *a, const char *type, const char *path, const char *error,
 		     const struct pb_policy *p, unsigned int revoked)
 {
-	struct pb_buf *b = &a->line;
+	struct pb_buf *b = &a->sink.line;
 
 	pb_event_begin(a, b, type, pb_now_boot_ns());
 	pb_json_str(b, "path", path);
 	if (error) {
 		pb_json_str(b, "error", error);
-		pb_json_str(b, "version_in_force", a->policy.version);
+		pb_json_str(b, "version_in_force", a->purpose.policy.version);
 	} else {
 		pb_json_str(b, "version", p->version);
-		pb_json_u64(b, "generation", a->gen);
-		pb_json_str(
-		    b, "mode",
-		    pb_mode_name(a->mode_override >= 0 ? (unsigned int)a->mode_override : p->mode));
+		pb_json_u64(b, "generation", a->purpose.gen);
+		pb_json_str(b, "mode",
+			    pb_mode_name(a->conf.mode_override >= 0
+					     ? (unsigned int)a->conf.mode_override
+					     : p->mode));
 		pb_json_key(b, "identities");
 		pb_json_array_begin(b);
 		for (unsigned int i = 0; i < p->nident; i++)
@@ -422,8 +426,11 @@ int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, 
 	/* The next generation; after 2^32 of them, 1 again (0 means "none").
 	 * An adopted state's generation stays in force until this one is
 	 * installed beside it. */
-	uint32_t gen = a->gen ? a->gen + 1 : a->adopted ? a->adopted_gen + 1 : 1, g, next;
-	int fd = bpf_map__fd(a->skel->maps.policies), ret;
+	uint32_t gen = a->purpose.gen	 ? a->purpose.gen + 1
+		       : a->kern.adopted ? a->kern.adopted_gen + 1
+					 : 1,
+		 g, next;
+	int fd = bpf_map__fd(a->kern.skel->maps.policies), ret;
 
 	if (!gen)
 		gen = 1;
@@ -450,5 +457,5 @@ int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, 
 
 void pb_purpose_loaded(struct pb_agent *a)
 {
-	pb_purpose_emit(a, "policy_loaded", a->policy_path, NULL, &a->policy, 0);
+	pb_purpose_emit(a, "policy_loaded", a->conf.policy_path, NULL, &a->purpose.policy, 0);
 }
