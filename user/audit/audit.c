@@ -408,6 +408,28 @@ static int pb_buf_reserve(struct pb_audit *w, size_t more)
 
 static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len);
 
+/* The trail's own records (checkpoint, seal, segment_start, gap, torn_tail)
+ * are written with the same JSON writer as every event: begun here with
+ * their event, time and node, ended and chained by pb_own_append. */
+static void pb_own_begin(const struct pb_audit *w, struct pb_buf *b, const char *event,
+			 const char *t)
+{
+	pb_json_begin(b);
+	pb_json_str(b, "event", event);
+	pb_json_str(b, "time", t);
+	pb_json_str(b, "node", w->node);
+}
+
+static int pb_own_append(struct pb_audit *w, struct pb_buf *b)
+{
+	int ret;
+
+	pb_json_end(b);
+	ret = b->failed ? -ENOMEM : pb_append_raw(w, b->data, b->len);
+	pb_buf_free(b);
+	return ret;
+}
+
 int pb_audit_flush(struct pb_audit *w)
 {
 	size_t off = 0;
@@ -449,19 +471,19 @@ int pb_audit_flush(struct pb_audit *w)
 	w->blen = 0;
 	w->buf_records = 0;
 	if (w->pending_gap && !w->in_gap) {
-		char obj[768], t[40];
+		struct pb_buf b = {0};
+		char t[40];
 
 		/* The trail says where it is incomplete. */
 		lost = w->pending_gap;
 		w->pending_gap = 0;
 		pb_audit_now(t);
-		snprintf(
-		    obj, sizeof(obj),
-		    "{\"event\":\"gap\",\"time\":\"%s\",\"node\":%s,\"reason\":\"write_error\","
-		    "\"records\":%" PRIu64 ",\"after_seq\":%" PRIu64 "}",
-		    t, w->node_json, lost, w->gap_after);
+		pb_own_begin(w, &b, "gap", t);
+		pb_json_str(&b, "reason", "write_error");
+		pb_json_u64(&b, "records", lost);
+		pb_json_u64(&b, "after_seq", w->gap_after);
 		w->in_gap = 1;
-		pb_append_raw(w, obj, strlen(obj));
+		pb_own_append(w, &b);
 		pb_audit_flush(w);
 		w->in_gap = 0;
 	}
@@ -521,30 +543,32 @@ static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len)
 
 /* A signed control record (checkpoint, seal): the signature covers its own
  * seq and prev, which are known before it is chained. */
-static int pb_append_signed(struct pb_audit *w, const char *event, const char *extra)
+/* A record begun with pb_own_begin(w, b, event, t), signed with the node
+ * key over (event, seq, prev, time) and chained. */
+static int pb_append_signed(struct pb_audit *w, struct pb_buf *b, const char *event, const char *t)
 {
-	char t[40], msg[256], sighex[129], obj[1024];
+	char msg[256], sighex[129];
 	unsigned char sig[64];
 
-	pb_audit_now(t);
 	snprintf(msg, sizeof(msg), "pbaudit1 %s %" PRIu64 " %s %s", event, w->seq + 1, w->prev, t);
 	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, strlen(msg), w->sk);
 	sodium_bin2hex(sighex, sizeof(sighex), sig, sizeof(sig));
-	snprintf(obj, sizeof(obj),
-		 "{\"event\":\"%s\",\"time\":\"%s\",\"node\":%s%s,\"sig\":\"%s\"}", event, t,
-		 w->node_json, extra ? extra : "", sighex);
-	return pb_append_raw(w, obj, strlen(obj));
+	pb_json_str(b, "sig", sighex);
+	return pb_own_append(w, b);
 }
 
 int pb_audit_checkpoint(struct pb_audit *w)
 {
-	char extra[64], *line;
+	struct pb_buf b = {0};
+	char t[40], *line;
 	size_t start;
 	int ret;
 
-	snprintf(extra, sizeof(extra), ",\"records\":%" PRIu64, w->since_ckpt);
+	pb_audit_now(t);
+	pb_own_begin(w, &b, "checkpoint", t);
+	pb_json_u64(&b, "records", w->since_ckpt);
 	start = w->blen;
-	ret = pb_append_signed(w, "checkpoint", extra);
+	ret = pb_append_signed(w, &b, "checkpoint", t);
 	if (ret)
 		return ret;
 	line = strndup(w->buf + start, w->blen - start);
@@ -579,7 +603,7 @@ static void pb_seg_path(const struct pb_audit *w, uint64_t first, const char *ex
 
 static int pb_seg_open_new(struct pb_audit *w, const char *previous)
 {
-	char path[PATH_MAX], extra[160];
+	char path[PATH_MAX];
 	int ret = 0;
 
 	w->seg_first = w->seq + 1;
@@ -591,15 +615,14 @@ static int pb_seg_open_new(struct pb_audit *w, const char *previous)
 	w->seg_bytes = 0;
 	w->seg_opened = pb_mono_ns();
 	if (previous) {
-		char t[40], obj[768];
+		struct pb_buf b = {0};
+		char t[40];
 
 		pb_audit_now(t);
-		snprintf(extra, sizeof(extra), "%s", previous);
-		snprintf(obj, sizeof(obj),
-			 "{\"event\":\"segment_start\",\"time\":\"%s\",\"node\":%s,"
-			 "\"previous_segment\":\"%s\",\"sealed_seq\":%" PRIu64 "}",
-			 t, w->node_json, extra, w->seq);
-		ret = pb_append_raw(w, obj, strlen(obj));
+		pb_own_begin(w, &b, "segment_start", t);
+		pb_json_str(&b, "previous_segment", previous);
+		pb_json_u64(&b, "sealed_seq", w->seq);
+		ret = pb_own_append(w, &b);
 	}
 	return ret;
 }
@@ -608,14 +631,17 @@ static int pb_seg_open_new(struct pb_audit *w, const char *previous)
  * open the next. On a write error nothing rotates. */
 static int pb_rotate(struct pb_audit *w)
 {
-	char path[PATH_MAX], idx[PATH_MAX], name[64], extra[96];
+	char path[PATH_MAX], idx[PATH_MAX], name[64], t[40];
+	struct pb_buf b = {0};
 	int ret;
 
 	pb_seg_path(w, w->seg_first, "jsonl", path, sizeof(path));
 	snprintf(name, sizeof(name), "seg-%016" PRIu64 ".jsonl", w->seg_first);
-	snprintf(extra, sizeof(extra), ",\"segment\":\"%s\"", name);
+	pb_audit_now(t);
+	pb_own_begin(w, &b, "seal", t);
+	pb_json_str(&b, "segment", name);
 	w->in_ctl = 1;
-	ret = pb_append_signed(w, "seal", extra);
+	ret = pb_append_signed(w, &b, "seal", t);
 	if (!ret)
 		ret = pb_audit_flush(w);
 	w->in_ctl = 0;
@@ -828,23 +854,6 @@ static void pb_time_of(const char *line, size_t len, char out[40])
 		pb_str_at(p + 8, line + len, out, 40);
 }
 
-/* The node's name as the records the trail writes itself carry it: a JSON
- * string, escaped like every other string (a --node with a quote in it
- * must not break the record). */
-static int pb_audit_node_json(struct pb_audit *w)
-{
-	struct pb_buf b = {0};
-	int ret = 0;
-
-	pb_json_escape(&b, w->node, strlen(w->node));
-	if (b.failed || !b.data)
-		ret = -ENOMEM;
-	else
-		snprintf(w->node_json, sizeof(w->node_json), "%.*s", (int)b.len, b.data);
-	pb_buf_free(&b);
-	return ret;
-}
-
 /* A writer with nothing open yet. */
 static struct pb_audit *pb_audit_new(const char *dir, const char *node, const unsigned char sk[64],
 				     const struct pb_audit_opts *o)
@@ -857,10 +866,6 @@ static struct pb_audit *pb_audit_new(const char *dir, const char *node, const un
 	}
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	snprintf(w->node, sizeof(w->node), "%s", node);
-	if (pb_audit_node_json(w)) {
-		free(w);
-		return NULL;
-	}
 	memcpy(w->sk, sk, 64);
 	if (o)
 		w->o = *o;
@@ -1059,14 +1064,17 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		return ret;
 	}
 	if (rec->torn_bytes) {
-		char obj[768], t[40];
+		struct pb_buf b = {0};
+		char t[40];
 
 		pb_audit_now(t);
-		snprintf(obj, sizeof(obj),
-			 "{\"event\":\"torn_tail\",\"time\":\"%s\",\"node\":%s,\"bytes\":%" PRIu64
-			 ",\"after_seq\":%" PRIu64 "}",
-			 t, w->node_json, rec->torn_bytes, w->seq);
-		pb_audit_append(w, obj, strlen(obj));
+		pb_own_begin(w, &b, "torn_tail", t);
+		pb_json_u64(&b, "bytes", rec->torn_bytes);
+		pb_json_u64(&b, "after_seq", w->seq);
+		pb_json_end(&b);
+		if (!b.failed)
+			pb_audit_append(w, b.data, b.len);
+		pb_buf_free(&b);
 	}
 	pb_audit_flush(w);
 	*out = w;

@@ -21,7 +21,6 @@ struct pb_keyset {
 struct pb_audit {
 	char dir[PATH_MAX];
 	char node[64];
-	char node_json[400]; /* node as a JSON string: quoted, escaped (6 bytes a byte at most) */
 	unsigned char sk[64];
 	struct pb_audit_opts o;
 
