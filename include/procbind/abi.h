@@ -43,17 +43,23 @@
  * tick; the first hook that sees the process settles it to the nanosecond. */
 #define PB_TICK_NS 10000000ULL /* 1 s / USER_HZ (100 on every Linux port we run on) */
 
-enum pb_mode {
-	PB_MODE_MONITOR = 0,
-	PB_MODE_ENFORCE = 1,
-};
+/* Each enum below that events or metrics name is made from a list of
+ * (value, name) pairs, so that a name stands beside its value and the agent's
+ * table of names cannot fall out of step with the enum. */
+#define PB_ENUM_ENTRY(e, name) e,
 
-enum pb_verdict {
-	PB_VERDICT_ALLOW = 0,	/* allowed, nothing wrong */
-	PB_VERDICT_DENY = 1,	/* denied: the syscall failed with EPERM */
-	PB_VERDICT_MONITOR = 2, /* would have been denied; monitor mode let it through */
-	PB_VERDICT_MAX,
-};
+#define PB_MODES(X)                                                                                \
+	X(PB_MODE_MONITOR, "monitor")                                                              \
+	X(PB_MODE_ENFORCE, "enforce")
+enum pb_mode { PB_MODES(PB_ENUM_ENTRY) PB_MODE_MAX };
+
+#define PB_VERDICTS(X)                                                                             \
+	X(PB_VERDICT_ALLOW, "allow")	 /* allowed, nothing wrong */                              \
+	X(PB_VERDICT_DENY, "deny")	 /* denied: the syscall failed with EPERM */               \
+	X(PB_VERDICT_MONITOR, "monitor") /* would have been denied; monitor mode let it through */
+enum pb_verdict { PB_VERDICTS(PB_ENUM_ENTRY) PB_VERDICT_MAX };
+_Static_assert(PB_MODE_MONITOR == 0 && PB_MODE_ENFORCE == 1 && PB_VERDICT_DENY == 1,
+	       "values the pinned maps and events hold");
 
 /* Why a credential does not entitle the process that holds it. PB_OK is the
  * only reason that allows. The order of checks is documented in decision.h. */
@@ -74,7 +80,6 @@ enum pb_verdict {
 	X(PB_R_WRONG_IDENTITY, "wrong_identity") /* protected, held credentials of others */       \
 	X(PB_R_UNTRACKED, "untracked")		 /* no record (map full), parent holds some */
 
-#define PB_ENUM_ENTRY(e, name) e,
 enum pb_reason {
 	PB_REASONS(PB_ENUM_ENTRY) PB_REASON_MAX,
 };
@@ -299,12 +304,14 @@ struct pb_owner_ref {
 };
 _Static_assert(sizeof(struct pb_owner_ref) == 40, "pb_owner_ref layout");
 
-enum pb_hook {
-	PB_HOOK_CONNECT4 = 1,
-	PB_HOOK_CONNECT6 = 2,
-	PB_HOOK_SENDMSG4 = 3,
-	PB_HOOK_SENDMSG6 = 4,
-};
+#define PB_HOOKS(X)                                                                                \
+	X(PB_HOOK_NONE, "?")                                                                       \
+	X(PB_HOOK_CONNECT4, "connect4")                                                            \
+	X(PB_HOOK_CONNECT6, "connect6")                                                            \
+	X(PB_HOOK_SENDMSG4, "sendmsg4")                                                            \
+	X(PB_HOOK_SENDMSG6, "sendmsg6")
+enum pb_hook { PB_HOOKS(PB_ENUM_ENTRY) PB_HOOK_MAX };
+_Static_assert(PB_HOOK_CONNECT4 == 1 && PB_HOOK_SENDMSG6 == 4, "hook values events hold");
 
 struct pb_connect_event {
 	struct pb_event_hdr hdr;
@@ -362,11 +369,13 @@ struct pb_proc_event {
 };
 _Static_assert(sizeof(struct pb_proc_event) == 248, "pb_proc_event layout");
 
-enum pb_anomaly {
-	PB_AN_PROCS_FULL = 1,
-	PB_AN_STALE_RECORD = 2,
-	PB_AN_HELD_OVERFLOW = 3,
-};
+#define PB_ANOMALIES(X)                                                                            \
+	X(PB_AN_NONE, "?")                                                                         \
+	X(PB_AN_PROCS_FULL, "procs_full")                                                          \
+	X(PB_AN_STALE_RECORD, "stale_record")                                                      \
+	X(PB_AN_HELD_OVERFLOW, "held_overflow")
+enum pb_anomaly { PB_ANOMALIES(PB_ENUM_ENTRY) PB_AN_MAX };
+_Static_assert(PB_AN_PROCS_FULL == 1 && PB_AN_HELD_OVERFLOW == 3, "anomaly values events hold");
 
 struct pb_anomaly_event {
 	struct pb_event_hdr hdr;

@@ -56,6 +56,21 @@ static void test_names_cover_enums(void **st)
 		assert_string_not_equal(pb_reason_name(r), "unknown");
 	assert_string_equal(pb_counter_name(PB_CNT_ALLOW_REPEAT), "allow_repeat");
 	assert_string_equal(pb_counter_name(PB_CNT_MAX), "unknown");
+	/* The names events and metrics have always used, from the lists. */
+	assert_string_equal(pb_reason_name(PB_R_WRONG_IDENTITY), "wrong_identity");
+	assert_string_equal(pb_verdict_name(PB_VERDICT_MONITOR), "monitor");
+	assert_string_equal(pb_verdict_name(PB_VERDICT_MAX), "unknown");
+	assert_string_equal(pb_mode_name(PB_MODE_ENFORCE), "enforce");
+	assert_int_equal(pb_mode_parse("monitor"), PB_MODE_MONITOR);
+	assert_int_equal(pb_mode_parse("enforce"), PB_MODE_ENFORCE);
+	assert_int_equal(pb_mode_parse("audit"), -EINVAL);
+	assert_string_equal(pb_hook_name(PB_HOOK_SENDMSG6), "sendmsg6");
+	assert_string_equal(pb_hook_name(PB_HOOK_MAX), "?");
+	assert_string_equal(pb_anomaly_name(PB_AN_STALE_RECORD), "stale_record");
+	for (unsigned h = PB_HOOK_CONNECT4; h < PB_HOOK_MAX; h++)
+		assert_string_not_equal(pb_hook_name(h), "?");
+	for (unsigned k = PB_AN_PROCS_FULL; k < PB_AN_MAX; k++)
+		assert_string_not_equal(pb_anomaly_name(k), "?");
 }
 
 static void test_ids(void **st)

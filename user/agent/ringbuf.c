@@ -113,13 +113,6 @@ static uint64_t pb_dedup_forget(struct pb_agent *a, uint32_t tgid, uint64_t star
 	return n;
 }
 
-static const char *pb_hook_name(unsigned int h)
-{
-	static const char *const n[] = {"?", "connect4", "connect6", "sendmsg4", "sendmsg6"};
-
-	return h < 5 ? n[h] : "?";
-}
-
 static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
 			      const struct pb_connect_event *e)
 {
@@ -236,19 +229,16 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 	}
 	case PB_EV_ANOMALY: {
 		const struct pb_anomaly_event *e = data;
-		static const char *const kinds[] = {"?", "procs_full", "stale_record",
-						    "held_overflow"};
 
 		if (size < sizeof(*e))
 			goto short_event;
 		pb_event_begin(a, b, "anomaly", h->time);
-		pb_json_str(b, "kind", e->kind < 4 ? kinds[e->kind] : "?");
+		pb_json_str(b, "kind", pb_anomaly_name(e->kind));
 		pb_json_i64(b, "err", e->err);
 		pb_json_u64(b, "arg", e->arg);
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_end(b);
-		pb_warn("events: kernel anomaly %s pid %u", e->kind < 4 ? kinds[e->kind] : "?",
-			e->task.tgid);
+		pb_warn("events: kernel anomaly %s pid %u", pb_anomaly_name(e->kind), e->task.tgid);
 		break;
 	}
 	case PB_EV_CGROUP: {

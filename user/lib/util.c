@@ -26,30 +26,36 @@ const char *pb_counter_name(unsigned int c)
 	return c < PB_CNT_MAX && counter_names[c] ? counter_names[c] : "unknown";
 }
 
+static const char *const verdict_names[PB_VERDICT_MAX] = {PB_VERDICTS(PB_NAME_ENTRY)};
+static const char *const mode_names[PB_MODE_MAX] = {PB_MODES(PB_NAME_ENTRY)};
+static const char *const hook_names[PB_HOOK_MAX] = {PB_HOOKS(PB_NAME_ENTRY)};
+static const char *const anomaly_names[PB_AN_MAX] = {PB_ANOMALIES(PB_NAME_ENTRY)};
+
 const char *pb_verdict_name(unsigned int v)
 {
-	switch (v) {
-	case PB_VERDICT_ALLOW:
-		return "allow";
-	case PB_VERDICT_DENY:
-		return "deny";
-	case PB_VERDICT_MONITOR:
-		return "monitor";
-	}
-	return "unknown";
+	return v < PB_VERDICT_MAX ? verdict_names[v] : "unknown";
 }
 
 const char *pb_mode_name(unsigned int m)
 {
-	return m == PB_MODE_ENFORCE ? "enforce" : "monitor";
+	return m == PB_MODE_ENFORCE ? mode_names[PB_MODE_ENFORCE] : mode_names[PB_MODE_MONITOR];
+}
+
+const char *pb_hook_name(unsigned int h)
+{
+	return h < PB_HOOK_MAX ? hook_names[h] : "?";
+}
+
+const char *pb_anomaly_name(unsigned int k)
+{
+	return k < PB_AN_MAX ? anomaly_names[k] : "?";
 }
 
 int pb_mode_parse(const char *s)
 {
-	if (!strcmp(s, "enforce"))
-		return PB_MODE_ENFORCE;
-	if (!strcmp(s, "monitor"))
-		return PB_MODE_MONITOR;
+	for (int m = 0; m < PB_MODE_MAX; m++)
+		if (!strcmp(s, mode_names[m]))
+			return m;
 	return -EINVAL;
 }
 

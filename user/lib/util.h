@@ -18,6 +18,8 @@ const char *pb_reason_name(unsigned int r);
 const char *pb_counter_name(unsigned int c); /* "foreign_pid", ... */
 const char *pb_verdict_name(unsigned int v); /* "allow", "deny", "monitor" */
 const char *pb_mode_name(unsigned int m);    /* "monitor", "enforce" */
+const char *pb_hook_name(unsigned int h);    /* "connect4", ... */
+const char *pb_anomaly_name(unsigned int k); /* "procs_full", ... */
 int pb_mode_parse(const char *s);	     /* enum pb_mode or -EINVAL */
 
 /* "90s", "10m", "1h", "2d", "500ms" or plain seconds -> ns. 0 or -EINVAL. */
