@@ -110,11 +110,16 @@ struct pb_agent {
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
 enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
 
-/* The mode in force: --mode wins over the policy's. */
+/* The mode policy p runs in here: --mode wins over the policy's. */
+static inline unsigned int pb_mode_of(const struct pb_agent *a, const struct pb_policy *p)
+{
+	return a->conf.mode_override >= 0 ? (unsigned int)a->conf.mode_override : p->mode;
+}
+
+/* The mode in force. */
 static inline unsigned int pb_mode_now(const struct pb_agent *a)
 {
-	return a->conf.mode_override >= 0 ? (unsigned int)a->conf.mode_override
-					  : a->purpose.policy.mode;
+	return pb_mode_of(a, &a->purpose.policy);
 }
 
 #endif

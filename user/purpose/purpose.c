@@ -252,8 +252,7 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 	}
 	if (!ret) {
 		/* The mode of the policy being installed, not of the one in force. */
-		pb_policy_kernel(
-		    p, a->conf.mode_override >= 0 ? (uint32_t)a->conf.mode_override : p->mode, k);
+		pb_policy_kernel(p, pb_mode_of(a, p), k);
 		if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.policies), &gen, k,
 					BPF_ANY)) {
 			ret = -errno;
@@ -404,10 +403,7 @@ void pb_purpose_emit(struct pb_agent *a, const char *type, const char *path, con
 	} else {
 		pb_json_str(b, "version", p->version);
 		pb_json_u64(b, "generation", a->purpose.gen);
-		pb_json_str(b, "mode",
-			    pb_mode_name(a->conf.mode_override >= 0
-					     ? (unsigned int)a->conf.mode_override
-					     : p->mode));
+		pb_json_str(b, "mode", pb_mode_name(pb_mode_of(a, p)));
 		pb_json_key(b, "identities");
 		pb_json_array_begin(b);
 		for (unsigned int i = 0; i < p->nident; i++)
