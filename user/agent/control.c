@@ -72,7 +72,8 @@ static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 
 /* The processes the kernel tracks (all, or those that hold or own a
  * credential), each with what it holds and how the decision judges it now. */
-static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out)
+static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+		    size_t errlen)
 {
 	int procs_fd = bpf_map__fd(a->kern.skel->maps.procs),
 	    creds_fd = bpf_map__fd(a->kern.skel->maps.creds);
@@ -80,6 +81,8 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 	__u32 key, next, *prev = NULL;
 	uint64_t now = pb_now_boot_ns();
 
+	(void)err;
+	(void)errlen;
 	pb_json_array_begin(out);
 	while (!bpf_map_get_next_key(procs_fd, prev, &next)) {
 		struct pb_proc p;
@@ -161,13 +164,19 @@ static void pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *
 	}
 	pb_json_array_end(out);
 	pb_buf_append(out, "\n", 1);
+	return 0;
 }
 
-static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
+static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+			size_t errlen)
 {
 	struct pb_stats st;
 	const uint64_t *cnt = st.cnt;
 	char loaded[40];
+
+	(void)r;
+	(void)err;
+	(void)errlen;
 
 	pb_stats_read(a, &st);
 	pb_boot_to_rfc3339(a->purpose.policy_loaded, loaded, sizeof(loaded));
@@ -235,21 +244,18 @@ static void pb_do_status(struct pb_agent *a, struct pb_buf *out)
 	pb_json_end(out);
 	pb_json_end(out);
 	pb_buf_append(out, "\n", 1);
+	return 0;
 }
 
 static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
 		      size_t errlen)
 {
-	static const char *const keys[] = {"pid", "ttl",      "identity", "inherit",
-					   "out", "audience", NULL};
 	struct pb_mint_req m = {.inherit = -1};
 	struct pb_cred_meta *meta;
 	const char *v;
 	uint64_t n;
 	int ret;
 
-	if ((ret = pb_req_check_keys(r, keys, err, errlen)))
-		return ret;
 	v = pb_req_get(r, "pid");
 	if (!v || pb_parse_u64(v, 1, 0x7fffffff, &n)) {
 		snprintf(err, errlen, "mint: pid must be a positive number");
@@ -297,99 +303,106 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 	return 0;
 }
 
-static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
-		       size_t errlen)
+static int pb_do_revoke(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+			size_t errlen)
 {
-	static const char *const ps_keys[] = {"all", "format", NULL};
-	static const char *const status_keys[] = {"format", NULL};
-	static const char *const revoke_keys[] = {"id", NULL};
 	uint64_t id;
 	int ret;
 
-	if (!strcmp(r->verb, "mint"))
-		return pb_do_mint(a, r, out, err, errlen);
-	if (!strcmp(r->verb, "revoke")) {
-		if ((ret = pb_req_check_keys(r, revoke_keys, err, errlen)))
-			return ret;
-		if (pb_id_parse(pb_req_get(r, "id"), &id)) {
-			snprintf(err, errlen, "revoke: id must be 16 hex digits");
-			return -EINVAL;
-		}
-		if ((ret = pb_revoke(a, id, err, errlen)))
-			return ret;
-		pb_json_begin(out);
-		pb_json_id(out, "revoked", id);
-		pb_json_end(out);
-		pb_buf_append(out, "\n", 1);
-		return 0;
-	}
-	if (!strcmp(r->verb, "ps")) {
-		if ((ret = pb_req_check_keys(r, ps_keys, err, errlen)))
-			return ret;
-		pb_do_ps(a, r, out);
-		return 0;
-	}
-	if (!strcmp(r->verb, "status")) {
-		if ((ret = pb_req_check_keys(r, status_keys, err, errlen)))
-			return ret;
-		pb_do_status(a, out);
-		return 0;
-	}
-	if (!strcmp(r->verb, "health")) {
-		static const char *const none[] = {NULL};
-		struct pb_audit_stats as = {0};
-		struct pb_config cfg = {0};
-		__u32 zero = 0;
+	if (pb_id_parse(pb_req_get(r, "id"), &id))
+		return pb_errf(err, errlen, -EINVAL, "revoke: id must be 16 hex digits");
+	if ((ret = pb_revoke(a, id, err, errlen)))
+		return ret;
+	pb_json_begin(out);
+	pb_json_id(out, "revoked", id);
+	pb_json_end(out);
+	pb_buf_append(out, "\n", 1);
+	return 0;
+}
 
-		if ((ret = pb_req_check_keys(r, none, err, errlen)))
-			return ret;
-		/* Ready: hooks attached, the policy in force in the kernel, the
-		 * trail writable (the last write did not fail). */
-		bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.agent_cfg), &zero, &cfg);
-		if (a->sink.audit)
-			pb_audit_stats(a->sink.audit, &as);
-		if (a->kern.nlinks < 9 || cfg.gen != a->purpose.gen || !a->purpose.gen) {
-			snprintf(err, errlen,
-				 "not ready: %d hooks attached, policy generation %u "
-				 "in the kernel, %u expected",
-				 a->kern.nlinks, cfg.gen, a->purpose.gen);
-			return -EAGAIN;
-		}
-		if (as.failing) {
-			snprintf(err, errlen,
-				 "degraded: the audit trail cannot be written (%" PRIu64
-				 " records dropped); enforcement continues",
-				 as.dropped);
-			return -EIO;
-		}
-		pb_json_begin(out);
-		pb_json_u64(out, "hooks", (uint64_t)a->kern.nlinks);
-		pb_json_str(out, "policy_version", a->purpose.policy.version);
-		pb_json_u64(out, "policy_generation", a->purpose.gen);
-		pb_json_u64(out, "audit_seq", as.seq);
-		pb_json_end(out);
-		pb_buf_append(out, "\n", 1);
-		return 0;
-	}
-	if (!strcmp(r->verb, "reload")) {
-		static const char *const none[] = {NULL};
+/* Ready: hooks attached, the policy in force in the kernel, the trail
+ * writable (the last write did not fail). */
+static int pb_do_health(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+			size_t errlen)
+{
+	struct pb_audit_stats as = {0};
+	struct pb_config cfg = {0};
+	__u32 zero = 0;
 
-		if ((ret = pb_req_check_keys(r, none, err, errlen)))
+	(void)r;
+	bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.agent_cfg), &zero, &cfg);
+	if (a->sink.audit)
+		pb_audit_stats(a->sink.audit, &as);
+	if (a->kern.nlinks < 9 || cfg.gen != a->purpose.gen || !a->purpose.gen)
+		return pb_errf(err, errlen, -EAGAIN,
+			       "not ready: %d hooks attached, policy generation %u in the kernel, "
+			       "%u expected",
+			       a->kern.nlinks, cfg.gen, a->purpose.gen);
+	if (as.failing)
+		return pb_errf(err, errlen, -EIO,
+			       "degraded: the audit trail cannot be written (%" PRIu64
+			       " records dropped); enforcement continues",
+			       as.dropped);
+	pb_json_begin(out);
+	pb_json_u64(out, "hooks", (uint64_t)a->kern.nlinks);
+	pb_json_str(out, "policy_version", a->purpose.policy.version);
+	pb_json_u64(out, "policy_generation", a->purpose.gen);
+	pb_json_u64(out, "audit_seq", as.seq);
+	pb_json_end(out);
+	pb_buf_append(out, "\n", 1);
+	return 0;
+}
+
+static int pb_do_reload(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+			size_t errlen)
+{
+	int ret;
+
+	(void)r;
+	ring_buffer__consume(a->kern.rb); /* decisions before the swap come first */
+	if ((ret = pb_reload(a, err, errlen)))
+		return ret;
+	a->purpose.policy_loaded = pb_now_boot_ns();
+	pb_json_begin(out);
+	pb_json_str(out, "policy_version", a->purpose.policy.version);
+	pb_json_u64(out, "policy_generation", a->purpose.gen);
+	pb_json_u64(out, "identities", a->purpose.policy.nident);
+	pb_json_end(out);
+	pb_buf_append(out, "\n", 1);
+	return 0;
+}
+
+/* The commands: each verb, the keys it takes, and its handler. */
+static const struct pb_command {
+	const char *verb;
+	const char *const *keys;
+	int (*run)(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+		   size_t errlen);
+} pb_commands[] = {
+    {"mint", (const char *const[]){"pid", "ttl", "identity", "inherit", "out", "audience", NULL},
+     pb_do_mint},
+    {"revoke", (const char *const[]){"id", NULL}, pb_do_revoke},
+    /* format: sent by older procbindctl; every reply is JSON now */
+    {"ps", (const char *const[]){"all", "format", NULL}, pb_do_ps},
+    {"status", (const char *const[]){"format", NULL}, pb_do_status},
+    {"health", (const char *const[]){NULL}, pb_do_health},
+    {"reload", (const char *const[]){NULL}, pb_do_reload},
+};
+
+static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+		       size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(pb_commands) / sizeof(pb_commands[0]); i++) {
+		const struct pb_command *c = &pb_commands[i];
+		int ret;
+
+		if (strcmp(r->verb, c->verb))
+			continue;
+		if ((ret = pb_req_check_keys(r, c->keys, err, errlen)))
 			return ret;
-		ring_buffer__consume(a->kern.rb); /* decisions before the swap come first */
-		if ((ret = pb_reload(a, err, errlen)))
-			return ret;
-		a->purpose.policy_loaded = pb_now_boot_ns();
-		pb_json_begin(out);
-		pb_json_str(out, "policy_version", a->purpose.policy.version);
-		pb_json_u64(out, "policy_generation", a->purpose.gen);
-		pb_json_u64(out, "identities", a->purpose.policy.nident);
-		pb_json_end(out);
-		pb_buf_append(out, "\n", 1);
-		return 0;
+		return c->run(a, r, out, err, errlen);
 	}
-	snprintf(err, errlen, "unknown command '%s'", r->verb);
-	return -EINVAL;
+	return pb_errf(err, errlen, -EINVAL, "unknown command '%s'", r->verb);
 }
 
 static void pb_reply(int fd, const char *head, const struct pb_buf *body)
