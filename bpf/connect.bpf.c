@@ -186,7 +186,7 @@ pb_judge_held(const struct pb_proc *rec, const struct pb_subject *s, __u64 now,
 			continue; /* slot claimed, id not yet written */
 		*c = bpf_map_lookup_elem(&creds, &id);
 		if (*c && pb_is_inheriting_child(s, *c)) {
-			__u32 otgid = (*c)->tgid;
+			__u32 otgid = (*c)->owner.tgid;
 
 			owner = bpf_map_lookup_elem(&procs, &otgid);
 		}
@@ -254,15 +254,13 @@ static __always_inline void pb_report(struct task_struct *t, const struct pb_pro
 	pb_task_ref_fill(&e->task, t, rec);
 	e->task.cgroup_id = bpf_get_current_cgroup_id();
 	if (c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE) {
-		e->owner.tgid = c->tgid;
-		e->owner.start_time = c->start_time;
+		e->owner.proc = c->owner;
 		e->owner.cgroup_id = c->cgroup_id;
 		e->owner.exe_dev = c->exe_dev;
 		e->owner.exe_ino = c->exe_ino;
 	} else {
 		__builtin_memset(&e->owner, 0, sizeof(e->owner));
 	}
-	e->owner._pad = 0;
 	e->cred_id = cred_id;
 	__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
 	e->dport = d->port;
@@ -339,14 +337,14 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		goto verdict;
 	}
 	t = pb_current();
-	s.tgid = tgid;
-	s.start_time = pb_task_start(t);
+	s.self.tgid = tgid;
+	s.self.start_time = pb_task_start(t);
 	if (!pb_rec_is_task(rec, t)) {
 		/* The record outlived its process and the hooks never saw this
 		 * one: what it holds is not this process's. Counted, reported,
 		 * and judged as a process holding nothing. */
 		pb_count(PB_CNT_STALE_RECORD);
-		pb_anomaly(t, PB_AN_STALE_RECORD, rec->start_time, 0);
+		pb_anomaly(t, PB_AN_STALE_RECORD, rec->self.start_time, 0);
 		if (!prot)
 			return 1;
 		reason = pb_protected_check(ctx, gen, family, &ids);
@@ -359,8 +357,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	s.cgroup_id = bpf_get_current_cgroup_id();
 	s.exe_dev = rec->exe_dev;
 	s.exe_ino = rec->exe_ino;
-	s.parent_tgid = rec->parent_tgid;
-	s.parent_start = rec->parent_start;
+	s.parent = rec->parent;
 	now = bpf_ktime_get_boot_ns();
 	n = rec->nheld;
 	reason = pb_judge_held(rec, &s, now, &ids, &c, &cred_id, &ident);

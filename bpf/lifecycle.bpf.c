@@ -62,11 +62,11 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 	pb_proc_init(&rec, child);
 	/* The parent is the forking task, not whoever reaps the child later. */
 	ptgid = BPF_CORE_READ(parent, tgid);
-	rec.parent_tgid = ptgid;
-	rec.parent_start = pb_task_start(parent);
+	rec.parent.tgid = ptgid;
+	rec.parent.start_time = pb_task_start(parent);
 
 	prec = bpf_map_lookup_elem(&procs, &ptgid);
-	if (prec && pb_rec_is(prec, rec.parent_start) && prec->nheld) {
+	if (prec && pb_rec_is(prec, rec.parent.start_time) && prec->nheld) {
 		/* Inheritance through fork: the child holds what the parent holds
 		 * (open fds, memory). Whether it may use it is the decision's job. */
 		for (int i = 0; i < PB_MAX_HELD; i++)
@@ -74,7 +74,7 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 		rec.nheld = prec->nheld;
 		rec.flags = prec->flags & PB_PROC_OVERFLOW;
 	}
-	if (prec && pb_rec_is(prec, rec.parent_start)) {
+	if (prec && pb_rec_is(prec, rec.parent.start_time)) {
 		/* Fork copies the identity tag; exec re-derives it. */
 		rec.ident = prec->ident;
 		rec.tag_gen = prec->tag_gen;
@@ -83,7 +83,7 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 
 	/* BPF_ANY: a new process is the truth about its PID, whatever a
 	 * record left behind says. */
-	err = bpf_map_update_elem(&procs, &rec.tgid, &rec, BPF_ANY);
+	err = bpf_map_update_elem(&procs, &rec.self.tgid, &rec, BPF_ANY);
 	if (err) {
 		pb_count(PB_CNT_PROCS_FULL);
 		pb_anomaly(child, PB_AN_PROCS_FULL, rec.nheld, err);

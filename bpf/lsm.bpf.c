@@ -41,23 +41,22 @@ int BPF_PROG(pb_guard_file_open, struct file *file, int ret)
 	id = *idp;
 
 	t = pb_current();
-	s.tgid = BPF_CORE_READ(t, tgid);
-	s.start_time = pb_task_start(t);
+	s.self.tgid = BPF_CORE_READ(t, tgid);
+	s.self.start_time = pb_task_start(t);
 	s.cgroup_id = bpf_get_current_cgroup_id();
 	pb_task_exe(t, &s.exe_dev, &s.exe_ino);
 	/* The parent that forked it (its record), else the live one. */
-	rec = bpf_map_lookup_elem(&procs, &s.tgid);
+	rec = bpf_map_lookup_elem(&procs, &s.self.tgid);
 	if (rec && pb_rec_is_task(rec, t)) {
-		s.parent_tgid = rec->parent_tgid;
-		s.parent_start = rec->parent_start;
+		s.parent = rec->parent;
 	} else {
 		parent = BPF_CORE_READ(t, group_leader, real_parent);
-		s.parent_tgid = BPF_CORE_READ(parent, tgid);
-		s.parent_start = pb_task_start(parent);
+		s.parent.tgid = BPF_CORE_READ(parent, tgid);
+		s.parent.start_time = pb_task_start(parent);
 	}
 	c = bpf_map_lookup_elem(&creds, &id);
 	if (c && pb_is_inheriting_child(&s, c)) {
-		__u32 otgid = c->tgid;
+		__u32 otgid = c->owner.tgid;
 
 		owner = bpf_map_lookup_elem(&procs, &otgid);
 	}
@@ -73,7 +72,8 @@ int BPF_PROG(pb_guard_file_open, struct file *file, int ret)
 	pb_count(PB_CNT_OPEN_REFUSED);
 	e = pb_event_reserve(sizeof(*e), PB_EV_OPEN_REFUSED);
 	if (e) {
-		pb_task_ref_fill(&e->task, t, rec && rec->start_time == s.start_time ? rec : NULL);
+		pb_task_ref_fill(&e->task, t,
+				 rec && rec->self.start_time == s.self.start_time ? rec : NULL);
 		e->cred_id = id;
 		e->verdict = verdict;
 		e->reason = reason;

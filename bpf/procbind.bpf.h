@@ -156,11 +156,11 @@ static __always_inline __u64 pb_task_start(struct task_struct *t)
  * the nanosecond, so every later comparison is exact again. */
 static __always_inline bool pb_rec_is(struct pb_proc *rec, __u64 start)
 {
-	if (rec->start_time == start)
+	if (rec->self.start_time == start)
 		return true;
-	if (!(rec->flags & PB_PROC_COARSE) || rec->start_time != start - start % PB_TICK_NS)
+	if (!(rec->flags & PB_PROC_COARSE) || rec->self.start_time != start - start % PB_TICK_NS)
 		return false;
-	rec->start_time = start;
+	rec->self.start_time = start;
 	rec->flags &= ~PB_PROC_COARSE;
 	return true;
 }
@@ -174,14 +174,14 @@ static __always_inline bool pb_rec_is_task(struct pb_proc *rec, struct task_stru
 	__u64 pstart;
 
 	if (!(rec->flags & PB_PROC_COARSE))
-		return rec->start_time == pb_task_start(t);
+		return rec->self.start_time == pb_task_start(t);
 	if (!pb_rec_is(rec, pb_task_start(t)))
 		return false;
 	parent = BPF_CORE_READ(t, group_leader, real_parent);
 	pstart = pb_task_start(parent);
-	if (BPF_CORE_READ(parent, tgid) == rec->parent_tgid &&
-	    rec->parent_start == pstart - pstart % PB_TICK_NS)
-		rec->parent_start = pstart;
+	if (BPF_CORE_READ(parent, tgid) == rec->parent.tgid &&
+	    rec->parent.start_time == pstart - pstart % PB_TICK_NS)
+		rec->parent.start_time = pstart;
 	return true;
 }
 
@@ -220,13 +220,13 @@ static __always_inline void pb_proc_init(struct pb_proc *p, struct task_struct *
 {
 	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
 
-	p->tgid = BPF_CORE_READ(t, tgid);
-	p->start_time = pb_task_start(t);
+	p->self.tgid = BPF_CORE_READ(t, tgid);
+	p->self.start_time = pb_task_start(t);
 	p->cgroup_id = pb_task_cgroup(t);
 	pb_task_exe(t, &p->exe_dev, &p->exe_ino);
 	p->uid = BPF_CORE_READ(t, cred, euid.val);
-	p->parent_tgid = BPF_CORE_READ(parent, tgid);
-	p->parent_start = pb_task_start(parent);
+	p->parent.tgid = BPF_CORE_READ(parent, tgid);
+	p->parent.start_time = pb_task_start(parent);
 	BPF_CORE_READ_STR_INTO(&p->comm, t, comm);
 }
 
@@ -234,16 +234,17 @@ static __always_inline void pb_proc_init(struct pb_proc *p, struct task_struct *
 static __always_inline void pb_task_ref_fill(struct pb_task_ref *r, struct task_struct *t,
 					     const struct pb_proc *p)
 {
-	r->tgid = BPF_CORE_READ(t, tgid);
+	r->proc.tgid = BPF_CORE_READ(t, tgid);
+	r->proc._pad = r->_pad = 0; /* ring buffer memory is not zeroed */
 	r->pid = BPF_CORE_READ(t, pid);
-	r->start_time = pb_task_start(t);
+	r->proc.start_time = pb_task_start(t);
 	r->cgroup_id = pb_task_cgroup(t);
 	r->uid = BPF_CORE_READ(t, cred, euid.val);
 	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
 	if (p) {
 		r->exe_dev = p->exe_dev;
 		r->exe_ino = p->exe_ino;
-		r->ppid = p->parent_tgid;
+		r->ppid = p->parent.tgid;
 	} else {
 		pb_task_exe(t, &r->exe_dev, &r->exe_ino);
 		r->ppid = BPF_CORE_READ(t, real_parent, tgid);

@@ -24,10 +24,10 @@ int pb_walk_tasks(struct bpf_iter__task *ctx)
 		return 0;
 
 	parent = BPF_CORE_READ(t, real_parent);
-	info.tgid = t->tgid;
-	info.ppid = BPF_CORE_READ(parent, tgid);
-	info.parent_start = pb_task_start(parent);
-	info.start_time = pb_task_start(t);
+	info.proc.tgid = t->tgid;
+	info.proc.start_time = pb_task_start(t);
+	info.parent.tgid = BPF_CORE_READ(parent, tgid);
+	info.parent.start_time = pb_task_start(parent);
 	info.cgroup_id = pb_task_cgroup(t);
 	pb_task_exe(t, &info.exe_dev, &info.exe_ino);
 	info.uid = BPF_CORE_READ(t, cred, euid.val);

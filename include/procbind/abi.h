@@ -61,10 +61,9 @@ enum pb_verdict { PB_VERDICTS(PB_ENUM_ENTRY) PB_VERDICT_MAX };
 _Static_assert(PB_MODE_MONITOR == 0 && PB_MODE_ENFORCE == 1 && PB_VERDICT_DENY == 1,
 	       "values the pinned maps and events hold");
 
-/* Why a credential does not entitle the process that holds it. PB_OK is the
- * only reason that allows. The order of checks is documented in decision.h. */
-/* Why a decision failed, each with the name events and metrics use. One
- * list: the enum and the agent's names are both made from it. */
+/* Why a decision failed, each with the name events and metrics use. PB_OK
+ * is the only reason that allows; the order of checks is documented in
+ * decision.h. One list: the enum and the agent's names are made from it. */
 #define PB_REASONS(X)                                                                              \
 	X(PB_OK, "ok")                                                                             \
 	X(PB_R_FOREIGN_PID, "foreign_pid")	 /* minted for another process */                  \
@@ -93,18 +92,26 @@ enum pb_reason {
 #define PB_PROC_SEEDED	 (1u << 1) /* created by the agent from a task walk, not by a hook */
 #define PB_PROC_COARSE	 (1u << 2) /* seeded from /proc: start times known to the tick only */
 
+/* One process instance: its tgid and its group leader's start time
+ * (start_boottime, ns). A PID is reused; the pair is not. Every struct that
+ * names a process names it with this. */
+struct pb_pkey {
+	__u64 start_time;
+	__u32 tgid;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_pkey) == 16, "pb_pkey layout");
+
 /* One record per process, keyed by tgid in map "procs". The hooks keep it:
  * fork creates it (copying what the parent holds), exec refreshes the
  * executable, exit of the last thread deletes it. start_time guards every use
  * against a record that outlived its process. */
 struct pb_proc {
-	__u64 start_time; /* group leader's start_boottime, ns */
-	__u64 exe_dev;	  /* kernel dev_t (MAJOR<<20|MINOR) of the executable's sb */
+	struct pb_pkey self;
+	struct pb_pkey parent; /* the process that forked this one (not the reaper) */
+	__u64 exe_dev;	       /* kernel dev_t (MAJOR<<20|MINOR) of the executable's sb */
 	__u64 exe_ino;
-	__u64 cgroup_id;    /* cgroup v2 id at the last fork/exec; connect reads it live */
-	__u64 parent_start; /* start_time of the process that forked this one */
-	__u32 tgid;
-	__u32 parent_tgid; /* the process that forked this one (not the reaper) */
+	__u64 cgroup_id; /* cgroup v2 id at the last fork/exec; connect reads it live */
 	__u32 uid;
 	__u32 flags;		 /* PB_PROC_* */
 	__u32 nheld;		 /* slots claimed in held[]; > PB_MAX_HELD means overflow */
@@ -116,21 +123,21 @@ struct pb_proc {
 	__u64 allow_repeats;	 /* allowed connects counted, not reported */
 	char comm[PB_COMM_LEN];
 };
-_Static_assert(sizeof(struct pb_proc) == 176, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 184, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */
 struct pb_cred {
-	__u64 start_time; /* the bound process: start_boottime, ns */
+	struct pb_pkey owner; /* the bound process */
 	__u64 cgroup_id;
 	__u64 exe_dev;
 	__u64 exe_ino;
 	__u64 expires; /* CLOCK_BOOTTIME ns; the credential is dead at >= expires */
 	__u64 ident;   /* the identity it was minted for (pb_ident_id) */
-	__u32 tgid;
-	__u32 flags; /* PB_CRED_* */
+	__u32 flags;   /* PB_CRED_* */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct pb_cred) == 56, "pb_cred layout");
+_Static_assert(sizeof(struct pb_cred) == 64, "pb_cred layout");
 
 /* Key of map "cred_files": the token file's inode. dev is the kernel's dev_t
  * encoding, as in inode->i_sb->s_dev. */
@@ -151,7 +158,7 @@ struct pb_config {
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 5
+#define PB_LAYOUT 6
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -281,26 +288,24 @@ _Static_assert(sizeof(struct pb_event_hdr) == 16, "pb_event_hdr layout");
 
 /* The process an event is about, as the kernel saw it at that moment. */
 struct pb_task_ref {
-	__u64 start_time;
+	struct pb_pkey proc;
 	__u64 cgroup_id;
 	__u64 exe_dev;
 	__u64 exe_ino;
-	__u32 tgid;
 	__u32 pid; /* the thread */
 	__u32 ppid;
 	__u32 uid;
+	__u32 _pad;
 	char comm[PB_COMM_LEN];
 };
-_Static_assert(sizeof(struct pb_task_ref) == 64, "pb_task_ref layout");
+_Static_assert(sizeof(struct pb_task_ref) == 72, "pb_task_ref layout");
 
 /* The process a credential was minted for, copied from the credential. */
 struct pb_owner_ref {
-	__u64 start_time;
+	struct pb_pkey proc;
 	__u64 cgroup_id;
 	__u64 exe_dev;
 	__u64 exe_ino;
-	__u32 tgid;
-	__u32 _pad;
 };
 _Static_assert(sizeof(struct pb_owner_ref) == 40, "pb_owner_ref layout");
 
@@ -329,7 +334,7 @@ struct pb_connect_event {
 	__u32 nheld;
 	__u64 ident; /* out_of_scope: the identity; protected: the one required */
 };
-_Static_assert(sizeof(struct pb_connect_event) == 168, "pb_connect_event layout");
+_Static_assert(sizeof(struct pb_connect_event) == 176, "pb_connect_event layout");
 
 /* ACQUIRE: task opened the file of cred_id. INHERIT: task (the child) got
  * nheld credentials from its parent at fork; cred_id is the first. */
@@ -340,7 +345,7 @@ struct pb_cred_event {
 	__u32 nheld;
 	__s32 fd;
 };
-_Static_assert(sizeof(struct pb_cred_event) == 96, "pb_cred_event layout");
+_Static_assert(sizeof(struct pb_cred_event) == 104, "pb_cred_event layout");
 
 /* OPEN_REFUSED: task opened the token file of cred_id and is not entitled
  * to it (BPF-LSM file_open). Enforce: the open failed with EACCES. */
@@ -353,7 +358,7 @@ struct pb_open_event {
 	__u16 _pad;
 	__u32 mode;
 };
-_Static_assert(sizeof(struct pb_open_event) == 96, "pb_open_event layout");
+_Static_assert(sizeof(struct pb_open_event) == 104, "pb_open_event layout");
 
 /* EXEC and EXIT of a process that holds credentials. */
 struct pb_proc_event {
@@ -367,7 +372,7 @@ struct pb_proc_event {
 	__u64 allow_repeats;	    /* exit: allowed connects counted, not reported */
 	char filename[PB_PATH_LEN]; /* exec: the path exec'd, bounded */
 };
-_Static_assert(sizeof(struct pb_proc_event) == 248, "pb_proc_event layout");
+_Static_assert(sizeof(struct pb_proc_event) == 256, "pb_proc_event layout");
 
 #define PB_ANOMALIES(X)                                                                            \
 	X(PB_AN_NONE, "?")                                                                         \
@@ -384,7 +389,7 @@ struct pb_anomaly_event {
 	__u32 kind; /* enum pb_anomaly */
 	__s32 err;
 };
-_Static_assert(sizeof(struct pb_anomaly_event) == 96, "pb_anomaly_event layout");
+_Static_assert(sizeof(struct pb_anomaly_event) == 104, "pb_anomaly_event layout");
 
 struct pb_cgroup_event {
 	struct pb_event_hdr hdr;
@@ -396,18 +401,16 @@ _Static_assert(sizeof(struct pb_cgroup_event) == 32, "pb_cgroup_event layout");
 
 /* One process (group leader), from the task iterator or from /proc. */
 struct pb_task_info {
-	__u64 start_time;
+	struct pb_pkey proc;
+	struct pb_pkey parent; /* tgid: its parent (ppid) */
 	__u64 cgroup_id;
 	__u64 exe_dev;
 	__u64 exe_ino;
-	__u64 parent_start;
-	__u32 tgid;
-	__u32 ppid;
 	__u32 uid;
 	__u32 flags; /* PB_TI_* */
 	char comm[PB_COMM_LEN];
 };
 #define PB_TI_COARSE (1u << 0) /* read from /proc: start times rounded down to PB_TICK_NS */
-_Static_assert(sizeof(struct pb_task_info) == 72, "pb_task_info layout");
+_Static_assert(sizeof(struct pb_task_info) == 80, "pb_task_info layout");
 
 #endif /* PROCBIND_ABI_H */

@@ -15,14 +15,18 @@
  * time from the live task, cgroup live from bpf_get_current_cgroup_id(), the
  * executable and the parent from its record (kept by the exec/fork hooks). */
 struct pb_subject {
-	__u64 start_time;
+	struct pb_pkey self;
+	struct pb_pkey parent;
 	__u64 cgroup_id;
 	__u64 exe_dev;
 	__u64 exe_ino;
-	__u64 parent_start;
-	__u32 tgid;
-	__u32 parent_tgid;
 };
+
+/* Is a the process instance b? */
+static __always_inline int pb_pkey_is(const struct pb_pkey *a, const struct pb_pkey *b)
+{
+	return a->tgid == b->tgid && a->start_time == b->start_time;
+}
 
 /* Is the subject a forked child of the credential's owner, and does the
  * credential allow children? Only then does the decision need the owner's
@@ -31,15 +35,15 @@ struct pb_subject {
 static __always_inline int pb_is_inheriting_child(const struct pb_subject *s,
 						  const struct pb_cred *c)
 {
-	return (c->flags & PB_CRED_INHERIT_CHILDREN) && s->tgid != c->tgid &&
-	       s->parent_tgid == c->tgid && s->parent_start == c->start_time;
+	return (c->flags & PB_CRED_INHERIT_CHILDREN) && s->self.tgid != c->owner.tgid &&
+	       pb_pkey_is(&s->parent, &c->owner);
 }
 
 /* Does holding credential c entitle subject s to connect at time now?
  *
  * c is NULL when the credential id is not in the kernel's map (removed after
  * revocation): that fails closed as PB_R_REVOKED. owner is the bound process's
- * current record (procs[c->tgid]) or NULL; it is read only for an inheriting
+ * current record (procs[c->owner.tgid]) or NULL; it is read only for an inheriting
  * child, see pb_is_inheriting_child().
  *
  * Checks run in this order; the first that fails is the reason:
@@ -71,9 +75,9 @@ static __always_inline enum pb_reason pb_cred_reason(const struct pb_subject *s,
 	if (!c)
 		return PB_R_REVOKED;
 
-	is_owner = s->tgid == c->tgid && s->start_time == c->start_time;
+	is_owner = pb_pkey_is(&s->self, &c->owner);
 	if (!is_owner) {
-		if (s->tgid == c->tgid)
+		if (s->self.tgid == c->owner.tgid)
 			return PB_R_PID_REUSED;
 		child = pb_is_inheriting_child(s, c);
 		if (!child)
@@ -88,7 +92,7 @@ static __always_inline enum pb_reason pb_cred_reason(const struct pb_subject *s,
 		return PB_R_REVOKED;
 	if (now >= c->expires)
 		return PB_R_EXPIRED;
-	if (child && !(owner && owner->tgid == c->tgid && owner->start_time == c->start_time))
+	if (child && !(owner && pb_pkey_is(&owner->self, &c->owner)))
 		return PB_R_OWNER_EXITED;
 	return PB_OK;
 }

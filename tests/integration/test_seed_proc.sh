@@ -42,7 +42,7 @@ pass "seeded from /proc, and the probe says so"
 for p in $OWNER $SIB $PARENT; do
 	R=$(rec $p)
 	echo "$R" | jq -e --argjson t "$(ticks $p)" --argjson c $COARSE --argjson k $TICK \
-		'(.flags / $c | floor) % 2 == 1 and .start_time == $t * $k and .ident != 0' >/dev/null ||
+		'(.flags / $c | floor) % 2 == 1 and .self.start_time == $t * $k and .ident != 0' >/dev/null ||
 		fail "pid $p: seeded record is not coarse, tick-exact and tagged: $R"
 done
 pass "records of the three older processes are coarse (start = $(ticks $OWNER) ticks x 10 ms) and tagged"
@@ -59,9 +59,9 @@ touch $T/settle
 expect owner connect:tcp:127.0.0.1:$P ok
 R=$(rec $OWNER)
 echo "$R" | jq -e --argjson t "$(ticks $OWNER)" --argjson c $COARSE --argjson k $TICK \
-	'(.flags / $c | floor) % 2 == 0 and (.start_time / $k | floor) == $t' >/dev/null ||
+	'(.flags / $c | floor) % 2 == 0 and (.self.start_time / $k | floor) == $t' >/dev/null ||
 	fail "the connect did not settle the record: $R"
-pass "a connect settled the owner's record: start_time $(echo "$R" | jq .start_time) ns"
+pass "a connect settled the owner's record: start_time $(echo "$R" | jq .self.start_time) ns"
 
 ID=$(mint "$OWNER" "$T/tok")
 [ -n "$ID" ] || fail "mint after the record settled"
@@ -89,9 +89,9 @@ CHILD=$(started child)
 expect parent "connect:tcp:127.0.0.1:$P" ok
 rec $PARENT | jq -e --argjson c $COARSE '(.flags / $c | floor) % 2 == 0' >/dev/null ||
 	fail "the fork did not settle the parent: $(rec $PARENT)"
-PSTART=$(rec $PARENT | jq .start_time)
+PSTART=$(rec $PARENT | jq .self.start_time)
 rec $CHILD | jq -e --argjson c $COARSE --argjson ps "$PSTART" --argjson pp "$PARENT" \
-	'(.flags / $c | floor) % 2 == 0 and .parent_start == $ps and .parent_tgid == $pp' >/dev/null ||
+	'(.flags / $c | floor) % 2 == 0 and .parent.start_time == $ps and .parent.tgid == $pp' >/dev/null ||
 	fail "child record: $(rec $CHILD), parent start $PSTART"
 pass "a fork settled the older parent; the child names its exact start"
 

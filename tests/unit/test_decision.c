@@ -13,26 +13,26 @@
 #define NOW 5000000000ULL
 
 static const struct pb_cred owner_cred = {
-    .start_time = S0,
+    .owner.start_time = S0,
     .cgroup_id = 100,
     .exe_dev = 8,
     .exe_ino = 77,
     .expires = NOW + 1000,
-    .tgid = 4242,
+    .owner.tgid = 4242,
     .flags = 0,
 };
-static const struct pb_proc owner_rec = {.start_time = S0, .tgid = 4242};
+static const struct pb_proc owner_rec = {.self.start_time = S0, .self.tgid = 4242};
 
 /* The owner itself, as the connect hook would describe it. */
 static struct pb_subject owner(void)
 {
-	struct pb_subject s = {.start_time = S0,
+	struct pb_subject s = {.self.start_time = S0,
 			       .cgroup_id = 100,
 			       .exe_dev = 8,
 			       .exe_ino = 77,
-			       .parent_start = 10,
-			       .tgid = 4242,
-			       .parent_tgid = 1};
+			       .parent.start_time = 10,
+			       .self.tgid = 4242,
+			       .parent.tgid = 1};
 	return s;
 }
 
@@ -40,10 +40,10 @@ static struct pb_subject child_of_owner(void)
 {
 	struct pb_subject s = owner();
 
-	s.tgid = 4300;
-	s.start_time = S0 + 500;
-	s.parent_tgid = 4242;
-	s.parent_start = S0;
+	s.self.tgid = 4300;
+	s.self.start_time = S0 + 500;
+	s.parent.tgid = 4242;
+	s.parent.start_time = S0;
 	return s;
 }
 
@@ -62,8 +62,8 @@ static void test_sibling_same_cgroup_is_foreign_pid(void **st)
 	struct pb_subject s = owner();
 
 	(void)st;
-	s.tgid = 4243;
-	s.start_time = S0 + 7;
+	s.self.tgid = 4243;
+	s.self.start_time = S0 + 7;
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, &owner_rec, NOW), PB_R_FOREIGN_PID);
 }
 
@@ -72,7 +72,7 @@ static void test_other_cgroup_is_foreign_cgroup(void **st)
 	struct pb_subject s = owner();
 
 	(void)st;
-	s.tgid = 5000;
+	s.self.tgid = 5000;
 	s.cgroup_id = 200;
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_FOREIGN_CGROUP);
 }
@@ -82,9 +82,9 @@ static void test_pid_reuse(void **st)
 	struct pb_subject s = owner();
 
 	(void)st;
-	s.start_time = S0 + 1; /* same PID, one nanosecond later: another process */
+	s.self.start_time = S0 + 1; /* same PID, one nanosecond later: another process */
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_PID_REUSED);
-	s.start_time = S0 - 1;
+	s.self.start_time = S0 - 1;
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_PID_REUSED);
 	/* reuse wins over every later check, even when expired too */
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, owner_cred.expires + 5),
@@ -168,7 +168,7 @@ static void test_child_allowed_with_inherit(void **st)
 	{
 		struct pb_proc reused = owner_rec;
 
-		reused.start_time = S0 + 99; /* owner's PID now belongs to another process */
+		reused.self.start_time = S0 + 99; /* owner's PID now belongs to another process */
 		assert_int_equal(pb_cred_reason(&s, &c, &reused, NOW), PB_R_OWNER_EXITED);
 	}
 	/* ... and still bound to the cgroup and the executable */
@@ -186,9 +186,9 @@ static void test_grandchild_not_inheriting(void **st)
 
 	(void)st;
 	c.flags |= PB_CRED_INHERIT_CHILDREN;
-	s.tgid = 4400;
-	s.parent_tgid = 4300; /* child of the child */
-	s.parent_start = S0 + 500;
+	s.self.tgid = 4400;
+	s.parent.tgid = 4300; /* child of the child */
+	s.parent.start_time = S0 + 500;
 	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_R_FOREIGN_PID);
 }
 
@@ -200,7 +200,7 @@ static void test_child_of_pid_reused_owner(void **st)
 
 	(void)st;
 	c.flags |= PB_CRED_INHERIT_CHILDREN;
-	s.parent_start = S0 + 1;
+	s.parent.start_time = S0 + 1;
 	assert_int_equal(pb_cred_reason(&s, &c, &owner_rec, NOW), PB_R_FOREIGN_PID);
 }
 
@@ -215,7 +215,7 @@ static void test_monitor_and_enforce(void **st)
 
 static void test_held_overflow_and_dedupe(void **st)
 {
-	struct pb_proc p = {.tgid = 1};
+	struct pb_proc p = {.self.tgid = 1};
 
 	(void)st;
 	for (int i = 0; i < PB_MAX_HELD; i++)
@@ -252,8 +252,8 @@ static void test_several_credentials(void **st)
 
 	(void)st;
 	assert_int_equal(decide_all(&s, cs, 3), PB_OK);
-	cs[1].tgid = 9999; /* also holds one minted for another process */
-	cs[1].start_time = 3;
+	cs[1].owner.tgid = 9999; /* also holds one minted for another process */
+	cs[1].owner.start_time = 3;
 	assert_int_equal(decide_all(&s, cs, 3), PB_R_FOREIGN_PID);
 	cs[1] = owner_cred;
 	cs[2].expires = NOW;

@@ -226,14 +226,14 @@ static void test_proc_task_info(void **st)
 		skip();
 	}
 	assert_int_equal(pb_proc_task_info((uint32_t)getpid(), root, &ti), 0);
-	assert_int_equal(ti.tgid, getpid());
-	assert_int_equal(ti.ppid, getppid());
+	assert_int_equal(ti.proc.tgid, getpid());
+	assert_int_equal(ti.parent.tgid, getppid());
 	assert_int_equal(ti.uid, geteuid());
 	assert_int_equal(ti.flags, PB_TI_COARSE);
 	assert_int_equal(pb_stat_read((uint32_t)getpid(), &self), 0);
-	assert_int_equal(ti.start_time, self.starttime * PB_TICK_NS);
-	assert_int_equal(ti.start_time % PB_TICK_NS, 0);
-	assert_true(ti.parent_start <= ti.start_time);
+	assert_int_equal(ti.proc.start_time, self.starttime * PB_TICK_NS);
+	assert_int_equal(ti.proc.start_time % PB_TICK_NS, 0);
+	assert_true(ti.parent.start_time <= ti.proc.start_time);
 	assert_int_equal(stat("/proc/self/exe", &exe), 0);
 	assert_int_equal(ti.exe_ino, exe.st_ino);
 	assert_int_equal(ti.exe_dev, pb_dev_to_kernel(exe.st_dev));

@@ -64,8 +64,8 @@ int pb_control_listen(struct pb_agent *a)
 static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 {
 	for (size_t i = 0; i < a->creds.store.n; i++)
-		if (!a->creds.store.v[i].died && a->creds.store.v[i].bind.tgid == p->tgid &&
-		    a->creds.store.v[i].bind.start_time == p->start_time)
+		if (!a->creds.store.v[i].died &&
+		    pb_pkey_is(&a->creds.store.v[i].bind.owner, &p->self))
 			return 1;
 	return 0;
 }
@@ -97,22 +97,20 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 		if (!(all && !strcmp(all, "1")) && !p.nheld && !pb_owns_live_cred(a, &p))
 			continue;
 		cgid = p.cgroup_id;
-		if (pb_proc_cgroup_id(p.tgid, a->conf.cgroup_root, &cgid, cg, sizeof(cg)))
+		if (pb_proc_cgroup_id(p.self.tgid, a->conf.cgroup_root, &cgid, cg, sizeof(cg)))
 			pb_cgroup_name(a, p.cgroup_id, cg, sizeof(cg));
-		pb_exe_path(p.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
+		pb_exe_path(p.self.tgid, p.exe_dev, p.exe_ino, exe, sizeof(exe));
 		p.ident = pb_purpose_proc_tag(a, &p);
-		s.tgid = p.tgid;
-		s.start_time = p.start_time;
+		s.self = p.self;
 		s.cgroup_id = cgid;
 		s.exe_dev = p.exe_dev;
 		s.exe_ino = p.exe_ino;
-		s.parent_tgid = p.parent_tgid;
-		s.parent_start = p.parent_start;
+		s.parent = p.parent;
 
 		pb_json_begin(out);
-		pb_json_u64(out, "pid", p.tgid);
+		pb_json_u64(out, "pid", p.self.tgid);
 		pb_json_str(out, "pid_ns", "host");
-		pb_json_u64(out, "start_time", p.start_time);
+		pb_json_u64(out, "start_time", p.self.start_time);
 		pb_json_u64(out, "uid", p.uid);
 		pb_json_strn(out, "comm", p.comm, sizeof(p.comm));
 		pb_json_str(out, "exe", exe[0] ? exe : NULL);
@@ -133,7 +131,7 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 				continue;
 			if (!bpf_map_lookup_elem(creds_fd, &p.held[i], &c))
 				cp = &c;
-			if (cp && !bpf_map_lookup_elem(procs_fd, &c.tgid, &owner))
+			if (cp && !bpf_map_lookup_elem(procs_fd, &c.owner.tgid, &owner))
 				op = &owner;
 			why = pb_cred_reason(&s, cp, op, now);
 			pb_json_begin(out);
@@ -141,7 +139,7 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 			pb_json_str(out, "binding", why == PB_OK ? "self" : "foreign");
 			pb_json_str(out, "reason", pb_reason_name(why));
 			if (cp)
-				pb_json_u64(out, "bound_pid", c.tgid);
+				pb_json_u64(out, "bound_pid", c.owner.tgid);
 			pb_json_end(out);
 		}
 		pb_json_array_end(out);
@@ -151,7 +149,7 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 		for (size_t i = 0; i < a->creds.store.n; i++) {
 			const struct pb_cred_meta *m = &a->creds.store.v[i];
 
-			if (m->died || m->bind.tgid != p.tgid || m->bind.start_time != p.start_time)
+			if (m->died || !pb_pkey_is(&m->bind.owner, &p.self))
 				continue;
 			pb_json_begin(out);
 			pb_json_id(out, "id", m->id);
@@ -294,7 +292,7 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 	pb_json_begin(out);
 	pb_json_id(out, "id", meta->id);
 	pb_json_str(out, "file", meta->path);
-	pb_json_u64(out, "pid", meta->bind.tgid);
+	pb_json_u64(out, "pid", meta->bind.owner.tgid);
 	pb_json_str(out, "pid_ns", "host");
 	pb_json_str(out, "identity", meta->identity);
 	pb_json_u64(out, "expires_in", (meta->bind.expires - meta->issued) / 1000000000ULL);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "purpose.h"
 #include "util.h"
+#include "procbind/decision.h"
 
 /* The credential an event names: what the agent knows of it, or, for one it
  * did not mint (or forgot), the kernel's binding from the event itself. */
@@ -36,12 +37,12 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 	pb_json_key(b, "credential");
 	pb_json_begin(b);
 	pb_json_str(b, "id", idhex);
-	if (o && o->tgid) {
+	if (o && o->proc.tgid) {
 		pb_json_key(b, "bound_process");
 		pb_json_begin(b);
-		pb_json_u64(b, "pid", o->tgid);
+		pb_json_u64(b, "pid", o->proc.tgid);
 		pb_json_str(b, "pid_ns", "host");
-		pb_json_u64(b, "start_time", o->start_time);
+		pb_json_u64(b, "start_time", o->proc.start_time);
 		pb_json_u64(b, "exe_dev", o->exe_dev);
 		pb_json_u64(b, "exe_ino", o->exe_ino);
 		pb_json_cgroup(a, b, o->cgroup_id);
@@ -56,8 +57,8 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 #define PB_DEDUP_SLOTS (1u << 16)
 
 struct pb_dedup {
-	uint64_t start, dest;
-	uint32_t tgid; /* 0: free; UINT32_MAX: removed */
+	struct pb_pkey proc; /* tgid 0: free; UINT32_MAX: removed */
+	uint64_t dest;
 	uint32_t repeats;
 };
 
@@ -75,16 +76,16 @@ static uint64_t pb_dest_key(const struct pb_connect_event *e)
 
 static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 {
-	uint64_t dest = pb_dest_key(e), h = dest ^ e->task.start_time ^ e->task.tgid;
+	uint64_t dest = pb_dest_key(e), h = dest ^ e->task.proc.start_time ^ e->task.proc.tgid;
 	uint32_t i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
 
 	(void)a;
 	for (;; i = (i + 1) & (PB_DEDUP_SLOTS - 1)) {
 		struct pb_dedup *d = &pb_dd[i];
 
-		if (!d->tgid)
+		if (!d->proc.tgid)
 			break;
-		if (d->tgid == e->task.tgid && d->start == e->task.start_time && d->dest == dest) {
+		if (pb_pkey_is(&d->proc, &e->task.proc) && d->dest == dest) {
 			d->repeats++;
 			return 1;
 		}
@@ -94,21 +95,20 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 		pb_dd_used = 0;
 		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
 	}
-	pb_dd[i] =
-	    (struct pb_dedup){.start = e->task.start_time, .dest = dest, .tgid = e->task.tgid};
+	pb_dd[i] = (struct pb_dedup){.proc = e->task.proc, .dest = dest};
 	pb_dd_used++;
 	return 0;
 }
 
-static uint64_t pb_dedup_forget(struct pb_agent *a, uint32_t tgid, uint64_t start)
+static uint64_t pb_dedup_forget(struct pb_agent *a, const struct pb_pkey *proc)
 {
 	uint64_t n = 0;
 
 	(void)a;
 	for (uint32_t i = 0; i < PB_DEDUP_SLOTS; i++)
-		if (pb_dd[i].tgid == tgid && pb_dd[i].start == start) {
+		if (pb_pkey_is(&pb_dd[i].proc, proc)) {
 			n += pb_dd[i].repeats;
-			pb_dd[i].tgid = UINT32_MAX; /* keeps probe chains whole */
+			pb_dd[i].proc.tgid = UINT32_MAX; /* keeps probe chains whole */
 		}
 	return n;
 }
@@ -200,7 +200,7 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			goto short_event;
 		if (h->type == PB_EV_EXEC)
-			pb_attr_forget(e->task.tgid, e->task.start_time, e->old_exe_ino);
+			pb_attr_forget(e->task.proc.tgid, e->task.proc.start_time, e->old_exe_ino);
 		pb_event_begin(a, b, h->type == PB_EV_EXEC ? "exec" : "exit", h->time);
 		pb_json_u64(b, "held", e->nheld);
 		if (e->ident) {
@@ -219,9 +219,7 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 			 * have entries to collect (the scan is 64k slots). */
 			pb_json_u64(b, "allow_repeats",
 				    e->allow_repeats +
-					(e->nheld
-					     ? pb_dedup_forget(a, e->task.tgid, e->task.start_time)
-					     : 0));
+					(e->nheld ? pb_dedup_forget(a, &e->task.proc) : 0));
 		}
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_end(b);
@@ -238,7 +236,8 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		pb_json_u64(b, "arg", e->arg);
 		pb_json_task(a, b, "process", &e->task);
 		pb_json_end(b);
-		pb_warn("events: kernel anomaly %s pid %u", pb_anomaly_name(e->kind), e->task.tgid);
+		pb_warn("events: kernel anomaly %s pid %u", pb_anomaly_name(e->kind),
+			e->task.proc.tgid);
 		break;
 	}
 	case PB_EV_CGROUP: {

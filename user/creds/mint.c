@@ -115,9 +115,9 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_str(b, "file", m->path[0] ? m->path : NULL);
 	pb_json_key(b, "bound_process");
 	pb_json_begin(b);
-	pb_json_u64(b, "pid", m->bind.tgid);
+	pb_json_u64(b, "pid", m->bind.owner.tgid);
 	pb_json_str(b, "pid_ns", "host");
-	pb_json_u64(b, "start_time", m->bind.start_time);
+	pb_json_u64(b, "start_time", m->bind.owner.start_time);
 	pb_json_u64(b, "uid", m->uid);
 	pb_json_strn(b, "comm", m->comm, sizeof(m->comm));
 	pb_json_str(b, "exe", m->exe[0] ? m->exe : NULL);
@@ -161,8 +161,8 @@ static char *pb_claims_json(struct pb_agent *a, const struct pb_cred_meta *m, co
 	pb_json_str(&b, "identity", m->identity);
 	pb_json_str(&b, "node", a->conf.node);
 	pb_json_str(&b, "aud", aud);
-	pb_json_u64(&b, "pid", m->bind.tgid);
-	pb_json_u64(&b, "start_time", m->bind.start_time);
+	pb_json_u64(&b, "pid", m->bind.owner.tgid);
+	pb_json_u64(&b, "start_time", m->bind.owner.start_time);
 	pb_json_u64(&b, "cgroup_id", m->bind.cgroup_id);
 	pb_json_u64(&b, "exe_dev", m->bind.exe_dev);
 	pb_json_u64(&b, "exe_ino", m->bind.exe_ino);
@@ -233,7 +233,7 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 	ret = pb_seed_one(a, ti, m->exe, sizeof(m->exe));
 	if (ret && ret != -EEXIST)
 		return pb_errf(err, errlen, ret, "mint: process map: %s", strerror(-ret));
-	if (bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &ti->tgid, &rec))
+	if (bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &ti->proc.tgid, &rec))
 		goto exited;
 	if (ti->flags & PB_TI_COARSE) {
 		/* /proc knows the start to the tick; the binding needs the
@@ -246,11 +246,11 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 				       "until a hook sees it (its next connect, fork, exec or "
 				       "credential open); retry after that",
 				       req->pid);
-		if (rec.start_time - rec.start_time % PB_TICK_NS != ti->start_time)
+		if (rec.self.start_time - rec.self.start_time % PB_TICK_NS != ti->proc.start_time)
 			goto exited;
-		ti->start_time = rec.start_time;
-		ti->parent_start = rec.parent_start;
-	} else if (rec.start_time != ti->start_time) {
+		ti->proc.start_time = rec.self.start_time;
+		ti->parent.start_time = rec.parent.start_time;
+	} else if (rec.self.start_time != ti->proc.start_time) {
 		goto exited;
 	}
 	/* Purpose binding: the process must carry the identity's tag, which
@@ -276,8 +276,7 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 			       "mint: process %u was tagged '%s' by an earlier policy; its cgroup "
 			       "%s no longer matches",
 			       req->pid, ident->name, m->cgroup);
-	m->bind.tgid = ti->tgid;
-	m->bind.start_time = ti->start_time;
+	m->bind.owner = ti->proc;
 	m->bind.cgroup_id = ti->cgroup_id;
 	m->bind.exe_dev = ti->exe_dev;
 	m->bind.exe_ino = ti->exe_ino;
@@ -303,7 +302,7 @@ static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, ch
 	if (ret == -E2BIG) {
 		a->creds.full++;
 		pb_warn("mint: credential map full (%u); mint for pid %u refused",
-			a->purpose.policy.max_creds, m->bind.tgid);
+			a->purpose.policy.max_creds, m->bind.owner.tgid);
 		snprintf(err, errlen,
 			 "mint: credential map is full (%u entries; raise limits.max_creds)",
 			 a->purpose.policy.max_creds);
@@ -381,12 +380,12 @@ static int pb_mint_confirm(struct pb_agent *a, const struct pb_task_info *ti, ch
 			   size_t errlen)
 {
 	struct pb_task_info again;
-	int ret = pb_walk_one(a, ti->tgid, &again);
+	int ret = pb_walk_one(a, ti->proc.tgid, &again);
 
-	if (ret ||
-	    again.start_time !=
-		ti->start_time - (again.flags & PB_TI_COARSE ? ti->start_time % PB_TICK_NS : 0)) {
-		snprintf(err, errlen, "mint: process %u exited during minting", ti->tgid);
+	if (ret || again.proc.start_time !=
+		       ti->proc.start_time -
+			   (again.flags & PB_TI_COARSE ? ti->proc.start_time % PB_TICK_NS : 0)) {
+		snprintf(err, errlen, "mint: process %u exited during minting", ti->proc.tgid);
 		return -ESRCH;
 	}
 	return 0;
@@ -531,13 +530,13 @@ void pb_creds_tick(struct pb_agent *a)
 	while (i < a->creds.store.n) {
 		struct pb_cred_meta *m = &a->creds.store.v[i];
 		struct pb_proc owner;
-		__u32 tgid = m->bind.tgid;
+		__u32 tgid = m->bind.owner.tgid;
 
 		if (!m->died) {
 			if (now >= m->bind.expires)
 				pb_cred_bury(a, m, "expired");
 			else if (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
-				 owner.start_time != m->bind.start_time)
+				 owner.self.start_time != m->bind.owner.start_time)
 				pb_cred_bury(a, m, "owner_exited");
 		}
 		pb_cred_check_file(a, m);
@@ -590,7 +589,7 @@ int pb_creds_save(struct pb_agent *a)
 		pb_buf_reset(&b);
 		pb_json_begin(&b);
 		pb_json_str(&b, "id", idhex);
-		pb_json_u64(&b, "start_time", m->bind.start_time);
+		pb_json_u64(&b, "start_time", m->bind.owner.start_time);
 		pb_json_u64(&b, "cgroup_id", m->bind.cgroup_id);
 		pb_json_u64(&b, "exe_dev", m->bind.exe_dev);
 		pb_json_u64(&b, "exe_ino", m->bind.exe_ino);
@@ -601,7 +600,7 @@ int pb_creds_save(struct pb_agent *a)
 			pb_id_format(m->bind.ident, ih);
 			pb_json_str(&b, "ident", ih);
 		}
-		pb_json_u64(&b, "tgid", m->bind.tgid);
+		pb_json_u64(&b, "tgid", m->bind.owner.tgid);
 		pb_json_u64(&b, "flags", m->bind.flags);
 		pb_json_u64(&b, "file_dev", m->file.dev);
 		pb_json_u64(&b, "file_ino", m->file.ino);
@@ -667,7 +666,7 @@ int pb_creds_load(struct pb_agent *a)
 		}
 		pb_id_parse(json_string_value(json_object_get(o, "id")), &m.id);
 #define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
-		m.bind.start_time = U("start_time");
+		m.bind.owner.start_time = U("start_time");
 		m.bind.cgroup_id = U("cgroup_id");
 		m.bind.exe_dev = U("exe_dev");
 		m.bind.exe_ino = U("exe_ino");
@@ -678,7 +677,7 @@ int pb_creds_load(struct pb_agent *a)
 			pb_id_parse(json_string_value(json_object_get(o, "ident")), &ident);
 			m.bind.ident = ident;
 		}
-		m.bind.tgid = U("tgid");
+		m.bind.owner.tgid = U("tgid");
 		m.bind.flags = U("flags");
 		m.file.dev = U("file_dev");
 		m.file.ino = U("file_ino");

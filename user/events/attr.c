@@ -125,15 +125,15 @@ void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 		  const struct pb_task_ref *t)
 {
 	const struct pb_proc_attr *pa =
-	    pb_proc_attr(t->tgid, t->start_time, t->exe_dev, t->exe_ino);
+	    pb_proc_attr(t->proc.tgid, t->proc.start_time, t->exe_dev, t->exe_ino);
 
 	pb_json_key(b, key);
 	pb_json_begin(b);
-	pb_json_u64(b, "pid", t->tgid);
-	pb_json_u64(b, "tgid", t->tgid);
+	pb_json_u64(b, "pid", t->proc.tgid);
+	pb_json_u64(b, "tgid", t->proc.tgid);
 	pb_json_u64(b, "tid", t->pid);
 	pb_json_str(b, "pid_ns", "host");
-	pb_json_u64(b, "start_time", t->start_time);
+	pb_json_u64(b, "start_time", t->proc.start_time);
 	pb_json_u64(b, "ppid", t->ppid);
 	pb_json_u64(b, "uid", t->uid);
 	pb_json_strn(b, "comm", t->comm, sizeof(t->comm));

@@ -492,7 +492,7 @@ int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out)
 	err = pb_walk(a, tgid, pb_walk_one_cb, out);
 	if (err)
 		return err;
-	return out->tgid == tgid ? 0 : -ESRCH;
+	return out->proc.tgid == tgid ? 0 : -ESRCH;
 }
 
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX])

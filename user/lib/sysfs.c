@@ -281,15 +281,15 @@ int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info
 		ti->exe_ino = exe.st_ino;
 	}
 	if (st.ppid && !pb_stat_read(st.ppid, &pst))
-		ti->parent_start = pb_ticks_to_ns(pst.starttime);
+		ti->parent.start_time = pb_ticks_to_ns(pst.starttime);
 	/* Everything above must describe one process: if the PID changed
 	 * hands while we read, its start time shows it. */
 	if (pb_stat_read(pid, &pst) || pst.starttime != st.starttime)
 		return -ESRCH;
 	ti->cgroup_id = cgid;
-	ti->tgid = pid;
-	ti->ppid = st.ppid;
-	ti->start_time = start;
+	ti->proc.tgid = pid;
+	ti->parent.tgid = st.ppid;
+	ti->proc.start_time = start;
 	ti->flags = PB_TI_COARSE;
 	snprintf(ti->comm, sizeof(ti->comm), "%s", st.comm);
 	return 0;

@@ -18,13 +18,13 @@
 int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, size_t len)
 {
 	struct pb_proc rec = {
-	    .start_time = ti->start_time,
+	    .self.start_time = ti->proc.start_time,
 	    .exe_dev = ti->exe_dev,
 	    .exe_ino = ti->exe_ino,
 	    .cgroup_id = ti->cgroup_id,
-	    .parent_start = ti->parent_start,
-	    .tgid = ti->tgid,
-	    .parent_tgid = ti->ppid,
+	    .parent.start_time = ti->parent.start_time,
+	    .self.tgid = ti->proc.tgid,
+	    .parent.tgid = ti->parent.tgid,
 	    .uid = ti->uid,
 	    .flags = PB_PROC_SEEDED | (ti->flags & PB_TI_COARSE ? PB_PROC_COARSE : 0),
 	};
@@ -33,12 +33,12 @@ int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, si
 	exe[0] = 0;
 	/* It exec'd before we watched: tag it as the exec hook would have,
 	 * with the path the kernel resolves (best effort, see README). */
-	if (!pb_exe_path(ti->tgid, ti->exe_dev, ti->exe_ino, exe, len)) {
+	if (!pb_exe_path(ti->proc.tgid, ti->exe_dev, ti->exe_ino, exe, len)) {
 		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe, &rec.exe_mask);
 		rec.tag_gen = a->purpose.gen;
 	}
 	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
-	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.procs), &rec.tgid, &rec,
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.procs), &rec.self.tgid, &rec,
 				BPF_NOEXIST))
 		return -errno;
 	return 0;
@@ -53,7 +53,7 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 	if (!err)
 		a->kern.seeded++;
 	else if (err != -EEXIST)
-		pb_warn("seed: seed pid %u: %s", ti->tgid, strerror(-err));
+		pb_warn("seed: seed pid %u: %s", ti->proc.tgid, strerror(-err));
 	return 0;
 }
 
