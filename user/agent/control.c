@@ -161,7 +161,6 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 		pb_json_end(out);
 	}
 	pb_json_array_end(out);
-	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -241,7 +240,6 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_json_u64(out, "mint_refused_map_full", a->creds.full);
 	pb_json_end(out);
 	pb_json_end(out);
-	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -297,7 +295,6 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 	pb_json_str(out, "identity", meta->identity);
 	pb_json_u64(out, "expires_in", (meta->bind.expires - meta->issued) / 1000000000ULL);
 	pb_json_end(out);
-	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -314,7 +311,6 @@ static int pb_do_revoke(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_json_begin(out);
 	pb_json_id(out, "revoked", id);
 	pb_json_end(out);
-	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -347,7 +343,6 @@ static int pb_do_health(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_json_u64(out, "policy_generation", a->purpose.gen);
 	pb_json_u64(out, "audit_seq", as.seq);
 	pb_json_end(out);
-	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -366,7 +361,6 @@ static int pb_do_reload(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_json_u64(out, "policy_generation", a->purpose.gen);
 	pb_json_u64(out, "identities", a->purpose.policy.nident);
 	pb_json_end(out);
-	pb_buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -398,7 +392,10 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 			continue;
 		if ((ret = pb_req_check_keys(r, c->keys, err, errlen)))
 			return ret;
-		return c->run(a, r, out, err, errlen);
+		ret = c->run(a, r, out, err, errlen);
+		if (!ret)
+			pb_buf_append(out, "\n", 1); /* every reply body is one JSON line */
+		return ret;
 	}
 	return pb_errf(err, errlen, -EINVAL, "unknown command '%s'", r->verb);
 }
