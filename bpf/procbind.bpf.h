@@ -93,6 +93,22 @@ struct {
 	__uint(max_entries, PB_RINGBUF_BYTES);
 } events SEC(".maps") __weak;
 
+/* The file guard's (a user-space process's) side: no program uses these.
+ * Its events wait in a pinned queue, so the ones it makes while no agent
+ * runs reach the next agent; its state names it for that agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, PB_GUARD_QUEUE);
+	__type(value, struct pb_file_event);
+} guard_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PB_GUARD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pb_guard_state);
+} guard_state SEC(".maps") __weak;
+
 static __always_inline void pb_count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);

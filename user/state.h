@@ -47,6 +47,8 @@ struct pb_agent_conf {
 	char metrics_file[PATH_MAX]; /* "" = none */
 	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
 	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
+	int file_guard;	  /* guard credential files with fanotify (default on) */
+	int acquire_tp;	  /* the open(2) syscall tracepoints (default off: they tax every task) */
 };
 
 /* kernel/: the BPF objects and what the probe chose. */
@@ -63,6 +65,17 @@ struct pb_kernel {
 	int walk_proc; /* walks read /proc: no task iterator, or --seed-from proc */
 	int atomics;   /* BPF_ATOMIC with BPF_FETCH (5.12+): lock-free slot claims */
 	int use_lsm;   /* lsm/file_open is loaded: foreign opens of token files fail */
+};
+
+/* guard/: the fanotify group every credential file is marked in, and the
+ * guard process that answers its permission events. */
+struct pb_guard {
+	int fan_fd;    /* the group; -1 when the file guard is off */
+	int pidfd;     /* the guard process this agent started; -1: none */
+	int pid;
+	int respawns;  /* guards started again after one died */
+	struct pb_pkey old; /* the guard an earlier agent left running, until retired */
+	uint64_t lost_reported; /* guard_state.lost already written as a gap */
 };
 
 /* purpose/: the policy in force and the cgroups still to be matched. */
@@ -101,6 +114,7 @@ struct pb_sink {
 struct pb_agent {
 	struct pb_agent_conf conf;
 	struct pb_kernel kern;
+	struct pb_guard guard;
 	struct pb_purpose purpose;
 	struct pb_node_key key;
 	struct pb_creds creds;

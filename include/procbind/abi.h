@@ -91,6 +91,7 @@ enum pb_reason {
 #define PB_PROC_OVERFLOW (1u << 0) /* tried to hold more than PB_MAX_HELD credentials */
 #define PB_PROC_SEEDED	 (1u << 1) /* created by the agent from a task walk, not by a hook */
 #define PB_PROC_COARSE	 (1u << 2) /* seeded from /proc: start times known to the tick only */
+#define PB_PROC_BOUND	 (1u << 3) /* a credential was minted for it (BPF-LSM guards its memory) */
 
 /* One process instance: its tgid and its group leader's start time
  * (start_boottime, ns). A PID is reused; the pair is not. Every struct that
@@ -158,7 +159,7 @@ struct pb_config {
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 6
+#define PB_LAYOUT 7
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -252,7 +253,7 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 	X(PB_CNT_NO_POLICY, "no_policy")	   /* policy generation missing (closed) */        \
 	X(PB_CNT_TAGGED, "exec_tagged")		   /* execs tagged with an identity */             \
 	X(PB_CNT_OPEN_ALLOWED, "lsm_open_allowed") /* BPF-LSM: opened by one entitled to it */     \
-	X(PB_CNT_OPEN_REFUSED, "lsm_open_refused") /* BPF-LSM: by one that is not */
+	X(PB_CNT_OPEN_REFUSED, "lsm_refused")	   /* BPF-LSM: open, receive, mmap, ptrace refused */
 
 enum pb_counter {
 	PB_CNT_VERDICT_BASE = 0,
@@ -273,8 +274,7 @@ enum pb_event_type {
 	PB_EV_EXIT = 5,	   /* a credential holder or tagged process exited */
 	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
 	PB_EV_CGROUP = 7,  /* a cgroup v2 directory was created (the agent matches it) */
-	PB_EV_OPEN_REFUSED =
-	    8, /* BPF-LSM: a process not entitled to a credential opened its file */
+	PB_EV_FILE = 8,	   /* a credential file or bound process was reached (pb_file_event) */
 };
 
 /* Every event starts with this header. */
@@ -347,18 +347,57 @@ struct pb_cred_event {
 };
 _Static_assert(sizeof(struct pb_cred_event) == 104, "pb_cred_event layout");
 
-/* OPEN_REFUSED: task opened the token file of cred_id and is not entitled
- * to it (BPF-LSM file_open). Enforce: the open failed with EACCES. */
-struct pb_open_event {
+/* How a process reached a credential's bytes, and who saw it. */
+#define PB_ACCESSES(X)                                                                             \
+	X(PB_ACC_NONE, "?")                                                                        \
+	X(PB_ACC_OPEN, "open")	     /* opened the token file */                                    \
+	X(PB_ACC_READ, "read")	     /* read it through a descriptor (passed, taken, inherited) */  \
+	X(PB_ACC_MMAP, "mmap")	     /* mapped it */                                                \
+	X(PB_ACC_RECEIVE, "receive") /* received a descriptor of it (SCM_RIGHTS, pidfd_getfd) */    \
+	X(PB_ACC_PTRACE, "ptrace")   /* ptrace, /proc/PID/mem, process_vm_readv of a bound process */
+enum pb_access { PB_ACCESSES(PB_ENUM_ENTRY) PB_ACC_MAX };
+_Static_assert(PB_ACC_OPEN == 1 && PB_ACC_PTRACE == 5, "access values events hold");
+
+#define PB_SOURCES(X)                                                                              \
+	X(PB_SRC_NONE, "?")                                                                        \
+	X(PB_SRC_FANOTIFY, "fanotify") /* the guard's permission event */                          \
+	X(PB_SRC_LSM, "lsm")	       /* a BPF-LSM program */
+enum pb_source { PB_SOURCES(PB_ENUM_ENTRY) PB_SRC_MAX };
+
+/* FILE: task reached credential cred_id (ptrace: the bound process of it)
+ * by access, seen by source. verdict allow for an entitled open (the guard
+ * reports opens, never allowed reads), deny when refused (EPERM), monitor
+ * when monitor mode let a process that is not entitled through (it is then
+ * recorded as a holder). owner is the credential's bound process. */
+struct pb_file_event {
 	struct pb_event_hdr hdr;
 	struct pb_task_ref task;
+	struct pb_owner_ref owner;
 	__u64 cred_id;
 	__u8 verdict; /* enum pb_verdict */
 	__u8 reason;  /* enum pb_reason */
-	__u16 _pad;
+	__u8 access;  /* enum pb_access */
+	__u8 source;  /* enum pb_source */
 	__u32 mode;
+	__u32 nheld; /* what the process holds after this (monitor: with this one) */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct pb_open_event) == 104, "pb_open_event layout");
+_Static_assert(sizeof(struct pb_file_event) == 152, "pb_file_event layout");
+
+/* Map "guard_state": who guards the credential files, and what the guard
+ * did. Entries PB_GUARD_NOW and PB_GUARD_PREV name guard processes (start to
+ * the tick; tgid 0: none), written by the agent: BPF-LSM lets them open the
+ * files they are asked about, and during a hand-over both answer. Entry
+ * PB_GUARD_COUNTS holds the guards' counters. */
+enum { PB_GUARD_NOW, PB_GUARD_PREV, PB_GUARD_COUNTS, PB_GUARD_SLOTS };
+struct pb_guard_state {
+	struct pb_pkey guard;
+	__u64 answered; /* permission events answered */
+	__u64 refused;	/* of those, refused */
+	__u64 lost;	/* events it could not queue (queue full) */
+};
+_Static_assert(sizeof(struct pb_guard_state) == 40, "pb_guard_state layout");
+#define PB_GUARD_QUEUE 16384 /* events the guard can queue while the agent is away */
 
 /* EXEC and EXIT of a process that holds credentials. */
 struct pb_proc_event {

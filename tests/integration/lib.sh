@@ -78,9 +78,20 @@ dump() {
 
 ctl() { "$BUILD/procbindctl" --socket "$SOCK" "$@"; }
 
+pb_files_flags() {
+	case ${PB_FILES:-guard} in
+	guard) ;;
+	tracepoints) echo "--file-guard off --acquire-tracepoints" ;;
+	*) fail "PB_FILES must be guard or tracepoints" ;;
+	esac
+}
+
 # start_agent [procbindd flags...]
-# PB_LSM: --lsm for the agent (default off: the tests of the tracepoint path
-# see the read succeed and the connect denied; test_lsm.sh tests BPF-LSM).
+# PB_LSM: --lsm for the agent (default off; test_lsm.sh tests BPF-LSM).
+# PB_FILES: how credential files are kept: guard (the default, the fanotify
+# file guard) or tracepoints (--file-guard off --acquire-tracepoints: every
+# opener becomes a holder, judged at connect; the tests of the connect
+# decision use it to make foreign holders).
 # PB_CAPS: run it with only these capabilities in its bounding set.
 start_agent() {
 	local wrap=()
@@ -91,7 +102,7 @@ start_agent() {
 			--inh-caps=-all --)
 	fi
 	"${wrap[@]}" "$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
-		--pin-dir "$PIN" --lsm "${PB_LSM:-off}" \
+		--pin-dir "$PIN" --lsm "${PB_LSM:-off}" $(pb_files_flags) \
 		--policy "${PB_POLICY:-$PB_SOURCE/tests/integration/policy.yaml}" "$@" \
 		>"$OUT" 2>"$T/agent.log" &
 	AGENT_PID=$!

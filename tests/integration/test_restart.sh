@@ -6,6 +6,9 @@
 # verifies with a gap for the downtime. A process that predates the agent is
 # found and enforced. (Pinned state of another layout and --cleanup:
 # test_layout.sh; full maps: test_capacity.sh.)
+# Foreign holders are what this test judges: the file guard would refuse
+# their reads (test_guard.sh), so the open tracepoints record them instead.
+PB_FILES=tracepoints
 . "$(dirname "$0")/lib.sh"
 P=$PORT
 AUDIT=$T/state/audit

@@ -6,6 +6,9 @@
 # that sees its process settles it. Until then a mint for it is refused, never
 # bound to a start time the kernel would not match; after it, enforcement is
 # exactly what the task iterator gives.
+# Foreign holders are what this test judges: the file guard would refuse
+# their reads (test_guard.sh), so the open tracepoints record them instead.
+PB_FILES=tracepoints
 . "$(dirname "$0")/lib.sh"
 P=$PORT
 TICK=10000000

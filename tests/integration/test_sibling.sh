@@ -4,6 +4,9 @@
 # a sibling in the same pod that read the token, and a process in another pod
 # that read it, get EPERM; a bystander holding nothing is unaffected. Every
 # denial is one event naming both processes.
+# Foreign holders are what this test judges: the file guard would refuse
+# their reads (test_guard.sh), so the open tracepoints record them instead.
+PB_FILES=tracepoints
 . "$(dirname "$0")/lib.sh"
 start_agent
 start_server

@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "creds.h"
 #include "events.h"
+#include "guard.h"
 #include "kernel.h"
 #include "log.h"
 #include "policy.h"
@@ -75,6 +76,15 @@ static const struct argp_option options[] = {
      "Refuse foreign opens of token files with BPF-LSM (lsm/file_open): auto (default: where "
      "the kernel runs BPF-LSM), on (refuse to start without it) or off",
      0},
+    {"file-guard", 'G', "WHEN", 0,
+     "Guard every credential file with fanotify permission events, so that no other process "
+     "can open or read it: on (default) or off",
+     0},
+    {"acquire-tracepoints", 'T', NULL, 0,
+     "Also watch open(2)/openat(2)/openat2(2) with syscall tracepoints, recording every opener "
+     "of a token file as a holder. Off by default: a syscall tracepoint puts every task on the "
+     "node on the slow syscall path. For kernels without fanotify permission events",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -82,7 +92,7 @@ static const struct argp_option options[] = {
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file;
-	int mode, cleanup, probe, seed, lsm;
+	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp;
 };
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
@@ -137,6 +147,17 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 			args->seed = PB_SEED_PROC;
 		else
 			argp_error(state, "--seed-from must be auto, iter or proc, not '%s'", arg);
+		break;
+	case 'G':
+		if (!strcmp(arg, "on"))
+			args->file_guard = 1;
+		else if (!strcmp(arg, "off"))
+			args->file_guard = 0;
+		else
+			argp_error(state, "--file-guard must be on or off, not '%s'", arg);
+		break;
+	case 'T':
+		args->acquire_tp = 1;
 		break;
 	case 'L':
 		if (!strcmp(arg, "auto"))
@@ -198,6 +219,16 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 			n);
 }
 
+/* How credential files are kept from other processes, in a word. */
+static const char *pb_file_path_name(const struct pb_agent *a)
+{
+	if (a->guard.fan_fd >= 0)
+		return a->kern.use_lsm ? "fanotify_and_lsm_refuse" : "fanotify_refuse";
+	if (a->kern.use_lsm)
+		return "lsm_refuse";
+	return a->conf.acquire_tp ? "tracepoint_observe" : "unguarded";
+}
+
 static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 {
 	pb_event_begin(a, &a->sink.line, type, pb_now_boot_ns());
@@ -207,8 +238,8 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_u64(&a->sink.line, "seeded", a->kern.seeded);
 	pb_json_u64(&a->sink.line, "pid", getpid());
 	pb_json_bool(&a->sink.line, "adopted", a->kern.adopted);
-	pb_json_str(&a->sink.line, "credential_files",
-		    a->kern.use_lsm ? "lsm_refuse" : "tracepoint_observe");
+	pb_json_str(&a->sink.line, "credential_files", pb_file_path_name(a));
+	pb_json_u64(&a->sink.line, "guard_pid", a->guard.pidfd >= 0 ? (uint64_t)a->guard.pid : 0);
 	pb_json_str(&a->sink.line, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_end(&a->sink.line);
 	pb_emit_line(a, &a->sink.line);
@@ -299,6 +330,10 @@ static int pb_run(struct pb_agent *a)
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.fd = rbfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
+	if (a->guard.pidfd >= 0) {
+		ev.data.fd = a->guard.pidfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, a->guard.pidfd, &ev);
+	}
 
 	pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
 		a->conf.socket_path);
@@ -343,6 +378,7 @@ static int pb_run(struct pb_agent *a)
 					continue;
 				/* The timer, not the wake-up, guarantees the drain. */
 				ring_buffer__consume(a->kern.rb);
+				pb_guard_drain(a);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
@@ -359,17 +395,30 @@ static int pb_run(struct pb_agent *a)
 				 * (not as of the last tick: a mint right after a
 				 * container started would find it unmatched). */
 				ring_buffer__consume(a->kern.rb);
+				pb_guard_drain(a);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				pb_control_serve_one(a, lfd);
 			} else if (fd == rbfd) {
 				ring_buffer__consume(a->kern.rb);
 				fflush(a->sink.out);
+			} else if (fd == a->guard.pidfd) {
+				/* The guard died: its group lives on in this agent,
+				 * and a new guard answers what queued meanwhile. */
+				epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+				if (pb_guard_respawn(a)) {
+					ret = pb_err(-EIO, "agent: the file guard cannot be restarted");
+					goto stop;
+				}
+				ev.data.fd = a->guard.pidfd;
+				epoll_ctl(ep, EPOLL_CTL_ADD, a->guard.pidfd, &ev);
+				pb_guard_drain(a);
 			}
 		}
 	}
 stop:
 	ring_buffer__consume(a->kern.rb);
+	pb_guard_drain(a);
 	pb_emit_lifecycle(a, "agent_stopped");
 	pb_audit_close(a->sink.audit);
 	a->sink.audit = NULL;
@@ -396,7 +445,8 @@ int main(int argc, char **argv)
 			       .socket = "/run/procbind/control.sock",
 			       .bpffs = "/sys/fs/bpf",
 			       .k8s_dir = "/var/log/containers",
-			       .mode = -1};
+			       .mode = -1,
+			       .file_guard = 1};
 	struct argp argp = {options, pb_parse_opt, NULL, doc, NULL, NULL, NULL};
 	char perr[1024];
 	int err;
@@ -418,8 +468,13 @@ int main(int argc, char **argv)
 	 * build tree's default one). */
 	a->conf.seed_source = args.seed;
 	a->conf.lsm_mode = args.lsm;
-	if (args.cleanup)
+	a->conf.file_guard = args.file_guard;
+	a->conf.acquire_tp = args.acquire_tp;
+	a->guard.fan_fd = a->guard.pidfd = -1;
+	if (args.cleanup) {
+		pb_guard_stop_pinned(a->conf.pin_dir);
 		return pb_loader_cleanup(a->conf.pin_dir) ? 1 : 0;
+	}
 	if (args.probe) {
 		pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
 		return pb_probe(a, stdout) ? 1 : 0;
@@ -492,7 +547,16 @@ int main(int argc, char **argv)
 		err = pb_creds_load(a);
 		if (err)
 			goto out;
-	} else {
+	}
+	/* Every live credential file is marked in this agent's guard group
+	 * before the guard an earlier agent left stops, and before ready. */
+	err = pb_guard_start(a);
+	if (!err)
+		err = pb_creds_guard_all(a);
+	if (err)
+		goto out;
+	pb_guard_retire(a);
+	if (!a->kern.adopted) {
 		/* Token files of an earlier run name credentials no kernel map
 		 * holds: they would not be enforced, so they must not be used. */
 		char path[PATH_MAX];

@@ -9,13 +9,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include "agent.h"
 #include "creds.h"
 #include "events.h"
+#include "guard.h"
 #include "log.h"
 #include "purpose.h"
 #include "util.h"
 #include "procbind/decision.h"
+#include "procbind.skel.h"
 
 /* The credential an event names: what the agent knows of it, or, for one it
  * did not mint (or forgot), the kernel's binding from the event itself. */
@@ -138,6 +143,53 @@ static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
 	pb_json_end(b);
 }
 
+/* A process reached a credential file (or a bound process's memory): who,
+ * how, what it was told, and the process the credential was minted for. */
+static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb_file_event *e)
+{
+	char type[64];
+
+	if (e->verdict == PB_VERDICT_DENY && e->access == PB_ACC_PTRACE)
+		snprintf(type, sizeof(type), "process_access_refused");
+	else if (e->verdict == PB_VERDICT_DENY)
+		snprintf(type, sizeof(type), "credential_%s_refused", pb_access_name(e->access));
+	else if (e->access == PB_ACC_PTRACE)
+		snprintf(type, sizeof(type), "process_access");
+	else
+		snprintf(type, sizeof(type), "credential_acquired");
+	pb_event_begin(a, b, type, e->hdr.time);
+	pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
+	pb_json_str(b, "reason", pb_reason_name(e->reason));
+	pb_json_str(b, "mode", pb_mode_name(e->mode));
+	pb_json_str(b, "access", pb_access_name(e->access));
+	pb_json_str(b, "hook", e->source == PB_SRC_LSM ? "lsm" : "fanotify");
+	pb_json_u64(b, "held", e->nheld);
+	pb_json_task(a, b, "process", &e->task);
+	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
+	pb_json_end(b);
+}
+
+/* The file guard's events, from its pinned queue: the ones it made while
+ * no agent ran come first. What it could not queue is a gap in the trail. */
+void pb_guard_drain(struct pb_agent *a)
+{
+	int fd = bpf_map__fd(a->kern.skel->maps.guard_events);
+	struct pb_guard_state st;
+	struct pb_file_event e;
+	int n = 0;
+
+	while (n++ < PB_GUARD_QUEUE && !bpf_map_lookup_and_delete_elem(fd, NULL, &e))
+		pb_events_handle(a, &e, sizeof(e));
+	if (!pb_guard_counts(a, &st) && st.lost > a->guard.lost_reported) {
+		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->sink.line, "reason", "guard_queue_full");
+		pb_json_u64(&a->sink.line, "events", st.lost - a->guard.lost_reported);
+		pb_json_end(&a->sink.line);
+		pb_emit_line(a, &a->sink.line);
+		a->guard.lost_reported = st.lost;
+	}
+}
+
 int pb_events_handle(void *ctx, void *data, size_t size)
 {
 	struct pb_agent *a = ctx;
@@ -178,21 +230,11 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		pb_json_end(b);
 		break;
 	}
-	case PB_EV_OPEN_REFUSED: {
-		const struct pb_open_event *e = data;
-
-		if (size < sizeof(*e))
+	case PB_EV_FILE:
+		if (size < sizeof(struct pb_file_event))
 			goto short_event;
-		pb_event_begin(a, b, "credential_open_refused", h->time);
-		pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
-		pb_json_str(b, "reason", pb_reason_name(e->reason));
-		pb_json_str(b, "mode", pb_mode_name(e->mode));
-		pb_json_str(b, "hook", "lsm/file_open");
-		pb_json_task(a, b, "process", &e->task);
-		pb_json_cred_ref(a, b, e->cred_id, NULL);
-		pb_json_end(b);
+		pb_format_file(a, b, data);
 		break;
-	}
 	case PB_EV_EXEC:
 	case PB_EV_EXIT: {
 		const struct pb_proc_event *e = data;

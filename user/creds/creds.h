@@ -26,6 +26,7 @@ struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id); /* constant 
 void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
 int pb_creds_save(struct pb_agent *a);	/* STATE-DIR/creds.jsonl */
 int pb_creds_load(struct pb_agent *a);	/* after adopting pinned maps */
+int pb_creds_guard_all(struct pb_agent *a); /* mark every live file for the file guard */
 /* The credential as events name it, under key. */
 void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 		       const struct pb_cred_meta *m);

@@ -22,12 +22,14 @@
 
 #include "creds.h"
 #include "events.h"
+#include "guard.h"
 #include "kernel.h"
 #include "log.h"
 #include "purpose.h"
 #include "seed.h"
 #include "token.h"
 #include "util.h"
+#include "procbind/decision.h"
 #include "procbind.skel.h"
 
 /* A dead credential stays in the kernel map this long, so that a process
@@ -312,66 +314,143 @@ static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, ch
 	return ret;
 }
 
-/* The token file: created (never over an existing file), owned by the
- * process's uid, mode 0400, synced, on a filesystem whose inode the kernel
- * can recognise, and registered in cred_files. m->path is set once the file
- * exists, so the caller removes it on a later failure. */
+/* The directory path's file lives in (for O_TMPFILE). */
+static void pb_dirname(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+/* Give the unnamed file fd the name path (never over an existing file). */
+static int pb_link_tmpfile(int fd, const char *path)
+{
+	char self[64];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (!linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW))
+		return 0;
+	if (errno == EEXIST || !linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH))
+		return errno == EEXIST ? -EEXIST : 0;
+	return -errno;
+}
+
+/* The token file, guarded before its first byte exists: an unnamed file
+ * (O_TMPFILE) that nobody else can open is registered in cred_files and
+ * marked for the file guard, then written, owned by the process's uid, mode
+ * 0400, synced, and only then given its name (never over an existing file).
+ * So no descriptor of it predates the mark. A filesystem without O_TMPFILE
+ * gets the file created by name, empty, and marked before it is written.
+ * m->path is set once the name exists, so the caller removes it on a later
+ * failure. */
 static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 			      struct pb_cred_meta *m, const char *token, char *err, size_t errlen)
 {
+	char path[PATH_MAX], dir[PATH_MAX], idhex[17];
+	const char *stage = "write";
 	struct statfs sf;
 	struct stat st;
-	char idhex[17];
-	int fd, ret;
+	int fd, ret = 0, named = 0;
 
 	pb_id_format(m->id, idhex);
 	if (req->out[0])
-		snprintf(m->path, sizeof(m->path), "%s", req->out);
+		snprintf(path, sizeof(path), "%s", req->out);
 	else
-		snprintf(m->path, sizeof(m->path), "%s/%s.token", a->conf.cred_dir, idhex);
-	fd = open(m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+		snprintf(path, sizeof(path), "%s/%s.token", a->conf.cred_dir, idhex);
+	pb_dirname(path, dir, sizeof(dir));
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+		named = fd >= 0;
+	}
 	if (fd < 0) {
 		ret = -errno;
-		m->path[0] = 0;
-		snprintf(err, errlen, "mint: create token file %s: %s", req->out, strerror(-ret));
+		snprintf(err, errlen, "mint: create token file %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = pb_write_all(fd, token, strlen(token));
-	if (!ret)
-		ret = pb_write_all(fd, "\n", 1);
-	if (!ret && fchown(fd, m->uid, (gid_t)-1))
-		ret = -errno;
-	if (!ret && fstat(fd, &st))
-		ret = -errno;
+	if (named)
+		snprintf(m->path, sizeof(m->path), "%s", path);
 	/* On overlayfs stat(2) reports the layer's device, not the one the
 	 * kernel sees at open: the file would never be recognised. Refused
 	 * rather than left unenforced. */
-	if (!ret && !fstatfs(fd, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC) {
+	if (!fstatfs(fd, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC) {
 		close(fd);
 		snprintf(err, errlen,
 			 "mint: %s is on overlayfs, where procbind cannot recognise the token "
 			 "file yet; write it to another filesystem (the credential directory, "
 			 "a tmpfs, a hostPath)",
-			 m->path);
+			 path);
 		return -EXDEV;
 	}
+	if (fstat(fd, &st))
+		ret = -errno;
+	if (!ret) {
+		stage = "register";
+		m->file.dev = pb_dev_to_kernel(st.st_dev);
+		m->file.ino = st.st_ino;
+		if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file,
+					&m->id, BPF_NOEXIST)) {
+			ret = -errno;
+			m->file.dev = m->file.ino = 0;
+		}
+	}
+	if (!ret) {
+		stage = "guard";
+		ret = pb_guard_mark(a, fd, NULL);
+	}
+	if (!ret) {
+		stage = "write";
+		ret = pb_write_all(fd, token, strlen(token));
+	}
+	if (!ret)
+		ret = pb_write_all(fd, "\n", 1);
+	if (!ret && fchown(fd, m->uid, (gid_t)-1))
+		ret = -errno;
 	if (!ret && fsync(fd))
 		ret = -errno;
+	if (!ret && !named) {
+		stage = "create";
+		ret = pb_link_tmpfile(fd, path);
+		if (!ret)
+			snprintf(m->path, sizeof(m->path), "%s", path);
+	}
 	close(fd);
 	if (ret) {
-		snprintf(err, errlen, "mint: write token file %s: %s", m->path, strerror(-ret));
-		return ret;
-	}
-	m->file.dev = pb_dev_to_kernel(st.st_dev);
-	m->file.ino = st.st_ino;
-	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file, &m->id,
-				BPF_NOEXIST)) {
-		ret = -errno;
-		m->file.dev = m->file.ino = 0;
-		snprintf(err, errlen, "mint: register token file: %s", strerror(-ret));
+		snprintf(err, errlen, "mint: %s token file %s: %s", stage, path, strerror(-ret));
 		return ret;
 	}
 	return 0;
+}
+
+/* The bound process holds its credential from the mint on (the connect
+ * hooks judge its every connect by it), and is marked bound (BPF-LSM keeps
+ * other processes out of its memory). */
+static int pb_mint_hold(struct pb_agent *a, const struct pb_cred_meta *m, char *err,
+			size_t errlen)
+{
+	int fd = bpf_map__fd(a->kern.skel->maps.procs);
+	__u32 tgid = m->bind.owner.tgid;
+	struct pb_proc rec;
+
+	if (bpf_map_lookup_elem(fd, &tgid, &rec) || rec.self.start_time != m->bind.owner.start_time)
+		goto exited;
+	if (!pb_holds(&rec, m->id)) {
+		if (rec.nheld < PB_MAX_HELD)
+			rec.held[rec.nheld++] = m->id;
+		else
+			rec.flags |= PB_PROC_OVERFLOW;
+	}
+	rec.flags |= PB_PROC_BOUND;
+	if (!bpf_map_update_elem(fd, &tgid, &rec, BPF_EXIST))
+		return 0;
+exited:
+	snprintf(err, errlen, "mint: process %u exited during minting", tgid);
+	return -ESRCH;
 }
 
 /* Still the same process? If it exited (or its PID was reused) while we
@@ -434,6 +513,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		ret = pb_mint_write_file(a, req, &m, token, err, errlen);
 	if (!ret)
 		ret = pb_mint_confirm(a, &ti, err, errlen);
+	if (!ret)
+		ret = pb_mint_hold(a, &m, err, errlen);
 	if (ret) {
 		if (m.path[0])
 			unlink(m.path);
@@ -483,6 +564,7 @@ static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
 static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m)
 {
 	pb_cred_check_file(a, m);
+	pb_guard_unmark(a, m->path);
 	if (m->path[0])
 		unlink(m->path);
 	pb_unbind(a, m->id, &m->file);
@@ -705,5 +787,35 @@ int pb_creds_load(struct pb_agent *a)
 	}
 	fclose(f);
 	pb_info("mint: adopted %u credentials (%u no longer in the kernel)", n, dropped);
+	return 0;
+}
+
+/* After a restart: mark every live credential file in the new guard's
+ * group. A file that cannot be guarded is a credential that cannot be kept:
+ * it is revoked (closed), and said so. */
+int pb_creds_guard_all(struct pb_agent *a)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < a->creds.store.n; i++) {
+		struct pb_cred_meta *m = &a->creds.store.v[i];
+		char why[256];
+		int err;
+
+		pb_cred_check_file(a, m);
+		if (!m->path[0])
+			continue;
+		err = pb_guard_mark(a, -1, m->path);
+		if (!err) {
+			n++;
+			continue;
+		}
+		pb_error("guard: cannot mark %s: %s; its credential is revoked", m->path,
+			 strerror(-err));
+		if (!(m->bind.flags & PB_CRED_REVOKED))
+			pb_revoke_why(a, m->id, "revoked", why, sizeof(why));
+	}
+	if (a->guard.fan_fd >= 0)
+		pb_info("guard: %u credential files marked", n);
 	return 0;
 }

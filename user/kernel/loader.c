@@ -162,6 +162,31 @@ static struct bpf_link *pb_attach_pinned(struct pb_agent *a, struct bpf_program 
 	return l;
 }
 
+/* Remove the pinned links whose names start with prefix, except the
+ * connect hooks' (cgroup links, never optional). */
+static void pb_unpin_links(struct pb_agent *a, const char *prefix, const char *what)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *d = opendir(a->conf.pin_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) ||
+		    !strncmp(de->d_name, "link_pb_guard_connect", 21) ||
+		    !strncmp(de->d_name, "link_pb_guard_sendmsg", 21))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", a->conf.pin_dir, de->d_name);
+		if (!unlink(path))
+			n++;
+	}
+	closedir(d);
+	if (n)
+		pb_info("loader: removed %u %s links an earlier agent pinned", n, what);
+}
+
 static struct bpf_link *pb_attach_plain(struct pb_agent *a, struct bpf_program *p)
 {
 	(void)a;
@@ -206,6 +231,7 @@ int pb_loader_cleanup(const char *pin_dir)
 /* Open the skeleton, choose its programs, size and adopt its maps, load. */
 static int pb_open_load(struct pb_agent *a, int *load_failed)
 {
+	int acq = a->conf.acquire_tp;
 	struct procbind *s;
 	int err;
 
@@ -217,13 +243,17 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	/* Without a task iterator the walks read /proc (pb_probe decided). */
 	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->kern.walk_proc);
 	bpf_program__set_autoload(s->progs.pb_guard_file_open, a->kern.use_lsm);
-	/* The acquisition hooks come in two builds; pb_probe chose one. */
-	bpf_program__set_autoload(s->progs.pb_acquire_openat, a->kern.atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_openat2, a->kern.atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_open, a->kern.atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_openat_locked, !a->kern.atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_openat2_locked, !a->kern.atomics);
-	bpf_program__set_autoload(s->progs.pb_acquire_open_locked, !a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_guard_file_receive, a->kern.use_lsm);
+	bpf_program__set_autoload(s->progs.pb_guard_mmap_file, a->kern.use_lsm);
+	bpf_program__set_autoload(s->progs.pb_guard_ptrace, a->kern.use_lsm);
+	/* The acquisition tracepoints only on request (--acquire-tracepoints);
+	 * they come in two builds, and pb_probe chose one. */
+	bpf_program__set_autoload(s->progs.pb_acquire_openat, acq && a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat2, acq && a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_open, acq && a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat_locked, acq && !a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_openat2_locked, acq && !a->kern.atomics);
+	bpf_program__set_autoload(s->progs.pb_acquire_open_locked, acq && !a->kern.atomics);
 	bpf_map__set_max_entries(s->maps.procs, a->purpose.policy.max_procs);
 	bpf_map__set_max_entries(s->maps.creds, a->purpose.policy.max_creds);
 	bpf_map__set_max_entries(s->maps.cred_files, a->purpose.policy.max_creds);
@@ -286,11 +316,12 @@ int pb_loader_start(struct pb_agent *a)
 	if (err)
 		return err;
 	s = a->kern.skel;
-	pb_info("loader: credential files: %s",
-		a->kern.use_lsm
-		    ? "foreign opens refused by BPF-LSM (lsm/file_open), holders judged at "
-		      "connect"
-		    : "opens seen by the open tracepoints, holders judged at connect");
+	pb_info("loader: credential files: %s%s%s",
+		a->conf.file_guard ? "guarded by the fanotify guard" : "not guarded at the file",
+		a->kern.use_lsm ? "; BPF-LSM refuses foreign opens, receives, maps and "
+				  "ptrace of bound processes"
+				: "",
+		a->conf.acquire_tp ? "; every opener recorded by the open tracepoints" : "");
 
 	/* cgroups are watched before the policy walks cgroupfs, so a pod that
 	 * starts in between is matched from its event. */
@@ -319,7 +350,7 @@ int pb_loader_attach(struct pb_agent *a)
 			       "sched_process_exit")))
 		return err;
 
-	{
+	if (a->conf.acquire_tp) {
 		struct bpf_program *opens[] = {a->kern.atomics ? s->progs.pb_acquire_openat
 							       : s->progs.pb_acquire_openat_locked,
 					       a->kern.atomics ? s->progs.pb_acquire_openat2
@@ -342,6 +373,10 @@ int pb_loader_attach(struct pb_agent *a)
 		if (!a->kern.open_hooks)
 			return pb_err(-ENOTSUP, "loader: no open tracepoint could be attached; "
 						"credential files cannot be tracked");
+	} else {
+		/* An earlier agent ran them; this one does not: their pinned
+		 * links go, or every task would keep paying for them. */
+		pb_unpin_links(a, "link_pb_acquire_", "open tracepoints");
 	}
 
 	if ((err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_connect4, pb_attach_cg),
@@ -355,20 +390,23 @@ int pb_loader_attach(struct pb_agent *a)
 		return err;
 
 	if (a->kern.use_lsm) {
-		err = pb_link_add(a,
-				  pb_attach_pinned(a, s->progs.pb_guard_file_open, pb_attach_plain),
-				  "lsm/file_open");
-		if (err)
+		if ((err = pb_link_add(a,
+				       pb_attach_pinned(a, s->progs.pb_guard_file_open, pb_attach_plain),
+				       "lsm/file_open")) ||
+		    (err = pb_link_add(
+			 a, pb_attach_pinned(a, s->progs.pb_guard_file_receive, pb_attach_plain),
+			 "lsm/file_receive")) ||
+		    (err = pb_link_add(a,
+				       pb_attach_pinned(a, s->progs.pb_guard_mmap_file, pb_attach_plain),
+				       "lsm/mmap_file")) ||
+		    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_ptrace, pb_attach_plain),
+				       "lsm/ptrace_access_check")))
 			return err;
 	} else {
-		char path[PATH_MAX];
-
-		/* An earlier agent refused opens with BPF-LSM; this one does
-		 * not (--lsm off): its pinned link goes, or it would keep
-		 * judging with the old program. */
-		snprintf(path, sizeof(path), "%s/link_pb_guard_file_open", a->conf.pin_dir);
-		if (!unlink(path))
-			pb_info("loader: removed the lsm/file_open link an earlier agent pinned");
+		/* An earlier agent refused with BPF-LSM; this one does not
+		 * (--lsm off): its pinned links go, or they would keep judging
+		 * with the old programs. */
+		pb_unpin_links(a, "link_pb_guard_", "BPF-LSM");
 	}
 	return pb_pin_maps(a);
 }

@@ -3,6 +3,8 @@
  * what it will use. Run at every start (refusing with a clear message when
  * something required is missing) and alone with procbindd --probe. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -19,7 +21,7 @@ struct pb_feature {
 	const char *name;
 	int required;
 	int ok;
-	char detail[160];
+	char detail[256];
 };
 
 static int pb_btf_has(struct btf *btf, const char *name, int kind)
@@ -70,7 +72,7 @@ static int pb_probe_atomics(void)
 /* Returns 0 when every required feature is there; prints a table to out. */
 int pb_probe(struct pb_agent *a, FILE *out)
 {
-	struct pb_feature f[16];
+	struct pb_feature f[20];
 	struct btf *btf = btf__load_vmlinux_btf();
 	struct utsname u;
 	char lsm[256] = "";
@@ -108,14 +110,28 @@ int pb_probe(struct pb_agent *a, FILE *out)
 	    pb_btf_has(btf, "btf_trace_cgroup_mkdir", BTF_KIND_TYPEDEF) &&
 		pb_btf_has(btf, "btf_trace_cgroup_rmdir", BTF_KIND_TYPEDEF),
 	    "new cgroups matched as they appear");
-	ADD("syscall tracepoints", 1,
-	    !access("/sys/kernel/tracing/events/syscalls/sys_exit_openat", F_OK) ||
-		!access("/sys/kernel/debug/tracing/events/syscalls/sys_exit_openat", F_OK) ||
-		access("/sys/kernel/tracing/events", F_OK),
-	    "sys_exit_open{,at,at2}: credential acquisition%s",
-	    access("/sys/kernel/tracing/events", F_OK) ? " (tracefs not mounted yet: checked at "
-							 "attach)"
-						       : "");
+	{
+		int fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+		int err = errno;
+
+		if (fan >= 0)
+			close(fan);
+		ADD("fanotify permission events", a->conf.file_guard, fan >= 0,
+		    "FAN_OPEN_PERM, FAN_ACCESS_PERM: %s",
+		    fan < 0		  ? strerror(err)
+		    : a->conf.file_guard ? "every credential file guarded (opens and reads)"
+					 : "not used (--file-guard off)");
+	}
+	if (a->conf.acquire_tp)
+		ADD("syscall tracepoints", 1,
+		    !access("/sys/kernel/tracing/events/syscalls/sys_exit_openat", F_OK) ||
+			!access("/sys/kernel/debug/tracing/events/syscalls/sys_exit_openat",
+				F_OK) ||
+			access("/sys/kernel/tracing/events", F_OK),
+		    "sys_exit_open{,at,at2} (--acquire-tracepoints; every task pays)%s",
+		    access("/sys/kernel/tracing/events", F_OK)
+			? " (tracefs not mounted yet: checked at attach)"
+			: "");
 	a->kern.atomics = pb_probe_atomics();
 	ADD("BPF atomics", 0, a->kern.atomics, "fetch-and-add (5.12+): %s",
 	    a->kern.atomics ? "credential slots claimed lock-free"
@@ -157,11 +173,34 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		a->kern.use_lsm = active && a->conf.lsm_mode != PB_LSM_OFF;
 		ADD("BPF-LSM", a->conf.lsm_mode == PB_LSM_ON, active, "%s: %s",
 		    lsm[0] ? lsm : "/sys/kernel/security/lsm unreadable",
-		    a->kern.use_lsm ? "foreign opens of token files fail (lsm/file_open)"
+		    a->kern.use_lsm ? "refused in the kernel, with or without an agent: foreign "
+				      "opens, receives and maps of token files, ptrace of bound "
+				      "processes"
 		    : a->conf.lsm_mode == PB_LSM_OFF
-			? "not used (--lsm off): acquisition is seen at open, "
-			  "the decision made at connect"
-			: "acquisition is seen at open, the decision made at connect");
+			? "not used (--lsm off)"
+			: "not active: descriptors passed or taken, mmap and ptrace of bound "
+			  "processes are not refused (kernel.yama.ptrace_scope below)");
+	}
+	{
+		/* Without BPF-LSM, Yama is what keeps a sibling out of a bound
+		 * process's memory: 1 limits ptrace (and /proc/PID/mem,
+		 * process_vm_readv, pidfd_getfd) to descendants, which a kubectl
+		 * exec shell is not. */
+		FILE *yf = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+		int scope = -1;
+
+		if (yf) {
+			if (fscanf(yf, "%d", &scope) != 1)
+				scope = -1;
+			fclose(yf);
+		}
+		ADD("kernel.yama.ptrace_scope", 0, scope >= 1, "%s%s",
+		    scope < 0	 ? "Yama not present"
+		    : scope == 0 ? "0: any process of the same uid may read a bound process's memory"
+		    : scope == 1 ? "1: only ancestors may attach (a sibling or an exec'd shell may not)"
+		    : scope == 2 ? "2: only CAP_SYS_PTRACE may attach"
+				 : "3: no attach at all",
+		    a->kern.use_lsm ? " (BPF-LSM refuses attach to bound processes anyway)" : "");
 	}
 #undef ADD
 	if (out) {

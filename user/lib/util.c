@@ -30,6 +30,8 @@ static const char *const verdict_names[PB_VERDICT_MAX] = {PB_VERDICTS(PB_NAME_EN
 static const char *const mode_names[PB_MODE_MAX] = {PB_MODES(PB_NAME_ENTRY)};
 static const char *const hook_names[PB_HOOK_MAX] = {PB_HOOKS(PB_NAME_ENTRY)};
 static const char *const anomaly_names[PB_AN_MAX] = {PB_ANOMALIES(PB_NAME_ENTRY)};
+static const char *const access_names[PB_ACC_MAX] = {PB_ACCESSES(PB_NAME_ENTRY)};
+static const char *const source_names[PB_SRC_MAX] = {PB_SOURCES(PB_NAME_ENTRY)};
 
 const char *pb_verdict_name(unsigned int v)
 {
@@ -49,6 +51,16 @@ const char *pb_hook_name(unsigned int h)
 const char *pb_anomaly_name(unsigned int k)
 {
 	return k < PB_AN_MAX ? anomaly_names[k] : "?";
+}
+
+const char *pb_access_name(unsigned int k)
+{
+	return k < PB_ACC_MAX ? access_names[k] : "?";
+}
+
+const char *pb_source_name(unsigned int k)
+{
+	return k < PB_SRC_MAX ? source_names[k] : "?";
 }
 
 int pb_mode_parse(const char *s)

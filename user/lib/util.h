@@ -20,6 +20,8 @@ const char *pb_verdict_name(unsigned int v); /* "allow", "deny", "monitor" */
 const char *pb_mode_name(unsigned int m);    /* "monitor", "enforce" */
 const char *pb_hook_name(unsigned int h);    /* "connect4", ... */
 const char *pb_anomaly_name(unsigned int k); /* "procs_full", ... */
+const char *pb_access_name(unsigned int k);  /* "open", "read", ... */
+const char *pb_source_name(unsigned int k);  /* "fanotify", "lsm" */
 int pb_mode_parse(const char *s);	     /* enum pb_mode or -EINVAL */
 
 /* "90s", "10m", "1h", "2d", "500ms" or plain seconds -> ns. 0 or -EINVAL. */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The guard process: answers each fanotify permission event on a credential
+ * file. It never waits on the agent: everything it needs is in the pinned
+ * maps and /proc, and what it reports goes to a pinned queue the agent
+ * drains (and the next agent, if this one is gone). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "guard.h"
+#include "log.h"
+#include "sysfs.h"
+#include "util.h"
+#include "procbind/decision.h"
+
+/* The process behind an event, as the decision needs it. The process is
+ * blocked in its open or read while we look, so its PID cannot change hands
+ * (a SIGKILL ends it; what we answer then goes to nobody). */
+struct pb_guard_subject {
+	struct pb_subject s;
+	struct pb_proc rec; /* its record, when have_rec */
+	int have_rec;
+	struct pb_task_ref ref; /* for the event */
+};
+
+static int pb_guard_subject(const struct pb_guard_ctx *g, uint32_t tgid,
+			    struct pb_guard_subject *gs)
+{
+	struct pb_stat st, pst;
+	uint64_t start, cgid = 0;
+	char rel[PATH_MAX];
+	int err;
+
+	memset(gs, 0, sizeof(*gs));
+	if ((err = pb_stat_read(tgid, &st)))
+		return err;
+	start = pb_ticks_to_ns(st.starttime);
+	if ((err = pb_proc_cgroup_id(tgid, g->cgroup_root, &cgid, rel, sizeof(rel))))
+		return err;
+	gs->s.cgroup_id = cgid;
+	gs->have_rec = !bpf_map_lookup_elem(g->procs, &tgid, &gs->rec) &&
+		       gs->rec.self.start_time - gs->rec.self.start_time % PB_TICK_NS == start;
+	if (gs->have_rec) {
+		/* The hooks keep it: the start to the nanosecond, the parent
+		 * that forked it, what it exec'd. */
+		gs->s.self = gs->rec.self;
+		gs->s.parent = gs->rec.parent;
+		gs->s.exe_dev = gs->rec.exe_dev;
+		gs->s.exe_ino = gs->rec.exe_ino;
+	} else {
+		/* No record (or an older process's): known to the tick only,
+		 * which never names a credential's owner: it is judged foreign. */
+		char path[64];
+		struct stat exe;
+
+		gs->s.self.tgid = tgid;
+		gs->s.self.start_time = start;
+		gs->s.parent.tgid = st.ppid;
+		if (st.ppid && !pb_stat_read(st.ppid, &pst))
+			gs->s.parent.start_time = pb_ticks_to_ns(pst.starttime);
+		snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
+		if (!stat(path, &exe)) {
+			gs->s.exe_dev = pb_dev_to_kernel(exe.st_dev);
+			gs->s.exe_ino = exe.st_ino;
+		}
+	}
+	gs->ref.proc = gs->s.self;
+	gs->ref.pid = tgid;
+	gs->ref.ppid = gs->s.parent.tgid;
+	gs->ref.cgroup_id = gs->s.cgroup_id;
+	gs->ref.exe_dev = gs->s.exe_dev;
+	gs->ref.exe_ino = gs->s.exe_ino;
+	gs->ref.uid = gs->have_rec ? gs->rec.uid : 0;
+	if (!gs->have_rec) {
+		struct pb_task_info ti;
+
+		if (!pb_proc_task_info(tgid, g->cgroup_root, &ti))
+			gs->ref.uid = ti.uid;
+	}
+	snprintf(gs->ref.comm, sizeof(gs->ref.comm), "%s", st.comm);
+	return 0;
+}
+
+/* A process that gets through (entitled, or let through by monitor mode)
+ * now holds the credential: the connect hooks judge it from here on. */
+static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject *gs, uint64_t id)
+{
+	struct pb_proc *r = &gs->rec;
+
+	if (!gs->have_rec) {
+		/* Described now, to the tick, as a /proc seed is; the first hook
+		 * that sees it settles the start. */
+		memset(r, 0, sizeof(*r));
+		r->self = gs->s.self;
+		r->self.start_time -= r->self.start_time % PB_TICK_NS;
+		r->parent = gs->s.parent;
+		r->parent.start_time -= r->parent.start_time % PB_TICK_NS;
+		r->cgroup_id = gs->s.cgroup_id;
+		r->exe_dev = gs->s.exe_dev;
+		r->exe_ino = gs->s.exe_ino;
+		r->uid = gs->ref.uid;
+		r->flags = PB_PROC_SEEDED | PB_PROC_COARSE;
+		memcpy(r->comm, gs->ref.comm, sizeof(r->comm));
+	} else if (pb_holds(r, id)) {
+		return;
+	}
+	if (r->nheld < PB_MAX_HELD)
+		r->held[r->nheld++] = id;
+	else
+		r->flags |= PB_PROC_OVERFLOW; /* fails closed at connect */
+	if (bpf_map_update_elem(g->procs, &r->self.tgid, r, gs->have_rec ? BPF_EXIST : BPF_NOEXIST))
+		pb_warn("guard: cannot record pid %u as a holder of a credential: %m",
+			r->self.tgid);
+	else
+		gs->have_rec = 1;
+}
+
+static void pb_guard_report(const struct pb_guard_ctx *g, struct pb_guard_state *st,
+			    const struct pb_guard_subject *gs, const struct pb_cred *c, uint64_t id,
+			    enum pb_verdict verdict, enum pb_reason reason, uint8_t access,
+			    uint32_t mode)
+{
+	struct pb_file_event e = {0};
+
+	e.hdr.type = PB_EV_FILE;
+	e.hdr.size = sizeof(e);
+	e.hdr.time = pb_now_boot_ns();
+	e.task = gs->ref;
+	if (c) {
+		e.owner.proc = c->owner;
+		e.owner.cgroup_id = c->cgroup_id;
+		e.owner.exe_dev = c->exe_dev;
+		e.owner.exe_ino = c->exe_ino;
+	}
+	e.cred_id = id;
+	e.verdict = verdict;
+	e.reason = reason;
+	e.access = access;
+	e.source = PB_SRC_FANOTIFY;
+	e.mode = mode;
+	e.nheld = gs->have_rec ? gs->rec.nheld : 0;
+	if (bpf_map_update_elem(g->queue, NULL, &e, BPF_ANY))
+		st->lost++; /* the agent writes it as a gap in the trail */
+}
+
+/* The mode in force, from the pinned policy (enforce when it is missing). */
+static uint32_t pb_guard_mode(const struct pb_guard_ctx *g)
+{
+	static struct pb_kpolicy pol; /* large: not on the stack */
+	struct pb_config cfg;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(g->cfg, &zero, &cfg) ||
+	    bpf_map_lookup_elem(g->policies, &cfg.gen, &pol))
+		return PB_MODE_ENFORCE;
+	return pol.mode;
+}
+
+/* One permission event: FAN_ALLOW or FAN_DENY. */
+static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_state *st,
+			       const struct fanotify_event_metadata *md)
+{
+	struct pb_guard_subject gs;
+	struct pb_file_key key;
+	struct pb_cred c, *cp = &c;
+	struct pb_proc owner, *op = NULL;
+	enum pb_reason reason;
+	enum pb_verdict verdict;
+	uint8_t access = md->mask & FAN_OPEN_PERM ? PB_ACC_OPEN : PB_ACC_READ;
+	struct stat sb;
+	uint64_t id;
+	uint32_t mode;
+
+	if (fstat(md->fd, &sb))
+		return FAN_DENY; /* cannot tell which file: closed */
+	key.dev = pb_dev_to_kernel(sb.st_dev);
+	key.ino = sb.st_ino;
+	if (bpf_map_lookup_elem(g->cred_files, &key, &id))
+		return FAN_ALLOW; /* no longer a credential's file (forgotten) */
+	if (bpf_map_lookup_elem(g->creds, &id, &c))
+		cp = NULL; /* removed: fails closed as revoked */
+	if (pb_guard_subject(g, (uint32_t)md->pid, &gs))
+		return FAN_DENY; /* the process is gone */
+	if (cp && pb_is_inheriting_child(&gs.s, cp)) {
+		uint32_t otgid = cp->owner.tgid;
+
+		if (!bpf_map_lookup_elem(g->procs, &otgid, &owner))
+			op = &owner;
+	}
+	reason = pb_cred_reason(&gs.s, cp, op, pb_now_boot_ns());
+	if (reason == PB_OK) {
+		if (access == PB_ACC_READ && gs.have_rec && pb_holds(&gs.rec, id))
+			return FAN_ALLOW; /* the bound process reading: nothing new */
+		pb_guard_hold(g, &gs, id);
+		pb_guard_report(g, st, &gs, cp, id, PB_VERDICT_ALLOW, reason, access,
+				PB_MODE_ENFORCE);
+		return FAN_ALLOW;
+	}
+	mode = pb_guard_mode(g);
+	verdict = pb_verdict_for(reason, mode);
+	if (verdict == PB_VERDICT_DENY) {
+		st->refused++;
+		pb_guard_report(g, st, &gs, cp, id, verdict, reason, access, mode);
+		return FAN_DENY;
+	}
+	/* Monitor: through, and recorded as a holder (once per process). */
+	if (gs.have_rec && pb_holds(&gs.rec, id))
+		return FAN_ALLOW;
+	pb_guard_hold(g, &gs, id);
+	pb_guard_report(g, st, &gs, cp, id, verdict, reason, access, mode);
+	return FAN_ALLOW;
+}
+
+int pb_guard_run(const struct pb_guard_ctx *g)
+{
+	struct pb_guard_state st = {0};
+	uint32_t counts = PB_GUARD_COUNTS;
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct pollfd pfd[2];
+	sigset_t mask;
+	int stop = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	pfd[0].fd = g->fan;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	pfd[1].events = POLLIN;
+	if (pfd[1].fd < 0)
+		return pb_err(-errno, "guard: setup: %m");
+	/* Counting goes on from the guard before this one. */
+	bpf_map_lookup_elem(g->state, &counts, &st);
+
+	while (!stop) {
+		ssize_t len;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return pb_err(-errno, "guard: poll: %m");
+		if (pfd[1].revents & POLLIN)
+			stop = 1; /* after answering what is readable now */
+		for (;;) {
+			const struct fanotify_event_metadata *md = (const void *)buf;
+
+			len = read(g->fan, buf, sizeof(buf));
+			if (len <= 0)
+				break; /* EAGAIN: another guard took it, or none left */
+			for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
+				struct fanotify_response r = {.fd = md->fd, .response = FAN_ALLOW};
+
+				if (md->vers != FANOTIFY_METADATA_VERSION)
+					return pb_err(-EPROTO, "guard: fanotify metadata version %u",
+						      md->vers);
+				if (md->fd < 0)
+					continue; /* queue overflow: nothing to answer */
+				if (md->mask & (FAN_OPEN_PERM | FAN_ACCESS_PERM))
+					r.response = pb_guard_judge(g, &st, md);
+				st.answered++;
+				if (write(g->fan, &r, sizeof(r)) != sizeof(r))
+					pb_warn("guard: answer for pid %d: %m", md->pid);
+				close(md->fd);
+			}
+		}
+		if (!stop) /* a stopping guard's are taken over already */
+			bpf_map_update_elem(g->state, &counts, &st, BPF_ANY);
+	}
+	return 0;
+}

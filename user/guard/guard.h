@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The file guard. Every live credential file carries a fanotify mark for
+ * open and read permission in one group; a guard process, forked from the
+ * agent and outliving it, answers every permission event from the pinned
+ * maps with the rule the connect hooks use (pb_cred_reason), so a sibling is
+ * refused at the file even while no agent runs. A new agent starts its own
+ * guard in a new group, marks every live file in it, and only then stops
+ * the old guard: there is always one guard judging. */
+#ifndef PB_GUARD_H
+#define PB_GUARD_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/* What the guard process works with: its group and the pinned maps. */
+struct pb_guard_ctx {
+	int fan;
+	int procs, creds, cred_files, cfg, policies, queue, state;
+	char cgroup_root[PATH_MAX];
+};
+
+/* answer.c: the guard process's loop; returns when told to stop (SIGTERM,
+ * after answering every event it has read) or on a fatal error. */
+int pb_guard_run(const struct pb_guard_ctx *g);
+
+/* keeper.c, the agent's side. */
+/* Create the group and start a guard answering in it. A guard an earlier
+ * agent left running keeps answering in its own group until pb_guard_retire. */
+int pb_guard_start(struct pb_agent *a);
+/* Stop the earlier agent's guard: call once every live file is marked. */
+void pb_guard_retire(struct pb_agent *a);
+/* Mark one credential file (fd: the file, or -1 to name it by path). */
+int pb_guard_mark(struct pb_agent *a, int fd, const char *path);
+void pb_guard_unmark(struct pb_agent *a, const char *path);
+/* The guard died: start another in the same group (queued events wait). */
+int pb_guard_respawn(struct pb_agent *a);
+/* Stop the guards recorded in the pinned maps under pin_dir (--cleanup). */
+void pb_guard_stop_pinned(const char *pin_dir);
+/* The guards' counters; -errno. */
+int pb_guard_counts(struct pb_agent *a, struct pb_guard_state *out);
+
+#endif

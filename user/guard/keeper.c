@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The agent's side of the file guard: the fanotify group, the guard process
+ * (forked, so it outlives the agent: a crash or an upgrade of the agent
+ * leaves every file guarded), the marks, and the hand-over from the guard an
+ * earlier agent left running. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "guard.h"
+#include "log.h"
+#include "sysfs.h"
+#include "util.h"
+#include "procbind.skel.h"
+
+#define PB_GUARD_MASK (FAN_OPEN_PERM | FAN_ACCESS_PERM)
+#define PB_GUARD_COMM "procbind-guard"
+
+static int pb_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pb_pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* A process, named by tgid and start (to the tick): is it still that guard?
+ * Returns a pidfd for it, or -1. */
+static int pb_guard_find(const struct pb_pkey *g)
+{
+	struct pb_stat st;
+	int pidfd;
+
+	if (!g->tgid)
+		return -1;
+	pidfd = pb_pidfd_open((pid_t)g->tgid);
+	if (pidfd < 0)
+		return -1;
+	/* checked after the pidfd is held: the PID cannot change hands now */
+	if (pb_stat_read(g->tgid, &st) || pb_ticks_to_ns(st.starttime) != g->start_time ||
+	    strcmp(st.comm, PB_GUARD_COMM)) {
+		close(pidfd);
+		return -1;
+	}
+	return pidfd;
+}
+
+/* Stop a guard and wait (bounded) until it is gone: it answers what it has
+ * read before it exits. */
+static void pb_guard_stop(int pidfd, uint32_t tgid)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	if (pb_pidfd_signal(pidfd, SIGTERM) && errno != ESRCH)
+		pb_warn("guard: stop guard %u: %m", tgid);
+	else if (poll(&p, 1, 5000) != 1)
+		pb_warn("guard: guard %u did not stop within 5 s", tgid);
+}
+
+static int pb_state_write(int fd, uint32_t slot, const struct pb_pkey *who)
+{
+	struct pb_guard_state st = {0};
+
+	if (who)
+		st.guard = *who;
+	return bpf_map_update_elem(fd, &slot, &st, BPF_ANY) ? -errno : 0;
+}
+
+/* In the child: close every descriptor but the ones the guard uses. */
+static void pb_close_others(const struct pb_guard_ctx *g, int keep)
+{
+	int keepers[] = {g->fan,   g->procs,	g->creds, g->cred_files, g->cfg,
+			 g->policies, g->queue, g->state, keep,	  2};
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name), k = 0;
+
+		if (de->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		for (size_t i = 0; i < sizeof(keepers) / sizeof(keepers[0]); i++)
+			k |= keepers[i] == fd;
+		if (!k)
+			close(fd);
+	}
+	closedir(d);
+}
+
+static int pb_guard_fork(struct pb_agent *a)
+{
+	struct procbind *s = a->kern.skel;
+	struct pb_guard_ctx g = {
+	    .fan = a->guard.fan_fd,
+	    .procs = bpf_map__fd(s->maps.procs),
+	    .creds = bpf_map__fd(s->maps.creds),
+	    .cred_files = bpf_map__fd(s->maps.cred_files),
+	    .cfg = bpf_map__fd(s->maps.agent_cfg),
+	    .policies = bpf_map__fd(s->maps.policies),
+	    .queue = bpf_map__fd(s->maps.guard_events),
+	    .state = bpf_map__fd(s->maps.guard_state),
+	};
+	struct pb_stat st;
+	struct pb_pkey who;
+	int go[2], err;
+	pid_t pid;
+	char c;
+
+	snprintf(g.cgroup_root, sizeof(g.cgroup_root), "%s", a->conf.cgroup_root);
+	if (pipe2(go, O_CLOEXEC))
+		return pb_err(-errno, "guard: pipe: %m");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		return pb_err(err, "guard: fork: %m");
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* Its own session: a signal for the agent's terminal or process
+		 * group is not for it. It never needs the node key. */
+		setsid();
+		prctl(PR_SET_NAME, PB_GUARD_COMM);
+		sodium_memzero(a->key.sk, sizeof(a->key.sk));
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		pb_close_others(&g, go[0]);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		/* Wait until the agent has written who we are (BPF-LSM lets
+		 * only the guard open what it guards). */
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		close(go[0]);
+		_exit(pb_guard_run(&g) ? 1 : 0);
+	}
+	close(go[0]);
+	err = pb_stat_read(pid, &st);
+	who.tgid = pid;
+	who._pad = 0;
+	who.start_time = err ? 0 : pb_ticks_to_ns(st.starttime);
+	if (!err)
+		err = pb_state_write(g.state, PB_GUARD_NOW, &who);
+	if (err || write(go[1], "g", 1) != 1) {
+		close(go[1]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return pb_err(err ? err : -EPIPE, "guard: start guard %d: %s", pid,
+			      strerror(err ? -err : EPIPE));
+	}
+	close(go[1]);
+	a->guard.pid = pid;
+	a->guard.pidfd = pb_pidfd_open(pid);
+	pb_info("guard: guard process %d answers for the credential files", pid);
+	return 0;
+}
+
+int pb_guard_start(struct pb_agent *a)
+{
+	int state = bpf_map__fd(a->kern.skel->maps.guard_state);
+	struct pb_guard_state old = {0};
+	uint32_t now = PB_GUARD_NOW;
+	int pidfd;
+
+	a->guard.fan_fd = a->guard.pidfd = -1;
+	if (!a->conf.file_guard)
+		return 0;
+	/* An earlier agent's guard goes on answering until this one's group
+	 * has every file marked (pb_guard_retire). */
+	if (!bpf_map_lookup_elem(state, &now, &old) && (pidfd = pb_guard_find(&old.guard)) >= 0) {
+		close(pidfd);
+		a->guard.old = old.guard;
+		pb_state_write(state, PB_GUARD_PREV, &old.guard);
+	}
+	a->guard.fan_fd =
+	    fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
+			      FAN_UNLIMITED_MARKS,
+			  O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (a->guard.fan_fd < 0)
+		return pb_err(-errno,
+			      "guard: fanotify_init(FAN_CLASS_CONTENT): %m (permission events need "
+			      "CONFIG_FANOTIFY_ACCESS_PERMISSIONS and CAP_SYS_ADMIN; "
+			      "--file-guard off runs without them)");
+	return pb_guard_fork(a);
+}
+
+void pb_guard_retire(struct pb_agent *a)
+{
+	int state = bpf_map__fd(a->kern.skel->maps.guard_state);
+	int pidfd = pb_guard_find(&a->guard.old);
+
+	if (pidfd >= 0) {
+		pb_guard_stop(pidfd, a->guard.old.tgid);
+		close(pidfd);
+		pb_info("guard: the earlier agent's guard %u stopped; every file is marked in "
+			"this one's group",
+			a->guard.old.tgid);
+	}
+	memset(&a->guard.old, 0, sizeof(a->guard.old));
+	pb_state_write(state, PB_GUARD_PREV, NULL);
+}
+
+int pb_guard_mark(struct pb_agent *a, int fd, const char *path)
+{
+	if (a->guard.fan_fd < 0)
+		return 0;
+	if (fanotify_mark(a->guard.fan_fd, FAN_MARK_ADD, PB_GUARD_MASK, fd >= 0 ? fd : AT_FDCWD,
+			  fd >= 0 ? NULL : path))
+		return -errno;
+	return 0;
+}
+
+void pb_guard_unmark(struct pb_agent *a, const char *path)
+{
+	if (a->guard.fan_fd < 0 || !path[0])
+		return;
+	if (fanotify_mark(a->guard.fan_fd, FAN_MARK_REMOVE, PB_GUARD_MASK, AT_FDCWD, path) &&
+	    errno != ENOENT)
+		pb_warn("guard: unmark %s: %m", path);
+}
+
+int pb_guard_respawn(struct pb_agent *a)
+{
+	int status = 0;
+
+	if (a->guard.pidfd >= 0)
+		close(a->guard.pidfd);
+	a->guard.pidfd = -1;
+	if (waitpid(a->guard.pid, &status, WNOHANG) == a->guard.pid)
+		pb_warn("guard: guard process %d ended (%s %d); starting another", a->guard.pid,
+			WIFSIGNALED(status) ? "signal" : "status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	a->guard.respawns++;
+	return pb_guard_fork(a);
+}
+
+void pb_guard_stop_pinned(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/guard_state", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	for (uint32_t slot = PB_GUARD_NOW; slot <= PB_GUARD_PREV; slot++) {
+		struct pb_guard_state st;
+		int pidfd;
+
+		if (bpf_map_lookup_elem(fd, &slot, &st))
+			continue;
+		pidfd = pb_guard_find(&st.guard);
+		if (pidfd < 0)
+			continue;
+		pb_guard_stop(pidfd, st.guard.tgid);
+		close(pidfd);
+		pb_info("cleanup: stopped guard process %u", st.guard.tgid);
+	}
+	close(fd);
+}
+
+int pb_guard_counts(struct pb_agent *a, struct pb_guard_state *out)
+{
+	uint32_t slot = PB_GUARD_COUNTS;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.guard_state), &slot, out))
+		return -errno;
+	return 0;
+}
