@@ -6,6 +6,8 @@
  *   pb_actor serve PORT [IPV4...]  TCP and UDP listeners on 127.0.0.1, ::1
  *                             and any further (loopback) IPv4 addresses
  *   pb_actor ctlraw SOCK TEXT send TEXT (\n escapes) to a control socket
+ *   pb_actor sink PORT FILE   keep every byte received on PORT in FILE
+ *   (pb_steal.c: the steps that try to get a credential's bytes)
  *
  * Steps: cgroup:DIR  pidfile:FILE  wait:FILE  read:FILE  sleep:MS
  *        connect:tcp|udp:ADDR:PORT  sendto:udp:ADDR:PORT
@@ -36,13 +38,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pb_steal.h"
+
 static void result(const char *step, int err)
 {
 	printf("%d %s %s\n", getpid(), step, err ? strerrorname_np(err) : "ok");
 	fflush(stdout);
 }
 
-static int parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len, int *type)
+int pb_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len, int *type)
 {
 	char buf[256], *proto, *addr, *port;
 
@@ -83,7 +87,7 @@ static int do_net(const char *spec, int unconnected)
 	socklen_t len;
 	int type, fd, err = 0;
 
-	if (parse_addr(spec, &ss, &len, &type))
+	if (pb_parse_addr(spec, &ss, &len, &type))
 		return EINVAL;
 	fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -265,6 +269,8 @@ static int run_steps(char *argv0, int n, char **steps)
 				continue;
 			}
 			return wait_child(pid);
+		} else if (pb_steal_step(s, arg, &err)) {
+			result(s, err);
 		} else {
 			fprintf(stderr, "pb_actor: unknown step '%s'\n", s);
 			return 2;
@@ -361,6 +367,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "serve"))
 		return serve(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc == 4 && !strcmp(argv[1], "sink"))
+		return pb_sink(atoi(argv[2]), argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "ctlraw"))
 		return ctlraw(argv[2], argv[3]);
 	return run_steps(argv[0], argc - 1, argv + 1);
