@@ -184,7 +184,9 @@ int BPF_PROG(pb_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 
 		if (rec && !pb_rec_is_task(rec, t))
 			rec = NULL;
-		return pb_lsm_refuse(t, rec, &bound, 0,
+		/* Named by a credential it holds (a bound process holds what it
+		 * was minted from the mint on). */
+		return pb_lsm_refuse(t, rec, &bound, target->nheld ? target->held[0] : 0,
 				     pb_task_cgroup(t) == target->cgroup_id ? PB_R_FOREIGN_PID
 									    : PB_R_FOREIGN_CGROUP,
 				     PB_ACC_PTRACE);

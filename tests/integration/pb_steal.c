@@ -4,7 +4,8 @@
  * receives, so a test asserts on what arrived, not only on exit codes.
  *
  * The actor keeps one "current descriptor" that these steps set and use:
- *   hold:FILE:OUT          open FILE and keep it; write the fd number to OUT
+ *   hold:FILE:OUT          open FILE and keep it (also as current, for a forked
+ *                          child); write the fd number to OUT
  *   passfd:SOCK:FILE       open FILE, wait on unix socket SOCK, send the fd
  *                          (SCM_RIGHTS) to the first peer
  *   recvfd:SOCK            receive a descriptor from SOCK -> current
@@ -393,6 +394,7 @@ int pb_steal_step(const char *s, const char *arg, int *err)
 		fd = open(file, O_RDONLY); /* kept, and across exec */
 		if (fd < 0)
 			return *err = errno, 1;
+		set_cur(dup(fd));
 		f = fopen(out, "w");
 		if (!f)
 			return *err = errno, 1;

@@ -125,7 +125,7 @@ if [ "$MODE" = enforce ]; then
 	for a in s_tcp s_procfd s_handle; do
 		ev=$(wait_event ".event==\"credential_open_refused\" and .process.pid==$(cat $T/$a.pid)")
 		echo "$ev" | jq -e --argjson o "$OWNER" --arg id "$ID" '.verdict=="deny" and .reason=="foreign_pid" and
-			.hook=="fanotify" and .access=="open" and .credential.id==$id and
+			(.hook=="fanotify" or .hook=="lsm") and .access=="open" and .credential.id==$id and
 			.credential.bound_process.pid==$o and (.process.cgroup|endswith("/podA"))' >/dev/null ||
 			fail "$a's refusal event: $ev"
 	done

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # BPF-LSM: where the kernel runs it, a process not entitled to a credential
-# cannot open the token file at all (lsm/file_open, EACCES): the sibling and
-# the other pod never get the bytes. The owner and an allowed child open it;
-# a credential that still spreads (an fd kept across fork) is judged at
-# connect as before; monitor mode lets the open through and reports it; the
-# hook survives kill -9 of the agent; --lsm off takes it away. Run by the
-# kernel matrix's +lsm guest (tools/kmatrix.sh); elsewhere it says why not.
+# cannot open the token file at all (lsm/file_open, EPERM): the sibling and
+# the other pod never get the bytes. Nor can it receive a descriptor of it
+# (lsm/file_receive), map one it inherited (lsm/mmap_file), or attach to the
+# bound process (lsm/ptrace_access_check: process_vm_readv, pidfd_getfd).
+# The owner and an allowed child open it; a credential that still spreads (an
+# fd kept across fork) is judged at connect as before; monitor mode lets the
+# open through and reports it; the hooks survive kill -9 of the agent; --lsm
+# off takes them away. The file guard is off here (the open tracepoints
+# record holders), so what is refused is refused by BPF-LSM alone;
+# test_guard.sh runs both together. Run by the kernel matrix's +lsm guest
+# (tools/kmatrix.sh); elsewhere it says why not.
+PB_FILES=tracepoints
 . "$(dirname "$0")/lib.sh"
 LSMS=$(cat /sys/kernel/security/lsm 2>/dev/null || true)
 [[ ,$LSMS, == *,bpf,* ]] ||
@@ -18,12 +24,12 @@ cp "$PB_SOURCE/tests/integration/policy.yaml" $T/policy.yaml
 PB_LSM=on PB_CAPS=$CAPS PB_POLICY=$T/policy.yaml start_agent
 ctl status -o json | jq -e '.credential_files == "lsm_refuse"' >/dev/null ||
 	fail "status: $(ctl status -o json | jq -c .credential_files)"
-grep -q "foreign opens refused by BPF-LSM" "$T/agent.log" || fail "the agent did not say it uses BPF-LSM"
+grep -q "BPF-LSM refuses foreign opens" "$T/agent.log" || fail "the agent did not say it uses BPF-LSM"
 pass "agent with --lsm on and only [$CAPS]: credential files are guarded at open"
 start_server
 
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P \
-	wait:$T/fork fork read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
+	hold:$T/tok:$T/owner.fd wait:$T/fork fork read:$T/tok connect:tcp:127.0.0.1:$P mmapfd sleep:$HOLD
 actor sib cgroup:$POD_A pidfile:$T/sib.pid wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$HOLD
 actor other cgroup:$POD_B pidfile:$T/other.pid wait:$T/go read:$T/tok sleep:$HOLD
 wait_file $T/owner.pid; wait_file $T/sib.pid; wait_file $T/other.pid
@@ -33,8 +39,8 @@ ID=$(mint "$OWNER" "$T/tok")
 touch $T/go
 expect owner "read:$T/tok" ok
 expect owner "connect:tcp:127.0.0.1:$P" ok
-expect sib "read:$T/tok" EACCES
-expect other "read:$T/tok" EACCES
+expect sib "read:$T/tok" EPERM
+expect other "read:$T/tok" EPERM
 # it never got the credential: it holds nothing, so its connect is its own
 expect sib "connect:tcp:127.0.0.1:$P" ok
 wait_event ".event==\"credential_open_refused\" and .process.pid==$SIB and .reason==\"foreign_pid\" and
@@ -47,13 +53,33 @@ pass "the sibling (foreign_pid) and the other pod (foreign_cgroup) cannot open t
 # the child the owner forks keeps what its parent held (not inherit
 # children): its own open is refused, and its connect judged as before
 touch $T/fork
-wait_line owner "^[0-9]+ read:$T/tok EACCES"
-CHILD=$(awk '/ read:.* EACCES$/ { print $1; exit }' $T/owner.out)
+wait_line owner "^[0-9]+ read:$T/tok EPERM"
+CHILD=$(awk '/ read:.* EPERM$/ { print $1; exit }' $T/owner.out)
 [ "$CHILD" != "$OWNER" ] || fail "the refused read was the owner's"
 expect owner "connect:tcp:127.0.0.1:$P" ok # the owner's line came first
 grep -q "^$CHILD connect:tcp:127.0.0.1:$P EPERM$" $T/owner.out ||
 	{ cat $T/owner.out; fail "the child holding its parent's credential was not denied at connect"; }
 pass "a forked child's open is refused, and what it inherited is denied at connect"
+grep -q "^$CHILD mmapfd EPERM$" $T/owner.out || { cat $T/owner.out; fail "the child mapped the descriptor it inherited"; }
+wait_event ".event==\"credential_mmap_refused\" and .process.pid==$CHILD and .hook==\"lsm\"" >/dev/null
+pass "the child cannot mmap the token through the descriptor it inherited (lsm/mmap_file)"
+
+# the bound process's memory and descriptors: no attach by a sibling
+actor thief cgroup:$POD_A pidfile:$T/thief.pid memread:$T/owner.pid getfd:$T/owner.pid:$T/owner.fd sleep:$HOLD
+wait_file $T/thief.pid
+expect thief "memread:$T/owner.pid" EPERM
+expect thief "getfd:$T/owner.pid:$T/owner.fd" EPERM
+wait_event ".event==\"process_access_refused\" and .process.pid==$(cat $T/thief.pid) and .credential.bound_process.pid==$OWNER" >/dev/null
+pass "process_vm_readv and pidfd_getfd of the bound process are refused (lsm/ptrace_access_check)"
+# a descriptor passed over SCM_RIGHTS is dropped at receive
+actor passer cgroup:$POD_A pidfile:$T/passer.pid wait:$T/go3 passfd:$T/pass.sock:$T/tok3 sleep:$HOLD
+wait_file $T/passer.pid
+[ -n "$(mint "$(cat $T/passer.pid)" "$T/tok3")" ] || fail "mint for the passer"
+touch $T/go3
+actor recv cgroup:$POD_A pidfile:$T/recv.pid recvfd:$T/pass.sock readfd sleep:$HOLD
+expect recv "recvfd:$T/pass.sock" EBADMSG
+wait_event ".event==\"credential_receive_refused\" and .process.pid==$(cat $T/recv.pid)" >/dev/null
+pass "a descriptor passed over SCM_RIGHTS never reaches the sibling (lsm/file_receive)"
 
 # inherit children: the child may open it
 actor inh cgroup:$POD_A pidfile:$T/inh.pid wait:$T/go2 read:$T/tok2 fork read:$T/tok2 \
@@ -66,9 +92,9 @@ for _ in $(seq $((100 * SCALE))); do [ "$(grep -c " read:$T/tok2 " $T/inh.out)" 
 	{ cat $T/inh.out; fail "inherit children: parent and child"; }
 pass "with --inherit children the owner's child opens the token and connects"
 
-ctl status -o json | jq -e '.counters.lsm_open_refused >= 3 and .counters.lsm_open_allowed >= 3' >/dev/null ||
+ctl status -o json | jq -e '.counters.lsm_refused >= 3 and .counters.lsm_open_allowed >= 3' >/dev/null ||
 	fail "counters: $(ctl status -o json | jq -c .counters)"
-pass "counted: $(ctl status -o json | jq -c '{r: .counters.lsm_open_refused, a: .counters.lsm_open_allowed}')"
+pass "counted: $(ctl status -o json | jq -c '{r: .counters.lsm_refused, a: .counters.lsm_open_allowed}')"
 
 # monitor mode: the open goes through, reported as such
 sed -i 's/^mode: enforce/mode: monitor/' $T/policy.yaml
@@ -76,7 +102,7 @@ ctl reload >/dev/null || fail "reload to monitor"
 actor mon cgroup:$POD_A pidfile:$T/mon.pid read:$T/tok sleep:$HOLD
 wait_file $T/mon.pid
 expect mon "read:$T/tok" ok
-wait_event ".event==\"credential_open_refused\" and .process.pid==$(cat $T/mon.pid) and .verdict==\"monitor\"" >/dev/null
+wait_event ".event==\"credential_acquired\" and .process.pid==$(cat $T/mon.pid) and .verdict==\"monitor\" and .hook==\"lsm\"" >/dev/null
 pass "monitor mode: the open is let through and reported (verdict monitor)"
 sed -i 's/^mode: monitor/mode: enforce/' $T/policy.yaml
 ctl reload >/dev/null || fail "reload to enforce"
@@ -86,7 +112,7 @@ stop_agent -9
 [ -e "$PIN/link_pb_guard_file_open" ] || fail "the lsm/file_open link was not pinned"
 actor late cgroup:$POD_A pidfile:$T/late.pid read:$T/tok sleep:$HOLD
 wait_file $T/late.pid
-expect late "read:$T/tok" EACCES
+expect late "read:$T/tok" EPERM
 pass "agent killed: the token file is still refused"
 
 # a new agent with --lsm off removes the hook; the tracepoint path remains

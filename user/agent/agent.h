@@ -12,6 +12,8 @@
 /* ringbuf.c */
 int pb_events_handle(void *ctx, void *data, size_t size); /* ring_buffer callback */
 void pb_guard_drain(struct pb_agent *a); /* the file guard's queued events */
+/* How credential files are kept from other processes, in a word. */
+const char *pb_file_path_name(const struct pb_agent *a);
 
 /* reload.c: re-read the policy file and swap it in atomically, or keep the
  * old one; credentials of identities it no longer has are revoked. */

@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "creds.h"
 #include "events.h"
+#include "guard.h"
 #include "kernel.h"
 #include "log.h"
 #include "proto.h"
@@ -68,6 +69,16 @@ static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
 		    pb_pkey_is(&a->creds.store.v[i].bind.owner, &p->self))
 			return 1;
 	return 0;
+}
+
+/* How credential files are kept from other processes, in a word. */
+const char *pb_file_path_name(const struct pb_agent *a)
+{
+	if (a->guard.fan_fd >= 0)
+		return a->kern.use_lsm ? "fanotify_and_lsm_refuse" : "fanotify_refuse";
+	if (a->kern.use_lsm)
+		return "lsm_refuse";
+	return a->conf.acquire_tp ? "tracepoint_observe" : "unguarded";
 }
 
 /* The processes the kernel tracks (all, or those that hold or own a
@@ -191,7 +202,20 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_json_array_end(out);
 	pb_json_str(out, "node", a->conf.node);
 	pb_json_bool(out, "adopted", a->kern.adopted);
-	pb_json_str(out, "credential_files", a->kern.use_lsm ? "lsm_refuse" : "tracepoint_observe");
+	pb_json_str(out, "credential_files", pb_file_path_name(a));
+	if (a->guard.fan_fd >= 0) {
+		struct pb_guard_state gs = {0};
+
+		pb_guard_counts(a, &gs);
+		pb_json_key(out, "guard");
+		pb_json_begin(out);
+		pb_json_u64(out, "pid", a->guard.pidfd >= 0 ? (uint64_t)a->guard.pid : 0);
+		pb_json_u64(out, "answered", gs.answered);
+		pb_json_u64(out, "refused", gs.refused);
+		pb_json_u64(out, "lost", gs.lost);
+		pb_json_u64(out, "restarts", a->guard.respawns);
+		pb_json_end(out);
+	}
 	pb_json_str(out, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_u64(out, "credentials_live", st.live);
 	if (a->sink.audit) {

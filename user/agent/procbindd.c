@@ -219,16 +219,6 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 			n);
 }
 
-/* How credential files are kept from other processes, in a word. */
-static const char *pb_file_path_name(const struct pb_agent *a)
-{
-	if (a->guard.fan_fd >= 0)
-		return a->kern.use_lsm ? "fanotify_and_lsm_refuse" : "fanotify_refuse";
-	if (a->kern.use_lsm)
-		return "lsm_refuse";
-	return a->conf.acquire_tp ? "tracepoint_observe" : "unguarded";
-}
-
 static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 {
 	pb_event_begin(a, &a->sink.line, type, pb_now_boot_ns());

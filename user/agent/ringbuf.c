@@ -34,14 +34,14 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 		pb_json_cred_meta(a, b, "credential", m);
 		return;
 	}
-	if (!id) {
+	if (!id && !(o && o->proc.tgid)) {
 		pb_json_raw(b, "credential", "null");
 		return;
 	}
 	pb_id_format(id, idhex);
 	pb_json_key(b, "credential");
 	pb_json_begin(b);
-	pb_json_str(b, "id", idhex);
+	pb_json_str(b, "id", id ? idhex : NULL);
 	if (o && o->proc.tgid) {
 		pb_json_key(b, "bound_process");
 		pb_json_begin(b);
