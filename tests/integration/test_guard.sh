@@ -9,7 +9,8 @@
 # (PB_GUARD_MODE=monitor, test_guard_monitor.sh) every one goes through and is
 # recorded as a holder. Then: the owner's round trip has a bound even with the
 # agent stopped, and a sibling is refused while the agent is down (kill -9)
-# and recorded once a new agent runs.
+# and recorded once a new agent runs; a process that reuses the owner's PID
+# is refused too.
 . "$(dirname "$0")/lib.sh"
 MODE=${PB_GUARD_MODE:-enforce}
 [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ] && URING=1 || URING=0
@@ -193,3 +194,13 @@ expect s_after "read:$T/tok" EPERM
 pass "the new agent's guard $NEWGUARD took over; the old one ($GUARD) stopped"
 [ "$(grep -c '^pb1\.\|pb1\.' "$T/sink.log")" = 2 ] || fail "the token reached the listener during the restart"
 pass "no byte reached the listener through the restart"
+
+# --- a process that reuses the owner's PID is not the owner ------------------
+kill -9 "$OWNER"
+wait_gone "$OWNER"
+reuse_pid reuser "$OWNER" read:$T/tok sleep:$HOLD
+expect reuser "read:$T/tok" EPERM
+ev=$(wait_event ".event==\"credential_open_refused\" and .process.pid==$OWNER")
+echo "$ev" | jq -e '.reason=="pid_reused" and .process.start_time != .credential.bound_process.start_time' >/dev/null ||
+	fail "PID reuse refusal: $ev"
+pass "a new process with the owner's PID is refused the file (pid_reused)"
