@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The deployment's capability set works: the agent runs with exactly the
 # documented capabilities (bounding set), mints for a process of another uid
-# (chown, /proc of another user), a sibling that reads the token is denied,
-# and health says ready.
+# (chown, /proc of another user), which reads its token through the file
+# guard, a sibling's read is refused, and health says ready.
 . "$(dirname "$0")/lib.sh"
 command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
 P=$PORT
@@ -25,10 +25,11 @@ actor sib cgroup:$POD_A wait:$T/go read:$T/tok connect:tcp:127.0.0.1:$P sleep:$H
 [ -n "$(mint "$(cat $T/owner.pid)" "$T/tok")" ] || { cat "$T/agent.log"; fail "mint with the documented capabilities"; }
 [ "$(stat -c %u "$T/tok")" = 65534 ] || fail "the token file is not owned by the process's uid"
 touch $T/go
+expect owner "read:$T/tok" ok
 expect owner connect:tcp:127.0.0.1:$P ok
-expect sib connect:tcp:127.0.0.1:$P EPERM
-wait_event ".event==\"connect\" and .reason==\"foreign_pid\" and .credential.bound_process.uid==65534 and
+expect sib "read:$T/tok" EPERM
+wait_event ".event==\"credential_open_refused\" and .reason==\"foreign_pid\" and .credential.bound_process.uid==65534 and
 	(.credential.bound_process.exe|endswith(\"pb_actor\"))" >/dev/null ||
 	fail "attribution of another uid's process"
 ctl health >/dev/null || fail "health"
-pass "with exactly [$CAPS]: minted for uid 65534 (token chowned, exe read), sibling denied, healthy"
+pass "with exactly [$CAPS]: minted for uid 65534 (token chowned, exe read), its read let through by the guard, the sibling's refused, healthy"

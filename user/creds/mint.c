@@ -342,8 +342,8 @@ static int pb_link_tmpfile(int fd, const char *path)
 
 /* The token file, guarded before its first byte exists: an unnamed file
  * (O_TMPFILE) that nobody else can open is registered in cred_files and
- * marked for the file guard, then written, owned by the process's uid, mode
- * 0400, synced, and only then given its name (never over an existing file).
+ * marked for the file guard, then written, synced, given its name (never
+ * over an existing file), and then owned by the process's uid, mode 0400.
  * So no descriptor of it predates the mark. A filesystem without O_TMPFILE
  * gets the file created by name, empty, and marked before it is written.
  * m->path is set once the name exists, so the caller removes it on a later
@@ -409,15 +409,20 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	}
 	if (!ret)
 		ret = pb_write_all(fd, "\n", 1);
-	if (!ret && fchown(fd, m->uid, (gid_t)-1))
-		ret = -errno;
 	if (!ret && fsync(fd))
 		ret = -errno;
+	/* Named while the agent still owns it: with fs.protected_hardlinks a
+	 * link to another user's file needs CAP_FOWNER, which the agent does
+	 * not have. */
 	if (!ret && !named) {
 		stage = "create";
 		ret = pb_link_tmpfile(fd, path);
 		if (!ret)
 			snprintf(m->path, sizeof(m->path), "%s", path);
+	}
+	if (!ret && fchown(fd, m->uid, (gid_t)-1)) {
+		stage = "chown";
+		ret = -errno;
 	}
 	close(fd);
 	if (ret) {
