@@ -115,6 +115,36 @@ static __always_inline enum pb_verdict pb_verdict_for(enum pb_reason r, __u32 mo
 	return mode == PB_MODE_ENFORCE ? PB_VERDICT_DENY : PB_VERDICT_MONITOR;
 }
 
+/* What the file guard does with one open or read of a credential's file by
+ * a process, given pb_cred_reason's answer, the mode, and whether the process
+ * already holds that credential:
+ *  - entitled: allowed; recorded as a holder if it is not one, and reported,
+ *    except a holder's read (the bound process reading its token: no event);
+ *  - not entitled, enforce: refused and reported, nothing recorded;
+ *  - not entitled, monitor: allowed; recorded and reported once per process
+ *    (the connect hooks judge it from then on). */
+struct pb_file_action {
+	enum pb_verdict verdict;
+	int hold;   /* add the credential to the process's record */
+	int report; /* one event */
+};
+
+static __always_inline struct pb_file_action pb_file_decide(enum pb_reason reason, __u32 mode,
+							     int is_read, int holds)
+{
+	struct pb_file_action a = {pb_verdict_for(reason, mode), 0, 0};
+
+	if (a.verdict == PB_VERDICT_DENY) {
+		a.report = 1;
+		return a;
+	}
+	if (holds && (is_read || reason != PB_OK))
+		return a;
+	a.hold = !holds;
+	a.report = 1;
+	return a;
+}
+
 /* Does the held[] slot list already contain id? Bounded by PB_MAX_HELD. */
 static __always_inline int pb_holds(const struct pb_proc *p, __u64 id)
 {

@@ -411,6 +411,52 @@ static void test_tag_pick(void **st)
 	assert_int_equal(pb_tag_pick(&pol, 1ULL << 63, 0), 63);
 }
 
+/* The file guard's table: who gets through, who is recorded, what is said. */
+static void test_file_decide(void **st)
+{
+	struct pb_file_action a;
+
+	(void)st;
+	/* the bound process opens its token: allowed, reported; it holds it
+	 * from the mint, so nothing to record */
+	a = pb_file_decide(PB_OK, PB_MODE_ENFORCE, 0, 1);
+	assert_int_equal(a.verdict, PB_VERDICT_ALLOW);
+	assert_false(a.hold);
+	assert_true(a.report);
+	/* ... and reads it: allowed, silent (a read per read(2) would flood) */
+	a = pb_file_decide(PB_OK, PB_MODE_ENFORCE, 1, 1);
+	assert_int_equal(a.verdict, PB_VERDICT_ALLOW);
+	assert_false(a.hold);
+	assert_false(a.report);
+	/* an inheriting child forked before the mint: allowed and recorded */
+	a = pb_file_decide(PB_OK, PB_MODE_ENFORCE, 0, 0);
+	assert_true(a.hold);
+	assert_true(a.report);
+	/* a sibling, enforce: refused and reported, never recorded; a read
+	 * through a passed descriptor is refused the same way */
+	for (int rd = 0; rd < 2; rd++) {
+		a = pb_file_decide(PB_R_FOREIGN_PID, PB_MODE_ENFORCE, rd, 0);
+		assert_int_equal(a.verdict, PB_VERDICT_DENY);
+		assert_false(a.hold);
+		assert_true(a.report);
+	}
+	/* the bound process with its expired token: refused too */
+	a = pb_file_decide(PB_R_EXPIRED, PB_MODE_ENFORCE, 1, 1);
+	assert_int_equal(a.verdict, PB_VERDICT_DENY);
+	assert_true(a.report);
+	/* monitor: through, recorded and reported once, then silent */
+	a = pb_file_decide(PB_R_FOREIGN_CGROUP, PB_MODE_MONITOR, 0, 0);
+	assert_int_equal(a.verdict, PB_VERDICT_MONITOR);
+	assert_true(a.hold);
+	assert_true(a.report);
+	a = pb_file_decide(PB_R_FOREIGN_CGROUP, PB_MODE_MONITOR, 0, 1);
+	assert_int_equal(a.verdict, PB_VERDICT_MONITOR);
+	assert_false(a.hold);
+	assert_false(a.report);
+	a = pb_file_decide(PB_R_FOREIGN_CGROUP, PB_MODE_MONITOR, 1, 1);
+	assert_false(a.report);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +480,7 @@ int main(void)
 	    cmocka_unit_test(test_monitor_and_enforce),
 	    cmocka_unit_test(test_held_overflow_and_dedupe),
 	    cmocka_unit_test(test_several_credentials),
+	    cmocka_unit_test(test_file_decide),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

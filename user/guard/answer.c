@@ -111,8 +111,6 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
 		r->uid = gs->ref.uid;
 		r->flags = PB_PROC_SEEDED | PB_PROC_COARSE;
 		memcpy(r->comm, gs->ref.comm, sizeof(r->comm));
-	} else if (pb_holds(r, id)) {
-		return;
 	}
 	if (r->nheld < PB_MAX_HELD)
 		r->held[r->nheld++] = id;
@@ -174,8 +172,8 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 	struct pb_file_key key;
 	struct pb_cred c, *cp = &c;
 	struct pb_proc owner, *op = NULL;
+	struct pb_file_action act;
 	enum pb_reason reason;
-	enum pb_verdict verdict;
 	uint8_t access = md->mask & FAN_OPEN_PERM ? PB_ACC_OPEN : PB_ACC_READ;
 	struct stat sb;
 	uint64_t id;
@@ -198,27 +196,16 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 			op = &owner;
 	}
 	reason = pb_cred_reason(&gs.s, cp, op, pb_now_boot_ns());
-	if (reason == PB_OK) {
-		if (access == PB_ACC_READ && gs.have_rec && pb_holds(&gs.rec, id))
-			return FAN_ALLOW; /* the bound process reading: nothing new */
+	mode = reason == PB_OK ? PB_MODE_ENFORCE : pb_guard_mode(g);
+	act = pb_file_decide(reason, mode, access == PB_ACC_READ, gs.have_rec && pb_holds(&gs.rec, id));
+	if (act.hold)
 		pb_guard_hold(g, &gs, id);
-		pb_guard_report(g, st, &gs, cp, id, PB_VERDICT_ALLOW, reason, access,
-				PB_MODE_ENFORCE);
+	if (act.report)
+		pb_guard_report(g, st, &gs, cp, id, act.verdict, reason, access, mode);
+	if (act.verdict != PB_VERDICT_DENY)
 		return FAN_ALLOW;
-	}
-	mode = pb_guard_mode(g);
-	verdict = pb_verdict_for(reason, mode);
-	if (verdict == PB_VERDICT_DENY) {
-		st->refused++;
-		pb_guard_report(g, st, &gs, cp, id, verdict, reason, access, mode);
-		return FAN_DENY;
-	}
-	/* Monitor: through, and recorded as a holder (once per process). */
-	if (gs.have_rec && pb_holds(&gs.rec, id))
-		return FAN_ALLOW;
-	pb_guard_hold(g, &gs, id);
-	pb_guard_report(g, st, &gs, cp, id, verdict, reason, access, mode);
-	return FAN_ALLOW;
+	st->refused++;
+	return FAN_DENY;
 }
 
 int pb_guard_run(const struct pb_guard_ctx *g)
