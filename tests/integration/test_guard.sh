@@ -16,7 +16,7 @@ MODE=${PB_GUARD_MODE:-enforce}
 [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ] && URING=1 || URING=0
 command -v curl >/dev/null || skip "curl is not installed (the README's test command installs it)"
 
-start_agent --mode "$MODE"
+start_agent --mode "$MODE" --metrics-file "$T/procbind.prom"
 SINK=$((PORT + 1))
 "$ACTOR" sink "$SINK" "$T/sink.log" >"$T/sinkd.out" 2>&1 &
 PIDS+=($!)
@@ -148,6 +148,14 @@ if [ "$MODE" = enforce ]; then
 	[ "$(count_events ".event==\"credential_open_refused\" and .process.pid==$OWNER")" = 0 ] ||
 		fail "the owner was refused"
 	pass "the owner, its child and the bystander are unaffected"
+	sleep 1.2 # the metrics file is rewritten every second
+	REF=$(count_events '.event=="credential_open_refused" or .event=="credential_read_refused"')
+	G=$(ctl status -o json | jq '.guard')
+	echo "$G" | jq -e --argjson r "$REF" '.refused == $r and .answered > .refused and .lost == 0 and .pid > 0' >/dev/null ||
+		fail "guard status: $G (events: $REF refusals)"
+	grep -q "^procbind_guard_refused_total $REF$" "$T/procbind.prom" ||
+		{ grep guard "$T/procbind.prom"; fail "metrics: procbind_guard_refused_total is not $REF"; }
+	pass "the guard's counters (status and metrics) match the $REF refusal events"
 else
 	[ "$LEAKS" -ge 7 ] || { cat "$T/sink.log"; fail "monitor mode: expected every way to deliver the token, got $LEAKS"; }
 	pass "monitor mode: every way goes through ($LEAKS deliveries)"

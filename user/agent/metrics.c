@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "guard.h"
 #include "audit.h"
 #include "kernel.h"
 #include "log.h"
@@ -81,6 +82,23 @@ int pb_metrics_write(struct pb_agent *a)
 	pb_metric_head(f, "procbind_mint_refused_map_full_total", "counter",
 		       "mints refused because the credential map was full");
 	fprintf(f, "procbind_mint_refused_map_full_total %" PRIu64 "\n", a->creds.full);
+	if (a->guard.fan_fd >= 0) {
+		struct pb_guard_state gs = {0};
+
+		pb_guard_counts(a, &gs);
+		pb_metric_head(f, "procbind_guard_answers_total", "counter",
+			       "fanotify permission events on credential files answered by the guard");
+		fprintf(f, "procbind_guard_answers_total %llu\n", (unsigned long long)gs.answered);
+		pb_metric_head(f, "procbind_guard_refused_total", "counter",
+			       "opens and reads of credential files the guard refused");
+		fprintf(f, "procbind_guard_refused_total %llu\n", (unsigned long long)gs.refused);
+		pb_metric_head(f, "procbind_guard_events_lost_total", "counter",
+			       "guard events not queued for the agent (queue full)");
+		fprintf(f, "procbind_guard_events_lost_total %llu\n", (unsigned long long)gs.lost);
+		pb_metric_head(f, "procbind_guard_restarts_total", "counter",
+			       "guard processes this agent started again after one died");
+		fprintf(f, "procbind_guard_restarts_total %d\n", a->guard.respawns);
+	}
 	pb_metric_head(f, "procbind_policy_info", "gauge", "the policy in force");
 	fprintf(f, "procbind_policy_info{version=\"%s\",generation=\"%u\",mode=\"%s\"} 1\n",
 		a->purpose.policy.version, a->purpose.gen, pb_mode_name(pb_mode_now(a)));
