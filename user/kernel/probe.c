@@ -132,10 +132,14 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		    access("/sys/kernel/tracing/events", F_OK)
 			? " (tracefs not mounted yet: checked at attach)"
 			: "");
-	a->kern.atomics = pb_probe_atomics();
-	ADD("BPF atomics", 0, a->kern.atomics, "fetch-and-add (5.12+): %s",
-	    a->kern.atomics ? "credential slots claimed lock-free"
-			    : "credential slots claimed under a per-process map lock");
+	/* Only the acquisition tracepoints claim slots in the kernel; on 5.10
+	 * the probe's load of a fetching atomic trips a verifier WARN in the
+	 * kernel log, so it is tried only when they are asked for. */
+	a->kern.atomics = a->conf.acquire_tp && pb_probe_atomics();
+	if (a->conf.acquire_tp)
+		ADD("BPF atomics", 0, a->kern.atomics, "fetch-and-add (5.12+): %s",
+		    a->kern.atomics ? "credential slots claimed lock-free"
+				    : "credential slots claimed under a per-process map lock");
 	{
 		int iter = pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT);
 		long hz = sysconf(_SC_CLK_TCK);
