@@ -212,3 +212,12 @@ ev=$(wait_event ".event==\"credential_open_refused\" and .process.pid==$OWNER")
 echo "$ev" | jq -e '.reason=="pid_reused" and .process.start_time != .credential.bound_process.start_time' >/dev/null ||
 	fail "PID reuse refusal: $ev"
 pass "a new process with the owner's PID is refused the file (pid_reused)"
+
+# --- an agent told --file-guard off stops the guard it finds ----------------
+G2=$(ctl status -o json | jq '.guard.pid')
+stop_agent
+kill -0 "$G2" || fail "the guard stopped with the agent (SIGTERM)"
+start_agent --mode "$MODE" --file-guard off
+wait_gone "$G2"
+[ "$(ctl status -o json | jq -r '.credential_files')" = unguarded ] || fail "status: $(ctl status -o json | jq -c .credential_files)"
+pass "after SIGTERM the guard stayed; an agent with --file-guard off stopped it (credential_files: unguarded)"

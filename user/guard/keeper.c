@@ -186,15 +186,17 @@ int pb_guard_start(struct pb_agent *a)
 	int pidfd;
 
 	a->guard.fan_fd = a->guard.pidfd = -1;
-	if (!a->conf.file_guard)
-		return 0;
 	/* An earlier agent's guard goes on answering until this one's group
-	 * has every file marked (pb_guard_retire). */
+	 * has every file marked (pb_guard_retire); with --file-guard off it
+	 * is stopped all the same. */
 	if (!bpf_map_lookup_elem(state, &now, &old) && (pidfd = pb_guard_find(&old.guard)) >= 0) {
 		close(pidfd);
 		a->guard.old = old.guard;
 		pb_state_write(state, PB_GUARD_PREV, &old.guard);
 	}
+	pb_state_write(state, PB_GUARD_NOW, NULL);
+	if (!a->conf.file_guard)
+		return 0;
 	a->guard.fan_fd =
 	    fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
 			      FAN_UNLIMITED_MARKS,
