@@ -99,7 +99,8 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
 
 	if (!gs->have_rec) {
 		/* Described now, to the tick, as a /proc seed is; the first hook
-		 * that sees it settles the start. */
+		 * that sees it settles the start. A record under its tgid is an
+		 * earlier process's: this one is the truth about the PID. */
 		memset(r, 0, sizeof(*r));
 		r->self = gs->s.self;
 		r->self.start_time -= r->self.start_time % PB_TICK_NS;
@@ -116,7 +117,7 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
 		r->held[r->nheld++] = id;
 	else
 		r->flags |= PB_PROC_OVERFLOW; /* fails closed at connect */
-	if (bpf_map_update_elem(g->procs, &r->self.tgid, r, gs->have_rec ? BPF_EXIST : BPF_NOEXIST))
+	if (bpf_map_update_elem(g->procs, &r->self.tgid, r, gs->have_rec ? BPF_EXIST : BPF_ANY))
 		pb_warn("guard: cannot record pid %u as a holder of a credential: %m",
 			r->self.tgid);
 	else
