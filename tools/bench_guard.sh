@@ -54,7 +54,7 @@ stop_agent() {
 # a process in the identity's cgroup, minted for, asleep: the node has one
 # live credential while the loops run
 owner_process() {
-	rm -f "$T/tok" "$T/go"
+	rm -f "$T/tok" "$T/tok2" "$T/go"
 	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LOOP" openread 5 "$T/tok" "$T/never") &
 	OWNER=$!
 	for _ in $(seq 200); do
@@ -67,15 +67,15 @@ ns() { "$LOOP" "$@" | sed -n 's/.*ns_per_op=//p'; }
 loops() { echo "$(ns getppid "$N") $(ns openclose "$N" "$T/plain") $(ns forkexec "$NFORK")"; }
 # the owner's open+read+close of its own token: N/50 round trips
 owner_reads() {
-	rm -f "$T/tok" "$T/go"
-	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LOOP" openread $((N / 50)) "$T/tok" "$T/go") \
+	rm -f "$T/tok2" "$T/go"
+	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LOOP" openread $((N / 50)) "$T/tok2" "$T/go") \
 		>"$T/owner.out" &
 	local p=$!
 	for _ in $(seq 200); do
 		[ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$LOOP")" ] && break; sleep 0.01
 	done
 	"$BUILD/procbindctl" --socket "$T/ctl.sock" mint --pid "$p" --identity payments \
-		--out "$T/tok" >/dev/null || { echo "mint for the reading owner failed" >&2; exit 1; }
+		--out "$T/tok2" >/dev/null || { echo "mint for the reading owner failed" >&2; exit 1; }
 	touch "$T/go"; wait "$p"
 	sed -n 's/.*ns_per_op=//p' "$T/owner.out"
 }

@@ -314,6 +314,35 @@ static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, ch
 	return ret;
 }
 
+static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m);
+
+/* m's file into cred_files. Its inode number may still be registered for a
+ * token file that was deleted since (the tick has not noticed yet, and the
+ * filesystem gave the number out again): that registration goes first. */
+static int pb_register_file(struct pb_agent *a, struct pb_cred_meta *m)
+{
+	int fd = bpf_map__fd(a->kern.skel->maps.cred_files), ret = -EEXIST;
+	uint64_t other;
+
+	for (int tries = 0; tries < 2; tries++) {
+		struct pb_cred_meta *om;
+
+		if (!bpf_map_update_elem(fd, &m->file, &m->id, BPF_NOEXIST))
+			return 0;
+		ret = -errno;
+		if (ret != -EEXIST)
+			break;
+		if (bpf_map_lookup_elem(fd, &m->file, &other))
+			continue; /* gone meanwhile */
+		om = pb_cred_find(a, other);
+		if (!om)
+			break; /* not ours to judge: left as it is */
+		pb_cred_check_file(a, om);
+	}
+	m->file.dev = m->file.ino = 0;
+	return ret;
+}
+
 /* The directory path's file lives in (for O_TMPFILE). */
 static void pb_dirname(const char *path, char *dir, size_t len)
 {
@@ -393,11 +422,7 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 		stage = "register";
 		m->file.dev = pb_dev_to_kernel(st.st_dev);
 		m->file.ino = st.st_ino;
-		if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file,
-					&m->id, BPF_NOEXIST)) {
-			ret = -errno;
-			m->file.dev = m->file.ino = 0;
-		}
+		ret = pb_register_file(a, m);
 	}
 	if (!ret) {
 		stage = "guard";
