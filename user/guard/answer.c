@@ -23,6 +23,8 @@
 #include "util.h"
 #include "procbind/decision.h"
 
+#define PB_GUARD_COUNT_MS 100
+
 /* The process behind an event, as the decision needs it. The process is
  * blocked in its open or read while we look, so its PID cannot change hands
  * (a SIGKILL ends it; what we answer then goes to nobody). */
@@ -213,6 +215,8 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 {
 	struct pb_guard_state st = {0};
 	uint32_t counts = PB_GUARD_COUNTS;
+	uint64_t written = 0;
+	int dirty = 0;
 	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct pollfd pfd[2];
 	sigset_t mask;
@@ -232,36 +236,40 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 	bpf_map_lookup_elem(g->state, &counts, &st);
 
 	while (!stop) {
+		const struct fanotify_event_metadata *md = (const void *)buf;
 		ssize_t len;
+		int n;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		/* The counters are written at most every 100 ms (a map write per
+		 * answer would be a tenth of the owner's round trip). */
+		n = poll(pfd, 2, dirty ? PB_GUARD_COUNT_MS : -1);
+		if (n < 0 && errno != EINTR)
 			return pb_err(-errno, "guard: poll: %m");
+		if (n <= 0 || pb_now_boot_ns() - written >= PB_GUARD_COUNT_MS * 1000000ULL) {
+			if (dirty)
+				bpf_map_update_elem(g->state, &counts, &st, BPF_ANY);
+			dirty = 0;
+			written = pb_now_boot_ns();
+		}
 		if (pfd[1].revents & POLLIN)
 			stop = 1; /* after answering what is readable now */
-		for (;;) {
-			const struct fanotify_event_metadata *md = (const void *)buf;
+		len = pfd[0].revents & POLLIN ? read(g->fan, buf, sizeof(buf)) : 0;
+		for (; len > 0 && FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
+			struct fanotify_response r = {.fd = md->fd, .response = FAN_ALLOW};
 
-			len = read(g->fan, buf, sizeof(buf));
-			if (len <= 0)
-				break; /* EAGAIN: another guard took it, or none left */
-			for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
-				struct fanotify_response r = {.fd = md->fd, .response = FAN_ALLOW};
-
-				if (md->vers != FANOTIFY_METADATA_VERSION)
-					return pb_err(-EPROTO, "guard: fanotify metadata version %u",
-						      md->vers);
-				if (md->fd < 0)
-					continue; /* queue overflow: nothing to answer */
-				if (md->mask & (FAN_OPEN_PERM | FAN_ACCESS_PERM))
-					r.response = pb_guard_judge(g, &st, md);
-				st.answered++;
-				if (write(g->fan, &r, sizeof(r)) != sizeof(r))
-					pb_warn("guard: answer for pid %d: %m", md->pid);
-				close(md->fd);
-			}
+			if (md->vers != FANOTIFY_METADATA_VERSION)
+				return pb_err(-EPROTO, "guard: fanotify metadata version %u", md->vers);
+			if (md->fd < 0)
+				continue; /* queue overflow: nothing to answer */
+			if (md->mask & (FAN_OPEN_PERM | FAN_ACCESS_PERM))
+				r.response = pb_guard_judge(g, &st, md);
+			st.answered++;
+			dirty = 1;
+			if (write(g->fan, &r, sizeof(r)) != sizeof(r))
+				pb_warn("guard: answer for pid %d: %m", md->pid);
+			close(md->fd);
 		}
-		if (!stop) /* a stopping guard's are taken over already */
-			bpf_map_update_elem(g->state, &counts, &st, BPF_ANY);
 	}
+	/* A stopping guard's counters were taken over by the next one. */
 	return 0;
 }
