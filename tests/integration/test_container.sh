@@ -24,7 +24,7 @@ v1_cleanup() {
 	done
 	return 0
 }
-trap 'rc=$?; v1_cleanup; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; v1_cleanup; (exit $rc); cleanup' EXIT
 
 start_agent
 SINK=$((PORT + 1))
