@@ -253,14 +253,8 @@ static __always_inline void pb_report(struct task_struct *t, const struct pb_pro
 		return;
 	pb_task_ref_fill(&e->task, t, rec);
 	e->task.cgroup_id = bpf_get_current_cgroup_id();
-	if (c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE) {
-		e->owner.proc = c->owner;
-		e->owner.cgroup_id = c->cgroup_id;
-		e->owner.exe_dev = c->exe_dev;
-		e->owner.exe_ino = c->exe_ino;
-	} else {
-		__builtin_memset(&e->owner, 0, sizeof(e->owner));
-	}
+	pb_owner_ref_of(&e->owner,
+			c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE ? c : NULL);
 	e->cred_id = cred_id;
 	__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
 	e->dport = d->port;

@@ -51,14 +51,7 @@ static __always_inline int pb_lsm_refuse(struct task_struct *t, struct pb_proc *
 	e = pb_event_reserve(sizeof(*e), PB_EV_FILE);
 	if (e) {
 		pb_task_ref_fill(&e->task, t, rec);
-		if (c) {
-			e->owner.proc = c->owner;
-			e->owner.cgroup_id = c->cgroup_id;
-			e->owner.exe_dev = c->exe_dev;
-			e->owner.exe_ino = c->exe_ino;
-		} else {
-			__builtin_memset(&e->owner, 0, sizeof(e->owner));
-		}
+		pb_owner_ref_of(&e->owner, c);
 		e->cred_id = id;
 		e->verdict = verdict;
 		e->reason = reason;

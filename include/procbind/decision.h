@@ -145,6 +145,20 @@ static __always_inline struct pb_file_action pb_file_decide(enum pb_reason reaso
 	return a;
 }
 
+/* The owner reference an event carries: the process credential c names
+ * (zero when c is NULL). */
+static __always_inline void pb_owner_ref_of(struct pb_owner_ref *o, const struct pb_cred *c)
+{
+	if (!c) {
+		__builtin_memset(o, 0, sizeof(*o));
+		return;
+	}
+	o->proc = c->owner;
+	o->cgroup_id = c->cgroup_id;
+	o->exe_dev = c->exe_dev;
+	o->exe_ino = c->exe_ino;
+}
+
 /* Does the held[] slot list already contain id? Bounded by PB_MAX_HELD. */
 static __always_inline int pb_holds(const struct pb_proc *p, __u64 id)
 {
@@ -152,6 +166,18 @@ static __always_inline int pb_holds(const struct pb_proc *p, __u64 id)
 		if (p->held[i] == id)
 			return 1;
 	return 0;
+}
+
+/* Record that p holds id (user space: the agent at mint, the file guard):
+ * once; a process past PB_MAX_HELD fails closed (held_overflow). */
+static __always_inline void pb_hold_add(struct pb_proc *p, __u64 id)
+{
+	if (pb_holds(p, id))
+		return;
+	if (p->nheld < PB_MAX_HELD)
+		p->held[p->nheld++] = id;
+	else
+		p->flags |= PB_PROC_OVERFLOW;
 }
 
 /* ---- Purpose binding: destinations, scopes, protected, identity tags ---- */

@@ -469,12 +469,7 @@ static int pb_mint_hold(struct pb_agent *a, const struct pb_cred_meta *m, char *
 
 	if (bpf_map_lookup_elem(fd, &tgid, &rec) || rec.self.start_time != m->bind.owner.start_time)
 		goto exited;
-	if (!pb_holds(&rec, m->id)) {
-		if (rec.nheld < PB_MAX_HELD)
-			rec.held[rec.nheld++] = m->id;
-		else
-			rec.flags |= PB_PROC_OVERFLOW;
-	}
+	pb_hold_add(&rec, m->id);
 	rec.flags |= PB_PROC_BOUND;
 	if (!bpf_map_update_elem(fd, &tgid, &rec, BPF_EXIST))
 		return 0;

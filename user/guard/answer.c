@@ -115,10 +115,7 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
 		r->flags = PB_PROC_SEEDED | PB_PROC_COARSE;
 		memcpy(r->comm, gs->ref.comm, sizeof(r->comm));
 	}
-	if (r->nheld < PB_MAX_HELD)
-		r->held[r->nheld++] = id;
-	else
-		r->flags |= PB_PROC_OVERFLOW; /* fails closed at connect */
+	pb_hold_add(r, id); /* past PB_MAX_HELD: fails closed at connect */
 	if (bpf_map_update_elem(g->procs, &r->self.tgid, r, gs->have_rec ? BPF_EXIST : BPF_ANY))
 		pb_warn("guard: cannot record pid %u as a holder of a credential: %m",
 			r->self.tgid);
@@ -137,12 +134,7 @@ static void pb_guard_report(const struct pb_guard_ctx *g, struct pb_guard_state 
 	e.hdr.size = sizeof(e);
 	e.hdr.time = pb_now_boot_ns();
 	e.task = gs->ref;
-	if (c) {
-		e.owner.proc = c->owner;
-		e.owner.cgroup_id = c->cgroup_id;
-		e.owner.exe_dev = c->exe_dev;
-		e.owner.exe_ino = c->exe_ino;
-	}
+	pb_owner_ref_of(&e.owner, c);
 	e.cred_id = id;
 	e.verdict = verdict;
 	e.reason = reason;
