@@ -308,7 +308,8 @@ static int pb_do_mint(struct pb_agent *a, const struct pb_req *r, struct pb_buf 
 	if ((v = pb_req_get(r, "audience")))
 		snprintf(m.audience, sizeof(m.audience), "%s", v);
 
-	ret = pb_mint(a, &m, &meta, err, errlen);
+	m.via = "control";
+	ret = pb_mint(a, &m, &meta, NULL, err, errlen);
 	if (ret)
 		return ret;
 	pb_json_begin(out);

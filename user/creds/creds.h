@@ -17,8 +17,10 @@ int pb_key_load_or_create(struct pb_agent *a);
 
 /* On success fills *meta_out with the new credential. On error returns -errno
  * and a one-line message in err. */
+/* Mint for req->pid; *meta_out is the stored credential. With token_out,
+ * the token is also handed back (malloc'd; the caller wipes and frees it). */
 int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
-	    char *err, size_t errlen);
+	    char **token_out, char *err, size_t errlen);
 int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
 /* Revoke, naming why the credential ended ("revoked", "identity_removed"). */
 int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen);

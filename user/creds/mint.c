@@ -280,8 +280,8 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 			       req->pid, ident->name, m->cgroup);
 	m->bind.owner = ti->proc;
 	m->bind.cgroup_id = ti->cgroup_id;
-	m->bind.exe_dev = ti->exe_dev;
-	m->bind.exe_ino = ti->exe_ino;
+	m->bind.exe_dev = req->exe_ino ? req->exe_dev : ti->exe_dev;
+	m->bind.exe_ino = req->exe_ino ? req->exe_ino : ti->exe_ino;
 	m->bind.ident = ident->id;
 	m->uid = ti->uid;
 	memcpy(m->comm, ti->comm, sizeof(m->comm));
@@ -500,7 +500,7 @@ static int pb_mint_confirm(struct pb_agent *a, const struct pb_task_info *ti, ch
  * process is still the one bound; only then does the agent keep it. A
  * failure at any stage undoes the ones before it. */
 int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_meta **meta_out,
-	    char *err, size_t errlen)
+	    char **token_out, char *err, size_t errlen)
 {
 	struct pb_cred_meta m = {0};
 	struct pb_mint_plan plan;
@@ -534,7 +534,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		snprintf(err, errlen, "mint: out of memory");
 		ret = -ENOMEM;
 	}
-	if (!ret)
+	if (!ret && !req->no_file)
 		ret = pb_mint_write_file(a, req, &m, token, err, errlen);
 	if (!ret)
 		ret = pb_mint_confirm(a, &ti, err, errlen);
@@ -548,8 +548,16 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	}
 
 	*meta_out = pb_cred_store_add(&a->creds.store, &m);
-	pb_emit_cred_event(a, "credential_minted", *meta_out, NULL);
+	pb_event_begin(a, &a->sink.line, "credential_minted", pb_now_boot_ns());
+	pb_json_str(&a->sink.line, "via", req->via ? req->via : "control");
+	pb_json_cred_meta(a, &a->sink.line, "credential", *meta_out);
+	pb_json_end(&a->sink.line);
+	pb_emit_line(a, &a->sink.line);
 	pb_creds_save(a);
+	if (token_out) {
+		*token_out = token; /* the caller wipes it */
+		token = NULL;
+	}
 	return 0;
 }
 

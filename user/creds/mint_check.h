@@ -18,6 +18,10 @@ struct pb_mint_req {
 	int inherit;	    /* -1 default, 0 none, 1 children */
 	char out[PATH_MAX]; /* "" = credential directory */
 	char audience[PB_IDENTITY_LEN];
+	int no_file;	       /* the token goes back to the caller only (workload socket) */
+	uint64_t exe_dev;      /* with exe_ino: bind to this executable instead of the */
+	uint64_t exe_ino;      /* process's own (procbindctl run: what it will exec) */
+	const char *via;       /* "control" or "workload": in the credential_minted event */
 };
 
 /* What a valid request becomes. */

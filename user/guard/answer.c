@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 
 #include "guard.h"
+#include "kernel.h"
 #include "log.h"
 #include "sysfs.h"
 #include "util.h"
@@ -38,44 +39,15 @@ struct pb_guard_subject {
 static int pb_guard_subject(const struct pb_guard_ctx *g, uint32_t tgid,
 			    struct pb_guard_subject *gs)
 {
-	struct pb_stat st, pst;
-	uint64_t start, cgid = 0;
-	char rel[PATH_MAX];
-	int err;
+	struct pb_live lv;
+	int err = pb_subject_read(g->procs, g->cgroup_root, tgid, &lv);
 
 	memset(gs, 0, sizeof(*gs));
-	if ((err = pb_stat_read(tgid, &st)))
+	if (err)
 		return err;
-	start = pb_ticks_to_ns(st.starttime);
-	if ((err = pb_proc_cgroup_id(tgid, g->cgroup_root, &cgid, rel, sizeof(rel))))
-		return err;
-	gs->s.cgroup_id = cgid;
-	gs->have_rec = !bpf_map_lookup_elem(g->procs, &tgid, &gs->rec) &&
-		       gs->rec.self.start_time - gs->rec.self.start_time % PB_TICK_NS == start;
-	if (gs->have_rec) {
-		/* The hooks keep it: the start to the nanosecond, the parent
-		 * that forked it, what it exec'd. */
-		gs->s.self = gs->rec.self;
-		gs->s.parent = gs->rec.parent;
-		gs->s.exe_dev = gs->rec.exe_dev;
-		gs->s.exe_ino = gs->rec.exe_ino;
-	} else {
-		/* No record (or an older process's): known to the tick only,
-		 * which never names a credential's owner: it is judged foreign. */
-		char path[64];
-		struct stat exe;
-
-		gs->s.self.tgid = tgid;
-		gs->s.self.start_time = start;
-		gs->s.parent.tgid = st.ppid;
-		if (st.ppid && !pb_stat_read(st.ppid, &pst))
-			gs->s.parent.start_time = pb_ticks_to_ns(pst.starttime);
-		snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
-		if (!stat(path, &exe)) {
-			gs->s.exe_dev = pb_dev_to_kernel(exe.st_dev);
-			gs->s.exe_ino = exe.st_ino;
-		}
-	}
+	gs->s = lv.s;
+	gs->rec = lv.rec;
+	gs->have_rec = lv.have_rec;
 	gs->ref.proc = gs->s.self;
 	gs->ref.pid = tgid;
 	gs->ref.ppid = gs->s.parent.tgid;
@@ -89,7 +61,7 @@ static int pb_guard_subject(const struct pb_guard_ctx *g, uint32_t tgid,
 		if (!pb_proc_task_info(tgid, g->cgroup_root, &ti))
 			gs->ref.uid = ti.uid;
 	}
-	snprintf(gs->ref.comm, sizeof(gs->ref.comm), "%s", st.comm);
+	snprintf(gs->ref.comm, sizeof(gs->ref.comm), "%s", lv.st.comm);
 	return 0;
 }
 

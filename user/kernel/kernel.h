@@ -10,6 +10,8 @@
 #include <stdio.h>
 
 #include "state.h"
+#include "sysfs.h"
+#include "procbind/decision.h"
 
 /* Open, size, load and pin the maps; attach the cgroup watchers. Pinned
  * maps and links of a running procbind are adopted: maps reused, programs
@@ -32,6 +34,18 @@ int pb_walk_one(struct pb_agent *a, uint32_t tgid, struct pb_task_info *out); /*
 int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
 int pb_map_count(int fd, size_t key_size, uint64_t *n);
 int pb_map_fd(struct pb_agent *a, const char *name);
+
+/* subject.c: the live process tgid as the decision sees it. Its record when
+ * the record is this process's (have_rec: start to the nanosecond, parent,
+ * executable), else /proc (start to the tick: never a credential's owner);
+ * the cgroup always live. 0, -ESRCH (gone) or -errno. */
+struct pb_live {
+	struct pb_subject s;
+	struct pb_proc rec;
+	int have_rec;
+	struct pb_stat st; /* /proc/PID/stat: comm, ppid */
+};
+int pb_subject_read(int procs_fd, const char *cgroup_root, uint32_t tgid, struct pb_live *lv);
 
 /* probe.c: 0 when every required kernel feature is there; a table to out */
 int pb_probe(struct pb_agent *a, FILE *out);
