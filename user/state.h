@@ -38,6 +38,7 @@ struct pb_agent_conf {
 	char state_dir[PATH_MAX];
 	char cred_dir[PATH_MAX];
 	char socket_path[PATH_MAX];
+	char workload_socket[PATH_MAX]; /* "" = none */
 	char cgroup_root[PATH_MAX];
 	char bpffs[PATH_MAX];
 	char pin_dir[PATH_MAX];

@@ -28,6 +28,7 @@ struct pb_replay;
 struct pb_replay *pb_replay_new(size_t slots);
 void pb_replay_free(struct pb_replay *r);
 
+
 enum pb_verify_result {
 	PB_V_OK = 0,
 	PB_V_MALFORMED,	 /* not a token or proof at all */
@@ -43,6 +44,12 @@ enum pb_verify_result {
 	PB_V_REPLAY_FULL,  /* the replay cache is full of live ids */
 };
 const char *pb_verify_result_name(enum pb_verify_result r);
+
+/* Note proof id jti, good until unix time until: PB_V_OK when it is new
+ * (now noted), PB_V_REPLAY when seen, PB_V_REPLAY_FULL. pb_verify_proof
+ * calls it; a service that keeps its cache across restarts feeds it back. */
+enum pb_verify_result pb_replay_note(struct pb_replay *r, const char *jti, int64_t until,
+				     int64_t now);
 
 /* Check a token with the node's public key at unix time now. On PB_V_OK and
  * claims != NULL, *claims is the claims JSON (malloc'd). */

@@ -337,7 +337,7 @@ static int serve(int port, int nextra, char **extra)
 static int ctlraw(const char *path, const char *text)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char buf[8192], out[8192];
+	char buf[8192], out[65536];
 	size_t o = 0;
 	ssize_t n;
 	int fd;

@@ -19,6 +19,11 @@
  *                          then write what was read over the connection
  *   memread:PIDFILE        process_vm_readv of the other process's stack
  *   timeread:FILE:N        N x (open, read, close): prints the latencies
+ * and the workload socket's (libprocbind_client), as this process:
+ *   wl-token:SOCK:OUT      a credential for itself; the token into OUT
+ *   wl-proof:SOCK:TOKFILE:METHOD:URL:OUT  a proof for one request into OUT
+ *   wl-send-exit:SOCK      send a token request and exit before the answer
+ *   wl-silent:SOCK:MS      connect, send nothing for MS ms, print the reply
  * Result lines as every step's: "<pid> <step> ok|ERRNO". */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +44,7 @@
 #include <unistd.h>
 
 #include "pb_steal.h"
+#include "procbind/client.h"
 
 static int cur_fd = -1;
 
@@ -381,8 +387,121 @@ static int do_timeread(const char *arg)
 	return err;
 }
 
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return errno;
+	fprintf(f, "%s\n", s);
+	return fclose(f) ? errno : 0;
+}
+
+static char *read_line(const char *path)
+{
+	static char buf[8192];
+	FILE *f = fopen(path, "r");
+
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+/* Workload-socket steps print the agent's message on failure. */
+static int wl_step(const char *s, const char *arg)
+{
+	char buf[2048], err[512], *f[6] = {0}, *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	/* fields are ':'-separated, but a URL has its own ':' -- the URL is
+	 * rejoined from what is left after the fixed fields */
+	for (char *t = strtok_r(buf, ":", &save); t && n < 6; t = strtok_r(NULL, ":", &save))
+		f[n++] = t;
+	if (!strncmp(s, "wl-token:", 9) && n == 2) {
+		struct pb_client_token tok;
+
+		if (pb_client_token(f[0], NULL, NULL, NULL, NULL, &tok, err, sizeof(err))) {
+			printf("%d wl-error %s\n", getpid(), err);
+			return EPERM;
+		}
+		printf("%d wl-credential %s\n", getpid(), tok.id);
+		return write_file(f[1], tok.token);
+	}
+	if (!strncmp(s, "wl-proof:", 9) && n >= 5) {
+		char url[1024], *proof, *tok = read_line(f[1]);
+		const char *out = strrchr(arg, ':') + 1, *u = arg;
+
+		/* URL: after SOCK:TOKFILE:METHOD:, up to the last ':' (before OUT) */
+		for (int k = 0; k < 3; k++)
+			u = strchr(u, ':') + 1;
+		snprintf(url, sizeof(url), "%.*s", (int)(out - 1 - u), u);
+		if (!tok)
+			return ENOENT;
+		if (pb_client_proof(f[0], tok, f[2], url, NULL, &proof, err, sizeof(err))) {
+			printf("%d wl-error %s\n", getpid(), err);
+			return EPERM;
+		}
+		n = write_file(out, proof);
+		free(proof);
+		return n;
+	}
+	if (!strncmp(s, "wl-send-exit:", 13)) {
+		/* the request goes out; this process is gone before the answer */
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		unsigned long long ticks = 0;
+		char stat[1024], *e;
+		int fd = open("/proc/self/stat", O_RDONLY), len;
+		ssize_t r = fd >= 0 ? read(fd, stat, sizeof(stat) - 1) : -1;
+
+		if (r <= 0)
+			return EIO;
+		close(fd);
+		stat[r] = 0;
+		e = strrchr(stat, ')');
+		sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		       &ticks);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", arg);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+			return errno;
+		len = snprintf(buf, sizeof(buf), "token\nstart_time=%llu\n\n", ticks);
+		if (write(fd, buf, len) != len)
+			return EIO;
+		printf("%d wl-sent\n", getpid());
+		fflush(stdout);
+		_exit(0);
+	}
+	if (!strncmp(s, "wl-silent:", 10) && n == 2) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		ssize_t r;
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", f[0]);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+			return errno;
+		usleep(atoi(f[1]) * 1000);
+		r = read(fd, buf, sizeof(buf) - 1);
+		buf[r > 0 ? r : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		printf("%d wl-reply %s\n", getpid(), buf);
+		close(fd);
+		return 0;
+	}
+	return EINVAL;
+}
+
 int pb_steal_step(const char *s, const char *arg, int *err)
 {
+	if (!strncmp(s, "wl-", 3)) {
+		*err = wl_step(s, arg);
+		return 1;
+	}
 	*err = 0;
 	if (!strncmp(s, "hold:", 5)) {
 		char buf[512], *file, *out;

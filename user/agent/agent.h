@@ -12,6 +12,15 @@
 /* ringbuf.c */
 int pb_events_handle(void *ctx, void *data, size_t size); /* ring_buffer callback */
 void pb_guard_drain(struct pb_agent *a); /* the file guard's queued events */
+#define PB_ERRLEN 512 /* one error line of a socket's reply */
+
+/* workload.c: the workload socket (a listening fd, or -1 when off). */
+int pb_workload_listen(struct pb_agent *a);
+void pb_workload_accept(struct pb_agent *a, int ep);
+int pb_workload_owns(int fd); /* a client connection of the workload socket? */
+void pb_workload_io(struct pb_agent *a, int fd, int ep);
+void pb_workload_expire(struct pb_agent *a, int ep); /* clients past their deadline */
+
 /* How credential files are kept from other processes, in a word. */
 const char *pb_file_path_name(const struct pb_agent *a);
 

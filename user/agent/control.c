@@ -32,7 +32,7 @@
 #include "procbind.skel.h"
 #include "procbind/decision.h"
 
-#define PB_ERRLEN 512
+
 
 int pb_control_listen(struct pb_agent *a)
 {
@@ -44,7 +44,8 @@ int pb_control_listen(struct pb_agent *a)
 		return pb_err(-ENAMETOOLONG, "control: socket path too long: %s",
 			      a->conf.socket_path);
 	snprintf(dir, sizeof(dir), "%s", a->conf.socket_path);
-	if (mkdir(dirname(dir), 0700) && errno != EEXIST)
+	/* 0755: the workload socket may live beside it; this one is 0600 */
+	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
 		return pb_err(-errno, "control: mkdir %s: %m", dir);
 	strcpy(sun.sun_path, a->conf.socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

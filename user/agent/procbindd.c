@@ -76,6 +76,10 @@ static const struct argp_option options[] = {
      "Refuse foreign opens of token files with BPF-LSM (lsm/file_open): auto (default: where "
      "the kernel runs BPF-LSM), on (refuse to start without it) or off",
      0},
+    {"workload-socket", 'W', "PATH", 0,
+     "The workload socket, for pods to mount: a process asks it for a credential for itself "
+     "and for proofs (default /run/procbind/workload.sock; \"off\": none)",
+     0},
     {"file-guard", 'G', "WHEN", 0,
      "Guard every credential file with fanotify permission events, so that no other process "
      "can open or read it: on (default) or off",
@@ -91,7 +95,7 @@ static const struct argp_option options[] = {
 
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
-	const char *pin_dir, *metrics_file;
+	const char *pin_dir, *metrics_file, *workload_socket;
 	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp;
 };
 
@@ -158,6 +162,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'T':
 		args->acquire_tp = 1;
+		break;
+	case 'W':
+		args->workload_socket = arg;
 		break;
 	case 'L':
 		if (!strcmp(arg, "auto"))
@@ -287,7 +294,7 @@ static int pb_run(struct pb_agent *a)
 	struct epoll_event ev, evs[8];
 	struct itimerspec its = {.it_interval = {0, PB_DRAIN_MS * 1000000L},
 				 .it_value = {0, PB_DRAIN_MS * 1000000L}};
-	int ep = -1, sfd = -1, tfd = -1, lfd = -1, rbfd, ret = 0;
+	int ep = -1, sfd = -1, tfd = -1, lfd = -1, wfd = -1, rbfd, ret = 0;
 	unsigned int ticks = 0;
 	sigset_t mask;
 
@@ -310,6 +317,15 @@ static int pb_run(struct pb_agent *a)
 		ret = lfd;
 		goto out;
 	}
+	if (a->conf.workload_socket[0]) {
+		wfd = pb_workload_listen(a);
+		if (wfd < 0) {
+			ret = wfd;
+			goto out;
+		}
+	} else {
+		pb_workload_listen(a); /* no socket; the client table is made empty */
+	}
 	rbfd = ring_buffer__epoll_fd(a->kern.rb);
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
@@ -320,6 +336,10 @@ static int pb_run(struct pb_agent *a)
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.fd = rbfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
+	if (wfd >= 0) {
+		ev.data.fd = wfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	}
 	if (a->guard.pidfd >= 0) {
 		ev.data.fd = a->guard.pidfd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, a->guard.pidfd, &ev);
@@ -371,6 +391,7 @@ static int pb_run(struct pb_agent *a)
 				pb_guard_drain(a);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
+				pb_workload_expire(a, ep);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
 					pb_creds_tick(a);
 					pb_audit_second(a);
@@ -392,6 +413,14 @@ static int pb_run(struct pb_agent *a)
 			} else if (fd == rbfd) {
 				ring_buffer__consume(a->kern.rb);
 				fflush(a->sink.out);
+			} else if (fd == wfd) {
+				pb_workload_accept(a, ep);
+			} else if (pb_workload_owns(fd)) {
+				/* the caller's events first: its exec, its record */
+				ring_buffer__consume(a->kern.rb);
+				if (a->purpose.npending)
+					pb_purpose_tick(a);
+				pb_workload_io(a, fd, ep);
 			} else if (fd == a->guard.pidfd) {
 				/* The guard died: its group lives on in this agent,
 				 * and a new guard answers what queued meanwhile. */
@@ -417,6 +446,10 @@ out:
 		close(lfd);
 		unlink(a->conf.socket_path);
 	}
+	if (wfd >= 0) {
+		close(wfd);
+		unlink(a->conf.workload_socket);
+	}
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)
@@ -433,6 +466,7 @@ int main(int argc, char **argv)
 	struct pb_args args = {.policy = PB_DEFAULT_POLICY,
 			       .state_dir = "/var/lib/procbind",
 			       .socket = "/run/procbind/control.sock",
+			       .workload_socket = "/run/procbind/workload.sock",
 			       .bpffs = "/sys/fs/bpf",
 			       .k8s_dir = "/var/log/containers",
 			       .mode = -1,
@@ -501,6 +535,8 @@ int main(int argc, char **argv)
 	snprintf(a->conf.state_dir, sizeof(a->conf.state_dir), "%s", args.state_dir);
 	snprintf(a->conf.cred_dir, sizeof(a->conf.cred_dir), "%s/creds", args.state_dir);
 	snprintf(a->conf.socket_path, sizeof(a->conf.socket_path), "%s", args.socket);
+	snprintf(a->conf.workload_socket, sizeof(a->conf.workload_socket), "%s",
+		 strcmp(args.workload_socket, "off") ? args.workload_socket : "");
 	snprintf(a->conf.bpffs, sizeof(a->conf.bpffs), "%s", args.bpffs);
 	if (gethostname(a->conf.node, sizeof(a->conf.node)))
 		snprintf(a->conf.node, sizeof(a->conf.node), "unknown");

@@ -33,4 +33,18 @@ int pb_creds_guard_all(struct pb_agent *a); /* mark every live file for the file
 void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 		       const struct pb_cred_meta *m);
 
+/* issue.c: the workload socket's requests, for a caller it identified. */
+struct pb_live;
+struct pb_issue {
+	const char *identity, *audience; /* token: the identity (default: the one it carries) */
+	uint64_t ttl;			 /* token: ns, 0 = policy default */
+	int inherit;			 /* token: -1 default, 0 none, 1 children */
+	uint64_t exe_dev, exe_ino;	 /* token: bind to this executable (run), 0: its own */
+	const char *token, *method, *url, *nonce; /* proof */
+};
+int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struct pb_issue *in,
+		   struct pb_buf *out, char *err, size_t errlen);
+int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struct pb_issue *in,
+		   struct pb_buf *out, char *err, size_t errlen);
+
 #endif

@@ -193,6 +193,8 @@ static void pb_print_compact(json_t *r, FILE *out)
 			pb_ju64(p, "start_time"), pb_jstr(p, "comm") ? pb_jstr(p, "comm") : "?");
 	if ((v = pb_jstr(r, "verdict")))
 		fprintf(out, " %s/%s", v, pb_jstr(r, "reason") ? pb_jstr(r, "reason") : "?");
+	if ((v = pb_jstr(r, "url"))) /* a proof issued or refused */
+		fprintf(out, " %s %s", pb_jstr(r, "method") ? pb_jstr(r, "method") : "?", v);
 	else if ((v = pb_jstr(r, "reason")))
 		fprintf(out, " reason=%s", v);
 	if (pb_jstr(r, "daddr")) {

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "ctl_audit.h"
+#include "ctl_workload.h"
 #include "render.h"
 #include "json.h"
 #include "policy.h"
@@ -35,6 +36,25 @@ static const char usage_text[] =
     "  reload                               re-read the agent's policy file and swap it in\n"
     "                                       atomically (the old one stays on error)\n"
     "  policy check FILE                    validate a policy file (no agent needed)\n"
+    "\n"
+    "workloads (the workload socket: --workload-socket PATH, $PROCBIND_WORKLOAD_SOCKET or\n"
+    "/run/procbind/workload.sock; any user, for itself only):\n"
+    "  run [--identity NAME] [--ttl D] [--inherit none|children] [--env VAR | --fd N]\n"
+    "      [--format TEXT] -- CMD [ARGS...] exec CMD with a fresh credential bound to it, in\n"
+    "                                       $VAR (default PROCBIND_TOKEN) or on fd N, as TEXT\n"
+    "                                       with %s for the token (default \"%s\")\n"
+    "  token [--identity NAME] [--ttl D]    a credential bound to this procbindctl process\n"
+    "                                       (to try the socket: it ends when procbindctl does)\n"
+    "  proof --method M --url U [--nonce N] [--token T]   a proof for one request, for the\n"
+    "                                       process the token ($PROCBIND_TOKEN) is bound to\n"
+    "                                       (or its child, where the credential allows)\n"
+    "\n"
+    "checking tokens and proofs (offline, with the node's public key):\n"
+    "  pubkey [--file FILE]                 the node's public key (from the agent, or FILE)\n"
+    "  verify-token TOKEN [--pubkey FILE]   signature and expiry; prints the claims\n"
+    "  verify-proof PROOF --token T --method M --url U [--pubkey FILE] [--replay-cache FILE]\n"
+    "                                       the proof matches the token and the request, is\n"
+    "                                       fresh, and (with a cache) not seen before\n"
     "\n"
     "audit trail (read from the files; the agent may be down):\n"
     "  trail [--dir DIR] (--pid PID [--start-time NS] | --pod UID | --identity NAME |\n"
@@ -300,6 +320,18 @@ int main(int argc, char **argv)
 		ret = pb_call(&req, pb_render_reload);
 	} else if (!strcmp(cmd, "policy"))
 		ret = cmd_policy(argc, argv);
+	else if (!strcmp(cmd, "run"))
+		ret = pb_cmd_run(argc, argv);
+	else if (!strcmp(cmd, "token"))
+		ret = pb_cmd_token(argc, argv);
+	else if (!strcmp(cmd, "proof"))
+		ret = pb_cmd_proof(argc, argv);
+	else if (!strcmp(cmd, "pubkey"))
+		ret = pb_cmd_pubkey(argc, argv);
+	else if (!strcmp(cmd, "verify-token"))
+		ret = pb_cmd_verify_token(argc, argv);
+	else if (!strcmp(cmd, "verify-proof"))
+		ret = pb_cmd_verify_proof(argc, argv);
 	else
 		ret = usage();
 	pb_buf_free(&req);

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The workload socket: meant to be mounted into pods, open to every process,
+ * it hands a process a credential for itself and proofs for its requests.
+ * The protocol is the control socket's (user/lib/proto.h), and every request
+ * carries start_time, the caller's own start in clock ticks (field 22 of
+ * /proc/self/stat).
+ *
+ * Who asks: the peer of the connection, pinned with a pidfd (SO_PEERPIDFD
+ * where the kernel has it, 6.5+; else pidfd_open of SO_PEERCRED's pid) and
+ * checked against the start it declares, before and after the work: a
+ * request whose sender exited, or whose PID another process took meanwhile,
+ * gets nothing. Clients are served without blocking: each has a deadline and
+ * a size limit, and a slow or silent one cannot stall the agent or another. */
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "creds.h"
+#include "kernel.h"
+#include "log.h"
+#include "proto.h"
+#include "sysfs.h"
+#include "util.h"
+#include "procbind.skel.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+#define PB_WL_CLIENTS	 64
+#define PB_WL_TIMEOUT_NS (2000ULL * 1000000ULL)
+
+struct pb_wl_client {
+	int fd; /* -1: free */
+	int pidfd;
+	uint64_t deadline;
+	size_t len;
+	char buf[PB_REQ_MAX + 1];
+};
+
+static struct pb_wl_client pb_wl[PB_WL_CLIENTS];
+static int pb_wl_listen_fd = -1;
+
+int pb_workload_listen(struct pb_agent *a)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char dir[PATH_MAX];
+	int fd;
+
+	for (int i = 0; i < PB_WL_CLIENTS; i++)
+		pb_wl[i].fd = pb_wl[i].pidfd = -1;
+	if (!a->conf.workload_socket[0])
+		return -1;
+	if (strlen(a->conf.workload_socket) >= sizeof(sun.sun_path))
+		return pb_err(-ENAMETOOLONG, "workload: socket path too long: %s",
+			      a->conf.workload_socket);
+	snprintf(dir, sizeof(dir), "%s", a->conf.workload_socket);
+	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
+		return pb_err(-errno, "workload: mkdir %s: %m", dir);
+	strcpy(sun.sun_path, a->conf.workload_socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return pb_err(-errno, "workload: socket: %m");
+	unlink(a->conf.workload_socket);
+	/* Every process may ask: what it gets is decided by who it is. */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(a->conf.workload_socket, 0666) || listen(fd, 64)) {
+		int err = -errno;
+
+		close(fd);
+		return pb_err(err, "workload: listen on %s: %s", a->conf.workload_socket,
+			      strerror(-err));
+	}
+	pb_wl_listen_fd = fd;
+	return fd;
+}
+
+static struct pb_wl_client *pb_wl_find(int fd)
+{
+	for (int i = 0; i < PB_WL_CLIENTS; i++)
+		if (pb_wl[i].fd == fd && fd >= 0)
+			return &pb_wl[i];
+	return NULL;
+}
+
+int pb_workload_owns(int fd)
+{
+	return pb_wl_find(fd) != NULL;
+}
+
+static void pb_wl_close(struct pb_wl_client *c, int ep)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->fd = c->pidfd = -1;
+	c->len = 0;
+}
+
+/* One reply, best effort: replies are small and the socket buffer is empty. */
+static void pb_wl_reply(struct pb_wl_client *c, int ep, const char *head, const struct pb_buf *body)
+{
+	if (write(c->fd, head, strlen(head)) > 0 && body && body->len &&
+	    write(c->fd, body->data, body->len) > 0)
+		(void)!write(c->fd, "\n", 1);
+	pb_wl_close(c, ep);
+}
+
+static void pb_wl_error(struct pb_wl_client *c, int ep, const char *msg)
+{
+	char head[PB_ERRLEN + 16];
+
+	snprintf(head, sizeof(head), "error: %s\n", msg);
+	pb_wl_reply(c, ep, head, NULL);
+}
+
+void pb_workload_accept(struct pb_agent *a, int ep)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct pb_wl_client *c = NULL;
+	int fd;
+
+	(void)a;
+	while ((fd = accept4(pb_wl_listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		socklen_t len = sizeof(int);
+		int pidfd = -1;
+
+		for (int i = 0; i < PB_WL_CLIENTS && !c; i++)
+			if (pb_wl[i].fd < 0)
+				c = &pb_wl[i];
+		if (!c) {
+			(void)!write(fd, "error: busy: too many clients at once; retry\n", 45);
+			close(fd);
+			continue;
+		}
+		/* the peer as it was at connect(), even if it has exited since */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len)) {
+			struct ucred uc;
+			socklen_t ul = sizeof(uc);
+
+			pidfd = !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) && uc.pid > 0
+				    ? (int)syscall(SYS_pidfd_open, uc.pid, 0)
+				    : -1;
+		}
+		c->fd = fd;
+		c->pidfd = pidfd;
+		c->len = 0;
+		c->deadline = pb_now_boot_ns() + PB_WL_TIMEOUT_NS;
+		ev.data.fd = fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		c = NULL;
+	}
+}
+
+/* The pid a pidfd refers to, or -1 when that process has exited. */
+static int pb_pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	int pid = -1;
+	FILE *f;
+
+	if (pidfd < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+/* Is the process that sent the request, which says it started at ticks,
+ * still there and still that process? Fills lv. */
+static int pb_wl_caller(struct pb_agent *a, struct pb_wl_client *c, uint64_t ticks,
+			struct pb_live *lv, char *err, size_t errlen)
+{
+	int pid = pb_pidfd_pid(c->pidfd);
+
+	if (pid <= 0 || syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0))
+		return pb_errf(err, errlen, -ESRCH, "the process that asked has exited");
+	if (pb_subject_read(bpf_map__fd(a->kern.skel->maps.procs), a->conf.cgroup_root,
+			    (uint32_t)pid, lv))
+		return pb_errf(err, errlen, -ESRCH, "the process that asked has exited");
+	if (lv->st.starttime != ticks)
+		return pb_errf(err, errlen, -ESRCH,
+			       "pid %d is not the process that asked (it started at tick %llu, "
+			       "the request says %llu): its PID was reused",
+			       pid, (unsigned long long)lv->st.starttime, (unsigned long long)ticks);
+	return 0;
+}
+
+static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_buf *out, char *err,
+			size_t errlen)
+{
+	static const char *const token_keys[] = {"start_time", "identity", "ttl", "inherit",
+						 "audience", "exe", NULL};
+	static const char *const proof_keys[] = {"start_time", "token", "method", "url", "nonce",
+						 NULL};
+	static struct pb_req req;
+	struct pb_issue in = {.inherit = -1};
+	struct pb_live lv, again;
+	const char *v;
+	uint64_t ticks;
+	int ret, is_token;
+
+	ret = pb_req_parse(&req, c->buf, c->len, err, errlen);
+	if (ret)
+		return ret;
+	is_token = !strcmp(req.verb, "token");
+	if (!strcmp(req.verb, "pubkey")) {
+		char hex[65];
+
+		sodium_bin2hex(hex, sizeof(hex), a->key.pk, sizeof(a->key.pk));
+		pb_json_begin(out);
+		pb_json_str(out, "ed25519", hex);
+		pb_json_end(out);
+		return 0;
+	}
+	if (!is_token && strcmp(req.verb, "proof"))
+		return pb_errf(err, errlen, -EINVAL, "unknown request '%s' (token, proof, pubkey)",
+			       req.verb);
+	ret = pb_req_check_keys(&req, is_token ? token_keys : proof_keys, err, errlen);
+	if (ret)
+		return ret;
+	v = pb_req_get(&req, "start_time");
+	if (!v || pb_parse_u64(v, 1, UINT64_MAX, &ticks))
+		return pb_errf(err, errlen, -EINVAL,
+			       "start_time (the caller's own, in ticks: field 22 of /proc/self/stat) "
+			       "is needed");
+	if ((ret = pb_wl_caller(a, c, ticks, &lv, err, errlen)))
+		return ret;
+	if (is_token) {
+		in.identity = pb_req_get(&req, "identity");
+		in.audience = pb_req_get(&req, "audience");
+		if ((v = pb_req_get(&req, "ttl")) && (pb_duration_parse(v, &in.ttl) || !in.ttl))
+			return pb_errf(err, errlen, -EINVAL, "ttl '%s' is not a duration", v);
+		if ((v = pb_req_get(&req, "inherit")))
+			in.inherit = !strcmp(v, "children") ? 1 : !strcmp(v, "none") ? 0 : -2;
+		if (in.inherit == -2)
+			return pb_errf(err, errlen, -EINVAL, "inherit must be none or children");
+		if ((v = pb_req_get(&req, "exe"))) {
+			/* procbindctl run: bind to what it is about to exec, as
+			 * that process sees the path */
+			char path[PATH_MAX + 32];
+			struct stat st;
+
+			snprintf(path, sizeof(path), "/proc/%u/root%s", lv.s.self.tgid, v);
+			if (v[0] != '/' || stat(path, &st) || !S_ISREG(st.st_mode))
+				return pb_errf(err, errlen, -ENOENT,
+					       "exe %s is not a file the process can exec", v);
+			in.exe_dev = pb_dev_to_kernel(st.st_dev);
+			in.exe_ino = st.st_ino;
+		}
+		ret = pb_issue_token(a, &lv, &in, out, err, errlen);
+	} else {
+		in.token = pb_req_get(&req, "token");
+		in.method = pb_req_get(&req, "method");
+		in.url = pb_req_get(&req, "url");
+		in.nonce = pb_req_get(&req, "nonce");
+		ret = pb_issue_proof(a, &lv, &in, out, err, errlen);
+	}
+	if (ret)
+		return ret;
+	/* The work is done: is the one that asked still there, unchanged? */
+	if (pb_wl_caller(a, c, ticks, &again, err, errlen) ||
+	    !pb_pkey_is(&again.s.self, &lv.s.self)) {
+		if (is_token) {
+			char why[128];
+			json_t *o = json_loadb(out->data, out->len, 0, NULL);
+			uint64_t id = 0;
+
+			if (o)
+				pb_id_parse(json_string_value(json_object_get(o, "id")), &id);
+			json_decref(o);
+			if (id)
+				pb_revoke_why(a, id, "owner_exited", why, sizeof(why));
+		}
+		sodium_memzero(out->data, out->len);
+		pb_buf_reset(out);
+		return pb_errf(err, errlen, -ESRCH,
+			       "the process that asked exited before the answer; nothing issued");
+	}
+	return 0;
+}
+
+void pb_workload_io(struct pb_agent *a, int fd, int ep)
+{
+	struct pb_wl_client *c = pb_wl_find(fd);
+	struct pb_buf body = {0};
+	char err[PB_ERRLEN] = "";
+	ssize_t n;
+
+	if (!c)
+		return;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		c->len += n;
+	c->buf[c->len] = 0;
+	if (n > 0 && !strstr(c->buf, "\n\n")) {
+		if (c->len < sizeof(c->buf) - 1)
+			return; /* more to come */
+		pb_info("workload: a request over %d bytes, refused", PB_REQ_MAX);
+		pb_wl_error(c, ep, "request too large");
+		return;
+	}
+	if (!c->len) {
+		pb_wl_close(c, ep); /* hung up without asking */
+		return;
+	}
+	if (pb_wl_handle(a, c, &body, err, sizeof(err))) {
+		pb_info("workload: %s", err);
+		pb_wl_error(c, ep, err);
+	} else {
+		pb_wl_reply(c, ep, "ok\n", &body);
+	}
+	sodium_memzero(body.data, body.len);
+	pb_buf_free(&body);
+	fflush(a->sink.out);
+}
+
+void pb_workload_expire(struct pb_agent *a, int ep)
+{
+	uint64_t now = pb_now_boot_ns();
+
+	(void)a;
+	for (int i = 0; i < PB_WL_CLIENTS; i++)
+		if (pb_wl[i].fd >= 0 && now > pb_wl[i].deadline) {
+			pb_info("workload: a client sent no complete request within 2 s; closed");
+			pb_wl_error(&pb_wl[i], ep, "timed out: no complete request within 2 s");
+		}
+}
