@@ -100,6 +100,36 @@ static void test_nul_and_limits(void **st)
 	assert_int_equal(parse(kvs, err), -E2BIG);
 }
 
+/* A request read in pieces, as the workload socket reads a slow client. */
+static void test_fragments(void **st)
+{
+	static const char req[] = "proof\nstart_time=123\nmethod=GET\nurl=https://a/b\n\n";
+	static struct pb_req r;
+	char err[128];
+	size_t n = strlen(req);
+
+	(void)st;
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(pb_req_complete(req, i), 0); /* never early */
+	assert_int_equal(pb_req_complete(req, n), 1);
+	assert_int_equal(pb_req_parse(&r, req, n, err, sizeof(err)), 0);
+	assert_string_equal(r.verb, "proof");
+	assert_string_equal(pb_req_get(&r, "url"), "https://a/b");
+	/* what a client sends after its blank line is not part of it */
+	assert_int_equal(pb_req_complete("token\n\ngarbage", 14), 1);
+	/* too much without an end */
+	{
+		static char big[PB_REQ_MAX + 10];
+
+		memset(big, 'a', sizeof(big));
+		assert_int_equal(pb_req_complete(big, PB_REQ_MAX - 1), 0);
+		assert_int_equal(pb_req_complete(big, PB_REQ_MAX), -E2BIG);
+	}
+	/* malformed once complete: no verb, a line without '=' */
+	assert_int_not_equal(pb_req_parse(&r, "\nkey=v\n\n", 9, err, sizeof(err)), 0);
+	assert_int_not_equal(pb_req_parse(&r, "token\nnoequals\n\n", 17, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +137,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_value_and_verb_only),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_nul_and_limits),
+	    cmocka_unit_test(test_fragments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

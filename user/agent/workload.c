@@ -316,12 +316,17 @@ void pb_workload_io(struct pb_agent *a, int fd, int ep)
 	if (n > 0)
 		c->len += n;
 	c->buf[c->len] = 0;
-	if (n > 0 && !strstr(c->buf, "\n\n")) {
-		if (c->len < sizeof(c->buf) - 1)
+	if (n > 0) {
+		int done = pb_req_complete(c->buf, c->len);
+
+		if (!done)
 			return; /* more to come */
-		pb_info("workload: a request over %d bytes, refused", PB_REQ_MAX);
-		pb_wl_error(c, ep, "request too large");
-		return;
+		if (done < 0) {
+			pb_info("workload: a request over %d bytes, refused", PB_REQ_MAX);
+			pb_wl_error(c, ep, "request too large");
+			return;
+		}
+		c->len = (size_t)(strstr(c->buf, "\n\n") - c->buf) + 2;
 	}
 	if (!c->len) {
 		pb_wl_close(c, ep); /* hung up without asking */

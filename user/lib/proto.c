@@ -17,6 +17,18 @@ static int pb_token_ok(const char *s, int allow_empty)
 	return 1;
 }
 
+int pb_req_complete(const char *data, size_t len)
+{
+	if (len >= 2 && data[len - 1] == '\n' && data[len - 2] == '\n')
+		return 1;
+	/* a blank line inside what came: the client sent more after its
+	 * request; the request is what came before it */
+	for (size_t i = 1; i < len; i++)
+		if (data[i] == '\n' && data[i - 1] == '\n')
+			return 1;
+	return len >= PB_REQ_MAX ? -E2BIG : 0;
+}
+
 int pb_req_parse(struct pb_req *r, const char *data, size_t len, char *err, size_t errlen)
 {
 	char *line, *next, *end;

@@ -24,6 +24,11 @@ struct pb_req {
 /* Parse len bytes of data into r. 0, or -EINVAL with a message in err. */
 int pb_req_parse(struct pb_req *r, const char *data, size_t len, char *err, size_t errlen);
 
+/* How far a request read in pieces has come: 1 when the len bytes so far end
+ * with the blank line that ends a request, 0 when more must come, -E2BIG when
+ * PB_REQ_MAX bytes came without one. A server calls it after every read. */
+int pb_req_complete(const char *data, size_t len);
+
 /* The value of key, or NULL. */
 const char *pb_req_get(const struct pb_req *r, const char *key);
 
