@@ -117,7 +117,8 @@ wait_line sinkd "sinking"
 for _ in $(seq $((100 * SCALE))); do grep -q "Bearer pb1\." $T/sink.log && break; sleep 0.05; done
 grep -q "Bearer pb1\." $T/sink.log || { cat $T/run.out $T/sink.log; fail "curl under run did not send its token"; }
 ev=$(wait_event ".event==\"credential_minted\" and .via==\"workload\" and .credential.bound_process.comm==\"procbindctl\"")
-echo "$ev" | jq -e '.credential.bound_process.exe_ino > 0' >/dev/null || fail "run's credential: $ev"
+echo "$ev" | jq -e --arg c "$(readlink -f "$(command -v curl)")" '.credential.bound_process.exe == $c and
+	.credential.bound_process.exe_ino > 0' >/dev/null || fail "run's credential does not name curl: $ev"
 pass "procbindctl run -- curl: curl connects and sends the credential it was given"
 (echo "$BASHPID" >"$POD_A/cgroup.procs" && exec "$BUILD/procbindctl" run -- "$ACTOR" \
 	connect:tcp:127.0.0.1:$PORT fork connect:tcp:127.0.0.1:$PORT) >$T/run2.out 2>&1 || true

@@ -268,6 +268,7 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 					       "exe %s is not a file the process can exec", v);
 			in.exe_dev = pb_dev_to_kernel(st.st_dev);
 			in.exe_ino = st.st_ino;
+			in.exe_path = v;
 		}
 		ret = pb_issue_token(a, &lv, &in, out, err, errlen);
 	} else {

@@ -40,6 +40,7 @@ struct pb_issue {
 	uint64_t ttl;			 /* token: ns, 0 = policy default */
 	int inherit;			 /* token: -1 default, 0 none, 1 children */
 	uint64_t exe_dev, exe_ino;	 /* token: bind to this executable (run), 0: its own */
+	const char *exe_path;		 /* token: that executable's path */
 	const char *token, *method, *url, *nonce; /* proof */
 };
 int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struct pb_issue *in,

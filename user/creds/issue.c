@@ -50,6 +50,7 @@ int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struc
 				  .no_file = 1,
 				  .exe_dev = in->exe_dev,
 				  .exe_ino = in->exe_ino,
+				  .exe_path = in->exe_path,
 				  .via = "workload"};
 	struct pb_cred_meta *meta;
 	char *token = NULL;

@@ -282,6 +282,8 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 	m->bind.cgroup_id = ti->cgroup_id;
 	m->bind.exe_dev = req->exe_ino ? req->exe_dev : ti->exe_dev;
 	m->bind.exe_ino = req->exe_ino ? req->exe_ino : ti->exe_ino;
+	if (req->exe_ino && req->exe_path)
+		snprintf(m->exe, sizeof(m->exe), "%s", req->exe_path);
 	m->bind.ident = ident->id;
 	m->uid = ti->uid;
 	memcpy(m->comm, ti->comm, sizeof(m->comm));

@@ -21,6 +21,7 @@ struct pb_mint_req {
 	int no_file;	       /* the token goes back to the caller only (workload socket) */
 	uint64_t exe_dev;      /* with exe_ino: bind to this executable instead of the */
 	uint64_t exe_ino;      /* process's own (procbindctl run: what it will exec) */
+	const char *exe_path;  /* that executable's path, for the record */
 	const char *via;       /* "control" or "workload": in the credential_minted event */
 };
 
