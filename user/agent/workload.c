@@ -262,8 +262,10 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 			char path[PATH_MAX + 32];
 			struct stat st;
 
+			/* no ".." component: it would walk out of the process's root */
 			snprintf(path, sizeof(path), "/proc/%u/root%s", lv.s.self.tgid, v);
-			if (v[0] != '/' || stat(path, &st) || !S_ISREG(st.st_mode))
+			if (v[0] != '/' || strstr(v, "/../") || !strcmp(v + strlen(v) - 3, "/..") ||
+			    stat(path, &st) || !S_ISREG(st.st_mode))
 				return pb_errf(err, errlen, -ENOENT,
 					       "exe %s is not a file the process can exec", v);
 			in.exe_dev = pb_dev_to_kernel(st.st_dev);
