@@ -264,7 +264,8 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 
 			/* no ".." component: it would walk out of the process's root */
 			snprintf(path, sizeof(path), "/proc/%u/root%s", lv.s.self.tgid, v);
-			if (v[0] != '/' || strstr(v, "/../") || !strcmp(v + strlen(v) - 3, "/..") ||
+			if (v[0] != '/' || strstr(v, "/../") ||
+			    (strlen(v) >= 3 && !strcmp(v + strlen(v) - 3, "/..")) ||
 			    stat(path, &st) || !S_ISREG(st.st_mode))
 				return pb_errf(err, errlen, -ENOENT,
 					       "exe %s is not a file the process can exec", v);
