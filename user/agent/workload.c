@@ -22,6 +22,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -272,6 +274,20 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 			in.exe_dev = pb_dev_to_kernel(st.st_dev);
 			in.exe_ino = st.st_ino;
 			in.exe_path = v;
+			/* On overlayfs (a container's root) stat(2) of a file reports
+			 * the layer's device; the kernel knows the overlay's, which
+			 * stat reports for the file's directory. */
+			{
+				struct statfs sf;
+				struct stat dst;
+				char *slash = strrchr(path, '/');
+
+				if (!statfs(path, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC && slash) {
+					*slash = 0;
+					if (!stat(path, &dst))
+						in.exe_dev = pb_dev_to_kernel(dst.st_dev);
+				}
+			}
 		}
 		ret = pb_issue_token(a, &lv, &in, out, err, errlen);
 	} else {
