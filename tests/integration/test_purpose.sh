@@ -192,12 +192,14 @@ pass "new cgroup matched on creation; its process was tagged at exec and scoped"
 # many in a row: each is matched, also one the agent hears of before the
 # kernel makes its directory visible (the mkdir hook runs just before that)
 mkdir "$CG/many"
-for i in $(seq 200); do mkdir "$CG/many/c$i"; sleep 0.01; done
+# (fewer in a slow guest of the kernel matrix: the same check, a fifth of the time)
+NCG=$((SCALE > 1 ? 40 : 200))
+for i in $(seq $NCG); do mkdir "$CG/many/c$i"; sleep 0.01; done
 MANY=".event==\"cgroup_matched\" and .how==\"created\" and (.cgroup|startswith(\"/pbtest-$$/many/\"))"
 end=$((SECONDS + 10 * SCALE))
-while n=$(count_events "$MANY"); [ "$n" -lt 200 ] && ((SECONDS < end)); do sleep 0.2; done
-[ "$n" = 200 ] || fail "$n of 200 cgroups made in a row were matched"
-pass "200 cgroups made in a row: every one matched as it appeared"
+while n=$(count_events "$MANY"); [ "$n" -lt $NCG ] && ((SECONDS < end)); do sleep 0.2; done
+[ "$n" = $NCG ] || fail "$n of $NCG cgroups made in a row were matched"
+pass "$NCG cgroups made in a row: every one matched as it appeared"
 while [ "$(date -u +%s)" -le "$(date -u -d "$BRIEF_EXP" +%s)" ]; do sleep 0.2; done
 touch $T/brief_over
 expect brief connect:tcp:::ffff:127.0.0.1:$P EPERM
@@ -207,7 +209,8 @@ pass "once its identity expired, the credential's holder is denied (expired)"
 # --- reloads while two processes connect the whole time
 touch $T/go2
 sleep 0.3
-for i in $(seq 1 12); do
+NRELOAD=$((SCALE > 1 ? 6 : 12)) # even: the last one written is variant 1
+for i in $(seq 1 $NRELOAD); do
 	write_policy $(( i % 2 ? 2 : 1 ))
 	if (( i % 3 )); then
 		ctl reload >/dev/null || fail "reload $i failed"
@@ -217,8 +220,8 @@ for i in $(seq 1 12); do
 	sleep 0.25
 done
 # the last one written was variant 1: wait until it is in force (generation
-# 1 at start, 2 for brief's expiry, then these 12)
-wait_event ".event==\"policy_loaded\" and .generation==14" >/dev/null
+# 1 at start, 2 for brief's expiry, then these)
+wait_event ".event==\"policy_loaded\" and .generation==$((2 + NRELOAD))" >/dev/null
 sleep 0.2
 touch $T/stop
 wait_line dbc "tally:tcp:127.0.0.3"
@@ -252,8 +255,9 @@ N2=$(echo "$R2" | awk '{print $1}'); N3=$(echo "$R3" | awk '{print $1}')
 	fail "denials ($D_NO, $E_NO + 1 before the loop) and their events ($N2, $N3) differ"
 ctl status -o json | jq -e '.counters.events_lost == 0 and .counters.no_policy == 0' >/dev/null ||
 	fail "events were lost or a hook ran without a policy: the check above is incomplete"
-pass "12 reloads under load: every verdict was one policy's, none lost, no gap"
-[ "$(count_events '.event=="policy_loaded"')" = 14 ] || fail "expected 14 policy_loaded events"
+pass "$NRELOAD reloads under load: every verdict was one policy's, none lost, no gap"
+[ "$(count_events '.event=="policy_loaded"')" = $((2 + NRELOAD)) ] ||
+	fail "expected $((2 + NRELOAD)) policy_loaded events"
 
 # --- a policy that does not load is rejected; the old one stays in force
 cp "$T/policy.yaml" "$T/good.yaml"
