@@ -111,12 +111,17 @@ static void test_fragments(void **st)
 	(void)st;
 	for (size_t i = 1; i < n; i++)
 		assert_int_equal(pb_req_complete(req, i), 0); /* never early */
-	assert_int_equal(pb_req_complete(req, n), 1);
+	assert_int_equal(pb_req_complete(req, n), (int)n);
 	assert_int_equal(pb_req_parse(&r, req, n, err, sizeof(err)), 0);
 	assert_string_equal(r.verb, "proof");
 	assert_string_equal(pb_req_get(&r, "url"), "https://a/b");
 	/* what a client sends after its blank line is not part of it */
-	assert_int_equal(pb_req_complete("token\n\ngarbage", 14), 1);
+	assert_int_equal(pb_req_complete("token\n\ngarbage", 14), 7);
+	/* a NUL is a byte like any other: the request ends at its blank line
+	 * and is then refused whole (the workload socket once searched for
+	 * the end as a C string and got a null pointer) */
+	assert_int_equal(pb_req_complete("token\0x\n\n", 9), 9);
+	assert_int_equal(pb_req_parse(&r, "token\0x\n\n", 9, err, sizeof(err)), -EINVAL);
 	/* too much without an end */
 	{
 		static char big[PB_REQ_MAX + 10];
@@ -130,6 +135,57 @@ static void test_fragments(void **st)
 	assert_int_not_equal(pb_req_parse(&r, "token\nnoequals\n\n", 17, err, sizeof(err)), 0);
 }
 
+/* The workload socket's requests: form first, before any process is looked at. */
+static void test_workload_requests(void **st)
+{
+	static struct pb_req r;
+	struct pb_wl_req w;
+	char err[256];
+	static const struct {
+		const char *req;
+		int ret;
+	} cases[] = {
+	    {"pubkey\n\n", 0},
+	    {"pubkey\nstart_time=1\n\n", 0}, /* clients send it with everything */
+	    {"pubkey\nidentity=a\n\n", -EINVAL},
+	    {"token\nstart_time=42\nttl=10m\ninherit=children\nexe=/usr/bin/curl\n\n", 0},
+	    {"token\n\n", -EINVAL},			      /* no start_time */
+	    {"token\nstart_time=0\n\n", -EINVAL},	      /* ticks start at 1 */
+	    {"token\nstart_time=12x\n\n", -EINVAL},
+	    {"token\nstart_time=99999999999999999999999\n\n", -EINVAL},
+	    {"token\nstart_time=1\nttl=0s\n\n", -EINVAL},
+	    {"token\nstart_time=1\nttl=forever\n\n", -EINVAL},
+	    {"token\nstart_time=1\ninherit=all\n\n", -EINVAL},
+	    {"token\nstart_time=1\nexe=bin/sh\n\n", -ENOENT},
+	    {"token\nstart_time=1\nexe=/usr/../../etc/shadow\n\n", -ENOENT},
+	    {"token\nstart_time=1\nexe=/usr/..\n\n", -ENOENT},
+	    {"token\nstart_time=1\nmethod=GET\n\n", -EINVAL}, /* a proof's key */
+	    {"proof\nstart_time=7\ntoken=pb1.a.b\nmethod=GET\nurl=https://x/\n\n", 0},
+	    {"proof\nstart_time=7\nexe=/bin/sh\n\n", -EINVAL},
+	    {"mint\nstart_time=7\n\n", -EINVAL},
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = 0;
+		int ret = pb_wl_req_parse(&r, cases[i].req, strlen(cases[i].req), &w, err,
+					  sizeof(err));
+
+		if (ret != cases[i].ret)
+			fail_msg("%s: %d, expected %d (%s)", cases[i].req, ret, cases[i].ret, err);
+		if (ret)
+			assert_true(err[0]); /* every refusal says why */
+	}
+	static const char tok[] =
+	    "token\nstart_time=42\nttl=10m\ninherit=children\nexe=/usr/bin/curl\n\n";
+	assert_int_equal(pb_wl_req_parse(&r, tok, strlen(tok), &w, err, sizeof(err)), 0);
+	assert_int_equal(w.verb, PB_WL_TOKEN);
+	assert_int_equal(w.start_time, 42);
+	assert_int_equal(w.ttl, 600ull * 1000000000ull);
+	assert_int_equal(w.inherit, 1);
+	assert_string_equal(w.exe, "/usr/bin/curl");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_nul_and_limits),
 	    cmocka_unit_test(test_fragments),
+	    cmocka_unit_test(test_workload_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,7 +262,12 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
 		pb_json_u64(out, pb_counter_name(i), cnt[i]);
 	pb_json_u64(out, "events_written", a->sink.events_out);
+	pb_json_u64(out, "events_received", a->sink.ev_received);
+	pb_json_u64(out, "events_recorded", a->sink.ev_recorded);
+	pb_json_u64(out, "events_folded", a->sink.ev_folded);
+	pb_json_u64(out, "events_dropped", a->sink.ev_dropped);
 	pb_json_u64(out, "mint_refused_map_full", a->creds.full);
+	pb_json_u64(out, "dead_credentials_forgotten_early", a->creds.forgotten_early);
 	pb_json_end(out);
 	pb_json_end(out);
 	return 0;
@@ -378,7 +383,7 @@ static int pb_do_reload(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	int ret;
 
 	(void)r;
-	ring_buffer__consume(a->kern.rb); /* decisions before the swap come first */
+	pb_events_drain(a, PB_DRAIN_WHOLE); /* decisions before the swap come first */
 	if ((ret = pb_reload(a, err, errlen)))
 		return ret;
 	a->purpose.policy_loaded = pb_now_boot_ns();
@@ -469,9 +474,9 @@ void pb_control_serve_one(struct pb_agent *a, int listen_fd)
 		if (n <= 0)
 			break;
 		len += n;
-		if (len >= 2 && data[len - 1] == '\n' && data[len - 2] == '\n')
-			break;
-		if (len == sizeof(data))
+		if ((ret = pb_req_complete(data, len)) > 0)
+			len = (size_t)ret; /* what follows the request is not read */
+		if (ret || len == sizeof(data))
 			break;
 	}
 	ret = pb_req_parse(&req, data, len, err, sizeof(err));

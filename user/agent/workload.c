@@ -63,10 +63,16 @@ int pb_workload_listen(struct pb_agent *a)
 	char dir[PATH_MAX];
 	int fd;
 
+	if (!a->conf.workload_socket[0]) {
+		for (int i = 0; i < PB_WL_CLIENTS; i++)
+			pb_wl[i].fd = pb_wl[i].pidfd = -1;
+		return -1;
+	}
+	/* every client's buffer resident now: many clients at once later
+	 * do not grow the agent */
+	memset(pb_wl, 0, sizeof(pb_wl));
 	for (int i = 0; i < PB_WL_CLIENTS; i++)
 		pb_wl[i].fd = pb_wl[i].pidfd = -1;
-	if (!a->conf.workload_socket[0])
-		return -1;
 	if (strlen(a->conf.workload_socket) >= sizeof(sun.sun_path))
 		return pb_err(-ENAMETOOLONG, "workload: socket path too long: %s",
 			      a->conf.workload_socket);
@@ -212,22 +218,17 @@ static int pb_wl_caller(struct pb_agent *a, struct pb_wl_client *c, uint64_t tic
 static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_buf *out, char *err,
 			size_t errlen)
 {
-	static const char *const token_keys[] = {"start_time", "identity", "ttl", "inherit",
-						 "audience", "exe", NULL};
-	static const char *const proof_keys[] = {"start_time", "token", "method", "url", "nonce",
-						 NULL};
 	static struct pb_req req;
-	struct pb_issue in = {.inherit = -1};
+	struct pb_wl_req w;
+	struct pb_issue in;
 	struct pb_live lv, again;
-	const char *v;
 	uint64_t ticks;
 	int ret, is_token;
 
-	ret = pb_req_parse(&req, c->buf, c->len, err, errlen);
+	ret = pb_wl_req_parse(&req, c->buf, c->len, &w, err, errlen);
 	if (ret)
 		return ret;
-	is_token = !strcmp(req.verb, "token");
-	if (!strcmp(req.verb, "pubkey")) {
+	if (w.verb == PB_WL_PUBKEY) {
 		char hex[65];
 
 		sodium_bin2hex(hex, sizeof(hex), a->key.pk, sizeof(a->key.pk));
@@ -236,39 +237,23 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 		pb_json_end(out);
 		return 0;
 	}
-	if (!is_token && strcmp(req.verb, "proof"))
-		return pb_errf(err, errlen, -EINVAL, "unknown request '%s' (token, proof, pubkey)",
-			       req.verb);
-	ret = pb_req_check_keys(&req, is_token ? token_keys : proof_keys, err, errlen);
-	if (ret)
-		return ret;
-	v = pb_req_get(&req, "start_time");
-	if (!v || pb_parse_u64(v, 1, UINT64_MAX, &ticks))
-		return pb_errf(err, errlen, -EINVAL,
-			       "start_time (the caller's own, in ticks: field 22 of /proc/self/stat) "
-			       "is needed");
+	is_token = w.verb == PB_WL_TOKEN;
+	ticks = w.start_time;
+	in = (struct pb_issue){.identity = w.identity, .audience = w.audience, .ttl = w.ttl,
+			       .inherit = w.inherit, .token = w.token, .method = w.method,
+			       .url = w.url, .nonce = w.nonce};
 	if ((ret = pb_wl_caller(a, c, ticks, &lv, err, errlen)))
 		return ret;
 	if (is_token) {
-		in.identity = pb_req_get(&req, "identity");
-		in.audience = pb_req_get(&req, "audience");
-		if ((v = pb_req_get(&req, "ttl")) && (pb_duration_parse(v, &in.ttl) || !in.ttl))
-			return pb_errf(err, errlen, -EINVAL, "ttl '%s' is not a duration", v);
-		if ((v = pb_req_get(&req, "inherit")))
-			in.inherit = !strcmp(v, "children") ? 1 : !strcmp(v, "none") ? 0 : -2;
-		if (in.inherit == -2)
-			return pb_errf(err, errlen, -EINVAL, "inherit must be none or children");
-		if ((v = pb_req_get(&req, "exe"))) {
+		if (w.exe) {
 			/* procbindctl run: bind to what it is about to exec, as
 			 * that process sees the path */
 			char path[PATH_MAX + 32];
 			struct stat st;
+			const char *v = w.exe;
 
-			/* no ".." component: it would walk out of the process's root */
 			snprintf(path, sizeof(path), "/proc/%u/root%s", lv.s.self.tgid, v);
-			if (v[0] != '/' || strstr(v, "/../") ||
-			    (strlen(v) >= 3 && !strcmp(v + strlen(v) - 3, "/..")) ||
-			    stat(path, &st) || !S_ISREG(st.st_mode))
+			if (stat(path, &st) || !S_ISREG(st.st_mode))
 				return pb_errf(err, errlen, -ENOENT,
 					       "exe %s is not a file the process can exec", v);
 			in.exe_dev = pb_dev_to_kernel(st.st_dev);
@@ -291,10 +276,6 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 		}
 		ret = pb_issue_token(a, &lv, &in, out, err, errlen);
 	} else {
-		in.token = pb_req_get(&req, "token");
-		in.method = pb_req_get(&req, "method");
-		in.url = pb_req_get(&req, "url");
-		in.nonce = pb_req_get(&req, "nonce");
 		ret = pb_issue_proof(a, &lv, &in, out, err, errlen);
 	}
 	if (ret)
@@ -346,7 +327,7 @@ void pb_workload_io(struct pb_agent *a, int fd, int ep)
 			pb_wl_error(c, ep, "request too large");
 			return;
 		}
-		c->len = (size_t)(strstr(c->buf, "\n\n") - c->buf) + 2;
+		c->len = (size_t)done; /* what follows the request is not read */
 	}
 	if (!c->len) {
 		pb_wl_close(c, ep); /* hung up without asking */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "util.h"
 
 static int pb_token_ok(const char *s, int allow_empty)
 {
@@ -19,13 +20,11 @@ static int pb_token_ok(const char *s, int allow_empty)
 
 int pb_req_complete(const char *data, size_t len)
 {
-	if (len >= 2 && data[len - 1] == '\n' && data[len - 2] == '\n')
-		return 1;
-	/* a blank line inside what came: the client sent more after its
-	 * request; the request is what came before it */
-	for (size_t i = 1; i < len; i++)
+	/* the first blank line ends the request; a client may have sent
+	 * more after it, which is not part of it */
+	for (size_t i = 1; i < len && i < PB_REQ_MAX; i++)
 		if (data[i] == '\n' && data[i - 1] == '\n')
-			return 1;
+			return (int)i + 1;
 	return len >= PB_REQ_MAX ? -E2BIG : 0;
 }
 
@@ -126,6 +125,69 @@ int pb_req_check_keys(const struct pb_req *r, const char *const *allowed, char *
 			snprintf(err, errlen, "%s: unknown key '%s'", r->verb, r->kv[i].key);
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+int pb_wl_req_parse(struct pb_req *r, const char *data, size_t len, struct pb_wl_req *w,
+		    char *err, size_t errlen)
+{
+	static const char *const token_keys[] = {"start_time", "identity", "ttl", "inherit",
+						 "audience", "exe", NULL};
+	static const char *const proof_keys[] = {"start_time", "token", "method", "url", "nonce",
+						 NULL};
+	/* clients send their start_time with every request; pubkey ignores it */
+	static const char *const pubkey_keys[] = {"start_time", NULL};
+	const char *v;
+	int ret;
+
+	*w = (struct pb_wl_req){.inherit = -1};
+	if ((ret = pb_req_parse(r, data, len, err, errlen)))
+		return ret;
+	if (!strcmp(r->verb, "token"))
+		w->verb = PB_WL_TOKEN;
+	else if (!strcmp(r->verb, "proof"))
+		w->verb = PB_WL_PROOF;
+	else if (!strcmp(r->verb, "pubkey"))
+		w->verb = PB_WL_PUBKEY;
+	else
+		return pb_errf(err, errlen, -EINVAL, "unknown request '%s' (token, proof, pubkey)",
+			       r->verb);
+	ret = pb_req_check_keys(r, w->verb == PB_WL_TOKEN	? token_keys
+				   : w->verb == PB_WL_PROOF ? proof_keys
+							    : pubkey_keys,
+				err, errlen);
+	if (ret || w->verb == PB_WL_PUBKEY)
+		return ret;
+	v = pb_req_get(r, "start_time");
+	if (!v || pb_parse_u64(v, 1, UINT64_MAX, &w->start_time))
+		return pb_errf(err, errlen, -EINVAL,
+			       "start_time (the caller's own, in ticks: field 22 of /proc/self/stat) "
+			       "is needed");
+	if (w->verb == PB_WL_PROOF) {
+		w->token = pb_req_get(r, "token");
+		w->method = pb_req_get(r, "method");
+		w->url = pb_req_get(r, "url");
+		w->nonce = pb_req_get(r, "nonce");
+		return 0;
+	}
+	w->identity = pb_req_get(r, "identity");
+	w->audience = pb_req_get(r, "audience");
+	if ((v = pb_req_get(r, "ttl")) && (pb_duration_parse(v, &w->ttl) || !w->ttl))
+		return pb_errf(err, errlen, -EINVAL, "ttl '%s' is not a duration", v);
+	if ((v = pb_req_get(r, "inherit"))) {
+		w->inherit = !strcmp(v, "children") ? 1 : !strcmp(v, "none") ? 0 : -2;
+		if (w->inherit == -2)
+			return pb_errf(err, errlen, -EINVAL, "inherit must be none or children");
+	}
+	if ((v = pb_req_get(r, "exe"))) {
+		size_t n = strlen(v);
+
+		/* no ".." component: it would walk out of the process's root */
+		if (v[0] != '/' || strstr(v, "/../") || (n >= 3 && !strcmp(v + n - 3, "/..")))
+			return pb_errf(err, errlen, -ENOENT,
+				       "exe %s is not a file the process can exec", v);
+		w->exe = v;
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 #define PB_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PB_REQ_MAX    8192
 #define PB_REQ_MAX_KV 16
@@ -24,9 +25,12 @@ struct pb_req {
 /* Parse len bytes of data into r. 0, or -EINVAL with a message in err. */
 int pb_req_parse(struct pb_req *r, const char *data, size_t len, char *err, size_t errlen);
 
-/* How far a request read in pieces has come: 1 when the len bytes so far end
- * with the blank line that ends a request, 0 when more must come, -E2BIG when
- * PB_REQ_MAX bytes came without one. A server calls it after every read. */
+/* How far a request read in pieces has come: the request's length (up to and
+ * including the blank line that ends it) once the len bytes so far hold that
+ * line, 0 when more must come, -E2BIG when PB_REQ_MAX bytes came without one.
+ * What follows the blank line is not part of the request. A server calls it
+ * after every read. Bytes are bytes: a NUL is not an end (pb_req_parse
+ * refuses it). */
 int pb_req_complete(const char *data, size_t len);
 
 /* The value of key, or NULL. */
@@ -34,5 +38,23 @@ const char *pb_req_get(const struct pb_req *r, const char *key);
 
 /* Reject keys not in the NULL-terminated list allowed. */
 int pb_req_check_keys(const struct pb_req *r, const char *const *allowed, char *err, size_t errlen);
+
+/* The workload socket's requests (docs/workload.md), checked for form before
+ * the agent looks at the process that sent them: the verb, the keys each verb
+ * takes, and the values' syntax. Strings point into r. */
+enum pb_wl_verb { PB_WL_TOKEN, PB_WL_PROOF, PB_WL_PUBKEY };
+
+struct pb_wl_req {
+	enum pb_wl_verb verb;
+	uint64_t start_time; /* the caller's, in clock ticks (token, proof) */
+	const char *identity, *audience, *exe; /* token; exe is absolute, no ".." */
+	uint64_t ttl;			       /* token: ns, 0 = the policy's */
+	int inherit;			       /* token: -1 default, 0 none, 1 children */
+	const char *token, *method, *url, *nonce; /* proof */
+};
+
+/* Parse len bytes into r (the request) and w. 0, or -errno with a message. */
+int pb_wl_req_parse(struct pb_req *r, const char *data, size_t len, struct pb_wl_req *w,
+		    char *err, size_t errlen);
 
 #endif
