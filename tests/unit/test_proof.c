@@ -97,7 +97,8 @@ static void test_every_byte(void **st)
 	for (size_t i = 0; i < pn; i++) {
 		char c = proof[i];
 
-		for (const char *a = alpha; *a; a += 7) { /* a spread of replacements */
+		/* a spread of replacements */
+		for (const char *a = alpha; a < alpha + sizeof(alpha) - 1; a += 7) {
 			if (*a == c)
 				continue;
 			proof[i] = *a;
@@ -180,9 +181,43 @@ static void test_replay_cache(void **st)
 	free(tok);
 }
 
+/* An executable on overlayfs can have an inode number above 2^63 - 1 (the
+ * layer index in its high bits): written as a decimal string, it must bind
+ * token and proof as any other (the fuzzer found jansson refusing the number). */
+static void test_large_inode(void **st)
+{
+	static const char *const inos[] = {"\"9223372036854775813\"", "\"9223372036854775814\""};
+	char claims[512], *tok, *proof;
+	struct pb_cred saved = bind;
+
+	(void)st;
+	bind.exe_ino = (1ull << 63) | 5;
+	for (int i = 0; i < 2; i++) {
+		snprintf(claims, sizeof(claims),
+			 "{\"v\":1,\"id\":\"0000000000000abc\",\"pid\":4242,\"start_time\":123456789,"
+			 "\"cgroup_id\":77,\"exe_dev\":8,\"exe_ino\":%s,\"exp\":%lld}",
+			 inos[i], NOW + 60);
+		tok = pb_token_sign(claims, sk);
+		proof = proof_for(tok, 0xabc, "GET", "https://a/", NOW, sk, pk);
+		assert_non_null(strstr(proof, ".")); /* signed */
+		assert_int_equal(pb_verify_proof(proof, tok, "GET", "https://a/", pk, NOW, NULL, NULL),
+				 PB_V_OK);
+		free(proof);
+		/* a proof for another inode does not fit this token */
+		bind.exe_ino++;
+		proof = proof_for(tok, 0xabc, "GET", "https://a/", NOW, sk, pk);
+		assert_int_equal(pb_verify_proof(proof, tok, "GET", "https://a/", pk, NOW, NULL, NULL),
+				 PB_V_WRONG_TOKEN);
+		free(proof);
+		free(tok);
+	}
+	bind = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_large_inode),
 	    cmocka_unit_test(test_token_roundtrip_and_expiry),
 	    cmocka_unit_test(test_every_byte),
 	    cmocka_unit_test(test_proof_checks),

@@ -141,8 +141,35 @@ static void test_json_escaping(void **st)
 	pb_json_str(&b, "none", NULL);
 	pb_json_end(&b);
 	assert_string_equal(b.data, "{\"comm\":\"a\\\"b\\\\c\\u000ad\\u0001\","
-				    "\"n\":18446744073709551615,\"none\":null}");
+				    "\"n\":\"18446744073709551615\",\"none\":null}");
 	pb_buf_free(&b);
+}
+
+/* Bytes that are not UTF-8 (a comm set with prctl, a path) become U+FFFD;
+ * well-formed UTF-8 passes as it is (the event fuzzer found raw bytes). */
+static void test_json_utf8(void **st)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"caf\xc3\xa9", "\"caf\xc3\xa9\""},		       /* é */
+	    {"\xe2\x82\xac\xf0\x9f\x94\x91", "\"\xe2\x82\xac\xf0\x9f\x94\x91\""}, /* euro, key */
+	    {"a\xff" "b", "\"a\\ufffdb\""},			       /* never valid */
+	    {"\xc0\xaf", "\"\\ufffd\\ufffd\""},		       /* overlong '/' */
+	    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},       /* a surrogate */
+	    {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* above U+10FFFF */
+	    {"\xe2\x82", "\"\\ufffd\\ufffd\""},		       /* cut short */
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pb_buf b = {0};
+
+		pb_json_escape(&b, cases[i].in, strlen(cases[i].in));
+		pb_buf_append(&b, "", 1);
+		assert_string_equal(b.data, cases[i].out);
+		pb_buf_free(&b);
+	}
 }
 
 static void test_token_sign_verify(void **st)
@@ -316,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_stat_parse),
 	    cmocka_unit_test(test_proc_task_info),
 	    cmocka_unit_test(test_json_escaping),
+	    cmocka_unit_test(test_json_utf8),
 	    cmocka_unit_test(test_token_sign_verify),
 	    cmocka_unit_test(test_err_keeps_errno),
 	};

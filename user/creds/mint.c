@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "json_u64.h"
 #include "creds.h"
 #include "events.h"
 #include "guard.h"
@@ -782,7 +783,7 @@ int pb_creds_load(struct pb_agent *a)
 			continue;
 		}
 		pb_id_parse(json_string_value(json_object_get(o, "id")), &m.id);
-#define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
+#define U(k) pb_json_u64_get(o, k)
 		m.bind.owner.start_time = U("start_time");
 		m.bind.cgroup_id = U("cgroup_id");
 		m.bind.exe_dev = U("exe_dev");

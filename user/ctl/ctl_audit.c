@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "json_u64.h"
 #include "audit.h"
 #include "audit_priv.h"
 #include "ctl_audit.h"
@@ -55,9 +56,7 @@ static int pb_time_ms(const char *s, int64_t *ms)
 
 static uint64_t pb_ju64(json_t *o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+	return pb_json_u64_get(o, k);
 }
 
 static const char *pb_jstr(json_t *o, const char *k)

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "json_u64.h"
 #include "render.h"
 #include "util.h"
 
@@ -17,9 +18,7 @@ static const char *str(json_t *o, const char *k, const char *dflt)
 
 static uint64_t num(json_t *o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+	return pb_json_u64_get(o, k);
 }
 
 void pb_render_mint(FILE *out, json_t *r)

@@ -70,6 +70,31 @@ void pb_buf_printf(struct pb_buf *b, const char *fmt, ...)
 	b->len += n;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t pb_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || n < len)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 void pb_json_escape(struct pb_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -84,8 +109,21 @@ void pb_json_escape(struct pb_buf *b, const char *s, size_t n)
 			pb_buf_append(b, two, 2);
 		} else if (c < 0x20 || c == 0x7f) {
 			pb_buf_append(b, esc, 6);
-		} else {
+		} else if (c < 0x80) {
 			pb_buf_append(b, (const char *)&c, 1);
+		} else {
+			/* A comm, path or argument is bytes, not text (prctl
+			 * PR_SET_NAME takes any): a byte that is not part of
+			 * well-formed UTF-8 becomes U+FFFD, so every line stays
+			 * JSON that a parser or log shipper takes. */
+			size_t len = pb_utf8_len((const unsigned char *)s + i, strnlen(s + i, n - i));
+
+			if (len) {
+				pb_buf_append(b, s + i, len);
+				i += len - 1;
+			} else {
+				pb_buf_append(b, "\\ufffd", 6);
+			}
 		}
 	}
 	pb_buf_append(b, "\"", 1);
@@ -146,7 +184,9 @@ void pb_json_str(struct pb_buf *b, const char *key, const char *v)
 void pb_json_u64(struct pb_buf *b, const char *key, uint64_t v)
 {
 	pb_json_key(b, key);
-	pb_buf_printf(b, "%" PRIu64, v);
+	/* above 2^63 - 1 most parsers (jansson too) cannot hold it as a
+	 * number: a decimal string (user/verify/json_u64.h reads both) */
+	pb_buf_printf(b, v > INT64_MAX ? "\"%" PRIu64 "\"" : "%" PRIu64, v);
 	b->need_comma = 1;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_u64.h"
 #include "procbind/verify.h"
 #include "token.h"
 
@@ -159,10 +160,10 @@ static int pb_binding_matches(json_t *pb, json_t *tok)
 	if (!json_is_object(pb) || !pb_str_is(pb, "cred", json_string_value(json_object_get(tok, "id"))))
 		return 0;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *a = json_object_get(pb, keys[i]), *b = json_object_get(tok, keys[i]);
+		uint64_t a, b;
 
-		if (!json_is_integer(a) || !json_is_integer(b) ||
-		    json_integer_value(a) != json_integer_value(b))
+		if (pb_json_u64_of(json_object_get(pb, keys[i]), &a) ||
+		    pb_json_u64_of(json_object_get(tok, keys[i]), &b) || a != b)
 			return 0;
 	}
 	return 1;
