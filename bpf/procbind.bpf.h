@@ -126,6 +126,7 @@ static __always_inline void *pb_event_reserve(__u32 size, __u16 type)
 		pb_count(PB_CNT_EVENTS_LOST);
 		return NULL;
 	}
+	pb_count(PB_CNT_EVENTS_SENT); /* every reserved event is submitted */
 	h->type = type;
 	h->size = size;
 	h->cpu = bpf_get_smp_processor_id();

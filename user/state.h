@@ -50,6 +50,7 @@ struct pb_agent_conf {
 	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
 	int file_guard;	  /* guard credential files with fanotify (default on) */
 	int acquire_tp;	  /* the open(2) syscall tracepoints (default off: they tax every task) */
+	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
 };
 
 /* kernel/: the BPF objects and what the probe chose. */
@@ -98,6 +99,8 @@ struct pb_creds {
 	struct pb_cred_store store;
 	int dirty;     /* creds.jsonl needs rewriting */
 	uint64_t full; /* mints refused: credential map full */
+	uint64_t forgotten_early; /* dead credentials dropped before their
+				   * retention ended, to make room for a mint */
 };
 
 /* events/: where every event goes. */
@@ -106,7 +109,17 @@ struct pb_sink {
 	uint64_t lost_reported; /* events_lost already written as a gap */
 	uint64_t audit_errors_logged;
 	struct pb_buf line; /* scratch for one JSON line */
-	uint64_t events_out;
+	uint64_t events_out; /* lines written, the agent's own included */
+	/* The kernel's events, each counted once: events_sent (kernel) =
+	 * received once drained; received = recorded + folded + dropped. */
+	uint64_t ev_received;  /* records read from the ring buffer */
+	uint64_t ev_recorded;  /* ...that became a line of their own */
+	uint64_t ev_folded;    /* ...counted in another line (an allowed connect
+				* repeated: its exit record's allow_repeats) or
+				* not a line (a new cgroup, matched silently) */
+	uint32_t rb_budget;    /* records this drain may still take */
+	uint64_t ev_dropped;   /* ...too short, of no known type, or not
+				* formatted for want of memory (each logged) */
 	FILE *out; /* event stream (stdout) */
 };
 

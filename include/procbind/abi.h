@@ -159,7 +159,7 @@ struct pb_config {
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 7
+#define PB_LAYOUT 8
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -253,7 +253,8 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 	X(PB_CNT_NO_POLICY, "no_policy")	   /* policy generation missing (closed) */        \
 	X(PB_CNT_TAGGED, "exec_tagged")		   /* execs tagged with an identity */             \
 	X(PB_CNT_OPEN_ALLOWED, "lsm_open_allowed") /* BPF-LSM: opened by one entitled to it */     \
-	X(PB_CNT_OPEN_REFUSED, "lsm_refused")	   /* BPF-LSM: open, receive, mmap, ptrace refused */
+	X(PB_CNT_OPEN_REFUSED, "lsm_refused")	   /* BPF-LSM: open, receive, mmap, ptrace refused */ \
+	X(PB_CNT_EVENTS_SENT, "events_sent")	   /* events put in the ring buffer */
 
 enum pb_counter {
 	PB_CNT_VERDICT_BASE = 0,

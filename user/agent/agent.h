@@ -11,6 +11,17 @@
 
 /* ringbuf.c */
 int pb_events_handle(void *ctx, void *data, size_t size); /* ring_buffer callback */
+/* Read at most budget records from the ring buffer: 1 when it stopped at
+ * the budget (more wait), 0 when it is empty. A flood of events (every
+ * denied connect is one) must not starve the control socket, the workload
+ * socket, the guard's queue or the audit trail's clock: libbpf's consume
+ * alone reads for as long as the kernel writes. */
+int pb_events_drain(struct pb_agent *a, uint32_t budget);
+/* A drain between other work, and the most a ring buffer holds (the
+ * smallest event is 32 bytes): what was there when a drain began. */
+#define PB_DRAIN_STEP  4096
+#define PB_DRAIN_WHOLE (PB_RINGBUF_BYTES / 32)
+void pb_events_init(struct pb_agent *a); /* before the first event */
 void pb_guard_drain(struct pb_agent *a); /* the file guard's queued events */
 #define PB_ERRLEN 512 /* one error line of a socket's reply */
 

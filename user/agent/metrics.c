@@ -65,10 +65,17 @@ int pb_metrics_write(struct pb_agent *a)
 			    "procbind_verdicts_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
 			    pb_verdict_name(v), pb_reason_name(r), cnt[PB_COUNTER_VERDICT(v, r)]);
 	pb_metric_head(f, "procbind_kernel_total", "counter",
-		       "kernel-side counters (events_lost: ring buffer full)");
+		       "kernel-side counters (events_lost: ring buffer full; events_sent: put in it)");
 	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
 		fprintf(f, "procbind_kernel_total{counter=\"%s\"} %" PRIu64 "\n",
 			pb_counter_name(i), cnt[i]);
+	pb_metric_head(f, "procbind_events_total", "counter",
+		       "the kernel's events as the agent read them: received = recorded + folded + "
+		       "dropped; events_sent (procbind_kernel_total) = received once drained");
+	fprintf(f, "procbind_events_total{outcome=\"received\"} %" PRIu64 "\n", a->sink.ev_received);
+	fprintf(f, "procbind_events_total{outcome=\"recorded\"} %" PRIu64 "\n", a->sink.ev_recorded);
+	fprintf(f, "procbind_events_total{outcome=\"folded\"} %" PRIu64 "\n", a->sink.ev_folded);
+	fprintf(f, "procbind_events_total{outcome=\"dropped\"} %" PRIu64 "\n", a->sink.ev_dropped);
 	pb_metric_head(f, "procbind_map_entries", "gauge", "entries in the kernel maps");
 	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", st.nprocs);
 	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", st.ncreds);

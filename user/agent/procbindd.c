@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -89,6 +90,11 @@ static const struct argp_option options[] = {
      "of a token file as a holder. Off by default: a syscall tracepoint puts every task on the "
      "node on the slow syscall path. For kernels without fanotify permission events",
      0},
+    {"dead-retention", 'D', "DURATION", 0,
+     "How long a credential that ended (expired, revoked, owner exited) is kept in the kernel's "
+     "map and the agent, so that a process still holding it is told why it is refused "
+     "(default 1h; dead ones make room for new mints when the map is full)",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -97,6 +103,7 @@ struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file, *workload_socket;
 	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp;
+	uint64_t dead_retention; /* ns */
 };
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
@@ -162,6 +169,12 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'T':
 		args->acquire_tp = 1;
+		break;
+	case 'D':
+		if (pb_duration_parse(arg, &args->dead_retention) || !args->dead_retention)
+			argp_error(state, "--dead-retention must be a duration such as 90s, 10m or 1h, "
+					  "not '%s'",
+				   arg);
 		break;
 	case 'W':
 		args->workload_socket = arg;
@@ -371,7 +384,7 @@ static int pb_run(struct pb_agent *a)
 
 					/* Decisions before the swap are reported
 					 * before the policy_loaded event. */
-					ring_buffer__consume(a->kern.rb);
+					pb_events_drain(a, PB_DRAIN_WHOLE);
 					if (pb_reload(a, why, sizeof(why)))
 						pb_error("%s", why);
 					else
@@ -387,7 +400,7 @@ static int pb_run(struct pb_agent *a)
 				if (read(tfd, &exp, sizeof(exp)) < 0)
 					continue;
 				/* The timer, not the wake-up, guarantees the drain. */
-				ring_buffer__consume(a->kern.rb);
+				pb_events_drain(a, PB_DRAIN_STEP);
 				pb_guard_drain(a);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
@@ -396,6 +409,8 @@ static int pb_run(struct pb_agent *a)
 					pb_creds_tick(a);
 					pb_audit_second(a);
 					pb_metrics_write(a);
+					/* what a burst freed goes back to the node */
+					malloc_trim(0);
 				}
 				if (a->sink.audit)
 					pb_audit_flush(a->sink.audit);
@@ -405,19 +420,20 @@ static int pb_run(struct pb_agent *a)
 				 * the kernel has reported, and every new cgroup named
 				 * (not as of the last tick: a mint right after a
 				 * container started would find it unmatched). */
-				ring_buffer__consume(a->kern.rb);
+				pb_events_drain(a, PB_DRAIN_WHOLE);
 				pb_guard_drain(a);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				pb_control_serve_one(a, lfd);
 			} else if (fd == rbfd) {
-				ring_buffer__consume(a->kern.rb);
+				/* level-triggered: what is left wakes the next round */
+				pb_events_drain(a, PB_DRAIN_STEP);
 				fflush(a->sink.out);
 			} else if (fd == wfd) {
 				pb_workload_accept(a, ep);
 			} else if (pb_workload_owns(fd)) {
 				/* the caller's events first: its exec, its record */
-				ring_buffer__consume(a->kern.rb);
+				pb_events_drain(a, PB_DRAIN_WHOLE);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				pb_workload_io(a, fd, ep);
@@ -436,7 +452,7 @@ static int pb_run(struct pb_agent *a)
 		}
 	}
 stop:
-	ring_buffer__consume(a->kern.rb);
+	pb_events_drain(a, PB_DRAIN_WHOLE);
 	pb_guard_drain(a);
 	pb_emit_lifecycle(a, "agent_stopped");
 	pb_audit_close(a->sink.audit);
@@ -470,13 +486,17 @@ int main(int argc, char **argv)
 			       .bpffs = "/sys/fs/bpf",
 			       .k8s_dir = "/var/log/containers",
 			       .mode = -1,
-			       .file_guard = 1};
+			       .file_guard = 1,
+			       .dead_retention = 3600ULL * 1000000000ULL};
 	struct argp argp = {options, pb_parse_opt, NULL, doc, NULL, NULL, NULL};
 	char perr[1024];
 	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &args))
 		return 2;
+	/* one malloc arena for every thread (the audit trail's compressor is
+	 * the other): what a burst freed can then all go back (malloc_trim) */
+	mallopt(M_ARENA_MAX, 1);
 	a->kern.cgroup_fd = -1;
 	a->sink.out = stdout;
 
@@ -494,6 +514,7 @@ int main(int argc, char **argv)
 	a->conf.lsm_mode = args.lsm;
 	a->conf.file_guard = args.file_guard;
 	a->conf.acquire_tp = args.acquire_tp;
+	a->conf.dead_retention = args.dead_retention;
 	a->guard.fan_fd = a->guard.pidfd = -1;
 	if (args.cleanup) {
 		pb_guard_stop_pinned(a->conf.pin_dir);
@@ -591,6 +612,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
 		unlink(path);
 	}
+	pb_events_init(a);
 	a->kern.rb =
 	    ring_buffer__new(bpf_map__fd(a->kern.skel->maps.events), pb_events_handle, a, NULL);
 	if (!a->kern.rb) {

@@ -85,7 +85,11 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 	uint32_t i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
 
 	(void)a;
-	for (;; i = (i + 1) & (PB_DEDUP_SLOTS - 1)) {
+	/* tgid 0 and UINT32_MAX mark free and removed slots: such an event
+	 * (the kernel sends none) is recorded every time, never remembered */
+	if (!e->task.proc.tgid || e->task.proc.tgid == UINT32_MAX)
+		return 0;
+	for (uint32_t n = 0; n < PB_DEDUP_SLOTS; n++, i = (i + 1) & (PB_DEDUP_SLOTS - 1)) {
 		struct pb_dedup *d = &pb_dd[i];
 
 		if (!d->proc.tgid)
@@ -95,7 +99,7 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 			return 1;
 		}
 	}
-	if (pb_dd_used >= PB_DEDUP_SLOTS / 2) {
+	if (pb_dd_used >= PB_DEDUP_SLOTS / 2 || pb_dd[i].proc.tgid) {
 		memset(pb_dd, 0, sizeof(pb_dd));
 		pb_dd_used = 0;
 		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
@@ -105,11 +109,25 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 	return 0;
 }
 
+void pb_events_init(struct pb_agent *a)
+{
+	(void)a;
+	/* Resident from the start (2 MiB), so a connect storm that fills it
+	 * does not grow the agent: its memory is what it was before. */
+	memset(pb_dd, 0, sizeof(pb_dd));
+	pb_dd_used = 0;
+	pb_attr_init();
+}
+
 static uint64_t pb_dedup_forget(struct pb_agent *a, const struct pb_pkey *proc)
 {
 	uint64_t n = 0;
 
 	(void)a;
+	/* a free slot (tgid 0) is not a process's entry: marking it removed
+	 * would leave no free slot to end a probe (the fuzzer found the hang) */
+	if (!proc->tgid || proc->tgid == UINT32_MAX)
+		return 0;
 	for (uint32_t i = 0; i < PB_DEDUP_SLOTS; i++)
 		if (pb_pkey_is(&pb_dd[i].proc, proc)) {
 			n += pb_dd[i].repeats;
@@ -169,6 +187,8 @@ static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb
 	pb_json_end(b);
 }
 
+static int pb_event_decode(struct pb_agent *a, void *data, size_t size);
+
 /* The file guard's events, from its pinned queue: the ones it made while
  * no agent ran come first. What it could not queue is a gap in the trail. */
 void pb_guard_drain(struct pb_agent *a)
@@ -179,7 +199,7 @@ void pb_guard_drain(struct pb_agent *a)
 	int n = 0;
 
 	while (n++ < PB_GUARD_QUEUE && !bpf_map_lookup_and_delete_elem(fd, NULL, &e))
-		pb_events_handle(a, &e, sizeof(e));
+		pb_event_decode(a, &e, sizeof(e)); /* not the ring buffer's: not counted there */
 	if (!pb_guard_counts(a, &st) && st.lost > a->guard.lost_reported) {
 		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
 		pb_json_str(&a->sink.line, "reason", "guard_queue_full");
@@ -190,15 +210,16 @@ void pb_guard_drain(struct pb_agent *a)
 	}
 }
 
-int pb_events_handle(void *ctx, void *data, size_t size)
+/* One kernel event: 1 when it became a line, 0 when it was folded into
+ * another (or is not a line), -1 when it was dropped (logged). */
+static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 {
-	struct pb_agent *a = ctx;
 	const struct pb_event_hdr *h = data;
 	struct pb_buf *b = &a->sink.line;
 
 	if (size < sizeof(*h) || h->size > size) {
 		pb_warn("events: short event (%zu bytes)", size);
-		return 0;
+		return -1;
 	}
 	switch (h->type) {
 	case PB_EV_CONNECT: {
@@ -209,7 +230,7 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 		/* Allowed connects are many: each process's first connect to a
 		 * destination is recorded, repeats are counted (exit record). */
 		if (e->verdict == PB_VERDICT_ALLOW && pb_dedup_seen(a, e))
-			return 0;
+			return 0; /* in its exit record's allow_repeats */
 		pb_format_connect(a, b, data);
 		break;
 	}
@@ -294,11 +315,40 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 	}
 	default:
 		pb_warn("events: unknown event type %u", h->type);
-		return 0;
+		return -1;
 	}
-	pb_emit_line(a, b);
-	return 0;
+	return pb_emit_line(a, b) ? -1 : 1;
 short_event:
 	pb_warn("events: event type %u too short (%zu bytes)", h->type, size);
+	return -1;
+}
+
+int pb_events_handle(void *ctx, void *data, size_t size)
+{
+	struct pb_agent *a = ctx;
+	int r = pb_event_decode(a, data, size);
+
+	a->sink.ev_received++;
+	if (r > 0)
+		a->sink.ev_recorded++;
+	else if (!r)
+		a->sink.ev_folded++;
+	else
+		a->sink.ev_dropped++;
+	/* this record is consumed either way; a negative return ends the
+	 * drain (libbpf stores the consumer position first) */
+	return --a->sink.rb_budget ? 0 : -EAGAIN;
+}
+
+int pb_events_drain(struct pb_agent *a, uint32_t budget)
+{
+	int n;
+
+	a->sink.rb_budget = budget;
+	n = ring_buffer__consume(a->kern.rb);
+	if (n == -EAGAIN)
+		return 1; /* more is there: the ring buffer's fd stays readable */
+	if (n < 0)
+		pb_warn("events: reading the ring buffer: %s", strerror(-n));
 	return 0;
 }

@@ -389,11 +389,17 @@ void pb_audit_now(char out[40])
 	pb_boot_to_rfc3339(pb_now_boot_ns(), out, 40);
 }
 
+/* The write buffer starts small and grows to hold what a burst appends
+ * between two flushes; once written, a buffer grown past PB_AUDIT_BUF_KEEP
+ * goes, so that a burst leaves no high-water mark in the agent's memory. */
+#define PB_AUDIT_BUF_MIN  (64u << 10)
+#define PB_AUDIT_BUF_KEEP (256u << 10)
+
 static int pb_buf_reserve(struct pb_audit *w, size_t more)
 {
 	if (w->blen + more <= w->bcap)
 		return 0;
-	size_t cap = w->bcap ? w->bcap : 1 << 20;
+	size_t cap = w->bcap ? w->bcap : PB_AUDIT_BUF_MIN;
 
 	while (cap < w->blen + more)
 		cap *= 2;
@@ -470,6 +476,11 @@ int pb_audit_flush(struct pb_audit *w)
 	memcpy(w->c_prev, w->prev, sizeof(w->prev));
 	w->blen = 0;
 	w->buf_records = 0;
+	if (w->bcap > PB_AUDIT_BUF_KEEP) {
+		free(w->buf);
+		w->buf = NULL;
+		w->bcap = 0;
+	}
 	if (w->pending_gap && !w->in_gap) {
 		struct pb_buf b = {0};
 		char t[40];

@@ -36,7 +36,6 @@
 /* A dead credential stays in the kernel map this long, so that a process
  * still holding it is denied with the precise reason; after that it is
  * removed and a holder is denied as "revoked" (unknown id fails closed). */
-#define PB_DEAD_RETENTION_NS (3600ULL * 1000000000ULL)
 
 static int pb_write_all(int fd, const void *buf, size_t len)
 {
@@ -294,22 +293,56 @@ exited:
 	return -ESRCH;
 }
 
-/* The binding into the kernel's credential map (refused when it is full). */
+static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m);
+
+/* Make room for a live credential: forget the credential that died first
+ * before its retention ends (its kernel entries and token file go; what the
+ * agent knew of it was written when it died). 0, or -ENOSPC when every
+ * credential in the map is live. Dead credentials are kept an hour so that
+ * a holder's denial says why; they must never crowd out live ones, which a
+ * churn of short-lived credentials (procbindctl run per job) would do. */
+static int pb_cred_make_room(struct pb_agent *a)
+{
+	size_t oldest = SIZE_MAX;
+
+	for (size_t i = 0; i < a->creds.store.n; i++) {
+		const struct pb_cred_meta *m = &a->creds.store.v[i];
+
+		if (m->died && (oldest == SIZE_MAX || m->died < a->creds.store.v[oldest].died))
+			oldest = i;
+	}
+	if (oldest == SIZE_MAX)
+		return -ENOSPC;
+	pb_cred_forget(a, &a->creds.store.v[oldest]);
+	pb_cred_store_remove_at(&a->creds.store, oldest);
+	a->creds.dirty = 1;
+	a->creds.forgotten_early++;
+	return 0;
+}
+
+/* The binding into the kernel's credential map (refused when it is full of
+ * live credentials). */
 static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, char *err,
 			    size_t errlen)
 {
 	int ret;
 
-	if (!bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.creds), &m->id, &m->bind,
-				 BPF_NOEXIST))
-		return 0;
-	ret = -errno;
+	for (;;) {
+		if (!bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.creds), &m->id, &m->bind,
+					 BPF_NOEXIST))
+			return 0;
+		ret = -errno;
+		if (ret != -E2BIG || pb_cred_make_room(a))
+			break;
+	}
 	if (ret == -E2BIG) {
 		a->creds.full++;
-		pb_warn("mint: credential map full (%u); mint for pid %u refused",
+		pb_warn("mint: credential map full of live credentials (%u); mint for pid %u "
+			"refused",
 			a->purpose.policy.max_creds, m->bind.owner.tgid);
 		snprintf(err, errlen,
-			 "mint: credential map is full (%u entries; raise limits.max_creds)",
+			 "mint: credential map is full of live credentials (%u; raise "
+			 "limits.max_creds)",
 			 a->purpose.policy.max_creds);
 		return ret;
 	}
@@ -659,7 +692,7 @@ void pb_creds_tick(struct pb_agent *a)
 		}
 		pb_cred_check_file(a, m);
 		/* died may be stamped after now was read: compare, never subtract */
-		if (m->died && now > m->died + PB_DEAD_RETENTION_NS) {
+		if (m->died && now > m->died + a->conf.dead_retention) {
 			pb_cred_forget(a, m);
 			pb_cred_store_remove_at(&a->creds.store, i);
 			a->creds.dirty = 1;

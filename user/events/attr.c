@@ -42,6 +42,14 @@ struct pb_cg_attr {
 static struct pb_proc_attr pb_pcache[PB_CACHE_SLOTS];
 static struct pb_cg_attr pb_cgcache[PB_CACHE_SLOTS];
 
+void pb_attr_init(void)
+{
+	/* resident from the start (some 4 MiB): many processes later fill
+	 * the caches without growing the agent */
+	memset(pb_pcache, 0, sizeof(pb_pcache));
+	memset(pb_cgcache, 0, sizeof(pb_cgcache));
+}
+
 /* /proc/PID/cmdline, but only if /proc/PID is still the process that
  * started at start (stat's starttime is its start_boottime in clock ticks). */
 static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)

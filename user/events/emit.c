@@ -2,6 +2,7 @@
 /* The event sink: every event the agent reports is one JSON line, begun
  * here with its common fields and written here to the stream and to the
  * audit trail, whichever module it comes from. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -10,11 +11,11 @@
 #include "log.h"
 #include "util.h"
 
-void pb_emit_line(struct pb_agent *a, struct pb_buf *b)
+int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 {
 	if (b->failed) {
 		pb_error("events: out of memory formatting an event");
-		return;
+		return -ENOMEM;
 	}
 	if (a->sink.audit && pb_audit_append(a->sink.audit, b->data, b->len)) {
 		struct pb_audit_stats st;
@@ -30,6 +31,7 @@ void pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 	pb_buf_append(b, "\n", 1);
 	fwrite(b->data, 1, b->len, a->sink.out);
 	a->sink.events_out++;
+	return 0;
 }
 
 void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint64_t boot_ns)

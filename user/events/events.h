@@ -12,7 +12,10 @@
 #include "state.h"
 
 /* emit.c */
-void pb_emit_line(struct pb_agent *a, struct pb_buf *b); /* one JSON line to the stream */
+/* One JSON line to the stream and the audit trail: 0, or -ENOMEM when the
+ * line could not be formatted (logged). A failed audit write is counted
+ * and becomes a gap record; the line still goes to the stream. */
+int pb_emit_line(struct pb_agent *a, struct pb_buf *b);
 /* Start an event: its type, time and node. */
 void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint64_t boot_ns);
 
@@ -24,6 +27,8 @@ void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id);
 /* A process as an event names it: pid (host), start time, exe, args, cgroup. */
 void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 		  const struct pb_task_ref *t);
+/* The attribution caches, made resident before the first event. */
+void pb_attr_init(void);
 /* Drop the cached attribution of a process that exited. */
 void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino);
 

@@ -88,6 +88,19 @@ void pb_cred_store_remove_at(struct pb_cred_store *s, size_t i)
 		s->slots[pb_store_slot(s, s->v[i].id)] = (uint32_t)i + 1;
 	}
 	s->n--;
+	/* a burst of credentials leaves no high-water mark behind (an entry
+	 * is some 13 KiB); the index keeps its size, which is at least twice
+	 * the array's as before */
+	if (!s->n) {
+		pb_cred_store_free(s); /* none left: nothing kept */
+	} else if (s->cap > 64 && s->n <= s->cap / 4) {
+		struct pb_cred_meta *v = realloc(s->v, s->cap / 2 * sizeof(*v));
+
+		if (v) {
+			s->v = v;
+			s->cap /= 2;
+		}
+	}
 }
 
 void pb_cred_store_free(struct pb_cred_store *s)
