@@ -44,6 +44,25 @@ PB_ERR=
 PB_FAILED=0
 trap 'PB_ERR="line $LINENO: $BASH_COMMAND"' ERR
 
+# Under the sanitizers (ctest -L sanitize sets ASAN_OPTIONS): every report,
+# from the agent, its guard, procbindctl or an actor, goes to a file of its
+# own under $T, and any such file fails the test at its end.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$T/sanitizer"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/sanitizer"
+fi
+
+sanitizer_reports() {
+	local f found=0
+	for f in "$T"/sanitizer.*; do
+		[ -s "$f" ] || continue
+		found=1
+		echo "FAIL: a sanitizer report ($f):"
+		head -n 60 "$f"
+	done
+	return $found
+}
+
 cleanup() {
 	local rc=$?
 	set +e
@@ -55,6 +74,10 @@ cleanup() {
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
 	# the hooks outlive the agent by design: take them away
 	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
+	sleep 0.2 # a guard that was told to stop writes its report as it exits
+	if ! sanitizer_reports >&2; then
+		[ "$rc" = 0 ] || [ "$rc" = "$SKIP" ] && rc=1
+	fi
 	# every cgroup a test made below its own, deepest first, then its own
 	if [ -d "$CG" ]; then
 		for p in $(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null); do
@@ -68,6 +91,7 @@ cleanup() {
 	# container's root), deepest first
 	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l
 	rm -rf "$T"
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -128,6 +152,10 @@ start_server() {
 # PB_ACTOR_BIN=PATH runs a copy of the actor from PATH (to match executables).
 actor() {
 	local name=$1 bin=${PB_ACTOR_BIN:-$ACTOR}; shift
+	# Under the sanitizers an actor's leak check at exit is not wanted: it
+	# runs in a task LeakSanitizer clones, which the agent rightly reports
+	# as a child inheriting the actor's credentials. Everything else stays.
+	local -x ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:detect_leaks=0}
 	if [[ $1 == cgroup:* ]]; then
 		local cg=${1#cgroup:}; shift
 		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "$bin" "$@") >"$T/$name.out" 2>&1 &

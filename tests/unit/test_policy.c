@@ -59,6 +59,7 @@ static void test_full_policy(void **st)
 	assert_int_equal(p.inherit_children, 1);
 	assert_int_equal(p.max_procs, 4096);
 	assert_int_equal(p.max_creds, 64);
+	pb_policy_free(&p);
 }
 
 /* Pieces of identities for the bad-input table. */
