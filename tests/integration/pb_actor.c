@@ -16,9 +16,13 @@
  *        forkexit  (the child runs the remaining steps; the parent exits)
  *        exec:PATH  (re-exec PATH with the remaining steps)
  *        spawnpid:PID  (clone3 with set_tid: the child gets exactly PID)
+ *        forkstorm:MS  fork children that live 100 ms, as fast as it can, for
+ *               MS ms; then "<pid> forkstorm forks=N eagain=N" (forks the
+ *               cgroup's pids.max refused)
  *        loopuntil:FILE:SPEC,SPEC...  connect to each tcp|udp:ADDR:PORT in
- *               turn, every millisecond, until FILE exists; then one line
- *               per SPEC: "<pid> tally:SPEC ok=N EPERM=N other=N"
+ *               turn, every millisecond ($PB_ACTOR_LOOP_US microseconds),
+ *               until FILE exists; then one line per SPEC:
+ *               "<pid> tally:SPEC ok=N EPERM=N other=N"
  * Result lines: "<pid> <step> ok" or "<pid> <step> <ERRNO-NAME>". */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -111,6 +115,35 @@ static int run_steps(char *argv0, int n, char **steps);
 
 #define LOOP_MAX_SPECS 8
 
+/* forkstorm:MS: fork as fast as it goes for MS ms; children live 100 ms. */
+static void fork_storm(const char *arg)
+{
+	struct timespec t0, t;
+	unsigned long forks = 0, eagain = 0;
+	long ms = atol(arg);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			usleep(100000);
+			_exit(0);
+		}
+		if (pid > 0)
+			forks++;
+		else if (errno == EAGAIN)
+			eagain++;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+	printf("%d forkstorm forks=%lu eagain=%lu\n", getpid(), forks, eagain);
+	fflush(stdout);
+}
+
 /* loopuntil:FILE:SPEC,SPEC...: tally what each destination gave. */
 static int loop_until(const char *arg)
 {
@@ -118,6 +151,8 @@ static int loop_until(const char *arg)
 	char *spec[LOOP_MAX_SPECS];
 	unsigned long ok[LOOP_MAX_SPECS] = {0}, eperm[LOOP_MAX_SPECS] = {0},
 		      other[LOOP_MAX_SPECS] = {0};
+	const char *us = getenv("PB_ACTOR_LOOP_US");
+	useconds_t pause = us ? (useconds_t)atoi(us) : 1000;
 	int n = 0;
 
 	snprintf(buf, sizeof(buf), "%s", arg);
@@ -139,7 +174,7 @@ static int loop_until(const char *arg)
 			else
 				other[i]++;
 		}
-		usleep(1000);
+		usleep(pause);
 	}
 	for (int i = 0; i < n; i++)
 		printf("%d tally:%s ok=%lu EPERM=%lu other=%lu\n", getpid(), spec[i], ok[i],
@@ -254,6 +289,8 @@ static int run_steps(char *argv0, int n, char **steps)
 		} else if (!strncmp(s, "loopuntil:", 10)) {
 			if (loop_until(arg))
 				return 2;
+		} else if (!strncmp(s, "forkstorm:", 10)) {
+			fork_storm(arg);
 		} else if (!strncmp(s, "spawnpid:", 9)) {
 			pid_t want = atoi(arg), pid;
 			struct clone_args ca = {

@@ -15,12 +15,21 @@ sed 's/^credentials:/limits:\n  max_creds: 16\ncredentials:/' "$PB_SOURCE/tests/
 	>$T/small.yaml
 PB_POLICY=$T/small.yaml start_agent
 for i in $(seq 1 16); do
-	[ -n "$(mint "$OWNER" "$T/t$i")" ] || fail "mint $i of 16"
+	ids[$i]=$(mint "$OWNER" "$T/t$i")
+	[ -n "${ids[$i]}" ] || fail "mint $i of 16"
 done
 if ctl mint --pid "$OWNER" --identity payments >$T/err 2>&1; then fail "a 17th mint fit"; fi
-grep -q "credential map is full (16 entries" $T/err || { cat $T/err; fail "message"; }
+grep -q "credential map is full of live credentials (16;" $T/err || { cat $T/err; fail "message"; }
 ctl status -o json | jq -e '.counters.mint_refused_map_full == 1' >/dev/null || fail "not counted"
 pass "full credential map: $(cat $T/err); counted"
+# an ended credential (kept an hour to say why its holders are refused)
+# makes room for a live one
+ctl revoke "${ids[1]}" >/dev/null
+[ -n "$(mint "$OWNER" "$T/t17")" ] || fail "no room made by a revoked credential"
+ctl status -o json | jq -e '.counters.dead_credentials_forgotten_early == 1 and .maps.creds.entries == 16' \
+	>/dev/null || fail "status after the room was made: $(ctl status -o json | jq -c '.counters, .maps')"
+[ ! -e "$T/t1" ] || fail "the forgotten credential's token file is still there"
+pass "a revoked credential made room for a 17th mint (its token file went with it)"
 
 # --- a full process map: a holder's child the kernel could not record is
 # denied (untracked), counted, and reported

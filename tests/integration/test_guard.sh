@@ -31,8 +31,8 @@ LSM=$(jq -r 'select(.event=="agent_started") | .credential_files' "$OUT" | grep 
 # forks a child that reads it too (minted with inherit children).
 actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/go read:$T/tok hold:$T/tok:$T/owner.fd \
 	leak:tcp:$N:$T/tok wait:$T/go3 timeread:$T/tok:$NREAD passfd:$T/pass.sock:$T/tok \
-	fork read:$T/tok leak:tcp:$N:$T/tok sleep:$HOLD
-OWNER=$(started owner)
+	fork read:$T/tok leak:tcp:$N:$T/tok wait:$T/never
+OWNER=$(started owner) # alive until the test kills it, however slow the machine
 ID=$(mint "$OWNER" "$T/tok" --inherit children)
 [ -n "$ID" ] || fail "mint printed no id"
 touch $T/go
