@@ -33,10 +33,10 @@ check_error() {
 	pass "refused: $* -> $(head -1 $T/err.out)"
 }
 check_error "no such process: pid 4000000" ctl mint --pid 4000000 --identity payments
-check_error "pid must be a positive number" ctl mint --pid abc --identity payments
+check_error "pid must be a host PID" ctl mint --pid abc --identity payments
 check_error "identity is required" ctl mint --pid $$
 check_error "exceeds identity 'payments' max_ttl" ctl mint --pid $$ --ttl 48h --identity payments
-check_error "not a duration" ctl mint --pid $$ --ttl soon --identity payments
+check_error "ttl must be a duration" ctl mint --pid $$ --ttl soon --identity payments
 check_error "inherit must be none or children" ctl mint --pid $$ --inherit all --identity payments
 check_error "identity" ctl mint --pid $$ --identity 'bad name'
 check_error "not in the policy in force" ctl mint --pid $$ --identity nobody
@@ -49,7 +49,10 @@ check_error "already revoked" ctl revoke "$ID2"
 check_error "16 hex digits" ctl revoke nothex
 check_error "usage" ctl frobnicate
 check_error "cannot reach the agent" "$BUILD/procbindctl" --socket $T/nope.sock status
-for raw in 'hello\n\n' 'mint\npid=1\n' 'mint\npid=1\npid=2\n\n' 'status\nformat=json\nbogus=1\n\n' '\n'; do
+# the agent checks what procbindctl checked, for any other client
+for raw in 'mint\npid=abc\nidentity=payments\n\n' 'mint\npid=1\nttl=soon\nidentity=payments\n\n' \
+	'mint\npid=1\ninherit=all\nidentity=payments\n\n' 'revoke\nid=nothex\n\n' \
+	'hello\n\n' 'mint\npid=1\n' 'mint\npid=1\npid=2\n\n' 'status\nformat=json\nbogus=1\n\n' '\n'; do
 	"$ACTOR" ctlraw "$SOCK" "$raw" > $T/raw.out
 	grep -q '^error: ' $T/raw.out || { cat $T/raw.out; fail "malformed request '$raw' not refused"; }
 	pass "malformed request refused: $(head -1 $T/raw.out)"

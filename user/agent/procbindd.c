@@ -201,10 +201,40 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* The state directory holds the node key: made with its parents when
+ * missing, and refused when it is not a directory of this user that no one
+ * else may write (someone could put a key of theirs there). */
 static int pb_mkdirs(struct pb_agent *a)
 {
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", a->conf.state_dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return pb_err(-errno, "agent: state directory: mkdir %s: %m", path);
+		*p = '/';
+	}
 	if (mkdir(a->conf.state_dir, 0700) && errno != EEXIST)
-		return pb_err(-errno, "agent: mkdir %s: %m", a->conf.state_dir);
+		return pb_err(-errno, "agent: state directory: mkdir %s: %m", a->conf.state_dir);
+	if (lstat(a->conf.state_dir, &st))
+		return pb_err(-errno, "agent: state directory %s: %m", a->conf.state_dir);
+	if (!S_ISDIR(st.st_mode))
+		return pb_err(-ENOTDIR, "agent: state directory %s is not a directory",
+			      a->conf.state_dir);
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return pb_err(-EPERM,
+			      "agent: state directory %s is %s (mode %04o, owner uid %u): it holds "
+			      "the node key, so only this user may write to it (chmod 700, chown)",
+			      a->conf.state_dir,
+			      st.st_uid != geteuid() ? "owned by another user" : "writable by others",
+			      st.st_mode & 07777, st.st_uid);
+	if (access(a->conf.state_dir, W_OK))
+		return pb_err(-errno, "agent: state directory %s is not writable: %m",
+			      a->conf.state_dir);
 	/* 0711: a bound process may open its own token by name, nobody may list. */
 	if (mkdir(a->conf.cred_dir, 0711) && errno != EEXIST)
 		return pb_err(-errno, "agent: mkdir %s: %m", a->conf.cred_dir);

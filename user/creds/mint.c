@@ -64,13 +64,35 @@ int pb_key_load_or_create(struct pb_agent *a)
 	snprintf(pkpath, sizeof(pkpath), "%s/node.pub", a->conf.state_dir);
 	fd = open(skpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size != sizeof(a->key.sk)) {
+			close(fd);
+			return pb_err(-EINVAL,
+				      "mint: %s is not an Ed25519 secret key (a file of %zu bytes); "
+				      "move it away to make a new key (tokens signed with the old "
+				      "one stop verifying)",
+				      skpath, sizeof(a->key.sk));
+		}
+		if (st.st_mode & 077) {
+			close(fd);
+			return pb_err(-EPERM,
+				      "mint: %s is readable or writable by others (mode %04o): "
+				      "whoever reads it can sign tokens; chmod 600 it, and make a "
+				      "new key if it may have been read",
+				      skpath, st.st_mode & 07777);
+		}
 		n = read(fd, a->key.sk, sizeof(a->key.sk));
 		close(fd);
 		if (n != sizeof(a->key.sk))
-			return pb_err(-EINVAL, "mint: %s is not an Ed25519 secret key", skpath);
+			return pb_err(-EINVAL, "mint: %s: short read", skpath);
 		crypto_sign_ed25519_sk_to_pk(a->key.pk, a->key.sk);
 		return 0;
 	}
+	if (errno == ELOOP)
+		return pb_err(-ELOOP, "mint: %s is a symbolic link: refused (a key must be a file "
+				      "of the state directory)",
+			      skpath);
 	if (errno != ENOENT)
 		return pb_err(-errno, "mint: open %s: %m", skpath);
 

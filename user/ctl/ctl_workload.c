@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "ctl_workload.h"
 #include "procbind/client.h"
 #include "procbind/verify.h"
@@ -77,10 +78,10 @@ int pb_cmd_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+", o, NULL)) != -1) {
 		switch (c) {
 		case 'i': identity = optarg; break;
-		case 't': ttl = optarg; break;
-		case 'I': inherit = optarg; break;
+		case 't': if (pb_arg_ttl("run", optarg)) return 2; ttl = optarg; break;
+		case 'I': if (pb_arg_inherit("run", optarg)) return 2; inherit = optarg; break;
 		case 'e': env = optarg; break;
-		case 'f': fd = atoi(optarg); break;
+		case 'f': if (pb_arg_fd("run", optarg, &fd)) return 2; break;
 		case 'F': format = optarg; break;
 		case 'W': wl_sock = optarg; break;
 		default: return 2;
@@ -142,12 +143,14 @@ int pb_cmd_token(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (c) {
 		case 'i': identity = optarg; break;
-		case 't': ttl = optarg; break;
-		case 'I': inherit = optarg; break;
+		case 't': if (pb_arg_ttl("token", optarg)) return 2; ttl = optarg; break;
+		case 'I': if (pb_arg_inherit("token", optarg)) return 2; inherit = optarg; break;
 		case 'W': wl_sock = optarg; break;
 		default: return 2;
 		}
 	}
+	if (optind != argc)
+		return pb_arg_bad("token", "unexpected argument '%s'", argv[optind]);
 	if (pb_client_token(wl_sock, identity, ttl, inherit, NULL, &tok, err, sizeof(err)))
 		return pb_fail("token", err);
 	printf("%s\n", tok.token);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "args.h"
 #include "ctl_audit.h"
 #include "ctl_workload.h"
 #include "render.h"
@@ -173,16 +174,24 @@ static int cmd_mint(int argc, char **argv, struct pb_buf *req)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
+			if (pb_arg_pid("mint", optarg))
+				return 2;
 			kv(req, "pid", optarg);
 			have_pid = 1;
 			break;
 		case 't':
+			if (pb_arg_ttl("mint", optarg))
+				return 2;
 			kv(req, "ttl", optarg);
 			break;
 		case 'i':
+			if (!optarg[0])
+				return pb_arg_bad("mint", "--identity needs a name");
 			kv(req, "identity", optarg);
 			break;
 		case 'I':
+			if (pb_arg_inherit("mint", optarg))
+				return 2;
 			kv(req, "inherit", optarg);
 			break;
 		case 'a':
@@ -199,13 +208,13 @@ static int cmd_mint(int argc, char **argv, struct pb_buf *req)
 			}
 			break;
 		default:
-			return usage();
+			return 2; /* getopt said which */
 		}
 	}
-	if (!have_pid || optind != argc) {
-		fprintf(stderr, "procbindctl mint: --pid PID is required\n");
-		return usage();
-	}
+	if (optind != argc)
+		return pb_arg_bad("mint", "unexpected argument '%s'", argv[optind]);
+	if (!have_pid)
+		return pb_arg_bad("mint", "--pid PID is required");
 	return pb_call(req, pb_render_mint);
 }
 
@@ -228,13 +237,15 @@ static int cmd_table(const char *verb, int argc, char **argv, struct pb_buf *req
 			if (!strcmp(optarg, "json"))
 				render = NULL;
 			else if (strcmp(optarg, "table") && strcmp(optarg, "text"))
-				return usage();
+				return pb_arg_bad(verb, "-o must be table or json, not '%s'", optarg);
+		} else if (c == 'a') {
+			return pb_arg_bad(verb, "--all is for ps");
 		} else {
-			return usage();
+			return 2; /* getopt said which */
 		}
 	}
 	if (optind != argc)
-		return usage();
+		return pb_arg_bad(verb, "unexpected argument '%s'", argv[optind]);
 	return pb_call(req, render);
 }
 
@@ -245,7 +256,7 @@ static int cmd_policy(int argc, char **argv)
 	time_t now = time(NULL);
 
 	if (argc != 3 || strcmp(argv[1], "check"))
-		return usage();
+		return pb_arg_bad("policy", "usage: procbindctl policy check FILE");
 	pb_policy_defaults(&p);
 	if (pb_policy_load(argv[2], &p, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
@@ -282,6 +293,7 @@ int main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		} else {
+			fprintf(stderr, "procbindctl: unknown option '%s'\n", argv[i]);
 			return usage();
 		}
 	}
@@ -296,7 +308,9 @@ int main(int argc, char **argv)
 		ret = cmd_mint(argc, argv, &req);
 	else if (!strcmp(cmd, "revoke")) {
 		if (argc != 2)
-			return usage();
+			return pb_arg_bad("revoke", "usage: procbindctl revoke ID");
+		if (pb_arg_id("revoke", argv[1]))
+			return 2;
 		pb_buf_printf(&req, "revoke\n");
 		kv(&req, "id", argv[1]);
 		ret = pb_call(&req, pb_render_nothing);
@@ -310,12 +324,12 @@ int main(int argc, char **argv)
 		ret = pb_cmd_verify(argc, argv);
 	else if (!strcmp(cmd, "health")) {
 		if (argc != 1)
-			return usage();
+			return pb_arg_bad("health", "takes no arguments");
 		pb_buf_printf(&req, "health\n");
 		ret = pb_call(&req, pb_render_health);
 	} else if (!strcmp(cmd, "reload")) {
 		if (argc != 1)
-			return usage();
+			return pb_arg_bad("reload", "takes no arguments");
 		pb_buf_printf(&req, "reload\n");
 		ret = pb_call(&req, pb_render_reload);
 	} else if (!strcmp(cmd, "policy"))
@@ -332,8 +346,10 @@ int main(int argc, char **argv)
 		ret = pb_cmd_verify_token(argc, argv);
 	else if (!strcmp(cmd, "verify-proof"))
 		ret = pb_cmd_verify_proof(argc, argv);
-	else
+	else {
+		fprintf(stderr, "procbindctl: unknown command '%s'\n", cmd);
 		ret = usage();
+	}
 	pb_buf_free(&req);
 	return ret;
 }
