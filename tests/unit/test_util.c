@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -170,6 +171,33 @@ static void test_json_utf8(void **st)
 		assert_string_equal(b.data, cases[i].out);
 		pb_buf_free(&b);
 	}
+}
+
+/* A process that exited (a zombie not yet reaped included) is gone; one
+ * that runs is not; nor is a PID read with another process's start time. */
+static void test_proc_gone(void **st)
+{
+	struct pb_stat me, ch;
+	uint64_t tick = pb_ticks_to_ns(1);
+	pid_t child;
+
+	(void)st;
+	assert_int_equal(pb_stat_read((uint32_t)getpid(), &me), 0);
+	assert_int_equal(pb_proc_gone((uint32_t)getpid(), me.starttime * tick + 1), 0);
+	assert_int_equal(pb_proc_gone((uint32_t)getpid(), (me.starttime + 7) * tick), 1);
+	child = fork();
+	if (!child)
+		_exit(0);
+	assert_true(child > 0);
+	assert_int_equal(pb_stat_read((uint32_t)child, &ch), 0);
+	for (int i = 0; i < 200 && ch.state != 'Z'; i++) {
+		usleep(10000);
+		pb_stat_read((uint32_t)child, &ch);
+	}
+	assert_int_equal(ch.state, 'Z');
+	assert_int_equal(pb_proc_gone((uint32_t)child, ch.starttime * tick), 1); /* zombie */
+	waitpid(child, NULL, 0);
+	assert_int_equal(pb_proc_gone((uint32_t)child, ch.starttime * tick), 1); /* reaped */
 }
 
 static void test_token_sign_verify(void **st)
@@ -344,6 +372,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_task_info),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_json_utf8),
+	    cmocka_unit_test(test_proc_gone),
 	    cmocka_unit_test(test_token_sign_verify),
 	    cmocka_unit_test(test_err_keeps_errno),
 	};

@@ -157,6 +157,7 @@ int pb_stat_parse(const char *buf, struct pb_stat *out)
 	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
 	unsigned long long starttime;
 	unsigned int flags;
+	char state;
 	int ppid;
 	size_t n;
 
@@ -164,10 +165,11 @@ int pb_stat_parse(const char *buf, struct pb_stat *out)
 	if (!open || !close || close < open ||
 	    sscanf(
 		close + 1,
-		" %*c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		&ppid, &flags, &starttime) != 3 ||
+		" %c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		&state, &ppid, &flags, &starttime) != 4 ||
 	    ppid < 0)
 		return -EIO;
+	out->state = state;
 	n = (size_t)(close - open - 1);
 	if (n >= sizeof(out->comm))
 		n = sizeof(out->comm) - 1;
@@ -202,6 +204,30 @@ uint64_t pb_ticks_to_ns(uint64_t ticks)
 	long hz = sysconf(_SC_CLK_TCK);
 
 	return ticks * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
+}
+
+int pb_proc_gone(uint32_t tgid, uint64_t start)
+{
+	char path[64], line[128];
+	struct pb_stat st;
+	int threads = 0;
+	FILE *f;
+
+	if (pb_stat_read(tgid, &st))
+		return 1;
+	if (st.starttime != start / pb_ticks_to_ns(1))
+		return 1; /* the PID is another process's */
+	if (st.state != 'Z' && st.state != 'X')
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/status", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &threads) == 1)
+			break;
+	fclose(f);
+	return threads <= 1;
 }
 
 /* Tgid: and the effective uid (second field of Uid:) from /proc/PID/status. */

@@ -30,6 +30,7 @@ int pb_cgroup_id(const char *path, uint64_t *id);
 /* /proc/PID/stat, the fields procbind reads. starttime is the process's
  * start_boottime in USER_HZ ticks. */
 struct pb_stat {
+	char state; /* R, S, D, Z, X, ... */
 	uint32_t ppid;
 	uint32_t flags; /* PF_* */
 	uint64_t starttime;
@@ -38,6 +39,11 @@ struct pb_stat {
 int pb_stat_parse(const char *buf, struct pb_stat *out); /* 0 or -EIO */
 int pb_stat_read(uint32_t pid, struct pb_stat *out);	 /* 0, -ENOENT or -EIO */
 uint64_t pb_ticks_to_ns(uint64_t ticks);		 /* USER_HZ ticks -> ns */
+/* Has the process tgid that started at start (CLOCK_BOOTTIME ns) exited? 1
+ * when /proc has no such PID, the PID is another process's now, or it is a
+ * zombie with no thread left; 0 while it runs (even if its main thread
+ * has exited and others go on). */
+int pb_proc_gone(uint32_t tgid, uint64_t start);
 
 /* One process as /proc shows it (the fallback of the task iterator): start
  * times rounded down to the tick (PB_TI_COARSE), cgroup v2 id, executable

@@ -41,6 +41,17 @@ int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, si
 	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.procs), &rec.self.tgid, &rec,
 				BPF_NOEXIST))
 		return -errno;
+	/* It may have exited between the walk and the write, its exit hook
+	 * finding no record to remove: this one would then outlive it. */
+	if (pb_proc_gone(rec.self.tgid, rec.self.start_time)) {
+		struct pb_proc now;
+		int fd = bpf_map__fd(a->kern.skel->maps.procs);
+
+		if (!bpf_map_lookup_elem(fd, &rec.self.tgid, &now) &&
+		    now.self.start_time == rec.self.start_time && (now.flags & PB_PROC_SEEDED))
+			bpf_map_delete_elem(fd, &rec.self.tgid);
+		return -ESRCH;
+	}
 	return 0;
 }
 
@@ -52,7 +63,7 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 
 	if (!err)
 		a->kern.seeded++;
-	else if (err != -EEXIST)
+	else if (err != -EEXIST && err != -ESRCH)
 		pb_warn("seed: seed pid %u: %s", ti->proc.tgid, strerror(-err));
 	return 0;
 }
