@@ -170,5 +170,10 @@ sleep 4 # the ended credentials' retention (3 s) runs out
 S3=$(status)
 [ "$(jq -r .maps.creds.entries <<<"$S3")" = 0 ] || fail "credential map entries left after their retention: $(jq -c .maps.creds <<<"$S3")"
 MEM1=$(rss_anon)
-[ $((MEM1 * 100)) -le $((MEM0 * 105)) ] || fail "agent memory grew from $MEM0 kB to $MEM1 kB (over 5 %)"
-pass "agent memory: $MEM0 kB before the storms, $MEM1 kB after (RssAnon)"
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	# AddressSanitizer keeps freed memory in quarantine (256 MiB) on purpose
+	echo "SKIP (part): agent memory not compared under AddressSanitizer, whose quarantine keeps what is freed ($MEM0 kB before, $MEM1 kB after)"
+else
+	[ $((MEM1 * 100)) -le $((MEM0 * 105)) ] || fail "agent memory grew from $MEM0 kB to $MEM1 kB (over 5 %)"
+	pass "agent memory: $MEM0 kB before the storms, $MEM1 kB after (RssAnon)"
+fi
