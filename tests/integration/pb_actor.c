@@ -5,7 +5,9 @@
  *   pb_actor STEP...          run the steps in order, one result line each
  *   pb_actor serve PORT [IPV4...]  TCP and UDP listeners on 127.0.0.1, ::1
  *                             and any further (loopback) IPv4 addresses
- *   pb_actor ctlraw SOCK TEXT send TEXT (\n escapes) to a control socket
+ *   pb_actor ctlraw SOCK TEXT [UNTIL]  send TEXT (\n escapes) to a control
+ *                             socket; with UNTIL, print "sent" and keep the
+ *                             connection open until the file UNTIL exists
  *   pb_actor sink PORT FILE   keep every byte received on PORT in FILE
  *   (pb_steal.c: the steps that try to get a credential's bytes)
  *
@@ -371,7 +373,7 @@ static int serve(int port, int nextra, char **extra)
 	}
 }
 
-static int ctlraw(const char *path, const char *text)
+static int ctlraw(const char *path, const char *text, const char *until)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char buf[8192], out[65536];
@@ -393,6 +395,12 @@ static int ctlraw(const char *path, const char *text)
 		return 1;
 	if (write(fd, out, o) != (ssize_t)o)
 		return 1;
+	if (until) {
+		printf("sent\n");
+		fflush(stdout);
+		while (access(until, F_OK))
+			usleep(10000);
+	}
 	shutdown(fd, SHUT_WR);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		fwrite(buf, 1, n, stdout);
@@ -406,7 +414,7 @@ int main(int argc, char **argv)
 		return serve(atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "sink"))
 		return pb_sink(atoi(argv[2]), argv[3]);
-	if (argc == 4 && !strcmp(argv[1], "ctlraw"))
-		return ctlraw(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "ctlraw"))
+		return ctlraw(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	return run_steps(argv[0], argc - 1, argv + 1);
 }

@@ -61,6 +61,25 @@ kill -0 "$AGENT_PID" || fail "agent died"
 ctl status >/dev/null || fail "agent no longer answers"
 pass "agent still serving after bad input"
 
+# clients that send half a request and wait hold only their own slots: the
+# agent answers others meanwhile (it once read each client to the end, for
+# up to a second, before serving the next)
+for i in 1 2 3; do
+	"$ACTOR" ctlraw "$SOCK" 'status\n' $T/release >$T/hold$i.out 2>&1 &
+	PIDS+=($!)
+done
+for i in 1 2 3; do wait_line hold$i '^sent'; done
+timeout 10 "$BUILD/procbindctl" --socket "$SOCK" status >/dev/null ||
+	fail "the agent did not answer while three clients held half a request"
+"$ACTOR" ctlraw "$SOCK" 'health\n\n' >$T/raw.out
+grep -q '^ok' $T/raw.out || { cat $T/raw.out; fail "health while clients held"; }
+touch $T/release
+for i in 1 2 3; do
+	for _ in $(seq $((100 * SCALE))); do grep -q '^error: ' $T/hold$i.out && break; sleep 0.05; done
+	grep -qE '^error: (request not terminated|timed out)' $T/hold$i.out || { cat $T/hold$i.out; fail "held client $i"; }
+done
+pass "three clients holding half a request: others served meanwhile; each then told what was wrong"
+
 # a broken policy: the agent refuses to start, with the position
 printf 'mode: block\n' > $T/bad.yaml
 if "$BUILD/procbindd" --policy $T/bad.yaml --state-dir $T/s2 --socket $T/s2.sock 2>$T/bad.log; then

@@ -29,7 +29,7 @@ void pb_guard_drain(struct pb_agent *a); /* the file guard's queued events */
 int pb_workload_listen(struct pb_agent *a);
 void pb_workload_accept(struct pb_agent *a, int ep);
 int pb_workload_owns(int fd); /* a client connection of the workload socket? */
-void pb_workload_io(struct pb_agent *a, int fd, int ep);
+void pb_workload_io(struct pb_agent *a, int fd, uint32_t events, int ep);
 void pb_workload_expire(struct pb_agent *a, int ep); /* clients past their deadline */
 
 /* How credential files are kept from other processes, in a word. */
@@ -39,9 +39,12 @@ const char *pb_file_path_name(const struct pb_agent *a);
  * old one; credentials of identities it no longer has are revoked. */
 int pb_reload(struct pb_agent *a, char *err, size_t errlen);
 
-/* control.c */
+/* control.c: the control socket (its listening fd, or -errno). */
 int pb_control_listen(struct pb_agent *a);
-void pb_control_serve_one(struct pb_agent *a, int listen_fd);
+void pb_control_accept(struct pb_agent *a, int ep);
+int pb_control_owns(int fd); /* a client connection of the control socket? */
+void pb_control_io(struct pb_agent *a, int fd, uint32_t events, int ep);
+void pb_control_expire(struct pb_agent *a, int ep); /* clients past their deadline */
 
 /* metrics.c: Prometheus text format for node_exporter's textfile collector */
 int pb_metrics_write(struct pb_agent *a);

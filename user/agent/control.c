@@ -2,7 +2,8 @@
 /* The control socket: a Unix stream socket, root only (checked with
  * SO_PEERCRED), one request per connection. Serves mint, revoke, ps,
  * status, health and reload; every reply body is JSON, which procbindctl
- * renders. A client gets at most one second to send its request. */
+ * renders. Up to 16 clients at once, none blocking the agent (conn.c): a
+ * request must be complete within 2 s, and a reply read within 2 s. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "conn.h"
 #include "creds.h"
 #include "events.h"
 #include "guard.h"
@@ -33,6 +35,13 @@
 #include "procbind/decision.h"
 
 
+
+static int pb_control_admit(struct pb_agent *a, struct pb_conn *c, char *err, size_t errlen);
+static int pb_control_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
+			     size_t errlen);
+static struct pb_conn_pool pb_ctl = {.name = "control", .timeout_ns = 2000ULL * 1000000ULL,
+				     .listen_fd = -1, .admit = pb_control_admit,
+				     .handle = pb_control_handle};
 
 int pb_control_listen(struct pb_agent *a)
 {
@@ -60,6 +69,11 @@ int pb_control_listen(struct pb_agent *a)
 		return pb_err(err, "control: listen on %s: %s", a->conf.socket_path,
 			      strerror(-err));
 	}
+	if (pb_conn_pool_init(&pb_ctl, 16)) {
+		close(fd);
+		return pb_err(-ENOMEM, "control: out of memory");
+	}
+	pb_ctl.listen_fd = fd;
 	return fd;
 }
 
@@ -431,65 +445,55 @@ static int pb_dispatch(struct pb_agent *a, const struct pb_req *r, struct pb_buf
 	return pb_errf(err, errlen, -EINVAL, "unknown command '%s'", r->verb);
 }
 
-static void pb_reply(int fd, const char *head, const struct pb_buf *body)
+/* root only: what it can do is everything */
+static int pb_control_admit(struct pb_agent *a, struct pb_conn *c, char *err, size_t errlen)
 {
-	struct iovec iov[2] = {{(void *)head, strlen(head)},
-			       {body ? body->data : NULL, body && body->data ? body->len : 0}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
-
-	/* A client that went away gets nothing; the agent is not hurt. */
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
-		pb_debug("control: reply: %m");
+	(void)a;
+	if (c->peer.uid == 0)
+		return 0;
+	pb_warn("control: refused a client (uid %d, pid %d): root only", (int)c->peer.uid,
+		(int)c->peer.pid);
+	return pb_errf(err, errlen, -EPERM, "permission denied: the control socket is root only");
 }
 
-void pb_control_serve_one(struct pb_agent *a, int listen_fd)
+static int pb_control_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
+			     size_t errlen)
 {
 	static struct pb_req req;
-	struct timeval tv = {.tv_sec = 1};
-	struct ucred uc;
-	socklen_t ucl = sizeof(uc);
-	struct pb_buf body = {0};
-	char data[PB_REQ_MAX + 1], err[PB_ERRLEN] = "", head[PB_ERRLEN + 16];
-	size_t len = 0;
-	int fd, ret;
+	int ret;
 
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ucl) || uc.uid != 0) {
-		pb_warn("control: refused a client (uid %d, pid %d): root only", (int)uc.uid,
-			(int)uc.pid);
-		pb_reply(fd, "error: permission denied: the control socket is root only\n", NULL);
-		close(fd);
-		return;
-	}
-	/* Read until the blank line that ends a request, EOF, or the limit. */
-	for (;;) {
-		ssize_t n = read(fd, data + len, sizeof(data) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		if ((ret = pb_req_complete(data, len)) > 0)
-			len = (size_t)ret; /* what follows the request is not read */
-		if (ret || len == sizeof(data))
-			break;
-	}
-	ret = pb_req_parse(&req, data, len, err, sizeof(err));
+	/* A request sees the node as it is now: every event the kernel has
+	 * reported, and every new cgroup named (not as of the last tick: a
+	 * mint right after a container started would find it unmatched). */
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	pb_guard_drain(a);
+	if (a->purpose.npending)
+		pb_purpose_tick(a);
+	ret = pb_req_parse(&req, c->in, c->len, err, errlen);
 	if (!ret)
-		ret = pb_dispatch(a, &req, &body, err, sizeof(err));
-	if (ret) {
-		snprintf(head, sizeof(head), "error: %s\n", err[0] ? err : strerror(-ret));
-		pb_info("control: pid %d: %s", (int)uc.pid, head);
-		pb_reply(fd, head, NULL);
-	} else {
-		pb_reply(fd, "ok\n", &body);
-	}
-	fflush(a->sink.out);
-	pb_buf_free(&body);
-	close(fd);
+		ret = pb_dispatch(a, &req, out, err, errlen);
+	return ret;
+}
+
+void pb_control_accept(struct pb_agent *a, int ep)
+{
+	pb_conn_accept(a, &pb_ctl, ep);
+}
+
+int pb_control_owns(int fd)
+{
+	return pb_conn_find(&pb_ctl, fd) != NULL;
+}
+
+void pb_control_io(struct pb_agent *a, int fd, uint32_t events, int ep)
+{
+	struct pb_conn *c = pb_conn_find(&pb_ctl, fd);
+
+	if (c)
+		pb_conn_io(a, c, events, ep);
+}
+
+void pb_control_expire(struct pb_agent *a, int ep)
+{
+	pb_conn_expire(a, &pb_ctl, ep);
 }

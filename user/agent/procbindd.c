@@ -366,8 +366,6 @@ static int pb_run(struct pb_agent *a)
 			ret = wfd;
 			goto out;
 		}
-	} else {
-		pb_workload_listen(a); /* no socket; the client table is made empty */
 	}
 	rbfd = ring_buffer__epoll_fd(a->kern.rb);
 	ev.events = EPOLLIN;
@@ -435,6 +433,7 @@ static int pb_run(struct pb_agent *a)
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
 				pb_workload_expire(a, ep);
+				pb_control_expire(a, ep);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
 					pb_creds_tick(a);
 					pb_audit_second(a);
@@ -446,15 +445,9 @@ static int pb_run(struct pb_agent *a)
 					pb_audit_flush(a->sink.audit);
 				fflush(a->sink.out);
 			} else if (fd == lfd) {
-				/* A request sees the node as it is now: every event
-				 * the kernel has reported, and every new cgroup named
-				 * (not as of the last tick: a mint right after a
-				 * container started would find it unmatched). */
-				pb_events_drain(a, PB_DRAIN_WHOLE);
-				pb_guard_drain(a);
-				if (a->purpose.npending)
-					pb_purpose_tick(a);
-				pb_control_serve_one(a, lfd);
+				pb_control_accept(a, ep);
+			} else if (pb_control_owns(fd)) {
+				pb_control_io(a, fd, evs[i].events, ep);
 			} else if (fd == rbfd) {
 				/* level-triggered: what is left wakes the next round */
 				pb_events_drain(a, PB_DRAIN_STEP);
@@ -462,11 +455,7 @@ static int pb_run(struct pb_agent *a)
 			} else if (fd == wfd) {
 				pb_workload_accept(a, ep);
 			} else if (pb_workload_owns(fd)) {
-				/* the caller's events first: its exec, its record */
-				pb_events_drain(a, PB_DRAIN_WHOLE);
-				if (a->purpose.npending)
-					pb_purpose_tick(a);
-				pb_workload_io(a, fd, ep);
+				pb_workload_io(a, fd, evs[i].events, ep);
 			} else if (fd == a->guard.pidfd) {
 				/* The guard died: its group lives on in this agent,
 				 * and a new guard answers what queued meanwhile. */

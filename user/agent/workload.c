@@ -31,31 +31,23 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "conn.h"
 #include "creds.h"
 #include "kernel.h"
 #include "log.h"
 #include "proto.h"
+#include "purpose.h"
 #include "sysfs.h"
 #include "util.h"
 #include "procbind.skel.h"
 
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77
-#endif
-
 #define PB_WL_CLIENTS	 64
 #define PB_WL_TIMEOUT_NS (2000ULL * 1000000ULL)
 
-struct pb_wl_client {
-	int fd; /* -1: free */
-	int pidfd;
-	uint64_t deadline;
-	size_t len;
-	char buf[PB_REQ_MAX + 1];
-};
-
-static struct pb_wl_client pb_wl[PB_WL_CLIENTS];
-static int pb_wl_listen_fd = -1;
+static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
+			size_t errlen);
+static struct pb_conn_pool pb_wl = {.name = "workload", .timeout_ns = PB_WL_TIMEOUT_NS,
+				    .handle = pb_wl_handle, .listen_fd = -1};
 
 int pb_workload_listen(struct pb_agent *a)
 {
@@ -63,16 +55,10 @@ int pb_workload_listen(struct pb_agent *a)
 	char dir[PATH_MAX];
 	int fd;
 
-	if (!a->conf.workload_socket[0]) {
-		for (int i = 0; i < PB_WL_CLIENTS; i++)
-			pb_wl[i].fd = pb_wl[i].pidfd = -1;
+	if (!a->conf.workload_socket[0])
 		return -1;
-	}
-	/* every client's buffer resident now: many clients at once later
-	 * do not grow the agent */
-	memset(pb_wl, 0, sizeof(pb_wl));
-	for (int i = 0; i < PB_WL_CLIENTS; i++)
-		pb_wl[i].fd = pb_wl[i].pidfd = -1;
+	if (pb_conn_pool_init(&pb_wl, PB_WL_CLIENTS))
+		return pb_err(-ENOMEM, "workload: out of memory");
 	if (strlen(a->conf.workload_socket) >= sizeof(sun.sun_path))
 		return pb_err(-ENAMETOOLONG, "workload: socket path too long: %s",
 			      a->conf.workload_socket);
@@ -93,86 +79,18 @@ int pb_workload_listen(struct pb_agent *a)
 		return pb_err(err, "workload: listen on %s: %s", a->conf.workload_socket,
 			      strerror(-err));
 	}
-	pb_wl_listen_fd = fd;
+	pb_wl.listen_fd = fd;
 	return fd;
-}
-
-static struct pb_wl_client *pb_wl_find(int fd)
-{
-	for (int i = 0; i < PB_WL_CLIENTS; i++)
-		if (pb_wl[i].fd == fd && fd >= 0)
-			return &pb_wl[i];
-	return NULL;
 }
 
 int pb_workload_owns(int fd)
 {
-	return pb_wl_find(fd) != NULL;
-}
-
-static void pb_wl_close(struct pb_wl_client *c, int ep)
-{
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	c->fd = c->pidfd = -1;
-	c->len = 0;
-}
-
-/* One reply, best effort: replies are small and the socket buffer is empty. */
-static void pb_wl_reply(struct pb_wl_client *c, int ep, const char *head, const struct pb_buf *body)
-{
-	if (write(c->fd, head, strlen(head)) > 0 && body && body->len &&
-	    write(c->fd, body->data, body->len) > 0)
-		(void)!write(c->fd, "\n", 1);
-	pb_wl_close(c, ep);
-}
-
-static void pb_wl_error(struct pb_wl_client *c, int ep, const char *msg)
-{
-	char head[PB_ERRLEN + 16];
-
-	snprintf(head, sizeof(head), "error: %s\n", msg);
-	pb_wl_reply(c, ep, head, NULL);
+	return pb_conn_find(&pb_wl, fd) != NULL;
 }
 
 void pb_workload_accept(struct pb_agent *a, int ep)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
-	struct pb_wl_client *c = NULL;
-	int fd;
-
-	(void)a;
-	while ((fd = accept4(pb_wl_listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		socklen_t len = sizeof(int);
-		int pidfd = -1;
-
-		for (int i = 0; i < PB_WL_CLIENTS && !c; i++)
-			if (pb_wl[i].fd < 0)
-				c = &pb_wl[i];
-		if (!c) {
-			(void)!write(fd, "error: busy: too many clients at once; retry\n", 45);
-			close(fd);
-			continue;
-		}
-		/* the peer as it was at connect(), even if it has exited since */
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len)) {
-			struct ucred uc;
-			socklen_t ul = sizeof(uc);
-
-			pidfd = !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) && uc.pid > 0
-				    ? (int)syscall(SYS_pidfd_open, uc.pid, 0)
-				    : -1;
-		}
-		c->fd = fd;
-		c->pidfd = pidfd;
-		c->len = 0;
-		c->deadline = pb_now_boot_ns() + PB_WL_TIMEOUT_NS;
-		ev.data.fd = fd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-		c = NULL;
-	}
+	pb_conn_accept(a, &pb_wl, ep);
 }
 
 /* The pid a pidfd refers to, or -1 when that process has exited. */
@@ -197,7 +115,7 @@ static int pb_pidfd_pid(int pidfd)
 
 /* Is the process that sent the request, which says it started at ticks,
  * still there and still that process? Fills lv. */
-static int pb_wl_caller(struct pb_agent *a, struct pb_wl_client *c, uint64_t ticks,
+static int pb_wl_caller(struct pb_agent *a, struct pb_conn *c, uint64_t ticks,
 			struct pb_live *lv, char *err, size_t errlen)
 {
 	int pid = pb_pidfd_pid(c->pidfd);
@@ -215,7 +133,7 @@ static int pb_wl_caller(struct pb_agent *a, struct pb_wl_client *c, uint64_t tic
 	return 0;
 }
 
-static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_buf *out, char *err,
+static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
 			size_t errlen)
 {
 	static struct pb_req req;
@@ -225,7 +143,11 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 	uint64_t ticks;
 	int ret, is_token;
 
-	ret = pb_wl_req_parse(&req, c->buf, c->len, &w, err, errlen);
+	/* the caller's events first: its exec, its record */
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	if (a->purpose.npending)
+		pb_purpose_tick(a);
+	ret = pb_wl_req_parse(&req, c->in, c->len, &w, err, errlen);
 	if (ret)
 		return ret;
 	if (w.verb == PB_WL_PUBKEY) {
@@ -302,56 +224,15 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_wl_client *c, struct pb_bu
 	return 0;
 }
 
-void pb_workload_io(struct pb_agent *a, int fd, int ep)
+void pb_workload_io(struct pb_agent *a, int fd, uint32_t events, int ep)
 {
-	struct pb_wl_client *c = pb_wl_find(fd);
-	struct pb_buf body = {0};
-	char err[PB_ERRLEN] = "";
-	ssize_t n;
+	struct pb_conn *c = pb_conn_find(&pb_wl, fd);
 
-	if (!c)
-		return;
-	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		c->len += n;
-	c->buf[c->len] = 0;
-	if (n > 0) {
-		int done = pb_req_complete(c->buf, c->len);
-
-		if (!done)
-			return; /* more to come */
-		if (done < 0) {
-			pb_info("workload: a request over %d bytes, refused", PB_REQ_MAX);
-			pb_wl_error(c, ep, "request too large");
-			return;
-		}
-		c->len = (size_t)done; /* what follows the request is not read */
-	}
-	if (!c->len) {
-		pb_wl_close(c, ep); /* hung up without asking */
-		return;
-	}
-	if (pb_wl_handle(a, c, &body, err, sizeof(err))) {
-		pb_info("workload: %s", err);
-		pb_wl_error(c, ep, err);
-	} else {
-		pb_wl_reply(c, ep, "ok\n", &body);
-	}
-	sodium_memzero(body.data, body.len);
-	pb_buf_free(&body);
-	fflush(a->sink.out);
+	if (c)
+		pb_conn_io(a, c, events, ep);
 }
 
 void pb_workload_expire(struct pb_agent *a, int ep)
 {
-	uint64_t now = pb_now_boot_ns();
-
-	(void)a;
-	for (int i = 0; i < PB_WL_CLIENTS; i++)
-		if (pb_wl[i].fd >= 0 && now > pb_wl[i].deadline) {
-			pb_info("workload: a client sent no complete request within 2 s; closed");
-			pb_wl_error(&pb_wl[i], ep, "timed out: no complete request within 2 s");
-		}
+	pb_conn_expire(a, &pb_wl, ep);
 }
