@@ -23,6 +23,11 @@ int pb_events_drain(struct pb_agent *a, uint32_t budget);
 #define PB_DRAIN_WHOLE (PB_RINGBUF_BYTES / 32)
 void pb_events_init(struct pb_agent *a); /* before the first event */
 void pb_guard_drain(struct pb_agent *a); /* the file guard's queued events */
+/* Before a request is served, the node as it is now: every event the kernel
+ * and the guard have reported, and every new cgroup named (not as of the
+ * last tick: a mint right after a container started would find it
+ * unmatched, a workload's exec would be unknown). */
+void pb_agent_catch_up(struct pb_agent *a);
 #define PB_ERRLEN 512 /* one error line of a socket's reply */
 
 /* workload.c: the workload socket (a listening fd, or -1 when off). */

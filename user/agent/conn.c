@@ -3,13 +3,17 @@
  * per connection; the reply is "ok" or "error: <message>" on its first
  * line, then, after "ok", a JSON body; then the connection closes. */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -20,6 +24,41 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
+
+int pb_conn_listen(struct pb_conn_pool *p, const char *path, mode_t mode, int backlog,
+		   size_t nconn)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char dir[PATH_MAX];
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return pb_err(-ENAMETOOLONG, "%s: socket path too long: %s", p->name, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	/* 0755: the control and workload sockets may share it */
+	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
+		return pb_err(-errno, "%s: mkdir %s: %m", p->name, dir);
+	if (pb_conn_pool_init(p, nconn))
+		return pb_err(-ENOMEM, "%s: out of memory", p->name);
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, mode) ||
+	    listen(fd, backlog)) {
+		err = -errno;
+		close(fd);
+		goto fail;
+	}
+	p->listen_fd = fd;
+	return fd;
+fail:
+	pb_conn_pool_free(p);
+	return pb_err(err, "%s: listen on %s: %s", p->name, path, strerror(-err));
+}
 
 int pb_conn_pool_init(struct pb_conn_pool *p, size_t nconn)
 {
@@ -163,7 +202,7 @@ void pb_conn_io(struct pb_agent *a, struct pb_conn *c, uint32_t events, int ep)
 	struct pb_buf body = {0};
 	char err[PB_ERRLEN] = "";
 	ssize_t n;
-	int done;
+	int done, ret;
 
 	if (c->out.len) { /* writing the reply */
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
@@ -191,9 +230,12 @@ void pb_conn_io(struct pb_agent *a, struct pb_conn *c, uint32_t events, int ep)
 	if (done > 0)
 		c->len = (size_t)done; /* what follows the request is not read */
 	/* else: the client stopped sending; what came is parsed (and refused) */
-	if (c->pool->handle(a, c, &body, err, sizeof(err))) {
+	ret = c->pool->handle(a, c, &body, err, sizeof(err));
+	if (ret) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", strerror(ret < 0 ? -ret : EIO));
 		pb_info("%s: %s (pid %d)", c->pool->name, err, (int)c->peer.pid);
-		pb_conn_error(c, err[0] ? err : "failed", ep);
+		pb_conn_error(c, err, ep);
 	} else {
 		pb_conn_reply(c, "ok\n", &body, ep);
 	}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "json.h"
 #include "proto.h"
@@ -44,6 +45,10 @@ struct pb_conn_pool {
 	pb_conn_handle_fn handle;
 };
 
+/* Listen on the Unix socket path (its directory made, the socket given
+ * mode) with nconn slots: the listening fd, or -errno (logged). */
+int pb_conn_listen(struct pb_conn_pool *p, const char *path, mode_t mode, int backlog,
+		   size_t nconn);
 /* Slots made (and resident) for a pool; listen_fd as given. 0 or -ENOMEM. */
 int pb_conn_pool_init(struct pb_conn_pool *p, size_t nconn);
 void pb_conn_pool_free(struct pb_conn_pool *p);

@@ -7,13 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -34,8 +31,6 @@
 #include "procbind.skel.h"
 #include "procbind/decision.h"
 
-
-
 static int pb_control_admit(struct pb_agent *a, struct pb_conn *c, char *err, size_t errlen);
 static int pb_control_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
 			     size_t errlen);
@@ -45,36 +40,7 @@ static struct pb_conn_pool pb_ctl = {.name = "control", .timeout_ns = 2000ULL * 
 
 int pb_control_listen(struct pb_agent *a)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char dir[PATH_MAX];
-	int fd;
-
-	if (strlen(a->conf.socket_path) >= sizeof(sun.sun_path))
-		return pb_err(-ENAMETOOLONG, "control: socket path too long: %s",
-			      a->conf.socket_path);
-	snprintf(dir, sizeof(dir), "%s", a->conf.socket_path);
-	/* 0755: the workload socket may live beside it; this one is 0600 */
-	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
-		return pb_err(-errno, "control: mkdir %s: %m", dir);
-	strcpy(sun.sun_path, a->conf.socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return pb_err(-errno, "control: socket: %m");
-	unlink(a->conf.socket_path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(a->conf.socket_path, 0600) ||
-	    listen(fd, 16)) {
-		int err = -errno;
-
-		close(fd);
-		return pb_err(err, "control: listen on %s: %s", a->conf.socket_path,
-			      strerror(-err));
-	}
-	if (pb_conn_pool_init(&pb_ctl, 16)) {
-		close(fd);
-		return pb_err(-ENOMEM, "control: out of memory");
-	}
-	pb_ctl.listen_fd = fd;
-	return fd;
+	return pb_conn_listen(&pb_ctl, a->conf.socket_path, 0600, 16, 16);
 }
 
 static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
@@ -462,13 +428,7 @@ static int pb_control_handle(struct pb_agent *a, struct pb_conn *c, struct pb_bu
 	static struct pb_req req;
 	int ret;
 
-	/* A request sees the node as it is now: every event the kernel has
-	 * reported, and every new cgroup named (not as of the last tick: a
-	 * mint right after a container started would find it unmatched). */
-	pb_events_drain(a, PB_DRAIN_WHOLE);
-	pb_guard_drain(a);
-	if (a->purpose.npending)
-		pb_purpose_tick(a);
+	pb_agent_catch_up(a);
 	ret = pb_req_parse(&req, c->in, c->len, err, errlen);
 	if (!ret)
 		ret = pb_dispatch(a, &req, out, err, errlen);

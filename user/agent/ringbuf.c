@@ -352,3 +352,11 @@ int pb_events_drain(struct pb_agent *a, uint32_t budget)
 		pb_warn("events: reading the ring buffer: %s", strerror(-n));
 	return 0;
 }
+
+void pb_agent_catch_up(struct pb_agent *a)
+{
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	pb_guard_drain(a);
+	if (a->purpose.npending)
+		pb_purpose_tick(a);
+}

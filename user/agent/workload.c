@@ -13,7 +13,6 @@
  * a size limit, and a slow or silent one cannot stall the agent or another. */
 #include <errno.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -25,7 +24,6 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -51,36 +49,10 @@ static struct pb_conn_pool pb_wl = {.name = "workload", .timeout_ns = PB_WL_TIME
 
 int pb_workload_listen(struct pb_agent *a)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char dir[PATH_MAX];
-	int fd;
-
 	if (!a->conf.workload_socket[0])
 		return -1;
-	if (pb_conn_pool_init(&pb_wl, PB_WL_CLIENTS))
-		return pb_err(-ENOMEM, "workload: out of memory");
-	if (strlen(a->conf.workload_socket) >= sizeof(sun.sun_path))
-		return pb_err(-ENAMETOOLONG, "workload: socket path too long: %s",
-			      a->conf.workload_socket);
-	snprintf(dir, sizeof(dir), "%s", a->conf.workload_socket);
-	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
-		return pb_err(-errno, "workload: mkdir %s: %m", dir);
-	strcpy(sun.sun_path, a->conf.workload_socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return pb_err(-errno, "workload: socket: %m");
-	unlink(a->conf.workload_socket);
 	/* Every process may ask: what it gets is decided by who it is. */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(a->conf.workload_socket, 0666) || listen(fd, 64)) {
-		int err = -errno;
-
-		close(fd);
-		return pb_err(err, "workload: listen on %s: %s", a->conf.workload_socket,
-			      strerror(-err));
-	}
-	pb_wl.listen_fd = fd;
-	return fd;
+	return pb_conn_listen(&pb_wl, a->conf.workload_socket, 0666, 64, PB_WL_CLIENTS);
 }
 
 int pb_workload_owns(int fd)
@@ -143,10 +115,7 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 	uint64_t ticks;
 	int ret, is_token;
 
-	/* the caller's events first: its exec, its record */
-	pb_events_drain(a, PB_DRAIN_WHOLE);
-	if (a->purpose.npending)
-		pb_purpose_tick(a);
+	pb_agent_catch_up(a); /* the caller's events first: its exec, its record */
 	ret = pb_wl_req_parse(&req, c->in, c->len, &w, err, errlen);
 	if (ret)
 		return ret;
