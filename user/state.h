@@ -46,6 +46,7 @@ struct pb_agent_conf {
 	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
 	char audit_dir[PATH_MAX];
 	char metrics_file[PATH_MAX]; /* "" = none */
+	char metrics_addr[64];	     /* HOST:PORT for HTTP; "" = none */
 	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
 	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
 	int file_guard;	  /* guard credential files with fanotify (default on) */

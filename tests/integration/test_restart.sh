@@ -107,7 +107,7 @@ grep -qx 'procbind_up 1' $T/procbind.prom && grep -qx 'procbind_adopted 1' $T/pr
 	grep -qE '^procbind_verdicts_total\{verdict="deny",reason="foreign_pid"\} [3-9]' $T/procbind.prom &&
 	grep -qE '^procbind_map_capacity\{map="procs"\} [0-9]+' $T/procbind.prom &&
 	grep -qE '^procbind_policy_info\{version="[0-9a-f]{32}",generation="2"' $T/procbind.prom &&
-	grep -qE '^procbind_bpf_run_count_total\{prog="pb_guard_connect4"\}' $T/procbind.prom ||
+	grep -qE '^procbind_bpf_runs_total\{prog="pb_guard_connect4"\}' $T/procbind.prom ||
 	{ cat $T/procbind.prom; fail "metrics file"; }
 pass "metrics: $(grep -c '^procbind_' $T/procbind.prom) series in $T/procbind.prom, deny/foreign_pid counted across the restart"
 # what the kernel decided while no agent ran was in the pinned ring buffer

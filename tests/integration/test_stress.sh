@@ -4,7 +4,8 @@
 #   an exec storm in a pod (every exec and exit is a tagged process's event);
 #   a fork storm in a cgroup with pids.max (forks fail with EAGAIN);
 #   a connect storm from 100 processes: one bound owner, 99 foreign holders;
-#   credential churn: mint and revoke in a loop while the holders connect.
+#   credential churn: mint and revoke in a loop while the holders connect,
+#   with a metrics scrape over HTTP each time round, each answered.
 # Afterwards every counter adds up:
 #   the kernel's deny verdicts = the EPERMs the processes saw, and its allow
 #   verdicts = the connects the owner made while it held a live credential;
@@ -21,7 +22,9 @@ PB_FILES=tracepoints
 PB_POLICY=$T/policy.yaml
 sed 's/^credentials:/limits:\n  max_creds: 64\ncredentials:/' "$PB_SOURCE/tests/integration/policy.yaml" >"$PB_POLICY"
 # ended credentials kept 3 s, not an hour: the end state is then the start's
-start_agent --dead-retention 3s
+# metrics over HTTP: scraped during the connect storm
+MURL=http://127.0.0.1:$((PORT + 1))/metrics
+start_agent --dead-retention 3s --metrics-addr "127.0.0.1:$((PORT + 1))"
 start_server
 P=$PORT
 
@@ -112,12 +115,15 @@ while [ "$(date +%s)" -lt $end ]; do
 	ctl revoke "$c" >/dev/null || fail "revoke $c failed"
 	rm -f "$T/churn"
 	CHURN=$((CHURN + 1))
+	code=$(curl -s -o "$T/scrape.prom" --max-time 3 -w '%{http_code}' "$MURL" || true)
+	[ "$code" = 200 ] && grep -q '^procbind_up 1$' "$T/scrape.prom" ||
+		fail "a scrape during the storm got '$code'"
 done
 touch $T/stop
 for i in $(seq 99); do wait_gone "$(cat $T/h$i.pid)"; done
 wait_gone "$OWNER"
 ctl revoke "$ID" >/dev/null 2>&1 || true
-pass "connect storm: 100 processes for 5 s, $CHURN credentials minted and revoked meanwhile"
+pass "connect storm: 100 processes for 5 s, $CHURN credentials minted and revoked meanwhile, and as many scrapes answered"
 
 # --- everything adds up
 sleep 1.5 # gap records are written on the agent's second tick

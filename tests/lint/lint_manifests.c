@@ -3,7 +3,8 @@
  * says. Checks deploy/kubernetes/procbind.yaml (every document has
  * apiVersion, kind and metadata.name; the DaemonSet runs with hostPID, a
  * readiness probe, resource limits, capabilities dropped to exactly the
- * documented set, and the bpffs, cgroup, state and socket mounts) and
+ * documented set, the bpffs, cgroup, state and socket mounts, and the
+ * Prometheus scrape annotations naming the port of --metrics-addr) and
  * deploy/systemd/procbind.service (the same capability set). The set is the
  * line "Capabilities: ..." of docs/operator.md.
  *   lint_manifests SOURCE_DIR [--print-caps]   exit 0 when all hold */
@@ -102,6 +103,55 @@ static int doc_caps(const char *src, char *out, size_t len)
 	return -1;
 }
 
+/* An annotation value is a string for the API server: true and 9464 must
+ * be quoted, or the manifest is refused. */
+static const char *quoted(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE
+		   ? (const char *)n->data.scalar.value
+		   : NULL;
+}
+
+/* Prometheus finds the agent by the pod's scrape annotations: they name the
+ * port of --metrics-addr, which the container declares. */
+static void lint_scrape(yaml_document_t *d, yaml_node_t *ann, yaml_node_t *c)
+{
+	const char *scrape = quoted(get(d, ann, "prometheus.io/scrape"));
+	const char *port = quoted(get(d, ann, "prometheus.io/port"));
+	const char *mpath = quoted(get(d, ann, "prometheus.io/path"));
+	yaml_node_t *args = get(d, c, "args"), *ports = get(d, c, "ports");
+	const char *addr_port = NULL;
+	int declared = 0;
+
+	CHECK(scrape && !strcmp(scrape, "true"),
+	      "DaemonSet: annotation prometheus.io/scrape must be \"true\" (quoted)");
+	CHECK(mpath && !strcmp(mpath, "/metrics"),
+	      "DaemonSet: annotation prometheus.io/path must be \"/metrics\"");
+	CHECK(port, "DaemonSet: annotation prometheus.io/port must be a quoted port");
+	for (yaml_node_item_t *it = args && args->type == YAML_SEQUENCE_NODE
+					? args->data.sequence.items.start
+					: NULL;
+	     it && it < args->data.sequence.items.top; it++) {
+		const char *a = scalar(yaml_document_get_node(d, *it));
+
+		if (a && !strncmp(a, "--metrics-addr=", 15) && strrchr(a, ':'))
+			addr_port = strrchr(a, ':') + 1;
+	}
+	CHECK(addr_port, "DaemonSet: no --metrics-addr=ADDR:PORT argument");
+	for (yaml_node_item_t *it = ports && ports->type == YAML_SEQUENCE_NODE
+					? ports->data.sequence.items.start
+					: NULL;
+	     it && it < ports->data.sequence.items.top; it++) {
+		const char *cp = scalar(get(d, yaml_document_get_node(d, *it), "containerPort"));
+
+		declared |= cp && port && !strcmp(cp, port);
+	}
+	CHECK(port && addr_port && !strcmp(port, addr_port),
+	      "DaemonSet: prometheus.io/port %s is not the port of --metrics-addr (%s)",
+	      port ? port : "-", addr_port ? addr_port : "-");
+	CHECK(declared, "DaemonSet: the metrics port is not a containerPort");
+}
+
 int main(int argc, char **argv)
 {
 	const char *src = argc > 1 ? argv[1] : ".";
@@ -165,6 +215,7 @@ int main(int argc, char **argv)
 				: NULL;
 			CHECK(c, "DaemonSet: no container");
 			CHECK(get(&d, c, "readinessProbe"), "DaemonSet: no readinessProbe");
+			lint_scrape(&d, path(&d, root, "spec.template.metadata.annotations"), c);
 			CHECK(path(&d, c, "resources.limits.memory"), "DaemonSet: no memory limit");
 			CHECK(path(&d, c, "resources.limits.cpu"), "DaemonSet: no cpu limit");
 			CHECK(

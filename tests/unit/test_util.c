@@ -12,6 +12,9 @@
 #include <sodium.h>
 #include <limits.h>
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -329,6 +332,72 @@ static void test_proc_task_info(void **st)
 	assert_int_equal(pb_proc_task_info(0x7ffffff0, root, &ti), -ESRCH);
 }
 
+/* --metrics-addr: numeric addresses only, a port from 1 to 65535, IPv6 in
+ * brackets, an empty host for every address. */
+static void test_listen_addr(void **st)
+{
+	static const struct {
+		const char *in;
+		int family; /* 0: refused */
+		const char *host;
+		unsigned port;
+	} cases[] = {
+	    {"127.0.0.1:9464", AF_INET, "127.0.0.1", 9464},
+	    {"0.0.0.0:1", AF_INET, "0.0.0.0", 1},
+	    {"[::1]:65535", AF_INET6, "::1", 65535},
+	    {":9464", AF_INET6, "::", 9464},
+	    {"[::]:9464", AF_INET6, "::", 9464},
+	    {"[fe80::1]:80", AF_INET6, "fe80::1", 80},
+	    {"127.0.0.1:0", 0, NULL, 0},
+	    {"127.0.0.1:65536", 0, NULL, 0},
+	    {"127.0.0.1:-1", 0, NULL, 0},
+	    {"127.0.0.1:", 0, NULL, 0},
+	    {"127.0.0.1:80x", 0, NULL, 0},
+	    {"127.0.0.1", 0, NULL, 0},
+	    {"9464", 0, NULL, 0},
+	    {"", 0, NULL, 0},
+	    {"localhost:9464", 0, NULL, 0},
+	    {"::1:9464", 0, NULL, 0},
+	    {"[::1:9464", 0, NULL, 0},
+	    {"256.0.0.1:80", 0, NULL, 0},
+	    {"[127.0.0.1:80", 0, NULL, 0},
+	    {"[aaaa:bbbb:cccc:dddd:eeee:ffff:1111:2222:3333:4444]:80", 0, NULL, 0},
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage ss;
+		unsigned int len = 0;
+		char err[256] = "", host[INET6_ADDRSTRLEN];
+		int ret = pb_listen_addr_parse(cases[i].in, &ss, &len, err, sizeof(err));
+
+		if (!cases[i].family) {
+			if (ret != -EINVAL || !err[0])
+				fail_msg("'%s' was not refused with a message", cases[i].in);
+			continue;
+		}
+		if (ret)
+			fail_msg("'%s' refused: %s", cases[i].in, err);
+		assert_int_equal(ss.ss_family, cases[i].family);
+		if (cases[i].family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			assert_int_equal(len, sizeof(*a));
+			assert_int_equal(ntohs(a->sin_port), cases[i].port);
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		} else {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			assert_int_equal(len, sizeof(*a));
+			assert_int_equal(ntohs(a->sin6_port), cases[i].port);
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		}
+		assert_string_equal(host, cases[i].host);
+	}
+	assert_int_equal(pb_listen_addr_parse(NULL, &(struct sockaddr_storage){0},
+					      &(unsigned int){0}, NULL, 0),
+			 -EINVAL);
+}
+
 /* pb_err returns the error it was given, and %m names the caller's errno,
  * even when writing the message fails (stderr closed: EBADF). */
 static void test_err_keeps_errno(void **st)
@@ -375,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_gone),
 	    cmocka_unit_test(test_token_sign_verify),
 	    cmocka_unit_test(test_err_keeps_errno),
+	    cmocka_unit_test(test_listen_addr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,8 +51,18 @@ int pb_control_owns(int fd); /* a client connection of the control socket? */
 void pb_control_io(struct pb_agent *a, int fd, uint32_t events, int ep);
 void pb_control_expire(struct pb_agent *a, int ep); /* clients past their deadline */
 
-/* metrics.c: Prometheus text format for node_exporter's textfile collector */
+/* metrics.c: the Prometheus text format, once a second, to the textfile
+ * collector's file and to the HTTP server */
 int pb_metrics_write(struct pb_agent *a);
+/* metrics_http.c: GET /metrics on --metrics-addr, from a thread of its own
+ * that serves the latest rendering. listen: the socket, before anything is
+ * loaded (a port in use stops the start); start: the thread, once signals
+ * are blocked. Each 0 or -errno (logged). */
+int pb_metrics_http_listen(const char *addr);
+int pb_metrics_http_start(void);
+int pb_metrics_http_on(void);
+void pb_metrics_http_publish(char *text, size_t len); /* takes text (malloc'd) */
+void pb_metrics_http_stop(void);
 
 /* What status and the metrics report, read in one place. */
 struct pb_stats {

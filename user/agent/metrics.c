@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Metrics in the Prometheus text format, written once a second to a file
- * for node_exporter's textfile collector (procbindd --metrics-file): no
- * listening socket on the node, and no HTTP code of our own. */
+/* Metrics in the Prometheus text format, rendered once a second: written to
+ * a file for node_exporter's textfile collector (--metrics-file), and/or
+ * served over HTTP (--metrics-addr, metrics_http.c). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,21 +36,13 @@ void pb_stats_read(struct pb_agent *a, struct pb_stats *st)
 		st->live += !a->creds.store.v[i].died;
 }
 
-int pb_metrics_write(struct pb_agent *a)
+/* Every metric, in the text format 0.0.4. */
+static void pb_metrics_render(struct pb_agent *a, FILE *f)
 {
-	char tmp[PATH_MAX + 8];
 	struct pb_stats st;
 	const uint64_t *cnt = st.cnt;
 	struct bpf_program *prog;
-	FILE *f;
-	int ret = 0;
 
-	if (!a->conf.metrics_file[0])
-		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->conf.metrics_file);
-	f = fopen(tmp, "we");
-	if (!f)
-		return pb_err(-errno, "metrics: open %s: %m", tmp);
 	pb_stats_read(a, &st);
 
 	pb_metric_head(f, "procbind_up", "gauge", "1 while the agent runs");
@@ -142,25 +136,62 @@ int pb_metrics_write(struct pb_agent *a)
 			runs[nr].ns = info.run_time_ns;
 			runs[nr++].cnt = info.run_cnt;
 		}
-		pb_metric_head(f, "procbind_bpf_run_time_ns_total", "counter",
+		pb_metric_head(f, "procbind_bpf_run_time_seconds_total", "counter",
 			       "time in each BPF program (0 unless kernel.bpf_stats_enabled=1)");
 		for (int i = 0; i < nr; i++)
-			fprintf(f, "procbind_bpf_run_time_ns_total{prog=\"%s\"} %llu\n",
-				runs[i].name, runs[i].ns);
-		pb_metric_head(f, "procbind_bpf_run_count_total", "counter",
+			fprintf(f, "procbind_bpf_run_time_seconds_total{prog=\"%s\"} %llu.%09llu\n",
+				runs[i].name, runs[i].ns / 1000000000ULL,
+				runs[i].ns % 1000000000ULL);
+		pb_metric_head(f, "procbind_bpf_runs_total", "counter",
 			       "runs of each BPF program (0 unless kernel.bpf_stats_enabled=1)");
 		for (int i = 0; i < nr; i++)
-			fprintf(f, "procbind_bpf_run_count_total{prog=\"%s\"} %llu\n", runs[i].name,
+			fprintf(f, "procbind_bpf_runs_total{prog=\"%s\"} %llu\n", runs[i].name,
 				runs[i].cnt);
 	}
-	if (fflush(f) || ferror(f))
+}
+
+/* Write text atomically to the textfile collector's file. */
+static int pb_metrics_file(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return pb_err(-errno, "metrics: open %s: %m", tmp);
+	if (fwrite(text, 1, len, f) != len || fflush(f) || ferror(f))
 		ret = -EIO;
 	fclose(f);
-	if (!ret && rename(tmp, a->conf.metrics_file))
+	if (!ret && rename(tmp, path))
 		ret = -errno;
 	if (ret) {
 		unlink(tmp);
-		return pb_err(ret, "metrics: write %s: %s", a->conf.metrics_file, strerror(-ret));
+		return pb_err(ret, "metrics: write %s: %s", path, strerror(-ret));
 	}
 	return 0;
+}
+
+int pb_metrics_write(struct pb_agent *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret = 0;
+
+	if (!a->conf.metrics_file[0] && !pb_metrics_http_on())
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return pb_err(-ENOMEM, "metrics: out of memory");
+	pb_metrics_render(a, f);
+	if (fclose(f) || !text) {
+		free(text);
+		return pb_err(-ENOMEM, "metrics: out of memory");
+	}
+	if (a->conf.metrics_file[0])
+		ret = pb_metrics_file(a->conf.metrics_file, text, len);
+	pb_metrics_http_publish(text, len); /* takes text */
+	return ret;
 }

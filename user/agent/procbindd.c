@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -62,6 +63,10 @@ static const struct argp_option options[] = {
     {"pin-dir", 'P', "DIR", 0, "Where maps and links are pinned (default BPFFS/procbind)", 0},
     {"metrics-file", 'M', "FILE", 0,
      "Write Prometheus metrics here every second (node_exporter textfile collector)", 0},
+    {"metrics-addr", 'H', "ADDR:PORT", 0,
+     "Serve Prometheus metrics over HTTP at /metrics: 127.0.0.1:9464, [::1]:9464, or :9464 for "
+     "every address (off by default)",
+     0},
     {"probe", 'R', NULL, 0, "Print what the kernel offers and what procbind will use, and exit", 0},
     {"cleanup", 'C', NULL, 0,
      "Remove everything pinned under the pin directory (enforcement stops) and exit", 0},
@@ -101,7 +106,7 @@ static const struct argp_option options[] = {
 
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
-	const char *pin_dir, *metrics_file, *workload_socket;
+	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket;
 	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp;
 	uint64_t dead_retention; /* ns */
 };
@@ -149,6 +154,18 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 	case 'M':
 		args->metrics_file = arg;
 		break;
+	case 'H': {
+		struct sockaddr_storage ss;
+		unsigned int len;
+		char err[256];
+
+		if (strlen(arg) >= sizeof(((struct pb_agent_conf *)0)->metrics_addr))
+			argp_error(state, "--metrics-addr: too long");
+		if (pb_listen_addr_parse(arg, &ss, &len, err, sizeof(err)))
+			argp_error(state, "--metrics-addr %s", err);
+		args->metrics_addr = arg;
+		break;
+	}
 	case 'F':
 		if (!strcmp(arg, "auto"))
 			args->seed = PB_SEED_AUTO;
@@ -367,6 +384,13 @@ static int pb_run(struct pb_agent *a)
 			goto out;
 		}
 	}
+	/* after the signals are blocked: the server's thread inherits that */
+	if (a->conf.metrics_addr[0]) {
+		ret = pb_metrics_http_start();
+		if (ret)
+			goto out;
+		pb_metrics_write(a); /* the first scrape finds metrics */
+	}
 	rbfd = ring_buffer__epoll_fd(a->kern.rb);
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
@@ -485,6 +509,7 @@ out:
 		close(wfd);
 		unlink(a->conf.workload_socket);
 	}
+	pb_metrics_http_stop();
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)
@@ -566,6 +591,9 @@ int main(int argc, char **argv)
 	if (args.metrics_file)
 		snprintf(a->conf.metrics_file, sizeof(a->conf.metrics_file), "%s",
 			 args.metrics_file);
+	if (args.metrics_addr)
+		snprintf(a->conf.metrics_addr, sizeof(a->conf.metrics_addr), "%s",
+			 args.metrics_addr);
 	if (args.audit_dir)
 		snprintf(a->conf.audit_dir, sizeof(a->conf.audit_dir), "%s", args.audit_dir);
 	else
@@ -583,6 +611,9 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
+	/* A port in use is refused before anything is loaded. */
+	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a->conf.metrics_addr)))
+		goto out;
 
 	/* The probe reports a missing cgroup v2 mount with the rest. */
 	err = pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
@@ -650,6 +681,7 @@ int main(int argc, char **argv)
 
 	err = pb_run(a);
 out:
+	pb_metrics_http_stop();
 	ring_buffer__free(a->kern.rb);
 	pb_loader_stop(a);
 	pb_buf_free(&a->sink.line);

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -86,6 +89,50 @@ int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int pb_listen_addr_parse(const char *s, struct sockaddr_storage *ss, unsigned int *len, char *err,
+			 size_t errlen)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t hlen;
+	uint64_t port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon)
+		return pb_errf(err, errlen, -EINVAL, "'%s': expected HOST:PORT, [V6]:PORT or :PORT",
+			       s ? s : "");
+	if (pb_parse_u64(colon + 1, 1, 65535, &port))
+		return pb_errf(err, errlen, -EINVAL, "'%s': the port must be 1 to 65535", s);
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+		s++;
+		hlen -= 2;
+	} else if (memchr(s, ':', hlen)) {
+		return pb_errf(err, errlen, -EINVAL, "'%s': an IPv6 address goes in brackets", s);
+	}
+	if (hlen >= sizeof(host))
+		return pb_errf(err, errlen, -EINVAL, "'%.*s': not an IP address", (int)hlen, s);
+	memcpy(host, s, hlen);
+	host[hlen] = 0;
+	if (!hlen || inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		a6->sin6_family = AF_INET6; /* "" is in6addr_any: every address */
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	return pb_errf(err, errlen, -EINVAL, "'%s': not a numeric IP address", host);
 }
 
 int pb_duration_parse(const char *s, uint64_t *ns)

@@ -53,5 +53,11 @@ int pb_errf(char *err, size_t errlen, int code, const char *fmt, ...)
 
 /* Parse a whole decimal number into [min, max]; 0 or -EINVAL/-ERANGE. */
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A TCP listening address, numeric only (no name is looked up):
+ * "127.0.0.1:9464", "[::1]:9464", or ":9464" and "[::]:9464" for every
+ * address (IPv6 and IPv4). The port is 1-65535. 0, or -EINVAL and why. */
+struct sockaddr_storage;
+int pb_listen_addr_parse(const char *s, struct sockaddr_storage *ss, unsigned int *len, char *err,
+			 size_t errlen);
 
 #endif
