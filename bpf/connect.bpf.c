@@ -170,7 +170,8 @@ static __always_inline int pb_untracked_child(void)
  * judged, *ident the identity of a misused one. */
 static __always_inline enum pb_reason
 pb_judge_held(const struct pb_proc *rec, const struct pb_subject *s, __u64 now,
-	      struct pb_held_ids *ids, const struct pb_cred **c, __u64 *cred_id, __u64 *ident)
+	      struct pb_held_ids *ids, const struct pb_cred **c, __u64 *cred_id, __u64 *ident,
+	      __u64 *until)
 {
 	enum pb_reason reason = pb_proc_reason(rec);
 	__u32 n = rec->nheld;
@@ -182,8 +183,10 @@ pb_judge_held(const struct pb_proc *rec, const struct pb_subject *s, __u64 now,
 		if (i >= n)
 			break;
 		id = rec->held[i];
-		if (!id)
-			continue; /* slot claimed, id not yet written */
+		if (!id) {
+			*until = 0; /* slot claimed, id not yet written: keep nothing */
+			continue;
+		}
 		*c = bpf_map_lookup_elem(&creds, &id);
 		if (*c && pb_is_inheriting_child(s, *c)) {
 			__u32 otgid = (*c)->owner.tgid;
@@ -194,8 +197,11 @@ pb_judge_held(const struct pb_proc *rec, const struct pb_subject *s, __u64 now,
 		*cred_id = id;
 		if (*c && reason != PB_OK)
 			*ident = (*c)->ident; /* the identity of the credential misused */
-		if (reason == PB_OK && *c)
+		if (reason == PB_OK && *c) {
 			ids->id[i & (PB_MAX_HELD - 1)] = (*c)->ident; /* one per credential */
+			if ((*c)->expires < *until)
+				*until = (*c)->expires;
+		}
 	}
 	ids->n = PB_MAX_HELD;
 	return reason;
@@ -269,8 +275,62 @@ static __always_inline void pb_report(struct task_struct *t, const struct pb_pro
 	pb_event_submit(e);
 }
 
+/* A kept allow (abi.h, struct pb_proc) holds only on a CPU that keeps loads
+ * in order (x86's TSO): the epoch must be read before what the decision
+ * reads, and the agent bumps it after each change. Elsewhere every connect
+ * of a holder is decided in full. */
+#if defined(__TARGET_ARCH_x86)
+#define PB_KEEP_ALLOWS 1
+#else
+#define PB_KEEP_ALLOWS 0
+#endif
+
+/* The clock of a kept allow: the coarse one (5.11+: no clock read, a few ns)
+ * where there is one, else the boot clock. Coarse is CLOCK_MONOTONIC to the
+ * tick, so a kept allow ends PB_KEEP_MARGIN before the expiry it was given,
+ * lasts a second at most, and a suspend of the node cannot stretch it by
+ * more than that second. */
+#define PB_KEEP_MAX_NS	1000000000ULL
+#define PB_KEEP_MARGIN	20000000ULL /* above any tick (HZ >= 100) */
+static __always_inline __u64 pb_keep_clock(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_boot_ns();
+}
+
+/* The allow kept for rec: the same destination from the same thread,
+ * nothing it depended on changed, before the first expiry involved. The
+ * thread stands for the process: a record is made anew at fork and goes at
+ * exit, so a task that reuses the PID never finds this one's kept allow. */
+static __always_inline int pb_kept_allow(const struct pb_proc *rec, __u64 dig, __u32 epoch)
+{
+	return PB_KEEP_ALLOWS && rec->ok_until && rec->last_allow == dig &&
+	       rec->ok_epoch == epoch && rec->ok_nheld == rec->nheld &&
+	       rec->ok_task == bpf_get_current_task() &&
+	       rec->ok_cgroup == bpf_get_current_cgroup_id() && pb_keep_clock() < rec->ok_until;
+}
+
+/* Keep an allow decided at boot time now, valid until (boot ns). */
+static __always_inline void pb_keep_allow(struct pb_proc *rec, __u64 cgroup, __u32 epoch,
+					  __u32 nheld, __u64 now, __u64 until)
+{
+	__u64 left = until > now + PB_KEEP_MARGIN ? until - now - PB_KEEP_MARGIN : 0;
+
+	if (left > PB_KEEP_MAX_NS)
+		left = PB_KEEP_MAX_NS;
+	rec->ok_cgroup = cgroup;
+	rec->ok_epoch = epoch;
+	rec->ok_nheld = nheld; /* a credential acquired since voids it */
+	rec->ok_task = bpf_get_current_task();
+	rec->ok_until = left ? pb_keep_clock() + left : 0;
+}
+
 /* Decide one connect/sendmsg. The policy generation is read once, so the
  * whole decision uses one policy even while the agent reloads. Order:
+ *  0. a process that never held a credential, while no destination is
+ *     protected: allow, on map "holding" alone; a holder connecting again
+ *     to where it was last allowed, nothing changed since: allow;
  *  1. exempt destination -> allow, nothing else looked up;
  *  2. a process holding nothing: allow, unless the destination is protected
  *     (no_credential);
@@ -282,6 +342,7 @@ static __always_inline void pb_report(struct task_struct *t, const struct pb_pro
 static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, mode = PB_MODE_ENFORCE, n = 0, gen = 0;
+	__u32 zero = 0, epoch = 0;
 	struct pb_held_ids ids = {};
 	enum pb_reason reason = PB_OK;
 	const struct pb_kpolicy *pol;
@@ -290,13 +351,38 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	struct pb_dest d = {};
 	struct task_struct *t;
 	struct pb_proc *rec;
+	struct pb_fast *fast;
 	enum pb_verdict verdict;
-	__u64 cred_id = 0, ident = 0, now;
+	__u64 cred_id = 0, ident = 0, now, until = ~0ULL, dig = 0;
+	__u8 *hold;
 	int prot = 0;
+
+	/* 0. Read first: whatever the decision reads below is at least as
+	 * new as this epoch. */
+	fast = bpf_map_lookup_elem(&fastpath, &zero);
+	hold = pb_holding_byte(tgid);
+	pb_dest_fill(ctx, family, &d);
+	if (fast) {
+		epoch = fast->epoch;
+		if (hold && !*hold &&
+		    (!(fast->flags & PB_FAST_PROTECTED) || !pb_hint_may_match(&fast->hint, &d))) {
+			pb_count(PB_CNT_NOCRED_CONNECT);
+			return 1;
+		}
+	}
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (rec && fast && rec->nheld) {
+		dig = pb_dest_digest(ctx, hook, family);
+		if (pb_kept_allow(rec, dig, epoch)) {
+			pb_count(PB_COUNTER_VERDICT(PB_VERDICT_ALLOW, PB_OK));
+			pb_count(PB_CNT_ALLOW_REPEAT);
+			__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
+			return 1;
+		}
+	}
 
 	/* 1 */
 	pol = pb_policy_now(&gen);
-	pb_dest_fill(ctx, family, &d);
 	if (pol) {
 		mode = pol->mode;
 		if (pol->nexempt || pol->nprotected) {
@@ -310,9 +396,8 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		}
 	}
 
-	/* 2. The fast path: a process that holds no credential, going somewhere
-	 * not protected, costs the look-ups above and one more. */
-	rec = bpf_map_lookup_elem(&procs, &tgid);
+	/* 2. A process that holds no credential, going somewhere not
+	 * protected. */
 	if (!rec && pb_untracked_child()) {
 		t = pb_current();
 		reason = PB_R_UNTRACKED;
@@ -354,13 +439,21 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	s.parent = rec->parent;
 	now = bpf_ktime_get_boot_ns();
 	n = rec->nheld;
-	reason = pb_judge_held(rec, &s, now, &ids, &c, &cred_id, &ident);
+	reason = pb_judge_held(rec, &s, now, &ids, &c, &cred_id, &ident, &until);
 
 	/* 4 and 5 */
 	if (reason == PB_OK && !pol)
 		reason = PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
 	else if (reason == PB_OK)
 		reason = pb_judge_identities(ctx, gen, family, prot, &ids, now, &ident);
+
+	/* Kept for the next connect to the same place, unless something
+	 * changed while this one was decided. */
+	if (reason == PB_OK && fast && fast->epoch == epoch && !(rec->flags & PB_PROC_OVERFLOW)) {
+		if (fast->expiry < until)
+			until = fast->expiry;
+		pb_keep_allow(rec, s.cgroup_id, epoch, n, now, until);
+	}
 
 verdict:
 	verdict = pb_verdict_for(reason, mode);

@@ -102,7 +102,10 @@ static __always_inline int pb_on_open(long ret, const bool atomics)
 	if (!pb_holds(rec, id)) {
 		/* Threads of one process may open tokens at once: claim a slot
 		 * atomically so no acquisition is lost. A slot past the end marks
-		 * the process as overflowing; it then fails closed. */
+		 * the process as overflowing; it then fails closed. Marked as a
+		 * holder first, so that no connect skips its record once the
+		 * slot is taken; an allow kept from before is void after. */
+		pb_holding_set(tgid);
 		slot = pb_claim_slot(rec, tgid, atomics);
 		if (slot < PB_MAX_HELD) {
 			rec->held[slot & (PB_MAX_HELD - 1)] = id;
@@ -110,6 +113,7 @@ static __always_inline int pb_on_open(long ret, const bool atomics)
 			rec->flags |= PB_PROC_OVERFLOW;
 			pb_anomaly(t, PB_AN_HELD_OVERFLOW, id, 0);
 		}
+		rec->ok_until = 0;
 	}
 	pb_count(PB_CNT_CRED_ACQUIRED);
 

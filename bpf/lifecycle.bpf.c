@@ -81,6 +81,10 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 		rec.exe_mask = prec->exe_mask;
 	}
 
+	/* Marked before it holds anything, even if its record cannot be
+	 * made: the connect hooks then find it has none (untracked). */
+	if (rec.nheld)
+		pb_holding_set(rec.self.tgid);
 	/* BPF_ANY: a new process is the truth about its PID, whatever a
 	 * record left behind says. */
 	err = bpf_map_update_elem(&procs, &rec.self.tgid, &rec, BPF_ANY);
@@ -139,6 +143,7 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	old_dev = rec->exe_dev;
 	old_ino = rec->exe_ino;
 	pb_task_exe(p, &rec->exe_dev, &rec->exe_ino);
+	rec->ok_until = 0; /* an allow kept for the old image is not the new one's */
 	rec->cgroup_id = pb_task_cgroup(p);
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
 	pb_tag_exec(rec, bprm);
@@ -170,14 +175,30 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 	struct pb_proc_event *e;
 	struct pb_proc *rec;
 
+	__u8 *hold;
+	__u32 zero = 0;
+
 	/* do_exit() drops signal->live before this tracepoint: zero means this
 	 * is the last thread of the process. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 
+	/* The PID is free once the process is reaped: whoever gets it next
+	 * starts holding nothing. */
+	hold = pb_holding_byte(tgid);
+	if (hold && *hold)
+		*hold = 0;
 	rec = bpf_map_lookup_elem(&procs, &tgid);
 	if (!rec || !pb_rec_is_task(rec, p))
 		return 0;
+	if (rec->flags & PB_PROC_BOUND) {
+		/* Its children's inherited credentials die with it: no allow
+		 * kept for them may outlive it. */
+		struct pb_fast *fast = bpf_map_lookup_elem(&fastpath, &zero);
+
+		if (fast)
+			__sync_fetch_and_add(&fast->epoch, 1);
+	}
 	if (rec->nheld || rec->ident) {
 		e = pb_event_reserve(sizeof(*e), PB_EV_EXIT);
 		if (e) {

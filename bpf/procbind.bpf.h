@@ -46,6 +46,23 @@ struct {
 	__type(value, struct pb_config);
 } agent_cfg SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pb_fast);
+} fastpath SEC(".maps") __weak;
+
+/* Sized by the agent from kernel.pid_max (abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, (PB_DEFAULT_MAX_PROCS + 7) / PB_HOLDING_PER_ELEM);
+	__type(key, __u32);
+	__type(value, __u64);
+} holding SEC(".maps") __weak;
+
 /* Policy maps, all keyed by generation (see struct pb_config). NO_PREALLOC:
  * an element the agent deletes is freed after an RCU grace period, so a hook
  * still reading the previous generation never sees it reused. */
@@ -230,6 +247,25 @@ static __always_inline const struct pb_kpolicy *pb_policy_now(__u32 *gen)
 	if (!pol)
 		pb_count(PB_CNT_NO_POLICY);
 	return pol;
+}
+
+/* The byte of map "holding" for tgid, or NULL past the end. */
+static __always_inline __u8 *pb_holding_byte(__u32 tgid)
+{
+	__u32 k = tgid / PB_HOLDING_PER_ELEM;
+	__u8 *v = bpf_map_lookup_elem(&holding, &k);
+
+	return v ? v + (tgid & (PB_HOLDING_PER_ELEM - 1)) : NULL;
+}
+
+/* Mark tgid as a process that may hold a credential, before it holds one:
+ * the connect hooks then look its record up. */
+static __always_inline void pb_holding_set(__u32 tgid)
+{
+	__u8 *b = pb_holding_byte(tgid);
+
+	if (b && !*b)
+		*b = 1;
 }
 
 /* Fill a fresh record describing task t (no credentials held). */

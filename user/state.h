@@ -68,6 +68,10 @@ struct pb_kernel {
 	int walk_proc; /* walks read /proc: no task iterator, or --seed-from proc */
 	int atomics;   /* BPF_ATOMIC with BPF_FETCH (5.12+): lock-free slot claims */
 	int use_lsm;   /* lsm/file_open is loaded: foreign opens of token files fail */
+	struct pb_fast *fast; /* map "fastpath", mapped */
+	uint8_t *holding;     /* map "holding", mapped: one byte per PID */
+	size_t nholding;      /* PIDs it covers */
+	size_t holding_len;   /* bytes mapped */
 };
 
 /* guard/: the fanotify group every credential file is marked in, and the

@@ -123,8 +123,18 @@ struct pb_proc {
 	__u64 exe_mask;		 /* identities (of tag_gen) whose executables it exec'd */
 	__u64 allow_repeats;	 /* allowed connects counted, not reported */
 	char comm[PB_COMM_LEN];
+	/* The last allow, kept for a connect to the same destination
+	 * (last_allow) while nothing it depended on changed: the epoch of map
+	 * "fastpath", the cgroup, the slots claimed in held[], the asking
+	 * thread, and before the first expiry involved (at most a second). A
+	 * write that changes what the process holds or runs sets ok_until 0. */
+	__u64 ok_until; /* CLOCK_MONOTONIC_COARSE ns (see connect.bpf.c); 0: none */
+	__u64 ok_cgroup;
+	__u64 ok_task; /* the thread that was allowed (its task_struct) */
+	__u32 ok_epoch;
+	__u32 ok_nheld;
 };
-_Static_assert(sizeof(struct pb_proc) == 184, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 216, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */
@@ -157,9 +167,44 @@ struct pb_config {
 	__u32 layout; /* PB_LAYOUT: what a new agent checks before adopting pinned maps */
 };
 
+/* Map "fastpath", one element, mmapable (the agent updates it with atomic
+ * stores and adds): what lets most connects skip the decision.
+ *  - flags: PB_FAST_PROTECTED while the policy in force has protected
+ *    destinations; without it, a process that holds nothing is allowed
+ *    anywhere, so its connect needs only map "holding".
+ *  - epoch: bumped after every change a kept allow may depend on: a
+ *    credential written or removed, a policy switch (by the agent), and the
+ *    exit of a process a credential was minted for (by the exit hook: its
+ *    children's inherited credentials die with it).
+ *  - expiry: the earliest expiry of an identity in force (boot ns); a kept
+ *    allow ends there at the latest.
+ *  - hint: which ports and which leading address bytes the protected rules
+ *    admit (decision.h, pb_hint_*). A destination outside either is no
+ *    protected destination, so a process that holds nothing goes there on
+ *    this map alone. During a switch it covers both policies. */
+struct pb_prot_hint {
+	__u64 ports[65536 / 64]; /* bit p: some protected rule admits port p */
+	__u64 lead[2][256 / 64]; /* [IPv4, IPv6] bit b: ... the first address byte b */
+};
+struct pb_fast {
+	__u32 epoch;
+	__u32 flags;
+	__u64 expiry;
+	struct pb_prot_hint hint;
+};
+_Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
+#define PB_FAST_PROTECTED (1u << 0)
+
+/* Map "holding": one byte per PID, 1 while the process of that tgid may hold
+ * a credential (set before it first holds one, cleared when it exits). An
+ * array of u64, 8 PIDs per element (byte tgid % 8 of element tgid / 8), sized
+ * from kernel.pid_max at start and mmapable, so the agent sets a byte with
+ * one store; a tgid past the end is looked up in procs as before. */
+#define PB_HOLDING_PER_ELEM 8
+
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 8
+#define PB_LAYOUT 9
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte

@@ -217,6 +217,30 @@ static __always_inline int pb_rule_match(const struct pb_rule *r, const struct p
 	       (d->addr[3] & r->mask[3]) == r->net[3];
 }
 
+/* The prefilter of protected rules (abi.h, struct pb_prot_hint): r's ports
+ * and leading address bytes added to h. */
+static inline void pb_hint_add_rule(struct pb_prot_hint *h, const struct pb_rule *r)
+{
+	__u8 net = ((const __u8 *)&r->net[0])[0], mask = ((const __u8 *)&r->mask[0])[0];
+	int fam = r->family == PB_AF_INET ? 0 : 1;
+
+	for (__u32 p = r->port_lo; p <= r->port_hi; p++)
+		h->ports[p / 64] |= 1ULL << (p % 64);
+	for (__u32 b = 0; b < 256; b++)
+		if (((__u8)b & mask) == net)
+			h->lead[fam][b / 64] |= 1ULL << (b % 64);
+}
+
+/* Whether some rule added to h may admit d (no: none does). */
+static __always_inline int pb_hint_may_match(const struct pb_prot_hint *h, const struct pb_dest *d)
+{
+	__u8 lead = ((const __u8 *)&d->addr[0])[0];
+	int fam = d->family == PB_AF_INET ? 0 : 1;
+
+	return (h->ports[(d->port / 64) & 1023] >> (d->port % 64) & 1) &&
+	       (h->lead[fam & 1][(lead / 64) & 3] >> (lead % 64) & 1);
+}
+
 /* Index of the first of n rules that d matches, or -1. */
 static __always_inline int pb_rules_first(const struct pb_rule *rules, __u32 n,
 					  const struct pb_dest *d)

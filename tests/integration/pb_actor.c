@@ -25,6 +25,10 @@
  *               turn, every millisecond ($PB_ACTOR_LOOP_US microseconds),
  *               until FILE exists; then one line per SPEC:
  *               "<pid> tally:SPEC ok=N EPERM=N other=N"
+ *        untilrefused:SPEC  connect to SPEC every millisecond until it is
+ *               refused (EPERM; at most 60 s); then "<pid> untilrefused:SPEC
+ *               ok=N last_ok=NS refused=NS" (CLOCK_REALTIME ns of the last
+ *               connect let through and of the refusal's return)
  * Result lines: "<pid> <step> ok" or "<pid> <step> <ERRNO-NAME>". */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -144,6 +148,40 @@ static void fork_storm(const char *arg)
 		;
 	printf("%d forkstorm forks=%lu eagain=%lu\n", getpid(), forks, eagain);
 	fflush(stdout);
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* untilrefused:SPEC: when exactly a destination stopped being let through. */
+static int until_refused(const char *spec)
+{
+	const char *us = getenv("PB_ACTOR_LOOP_US");
+	useconds_t pause = us ? (useconds_t)atoi(us) : 1000;
+	uint64_t last_ok = 0, end = real_ns() + 60000000000ULL, t;
+	unsigned long ok = 0;
+	int err;
+
+	for (;;) {
+		err = do_net(spec, 0);
+		t = real_ns();
+		if (err == EPERM || t > end)
+			break;
+		if (!err || err == ECONNREFUSED) {
+			ok++;
+			last_ok = t;
+		}
+		usleep(pause);
+	}
+	printf("%d untilrefused:%s ok=%lu last_ok=%llu refused=%llu\n", getpid(), spec, ok,
+	       (unsigned long long)last_ok, err == EPERM ? (unsigned long long)t : 0ULL);
+	fflush(stdout);
+	return 0;
 }
 
 /* loopuntil:FILE:SPEC,SPEC...: tally what each destination gave. */
@@ -288,6 +326,8 @@ static int run_steps(char *argv0, int n, char **steps)
 			execv(arg, av);
 			result(s, errno);
 			return 1;
+		} else if (!strncmp(s, "untilrefused:", 13)) {
+			until_refused(s + 13);
 		} else if (!strncmp(s, "loopuntil:", 10)) {
 			if (loop_until(arg))
 				return 2;

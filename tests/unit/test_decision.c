@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include "procbind/decision.h"
@@ -286,6 +287,84 @@ static struct pb_dest dest_10(unsigned char b, __u16 port)
 	return d;
 }
 
+/* The protected prefilter never hides a match: for random rules (any
+ * prefix length, port range, family) and random destinations, a
+ * destination some rule matches always passes the hint; and one far from
+ * every rule's port and leading byte does not. */
+static void test_prot_hint(void **st)
+{
+	static struct pb_prot_hint h;
+	struct pb_rule rules[PB_MAX_RULES];
+	unsigned int seed = 12345, skipped = 0, matched = 0;
+
+	(void)st;
+	for (int round = 0; round < 200; round++) {
+		int n = 1 + (int)(rand_r(&seed) % PB_MAX_RULES);
+
+		__builtin_memset(&h, 0, sizeof(h));
+		for (int i = 0; i < n; i++) {
+			struct pb_rule *r = &rules[i];
+			int fam6 = rand_r(&seed) & 1, plen = (int)(rand_r(&seed) % 33);
+			__u16 lo = (__u16)(rand_r(&seed) % 65536);
+
+			__builtin_memset(r, 0, sizeof(*r));
+			r->family = fam6 ? PB_AF_INET6 : PB_AF_INET;
+			r->port_lo = lo;
+			r->port_hi = (__u16)(lo + rand_r(&seed) % 4 > 65535 ? 65535 : lo + rand_r(&seed) % 4);
+			for (int w = 0; w < 4; w++) {
+				unsigned char m[4], a[4];
+
+				for (int b = 0; b < 4; b++) {
+					int bit = (w * 4 + b) * 8;
+
+					m[b] = plen >= bit + 8 ? 0xff
+					       : plen > bit   ? (unsigned char)(0xff << (8 - (plen - bit)))
+							      : 0;
+					a[b] = (unsigned char)rand_r(&seed) & m[b];
+				}
+				__builtin_memcpy(&r->mask[w], m, 4);
+				__builtin_memcpy(&r->net[w], a, 4);
+			}
+			pb_hint_add_rule(&h, r);
+		}
+		for (int k = 0; k < 2000; k++) {
+			const struct pb_rule *r = &rules[rand_r(&seed) % (unsigned)n];
+			struct pb_dest d = {.family = r->family, .proto = 6};
+			int any = 0;
+
+			/* half near a rule (inside its net and ports), half anywhere */
+			d.port = k & 1 ? (__u16)(r->port_lo + (r->port_hi - r->port_lo) / 2)
+				       : (__u16)(rand_r(&seed) % 65536);
+			for (int w = 0; w < 4; w++)
+				d.addr[w] = (k & 1 ? r->net[w] : 0) |
+					    ((__u32)rand_r(&seed) & ~(k & 1 ? r->mask[w] : 0));
+			for (int i = 0; i < n; i++)
+				any |= pb_rule_match(&rules[i], &d);
+			matched += any;
+			if (any)
+				assert_true(pb_hint_may_match(&h, &d));
+			else
+				skipped += !pb_hint_may_match(&h, &d);
+		}
+	}
+	assert_true(matched > 1000);
+	assert_true(skipped > 1000); /* the hint does skip */
+	/* exactly: 10.0.0.0/8 port 5432 */
+	__builtin_memset(&h, 0, sizeof(h));
+	rules[0] = rule_10_8(ID_PAY);
+	pb_hint_add_rule(&h, &rules[0]);
+	{
+		struct pb_dest in = dest_10(10, 5432), other_port = dest_10(10, 5433),
+			       other_net = dest_10(11, 5432), v6 = dest_10(10, 5432);
+
+		v6.family = PB_AF_INET6;
+		assert_true(pb_hint_may_match(&h, &in));
+		assert_false(pb_hint_may_match(&h, &other_port));
+		assert_false(pb_hint_may_match(&h, &other_net));
+		assert_false(pb_hint_may_match(&h, &v6));
+	}
+}
+
 static void test_protected(void **st)
 {
 	static struct pb_kpolicy pol;
@@ -481,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_held_overflow_and_dedupe),
 	    cmocka_unit_test(test_several_credentials),
 	    cmocka_unit_test(test_file_decide),
+	    cmocka_unit_test(test_prot_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

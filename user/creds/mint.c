@@ -209,6 +209,7 @@ static void pb_unbind(struct pb_agent *a, uint64_t id, const struct pb_file_key 
 	if (file && (file->dev || file->ino))
 		bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.cred_files), file);
 	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.creds), &id);
+	pb_fast_bump(a); /* its holders are refused from now on */
 }
 
 static void pb_emit_cred_event(struct pb_agent *a, const char *type, const struct pb_cred_meta *m,
@@ -527,8 +528,10 @@ static int pb_mint_hold(struct pb_agent *a, const struct pb_cred_meta *m, char *
 
 	if (bpf_map_lookup_elem(fd, &tgid, &rec) || rec.self.start_time != m->bind.owner.start_time)
 		goto exited;
+	pb_holding_mark(a->kern.holding, a->kern.nholding, tgid); /* before it holds */
 	pb_hold_add(&rec, m->id);
 	rec.flags |= PB_PROC_BOUND;
+	rec.ok_until = 0;
 	if (!bpf_map_update_elem(fd, &tgid, &rec, BPF_EXIST))
 		return 0;
 exited:
@@ -688,6 +691,7 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 		snprintf(err, errlen, "revoke: credential map: %s", strerror(-ret));
 		return ret;
 	}
+	pb_fast_bump(a); /* no allow kept from before stands */
 	m->died = 0; /* revocation wins over an earlier natural death in the record */
 	pb_cred_bury(a, m, death);
 	pb_creds_save(a);

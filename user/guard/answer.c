@@ -87,7 +87,9 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
 		r->flags = PB_PROC_SEEDED | PB_PROC_COARSE;
 		memcpy(r->comm, gs->ref.comm, sizeof(r->comm));
 	}
+	pb_holding_mark(g->holding, g->nholding, r->self.tgid); /* before it holds */
 	pb_hold_add(r, id); /* past PB_MAX_HELD: fails closed at connect */
+	r->ok_until = 0;
 	if (bpf_map_update_elem(g->procs, &r->self.tgid, r, gs->have_rec ? BPF_EXIST : BPF_ANY))
 		pb_warn("guard: cannot record pid %u as a holder of a credential: %m",
 			r->self.tgid);

@@ -18,6 +18,8 @@
 struct pb_guard_ctx {
 	int fan;
 	int procs, creds, cred_files, cfg, policies, queue, state;
+	uint8_t *holding; /* map "holding", mapped by the agent before the fork */
+	size_t nholding;
 	char cgroup_root[PATH_MAX];
 };
 

@@ -117,6 +117,8 @@ static int pb_guard_fork(struct pb_agent *a)
 	    .policies = bpf_map__fd(s->maps.policies),
 	    .queue = bpf_map__fd(s->maps.guard_events),
 	    .state = bpf_map__fd(s->maps.guard_state),
+	    .holding = a->kern.holding,
+	    .nholding = a->kern.nholding,
 	};
 	struct pb_stat st;
 	struct pb_pkey who;

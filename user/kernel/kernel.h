@@ -35,6 +35,26 @@ int pb_counters_read(struct pb_agent *a, uint64_t out[PB_CNT_MAX]);
 int pb_map_count(int fd, size_t key_size, uint64_t *n);
 int pb_map_fd(struct pb_agent *a, const char *name);
 
+/* The connect hooks' fast path (abi.h: maps "fastpath" and "holding"),
+ * mapped into the agent after load (and inherited by the guard it forks).
+ * Mark tgid as one that may hold a credential: before it first holds one. */
+static inline void pb_holding_mark(uint8_t *holding, size_t n, uint32_t tgid)
+{
+	if (holding && tgid < n && !__atomic_load_n(&holding[tgid], __ATOMIC_RELAXED))
+		__atomic_store_n(&holding[tgid], 1, __ATOMIC_SEQ_CST);
+}
+/* After a change a kept allow may depend on (a credential written or
+ * removed): the hooks decide such connects again. */
+void pb_fast_bump(struct pb_agent *a);
+/* A policy switch, in two steps around the generation's: before it, widen
+ * the protected prefilter to cover the new policy too; after it, set it to
+ * the new policy's alone, with its flags and the earliest expiry of its
+ * identities (boot ns). At every moment the prefilter covers the policy a
+ * hook may be reading. */
+void pb_fast_widen(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t flags);
+void pb_fast_policy(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t flags,
+		    uint64_t expiry);
+
 /* subject.c: the live process tgid as the decision sees it. Its record when
  * the record is this process's (have_rec: start to the nanosecond, parent,
  * executable), else /proc (start to the tick: never a credential's owner);

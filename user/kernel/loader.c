@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +58,94 @@ static int pb_pin_maps(struct pb_agent *a)
 			return pb_err(-errno, "loader: pin %s: %m", path);
 	}
 	return 0;
+}
+
+/* Map "holding" covers every PID kernel.pid_max allows (at least the
+ * default's): one byte each, 8 per element. */
+static __u32 pb_holding_entries(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	unsigned int pid_max = 0;
+
+	if (!f || fscanf(f, "%u", &pid_max) != 1 || pid_max < PB_DEFAULT_MAX_PROCS)
+		pid_max = PB_DEFAULT_MAX_PROCS;
+	if (f)
+		fclose(f);
+	if (pid_max > (1u << 22))
+		pid_max = 1u << 22; /* PID_MAX_LIMIT on 64-bit */
+	return (pid_max + PB_HOLDING_PER_ELEM - 1) / PB_HOLDING_PER_ELEM;
+}
+
+static size_t pb_fast_len(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (sizeof(struct pb_fast) + page - 1) / page * page;
+}
+
+/* Map the fast path's maps into the agent: it writes them with plain
+ * atomic stores, which a lookup-modify-update through the syscall could not
+ * do without losing a hook's concurrent write. */
+static int pb_fast_map(struct pb_agent *a)
+{
+	struct procbind *s = a->kern.skel;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)bpf_map__max_entries(s->maps.holding) * sizeof(__u64);
+	void *p;
+
+	len = (len + page - 1) / page * page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s->maps.holding), 0);
+	if (p == MAP_FAILED)
+		return pb_err(-errno, "loader: map %s: %m", "holding");
+	a->kern.holding = p;
+	a->kern.holding_len = len;
+	a->kern.nholding = (size_t)bpf_map__max_entries(s->maps.holding) * PB_HOLDING_PER_ELEM;
+	p = mmap(NULL, pb_fast_len(), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(s->maps.fastpath), 0);
+	if (p == MAP_FAILED)
+		return pb_err(-errno, "loader: map %s: %m", "fastpath");
+	a->kern.fast = p;
+	return 0;
+}
+
+void pb_fast_bump(struct pb_agent *a)
+{
+	if (a->kern.fast)
+		__atomic_fetch_add(&a->kern.fast->epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+void pb_fast_widen(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t flags)
+{
+	struct pb_fast *f = a->kern.fast;
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < sizeof(h->ports) / sizeof(h->ports[0]); i++)
+		if (h->ports[i])
+			__atomic_fetch_or(&f->hint.ports[i], h->ports[i], __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < 2; i++)
+		for (size_t j = 0; j < 4; j++)
+			if (h->lead[i][j])
+				__atomic_fetch_or(&f->hint.lead[i][j], h->lead[i][j], __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&f->flags, flags, __ATOMIC_SEQ_CST);
+}
+
+void pb_fast_policy(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t flags,
+		    uint64_t expiry)
+{
+	struct pb_fast *f = a->kern.fast;
+
+	if (!f)
+		return;
+	__atomic_store_n(&f->expiry, expiry, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&f->flags, flags, __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < sizeof(h->ports) / sizeof(h->ports[0]); i++)
+		if (f->hint.ports[i] != h->ports[i])
+			__atomic_store_n(&f->hint.ports[i], h->ports[i], __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < 2; i++)
+		for (size_t j = 0; j < 4; j++)
+			__atomic_store_n(&f->hint.lead[i][j], h->lead[i][j], __ATOMIC_SEQ_CST);
+	pb_fast_bump(a);
 }
 
 /* Take over the maps a running procbind pinned: same layout, same shapes,
@@ -255,6 +344,7 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	bpf_program__set_autoload(s->progs.pb_acquire_openat2_locked, acq && !a->kern.atomics);
 	bpf_program__set_autoload(s->progs.pb_acquire_open_locked, acq && !a->kern.atomics);
 	bpf_map__set_max_entries(s->maps.procs, a->purpose.policy.max_procs);
+	bpf_map__set_max_entries(s->maps.holding, pb_holding_entries());
 	bpf_map__set_max_entries(s->maps.creds, a->purpose.policy.max_creds);
 	bpf_map__set_max_entries(s->maps.cred_files, a->purpose.policy.max_creds);
 	if (mkdir(a->conf.pin_dir, 0700) && errno != EEXIST)
@@ -313,7 +403,7 @@ int pb_loader_start(struct pb_agent *a)
 		a->kern.use_lsm = 0;
 		err = pb_open_load(a, &load_failed);
 	}
-	if (err)
+	if (err || (err = pb_fast_map(a)))
 		return err;
 	s = a->kern.skel;
 	pb_info("loader: credential files: %s%s%s",
@@ -413,6 +503,12 @@ int pb_loader_attach(struct pb_agent *a)
 
 void pb_loader_stop(struct pb_agent *a)
 {
+	if (a->kern.holding)
+		munmap(a->kern.holding, a->kern.holding_len);
+	if (a->kern.fast)
+		munmap(a->kern.fast, pb_fast_len());
+	a->kern.holding = NULL;
+	a->kern.fast = NULL;
 	/* The pinned links and maps stay: enforcement outlives the agent, and
 	 * the next one adopts them. A link that could not be pinned detaches. */
 	while (a->kern.nlinks > 0) {

@@ -37,6 +37,10 @@ int pb_seed_one(struct pb_agent *a, const struct pb_task_info *ti, char *exe, si
 		rec.ident = pb_purpose_tag(a, ti->cgroup_id, exe, &rec.exe_mask);
 		rec.tag_gen = a->purpose.gen;
 	}
+	/* A start known only to the tick is settled by the first connect that
+	 * looks the record up: this process's connects must look it up. */
+	if (rec.flags & PB_PROC_COARSE)
+		pb_holding_mark(a->kern.holding, a->kern.nholding, rec.self.tgid);
 	/* NOEXIST: a record the hooks wrote since they were attached is newer. */
 	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.procs), &rec.self.tgid, &rec,
 				BPF_NOEXIST))

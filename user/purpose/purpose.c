@@ -24,6 +24,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "kernel.h"
 #include "purpose.h"
 #include "util.h"
 #include "procbind.skel.h"
@@ -270,14 +271,34 @@ int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t g
 	return 0;
 }
 
-int pb_purpose_activate(struct pb_agent *a, uint32_t gen)
+int pb_purpose_activate(struct pb_agent *a, uint32_t gen, const struct pb_policy *p)
 {
 	struct pb_config cfg = {.gen = gen, .layout = PB_LAYOUT};
+	uint32_t flags = p->nprot ? PB_FAST_PROTECTED : 0;
+	struct pb_prot_hint *hint = calloc(1, sizeof(*hint));
+	uint64_t expiry = UINT64_MAX;
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.agent_cfg), &zero, &cfg, BPF_ANY))
+	if (!hint)
+		return pb_err(-ENOMEM, "purpose: activate generation %u: out of memory", gen);
+	for (unsigned int i = 0; i < p->nprot; i++)
+		pb_hint_add_rule(hint, &p->prot[i]);
+	for (unsigned int i = 0; i < p->nident; i++) {
+		uint64_t e = pb_wall_to_boot(p->ident[i].expires);
+
+		if (e < expiry)
+			expiry = e;
+	}
+	pb_fast_widen(a, hint, flags);
+	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.agent_cfg), &zero, &cfg, BPF_ANY)) {
+		free(hint);
 		return pb_err(-errno, "purpose: activate generation %u: %m", gen);
+	}
 	a->purpose.gen = gen;
+	/* After the generation: the prefilter narrows to it, and an allow
+	 * kept under the one before is void. */
+	pb_fast_policy(a, hint, flags, expiry);
+	free(hint);
 	return 0;
 }
 
@@ -432,7 +453,7 @@ int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, 
 		gen = 1;
 	ret = pb_purpose_install(a, p, gen, err, errlen);
 	if (!ret) {
-		ret = pb_purpose_activate(a, gen);
+		ret = pb_purpose_activate(a, gen, p);
 		if (ret) {
 			snprintf(err, errlen, "activate generation %u: %s", gen, strerror(-ret));
 			pb_purpose_remove(a, gen);

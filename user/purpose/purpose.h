@@ -19,7 +19,7 @@ int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, 
 void pb_purpose_loaded(struct pb_agent *a); /* policy_loaded event */
 int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
 		       size_t errlen);
-int pb_purpose_activate(struct pb_agent *a, uint32_t gen);
+int pb_purpose_activate(struct pb_agent *a, uint32_t gen, const struct pb_policy *p);
 void pb_purpose_remove(struct pb_agent *a, uint32_t gen);
 void pb_purpose_cgroup_added(struct pb_agent *a, uint64_t cgroup_id);
 void pb_purpose_tick(struct pb_agent *a); /* retry cgroups awaiting the kubelet */
