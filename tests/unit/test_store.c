@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -43,14 +44,28 @@ static void test_store_find_add_remove(void **st)
 	(void)st;
 	assert_null(pb_cred_store_find(&s, 1));
 	for (unsigned int i = 0; i < N; i++) {
+		char path[32];
+
 		m.id = id_of(i);
 		m.uid = i;
+		/* each entry owns its strings (the sanitizers' run checks that
+		 * removal and free release them) */
+		snprintf(path, sizeof(path), "/run/tok-%u", i);
+		m.exe = m.cgroup = m.path = NULL;
+		assert_int_equal(pb_cred_meta_set(&m.path, path), 0);
+		assert_int_equal(pb_cred_meta_set(&m.exe, i % 2 ? "/bin/x" : ""), 0);
 		assert_int_equal(pb_cred_store_reserve(&s), 0);
 		const struct pb_cred_meta *added = pb_cred_store_add(&s, &m);
 
 		assert_ptr_equal(added, &s.v[s.n - 1]);
+		assert_string_equal(added->path, path);
+		if (i % 2)
+			assert_string_equal(added->exe, "/bin/x");
+		else
+			assert_null(added->exe); /* "" is none */
 		present[i] = 1;
 	}
+	m.exe = m.cgroup = m.path = NULL; /* the store owns them */
 	assert_int_equal(s.n, N);
 	check_all(&s, present);
 	/* Remove every third, then the first ten positions, checking all. */

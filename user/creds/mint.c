@@ -136,7 +136,7 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_str(b, "expires", ts);
 	pb_json_str(b, "inherit", m->bind.flags & PB_CRED_INHERIT_CHILDREN ? "children" : "none");
 	pb_json_bool(b, "revoked", m->bind.flags & PB_CRED_REVOKED);
-	pb_json_str(b, "file", m->path[0] ? m->path : NULL);
+	pb_json_str(b, "file", m->path);
 	pb_json_key(b, "bound_process");
 	pb_json_begin(b);
 	pb_json_u64(b, "pid", m->bind.owner.tgid);
@@ -144,7 +144,7 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_u64(b, "start_time", m->bind.owner.start_time);
 	pb_json_u64(b, "uid", m->uid);
 	pb_json_strn(b, "comm", m->comm, sizeof(m->comm));
-	pb_json_str(b, "exe", m->exe[0] ? m->exe : NULL);
+	pb_json_str(b, "exe", m->exe);
 	pb_json_u64(b, "exe_dev", m->bind.exe_dev);
 	pb_json_u64(b, "exe_ino", m->bind.exe_ino);
 	pb_json_cgroup(a, b, m->bind.cgroup_id);
@@ -243,7 +243,7 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 			struct pb_cred_meta *m, char *err, size_t errlen)
 {
 	struct pb_proc rec;
-	char tagname[40];
+	char tagname[40], buf[PATH_MAX];
 	uint64_t tag;
 	int ret = pb_walk_one(a, req->pid, ti);
 
@@ -255,7 +255,9 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 			       strerror(-ret));
 	/* The process needs a record for its exec/exit to be seen; one the
 	 * hooks wrote is newer and stays. */
-	ret = pb_seed_one(a, ti, m->exe, sizeof(m->exe));
+	ret = pb_seed_one(a, ti, buf, sizeof(buf));
+	if (pb_cred_meta_set(&m->exe, buf))
+		return pb_errf(err, errlen, -ENOMEM, "mint: out of memory");
 	if (ret && ret != -EEXIST)
 		return pb_errf(err, errlen, ret, "mint: process map: %s", strerror(-ret));
 	if (bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &ti->proc.tgid, &rec))
@@ -292,21 +294,24 @@ static int pb_mint_bind(struct pb_agent *a, const struct pb_mint_req *req,
 			       "its cgroup or executable does not match the identity's match",
 			       req->pid, ident->name,
 			       tag ? pb_ident_name(a, tag, tagname, sizeof(tagname)) : "none");
-	pb_cgroup_name(a, ti->cgroup_id, m->cgroup, sizeof(m->cgroup));
+	pb_cgroup_name(a, ti->cgroup_id, buf, sizeof(buf));
+	if (pb_cred_meta_set(&m->cgroup, buf))
+		return pb_errf(err, errlen, -ENOMEM, "mint: out of memory");
 	/* A tag from an earlier policy generation still needs this policy's
 	 * cgroup patterns to hold. */
 	if (rec.tag_gen != a->purpose.gen && ident->ncgroups &&
-	    !pb_identity_cgroups_match(ident, m->cgroup))
+	    !pb_identity_cgroups_match(ident, pb_str(m->cgroup)))
 		return pb_errf(err, errlen, -EPERM,
 			       "mint: process %u was tagged '%s' by an earlier policy; its cgroup "
 			       "%s no longer matches",
-			       req->pid, ident->name, m->cgroup);
+			       req->pid, ident->name, pb_str(m->cgroup));
 	m->bind.owner = ti->proc;
 	m->bind.cgroup_id = ti->cgroup_id;
 	m->bind.exe_dev = req->exe_ino ? req->exe_dev : ti->exe_dev;
 	m->bind.exe_ino = req->exe_ino ? req->exe_ino : ti->exe_ino;
 	if (req->exe_ino && req->exe_path)
-		snprintf(m->exe, sizeof(m->exe), "%s", req->exe_path);
+		if (pb_cred_meta_set(&m->exe, req->exe_path))
+			return pb_errf(err, errlen, -ENOMEM, "mint: out of memory");
 	m->bind.ident = ident->id;
 	m->uid = ti->uid;
 	memcpy(m->comm, ti->comm, sizeof(m->comm));
@@ -461,8 +466,10 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 		snprintf(err, errlen, "mint: create token file %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (named)
-		snprintf(m->path, sizeof(m->path), "%s", path);
+	if (named && pb_cred_meta_set(&m->path, path)) {
+		unlink(path); /* a file nobody would remove */
+		return pb_errf(err, errlen, -ENOMEM, "mint: out of memory");
+	}
 	/* On overlayfs stat(2) reports the layer's device, not the one the
 	 * kernel sees at open: the file would never be recognised. Refused
 	 * rather than left unenforced. */
@@ -501,8 +508,10 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	if (!ret && !named) {
 		stage = "create";
 		ret = pb_link_tmpfile(fd, path);
-		if (!ret)
-			snprintf(m->path, sizeof(m->path), "%s", path);
+		if (!ret && pb_cred_meta_set(&m->path, path)) {
+			unlink(path);
+			ret = -ENOMEM;
+		}
 	}
 	if (!ret && fchown(fd, m->uid, (gid_t)-1)) {
 		stage = "chown";
@@ -577,8 +586,10 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	}
 	if (!ret)
 		ret = pb_mint_bind(a, req, plan.ident, &ti, &m, err, errlen);
-	if (ret)
+	if (ret) {
+		pb_cred_meta_clear(&m);
 		return ret;
+	}
 
 	m.id = pb_new_id(a);
 	m.issued = pb_now_boot_ns();
@@ -586,8 +597,10 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	m.bind.flags = plan.inherit ? PB_CRED_INHERIT_CHILDREN : 0;
 	snprintf(m.identity, sizeof(m.identity), "%s", plan.ident->name);
 	ret = pb_mint_register(a, &m, err, errlen);
-	if (ret)
+	if (ret) {
+		pb_cred_meta_clear(&m);
 		return ret;
+	}
 
 	claims = pb_claims_json(a, &m, req->audience[0] ? req->audience : "procbind");
 	token = claims ? pb_token_sign(claims, a->key.sk) : NULL;
@@ -602,9 +615,10 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	if (!ret)
 		ret = pb_mint_hold(a, &m, err, errlen);
 	if (ret) {
-		if (m.path[0])
+		if (m.path)
 			unlink(m.path);
 		pb_unbind(a, m.id, &m.file);
+		pb_cred_meta_clear(&m);
 		return ret;
 	}
 
@@ -642,14 +656,14 @@ static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
 {
 	struct stat st;
 
-	if (!m->path[0])
+	if (!m->path)
 		return;
 	if (!lstat(m->path, &st) && pb_dev_to_kernel(st.st_dev) == m->file.dev &&
 	    st.st_ino == m->file.ino)
 		return;
 	pb_info("mint: token file %s was removed; its inode is no longer watched", m->path);
 	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file);
-	m->path[0] = 0;
+	pb_cred_meta_set(&m->path, NULL);
 	a->creds.dirty = 1;
 }
 
@@ -658,9 +672,10 @@ static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
 static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m)
 {
 	pb_cred_check_file(a, m);
-	pb_guard_unmark(a, m->path);
-	if (m->path[0])
+	if (m->path) {
+		pb_guard_unmark(a, m->path);
 		unlink(m->path);
+	}
 	pb_unbind(a, m->id, &m->file);
 }
 
@@ -698,25 +713,35 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 	return 0;
 }
 
+/* The owner and file checks cost a syscall each: at most this many a
+ * second, in turn, so that a million credentials do not keep the agent busy
+ * (the kernel refuses an exited owner's credential on its own; the sweep
+ * only writes the record of its end and forgets it). */
+#define PB_SWEEP_SYSCALLS 4096
+
 void pb_creds_tick(struct pb_agent *a)
 {
 	int procs_fd = bpf_map__fd(a->kern.skel->maps.procs);
 	uint64_t now = pb_now_boot_ns();
-	size_t i = 0;
+	size_t i = 0, n = a->creds.store.n, from = n ? a->creds.sweep % n : 0;
+	size_t to = from + (n < PB_SWEEP_SYSCALLS ? n : PB_SWEEP_SYSCALLS);
 
 	while (i < a->creds.store.n) {
 		struct pb_cred_meta *m = &a->creds.store.v[i];
+		/* this tick's share of the syscall checks (wrapping around) */
+		int checks = (i >= from && i < to) || i + n < to;
 		struct pb_proc owner;
 		__u32 tgid = m->bind.owner.tgid;
 
 		if (!m->died) {
 			if (now >= m->bind.expires)
 				pb_cred_bury(a, m, "expired");
-			else if (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
-				 owner.self.start_time != m->bind.owner.start_time)
+			else if (checks && (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
+					    owner.self.start_time != m->bind.owner.start_time))
 				pb_cred_bury(a, m, "owner_exited");
 		}
-		pb_cred_check_file(a, m);
+		if (checks)
+			pb_cred_check_file(a, m);
 		/* died may be stamped after now was read: compare, never subtract */
 		if (m->died && now > m->died + a->conf.dead_retention) {
 			pb_cred_forget(a, m);
@@ -726,6 +751,7 @@ void pb_creds_tick(struct pb_agent *a)
 		}
 		i++;
 	}
+	a->creds.sweep = to;
 	if (a->creds.dirty)
 		pb_creds_save(a);
 }
@@ -783,9 +809,9 @@ int pb_creds_save(struct pb_agent *a)
 		pb_json_u64(&b, "file_ino", m->file.ino);
 		pb_json_str(&b, "identity", m->identity);
 		pb_json_strn(&b, "comm", m->comm, strnlen(m->comm, sizeof(m->comm)));
-		pb_json_str(&b, "exe", m->exe);
-		pb_json_str(&b, "cgroup", m->cgroup);
-		pb_json_str(&b, "path", m->path);
+		pb_json_str(&b, "exe", pb_str(m->exe));
+		pb_json_str(&b, "cgroup", pb_str(m->cgroup));
+		pb_json_str(&b, "path", pb_str(m->path));
 		pb_json_u64(&b, "uid", m->uid);
 		pb_json_u64(&b, "issued", m->issued);
 		pb_json_u64(&b, "died", m->died);
@@ -864,19 +890,26 @@ int pb_creds_load(struct pb_agent *a)
 #undef U
 		pb_jcopy(o, "identity", m.identity, sizeof(m.identity));
 		pb_jcopy(o, "comm", m.comm, sizeof(m.comm));
-		pb_jcopy(o, "exe", m.exe, sizeof(m.exe));
-		pb_jcopy(o, "cgroup", m.cgroup, sizeof(m.cgroup));
-		pb_jcopy(o, "path", m.path, sizeof(m.path));
+		if (pb_cred_meta_set(&m.exe, json_string_value(json_object_get(o, "exe"))) ||
+		    pb_cred_meta_set(&m.cgroup, json_string_value(json_object_get(o, "cgroup"))) ||
+		    pb_cred_meta_set(&m.path, json_string_value(json_object_get(o, "path")))) {
+			json_decref(o);
+			pb_cred_meta_clear(&m);
+			break; /* out of memory: what was read is kept */
+		}
 		death = json_string_value(json_object_get(o, "death"));
 		m.death = pb_death_name(death);
 		json_decref(o);
 		if (!m.id || bpf_map_lookup_elem(creds_fd, &m.id, &kc)) {
+			pb_cred_meta_clear(&m);
 			dropped++;
 			continue;
 		}
 		m.bind.flags = kc.flags; /* the kernel's word on revocation */
-		if (pb_cred_store_reserve(&a->creds.store))
+		if (pb_cred_store_reserve(&a->creds.store)) {
+			pb_cred_meta_clear(&m);
 			break;
+		}
 		pb_cred_store_add(&a->creds.store, &m);
 		n++;
 	}
@@ -898,7 +931,7 @@ int pb_creds_guard_all(struct pb_agent *a)
 		int err;
 
 		pb_cred_check_file(a, m);
-		if (!m->path[0])
+		if (!m->path)
 			continue;
 		err = pb_guard_mark(a, -1, m->path);
 		if (!err) {

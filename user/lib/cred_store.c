@@ -4,6 +4,7 @@
  * credentials come and go). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cred_store.h"
 #include "util.h"
@@ -49,6 +50,23 @@ int pb_cred_store_reserve(struct pb_cred_store *s)
 	return 0;
 }
 
+int pb_cred_meta_set(char **field, const char *v)
+{
+	free(*field);
+	*field = NULL;
+	if (!v || !*v)
+		return 0;
+	*field = strdup(v);
+	return *field ? 0 : -ENOMEM;
+}
+
+void pb_cred_meta_clear(struct pb_cred_meta *m)
+{
+	pb_cred_meta_set(&m->exe, NULL);
+	pb_cred_meta_set(&m->cgroup, NULL);
+	pb_cred_meta_set(&m->path, NULL);
+}
+
 struct pb_cred_meta *pb_cred_store_add(struct pb_cred_store *s, const struct pb_cred_meta *m)
 {
 	struct pb_cred_meta *slot = &s->v[s->n];
@@ -72,6 +90,7 @@ void pb_cred_store_remove_at(struct pb_cred_store *s, size_t i)
 {
 	size_t hole = pb_store_slot(s, s->v[i].id), last = s->n - 1;
 
+	pb_cred_meta_clear(&s->v[i]);
 	/* Backward shift: move up every entry after the hole whose home slot
 	 * does not lie between the hole and it. */
 	for (size_t j = (hole + 1) & (s->nslots - 1); s->slots[j]; j = (j + 1) & (s->nslots - 1)) {
@@ -89,7 +108,7 @@ void pb_cred_store_remove_at(struct pb_cred_store *s, size_t i)
 	}
 	s->n--;
 	/* a burst of credentials leaves no high-water mark behind (an entry
-	 * is some 13 KiB); the index keeps its size, which is at least twice
+	 * is some 250 bytes and its strings); the index keeps its size, which is at least twice
 	 * the array's as before */
 	if (!s->n) {
 		pb_cred_store_free(s); /* none left: nothing kept */
@@ -105,6 +124,8 @@ void pb_cred_store_remove_at(struct pb_cred_store *s, size_t i)
 
 void pb_cred_store_free(struct pb_cred_store *s)
 {
+	for (size_t i = 0; s->v && i < s->n; i++)
+		pb_cred_meta_clear(&s->v[i]);
 	free(s->v);
 	free(s->slots);
 	*s = (struct pb_cred_store){0};

@@ -20,9 +20,12 @@ struct pb_cred_meta {
 	struct pb_file_key file; /* the token file's inode (map cred_files) */
 	char identity[PB_IDENTITY_LEN];
 	char comm[PB_COMM_LEN];
-	char exe[PATH_MAX];
-	char cgroup[PATH_MAX];
-	char path[PATH_MAX]; /* token file; "" once removed */
+	/* Heap strings the entry owns (NULL: none), set with pb_cred_meta_set:
+	 * a credential costs its own bytes, not three PATH_MAX buffers (12 KiB
+	 * each, 12 GiB for a million credentials). */
+	char *exe;
+	char *cgroup;
+	char *path; /* token file; NULL once removed */
 	uint32_t uid;
 	uint64_t issued;   /* boot ns */
 	uint64_t died;	   /* boot ns when it stopped being valid; 0 = live */
@@ -36,10 +39,22 @@ struct pb_cred_store {
 	size_t nslots;	 /* a power of two, at least twice cap */
 };
 
+/* Set a string of m to a copy of v (NULL or "": none): 0, or -ENOMEM (the
+ * field is then none). */
+int pb_cred_meta_set(char **field, const char *v);
+/* Free the strings of a meta that is not in a store. */
+void pb_cred_meta_clear(struct pb_cred_meta *m);
+/* v, or "" for none: for printing */
+static inline const char *pb_str(const char *v)
+{
+	return v ? v : "";
+}
+
 /* Room for one more credential: 0, or -ENOMEM (nothing changed). Pointers
  * into the store are invalid after a call that grew it. */
 int pb_cred_store_reserve(struct pb_cred_store *s);
-/* Add m (its id not yet in the store) after a successful reserve. */
+/* Add m (its id not yet in the store) after a successful reserve: the store
+ * takes m's strings (m must not be cleared after). */
 struct pb_cred_meta *pb_cred_store_add(struct pb_cred_store *s, const struct pb_cred_meta *m);
 struct pb_cred_meta *pb_cred_store_find(const struct pb_cred_store *s, uint64_t id);
 /* Remove v[i]; the last credential takes its place. */
