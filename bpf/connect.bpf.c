@@ -381,6 +381,19 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		}
 	}
 
+	/* 2, early: a process that holds nothing (a settled record holding
+	 * nothing, or no record and a parent that held nothing) is allowed
+	 * unless a protected rule matches: one scan, no exempt scan. */
+	if ((rec && !rec->nheld && !(rec->flags & PB_PROC_COARSE)) ||
+	    (!rec && !pb_untracked_child())) {
+		struct pb_config *cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
+
+		if (!cfg || !pb_protected_rules(ctx, cfg->gen, family)) {
+			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
+			return 1;
+		}
+	}
+
 	/* 1 */
 	pol = pb_policy_now(&gen);
 	if (pol) {

@@ -153,7 +153,7 @@ static __always_inline void *pb_event_reserve(__u32 size, __u16 type)
 
 /* The agent drains on a timer, so most events need not wake it: a wake-up
  * per connect would cost more than the decision (measured: 2.5 us against
- * 0.4 us per holder connect, tools/bench_connect.sh). In a burst, wake it
+ * 0.4 us per holder connect, tools/bench_cost.sh). In a burst, wake it
  * each time the fill crosses an eighth of the buffer: a few wake-ups per
  * buffer, and the agent is always told long before the buffer is full. */
 #define PB_RB_WAKE_STEP (PB_RINGBUF_BYTES / 8)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* pb_connect_loop: the load for bench_connect.sh. Optionally reads a token
+/* pb_connect_loop: the load for bench_cost.sh (connect). Optionally reads a token
  * file (so that it holds a credential), waits for a go file, then calls
  * connect(2) N times on one UDP socket and prints the mean ns per call.
  *

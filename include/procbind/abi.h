@@ -294,7 +294,7 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 	X(PB_CNT_NOCRED_CONNECT, "nocred_connect") /* connects by holders of nothing */            \
 	X(PB_CNT_NO_RECORD, "no_record_connect")   /* connect by a process with no record */       \
 	X(PB_CNT_ALLOW_REPEAT, "allow_repeat")	   /* allowed again to its last destination */     \
-	X(PB_CNT_EXEMPT, "exempt_connect")	   /* to exempt destinations: not judged */        \
+	X(PB_CNT_EXEMPT, "exempt_connect")	   /* holders to exempt destinations: not judged */ \
 	X(PB_CNT_NO_POLICY, "no_policy")	   /* policy generation missing (closed) */        \
 	X(PB_CNT_TAGGED, "exec_tagged")		   /* execs tagged with an identity */             \
 	X(PB_CNT_OPEN_ALLOWED, "lsm_open_allowed") /* BPF-LSM: opened by one entitled to it */     \

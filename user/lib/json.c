@@ -95,22 +95,35 @@ static size_t pb_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* A byte that stands for itself in a JSON string. */
+static inline int pb_json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void pb_json_escape(struct pb_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 
 	pb_buf_append(b, "\"", 1);
-	for (size_t i = 0; i < n && s[i]; i++) {
+	for (size_t i = 0; i < n && s[i];) {
 		unsigned char c = s[i];
 		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		size_t run = i;
 
+		/* most of every line is plain ASCII: copied a run at a time */
+		while (run < n && pb_json_plain((unsigned char)s[run]))
+			run++;
+		if (run > i) {
+			pb_buf_append(b, s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			char two[2] = {'\\', (char)c};
 			pb_buf_append(b, two, 2);
 		} else if (c < 0x20 || c == 0x7f) {
 			pb_buf_append(b, esc, 6);
-		} else if (c < 0x80) {
-			pb_buf_append(b, (const char *)&c, 1);
 		} else {
 			/* A comm, path or argument is bytes, not text (prctl
 			 * PR_SET_NAME takes any): a byte that is not part of
@@ -120,11 +133,12 @@ void pb_json_escape(struct pb_buf *b, const char *s, size_t n)
 
 			if (len) {
 				pb_buf_append(b, s + i, len);
-				i += len - 1;
-			} else {
-				pb_buf_append(b, "\\ufffd", 6);
+				i += len;
+				continue;
 			}
+			pb_buf_append(b, "\\ufffd", 6);
 		}
+		i++;
 	}
 	pb_buf_append(b, "\"", 1);
 }

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# What procbind costs, as ratios against the floors. Root; the real agent,
+# the real programs, loopback only. Usage:
+#   bench_cost.sh BUILD [ROUNDS] [SECTIONS]
+# SECTIONS (default all): any of connect tcp exec scale storm, comma-separated.
+#
+#   connect  in-kernel ns per run of the connect4 program (run_time_ns /
+#            run_cnt, kernel.bpf_stats_enabled=1) and wall ns per connect(2)
+#            of a UDP socket, 100,000 connects a run: no program, the floor
+#            (tools/floor.bpf.c: a cgroup/connect4 program that returns 1),
+#            and procbind under a minimal policy and a full one (16 exempt,
+#            16 protected, 16 scope rules), for a caller that holds nothing
+#            and for the holder of a self-bound credential connecting again
+#            to the same place.
+#   tcp      loopback TCP connect + accept + close, wall ns per round trip:
+#            no program, the floor, procbind (caller holds nothing; holder).
+#   exec     fork + exec /bin/true + wait: no program, an execsnoop (the
+#            execve tracepoints libbpf-tools' execsnoop uses, one ring
+#            buffer event per exec, read by a consumer), procbind.
+#   scale    the connect program's in-kernel cost with 1k, 10k, 100k and 1M
+#            simulated processes and credentials in the maps (tools/pb_fill:
+#            records under tgids above PID_MAX_LIMIT, each holding one
+#            credential bound to it, which the agent adopts), and the memory
+#            then: the agent's VmRSS and the maps' bytes (bpftool's
+#            bytes_memlock), and the agent's CPU while idle.
+#   storm    100 credential holders each connecting to a new loopback
+#            address and port every time, so every connect is an event
+#            through the ring buffer into the agent and the audit trail: at
+#            offered rates up to as fast as they can, the events per second
+#            carried, the events lost, the agent's CPU per event.
+#
+# PB_STORM_RATES overrides the storm's offered rates (0: as fast as they can);
+# PB_STORM_PERF=FILE records the agent with perf during each step.
+# Each section runs its configurations interleaved, ROUNDS times (default 5),
+# and prints the medians and the medians of per-round ratios. Machines are
+# noisy (5-15 % between identical runs): compare ratios, not single figures.
+set -euo pipefail
+BUILD=${1:?usage: bench_cost.sh BUILD_DIR [ROUNDS] [SECTIONS]}
+BUILD=$(cd "$BUILD" && pwd)
+ROUNDS=${2:-5}
+SECTIONS=${3:-connect,tcp,exec,scale,storm}
+T=$(mktemp -d /tmp/pbcost.XXXXXX)
+CGROOT=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+CG=$CGROOT/pbcost-$$
+PIN=/sys/fs/bpf/pbcost-$$
+PORT=$((20000 + $$ % 10000))
+OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
+AGENT= FLOOR=
+cleanup() {
+	set +e
+	[ -n "$FLOOR" ] && kill "$FLOOR" 2>/dev/null && wait "$FLOOR" 2>/dev/null
+	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
+	sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
+	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	sleep 0.1
+	rmdir "$CG" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+[ "$(id -u)" = 0 ] || { echo "bench_cost: needs root"; exit 2; }
+sysctl -qw kernel.bpf_stats_enabled=1
+mkdir -p "$CG"
+want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
+
+# ---- the agent --------------------------------------------------------------
+# policy FILE min|full [LIMITS]
+policy() {
+	{
+		printf 'version: 1\nmode: enforce\n'
+		[ -n "${3:-}" ] && printf 'limits: {max_procs: %s, max_creds: 1048576}\n' "$3"
+		printf 'credentials: {default_ttl: 1h, max_ttl: 24h}\n'
+		printf 'identities:\n  - name: bench\n'
+		printf '    owner: bench@example.invalid\n    purpose: The benchmark loops.\n'
+		printf '    expires: 2099-01-01\n    match: {cgroups: ["/pbcost-%s"]}\n    scope:\n' $$
+		if [ "$2" = full ]; then
+			for i in $(seq 1 15); do
+				printf '      - {cidr: 10.%d.0.0/16, ports: 9, protocol: udp}\n' "$i"
+			done
+		fi
+		printf '      - {cidr: 127.0.0.0/8, ports: any, protocol: any}\n'
+		if [ "$2" = full ]; then
+			# protected: 127.1-16.0.0/16 port 9, so that 127.0.0.1:9 passes
+			# the prefilter (leading byte 127, port 9) and is scanned
+			printf 'protected:\n'
+			for i in $(seq 1 16); do
+				printf '  - {cidr: 127.%d.0.0/16, ports: 9, protocol: udp, identity: bench}\n' "$i"
+			done
+			printf 'exempt:\n'
+			for i in $(seq 101 116); do
+				printf '  - {cidr: 10.%d.0.0/16, ports: 53, protocol: any}\n' "$i"
+			done
+		fi
+	} >"$1"
+}
+policy "$T/min.yaml" min
+policy "$T/full.yaml" full
+
+start_agent() {
+	"$BUILD/procbindd" --policy "$1" --state-dir "$T/state" --pin-dir "$PIN" \
+		--socket "$T/ctl.sock" --workload-socket off --lsm off >"$T/events.jsonl" 2>"$T/agent.log" &
+	AGENT=$!
+	for _ in $(seq 600); do
+		[ -S "$T/ctl.sock" ] && "$BUILD/procbindctl" --socket "$T/ctl.sock" health >/dev/null 2>&1 && return
+		kill -0 "$AGENT" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$T/agent.log"; exit 1
+}
+# stop_agent [keep]: the pinned state goes too, unless keep
+stop_agent() {
+	kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=
+	rm -f "$T/ctl.sock"
+	if [ "${1:-}" != keep ]; then
+		"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
+		rm -rf "$T/state"
+	fi
+}
+ctl() { "$BUILD/procbindctl" --socket "$T/ctl.sock" "$@"; }
+start_floor() {
+	"$BUILD/tools/pb_floor" "$BUILD/bpf/floor.bpf.o" "$@" >"$T/floor.out" 2>&1 &
+	FLOOR=$!
+	for _ in $(seq 200); do grep -q ready "$T/floor.out" && return; sleep 0.02; done
+	cat "$T/floor.out"; exit 1
+}
+stop_floor() { kill "$FLOOR"; wait "$FLOOR" 2>/dev/null || true; FLOOR=; }
+
+# run_time_ns and run_cnt summed over programs named $1
+prog_stats() {
+	bpftool prog show -j | jq -r --arg n "$1" '[.[] | select(.name==$n)] |
+		"\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
+}
+per_run() { echo "$1 $2" | awk '{ d = $4 - $2; printf "%.1f", d ? ($3 - $1) / d : 0 }'; }
+
+# in_cg CMD...: run CMD exec'd inside the benchmark's cgroup (so that the
+# policy's identity matches it), in the background; its pid in $!
+in_cg() { (echo "$BASHPID" >"$CG/cgroup.procs" && exec "$@") & }
+# holder OUT CMD...: CMD, given TOKEN=$T/tok and GO=$T/go in its arguments,
+# started in the cgroup, minted for, then let go; waits for it
+holder() {
+	local out=$1 pid; shift
+	rm -f "$T/go" "$T/tok"
+	in_cg "$@" >"$out"
+	pid=$!
+	for _ in $(seq 300); do
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$1")" ] && break
+		sleep 0.01
+	done
+	ctl mint --pid "$pid" --identity bench --out "$T/tok" >/dev/null || { kill "$pid"; exit 1; }
+	touch "$T/go"
+	wait "$pid"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (!NR) print "-"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# col FILE N / ratio FILE A B: medians over the rows of FILE
+col() { awk -v c="$2" '{print $c}' "$1" | median; }
+ratio() { awk -v a="$2" -v b="$3" '$b > 0 {printf "%.3f\n", $a/$b}' "$1" | median; }
+hr() { printf '%s\n' "------------------------------------------------------------------------------"; }
+
+LOOP=$BUILD/tools/pb_connect_loop
+N=100000
+
+# ---- connect ----------------------------------------------------------------
+# one_connect PROG: "wall kernel" of N UDP connects to 127.0.0.1:9 by a
+# caller holding nothing (kernel: ns per run of PROG, or 0)
+nocred_connect() {
+	local s0 s1 w
+	s0=$(prog_stats "$1")
+	w=$(in_cg "$LOOP" - - "$N" 127.0.0.1 "${2:-9}"; wait $! )
+	s1=$(prog_stats "$1")
+	echo "$(awk '{print $1}' <<<"$w") $(per_run "$s0" "$s1")"
+}
+holder_connect() {
+	local s0 s1
+	s0=$(prog_stats pb_guard_connect4)
+	holder "$T/h.out" "$LOOP" "$T/tok" "$T/go" "$N" 127.0.0.1 9
+	s1=$(prog_stats pb_guard_connect4)
+	[ "$(awk '{print $2}' "$T/h.out")" = 0 ] || { echo "holder connects failed" >&2; exit 1; }
+	echo "$(awk '{print $1}' "$T/h.out") $(per_run "$s0" "$s1")"
+}
+
+if want connect; then
+	echo "== connect(2) of a UDP socket, $N a run, $ROUNDS interleaved rounds"
+	: >"$T/connect"
+	for r in $(seq "$ROUNDS"); do
+		read -r bw _ < <(nocred_connect none)
+		start_floor connect "$CGROOT"
+		read -r fw fk < <(nocred_connect floor_connect4)
+		stop_floor
+		start_agent "$T/min.yaml"
+		read -r mnw mnk < <(nocred_connect pb_guard_connect4)
+		read -r mhw mhk < <(holder_connect)
+		stop_agent
+		start_agent "$T/full.yaml"
+		read -r fnw fnk < <(nocred_connect pb_guard_connect4 10) # port 10: the prefilter skips it
+		read -r fpw fpk < <(nocred_connect pb_guard_connect4 9)  # port 9: passes, scanned
+		read -r fhw fhk < <(holder_connect)
+		stop_agent
+		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk" >>"$T/connect"
+		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s (wall/kernel ns)\n' \
+			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk"
+	done
+	F=$T/connect
+	hr
+	printf '%-44s %9s %9s %9s %9s\n' "connect4, medians" "kernel ns" "x floor" "wall ns" "x base"
+	printf '%-44s %9s %9s %9s %9s\n' "no program" - - "$(col $F 1)" 1
+	printf '%-44s %9s %9s %9s %9s\n' "floor (return 1)" "$(col $F 3)" 1 "$(col $F 2)" "$(ratio $F 2 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, caller holds nothing" "$(col $F 5)" "$(ratio $F 5 3)" "$(col $F 4)" "$(ratio $F 4 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, same destination" "$(col $F 7)" "$(ratio $F 7 3)" "$(col $F 6)" "$(ratio $F 6 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "full policy, holds nothing" "$(col $F 9)" "$(ratio $F 9 3)" "$(col $F 8)" "$(ratio $F 8 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "full policy, holds nothing, scanned dest." "$(col $F 11)" "$(ratio $F 11 3)" "$(col $F 10)" "$(ratio $F 10 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "full policy, holder, same destination" "$(col $F 13)" "$(ratio $F 13 3)" "$(col $F 12)" "$(ratio $F 12 1)"
+	printf '%-44s nothing %s, holder %s; scanned %s\n' "full / min (kernel)" "$(ratio $F 9 5)" "$(ratio $F 13 7)" "$(ratio $F 11 5)"
+	hr
+fi
+
+# ---- tcp --------------------------------------------------------------------
+TN=20000
+tcp_loop() { in_cg "$BUILD/tools/pb_tcp_loop" "$TN" "$PORT"; wait $!; }
+if want tcp; then
+	echo "== loopback TCP connect + accept + close, $TN a run, $ROUNDS interleaved rounds"
+	: >"$T/tcp"
+	for r in $(seq "$ROUNDS"); do
+		b=$(tcp_loop | sed 's/ns_per_op=\([0-9.]*\).*/\1/')
+		start_floor connect "$CGROOT"
+		f=$(tcp_loop | sed 's/ns_per_op=\([0-9.]*\).*/\1/')
+		stop_floor
+		start_agent "$T/min.yaml"
+		n=$(tcp_loop | sed 's/ns_per_op=\([0-9.]*\).*/\1/')
+		holder "$T/t.out" "$BUILD/tools/pb_tcp_loop" "$TN" "$PORT" "$T/tok" "$T/go"
+		grep -q 'fails=0' "$T/t.out" || { cat "$T/t.out"; exit 1; }
+		h=$(sed 's/ns_per_op=\([0-9.]*\).*/\1/' "$T/t.out")
+		stop_agent
+		echo "$b $f $n $h" >>"$T/tcp"
+		echo "  round $r: base $b floor $f nothing $n holder $h (ns)"
+	done
+	F=$T/tcp
+	hr
+	printf '%-44s %9s %9s %9s\n' "TCP round trip, medians" "wall ns" "x base" "x floor"
+	printf '%-44s %9s %9s %9s\n' "no program" "$(col $F 1)" 1 -
+	printf '%-44s %9s %9s %9s\n' "floor (return 1)" "$(col $F 2)" "$(ratio $F 2 1)" 1
+	printf '%-44s %9s %9s %9s\n' "procbind, caller holds nothing" "$(col $F 3)" "$(ratio $F 3 1)" "$(ratio $F 3 2)"
+	printf '%-44s %9s %9s %9s\n' "procbind, holder" "$(col $F 4)" "$(ratio $F 4 1)" "$(ratio $F 4 2)"
+	hr
+fi
+
+# ---- exec -------------------------------------------------------------------
+EN=2000
+exec_loop() { in_cg "$BUILD/tools/pb_syscall_loop" forkexec "$EN"; wait $!; }
+if want exec; then
+	echo "== fork + exec /bin/true + wait, $EN a run, $ROUNDS interleaved rounds"
+	: >"$T/exec"
+	for r in $(seq "$ROUNDS"); do
+		b=$(exec_loop | sed 's/.*ns_per_op=\([0-9.]*\).*/\1/')
+		start_floor execsnoop
+		s=$(exec_loop | sed 's/.*ns_per_op=\([0-9.]*\).*/\1/')
+		stop_floor
+		start_agent "$T/min.yaml"
+		a=$(exec_loop | sed 's/.*ns_per_op=\([0-9.]*\).*/\1/')
+		stop_agent
+		echo "$b $s $a" >>"$T/exec"
+		echo "  round $r: base $b execsnoop $s procbind $a (ns)"
+	done
+	F=$T/exec
+	hr
+	printf '%-44s %9s %9s %9s\n' "exec, medians" "wall ns" "x base" "x execsnoop"
+	printf '%-44s %9s %9s %9s\n' "no program" "$(col $F 1)" 1 -
+	printf '%-44s %9s %9s %9s\n' "execsnoop (execve tracepoints)" "$(col $F 2)" "$(ratio $F 2 1)" 1
+	printf '%-44s %9s %9s %9s\n' "procbind (tagged cgroup: exec+exit events)" "$(col $F 3)" "$(ratio $F 3 1)" "$(ratio $F 3 2)"
+	hr
+fi
+
+# ---- scale ------------------------------------------------------------------
+agent_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT/status"; }
+agent_ticks() { awk '{ print $14 + $15 }' "/proc/$AGENT/stat"; }
+maps_kib() {
+	local ids
+	ids=$(for f in "$PIN"/*; do [ -f "$f" ] || continue; bpftool map show pinned "$f" -j 2>/dev/null | jq -r '.id // empty'; done | sort -u)
+	bpftool map show -j | jq --argjson ids "[$(echo $ids | tr ' ' ',')]" \
+		'[.[] | select(.id as $i | $ids | index($i)) | .bytes_memlock // 0] | add / 1024 | floor'
+}
+if want scale; then
+	echo "== scale: simulated processes and credentials in the maps (pb_fill)"
+	policy "$T/big.yaml" min 1100000
+	start_agent "$T/big.yaml"
+	have=0
+	: >"$T/scale"
+	for n in 1000 10000 100000 1000000; do
+		stop_agent keep
+		"$BUILD/tools/pb_fill" "$PIN" $((n - have)) "$T/state" >/dev/null
+		have=$n
+		start_agent "$T/big.yaml"
+		sleep 2 # the first sweeps of the adopted credentials
+		t0=$(agent_ticks); sleep 5; t1=$(agent_ticks)
+		idle=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz / 5 * 100 }')
+		rss=$(agent_rss); maps=$(maps_kib)
+		live=$(ctl status -o json | jq '.credentials_live')
+		nk=(); hk=()
+		for r in $(seq "$ROUNDS"); do
+			read -r _ k < <(nocred_connect pb_guard_connect4); nk+=("$k")
+			read -r _ k < <(holder_connect); hk+=("$k")
+		done
+		nkm=$(printf '%s\n' "${nk[@]}" | median); hkm=$(printf '%s\n' "${hk[@]}" | median)
+		echo "$n $nkm $hkm $rss $maps $idle $live" >>"$T/scale"
+		echo "  $n: kernel ns nothing $nkm holder $hkm; agent VmRSS $rss KiB (credentials $live), maps $maps KiB, agent idle CPU $idle %"
+	done
+	stop_agent
+	F=$T/scale
+	hr
+	printf '%-10s %12s %12s %14s %12s %10s\n' "entries" "nothing ns" "holder ns" "agent RSS MiB" "maps MiB" "idle CPU%"
+	awk '{ printf "%-10s %12s %12s %14.1f %12.1f %10s\n", $1, $2, $3, $4 / 1024, $5 / 1024, $6 }' "$F"
+	awk 'NR == 1 { n = $2; h = $3 } END { printf "1M / 1k (kernel): nothing %.3f, holder %.3f\n", $2 / n, $3 / h }' "$F"
+	hr
+fi
+
+# ---- storm ------------------------------------------------------------------
+counters() { ctl status -o json | jq -r '"\(.counters.events_sent) \(.counters.events_lost) \(.counters.events_received) \(.counters.events_recorded // 0)"'; }
+if want storm; then
+	echo "== storm: 100 holders, every connect to a new destination, 3 s a step"
+	start_agent "$T/min.yaml"
+	hz=$(getconf CLK_TCK)
+	: >"$T/storm"
+	for rate in ${PB_STORM_RATES:-25000 50000 100000 200000 300000 0}; do
+		rm -rf "$T/pids" "$T/go"; mkdir -p "$T/pids"
+		read -r s0 l0 r0 _ < <(counters)
+		c0=$(agent_ticks)
+		in_cg "$BUILD/tools/pb_storm" 100 "$rate" 3 "$T/pids" "$T/go" >"$T/storm.out"
+		sp=$!
+		for i in $(seq 0 99); do
+			for _ in $(seq 500); do [ -s "$T/pids/$i.pid" ] && break; sleep 0.01; done
+			ctl mint --pid "$(cat "$T/pids/$i.pid")" --identity bench --out "$T/pids/$i.tok" >/dev/null
+		done
+		touch "$T/go"
+		[ -n "${PB_STORM_PERF:-}" ] && perf record -g -o "$PB_STORM_PERF" -p "$AGENT" -- sleep 2.5 >/dev/null 2>&1
+		wait "$sp"
+		# drained: the agent has read what the kernel sent
+		for _ in $(seq 300); do
+			read -r s1 l1 r1 _ < <(counters)
+			[ "$r1" -ge "$s1" ] && break
+			sleep 0.1
+		done
+		c1=$(agent_ticks)
+		read -r connects _ _ secs achieved < <(sed 's/[a-z]*=//g' "$T/storm.out")
+		ev=$((s1 - s0)); lost=$((l1 - l0))
+		cpu_us=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v e="$ev" 'BEGIN { printf "%.2f", e ? (b - a) / hz * 1e6 / e : 0 }')
+		evs=$(awk -v e="$ev" -v s="$secs" 'BEGIN { printf "%.0f", e / s }')
+		echo "$rate $achieved $evs $lost $cpu_us" >>"$T/storm"
+		echo "  offered $( [ "$rate" = 0 ] && echo max || echo "$rate")/s: connects $connects in $secs s ($achieved/s), events $ev ($evs/s), lost $lost, agent $cpu_us us CPU per event"
+	done
+	stop_agent
+	F=$T/storm
+	hr
+	printf '%-12s %12s %12s %10s %14s\n' "offered/s" "connects/s" "events/s" "lost" "agent us/event"
+	awk '{ printf "%-12s %12.0f %12s %10s %14s\n", $1 == 0 ? "max" : $1, $2, $3, $4, $5 }' "$F"
+	awk '$4 == 0 && $3 > best { best = $3 } $4 > 0 && !onset { onset = $3 } END {
+		printf "sustained with zero loss: %d events/s; loss begins: %s\n", best, onset ? onset " events/s" : "not reached" }' "$F"
+	hr
+fi
