@@ -28,7 +28,8 @@
 #            address and port every time, so every connect is an event
 #            through the ring buffer into the agent and the audit trail: at
 #            offered rates up to as fast as they can, the events per second
-#            carried, the events lost, the agent's CPU per event.
+#            carried, the events lost, the agent's CPU per event; and once
+#            at 50,000/s while a scraper GETs /metrics back to back.
 #
 # PB_STORM_RATES overrides the storm's offered rates (0: as fast as they can);
 # PB_STORM_PERF=FILE records the agent with perf during each step.
@@ -99,7 +100,8 @@ policy "$T/full.yaml" full
 
 start_agent() {
 	"$BUILD/procbindd" --policy "$1" --state-dir "$T/state" --pin-dir "$PIN" \
-		--socket "$T/ctl.sock" --workload-socket off --lsm off >"$T/events.jsonl" 2>"$T/agent.log" &
+		--socket "$T/ctl.sock" --workload-socket off --lsm off \
+		--metrics-addr "127.0.0.1:$((PORT + 1))" >"$T/events.jsonl" 2>"$T/agent.log" &
 	AGENT=$!
 	for _ in $(seq 600); do
 		[ -S "$T/ctl.sock" ] && "$BUILD/procbindctl" --socket "$T/ctl.sock" health >/dev/null 2>&1 && return
@@ -282,6 +284,9 @@ maps_kib() {
 }
 if want scale; then
 	echo "== scale: simulated processes and credentials in the maps (pb_fill)"
+	start_agent "$T/min.yaml"
+	echo "  default limits (max_procs = kernel.pid_max $(cat /proc/sys/kernel/pid_max), max_creds 16384), nothing added: agent VmRSS $(agent_rss) KiB, maps $(maps_kib) KiB"
+	stop_agent
 	policy "$T/big.yaml" min 1100000
 	start_agent "$T/big.yaml"
 	have=0
@@ -321,7 +326,9 @@ if want storm; then
 	start_agent "$T/min.yaml"
 	hz=$(getconf CLK_TCK)
 	: >"$T/storm"
-	for rate in ${PB_STORM_RATES:-25000 50000 100000 200000 300000 0}; do
+	# 50000s: the same rate while a scraper GETs /metrics back to back
+	for rate in ${PB_STORM_RATES:-25000 50000 50000s 100000 200000 300000 0}; do
+		scrape=; [[ $rate == *s ]] && { scrape=1; rate=${rate%s}; }
 		rm -rf "$T/pids" "$T/go"; mkdir -p "$T/pids"
 		read -r s0 l0 r0 _ < <(counters)
 		c0=$(agent_ticks)
@@ -332,8 +339,21 @@ if want storm; then
 			ctl mint --pid "$(cat "$T/pids/$i.pid")" --identity bench --out "$T/pids/$i.tok" >/dev/null
 		done
 		touch "$T/go"
+		if [ -n "$scrape" ]; then
+			(ok=0 bad=0; end=$(( $(date +%s%N) + 3000000000 ))
+			 while [ "$(date +%s%N)" -lt $end ]; do
+				if [ "$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' \
+					"http://127.0.0.1:$((PORT + 1))/metrics")" = 200 ]; then
+					ok=$((ok + 1))
+				else
+					bad=$((bad + 1))
+				fi
+			 done
+			 echo "$ok $bad" >"$T/scrapes") &
+		fi
 		[ -n "${PB_STORM_PERF:-}" ] && perf record -g -o "$PB_STORM_PERF" -p "$AGENT" -- sleep 2.5 >/dev/null 2>&1
 		wait "$sp"
+		[ -n "$scrape" ] && wait $!
 		# drained: the agent has read what the kernel sent
 		for _ in $(seq 300); do
 			read -r s1 l1 r1 _ < <(counters)
@@ -345,15 +365,16 @@ if want storm; then
 		ev=$((s1 - s0)); lost=$((l1 - l0))
 		cpu_us=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v e="$ev" 'BEGIN { printf "%.2f", e ? (b - a) / hz * 1e6 / e : 0 }')
 		evs=$(awk -v e="$ev" -v s="$secs" 'BEGIN { printf "%.0f", e / s }')
-		echo "$rate $achieved $evs $lost $cpu_us" >>"$T/storm"
-		echo "  offered $( [ "$rate" = 0 ] && echo max || echo "$rate")/s: connects $connects in $secs s ($achieved/s), events $ev ($evs/s), lost $lost, agent $cpu_us us CPU per event"
+		label=$( [ "$rate" = 0 ] && echo max || echo "$rate")${scrape:+ +scrapes}
+		echo "${label// /_} $achieved $evs $lost $cpu_us" >>"$T/storm"
+		echo "  offered $label/s: connects $connects in $secs s ($achieved/s), events $ev ($evs/s), lost $lost, agent $cpu_us us CPU per event${scrape:+; scrapes answered $(cut -d' ' -f1 "$T/scrapes"), failed $(cut -d' ' -f2 "$T/scrapes")}"
 	done
 	stop_agent
 	F=$T/storm
 	hr
-	printf '%-12s %12s %12s %10s %14s\n' "offered/s" "connects/s" "events/s" "lost" "agent us/event"
-	awk '{ printf "%-12s %12.0f %12s %10s %14s\n", $1 == 0 ? "max" : $1, $2, $3, $4, $5 }' "$F"
-	awk '$4 == 0 && $3 > best { best = $3 } $4 > 0 && !onset { onset = $3 } END {
+	printf '%-18s %12s %12s %10s %14s\n' "offered/s" "connects/s" "events/s" "lost" "agent us/event"
+	awk '{ printf "%-18s %12.0f %12s %10s %14s\n", $1, $2, $3, $4, $5 }' "$F"
+	awk '$1 !~ /scrapes/ && $4 == 0 && $3 > best { best = $3 } $1 !~ /scrapes/ && $4 > 0 && !onset { onset = $3 } END {
 		printf "sustained with zero loss: %d events/s; loss begins: %s\n", best, onset ? onset " events/s" : "not reached" }' "$F"
 	hr
 fi

@@ -105,6 +105,7 @@ struct pb_creds {
 	int dirty;     /* creds.jsonl needs rewriting */
 	uint64_t full; /* mints refused: credential map full */
 	size_t sweep;	/* where the next tick's owner and file checks start */
+	uint64_t due;	/* boot ns of the next expiry or end of retention (0: now) */
 	uint64_t forgotten_early; /* dead credentials dropped before their
 				   * retention ended, to make room for a mint */
 };

@@ -117,6 +117,14 @@ int pb_key_load_or_create(struct pb_agent *a)
 	return 0;
 }
 
+/* Something of a credential falls due at when (boot ns): its expiry, or the
+ * end of its retention. The tick's full pass runs from then. */
+static void pb_creds_due(struct pb_agent *a, uint64_t when)
+{
+	if (when < a->creds.due)
+		a->creds.due = when;
+}
+
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id)
 {
 	return pb_cred_store_find(&a->creds.store, id);
@@ -623,6 +631,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	}
 
 	*meta_out = pb_cred_store_add(&a->creds.store, &m);
+	pb_creds_due(a, m.bind.expires);
 	pb_event_begin(a, &a->sink.line, "credential_minted", pb_now_boot_ns());
 	pb_json_str(&a->sink.line, "via", req->via ? req->via : "control");
 	pb_json_cred_meta(a, &a->sink.line, "credential", *meta_out);
@@ -646,6 +655,7 @@ static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char 
 	m->died = pb_now_boot_ns();
 	m->death = death;
 	a->creds.dirty = 1;
+	pb_creds_due(a, m->died + a->conf.dead_retention + 1);
 	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
 			   death);
 }
@@ -722,26 +732,32 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 void pb_creds_tick(struct pb_agent *a)
 {
 	int procs_fd = bpf_map__fd(a->kern.skel->maps.procs);
-	uint64_t now = pb_now_boot_ns();
-	size_t i = 0, n = a->creds.store.n, from = n ? a->creds.sweep % n : 0;
-	size_t to = from + (n < PB_SWEEP_SYSCALLS ? n : PB_SWEEP_SYSCALLS);
+	uint64_t now = pb_now_boot_ns(), next = UINT64_MAX;
+	size_t n = a->creds.store.n, k = n < PB_SWEEP_SYSCALLS ? n : PB_SWEEP_SYSCALLS;
 
-	while (i < a->creds.store.n) {
-		struct pb_cred_meta *m = &a->creds.store.v[i];
-		/* this tick's share of the syscall checks (wrapping around) */
-		int checks = (i >= from && i < to) || i + n < to;
+	/* 1. this second's share of the owner and file checks */
+	for (size_t j = 0; j < k; j++) {
+		struct pb_cred_meta *m = &a->creds.store.v[(a->creds.sweep + j) % n];
 		struct pb_proc owner;
 		__u32 tgid = m->bind.owner.tgid;
 
-		if (!m->died) {
-			if (now >= m->bind.expires)
-				pb_cred_bury(a, m, "expired");
-			else if (checks && (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
-					    owner.self.start_time != m->bind.owner.start_time))
-				pb_cred_bury(a, m, "owner_exited");
-		}
-		if (checks)
-			pb_cred_check_file(a, m);
+		/* an expired one ends as expired, below, whatever its owner did */
+		if (!m->died && now < m->bind.expires &&
+		    (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
+		     owner.self.start_time != m->bind.owner.start_time))
+			pb_cred_bury(a, m, "owner_exited");
+		pb_cred_check_file(a, m);
+	}
+	a->creds.sweep = n ? (a->creds.sweep + k) % n : 0;
+	/* 2. expiries and the ends of retention, in one pass when one is due
+	 * (pb_creds_due keeps the earliest) */
+	if (now < a->creds.due)
+		goto save;
+	for (size_t i = 0; i < a->creds.store.n;) {
+		struct pb_cred_meta *m = &a->creds.store.v[i];
+
+		if (!m->died && now >= m->bind.expires)
+			pb_cred_bury(a, m, "expired");
 		/* died may be stamped after now was read: compare, never subtract */
 		if (m->died && now > m->died + a->conf.dead_retention) {
 			pb_cred_forget(a, m);
@@ -749,9 +765,14 @@ void pb_creds_tick(struct pb_agent *a)
 			a->creds.dirty = 1;
 			continue;
 		}
+		if (!m->died && m->bind.expires < next)
+			next = m->bind.expires;
+		if (m->died && m->died + a->conf.dead_retention < next)
+			next = m->died + a->conf.dead_retention + 1;
 		i++;
 	}
-	a->creds.sweep = to;
+	a->creds.due = next;
+save:
 	if (a->creds.dirty)
 		pb_creds_save(a);
 }
