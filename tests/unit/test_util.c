@@ -147,6 +147,22 @@ static void test_json_escaping(void **st)
 	assert_string_equal(b.data, "{\"comm\":\"a\\\"b\\\\c\\u000ad\\u0001\","
 				    "\"n\":\"18446744073709551615\",\"none\":null}");
 	pb_buf_free(&b);
+	/* numbers at their edges, written without printf */
+	pb_json_begin(&b);
+	pb_json_u64(&b, "a", 0);
+	pb_json_u64(&b, "b", 9);
+	pb_json_u64(&b, "c", 10);
+	pb_json_u64(&b, "d", 9223372036854775807ULL);
+	pb_json_u64(&b, "e", 9223372036854775808ULL);
+	pb_json_i64(&b, "f", 0);
+	pb_json_i64(&b, "g", -1);
+	pb_json_i64(&b, "h", INT64_MIN);
+	pb_json_i64(&b, "i", INT64_MAX);
+	pb_json_end(&b);
+	assert_string_equal(b.data, "{\"a\":0,\"b\":9,\"c\":10,\"d\":9223372036854775807,"
+				    "\"e\":\"9223372036854775808\",\"f\":0,\"g\":-1,"
+				    "\"h\":-9223372036854775808,\"i\":9223372036854775807}");
+	pb_buf_free(&b);
 }
 
 /* Bytes that are not UTF-8 (a comm set with prctl, a path) become U+FFFD;

@@ -195,19 +195,45 @@ void pb_json_str(struct pb_buf *b, const char *key, const char *v)
 	pb_json_strn(b, key, v, v ? strlen(v) : 0);
 }
 
+/* v in decimal, without printf (an event has a dozen numbers): written
+ * backwards from the end of out, which it returns the start of. */
+static char *pb_dec(char out[21], uint64_t v)
+{
+	char *p = out + 21;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
 void pb_json_u64(struct pb_buf *b, const char *key, uint64_t v)
 {
+	char out[23], *p;
+
 	pb_json_key(b, key);
 	/* above 2^63 - 1 most parsers (jansson too) cannot hold it as a
 	 * number: a decimal string (user/verify/json_u64.h reads both) */
-	pb_buf_printf(b, v > INT64_MAX ? "\"%" PRIu64 "\"" : "%" PRIu64, v);
+	p = pb_dec(out + 1, v);
+	if (v > INT64_MAX) {
+		*--p = '"';
+		out[22] = '"';
+		pb_buf_append(b, p, (size_t)(out + 23 - p));
+	} else {
+		pb_buf_append(b, p, (size_t)(out + 22 - p));
+	}
 	b->need_comma = 1;
 }
 
 void pb_json_i64(struct pb_buf *b, const char *key, int64_t v)
 {
+	char out[22], *p;
+
 	pb_json_key(b, key);
-	pb_buf_printf(b, "%" PRId64, v);
+	p = pb_dec(out, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	pb_buf_append(b, p, (size_t)(out + 21 - p));
 	b->need_comma = 1;
 }
 
