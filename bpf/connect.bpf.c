@@ -101,8 +101,62 @@ struct pb_held_ids {
 		return pb_scope_reason(bpf_map_lookup_elem(&scopes, &k), &d, now);                 \
 	}
 
+/* Is the caller entitled to credential id (decision.h), as a process in
+ * cgroup cg? Its executable and parent come from its record, when the
+ * record is its own; without one it can only be judged foreign. */
+static __always_inline int pb_adopt_holder_reason(__u64 id, __u64 cg)
+{
+	struct task_struct *t = pb_current();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	const struct pb_cred *c = bpf_map_lookup_elem(&creds, &id);
+	struct pb_proc *rec = bpf_map_lookup_elem(&procs, &tgid);
+	const struct pb_proc *owner = NULL;
+	struct pb_subject s = {};
+
+	s.self.tgid = tgid;
+	s.self.start_time = pb_task_start(t);
+	s.cgroup_id = cg;
+	if (rec && pb_rec_is_task(rec, t)) {
+		s.parent = rec->parent;
+		s.exe_dev = rec->exe_dev;
+		s.exe_ino = rec->exe_ino;
+	}
+	if (c && pb_is_inheriting_child(&s, c)) {
+		__u32 otgid = c->owner.tgid;
+
+		owner = bpf_map_lookup_elem(&procs, &otgid);
+	}
+	return pb_cred_reason(&s, c, owner, bpf_ktime_get_boot_ns());
+}
+
+/* The protect rules of an adopted file (abi.h, struct pb_adopt_cg): -1 when
+ * the caller's cgroup adopted none or d matches none of its rules, else the
+ * reason pb_cred_reason gives the caller for that file's credential. */
+#define PB_ADOPT_SCAN(v, fam)                                                                      \
+	__noinline int pb_adopt_check##v(struct bpf_sock_addr *ctx)                                \
+	{                                                                                          \
+		__u64 cg = bpf_get_current_cgroup_id();                                            \
+		const struct pb_adopt_cg *ad = bpf_map_lookup_elem(&adopt_cg, &cg);               \
+		struct pb_dest d = {};                                                             \
+		__u32 n;                                                                           \
+                                                                                                   \
+		if (!ad)                                                                           \
+			return -1;                                                                 \
+		pb_dest_fill(ctx, fam, &d);                                                        \
+		n = ad->nrules < PB_MAX_ADOPT_RULES ? ad->nrules : PB_MAX_ADOPT_RULES;             \
+		for (int i = 0; i < PB_MAX_ADOPT_RULES; i++) {                                     \
+			if ((__u32)i >= n)                                                         \
+				break;                                                             \
+			if (pb_rule_match(&ad->rules[i], &d))                                      \
+				return pb_adopt_holder_reason(ad->cred_id, cg);                    \
+		}                                                                                  \
+		return -1;                                                                         \
+	}
+
 PB_DEST_SCANS(4, AF_INET)
 PB_DEST_SCANS(6, AF_INET6)
+PB_ADOPT_SCAN(4, AF_INET)
+PB_ADOPT_SCAN(6, AF_INET6)
 
 static __always_inline int pb_dest_class(struct bpf_sock_addr *ctx, __u32 gen, __u16 family)
 {
@@ -331,6 +385,8 @@ static __always_inline void pb_keep_allow(struct pb_proc *rec, __u64 cgroup, __u
  *  0. a process that never held a credential, while no destination is
  *     protected: allow, on map "holding" alone; a holder connecting again
  *     to where it was last allowed, nothing changed since: allow;
+ *  A. in a container that adopted a file, its protect destinations: only
+ *     the file's rightful holder (else the reason of pb_cred_reason);
  *  1. exempt destination -> allow, nothing else looked up;
  *  2. a process holding nothing: allow, unless the destination is protected
  *     (no_credential);
@@ -378,6 +434,32 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 			pb_count(PB_CNT_ALLOW_REPEAT);
 			__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
 			return 1;
+		}
+	}
+
+	/* A. In a container that adopted a file with protect rules, those
+	 * destinations admit only the file's rightful holder, whatever the
+	 * caller holds: whoever else got the bytes cannot use them here. */
+	if (fast && (fast->flags & PB_FAST_ADOPT) && pb_hint_may_match(&fast->hint, &d)) {
+		int ar = family == AF_INET ? pb_adopt_check4(ctx) : pb_adopt_check6(ctx);
+
+		if (ar > 0) {
+			__u64 cg = bpf_get_current_cgroup_id();
+			const struct pb_adopt_cg *ad = bpf_map_lookup_elem(&adopt_cg, &cg);
+
+			t = pb_current();
+			if (ad) {
+				cred_id = ad->cred_id;
+				c = bpf_map_lookup_elem(&creds, &cred_id);
+			}
+			pol = pb_policy_now(&gen);
+			if (pol)
+				mode = pol->mode;
+			if (rec && !pb_rec_is(rec, pb_task_start(t)))
+				rec = NULL; /* an earlier process's: not this one's to report */
+			n = rec ? rec->nheld : 0;
+			reason = (enum pb_reason)ar;
+			goto verdict;
 		}
 	}
 

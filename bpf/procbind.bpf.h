@@ -63,6 +63,25 @@ struct {
 	__type(value, __u64);
 } holding SEC(".maps") __weak;
 
+/* Adopted files (policy "adopt"), written by the agent as it binds each
+ * container: the protect rules of a container's cgroup, and the volumes
+ * whose new inodes the guard registers (user space only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PB_MAX_ADOPTED);
+	__type(key, __u64);
+	__type(value, struct pb_adopt_cg);
+} adopt_cg SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PB_MAX_ADOPTED);
+	__type(key, struct pb_adopt_file_key);
+	__type(value, __u64);
+} adopt_files SEC(".maps") __weak;
+
 /* Policy maps, all keyed by generation (see struct pb_config). NO_PREALLOC:
  * an element the agent deletes is freed after an RCU grace period, so a hook
  * still reading the previous generation never sees it reused. */

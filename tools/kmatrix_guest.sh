@@ -79,7 +79,9 @@ if [ -n "$EXEC" ]; then
 	exit 0
 fi
 rm -rf Testing
-ctest -L integration -LE host_only ${REGEX:+-R "$REGEX"} --output-on-failure 2>&1 | tee /tmp/ctest.out
+# tests picked by name (-r) run even when labelled host_only: asked for
+ctest -L integration ${REGEX:+-R "$REGEX"} $([ -n "$REGEX" ] || echo -LE host_only) \
+	--output-on-failure 2>&1 | tee /tmp/ctest.out
 pass=0 fail=0 skip=0
 while read -r name status; do
 	case $status in

@@ -22,14 +22,6 @@ struct ring_buffer;
 
 #define PB_MAX_LINKS 16
 
-/* A cgroup matched later than it appeared: its Kubernetes names were not
- * known yet, or it had no name yet (unnamed: the mkdir hook runs before the
- * kernel makes the new directory visible, and a woken agent can be quicker). */
-struct pb_pending {
-	uint64_t cgroup_id;
-	uint64_t since; /* boot ns */
-	int unnamed;
-};
 
 /* What procbindd was told: flags, or their defaults. */
 struct pb_agent_conf {
@@ -110,6 +102,25 @@ struct pb_creds {
 				   * retention ended, to make room for a mint */
 };
 
+/* adopt/: the files pods already have, each bound in one container. */
+struct pb_binding {
+	uint64_t cgroup_id;
+	uint64_t cred_id;
+	char entry[PB_IDENTITY_LEN];	  /* the adopt entry */
+	struct pb_file_key file;	  /* the file's inode now */
+	uint64_t vol_dev;		  /* its volume, marked whole (0: the inode is marked) */
+	char suffix[PB_ADOPT_SUFFIX_LEN]; /* the file inside the kubelet's directory */
+};
+
+struct pb_adoption {
+	struct pb_binding *v;
+	size_t n, cap;
+	struct pb_pending *cand; /* cgroups still to be matched or bound */
+	size_t ncand, capcand;
+	uint64_t next_check; /* boot ns of the next pass over the bindings */
+	uint64_t refused;    /* bindings refused (a file already bound elsewhere, a full map) */
+};
+
 /* events/: where every event goes. */
 struct pb_sink {
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
@@ -139,6 +150,7 @@ struct pb_agent {
 	struct pb_purpose purpose;
 	struct pb_node_key key;
 	struct pb_creds creds;
+	struct pb_adoption adopt;
 	struct pb_sink sink;
 };
 

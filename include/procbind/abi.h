@@ -86,6 +86,11 @@ enum pb_reason {
 /* pb_cred.flags */
 #define PB_CRED_INHERIT_CHILDREN (1u << 0) /* forked children of the owner may use it */
 #define PB_CRED_REVOKED		 (1u << 1)
+/* Adopted: a file the pod already had (policy "adopt"), not a token procbind
+ * minted. The node's own processes (the kubelet writing it) are not judged
+ * at the file; owner.tgid 0 while no holder is known yet. */
+#define PB_CRED_ADOPTED (1u << 2)
+#define PB_CRED_HOLDER_EXE (1u << 3) /* holder: any process running exe_dev/ino */
 
 /* pb_proc.flags */
 #define PB_PROC_OVERFLOW (1u << 0) /* tried to hold more than PB_MAX_HELD credentials */
@@ -194,6 +199,7 @@ struct pb_fast {
 };
 _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 #define PB_FAST_PROTECTED (1u << 0)
+#define PB_FAST_ADOPT	  (1u << 1) /* some adopt entry has protect rules */
 
 /* Map "holding": one byte per PID, 1 while the process of that tgid may hold
  * a credential (set before it first holds one, cleared when it exits). An
@@ -204,7 +210,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 9
+#define PB_LAYOUT 10
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -246,6 +252,36 @@ struct pb_kpolicy {
 	struct pb_rule prot[PB_MAX_RULES];
 };
 _Static_assert(sizeof(struct pb_kpolicy) == 32 + 8 * 64 + 2 * 48 * 16, "pb_kpolicy layout");
+
+/* Policy "adopt": files a pod already has, each bound to its rightful
+ * process. At most PB_MAX_ADOPT entries, each with at most PB_MAX_ADOPT_RULES
+ * "protect" destinations. */
+#define PB_MAX_ADOPT	    16
+#define PB_MAX_ADOPT_RULES 8
+#define PB_MAX_ADOPTED	    4096 /* containers with an adopted file, node-wide */
+#define PB_ADOPT_SUFFIX_LEN 96
+
+/* Map "adopt_cg": a container's cgroup id -> what it adopted. In that
+ * cgroup only a process entitled to credential cred_id reaches the protect
+ * rules. Written by the agent when it binds the container. */
+struct pb_adopt_cg {
+	__u64 cred_id;
+	__u32 nrules;
+	__u32 _pad;
+	struct pb_rule rules[PB_MAX_ADOPT_RULES];
+};
+_Static_assert(sizeof(struct pb_adopt_cg) == 16 + 48 * PB_MAX_ADOPT_RULES, "pb_adopt_cg layout");
+
+/* Map "adopt_files": a volume (a filesystem of its own, carrying a
+ * filesystem mark) and the path of the adopted file inside the kubelet's
+ * timestamped directory -> the credential. A new inode there (a rotation)
+ * is registered by the guard at its first open, the kubelet's write. */
+struct pb_adopt_file_key {
+	__u64 dev;
+	char suffix[PB_ADOPT_SUFFIX_LEN];
+};
+_Static_assert(sizeof(struct pb_adopt_file_key) == 8 + PB_ADOPT_SUFFIX_LEN,
+	       "pb_adopt_file_key layout");
 
 /* Map "scopes": where holders of an identity may connect, per generation. */
 struct pb_scope_key {

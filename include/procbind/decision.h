@@ -39,6 +39,15 @@ static __always_inline int pb_is_inheriting_child(const struct pb_subject *s,
 	       pb_pkey_is(&s->parent, &c->owner);
 }
 
+/* An adopted file whose holder is the container's main process is bound to
+ * the executable main runs when it first opens the file (its entrypoint may
+ * exec the application first); until then no executable is bound. */
+static __always_inline int pb_exe_unbound(const struct pb_cred *c)
+{
+	return (c->flags & PB_CRED_ADOPTED) && !(c->flags & PB_CRED_HOLDER_EXE) && !c->exe_dev &&
+	       !c->exe_ino;
+}
+
 /* Does holding credential c entitle subject s to connect at time now?
  *
  * c is NULL when the credential id is not in the kernel's map (removed after
@@ -51,7 +60,8 @@ static __always_inline int pb_is_inheriting_child(const struct pb_subject *s,
  *     process that is not an allowed child -> foreign_cgroup when its cgroup
  *     differs from the bound one, else foreign_pid;
  *  2. where it runs: cgroup differs (the owner or child moved) -> foreign_cgroup;
- *     executable differs (exec'd another binary) -> exe_changed;
+ *     executable differs (exec'd another binary) -> exe_changed (not while an
+ *     adopted file's executable is unbound, pb_exe_unbound);
  *  3. life cycle: revoked -> revoked; now >= expires -> expired; an
  *     inheriting child whose owner no longer lives -> owner_exited.
  * Who-holds-it comes first because a foreign holder is the security signal
@@ -86,7 +96,7 @@ static __always_inline enum pb_reason pb_cred_reason(const struct pb_subject *s,
 	}
 	if (s->cgroup_id != c->cgroup_id)
 		return PB_R_FOREIGN_CGROUP;
-	if (s->exe_dev != c->exe_dev || s->exe_ino != c->exe_ino)
+	if ((s->exe_dev != c->exe_dev || s->exe_ino != c->exe_ino) && !pb_exe_unbound(c))
 		return PB_R_EXE_CHANGED;
 	if (c->flags & PB_CRED_REVOKED)
 		return PB_R_REVOKED;

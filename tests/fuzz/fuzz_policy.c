@@ -22,6 +22,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		PB_CHECK(by_name && !strcmp(by_name->name, p.ident[i].name));
 		PB_CHECK(pb_policy_identity_by_id(&p, p.ident[i].id) != NULL);
 	}
+	/* An accepted adopt entry is whole: a name found again, an absolute
+	 * path with no "..", a match that selects containers, a holder, and
+	 * an identity that exists when one is named. */
+	for (unsigned int i = 0; i < p.nadopt; i++) {
+		const struct pb_adopt *ad = &p.adopt[i];
+
+		PB_CHECK(pb_policy_adopt(&p, ad->name) == ad);
+		PB_CHECK(ad->path[0] == '/' && !strstr(ad->path, "/../"));
+		PB_CHECK(ad->match.ncgroups || ad->match.has_k8s);
+		PB_CHECK(ad->holder == PB_HOLDER_MAIN || ad->holder_exe[0] == '/');
+		PB_CHECK(!ad->identity[0] || pb_policy_identity_by_id(&p, ad->ident));
+		PB_CHECK(ad->nprotect <= PB_MAX_ADOPT_RULES);
+	}
 	pb_policy_kernel(&p, p.mode, &k);
 	pb_policy_free(&p);
 	return 0;

@@ -123,6 +123,53 @@ static void test_exe_changed(void **st)
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_EXE_CHANGED);
 }
 
+/* An adopted file: bound to tgid, start and cgroup; main's executable is
+ * bound at its first open (until then any executable of the owner passes),
+ * an executable holder's at once; nobody else gets in either way. */
+static void test_adopted_exe_binding(void **st)
+{
+	struct pb_cred c = owner_cred;
+	struct pb_subject s = owner(), sib = owner();
+
+	(void)st;
+	sib.self.tgid = 4243;
+	c.flags = PB_CRED_ADOPTED;
+	c.exe_dev = c.exe_ino = 0;
+	c.expires = ~0ULL;
+	assert_true(pb_exe_unbound(&c));
+	s.exe_ino = 12345; /* the entrypoint exec'd the application */
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_OK);
+	assert_int_equal(pb_cred_reason(&sib, &c, NULL, NOW), PB_R_FOREIGN_PID);
+	s.self.start_time = S0 + 1; /* the PID, reused */
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_PID_REUSED);
+	s = owner();
+	s.cgroup_id = 101;
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_FOREIGN_CGROUP);
+	/* bound now: another executable is exe_changed again */
+	c.exe_dev = 8;
+	c.exe_ino = 77;
+	assert_false(pb_exe_unbound(&c));
+	s = owner();
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_OK);
+	s.exe_ino = 12345;
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_EXE_CHANGED);
+	/* an executable holder, and a minted credential, have no unbound state */
+	c.flags = PB_CRED_ADOPTED | PB_CRED_HOLDER_EXE;
+	c.exe_dev = c.exe_ino = 0;
+	assert_false(pb_exe_unbound(&c));
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_EXE_CHANGED);
+	c.flags = 0;
+	assert_false(pb_exe_unbound(&c));
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_EXE_CHANGED);
+	/* no holder yet (tgid 0): everyone is foreign */
+	c = owner_cred;
+	c.flags = PB_CRED_ADOPTED;
+	c.owner.tgid = 0;
+	c.owner.start_time = 0;
+	s = owner();
+	assert_int_equal(pb_cred_reason(&s, &c, NULL, NOW), PB_R_FOREIGN_PID);
+}
+
 static void test_expiry_boundary(void **st)
 {
 	struct pb_subject s = owner();
@@ -550,6 +597,7 @@ int main(void)
 	    cmocka_unit_test(test_thread_acts_as_process),
 	    cmocka_unit_test(test_owner_moved_cgroup),
 	    cmocka_unit_test(test_exe_changed),
+	    cmocka_unit_test(test_adopted_exe_binding),
 	    cmocka_unit_test(test_expiry_boundary),
 	    cmocka_unit_test(test_revoked_and_unknown),
 	    cmocka_unit_test(test_child_denied_without_inherit),

@@ -77,6 +77,28 @@ struct bad_case {
 	const char *expect; /* substring of the error, position included */
 };
 
+/* Each case refused, with its expected message: the count of those not. */
+static int bad_cases(const struct bad_case *cases, size_t n)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pb_policy p;
+		char err[512] = "";
+
+		if (parse(cases[i].text, &p, err, sizeof(err)) != -EINVAL) {
+			print_error("case %zu: accepted\n", i);
+			pb_policy_free(&p);
+			bad++;
+		} else if (!strstr(err, cases[i].expect)) {
+			print_error("case %zu: '%s' does not contain '%s'\n", i, err,
+				    cases[i].expect);
+			bad++;
+		}
+	}
+	return bad;
+}
+
 static void test_bad_inputs(void **st)
 {
 	static const struct bad_case cases[] = {
@@ -173,23 +195,82 @@ static void test_bad_inputs(void **st)
 	    {"exempt: {cidr: 10.0.0.0/8}\n", "t.yaml:1:9: exempt must be a list"},
 	    {"exempt:\n" RULE17, "exempt: more than 16 entries"},
 	};
-	int bad = 0;
 
 	(void)st;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pb_policy p;
-		char err[512] = "";
+	assert_int_equal(bad_cases(cases, sizeof(cases) / sizeof(cases[0])), 0);
+}
 
-		if (parse(cases[i].text, &p, err, sizeof(err)) != -EINVAL) {
-			print_error("case %zu: accepted\n", i);
-			bad++;
-		} else if (!strstr(err, cases[i].expect)) {
-			print_error("case %zu: '%s' does not contain '%s'\n", i, err,
-				    cases[i].expect);
-			bad++;
-		}
-	}
-	assert_int_equal(bad, 0);
+#define AD_HEAD "adopt:\n  - name: sa\n    path: /var/run/secrets/kubernetes.io/serviceaccount/token\n"
+#define AD_MATCH "    match: {kubernetes: {namespace: payments}}\n"
+#define AD_RULE	 "      - {cidr: 10.0.0.0/8, ports: 53, protocol: udp}\n"
+#define AD_RULE9 AD_RULE AD_RULE AD_RULE AD_RULE AD_RULE AD_RULE AD_RULE AD_RULE AD_RULE
+
+/* adopt: a whole entry, and every field's errors with their position. */
+static void test_adopt(void **st)
+{
+	static const char good[] =
+	    "identities:\n"
+	    "  - name: rec\n    owner: o@example.invalid\n    purpose: p\n"
+	    "    expires: 2099-01-01\n    match: {cgroups: [/kubepods/**]}\n"
+	    "    scope: [{cidr: 10.0.0.0/8, ports: 443, protocol: tcp}]\n" AD_HEAD AD_MATCH
+	    "    holder: main\n    inherit: children\n    identity: rec\n"
+	    "    protect: [{cidr: 10.96.0.1/32, ports: 443, protocol: tcp}]\n"
+	    "  - name: vault\n    path: /vault/secrets/token\n"
+	    "    match: {cgroups: [/system.slice/app.service]}\n"
+	    "    holder: {executable: /usr/bin/app}\n";
+	static const struct bad_case cases[] = {
+	    {"adopt:\n  - path: /a/token\n" AD_MATCH, "t.yaml:2:5: adopt entry: 'name' is required"},
+	    {"adopt:\n  - name: sa\n" AD_MATCH, "adopt entry: 'path' is required"},
+	    {AD_HEAD, "t.yaml:2:5: adopt entry: 'match' is required"},
+	    {"adopt:\n  - name: s a\n    path: /t\n" AD_MATCH, "name: 's a' may use only"},
+	    {"adopt:\n  - name: sa\n    path: token\n" AD_MATCH,
+	     "t.yaml:3:11: path: 'token' must be the absolute path of a file"},
+	    {"adopt:\n  - name: sa\n    path: /a/\n" AD_MATCH, "path: '/a/' must be the absolute"},
+	    {"adopt:\n  - name: sa\n    path: /a/*/token\n" AD_MATCH, "no patterns"},
+	    {"adopt:\n  - name: sa\n    path: /a/../etc/shadow\n" AD_MATCH,
+	     "path: '/a/../etc/shadow' may not contain '..'"},
+	    {AD_HEAD "    match: {executables: [/bin/sh]}\n", "unknown key 'executables' in match"},
+	    {AD_HEAD "    match: {}\n", "match: give cgroups or kubernetes"},
+	    {AD_HEAD AD_MATCH "    holder: first\n",
+	     "t.yaml:5:13: holder: must be main or {executable: PATH}"},
+	    {AD_HEAD AD_MATCH "    holder: {executable: app}\n",
+	     "holder.executable: 'app' must be an absolute path"},
+	    {AD_HEAD AD_MATCH "    holder: {path: /bin/app}\n", "unknown key 'path' in holder"},
+	    {AD_HEAD AD_MATCH "    inherit: all\n", "inherit: 'all' must be none or children"},
+	    {AD_HEAD AD_MATCH "    identity: ghost\n",
+	     "t.yaml:5:15: identity: 'ghost' is not defined under identities"},
+	    {AD_HEAD AD_MATCH "    protect: []\n", "protect: give at least one destination"},
+	    {AD_HEAD AD_MATCH "    protect: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp, identity: x}]\n",
+	     "unknown key 'identity' in protect"},
+	    {AD_HEAD AD_MATCH "    protect:\n" AD_RULE9, "protect: more than 8 entries"},
+	    {AD_HEAD AD_MATCH "    owner: me\n", "unknown key 'owner' in an adopt entry"},
+	    {AD_HEAD AD_MATCH "  - name: sa\n    path: /b\n" AD_MATCH, "duplicate adopt name 'sa'"},
+	    {"adopt: {name: sa}\n", "t.yaml:1:8: adopt must be a list"},
+	};
+	struct pb_policy p;
+	char err[512] = "";
+
+	(void)st;
+	assert_int_equal(parse(good, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.nadopt, 2);
+	assert_string_equal(p.adopt[0].name, "sa");
+	assert_string_equal(p.adopt[0].path, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+	assert_true(p.adopt[0].match.has_k8s);
+	assert_string_equal(p.adopt[0].match.k8s_namespace, "payments");
+	assert_int_equal(p.adopt[0].holder, PB_HOLDER_MAIN);
+	assert_true(p.adopt[0].inherit_children);
+	assert_true(p.adopt[0].ident == pb_ident_id("rec"));
+	assert_int_equal(p.adopt[0].nprotect, 1);
+	assert_int_equal(p.adopt[0].protect[0].port_lo, 443);
+	assert_int_equal(p.adopt[1].holder, PB_HOLDER_EXE);
+	assert_string_equal(p.adopt[1].holder_exe, "/usr/bin/app");
+	assert_false(p.adopt[1].inherit_children);
+	assert_true(p.adopt[1].ident == 0);
+	assert_int_equal(p.adopt[1].match.ncgroups, 1);
+	assert_ptr_equal(pb_policy_adopt(&p, "vault"), &p.adopt[1]);
+	assert_null(pb_policy_adopt(&p, "nope"));
+	pb_policy_free(&p);
+	assert_int_equal(bad_cases(cases, sizeof(cases) / sizeof(cases[0])), 0);
 }
 
 static void test_example_policy(void **st)
@@ -317,6 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_shipped_default_policy),
 	    cmocka_unit_test(test_full_policy),
 	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_adopt),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_example_policy),
 	    cmocka_unit_test(test_version_is_content_hash),

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "container.h"
 #include "json.h"
 #include "log.h"
 #include "sysfs.h"
@@ -445,6 +446,69 @@ static void test_err_keeps_errno(void **st)
 	assert_non_null(strstr(msg, strerror(EACCES)));
 }
 
+/* Adopted files: the name of a file inside the kubelet's atomic-writer
+ * directory, whatever the path above it; the mount at a mount point. */
+static void test_adopt_helpers(void **st)
+{
+	static const struct {
+		const char *path, *suffix;
+	} cases[] = {
+	    {"/var/lib/kubelet/pods/u/volumes/kubernetes.io~projected/kube-api-access-x/"
+	     "..2026_11_30_01_02_03.123456789/token",
+	     "token"},
+	    {"/var/run/secrets/kubernetes.io/serviceaccount/..2026_11_30_01/sub/dir/ca.crt",
+	     "sub/dir/ca.crt"},
+	    {"/vol/..a/..b/token", "token"},
+	    {"/vault/secrets/token", "token"},
+	    {"/a/../b/token", "token"}, /* ".." itself is no directory of the writer */
+	    {"token", "token"},
+	    {"/x/..data/token (deleted)", "token (deleted)"},
+	};
+	char out[PB_ADOPT_SUFFIX_LEN], mi[] = "/tmp/pb_mountinfo.XXXXXX", fstype[64], root[256];
+	char longp[300];
+	FILE *f;
+	int fd;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(pb_adopt_suffix(cases[i].path, out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].suffix);
+	}
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	assert_int_equal(pb_adopt_suffix(longp, out, sizeof(out)), -ENAMETOOLONG);
+
+	fd = mkstemp(mi);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+	      "812 790 0:55 / /var/run/secrets/kubernetes.io/serviceaccount ro,relatime - tmpfs "
+	      "tmpfs rw,size=1024k\n"
+	      "813 790 0:31 /shm/sub /var/run/secrets/other ro - tmpfs tmpfs rw\n"
+	      "814 790 8:1 /data/with\\040space /mnt/a\\040b rw - ext4 /dev/sda1 rw\n",
+	      f);
+	fclose(f);
+	assert_int_equal(pb_mountinfo_at(mi, "/var/run/secrets/kubernetes.io/serviceaccount",
+					 fstype, sizeof(fstype), root, sizeof(root)),
+			 0);
+	assert_string_equal(fstype, "tmpfs");
+	assert_string_equal(root, "/");
+	assert_int_equal(pb_mountinfo_at(mi, "/var/run/secrets/other", fstype, sizeof(fstype),
+					 root, sizeof(root)),
+			 0);
+	assert_string_equal(root, "/shm/sub"); /* a part of a tmpfs: no volume of its own */
+	assert_int_equal(pb_mountinfo_at(mi, "/mnt/a b", fstype, sizeof(fstype), root,
+					 sizeof(root)),
+			 0);
+	assert_string_equal(fstype, "ext4");
+	assert_string_equal(root, "/data/with space");
+	assert_int_equal(pb_mountinfo_at(mi, "/var/run", fstype, sizeof(fstype), root,
+					 sizeof(root)),
+			 -ENOENT);
+	unlink(mi);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_token_sign_verify),
 	    cmocka_unit_test(test_err_keeps_errno),
 	    cmocka_unit_test(test_listen_addr),
+	    cmocka_unit_test(test_adopt_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

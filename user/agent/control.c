@@ -145,8 +145,16 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 				continue;
 			pb_json_begin(out);
 			pb_json_id(out, "id", m->id);
-			pb_json_str(out, "identity", m->identity);
-			pb_json_u64(out, "expires_in", (m->bind.expires - now) / 1000000000ULL);
+			pb_json_str(out, "identity", m->identity[0] ? m->identity : NULL);
+			if (m->adopt) {
+				/* a file the pod had: as long as the pod has it */
+				pb_json_str(out, "adopted", m->adopt);
+				pb_json_str(out, "file", m->path);
+				pb_json_str(out, "pod", m->pod);
+			} else {
+				pb_json_u64(out, "expires_in",
+					    (m->bind.expires - now) / 1000000000ULL);
+			}
 			pb_json_end(out);
 		}
 		pb_json_array_end(out);
@@ -199,6 +207,12 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	}
 	pb_json_str(out, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_u64(out, "credentials_live", st.live);
+	pb_json_key(out, "adopt");
+	pb_json_begin(out);
+	pb_json_u64(out, "bound", a->adopt.n);
+	pb_json_u64(out, "awaited", a->adopt.ncand);
+	pb_json_u64(out, "refused", a->adopt.refused);
+	pb_json_end(out);
 	if (a->sink.audit) {
 		struct pb_audit_stats as;
 

@@ -80,6 +80,12 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		bpf_map__max_entries(a->kern.skel->maps.creds));
 	pb_metric_head(f, "procbind_credentials_live", "gauge", "credentials not yet ended");
 	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", st.live);
+	pb_metric_head(f, "procbind_adopted_files", "gauge",
+		       "files pods already had, bound in a container (policy adopt)");
+	fprintf(f, "procbind_adopted_files %zu\n", a->adopt.n);
+	pb_metric_head(f, "procbind_adopt_refused_total", "counter",
+		       "adopt bindings refused (file bound elsewhere, not a file, map full)");
+	fprintf(f, "procbind_adopt_refused_total %" PRIu64 "\n", a->adopt.refused);
 	pb_metric_head(f, "procbind_mint_refused_map_full_total", "counter",
 		       "mints refused because the credential map was full");
 	fprintf(f, "procbind_mint_refused_map_full_total %" PRIu64 "\n", a->creds.full);

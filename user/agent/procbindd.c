@@ -21,6 +21,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "adopt.h"
 #include "agent.h"
 #include "audit.h"
 #include "creds.h"
@@ -456,6 +457,7 @@ static int pb_run(struct pb_agent *a)
 				pb_guard_drain(a);
 				if (a->purpose.npending)
 					pb_purpose_tick(a);
+				pb_adopt_tick(a);
 				pb_workload_expire(a, ep);
 				pb_control_expire(a, ep);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
@@ -652,6 +654,7 @@ int main(int argc, char **argv)
 		err = pb_creds_guard_all(a);
 	if (err)
 		goto out;
+	pb_adopt_policy(a); /* the files pods already have, marked too */
 	pb_guard_retire(a);
 	if (!a->kern.adopted) {
 		/* Token files of an earlier run name credentials no kernel map

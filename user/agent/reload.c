@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "adopt.h"
 #include "agent.h"
 #include "creds.h"
 #include "log.h"
@@ -45,11 +46,12 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 	for (size_t i = 0; i < a->creds.store.n; i++) {
 		struct pb_cred_meta *m = &a->creds.store.v[i];
 
-		if (m->died || pb_policy_identity(&a->purpose.policy, m->identity))
+		if (m->died || m->adopt || pb_policy_identity(&a->purpose.policy, m->identity))
 			continue;
 		if (!pb_revoke_why(a, m->id, "identity_removed", why, sizeof(why)))
 			revoked++;
 	}
 	pb_purpose_emit(a, "policy_loaded", a->conf.policy_path, NULL, &a->purpose.policy, revoked);
+	pb_adopt_policy(a);
 	return 0;
 }

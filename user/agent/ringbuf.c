@@ -17,6 +17,7 @@
 #include "events.h"
 #include "guard.h"
 #include "log.h"
+#include "adopt.h"
 #include "purpose.h"
 #include "util.h"
 #include "procbind/decision.h"
@@ -31,6 +32,7 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 	char idhex[17];
 
 	if (m) {
+		pb_adopt_sync(a, m);
 		pb_json_cred_meta(a, b, "credential", m);
 		return;
 	}
@@ -311,6 +313,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 		/* Not a line of its own: the agent matches the new cgroup and
 		 * reports it (cgroup_matched) only when an identity fits. */
 		pb_purpose_cgroup_added(a, e->cgroup_id);
+		pb_adopt_cgroup_added(a, e->cgroup_id);
 		return 0;
 	}
 	default:
@@ -359,4 +362,5 @@ void pb_agent_catch_up(struct pb_agent *a)
 	pb_guard_drain(a);
 	if (a->purpose.npending)
 		pb_purpose_tick(a);
+	pb_adopt_tick(a);
 }

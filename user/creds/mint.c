@@ -140,11 +140,23 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_begin(b);
 	pb_json_str(b, "id", idhex);
 	pb_json_str(b, "identity", m->identity);
-	pb_boot_to_rfc3339(m->bind.expires, ts, sizeof(ts));
-	pb_json_str(b, "expires", ts);
+	if (m->adopt) {
+		pb_json_raw(b, "expires", "null"); /* the pod's file: as long as the pod has it */
+	} else {
+		pb_boot_to_rfc3339(m->bind.expires, ts, sizeof(ts));
+		pb_json_str(b, "expires", ts);
+	}
 	pb_json_str(b, "inherit", m->bind.flags & PB_CRED_INHERIT_CHILDREN ? "children" : "none");
 	pb_json_bool(b, "revoked", m->bind.flags & PB_CRED_REVOKED);
 	pb_json_str(b, "file", m->path);
+	if (m->adopt) {
+		pb_json_key(b, "adopted");
+		pb_json_begin(b);
+		pb_json_str(b, "entry", m->adopt);
+		pb_json_str(b, "pod", m->pod);
+		pb_json_str(b, "container", m->container);
+		pb_json_end(b);
+	}
 	pb_json_key(b, "bound_process");
 	pb_json_begin(b);
 	pb_json_u64(b, "pid", m->bind.owner.tgid);
@@ -741,6 +753,8 @@ void pb_creds_tick(struct pb_agent *a)
 		struct pb_proc owner;
 		__u32 tgid = m->bind.owner.tgid;
 
+		if (m->adopt)
+			continue; /* the adopt module keeps it */
 		/* an expired one ends as expired, below, whatever its owner did */
 		if (!m->died && now < m->bind.expires &&
 		    (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
@@ -809,6 +823,8 @@ int pb_creds_save(struct pb_agent *a)
 		const struct pb_cred_meta *m = &a->creds.store.v[i];
 		char idhex[17];
 
+		if (m->adopt)
+			continue; /* bound again from the policy by the next agent */
 		pb_id_format(m->id, idhex);
 		pb_buf_reset(&b);
 		pb_json_begin(&b);

@@ -54,8 +54,17 @@ void pb_render_ps(FILE *out, json_t *r)
 			fputc('\n', out);
 		}
 		json_array_foreach(json_object_get(p, "owns"), j, c)
-		    fprintf(out, "%-8s   owns  %s identity=%s expires_in=%" PRIu64 "s\n", "",
-			    str(c, "id", "?"), str(c, "identity", "?"), num(c, "expires_in"));
+		{
+			if (json_object_get(c, "adopted"))
+				fprintf(out, "%-8s   owns  %s adopted=%s file=%s pod=%s\n", "",
+					str(c, "id", "?"), str(c, "adopted", "?"),
+					str(c, "file", "?"), str(c, "pod", "-"));
+			else
+				fprintf(out,
+					"%-8s   owns  %s identity=%s expires_in=%" PRIu64 "s\n", "",
+					str(c, "id", "?"), str(c, "identity", "?"),
+					num(c, "expires_in"));
+		}
 	}
 }
 

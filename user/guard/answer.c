@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 
+#include "container.h"
 #include "guard.h"
 #include "kernel.h"
 #include "log.h"
@@ -133,6 +134,80 @@ static uint32_t pb_guard_mode(const struct pb_guard_ctx *g)
 	return pol.mode;
 }
 
+/* A file on an adopted volume that is not registered: is it a new inode of
+ * an adopted file (the kubelet's rotation writes each in a new directory)?
+ * Then it is registered now, before anyone reads it: 0 and *id. */
+static int pb_guard_adopt_new(const struct pb_guard_ctx *g, int fd, const struct pb_file_key *key,
+			      uint64_t *id)
+{
+	struct pb_adopt_file_key ak = {.dev = key->dev};
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	path[n] = 0;
+	if (pb_adopt_suffix(path, ak.suffix, sizeof(ak.suffix)) ||
+	    bpf_map_lookup_elem(g->adopt_files, &ak, id))
+		return -ENOENT;
+	if (bpf_map_update_elem(g->cred_files, key, id, BPF_NOEXIST) && errno != EEXIST)
+		pb_warn("guard: cannot register %s as adopted: %m (judged all the same)", path);
+	return 0;
+}
+
+/* An adopted file whose holder is not known yet, or has exited: the first
+ * process that is the container's rightful holder claims it. For the main
+ * process, that is the container's main (lib/container.h), and the
+ * executable it runs is bound then; for an executable, a process running
+ * it. The owner written is to the nanosecond, from the process's record.
+ * A live main whose executable is not bound yet binds it at its first open.
+ * 1 when c changed. */
+static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, const struct pb_guard_subject *gs,
+				uint64_t id, struct pb_cred *c)
+{
+	struct pb_proc owner;
+	char dir[PATH_MAX + 64], rel[PATH_MAX];
+	struct pb_pkey main;
+	uint64_t cgid;
+	__u32 otgid = c->owner.tgid;
+
+	if (c->owner.tgid && !bpf_map_lookup_elem(g->procs, &otgid, &owner) &&
+	    pb_pkey_is(&owner.self, &c->owner)) {
+		/* The holder lives: its first open binds what it runs now. */
+		if (!pb_exe_unbound(c) || !pb_pkey_is(&gs->s.self, &c->owner) || !gs->have_rec)
+			return 0;
+		c->exe_dev = gs->s.exe_dev;
+		c->exe_ino = gs->s.exe_ino;
+		if (bpf_map_update_elem(g->creds, &id, c, BPF_EXIST))
+			pb_warn("guard: cannot bind the executable of pid %u: %m", otgid);
+		return 1;
+	}
+	if (!gs->have_rec || gs->s.cgroup_id != c->cgroup_id)
+		return 0;
+	if (c->flags & PB_CRED_HOLDER_EXE) {
+		if (gs->s.exe_dev != c->exe_dev || gs->s.exe_ino != c->exe_ino)
+			return 0;
+	} else {
+		if (pb_proc_cgroup_id(gs->s.self.tgid, g->cgroup_root, &cgid, rel, sizeof(rel)))
+			return 0;
+		snprintf(dir, sizeof(dir), "%s%s", g->cgroup_root, rel);
+		if (pb_container_main(dir, &main) || main.tgid != gs->s.self.tgid ||
+		    main.start_time != gs->s.self.start_time - gs->s.self.start_time % PB_TICK_NS)
+			return 0;
+		c->exe_dev = gs->s.exe_dev;
+		c->exe_ino = gs->s.exe_ino;
+	}
+	c->owner = gs->s.self;
+	if (bpf_map_update_elem(g->creds, &id, c, BPF_EXIST)) {
+		pb_warn("guard: cannot bind adopted credential to pid %u: %m",
+			gs->s.self.tgid);
+		return 0;
+	}
+	return 1;
+}
+
 /* One permission event: FAN_ALLOW or FAN_DENY. */
 static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_state *st,
 			       const struct fanotify_event_metadata *md)
@@ -152,12 +227,23 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 		return FAN_DENY; /* cannot tell which file: closed */
 	key.dev = pb_dev_to_kernel(sb.st_dev);
 	key.ino = sb.st_ino;
-	if (bpf_map_lookup_elem(g->cred_files, &key, &id))
-		return FAN_ALLOW; /* no longer a credential's file (forgotten) */
+	if (bpf_map_lookup_elem(g->cred_files, &key, &id) &&
+	    pb_guard_adopt_new(g, md->fd, &key, &id))
+		return FAN_ALLOW; /* not (or no longer) a credential's file */
 	if (bpf_map_lookup_elem(g->creds, &id, &c))
 		cp = NULL; /* removed: fails closed as revoked */
 	if (pb_guard_subject(g, (uint32_t)md->pid, &gs))
 		return FAN_DENY; /* the process is gone */
+	if (cp && (cp->flags & PB_CRED_ADOPTED)) {
+		/* The node's own processes outside the container (the kubelet
+		 * writing a rotation, the agent) are not judged on a file the
+		 * pod had before procbind: root on the node is out of scope,
+		 * and the kubelet's pod directories are root's. A process in
+		 * the container is judged, wherever it came from. */
+		if (gs.s.cgroup_id != cp->cgroup_id && pb_is_node_process((uint32_t)md->pid))
+			return FAN_ALLOW;
+		pb_guard_adopt_claim(g, &gs, id, cp);
+	}
 	if (cp && pb_is_inheriting_child(&gs.s, cp)) {
 		uint32_t otgid = cp->owner.tgid;
 

@@ -17,7 +17,7 @@
 /* What the guard process works with: its group and the pinned maps. */
 struct pb_guard_ctx {
 	int fan;
-	int procs, creds, cred_files, cfg, policies, queue, state;
+	int procs, creds, cred_files, cfg, policies, queue, state, adopt_files;
 	uint8_t *holding; /* map "holding", mapped by the agent before the fork */
 	size_t nholding;
 	char cgroup_root[PATH_MAX];
@@ -36,6 +36,9 @@ void pb_guard_retire(struct pb_agent *a);
 /* Mark one credential file (fd: the file, or -1 to name it by path). */
 int pb_guard_mark(struct pb_agent *a, int fd, const char *path);
 void pb_guard_unmark(struct pb_agent *a, const char *path);
+/* Mark (add 1) or unmark (0) the whole filesystem fd is on: an adopted
+ * file's volume, so that each new inode on it is asked about too. */
+int pb_guard_mark_fs(struct pb_agent *a, int fd, int add);
 /* The guard died: start another in the same group (queued events wait). */
 int pb_guard_respawn(struct pb_agent *a);
 /* Stop the guards recorded in the pinned maps under pin_dir (--cleanup). */

@@ -85,8 +85,8 @@ static int pb_state_write(int fd, uint32_t slot, const struct pb_pkey *who)
 /* In the child: close every descriptor but the ones the guard uses. */
 static void pb_close_others(const struct pb_guard_ctx *g, int keep)
 {
-	int keepers[] = {g->fan,   g->procs,	g->creds, g->cred_files, g->cfg,
-			 g->policies, g->queue, g->state, keep,	  2};
+	int keepers[] = {g->fan,   g->procs, g->creds, g->cred_files, g->cfg,	     g->policies,
+			 g->queue, g->state, keep,	    2,	 g->adopt_files};
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
 
@@ -117,6 +117,7 @@ static int pb_guard_fork(struct pb_agent *a)
 	    .policies = bpf_map__fd(s->maps.policies),
 	    .queue = bpf_map__fd(s->maps.guard_events),
 	    .state = bpf_map__fd(s->maps.guard_state),
+	    .adopt_files = bpf_map__fd(s->maps.adopt_files),
 	    .holding = a->kern.holding,
 	    .nholding = a->kern.nholding,
 	};
@@ -233,6 +234,17 @@ int pb_guard_mark(struct pb_agent *a, int fd, const char *path)
 		return 0;
 	if (fanotify_mark(a->guard.fan_fd, FAN_MARK_ADD, PB_GUARD_MASK, fd >= 0 ? fd : AT_FDCWD,
 			  fd >= 0 ? NULL : path))
+		return -errno;
+	return 0;
+}
+
+int pb_guard_mark_fs(struct pb_agent *a, int fd, int add)
+{
+	if (a->guard.fan_fd < 0)
+		return 0;
+	if (fanotify_mark(a->guard.fan_fd,
+			  (add ? FAN_MARK_ADD : FAN_MARK_REMOVE) | FAN_MARK_FILESYSTEM,
+			  PB_GUARD_MASK, fd, NULL))
 		return -errno;
 	return 0;
 }

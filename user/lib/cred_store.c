@@ -65,6 +65,9 @@ void pb_cred_meta_clear(struct pb_cred_meta *m)
 	pb_cred_meta_set(&m->exe, NULL);
 	pb_cred_meta_set(&m->cgroup, NULL);
 	pb_cred_meta_set(&m->path, NULL);
+	pb_cred_meta_set(&m->adopt, NULL);
+	pb_cred_meta_set(&m->pod, NULL);
+	pb_cred_meta_set(&m->container, NULL);
 }
 
 struct pb_cred_meta *pb_cred_store_add(struct pb_cred_store *s, const struct pb_cred_meta *m)

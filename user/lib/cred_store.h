@@ -25,7 +25,13 @@ struct pb_cred_meta {
 	 * each, 12 GiB for a million credentials). */
 	char *exe;
 	char *cgroup;
-	char *path; /* token file; NULL once removed */
+	char *path; /* token file; NULL once removed (adopted: as the container sees it) */
+	/* An adopted file (policy "adopt"): its entry, and the pod as
+	 * "namespace/pod" and the container's name, when known. The adopt
+	 * module keeps these; expiry, owner exit and creds.jsonl skip them. */
+	char *adopt;
+	char *pod;
+	char *container;
 	uint32_t uid;
 	uint64_t issued;   /* boot ns */
 	uint64_t died;	   /* boot ns when it stopped being valid; 0 = live */

@@ -18,7 +18,7 @@
 #include "util.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void pb_unescape_octal(char *s)
+void pb_unescape_octal(char *s)
 {
 	char *w = s;
 

@@ -10,6 +10,9 @@
 
 #include "procbind/abi.h"
 
+/* Undo mountinfo's \ooo escapes (space, tab, newline, backslash) in place. */
+void pb_unescape_octal(char *s);
+
 /* Find the mount point of the first filesystem of type fstype in a
  * /proc/self/mountinfo stream. 0, or -ENOENT when none is mounted. */
 int pb_mountinfo_find(FILE *mountinfo, const char *fstype, char *out, size_t len);

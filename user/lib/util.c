@@ -239,3 +239,24 @@ int pb_errf(char *err, size_t errlen, int code, const char *fmt, ...)
 	va_end(ap);
 	return code;
 }
+
+int pb_pending_push(struct pb_pending **v, size_t *n, size_t *cap, uint64_t cgid, int unnamed)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].cgroup_id == cgid)
+			return 0;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		struct pb_pending *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[*n].cgroup_id = cgid;
+	(*v)[*n].since = pb_now_boot_ns();
+	(*v)[*n].unnamed = unnamed;
+	(*n)++;
+	return 0;
+}

@@ -56,6 +56,19 @@ int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A TCP listening address, numeric only (no name is looked up):
  * "127.0.0.1:9464", "[::1]:9464", or ":9464" and "[::]:9464" for every
  * address (IPv6 and IPv4). The port is 1-65535. 0, or -EINVAL and why. */
+/* A cgroup matched later than it appeared: its Kubernetes names were not
+ * known yet, or it had no name yet (unnamed: the mkdir hook runs before the
+ * kernel makes the new directory visible, and a woken agent can be quicker),
+ * or (adopt) its process or file was not there yet. */
+struct pb_pending {
+	uint64_t cgroup_id;
+	uint64_t since; /* boot ns */
+	int unnamed;
+};
+/* Add cgid to the list *v of *n entries (room for *cap) unless it is in it:
+ * 0, or -ENOMEM (the list is as it was). */
+int pb_pending_push(struct pb_pending **v, size_t *n, size_t *cap, uint64_t cgid, int unnamed);
+
 struct sockaddr_storage;
 int pb_listen_addr_parse(const char *s, struct sockaddr_storage *ss, unsigned int *len, char *err,
 			 size_t errlen);

@@ -162,6 +162,17 @@ static int pb_get_text(struct pb_pctx *c, yaml_node_t *n, const char *key, char 
 	return 0;
 }
 
+/* A name (of an identity, of an adopt entry): [A-Za-z0-9._-] only. */
+static int pb_get_name(struct pb_pctx *c, yaml_node_t *v, char *out, size_t len)
+{
+	if (pb_get_text(c, v, "name", out, len))
+		return -EINVAL;
+	for (const char *q = out; *q; q++)
+		if (!isalnum((unsigned char)*q) && !strchr("._-", *q))
+			return pb_perr(c, v, "name: '%s' may use only [A-Za-z0-9._-]", out);
+	return 0;
+}
+
 /* A sequence node: calls fn for each item, at most max of them. */
 static int pb_walk_seq(struct pb_pctx *c, yaml_node_t *seq, const char *what, unsigned int max,
 		       int (*fn)(struct pb_pctx *c, yaml_node_t *item, unsigned int i, void *obj),
@@ -267,17 +278,24 @@ static int pb_rule_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void 
 	return err;
 }
 
-static int pb_get_rules(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
-			const struct pb_policy *p, struct pb_rule *rules, unsigned int *n)
+static int pb_get_rules_max(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
+			    const struct pb_policy *p, struct pb_rule *rules, unsigned int max,
+			    unsigned int *n)
 {
 	struct pb_rule_ctx rc = {
 	    .rules = rules, .what = what, .with_identity = with_identity, .policy = p};
 	int err;
 
-	err = pb_walk_seq(c, v, what, PB_MAX_RULES, pb_rule_item, &rc);
+	err = pb_walk_seq(c, v, what, max, pb_rule_item, &rc);
 	if (!err)
 		*n = v->data.sequence.items.top - v->data.sequence.items.start;
 	return err;
+}
+
+static int pb_get_rules(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
+			const struct pb_policy *p, struct pb_rule *rules, unsigned int *n)
+{
+	return pb_get_rules_max(c, v, what, with_identity, p, rules, PB_MAX_RULES, n);
 }
 
 /* ---- identities ---- */
@@ -374,12 +392,8 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 	const char *s;
 
 	if (!strcmp(key, "name")) {
-		if (pb_get_text(c, v, "name", id->name, sizeof(id->name)))
+		if (pb_get_name(c, v, id->name, sizeof(id->name)))
 			return -EINVAL;
-		for (const char *q = id->name; *q; q++)
-			if (!isalnum((unsigned char)*q) && !strchr("._-", *q))
-				return pb_perr(c, v, "name: '%s' may use only [A-Za-z0-9._-]",
-					       id->name);
 		for (struct pb_identity *o = ic->p->ident; o < id; o++) {
 			if (!strcmp(o->name, id->name))
 				return pb_perr(c, v, "duplicate identity name '%s'", id->name);
@@ -451,6 +465,125 @@ static int pb_ident_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void
 	return err;
 }
 
+/* ---- adopt: files the pods already have ---- */
+
+struct pb_adopt_ctx {
+	struct pb_policy *p;
+	struct pb_adopt *ad;
+};
+
+static int pb_holder_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_adopt *ad = obj;
+
+	(void)key; /* executable */
+	if (pb_get_text(c, v, "holder.executable", ad->holder_exe, sizeof(ad->holder_exe)))
+		return -EINVAL;
+	if (ad->holder_exe[0] != '/' || strpbrk(ad->holder_exe, "*?["))
+		return pb_perr(c, v,
+			       "holder.executable: '%s' must be an absolute path (as the "
+			       "container sees it), no patterns",
+			       ad->holder_exe);
+	ad->holder = PB_HOLDER_EXE;
+	return 0;
+}
+
+static int pb_adopt_path(struct pb_pctx *c, yaml_node_t *v, struct pb_adopt *ad)
+{
+	const char *q;
+
+	if (pb_get_text(c, v, "path", ad->path, sizeof(ad->path)))
+		return -EINVAL;
+	if (ad->path[0] != '/' || ad->path[strlen(ad->path) - 1] == '/' || strpbrk(ad->path, "*?["))
+		return pb_perr(c, v,
+			       "path: '%s' must be the absolute path of a file as the container "
+			       "sees it, no patterns",
+			       ad->path);
+	for (q = ad->path; (q = strstr(q, "/..")); q += 3)
+		if (q[3] == '/' || !q[3])
+			return pb_perr(c, v, "path: '%s' may not contain '..'", ad->path);
+	return 0;
+}
+
+static int pb_adopt_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	static const char *const match_keys[] = {"cgroups", "kubernetes", NULL};
+	static const char *const holder_keys[] = {"executable", NULL};
+	struct pb_adopt_ctx *ac = obj;
+	struct pb_adopt *ad = ac->ad;
+
+	if (!strcmp(key, "name")) {
+		if (pb_get_name(c, v, ad->name, sizeof(ad->name)))
+			return -EINVAL;
+		for (struct pb_adopt *o = ac->p->adopt; o < ad; o++)
+			if (!strcmp(o->name, ad->name))
+				return pb_perr(c, v, "duplicate adopt name '%s'", ad->name);
+		return 0;
+	}
+	if (!strcmp(key, "path"))
+		return pb_adopt_path(c, v, ad);
+	if (!strcmp(key, "match")) {
+		int err = pb_walk_mapping(c, v, "match", match_keys, pb_match_member, &ad->match);
+
+		if (!err && !ad->match.ncgroups && !ad->match.has_k8s)
+			err = pb_perr(c, v,
+				      "match: give cgroups or kubernetes (the containers "
+				      "whose file this is)");
+		return err;
+	}
+	if (!strcmp(key, "holder")) {
+		if (v->type == YAML_MAPPING_NODE)
+			return pb_walk_mapping(c, v, "holder", holder_keys, pb_holder_member, ad);
+		if (v->type != YAML_SCALAR_NODE || strcmp((char *)v->data.scalar.value, "main"))
+			return pb_perr(c, v, "holder: must be main or {executable: PATH}");
+		ad->holder = PB_HOLDER_MAIN;
+		return 0;
+	}
+	if (!strcmp(key, "inherit"))
+		return pb_get_inherit(c, v, &ad->inherit_children);
+	if (!strcmp(key, "identity")) {
+		const struct pb_identity *id;
+
+		if (pb_get_text(c, v, "identity", ad->identity, sizeof(ad->identity)))
+			return -EINVAL;
+		id = pb_policy_identity(ac->p, ad->identity);
+		if (!id)
+			return pb_perr(c, v, "identity: '%s' is not defined under identities",
+				       ad->identity);
+		ad->ident = id->id;
+		return 0;
+	}
+	/* protect */
+	{
+		int err = pb_get_rules_max(c, v, "protect", 0, ac->p, ad->protect,
+					   PB_MAX_ADOPT_RULES, &ad->nprotect);
+
+		if (!err && !ad->nprotect)
+			err = pb_perr(c, v,
+				      "protect: give at least one destination, or leave "
+				      "protect out");
+		return err;
+	}
+}
+
+static int pb_adopt_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	static const char *const keys[] = {"name",    "path",	  "match",   "holder",
+					   "inherit", "identity", "protect", NULL};
+	struct pb_policy *p = obj;
+	struct pb_adopt_ctx ac = {.p = p, .ad = &p->adopt[i]};
+	unsigned int seen = 0;
+	int err;
+
+	memset(ac.ad, 0, sizeof(*ac.ad));
+	err = pb_walk_mapping_seen(c, n, "an adopt entry", keys, pb_adopt_member, &ac, &seen);
+	if (err)
+		return err;
+	p->nadopt = i + 1;
+	/* name, path, match */
+	return pb_require(c, n, "adopt entry", keys, 0x1 | 0x2 | 0x4, seen);
+}
+
 static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
 {
 	static const char *const cred_keys[] = {"default_ttl", "max_ttl", "inherit", NULL};
@@ -485,6 +618,8 @@ static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, voi
 		return pb_walk_seq(c, v, "identities", PB_MAX_IDENTITIES, pb_ident_item, p);
 	if (!strcmp(key, "protected"))
 		return pb_get_rules(c, v, "protected", 1, p, p->prot, &p->nprot);
+	if (!strcmp(key, "adopt"))
+		return pb_walk_seq(c, v, "adopt", PB_MAX_ADOPT, pb_adopt_item, p);
 	return pb_get_rules(c, v, "exempt", 0, p, p->exempt, &p->nexempt);
 }
 
@@ -503,6 +638,9 @@ void pb_policy_free(struct pb_policy *p)
 	free(p->ident);
 	p->ident = NULL;
 	p->nident = 0;
+	free(p->adopt);
+	p->adopt = NULL;
+	p->nadopt = 0;
 }
 
 /* Keys are walked in file order, but credentials (the defaults an identity
@@ -538,8 +676,9 @@ static int pb_rest_member(struct pb_pctx *c, const char *key, yaml_node_t *v, vo
 int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *out,
 		    char *err, size_t errlen)
 {
-	static const char *const top_keys[] = {"version",    "mode",	  "credentials", "limits",
-					       "identities", "protected", "exempt",	 NULL};
+	static const char *const top_keys[] = {"version", "mode",	"credentials",
+					       "limits",  "identities", "protected",
+					       "exempt",  "adopt",	NULL};
 	struct pb_pctx c = {.name = name, .err = err, .errlen = errlen};
 	unsigned char hash[16];
 	yaml_parser_t parser;
@@ -552,8 +691,11 @@ int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_po
 	if (sodium_init() < 0)
 		return -ENOMEM;
 	p.ident = calloc(PB_MAX_IDENTITIES, sizeof(*p.ident));
-	if (!p.ident)
+	p.adopt = calloc(PB_MAX_ADOPT, sizeof(*p.adopt));
+	if (!p.ident || !p.adopt) {
+		pb_policy_free(&p);
 		return -ENOMEM;
+	}
 	crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, len, NULL, 0);
 	for (size_t i = 0; i < sizeof(hash); i++)
 		snprintf(p.version + 2 * i, 3, "%02x", hash[i]);
@@ -608,6 +750,14 @@ const struct pb_identity *pb_policy_identity(const struct pb_policy *p, const ch
 	for (unsigned int i = 0; i < p->nident; i++)
 		if (!strcmp(p->ident[i].name, name))
 			return &p->ident[i];
+	return NULL;
+}
+
+const struct pb_adopt *pb_policy_adopt(const struct pb_policy *p, const char *name)
+{
+	for (unsigned int i = 0; i < p->nadopt; i++)
+		if (!strcmp(p->adopt[i].name, name))
+			return &p->adopt[i];
 	return NULL;
 }
 

@@ -40,6 +40,23 @@ struct pb_identity {
 	unsigned int nscope;
 };
 
+/* An adopted file: a credential the pod already has (a service-account
+ * token, a mounted secret), bound to its rightful process in every
+ * container the match selects. */
+enum { PB_HOLDER_MAIN, PB_HOLDER_EXE };
+struct pb_adopt {
+	char name[PB_IDENTITY_LEN];
+	char path[PB_PATH_LEN];	      /* absolute, as the container sees it */
+	struct pb_identity match;     /* its cgroups and kubernetes parts only */
+	int holder;		      /* PB_HOLDER_*: the container's main process, or */
+	char holder_exe[PB_PATH_LEN]; /* ...any process running this (container path) */
+	int inherit_children;
+	char identity[PB_IDENTITY_LEN]; /* "": none; else scope and protected apply */
+	uint64_t ident;
+	struct pb_rule protect[PB_MAX_ADOPT_RULES]; /* only the holder reaches these */
+	unsigned int nprotect;
+};
+
 struct pb_policy {
 	unsigned int mode;    /* enum pb_mode */
 	uint64_t default_ttl; /* ns */
@@ -54,6 +71,8 @@ struct pb_policy {
 	unsigned int nexempt;
 	struct pb_rule prot[PB_MAX_RULES]; /* .ident names who may reach it */
 	unsigned int nprot;
+	struct pb_adopt *adopt; /* heap, nadopt entries */
+	unsigned int nadopt;
 
 	char version[33]; /* BLAKE2b-128 of the file's bytes, hex */
 };
@@ -85,6 +104,7 @@ struct pb_match_subject {
 	const struct pb_k8s_ref *k8s;
 	const struct pb_k8s_meta *meta; /* NULL when the kubelet's names are unknown */
 };
+const struct pb_adopt *pb_policy_adopt(const struct pb_policy *p, const char *name);
 /* Does a cgroup path match one of the identity's cgroups patterns? None: 1. */
 int pb_identity_cgroups_match(const struct pb_identity *id, const char *cgroup);
 /* Does the cgroup part of identity i match (1/0)? No cgroup part: 1. */

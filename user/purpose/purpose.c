@@ -80,24 +80,9 @@ static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p
 
 static void pb_pending_add(struct pb_agent *a, uint64_t cgid, int unnamed)
 {
-	for (size_t i = 0; i < a->purpose.npending; i++)
-		if (a->purpose.pending[i].cgroup_id == cgid)
-			return;
-	if (a->purpose.npending == a->purpose.cappending) {
-		size_t cap = a->purpose.cappending ? a->purpose.cappending * 2 : 16;
-		struct pb_pending *n = realloc(a->purpose.pending, cap * sizeof(*n));
-
-		if (!n) {
-			pb_warn("purpose: out of memory; cgroup %" PRIu64 " not retried", cgid);
-			return;
-		}
-		a->purpose.pending = n;
-		a->purpose.cappending = cap;
-	}
-	a->purpose.pending[a->purpose.npending].cgroup_id = cgid;
-	a->purpose.pending[a->purpose.npending].since = pb_now_boot_ns();
-	a->purpose.pending[a->purpose.npending].unnamed = unnamed;
-	a->purpose.npending++;
+	if (pb_pending_push(&a->purpose.pending, &a->purpose.npending, &a->purpose.cappending,
+			    cgid, unnamed))
+		pb_warn("purpose: out of memory; cgroup %" PRIu64 " not retried", cgid);
 }
 
 /* Match one cgroup against p and write its tag for generation gen.
@@ -283,6 +268,13 @@ int pb_purpose_activate(struct pb_agent *a, uint32_t gen, const struct pb_policy
 		return pb_err(-ENOMEM, "purpose: activate generation %u: out of memory", gen);
 	for (unsigned int i = 0; i < p->nprot; i++)
 		pb_hint_add_rule(hint, &p->prot[i]);
+	/* The adopt entries' protect rules: per container (map adopt_cg), so
+	 * the prefilter covers them and a hit looks the caller's cgroup up. */
+	for (unsigned int i = 0; i < p->nadopt; i++)
+		for (unsigned int j = 0; j < p->adopt[i].nprotect; j++) {
+			pb_hint_add_rule(hint, &p->adopt[i].protect[j]);
+			flags |= PB_FAST_PROTECTED | PB_FAST_ADOPT;
+		}
 	for (unsigned int i = 0; i < p->nident; i++) {
 		uint64_t e = pb_wall_to_boot(p->ident[i].expires);
 
