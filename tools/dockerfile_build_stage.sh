@@ -36,4 +36,12 @@ for bin in procbindd procbindctl; do
 	[ -x "$T/root/build/$bin" ] || { echo "FAIL: the build stage did not produce $bin"; exit 1; }
 done
 "$T/root/build/procbindctl" policy check "$SRC/deploy/policy.yaml"
-echo "PASS: the Dockerfile's build stage ($steps RUN steps) built procbindd and procbindctl"
+# the package the runtime stage installs, of the tree's version
+ver=$(sed -n 's/^project(procbind VERSION \([0-9.]*\) .*/\1/p' "$SRC/CMakeLists.txt")
+got=$(dpkg-deb -f "$T/root/build/procbind.deb" Version 2>/dev/null || true)
+[ -n "$ver" ] && [ "$got" = "$ver-1" ] ||
+	{ echo "FAIL: the build stage's package is version '$got', the tree's is '$ver'"; exit 1; }
+dpkg-deb -c "$T/root/build/procbind.deb" >"$T/contents"
+grep -q ' ./usr/sbin/procbindd$' "$T/contents" ||
+	{ echo "FAIL: the package has no /usr/sbin/procbindd"; exit 1; }
+echo "PASS: the Dockerfile's build stage ($steps RUN steps) built procbindd, procbindctl and procbind $got"

@@ -130,6 +130,11 @@ start_agent() {
 		--policy "${PB_POLICY:-$PB_SOURCE/tests/integration/policy.yaml}" "$@" \
 		>"$OUT" 2>"$T/agent.log" &
 	AGENT_PID=$!
+	wait_agent_ready
+}
+
+# wait_agent_ready: until $AGENT_PID's control socket $SOCK is there
+wait_agent_ready() {
 	for _ in $(seq $((100 * SCALE))); do
 		[ -S "$SOCK" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || { cat "$T/agent.log"; fail "agent did not start"; }

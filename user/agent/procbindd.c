@@ -287,9 +287,13 @@ static void pb_clear_stale_tokens(struct pb_agent *a)
 			n);
 }
 
+/* procbindd --version: the tree's version, which the package carries. */
+const char *argp_program_version = "procbindd " PB_VERSION;
+
 static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 {
 	pb_event_begin(a, &a->sink.line, type, pb_now_boot_ns());
+	pb_json_str(&a->sink.line, "version", PB_VERSION);
 	pb_json_str(&a->sink.line, "mode", pb_mode_name(pb_mode_now(a)));
 	pb_json_str(&a->sink.line, "policy", a->conf.policy_path);
 	pb_json_str(&a->sink.line, "cgroup_root", a->conf.cgroup_root);
