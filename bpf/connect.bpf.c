@@ -287,10 +287,10 @@ static __always_inline enum pb_reason pb_judge_identities(struct bpf_sock_addr *
 /* Allowed connects are many: a process that connects again to the
  * destination of its last allow event is counted, not reported. */
 static __always_inline int pb_allow_repeat(struct bpf_sock_addr *ctx, __u8 hook, __u16 family,
-					   struct pb_proc *rec)
+					   struct pb_proc *rec, __u64 dig)
 {
-	__u64 dig = pb_dest_digest(ctx, hook, family);
-
+	if (!dig)
+		dig = pb_dest_digest(ctx, hook, family); /* not taken yet on this path */
 	if (rec->last_allow == dig) {
 		pb_count(PB_CNT_ALLOW_REPEAT);
 		__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
@@ -554,7 +554,7 @@ verdict:
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_COUNTER_VERDICT(verdict, reason));
 	/* Denials and monitor verdicts are always reported. */
-	if (verdict == PB_VERDICT_ALLOW && rec && pb_allow_repeat(ctx, hook, family, rec))
+	if (verdict == PB_VERDICT_ALLOW && rec && pb_allow_repeat(ctx, hook, family, rec, dig))
 		return 1;
 	pb_report(t, rec, c, cred_id, &d, hook, verdict, reason, mode, n, ident);
 	return verdict == PB_VERDICT_DENY ? 0 : 1;

@@ -657,6 +657,12 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	return 0;
 }
 
+/* When a dead credential's retention has ended (the first boot ns past it). */
+static uint64_t pb_retention_end(const struct pb_agent *a, const struct pb_cred_meta *m)
+{
+	return m->died + a->conf.dead_retention + 1;
+}
+
 /* A dead credential keeps its token file and the file's registration until
  * the retention ends: whoever opens it later is recorded as a holder and
  * denied, so a token left lying around stays a tripwire. */
@@ -667,7 +673,7 @@ static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char 
 	m->died = pb_now_boot_ns();
 	m->death = death;
 	a->creds.dirty = 1;
-	pb_creds_due(a, m->died + a->conf.dead_retention + 1);
+	pb_creds_due(a, pb_retention_end(a, m));
 	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
 			   death);
 }
@@ -781,8 +787,8 @@ void pb_creds_tick(struct pb_agent *a)
 		}
 		if (!m->died && m->bind.expires < next)
 			next = m->bind.expires;
-		if (m->died && m->died + a->conf.dead_retention < next)
-			next = m->died + a->conf.dead_retention + 1;
+		if (m->died && pb_retention_end(a, m) <= next)
+			next = pb_retention_end(a, m);
 		i++;
 	}
 	a->creds.due = next;
