@@ -43,10 +43,11 @@ DEB2=$T/v2/procbind_${NEXT}-1_amd64.deb
 dpkg-deb -c "$DEB1" | awk '{print $6}' >"$T/contents"
 for f in ./usr/sbin/procbindd ./usr/sbin/procbindctl ./lib/systemd/system/procbind.service \
 	./etc/procbind/policy.yaml ./usr/share/doc/procbind/copyright ./usr/share/doc/procbind/changelog.Debian.gz \
-	./usr/share/doc/procbind/operator.md ./usr/share/doc/procbind/policy.example.yaml; do
+	./usr/share/doc/procbind/operator.md ./usr/share/doc/procbind/policy.example.yaml \
+	./usr/share/man/man8/procbindd.8.gz ./usr/share/man/man8/procbindctl.8.gz; do
 	grep -qx "$f" "$T/contents" || { cat "$T/contents"; fail "the package lacks $f"; }
 done
-grep -v '/$' "$T/contents" | grep -v -E '^\./(usr/sbin/procbind(d|ctl)|usr/share/doc/procbind/[^/]+|lib/systemd/system/procbind\.service|etc/procbind/policy\.yaml)$' >"$T/elsewhere" || true
+grep -v '/$' "$T/contents" | grep -v -E '^\./(usr/sbin/procbind(d|ctl)|usr/share/doc/procbind/[^/]+|usr/share/man/man8/procbind(d|ctl)\.8\.gz|lib/systemd/system/procbind\.service|etc/procbind/policy\.yaml)$' >"$T/elsewhere" || true
 [ ! -s "$T/elsewhere" ] || fail "the package holds files elsewhere: $(head -3 "$T/elsewhere")"
 [ "$(dpkg-deb --ctrl-tarfile "$DEB1" | tar -xO ./conffiles)" = /etc/procbind/policy.yaml ] ||
 	fail "the policy is not a conffile"
@@ -146,7 +147,7 @@ dpkg -P procbind >"$T/dpkg4.log" 2>&1 || { cat "$T/dpkg4.log"; fail "dpkg -P"; }
 for _ in $(seq 50); do [ -e /proc/"$GUARD" ] || break; sleep 0.1; done
 left=""
 for p in /sys/fs/bpf/procbind /var/lib/procbind /run/procbind /etc/procbind /usr/sbin/procbindd \
-	/usr/sbin/procbindctl "$UNIT" /usr/share/doc/procbind; do
+	/usr/sbin/procbindctl "$UNIT" /usr/share/doc/procbind /usr/share/man/man8/procbindd.8.gz; do
 	[ ! -e "$p" ] || left+=" $p"
 done
 [ -z "$left" ] || fail "the purge left:$left"
