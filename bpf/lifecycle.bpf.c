@@ -176,7 +176,7 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 	struct pb_proc *rec;
 
 	__u8 *hold;
-	__u32 zero = 0;
+	__u32 zero = 0, bound;
 
 	/* do_exit() drops signal->live before this tracepoint: zero means this
 	 * is the last thread of the process. */
@@ -191,14 +191,7 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 	rec = bpf_map_lookup_elem(&procs, &tgid);
 	if (!rec || !pb_rec_is_task(rec, p))
 		return 0;
-	if (rec->flags & PB_PROC_BOUND) {
-		/* Its children's inherited credentials die with it: no allow
-		 * kept for them may outlive it. */
-		struct pb_fast *fast = bpf_map_lookup_elem(&fastpath, &zero);
-
-		if (fast)
-			__sync_fetch_and_add(&fast->epoch, 1);
-	}
+	bound = rec->flags & PB_PROC_BOUND;
 	if (rec->nheld || rec->ident) {
 		e = pb_event_reserve(sizeof(*e), PB_EV_EXIT);
 		if (e) {
@@ -214,6 +207,18 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 		}
 	}
 	bpf_map_delete_elem(&procs, &tgid);
+	if (bound) {
+		/* Its children's inherited credentials die with it: no allow
+		 * kept for them may outlive it. Bumped after the record is
+		 * gone: a child's connect that read the epoch before the bump
+		 * and still found this record keeps its allow under the old
+		 * epoch, which this bump ends; bumped before the delete, such
+		 * an allow would be kept under the new one (up to a second). */
+		struct pb_fast *fast = bpf_map_lookup_elem(&fastpath, &zero);
+
+		if (fast)
+			__sync_fetch_and_add(&fast->epoch, 1);
+	}
 	return 0;
 }
 
