@@ -39,12 +39,7 @@
 #define PB_UNSEEN_NS (5ULL * 1000000000ULL)   /* how long a new cgroup may stay unnamed */
 #define PB_CHECK_NS  1000000000ULL	      /* each binding is looked at every second */
 
-static int pb_fd_of(struct pb_agent *a, struct bpf_map *m)
-{
-	(void)a;
-	return bpf_map__fd(m);
-}
-#define PB_MAP(a, name) pb_fd_of(a, (a)->kern.skel->maps.name)
+#define PB_MAP(a, name) bpf_map__fd((a)->kern.skel->maps.name)
 
 /* The credential id of entry name in cgroup cgid: the same in every agent
  * (FNV-1a), so a restarted agent binds the id the kernel already has. */
@@ -284,6 +279,22 @@ static void pb_delete_by_value(int fd, size_t ksz, uint64_t id, const void *keep
 	}
 }
 
+/* The entry's protect rules for the container at cgid (map adopt_cg), or
+ * none when it has none: 0 or -errno. */
+static int pb_protect_write(struct pb_agent *a, uint64_t cgid, const struct pb_adopt *ad,
+			    uint64_t id)
+{
+	struct pb_adopt_cg acg = {.cred_id = id, .nrules = ad->nprotect};
+
+	if (!ad->nprotect) {
+		if (bpf_map_delete_elem(PB_MAP(a, adopt_cg), &cgid) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	memcpy(acg.rules, ad->protect, sizeof(acg.rules));
+	return bpf_map_update_elem(PB_MAP(a, adopt_cg), &cgid, &acg, BPF_ANY) ? -errno : 0;
+}
+
 /* ---- bind and unbind ---- */
 
 static void pb_unbind_at(struct pb_agent *a, size_t i, const char *why)
@@ -448,13 +459,8 @@ static int pb_bind(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
 	err = bpf_map_update_elem(PB_MAP(a, creds), &m.id, &m.bind, BPF_ANY) ? -errno : 0;
 	if (!err)
 		err = pb_guard_found(a, m.id, 0, &f);
-	if (!err && ad->nprotect) {
-		struct pb_adopt_cg acg = {.cred_id = m.id, .nrules = ad->nprotect};
-
-		memcpy(acg.rules, ad->protect, sizeof(acg.rules));
-		if (bpf_map_update_elem(PB_MAP(a, adopt_cg), &cgid, &acg, BPF_ANY))
-			err = -errno;
-	}
+	if (!err && ad->nprotect)
+		err = pb_protect_write(a, cgid, ad, m.id);
 	close(f.fd);
 	if (err) {
 		snprintf(why, sizeof(why), "%s: %s%s", ad->path, strerror(-err),
@@ -635,15 +641,7 @@ void pb_adopt_policy(struct pb_agent *a)
 		m->bind.flags = (m->bind.flags & ~PB_CRED_INHERIT_CHILDREN) |
 				(ad->inherit_children ? PB_CRED_INHERIT_CHILDREN : 0);
 		bpf_map_update_elem(PB_MAP(a, creds), &m->id, &m->bind, BPF_ANY);
-		if (ad->nprotect) {
-			struct pb_adopt_cg acg = {.cred_id = m->id, .nrules = ad->nprotect};
-
-			memcpy(acg.rules, ad->protect, sizeof(acg.rules));
-			bpf_map_update_elem(PB_MAP(a, adopt_cg), &a->adopt.v[i].cgroup_id, &acg,
-					    BPF_ANY);
-		} else {
-			bpf_map_delete_elem(PB_MAP(a, adopt_cg), &a->adopt.v[i].cgroup_id);
-		}
+		pb_protect_write(a, a->adopt.v[i].cgroup_id, ad, m->id);
 		i++;
 	}
 	if (p->nadopt) {
