@@ -3,14 +3,15 @@
 # Kernel matrix: run procbind's integration suite, built once on this host,
 # under Debian's stock kernels booted with qemu (TCG; no KVM needed).
 #
-#   kmatrix.sh [-b BUILD] [-c CACHE] [-t SECONDS] [-r REGEX] [-x CMD] [KERNEL...]
+#   kmatrix.sh [-b BUILD] [-c CACHE] [-t SECONDS] [-j GUESTS] [-r REGEX] [-x CMD] [KERNEL...]
 #
 # KERNEL is 5.10, 6.1, 6.12 or 6.18, optionally +lsm (booted with
 # lsm=...,bpf so BPF-LSM is active). Default: 5.10 6.1 6.1+lsm 6.12 6.18.
 # -b the build directory (default SRC/build), -c where kernels are kept
 # (default /var/cache/procbind-kmatrix), -t the limit per guest (default
-# 1500 s), -r a ctest regex (default: every integration test), -x a shell
-# command to run in the guest instead of the suite (its output is the log).
+# 1500 s), -j how many guests run side by side (default: one per core),
+# -r a ctest regex (default: every integration test), -x a shell command
+# to run in the guest instead of the suite (its output is the log).
 #
 # Kernels come from Debian's archive with apt-get download, through an apt
 # configuration of their own (sources, lists and cache under CACHE), so the
@@ -36,14 +37,16 @@ CACHE=/var/cache/procbind-kmatrix
 LIMIT=1500
 REGEX=
 EXEC=
-while getopts "b:c:t:r:x:h" o; do
+JOBS=$(nproc)
+while getopts "b:c:t:j:r:x:h" o; do
 	case $o in
 	b) BUILD=$(cd "$OPTARG" && pwd) ;;
 	c) CACHE=$OPTARG ;;
 	t) LIMIT=$OPTARG ;;
+	j) JOBS=$OPTARG ;;
 	r) REGEX=$OPTARG ;;
 	x) EXEC=$OPTARG ;;
-	*) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -146,9 +149,9 @@ initramfs() {
 # boot SERIES[+lsm] LOG: run the suite in a guest; the log is its console
 boot() {
 	local spec=$1 log=$2 series=${1%+lsm} kdir kver append
-	kdir=$(fetch "$series") || return $?
+	kdir=${KDIRS[$series]}
 	kver=$(ls "$(modroot "$kdir")/lib/modules")
-	initramfs "$kdir" "$WORK/initrd-$kver.gz"
+	initramfs "$kdir" "$WORK/initrd-$spec.gz"
 	# TSC as the clocksource: without it older kernels fall back to the HPET,
 	# whose every read traps into qemu, which makes exec and sleep crawl
 	# A soft lockup panics the guest (it ends at once, with the stack of
@@ -161,6 +164,9 @@ boot() {
 		printf '%s\n' "$EXEC" >"$WORK/exec.sh"
 		append+=" pb.exec=$WORK/exec.sh"
 	fi
+	# Guests side by side: each is one host thread (below). At nice 10
+	# they take the CPU the host's own tests leave, so those keep their
+	# timing when ctest runs them beside the matrix.
 	# BPF-LSM on in the +lsm row, off in the others, whatever the
 	# kernel's CONFIG_LSM default (Debian's 6.1 already lists bpf)
 	if [[ $spec == *+lsm ]]; then
@@ -175,9 +181,9 @@ boot() {
 	# patch had finished (6.12 and 6.18 in one CI run, RIP one byte into
 	# the patched instruction), i.e. a vCPU ran stale translated code.
 	# PB_KMATRIX_TCG_THREAD=multi brings the faster mode back.
-	timeout --foreground -k 10 "$LIMIT" qemu-system-x86_64 -nographic -no-reboot \
+	timeout --foreground -k 10 "$LIMIT" nice -n 10 qemu-system-x86_64 -nographic -no-reboot \
 		-machine q35 -cpu max -accel "tcg,thread=${PB_KMATRIX_TCG_THREAD:-single}" -smp 2 -m 2048 \
-		-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$WORK/initrd-$kver.gz" \
+		-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$WORK/initrd-$spec.gz" \
 		-append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-nic none -serial mon:stdio </dev/null >"$log" 2>&1 || true
@@ -188,10 +194,34 @@ trap 'rm -rf "$WORK"' EXIT
 LOGDIR=${PB_KMATRIX_LOGS:-$BUILD/kmatrix}
 mkdir -p "$LOGDIR"
 rows=() bad=0 unreachable=0
+T0=$(date +%s)
+
+# The kernels first, one after another under a lock: every kmatrix.sh on
+# this machine (ctest starts one per row, side by side) shares the cache
+# and its apt lists.
+declare -A KDIRS=() MISSING=()
+exec {lockfd}>"$CACHE/.lock"
+flock "$lockfd"
 for k in "${KERNELS[@]}"; do
-	log=$LOGDIR/$k.log
+	series=${k%+lsm}
+	[ -n "${KDIRS[$series]:-}${MISSING[$series]:-}" ] && continue
+	rc=0
+	fetch "$series" >"$WORK/kdir" || rc=$?
+	if [ $rc = 0 ]; then
+		KDIRS[$series]=$(cat "$WORK/kdir")
+	else
+		MISSING[$series]=$rc
+	fi
+done
+flock -u "$lockfd"
+
+# run_row KERNEL: boot its guest, run the suite; writes the row to
+# $WORK/row.KERNEL and what it has to say to $WORK/say.KERNEL
+run_row() {
+	local k=$1 log=$LOGDIR/$1.log start note rc try secs done_line release feats p f s running panic
+	local say=$WORK/say.$1 row=$WORK/row.$1
+	exec 2>>"$say"
 	start=$(date +%s)
-	echo "kmatrix: $k: booting (log $log)" >&2
 	note=
 	for try in 1 2; do
 		rc=0
@@ -209,15 +239,6 @@ for k in "${KERNELS[@]}"; do
 			"$log.lockup.clean" | tail -80 | sed "s/^/  $k| /" >&2
 		note=" [first boot soft-locked: $log.lockup]"
 	done
-	if [ $rc = 2 ]; then
-		rows+=("$k|-|-|-|-|SKIP: Debian's archive is unreachable (apt-get update failed)")
-		unreachable=1
-		continue
-	elif [ $rc != 0 ]; then
-		rows+=("$k|-|-|-|-|no such kernel in Debian's archive")
-		bad=1
-		continue
-	fi
 	secs=$(($(date +%s) - start))
 	done_line=$(grep -a '^PBMATRIX done ' "$log.clean" | tail -1 || true)
 	release=$(grep -a '^PBMATRIX uname ' "$log.clean" | tail -1 | cut -d' ' -f3 || true)
@@ -226,12 +247,6 @@ for k in "${KERNELS[@]}"; do
 		tr ' ' '\n' | awk -F= '$2 == "no" || $2 == "MISSING" { printf "no %s; ", $1 }
 			$1 == "BPF-LSM" && $2 == "yes" { printf "BPF-LSM; " }' || true)
 	feats=${feats:-everything probed; }
-	# why each failed test failed, from its output in the log, so that the
-	# reason is in this command's output and not only in a file on the host
-	why_failed() {
-		grep -a -E '^(FAIL: |.*[*]{3}(Failed|Timeout|Exception))' "$log.clean" | head -20 |
-			sed "s/^/  $k: /" >&2 || true
-	}
 	if [ -z "$done_line" ]; then
 		# the guest did not finish: what ctest had reported by then, and
 		# the test that was running when the time ran out
@@ -248,20 +263,71 @@ for k in "${KERNELS[@]}"; do
 				grep -a -m1 'Kernel panic - not syncing' "$log.clean")
 			panic="the guest kernel panicked after ${secs}s ($(sed 's/^\[ *[0-9.]*\] //' <<<"$panic"))"
 		fi
-		rows+=("$k|${release:--}|$p|$f|$s|${panic:-guest did not finish in ${secs}s}${running:+ (was running $running)}; see $log$note")
-		bad=1
-		why_failed
+		echo "$k|${release:--}|$p|$f|$s|${panic:-guest did not finish in ${secs}s}${running:+ (was running $running)}; see $log$note|1" >"$row"
+		why_failed "$k" "$log"
 		echo "  $k: the last lines of its console:" >&2
 		tail -15 "$log.clean" | sed "s/^/  $k| /" >&2
-		continue
+		return
 	fi
 	p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' <<<"$done_line")
 	f=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$done_line")
 	s=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' <<<"$done_line")
-	[ "$f" = 0 ] && [ "$p" -gt 0 ] || bad=1
-	rows+=("$k|$release|$p|$f|$s|$feats (${secs}s)$note")
+	local failed=0
+	[ "$f" = 0 ] && [ "$p" -gt 0 ] || failed=1
+	echo "$k|$release|$p|$f|$s|$feats (${secs}s)$note|$failed" >"$row"
 	grep -a '^PBMATRIX test ' "$log.clean" | grep -av ' Passed$' | sed "s/^PBMATRIX test /  $k: /" >&2 || true
-	[ "$f" = 0 ] || why_failed
+	[ "$f" = 0 ] || why_failed "$k" "$log"
+}
+
+# why each failed test failed, from its output in the log, so that the
+# reason is in this command's output and not only in a file on the host
+why_failed() {
+	grep -a -E '^(FAIL: |.*[*]{3}(Failed|Timeout|Exception))' "$2.clean" | head -20 |
+		sed "s/^/  $1: /" >&2 || true
+}
+
+# The rows, JOBS guests at a time, in the order given (the slowest first
+# makes the shortest run); each row's report is printed as it ends.
+running=0
+report() {
+	local k=$1
+	[ -s "$WORK/say.$k" ] && cat "$WORK/say.$k" >&2
+	echo "kmatrix: $k: ended after $(($(date +%s) - T0)) s of this run" >&2
+}
+declare -A PIDOF=()
+for k in "${KERNELS[@]}"; do
+	series=${k%+lsm}
+	if [ "${MISSING[$series]:-}" = 2 ]; then
+		echo "$k|-|-|-|-|SKIP: Debian's archive is unreachable (apt-get update failed)|unreachable" >"$WORK/row.$k"
+		continue
+	elif [ -n "${MISSING[$series]:-}" ]; then
+		echo "$k|-|-|-|-|no such kernel in Debian's archive|1" >"$WORK/row.$k"
+		continue
+	fi
+	while [ "$running" -ge "$JOBS" ]; do
+		wait -n -p ended || true
+		for r in "${!PIDOF[@]}"; do
+			[ "${PIDOF[$r]}" = "$ended" ] && { report "$r"; unset "PIDOF[$r]"; }
+		done
+		running=$((running - 1))
+	done
+	echo "kmatrix: $k: booting (log $LOGDIR/$k.log)" >&2
+	run_row "$k" &
+	PIDOF[$k]=$!
+	running=$((running + 1))
+done
+for r in "${!PIDOF[@]}"; do
+	wait "${PIDOF[$r]}" || true
+	report "$r"
+done
+
+for k in "${KERNELS[@]}"; do
+	IFS='|' read -r _ _ _ _ _ _ state <"$WORK/row.$k"
+	case $state in
+	unreachable) unreachable=1 ;;
+	1) bad=1 ;;
+	esac
+	rows+=("$(cut -d'|' -f1-6 "$WORK/row.$k")")
 done
 
 printf '\n%-8s %-22s %6s %6s %7s  %s\n' kernel release passed failed skipped "features (time)"
@@ -269,5 +335,6 @@ for r in "${rows[@]}"; do
 	IFS='|' read -r k rel p f s rest <<<"$r"
 	printf '%-8s %-22s %6s %6s %7s  %s\n' "$k" "$rel" "$p" "$f" "$s" "$rest"
 done
+echo "kmatrix: ${#KERNELS[@]} rows in $(($(date +%s) - T0)) s, up to $JOBS guests side by side"
 [ $bad = 0 ] && [ $unreachable = 1 ] && exit 77
 exit $bad

@@ -143,7 +143,7 @@ for _ in $(seq $((50 * SCALE))); do [ -s "$T/$C1.out" ] && break; sleep 0.1; don
 	{ cat "$T/$C1.out"; fail "main's first read of its token was not allowed"; }
 pass "main (host PID $MAIN1, PID 1 in the container) became the holder ($HOW) and its first read was allowed"
 TOK1=$(cat "$V1/..data/token")
-for _ in $(seq $((100 * SCALE))); do grep -q "Bearer $TOK1" "$T/api.log" && break; sleep 0.1; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/api.log" "Bearer $TOK1" && break; sleep 0.1; done
 grep -q "GET /main" "$T/api.log" && grep -q "Bearer $TOK1" "$T/api.log" ||
 	{ cat "$T/$C1.out"; fail "the main process's token never reached the API"; }
 ev=$(wait_event ".event==\"credential_acquired\" and .credential.id==\"$ID1\" and .process.pid==$MAIN1")
@@ -198,9 +198,9 @@ touch "$B/rootfs/tmp/stop"
 wait_file "$B/rootfs/tmp/stopped"
 STOLEN=$(cat "$B/rootfs/tmp/stolen" 2>/dev/null || true)
 [ -z "$STOLEN" ] || fail "the sibling read a token during the rotations: $(head -c 200 <<<"$STOLEN")"
-for _ in $(seq $((100 * SCALE))); do grep -q "main-read ${TOKS[2]}" "$T/$C1.out" && break; sleep 0.1; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/$C1.out" "main-read ${TOKS[2]}" && break; sleep 0.1; done
 grep -q "main-read ${TOKS[2]}" "$T/$C1.out" || { tail -5 "$T/$C1.out"; fail "main never read the rotated token"; }
-for _ in $(seq $((50 * SCALE))); do grep -q "Bearer ${TOKS[2]}" "$T/api.log" && break; sleep 0.1; done
+for _ in $(seq $((50 * SCALE))); do file_has "$T/api.log" "Bearer ${TOKS[2]}" && break; sleep 0.1; done
 grep -q "Bearer ${TOKS[2]}" "$T/api.log" || fail "main's rotated token never reached the API"
 ! grep -q main-read-refused "$T/$C1.out" || fail "main was refused its own token"
 n=$(count_events ".event==\"credential_open_refused\" and .credential.id==\"$ID1\" and .process.comm==\"cat\"")
@@ -218,7 +218,7 @@ CID1B=$(cid 0x11000002)
 MAIN1B=$(run_ctr "$C1B" "$POD1" "$CID1B" "$V1" reconciler-7f9c-x2)
 ev=$(wait_event ".event==\"credential_adopted\" and (.credential.bound_process.cgroup|endswith(\"$CID1B\"))")
 ID1B=$(jq -r .credential.id <<<"$ev")
-for _ in $(seq $((100 * SCALE))); do grep -q "main-read ${TOKS[2]}" "$T/$C1B.out" && break; sleep 0.1; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/$C1B.out" "main-read ${TOKS[2]}" && break; sleep 0.1; done
 grep -q "main-read ${TOKS[2]}" "$T/$C1B.out" || fail "the restarted main could not read the token"
 ev=$(wait_event ".event==\"credential_acquired\" and .credential.id==\"$ID1B\" and .process.pid==$MAIN1B")
 jq -e --argjson m "$MAIN1B" '.verdict=="allow" and .credential.bound_process.pid==$m' <<<"$ev" >/dev/null ||
@@ -244,7 +244,7 @@ ev=$(wait_event ".event==\"credential_adopted\" and (.credential.bound_process.c
 ID2=$(jq -r .credential.id <<<"$ev")
 [ "$ID2" != "$ID1B" ] || fail "the second pod got the first one's credential"
 TOK2=$(cat "$V2/..data/token")
-for _ in $(seq $((100 * SCALE))); do grep -q "Bearer $TOK2" "$T/api.log" && break; sleep 0.1; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/api.log" "Bearer $TOK2" && break; sleep 0.1; done
 grep -q "Bearer $TOK2" "$T/api.log" || fail "the second pod's main could not use its own token"
 CGID2=$(stat -c %i "$CGROOT/pbtest-$$/kubepods/burstable/pod$POD2/$CID2")
 SDEV2=$(printf '%x' "$(stat -c %d "$V2")")
@@ -296,7 +296,7 @@ sleep 0.3
 : >"$T/exec.out"
 cx "$C1B" "cat $SA/token $SA/..data/token; echo after-restart-done"
 ! grep -q "$T5" "$T/exec.out" || fail "a sibling read the token rotated after the agent restarted"
-for _ in $(seq $((50 * SCALE))); do grep -q "main-read $T5" "$T/$C1B.out" && break; sleep 0.1; done
+for _ in $(seq $((50 * SCALE))); do file_has "$T/$C1B.out" "main-read $T5" && break; sleep 0.1; done
 grep -q "main-read $T5" "$T/$C1B.out" || fail "main did not read the token rotated after the restart"
 pass "agent restart: refused while down, the same credential bound again ($ID1B), rotations followed"
 
@@ -305,7 +305,7 @@ cp "$T/policy.monitor.yaml" "$T/policy.in-force.yaml"
 ctl reload >/dev/null || fail "reload to monitor mode"
 : >"$T/exec.out"
 cx "$C1B" "printf 'GET /exec-monitor HTTP/1.0\\r\\nAuthorization: Bearer %s\\r\\n\\r\\n' \"\$(cat $SA/token)\" | nc -w 1 127.0.0.1 $API; echo exec-done"
-for _ in $(seq $((50 * SCALE))); do grep -q "GET /exec-monitor" "$T/api.log" && break; sleep 0.1; done
+for _ in $(seq $((50 * SCALE))); do file_has "$T/api.log" "GET /exec-monitor" && break; sleep 0.1; done
 grep -q "GET /exec-monitor" "$T/api.log" || { cat "$T/exec.out"; fail "monitor mode refused the exec'd shell"; }
 ev=$(wait_event ".event==\"credential_acquired\" and .verdict==\"monitor\" and .process.comm==\"cat\" and .credential.id==\"$ID1B\"")
 jq -e '.verdict=="monitor" and .reason=="foreign_pid"' <<<"$ev" >/dev/null || fail "monitor file event: $ev"

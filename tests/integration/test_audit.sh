@@ -110,7 +110,7 @@ PIDS+=($FOLLOW)
 sleep 0.5
 actor late cgroup:$POD_B read:$T/tok connect:tcp:127.0.0.1:$P
 expect late connect:tcp:127.0.0.1:$P EPERM
-for _ in $(seq $((50 * SCALE))); do grep -q "pid=${late_PID}/.*deny/" $T/follow.out && break; sleep 0.1; done
+for _ in $(seq $((50 * SCALE))); do file_has $T/follow.out "pid=${late_PID}/.*deny/" && break; sleep 0.1; done
 grep -q "pid=${late_PID}/.*deny/" $T/follow.out || { tail -3 $T/follow.out; fail "--follow missed a new record"; }
 kill $FOLLOW 2>/dev/null || true
 pass "events prints every record; --follow showed the new denial: $(grep "pid=${late_PID}/.*deny/" $T/follow.out | head -1)"

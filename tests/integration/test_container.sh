@@ -63,9 +63,9 @@ pass "container $CTR runs, main process host PID $MAINPID (PID 1 in its namespac
 ID=$(mint "$MAINPID" "$T/secrets/tok" --inherit children)
 [ -n "$ID" ] || fail "mint for the container's main process"
 touch "$T/secrets/go"
-for _ in $(seq $((100 * SCALE))); do grep -q main-sent "$T/ctr.out" && break; sleep 0.1; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/ctr.out" main-sent && break; sleep 0.1; done
 grep -q main-read-ok "$T/ctr.out" || { cat "$T/ctr.out"; fail "the main process could not read its token"; }
-for _ in $(seq $((100 * SCALE))); do grep -q 'Bearer pb1\.' "$T/sink.log" && break; sleep 0.05; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/sink.log" 'Bearer pb1\.' && break; sleep 0.05; done
 grep -q "Bearer pb1\\." "$T/sink.log" || { cat "$T/sink.log" "$T/ctr.out"; grep credential_ "$OUT"; fail "the main process's token did not reach the listener"; }
 pass "the main process (and the cat it forks) read the token and send it"
 

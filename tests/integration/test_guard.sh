@@ -40,7 +40,7 @@ expect owner "read:$T/tok" ok
 expect owner "leak:tcp:$N:$T/tok" ok
 wait_file "$T/owner.fd"
 FD=$(cat "$T/owner.fd")
-for _ in $(seq $((100 * SCALE))); do grep -q '^pb1\.' "$T/sink.log" && break; sleep 0.05; done
+for _ in $(seq $((100 * SCALE))); do file_has "$T/sink.log" '^pb1\.' && break; sleep 0.05; done
 [ "$(grep -c '^pb1\.' "$T/sink.log")" = 1 ] || fail "the owner's token did not reach the listener"
 pass "the owner reads its token and sends it"
 
@@ -155,7 +155,7 @@ if [ "$MODE" = enforce ]; then
 		fail "guard status: $G (events: $REF refusals)"
 	# the metrics file is rewritten every second
 	for _ in $(seq $((40 * SCALE))); do
-		grep -q "^procbind_guard_refused_total $REF$" "$T/procbind.prom" && break; sleep 0.05
+		file_has "$T/procbind.prom" "^procbind_guard_refused_total $REF$" && break; sleep 0.05
 	done
 	grep -q "^procbind_guard_refused_total $REF$" "$T/procbind.prom" ||
 		{ grep guard "$T/procbind.prom"; fail "metrics: procbind_guard_refused_total is not $REF"; }

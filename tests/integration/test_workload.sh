@@ -114,7 +114,7 @@ wait_line sinkd "sinking"
 (echo "$BASHPID" >"$POD_A/cgroup.procs" && exec "$BUILD/procbindctl" run --fd 3 \
 	--format 'Authorization: Bearer %s' -- curl -sS -m 5 -H @/dev/fd/3 "http://127.0.0.1:$SINK/run") \
 	>$T/run.out 2>&1 || true
-for _ in $(seq $((100 * SCALE))); do grep -q "Bearer pb1\." $T/sink.log && break; sleep 0.05; done
+for _ in $(seq $((100 * SCALE))); do file_has $T/sink.log "Bearer pb1\." && break; sleep 0.05; done
 grep -q "Bearer pb1\." $T/sink.log || { cat $T/run.out $T/sink.log; fail "curl under run did not send its token"; }
 ev=$(wait_event ".event==\"credential_minted\" and .via==\"workload\" and .credential.bound_process.comm==\"procbindctl\"")
 echo "$ev" | jq -e --arg c "$(readlink -f "$(command -v curl)")" '.credential.bound_process.exe == $c and
