@@ -7,11 +7,16 @@ start_agent
 start_server
 P=$PORT
 
-actor exp cgroup:$POD_A pidfile:$T/exp.pid wait:$T/go read:$T/tok1 connect:tcp:127.0.0.1:$P sleep:2500 connect:tcp:::1:$P
+# exp's credential lives TTL seconds: valid at its first connect, expired
+# at its second. Both are stretched on a slow guest, like every wait, and
+# it is minted last, so that nothing slow runs between the mint and the read.
+TTL=$((2 * SCALE))
+actor exp cgroup:$POD_A pidfile:$T/exp.pid wait:$T/go read:$T/tok1 connect:tcp:127.0.0.1:$P \
+	sleep:$((TTL * 1000 + 500)) connect:tcp:::1:$P
 actor rev cgroup:$POD_A pidfile:$T/rev.pid wait:$T/go read:$T/tok2 connect:tcp:127.0.0.1:$P wait:$T/revoked connect:tcp:::1:$P
 wait_file $T/exp.pid; wait_file $T/rev.pid
-mint "$(cat $T/exp.pid)" "$T/tok1" --ttl 2s >/dev/null
 ID2=$(mint "$(cat $T/rev.pid)" "$T/tok2")
+mint "$(cat $T/exp.pid)" "$T/tok1" --ttl ${TTL}s >/dev/null
 touch $T/go
 expect exp connect:tcp:127.0.0.1:$P ok
 expect rev connect:tcp:127.0.0.1:$P ok
