@@ -60,6 +60,14 @@ MAINPID=$("${RUNC[@]}" state "$CTR" | jq .pid)
 grep -q "/pbtest-$$/ctr$" /proc/$MAINPID/cgroup || fail "the container is not in /pbtest-$$/ctr"
 pass "container $CTR runs, main process host PID $MAINPID (PID 1 in its namespace)"
 
+# runc run -d returns once the container is created; its init may not have
+# exec'd sh yet, and a credential is bound to the executable its process
+# runs when minted (runc's, then: exe_changed at sh's first read)
+for _ in $(seq $((100 * SCALE))); do
+	read -r comm <"/proc/$MAINPID/comm" && [ "$comm" = sh ] && break
+	sleep 0.05
+done
+[ "$comm" = sh ] || fail "the container's main process never exec'd sh (comm $comm)"
 ID=$(mint "$MAINPID" "$T/secrets/tok" --inherit children)
 [ -n "$ID" ] || fail "mint for the container's main process"
 touch "$T/secrets/go"
