@@ -107,7 +107,7 @@ struct pb_held_ids {
  * A global function, so the verifier checks pb_cred_reason once, on its
  * own, and not once per held slot and per path into the decision (that
  * was most of the connect programs' verification, 227,000 instructions
- * for connect6 on 5.10). Its arguments are scalars (5.10: see below). */
+ * for connect6 on 5.10). Its arguments are scalars (5.10: see above). */
 __noinline int pb_held_reason(__u64 id, __u64 cg, __u64 now)
 {
 	struct task_struct *t = pb_current();

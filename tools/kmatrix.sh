@@ -224,7 +224,7 @@ flock -u "$lockfd"
 # run_row KERNEL: boot its guest, run the suite; writes the row to
 # $WORK/row.KERNEL and what it has to say to $WORK/say.KERNEL
 run_row() {
-	local k=$1 log=$LOGDIR/$1.log start note rc try secs done_line release feats p f s running panic
+	local k=$1 log=$LOGDIR/$1.log start note rc try secs done_line release feats p f s was_running panic
 	local say=$WORK/say.$1 row=$WORK/row.$1
 	exec 2>>"$say"
 	start=$(date +%s)
@@ -259,7 +259,7 @@ run_row() {
 		p=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed ' "$log.clean" || true)
 		f=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*[*]{3}(Failed|Timeout|Exception)' "$log.clean" || true)
 		s=$(grep -acE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*[*]{3}Skipped' "$log.clean" || true)
-		running=$(awk '/^ +Start +[0-9]+: / { t = $3 } / Test +#[0-9]+: / { if ($4 == t) t = "" }
+		was_running=$(awk '/^ +Start +[0-9]+: / { t = $3 } / Test +#[0-9]+: / { if ($4 == t) t = "" }
 			END { print t }' "$log.clean")
 		# a guest whose kernel panicked says so, with the first oops line
 		# (or the panic's own reason)
@@ -269,7 +269,7 @@ run_row() {
 				grep -a -m1 'Kernel panic - not syncing' "$log.clean")
 			panic="the guest kernel panicked after ${secs}s ($(sed 's/^\[ *[0-9.]*\] //' <<<"$panic"))"
 		fi
-		echo "$k|${release:--}|$p|$f|$s|${panic:-guest did not finish in ${secs}s}${running:+ (was running $running)}; see $log$note|1" >"$row"
+		echo "$k|${release:--}|$p|$f|$s|${panic:-guest did not finish in ${secs}s}${was_running:+ (was running $was_running)}; see $log$note|1" >"$row"
 		why_failed "$k" "$log"
 		echo "  $k: the last lines of its console:" >&2
 		tail -15 "$log.clean" | sed "s/^/  $k| /" >&2
