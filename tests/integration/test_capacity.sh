@@ -37,8 +37,13 @@ stop_agent
 "$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null
 sed 's/^credentials:/limits:\n  max_procs: 1024\ncredentials:/' "$PB_SOURCE/tests/integration/policy.yaml" \
 	>$T/tiny.yaml
-actor holder cgroup:$POD_A pidfile:$T/holder.pid wait:$T/hgo read:$T/tok9 wait:$T/full fork \
-	connect:tcp:127.0.0.1:$P
+# Any process on the machine that exits frees a record between the fill and
+# the fork (the test's own jq, a kernel-matrix guest's runner beside it): so
+# the holder forks a chain of ten, each connecting, and the chain takes
+# whatever was freed; the ones forked after that have no record.
+CHAIN=()
+for _ in $(seq 10); do CHAIN+=(fork connect:tcp:127.0.0.1:$P); done
+actor holder cgroup:$POD_A pidfile:$T/holder.pid wait:$T/hgo read:$T/tok9 wait:$T/full "${CHAIN[@]}"
 wait_file $T/holder.pid
 PB_POLICY=$T/tiny.yaml start_agent
 [ -n "$(mint "$(cat $T/holder.pid)" "$T/tok9")" ] || fail "mint for holder"
