@@ -8,14 +8,29 @@
  *  - mmap_file: nor map it (page faults are no read the guard sees);
  *  - ptrace_access_check: no other process may attach to a bound process
  *    (ptrace, /proc/PID/mem, process_vm_readv, pidfd_getfd all ask for
- *    PTRACE_MODE_ATTACH), so its memory and descriptors stay its own.
+ *    PTRACE_MODE_ATTACH), so its memory and descriptors stay its own; nor
+ *    read it in /proc (environ, maps, fd: read mode), but the node's
+ *    CAP_SYS_ADMIN processes;
+ *  - task_setrlimit, task_kill: nor raise its limits or send it a signal
+ *    that dumps core (a core file of it holds its token);
+ *  - path_notify: nor put a fanotify or inotify mark on a token file.
+ * Procbind's own processes (the guard, the agent) are let through.
  * The agent loads them only where the probe found BPF-LSM active. */
 #include "procbind.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define EPERM		   1
-#define PTRACE_MODE_ATTACH 0x02
+#define EPERM		    1
+#define PTRACE_MODE_READ    0x01
+#define PTRACE_MODE_ATTACH  0x02
+#define PTRACE_MODE_NOAUDIT 0x04
+#define RLIMIT_CORE	    4
+#define CAP_SYS_ADMIN	    21
+/* SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGSEGV SIGXCPU SIGXFSZ SIGSYS:
+ * the signals whose default action dumps core */
+#define PB_CORE_SIGNALS                                                                            \
+	((1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 11) |      \
+	 (1u << 24) | (1u << 25) | (1u << 31))
 
 /* The file guard opens each file it is asked about (the descriptor that
  * comes with a fanotify event); that open must not be refused. */
@@ -32,11 +47,57 @@ static __always_inline int pb_is_guard(const struct pb_pkey *self)
 	return pb_is_guard_slot(self, PB_GUARD_NOW) || pb_is_guard_slot(self, PB_GUARD_PREV);
 }
 
+/* The guard or the agent (which marks the files for the guard's group and
+ * reads bound processes in /proc). */
+static __always_inline int pb_is_procbind(const struct pb_pkey *self)
+{
+	return pb_is_guard(self) || pb_is_guard_slot(self, PB_GUARD_AGENT);
+}
+
+static __always_inline struct pb_pkey pb_self_of(struct task_struct *t)
+{
+	struct pb_pkey self = {.tgid = BPF_CORE_READ(t, tgid)};
+
+	self.start_time = pb_task_start(t);
+	return self;
+}
+
+/* CAP_SYS_ADMIN in the initial user namespace: the node's container runtime
+ * and kubelet, which join a pod's namespaces through /proc/PID/ns (a read-mode
+ * check). Such a process can load BPF programs and unload these: it is out of
+ * procbind's reach by any rule. */
+static __always_inline int pb_node_admin(struct task_struct *t)
+{
+	const struct cred *cr = BPF_CORE_READ(t, cred);
+	__u32 caps = 0;
+
+	if (BPF_CORE_READ(cr, user_ns, level) != 0)
+		return 0;
+	/* the low word of kernel_cap_t, whether it is u32[2] (before 6.3) or
+	 * u64 */
+	bpf_probe_read_kernel(&caps, sizeof(caps), &cr->cap_effective);
+	return (caps >> CAP_SYS_ADMIN) & 1;
+}
+
+/* Target task p's record when p is a bound process (its own record, marked
+ * PB_PROC_BOUND from its first mint until it exits); NULL otherwise. */
+static __always_inline struct pb_proc *pb_bound_target(struct task_struct *p, __u32 *tgid)
+{
+	struct pb_proc *target;
+
+	*tgid = BPF_CORE_READ(p, tgid);
+	target = bpf_map_lookup_elem(&procs, tgid);
+	if (!target || !(target->flags & PB_PROC_BOUND) ||
+	    target->self.start_time != pb_task_start(p))
+		return NULL;
+	return target;
+}
+
 /* Report and decide one access by the current task. id is the credential;
  * for ptrace, the one the target is bound by (0: any). */
-static __always_inline int pb_lsm_refuse(struct task_struct *t, struct pb_proc *rec,
-					 const struct pb_cred *c, __u64 id, enum pb_reason reason,
-					 __u8 access)
+static __always_inline int pb_lsm_refuse_as(struct task_struct *t, struct pb_proc *rec,
+					    const struct pb_cred *c, __u64 id, enum pb_reason reason,
+					    __u8 access, int report)
 {
 	const struct pb_kpolicy *pol;
 	struct pb_file_event *e;
@@ -48,7 +109,7 @@ static __always_inline int pb_lsm_refuse(struct task_struct *t, struct pb_proc *
 		mode = pol->mode;
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_CNT_OPEN_REFUSED);
-	e = pb_event_reserve(sizeof(*e), PB_EV_FILE);
+	e = report ? pb_event_reserve(sizeof(*e), PB_EV_FILE) : NULL;
 	if (e) {
 		pb_task_ref_fill(&e->task, t, rec);
 		pb_owner_ref_of(&e->owner, c);
@@ -63,6 +124,13 @@ static __always_inline int pb_lsm_refuse(struct task_struct *t, struct pb_proc *
 		pb_event_submit(e);
 	}
 	return verdict == PB_VERDICT_DENY ? -EPERM : 0;
+}
+
+static __always_inline int pb_lsm_refuse(struct task_struct *t, struct pb_proc *rec,
+					 const struct pb_cred *c, __u64 id, enum pb_reason reason,
+					 __u8 access)
+{
+	return pb_lsm_refuse_as(t, rec, c, id, reason, access, 1);
 }
 
 /* Is the current task entitled to the credential whose token file is file?
@@ -113,6 +181,8 @@ static __always_inline int pb_lsm_file(struct file *file, __u8 access)
 		owner = bpf_map_lookup_elem(&procs, &otgid);
 	}
 	reason = pb_cred_reason(&s, c, owner, bpf_ktime_get_boot_ns());
+	if (access == PB_ACC_RECEIVE)
+		reason = pb_receive_reason(reason);
 	if (reason == PB_OK) {
 		pb_count(PB_CNT_OPEN_ALLOWED);
 		return 0;
@@ -145,43 +215,158 @@ int BPF_PROG(pb_guard_mmap_file, struct file *file, unsigned long reqprot, unsig
 	return pb_lsm_file(file, PB_ACC_MMAP);
 }
 
-/* Attach-mode access to a bound process by any other process. A bound
- * process's record carries PB_PROC_BOUND from its first mint until it exits
- * (a PID reuse is a new record without it). */
+/* Another process's access to bound process target: refused (in enforce
+ * mode) and reported once, named by a credential the target holds (a bound
+ * process holds what it was minted from the mint on). report 0: counted
+ * only (checks the kernel makes just to decide what to show, such as ps's
+ * view of /proc/PID/stat). */
+static __always_inline int pb_process_refuse(struct task_struct *t, const struct pb_proc *target,
+					     __u8 access, int report)
+{
+	struct pb_cred bound = {.owner = target->self,
+				.cgroup_id = target->cgroup_id,
+				.exe_dev = target->exe_dev,
+				.exe_ino = target->exe_ino};
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+	struct pb_proc *rec = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (rec && !pb_rec_is_task(rec, t))
+		rec = NULL;
+	return pb_lsm_refuse_as(t, rec, &bound, target->nheld ? target->held[0] : 0,
+				pb_task_cgroup(t) == target->cgroup_id ? PB_R_FOREIGN_PID
+								       : PB_R_FOREIGN_CGROUP,
+				access, report);
+}
+
+/* Another process's access to a bound process (PB_PROC_BOUND from its first
+ * mint until it exits; a PID reuse is a new record without it): NULL when
+ * p is not bound, or the current task is p's own process or procbind's. */
+static __always_inline struct pb_proc *pb_foreign_access(struct task_struct *p,
+							 struct task_struct **t)
+{
+	struct pb_proc *target;
+	struct pb_pkey self;
+	__u32 ptgid;
+
+	target = pb_bound_target(p, &ptgid);
+	if (!target)
+		return NULL;
+	*t = pb_current();
+	self = pb_self_of(*t);
+	if (self.tgid == ptgid || pb_is_procbind(&self))
+		return NULL;
+	return target;
+}
+
+/* ptrace_may_access on a bound process by any other process. Attach mode
+ * (ptrace, /proc/PID/mem, process_vm_readv, pidfd_getfd) is refused to all;
+ * read mode (/proc/PID/environ, maps, fd, stack, ...) to all but the node's
+ * CAP_SYS_ADMIN processes (pb_node_admin). */
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(pb_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
 {
-	struct task_struct *t;
+	struct task_struct *t = NULL;
 	struct pb_proc *target;
-	__u32 ctgid;
+	int attach = mode & PTRACE_MODE_ATTACH;
 
 	if (ret)
 		return ret;
-	if (!(mode & PTRACE_MODE_ATTACH))
+	if (!(mode & (PTRACE_MODE_ATTACH | PTRACE_MODE_READ)))
 		return 0;
-	ctgid = BPF_CORE_READ(child, tgid);
-	target = bpf_map_lookup_elem(&procs, &ctgid);
-	if (!target || !(target->flags & PB_PROC_BOUND) ||
-	    target->self.start_time != pb_task_start(child))
+	target = pb_foreign_access(child, &t);
+	if (!target || !t)
 		return 0;
-	t = pb_current();
-	if (BPF_CORE_READ(t, tgid) == ctgid)
+	if (!attach && pb_node_admin(t))
 		return 0;
-	{
-		struct pb_cred bound = {.owner = target->self,
-					.cgroup_id = target->cgroup_id,
-					.exe_dev = target->exe_dev,
-					.exe_ino = target->exe_ino};
-		__u32 tgid = BPF_CORE_READ(t, tgid);
-		struct pb_proc *rec = bpf_map_lookup_elem(&procs, &tgid);
+	return pb_process_refuse(t, target, attach ? PB_ACC_PTRACE : PB_ACC_PROC_READ,
+				 attach || !(mode & PTRACE_MODE_NOAUDIT));
+}
 
-		if (rec && !pb_rec_is_task(rec, t))
-			rec = NULL;
-		/* Named by a credential it holds (a bound process holds what it
-		 * was minted from the mint on). */
-		return pb_lsm_refuse(t, rec, &bound, target->nheld ? target->held[0] : 0,
-				     pb_task_cgroup(t) == target->cgroup_id ? PB_R_FOREIGN_PID
-									    : PB_R_FOREIGN_CGROUP,
-				     PB_ACC_PTRACE);
+/* prlimit on a bound process by another process: refused, but for lowering
+ * its core limit (what the agent does at the mint). Raising it would let a
+ * core dump write the token where the sibling can read it; lowering another
+ * limit (RLIMIT_CPU, RLIMIT_FSIZE) would make the kernel send it a
+ * core-dumping signal. */
+SEC("lsm/task_setrlimit")
+int BPF_PROG(pb_guard_setrlimit, struct task_struct *p, unsigned int resource,
+	     struct rlimit *new_rlim, int ret)
+{
+	struct task_struct *t = NULL;
+	struct pb_proc *target;
+
+	if (ret)
+		return ret;
+	target = pb_foreign_access(p, &t);
+	if (!target || !t)
+		return 0;
+	if (resource == RLIMIT_CORE) {
+		struct rlimit old = {}, nw = {};
+		struct signal_struct *sig = BPF_CORE_READ(p, signal);
+
+		bpf_probe_read_kernel(&old, sizeof(old), &sig->rlim[RLIMIT_CORE]);
+		bpf_probe_read_kernel(&nw, sizeof(nw), new_rlim);
+		if (nw.rlim_cur <= old.rlim_cur && nw.rlim_max <= old.rlim_max)
+			return 0;
 	}
+	return pb_process_refuse(t, target, PB_ACC_RLIMIT, 1);
+}
+
+/* A core-dumping signal sent to a bound process by another process (kill,
+ * tgkill, pidfd_send_signal, sigqueue): refused. SIGTERM, SIGKILL and the
+ * rest go through, and so does what the kernel itself raises (a fault). */
+SEC("lsm/task_kill")
+int BPF_PROG(pb_guard_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred, int ret)
+{
+	struct task_struct *t = NULL;
+	struct pb_proc *target;
+
+	if (ret)
+		return ret;
+	if (sig <= 0 || sig > 31 || !((PB_CORE_SIGNALS >> sig) & 1))
+		return 0;
+	target = pb_foreign_access(p, &t);
+	if (!target || !t)
+		return 0;
+	return pb_process_refuse(t, target, PB_ACC_SIGNAL, 1);
+}
+
+/* A fanotify, inotify or dnotify mark on a credential's file by any process
+ * but procbind's: refused, so no other group gets a descriptor of it with
+ * an event. (A mark on a directory or a whole mount or filesystem still
+ * goes on; the descriptor its events would carry is an open lsm/file_open
+ * judges.) */
+SEC("lsm/path_notify")
+int BPF_PROG(pb_guard_notify, const struct path *path, __u64 mask, unsigned int obj_type, int ret)
+{
+	struct task_struct *t;
+	struct pb_file_key key;
+	struct pb_pkey self;
+	const struct pb_cred *c;
+	struct pb_proc *rec;
+	__u64 *idp, id;
+	__u32 tgid;
+
+	if (ret)
+		return ret;
+	key.ino = BPF_CORE_READ(path, dentry, d_inode, i_ino);
+	key.dev = BPF_CORE_READ(path, dentry, d_inode, i_sb, s_dev);
+	idp = bpf_map_lookup_elem(&cred_files, &key);
+	if (!idp)
+		return 0;
+	id = *idp;
+	t = pb_current();
+	self = pb_self_of(t);
+	if (pb_is_procbind(&self))
+		return 0;
+	tgid = self.tgid;
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (rec && !pb_rec_is_task(rec, t))
+		rec = NULL;
+	c = bpf_map_lookup_elem(&creds, &id);
+	return pb_lsm_refuse(t, rec, c, id,
+			     !c				      ? PB_R_REVOKED
+			     : pb_task_cgroup(t) == c->cgroup_id ? PB_R_FOREIGN_PID
+								 : PB_R_FOREIGN_CGROUP,
+			     PB_ACC_NOTIFY);
 }

@@ -20,7 +20,7 @@ struct pb_audit;
 struct bpf_link;
 struct ring_buffer;
 
-#define PB_MAX_LINKS 16
+#define PB_MAX_LINKS 32
 
 
 /* What procbindd was told: flags, or their defaults. */

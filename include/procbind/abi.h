@@ -77,7 +77,8 @@ _Static_assert(PB_MODE_MONITOR == 0 && PB_MODE_ENFORCE == 1 && PB_VERDICT_DENY =
 	X(PB_R_OUT_OF_SCOPE, "out_of_scope")	 /* outside the scope of a held identity */        \
 	X(PB_R_NO_CREDENTIAL, "no_credential")	 /* protected, caller holds no valid credential */ \
 	X(PB_R_WRONG_IDENTITY, "wrong_identity") /* protected, held credentials of others */       \
-	X(PB_R_UNTRACKED, "untracked")		 /* no record (map full), parent holds some */
+	X(PB_R_UNTRACKED, "untracked")		 /* no record (map full), parent holds some */     \
+	X(PB_R_TRACED, "traced")		 /* the bound process is being traced by another */
 
 enum pb_reason {
 	PB_REASONS(PB_ENUM_ENTRY) PB_REASON_MAX,
@@ -91,6 +92,9 @@ enum pb_reason {
  * at the file; owner.tgid 0 while no holder is known yet. */
 #define PB_CRED_ADOPTED (1u << 2)
 #define PB_CRED_HOLDER_EXE (1u << 3) /* holder: any process running exe_dev/ino */
+/* The identity lets its bound process open and prove while another process
+ * traces it (policy "allow_traced"; taken at mint). */
+#define PB_CRED_ALLOW_TRACED (1u << 4)
 
 /* pb_proc.flags */
 #define PB_PROC_OVERFLOW (1u << 0) /* tried to hold more than PB_MAX_HELD credentials */
@@ -210,7 +214,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 10
+#define PB_LAYOUT 11
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -436,9 +440,17 @@ _Static_assert(sizeof(struct pb_cred_event) == 104, "pb_cred_event layout");
 	X(PB_ACC_READ, "read")	     /* read it through a descriptor (passed, taken, inherited) */  \
 	X(PB_ACC_MMAP, "mmap")	     /* mapped it */                                                \
 	X(PB_ACC_RECEIVE, "receive") /* received a descriptor of it (SCM_RIGHTS, pidfd_getfd) */    \
-	X(PB_ACC_PTRACE, "ptrace")   /* ptrace, /proc/PID/mem, process_vm_readv of a bound process */
+	X(PB_ACC_PTRACE, "ptrace")   /* ptrace, /proc/PID/mem, process_vm_readv of a bound process */ \
+	X(PB_ACC_PROC_READ, "proc_read") /* read-mode access: /proc/PID/environ, maps, fd, ... */ \
+	X(PB_ACC_RLIMIT, "rlimit")	 /* changed a bound process's resource limits (prlimit) */ \
+	X(PB_ACC_SIGNAL, "signal")	 /* sent a bound process a core-dumping signal */         \
+	X(PB_ACC_NOTIFY, "notify")	 /* put a fanotify/inotify mark on a credential file */
 enum pb_access { PB_ACCESSES(PB_ENUM_ENTRY) PB_ACC_MAX };
-_Static_assert(PB_ACC_OPEN == 1 && PB_ACC_PTRACE == 5, "access values events hold");
+_Static_assert(PB_ACC_OPEN == 1 && PB_ACC_PTRACE == 5 && PB_ACC_NOTIFY == 9,
+	       "access values events hold");
+/* Accesses to a bound process rather than to a credential's file. */
+#define PB_ACC_IS_PROCESS(a) ((a) == PB_ACC_PTRACE || (a) == PB_ACC_PROC_READ || \
+			      (a) == PB_ACC_RLIMIT || (a) == PB_ACC_SIGNAL)
 
 #define PB_SOURCES(X)                                                                              \
 	X(PB_SRC_NONE, "?")                                                                        \
@@ -470,8 +482,10 @@ _Static_assert(sizeof(struct pb_file_event) == 152, "pb_file_event layout");
  * did. Entries PB_GUARD_NOW and PB_GUARD_PREV name guard processes (start to
  * the tick; tgid 0: none), written by the agent: BPF-LSM lets them open the
  * files they are asked about, and during a hand-over both answer. Entry
- * PB_GUARD_COUNTS holds the guards' counters. */
-enum { PB_GUARD_NOW, PB_GUARD_PREV, PB_GUARD_COUNTS, PB_GUARD_SLOTS };
+ * PB_GUARD_COUNTS holds the guards' counters. Entry PB_GUARD_AGENT names the
+ * agent, which marks the files for the guard's group and reads bound
+ * processes in /proc: BPF-LSM lets it. */
+enum { PB_GUARD_NOW, PB_GUARD_PREV, PB_GUARD_COUNTS, PB_GUARD_AGENT, PB_GUARD_SLOTS };
 struct pb_guard_state {
 	struct pb_pkey guard;
 	__u64 answered; /* permission events answered */

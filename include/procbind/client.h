@@ -29,6 +29,24 @@ int pb_client_token(const char *socket_path, const char *identity, const char *t
 		    const char *inherit, const char *exe, struct pb_client_token *out, char *err,
 		    size_t errlen);
 
+/* A credential bound to the calling process, handed over as a descriptor
+ * (procbindctl run): its bytes leave the agent only in a file the file
+ * guard refuses to every other process, written after the guard's mark, of
+ * which *fd is a read-only descriptor (close-on-exec: dup2 it where the
+ * command expects it). The file holds format with its one %s replaced by
+ * the token ("%s" when NULL). out->token is NULL; the rest is filled. */
+int pb_client_token_fd(const char *socket_path, const char *identity, const char *ttl,
+		       const char *inherit, const char *exe, const char *format, int *fd,
+		       struct pb_client_token *out, char *err, size_t errlen);
+
+/* Keep the calling process's credential out of core dumps and out of other
+ * processes' reach through /proc: not dumpable (PR_SET_DUMPABLE 0, so its
+ * environ, memory and descriptors in /proc are root's and no core is
+ * written) and a zero core limit, hard (raised again only with
+ * CAP_SYS_RESOURCE). An exec makes the process dumpable again; the limit
+ * stays. 0 or -errno. */
+int pb_client_harden(void);
+
 /* A proof for one request (method and URL as the server will see them;
  * nonce: the server's, or NULL) made with token. *proof is malloc'd. */
 int pb_client_proof(const char *socket_path, const char *token, const char *method,

@@ -107,6 +107,30 @@ static __always_inline enum pb_reason pb_cred_reason(const struct pb_subject *s,
 	return PB_OK;
 }
 
+/* A bound process that another process traces does what its tracer makes
+ * it do: while traced it gets no proof and no open or read of its file
+ * (PB_R_TRACED), unless its identity allows tracing (PB_CRED_ALLOW_TRACED,
+ * set at mint from the policy). traced: whether any of its threads has a
+ * tracer. Applied after pb_cred_reason, to an entitled process only. */
+static __always_inline enum pb_reason pb_traced_reason(enum pb_reason r, const struct pb_cred *c,
+						       int traced)
+{
+	if (r == PB_OK && traced && !(c->flags & PB_CRED_ALLOW_TRACED))
+		return PB_R_TRACED;
+	return r;
+}
+
+/* Receiving a descriptor of a credential's file (SCM_RIGHTS, pidfd_getfd):
+ * the process the credential is bound to may receive it whatever it runs
+ * now, because procbindctl run receives its descriptor before it execs the
+ * command the credential names. That is no way around the executable: every
+ * read through the descriptor is judged again, with the executable (the
+ * file guard), and so is every mapping of it (lsm/mmap_file). */
+static __always_inline enum pb_reason pb_receive_reason(enum pb_reason r)
+{
+	return r == PB_R_EXE_CHANGED ? PB_OK : r;
+}
+
 /* A reason that applies to the whole process before any credential is read:
  * a process that tried to hold more than PB_MAX_HELD credentials cannot be
  * judged on all of them, so it fails closed. */

@@ -19,6 +19,7 @@
  *                          then write what was read over the connection
  *   memread:PIDFILE        process_vm_readv of the other process's stack
  *   timeread:FILE:N        N x (open, read, close): prints the latencies
+ * (pb_around.c: the ways around the file, through the bound process)
  * and the workload socket's (libprocbind_client), as this process:
  *   wl-token:SOCK:OUT      a credential for itself; the token into OUT
  *   wl-proof:SOCK:TOKFILE:METHOD:URL:OUT  a proof for one request into OUT
@@ -55,7 +56,7 @@ static void set_cur(int fd)
 	cur_fd = fd;
 }
 
-static int read_int_file(const char *path)
+int pb_read_int_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	int v = -1;
@@ -158,8 +159,8 @@ static int do_getfd(const char *arg)
 
 	if (split2(arg, buf, sizeof(buf), &pf, &ff))
 		return EINVAL;
-	pid = read_int_file(pf);
-	tfd = read_int_file(ff);
+	pid = pb_read_int_file(pf);
+	tfd = pb_read_int_file(ff);
 	if (pid <= 0 || tfd < 0)
 		return ENOENT;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -254,7 +255,7 @@ static int do_uring_read(const char *file)
 	return 0;
 }
 
-static int connect_spec(const char *spec, int *fd)
+int pb_connect_spec(const char *spec, int *fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -283,7 +284,7 @@ static int do_leak(const char *arg)
 	if (!file)
 		return EINVAL;
 	*file++ = 0;
-	if ((err = connect_spec(spec, &s)))
+	if ((err = pb_connect_spec(spec, &s)))
 		return err;
 	f = open(file, O_RDONLY | O_CLOEXEC);
 	if (f < 0)
@@ -306,7 +307,7 @@ static int do_sendfile(const char *spec)
 
 	if (cur_fd < 0)
 		return EBADF;
-	if ((err = connect_spec(spec, &s)))
+	if ((err = pb_connect_spec(spec, &s)))
 		return err;
 	if (sendfile(s, cur_fd, &(off_t){0}, 4096) < 0)
 		err = errno;
@@ -316,7 +317,7 @@ static int do_sendfile(const char *spec)
 
 static int do_memread(const char *pidfile)
 {
-	int pid = read_int_file(pidfile);
+	int pid = pb_read_int_file(pidfile);
 	char path[64], buf[64];
 	unsigned long start = 0;
 	FILE *f;
@@ -557,13 +558,14 @@ int pb_steal_step(const char *s, const char *arg, int *err)
 	} else if (!strncmp(s, "timeread:", 9)) {
 		*err = do_timeread(arg);
 	} else {
-		return 0;
+		return pb_around_step(s, arg, err);
 	}
 	return 1;
 }
 
 /* sink PORT FILE: TCP and UDP on 127.0.0.1 and ::1; every byte received is
- * appended to FILE, each connection or datagram on its own line. */
+ * appended to FILE, each connection or datagram on its own line. A TCP
+ * connection whose bytes end an HTTP request's headers gets a 204. */
 int pb_sink(int port, const char *file)
 {
 	int one = 1, fds[4], n = 0;
@@ -608,8 +610,18 @@ int pb_sink(int port, const char *file)
 					continue;
 				setsockopt(c, SOL_SOCKET, SO_RCVTIMEO,
 					   &(struct timeval){.tv_sec = 2}, sizeof(struct timeval));
-				while ((r = read(c, data, sizeof(data))) > 0)
+				while ((r = read(c, data, sizeof(data))) > 0) {
 					fwrite(data, 1, r, out);
+					/* an HTTP request's headers have ended (curl
+					 * in one write): answered, so it does not wait */
+					if (memmem(data, (size_t)r, "\r\n\r\n", 4)) {
+						static const char ok[] = "HTTP/1.1 204 No Content\r\n"
+									 "Connection: close\r\n\r\n";
+
+						(void)!write(c, ok, sizeof(ok) - 1);
+						break;
+					}
+				}
 				close(c);
 			} else {
 				r = recv(fds[i], data, sizeof(data), 0);

@@ -21,7 +21,8 @@ P=$PORT
 CAPS=$("$BUILD/tests/lint_manifests" "$PB_SOURCE" --print-caps) || fail "no documented capabilities"
 cp "$PB_SOURCE/tests/integration/policy.yaml" $T/policy.yaml
 
-PB_LSM=on PB_CAPS=$CAPS PB_POLICY=$T/policy.yaml start_agent
+WL=$T/wl.sock
+PB_LSM=on PB_CAPS=$CAPS PB_POLICY=$T/policy.yaml start_agent --workload-socket "$WL"
 ctl status -o json | jq -e '.credential_files == "lsm_refuse"' >/dev/null ||
 	fail "status: $(ctl status -o json | jq -c .credential_files)"
 grep -q "BPF-LSM refuses foreign opens" "$T/agent.log" || fail "the agent did not say it uses BPF-LSM"
@@ -81,6 +82,60 @@ expect recv "recvfd:$T/pass.sock" EBADMSG
 wait_event ".event==\"credential_receive_refused\" and .process.pid==$(cat $T/recv.pid)" >/dev/null
 pass "a descriptor passed over SCM_RIGHTS never reaches the sibling (lsm/file_receive)"
 
+# procbindctl run receives its descriptor before it execs what the
+# credential names (lsm/file_receive lets the bound process have it); the
+# command reads it, a sibling's reopen through /proc is refused
+(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec "$BUILD/procbindctl" run --workload-socket "$WL" \
+	-- "$ACTOR" pidfile:$T/fdown.pid read:/dev/fd/3 sleep:$HOLD) >$T/fdown.out 2>&1 &
+PIDS+=($!)
+FDOWN=$(started fdown)
+expect fdown "read:/dev/fd/3" ok
+actor fdsib cgroup:$POD_A read:/proc/$FDOWN/fd/3
+expect fdsib "read:/proc/$FDOWN/fd/3" EPERM
+pass "run --fd: the command reads its descriptor; a sibling's reopen of it is refused"
+
+# around the bound process: procbindctl run --env puts a token in environ
+mkdir -p $T/cwd
+# (owner and sibling are a pod's processes: one uid, no capabilities; with
+# fewer capabilities than its target, the sibling would be refused by the
+# kernel's own capability check before BPF-LSM is asked)
+(cd $T/cwd && echo "$BASHPID" >"$POD_A/cgroup.procs" && exec setpriv --inh-caps=-all --bounding-set=-all \
+	-- "$BUILD/procbindctl" run --workload-socket "$WL" --env PROCBIND_TOKEN -- "$ACTOR" \
+	pidfile:$T/envown.pid sleep:$HOLD) >$T/envown.out 2>&1 &
+PIDS+=($!)
+ENVOWN=$(started envown)
+tr '\0' '\n' </proc/$ENVOWN/environ | grep -q '^PROCBIND_TOKEN=pb1\.' || fail "run --env: no token in its environment"
+# a pod's process: the same uid, no CAP_SYS_ADMIN
+(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec setpriv --inh-caps=-all --bounding-set=-all -- \
+	"$ACTOR" environ:$T/envown.pid:$T/env.sib) >$T/envsib.out 2>&1 || true
+# (the kernel reports a refused /proc/PID/environ as EACCES)
+grep -q " environ:$T/envown.pid:$T/env.sib EACCES$" $T/envsib.out || { cat $T/envsib.out; fail "a sibling read the bound process's environ"; }
+[ ! -e $T/env.sib ] || fail "the sibling's copy of environ exists"
+wait_event ".event==\"process_access_refused\" and .access==\"proc_read\" and .credential.bound_process.pid==$ENVOWN" >/dev/null
+pass "a sibling cannot read /proc/BOUND/environ (read mode refused, process_access_refused access proc_read)"
+# the node's CAP_SYS_ADMIN processes (the runtime joining /proc/PID/ns) pass
+actor envroot environ:$T/envown.pid:$T/env.root
+expect envroot "environ:$T/envown.pid:$T/env.root" ok
+pass "a CAP_SYS_ADMIN process of the node still reads it (documented)"
+# prlimit and a core-dumping signal from another process (here with every
+# capability, CAP_SYS_RESOURCE included): refused; SIGTERM goes through
+actor killer cgroup:$POD_A prlimit-core:$T/envown.pid signal:$T/envown.pid:ABRT \
+	signal:$T/envown.pid:SEGV signal:$T/envown.pid:TERM
+expect killer "prlimit-core:$T/envown.pid" EPERM
+expect killer "signal:$T/envown.pid:ABRT" EPERM
+expect killer "signal:$T/envown.pid:SEGV" EPERM
+expect killer "signal:$T/envown.pid:TERM" ok
+wait_gone "$ENVOWN"
+[ -z "$(ls $T/cwd)" ] || { ls -l $T/cwd; fail "a core of the bound process was written"; }
+wait_event ".event==\"process_access_refused\" and .access==\"rlimit\" and .credential.bound_process.pid==$ENVOWN" >/dev/null
+wait_event ".event==\"process_access_refused\" and .access==\"signal\" and .credential.bound_process.pid==$ENVOWN" >/dev/null
+pass "prlimit, SIGABRT and SIGSEGV from another process refused (no core written); SIGTERM delivered"
+# a fanotify group of its own with a content mark on the token file
+actor marker cgroup:$POD_A fanmark:$T/tok
+expect marker "fanmark:$T/tok" EPERM
+wait_event ".event==\"credential_notify_refused\" and .process.pid==$marker_PID" >/dev/null
+pass "a foreign fanotify mark on a token file is refused (lsm/path_notify)"
+
 # inherit children: the child may open it
 actor inh cgroup:$POD_A pidfile:$T/inh.pid wait:$T/go2 read:$T/tok2 fork read:$T/tok2 \
 	connect:tcp:127.0.0.1:$P sleep:$HOLD
@@ -125,3 +180,16 @@ wait_file $T/off.pid
 expect off "read:$T/tok" ok
 expect off "connect:tcp:127.0.0.1:$P" EPERM
 pass "--lsm off: the hook is gone; the reader is denied at connect instead"
+
+# the file guard and BPF-LSM together: the agent marks the token files for
+# its guard (lsm/path_notify lets procbind's own processes mark)
+stop_agent
+PB_FILES=guard PB_LSM=on PB_POLICY=$T/policy.yaml start_agent
+actor gown cgroup:$POD_A pidfile:$T/gown.pid wait:$T/ggo read:$T/gtok sleep:$HOLD
+GOWN=$(started gown)
+[ -n "$(mint "$GOWN" "$T/gtok")" ] || { cat $T/agent.log; fail "mint with the guard and BPF-LSM"; }
+touch $T/ggo
+expect gown "read:$T/gtok" ok
+actor gsib cgroup:$POD_A read:$T/gtok
+expect gsib "read:$T/gtok" EPERM
+pass "with the guard and BPF-LSM: the agent marks the file, the owner reads it, a sibling is refused"

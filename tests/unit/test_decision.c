@@ -123,6 +123,43 @@ static void test_exe_changed(void **st)
 	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_EXE_CHANGED);
 }
 
+/* A descriptor of the file may reach the bound process whatever it runs
+ * now (run receives it before it execs what the credential names); every
+ * other refusal stands, and the exe check stays for opens and reads. */
+static void test_receive_reason(void **st)
+{
+	struct pb_subject s = owner(), sib = owner();
+
+	(void)st;
+	s.exe_ino = 78; /* procbindctl, before its exec */
+	assert_int_equal(pb_receive_reason(pb_cred_reason(&s, &owner_cred, NULL, NOW)), PB_OK);
+	assert_int_equal(pb_cred_reason(&s, &owner_cred, NULL, NOW), PB_R_EXE_CHANGED);
+	sib.self.tgid = 4243;
+	assert_int_equal(pb_receive_reason(pb_cred_reason(&sib, &owner_cred, NULL, NOW)),
+			 PB_R_FOREIGN_PID);
+	s = owner();
+	s.self.start_time = S0 + 1;
+	assert_int_equal(pb_receive_reason(pb_cred_reason(&s, &owner_cred, NULL, NOW)),
+			 PB_R_PID_REUSED);
+	s = owner();
+	assert_int_equal(pb_receive_reason(pb_cred_reason(&s, &owner_cred, NULL, NOW + 1000000000000ULL * 1000)),
+			 PB_R_EXPIRED);
+}
+
+/* A traced owner is refused (traced) unless its identity allows tracing;
+ * a refusal for another reason keeps that reason. */
+static void test_traced_reason(void **st)
+{
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	assert_int_equal(pb_traced_reason(PB_OK, &c, 0), PB_OK);
+	assert_int_equal(pb_traced_reason(PB_OK, &c, 1), PB_R_TRACED);
+	assert_int_equal(pb_traced_reason(PB_R_FOREIGN_PID, &c, 1), PB_R_FOREIGN_PID);
+	c.flags |= PB_CRED_ALLOW_TRACED;
+	assert_int_equal(pb_traced_reason(PB_OK, &c, 1), PB_OK);
+}
+
 /* An adopted file: bound to tgid, start and cgroup; main's executable is
  * bound at its first open (until then any executable of the owner passes),
  * an executable holder's at once; nobody else gets in either way. */
@@ -597,6 +634,8 @@ int main(void)
 	    cmocka_unit_test(test_thread_acts_as_process),
 	    cmocka_unit_test(test_owner_moved_cgroup),
 	    cmocka_unit_test(test_exe_changed),
+	    cmocka_unit_test(test_receive_reason),
+	    cmocka_unit_test(test_traced_reason),
 	    cmocka_unit_test(test_adopted_exe_binding),
 	    cmocka_unit_test(test_expiry_boundary),
 	    cmocka_unit_test(test_revoked_and_unknown),

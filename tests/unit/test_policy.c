@@ -144,6 +144,7 @@ static void test_bad_inputs(void **st)
 		 ID_SCOPE,
 	     "t.yaml:2:5: identity 'a': max_ttl exceeds credentials.max_ttl"},
 	    {ID_HEAD "    inherit: always\n", "t.yaml:3:14: inherit: 'always' must be none"},
+	    {ID_HEAD "    allow_traced: yes\n", "t.yaml:3:19: allow_traced: 'yes' must be true or false"},
 	    {"identities:\n  - name: 'a b'\n", "t.yaml:2:11: name: 'a b' may use only"},
 	    {"identities: {name: a}\n", "t.yaml:1:13: identities must be a list"},
 	    {"identities:\n" ID_FULL ID_FULL, "t.yaml:9:11: duplicate identity name 'a'"},
@@ -271,6 +272,23 @@ static void test_adopt(void **st)
 	assert_null(pb_policy_adopt(&p, "nope"));
 	pb_policy_free(&p);
 	assert_int_equal(bad_cases(cases, sizeof(cases) / sizeof(cases[0])), 0);
+}
+
+/* allow_traced: false unless the identity says true */
+static void test_allow_traced(void **st)
+{
+	struct pb_policy p;
+	char err[512] = "";
+
+	(void)st;
+	assert_int_equal(parse("identities:\n" ID_FULL "  - name: b\n    allow_traced: true\n" ID_OPE
+			       ID_MATCH ID_SCOPE,
+			       &p, err, sizeof(err)),
+			 0);
+	assert_int_equal(p.nident, 2);
+	assert_int_equal(p.ident[0].allow_traced, 0);
+	assert_int_equal(p.ident[1].allow_traced, 1);
+	pb_policy_free(&p);
 }
 
 static void test_example_policy(void **st)
@@ -401,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_adopt),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_example_policy),
+	    cmocka_unit_test(test_allow_traced),
 	    cmocka_unit_test(test_version_is_content_hash),
 	    cmocka_unit_test(test_policy_match),
 	};

@@ -160,6 +160,11 @@ static void test_workload_requests(void **st)
 	    {"token\nstart_time=1\nexe=/usr/../../etc/shadow\n\n", -ENOENT},
 	    {"token\nstart_time=1\nexe=/usr/..\n\n", -ENOENT},
 	    {"token\nstart_time=1\nmethod=GET\n\n", -EINVAL}, /* a proof's key */
+	    {"token\nstart_time=1\nhandover=Bearer %s\n\n", 0},
+	    {"token\nstart_time=1\nhandover=%s%s\n\n", -EINVAL}, /* one %s only */
+	    {"token\nstart_time=1\nhandover=%d\n\n", -EINVAL},
+	    {"token\nstart_time=1\nhandover=%s %n\n\n", -EINVAL},
+	    {"token\nstart_time=1\nhandover=no token\n\n", -EINVAL},
 	    {"proof\nstart_time=7\ntoken=pb1.a.b\nmethod=GET\nurl=https://x/\n\n", 0},
 	    {"proof\nstart_time=7\nexe=/bin/sh\n\n", -EINVAL},
 	    {"mint\nstart_time=7\n\n", -EINVAL},

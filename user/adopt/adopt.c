@@ -159,6 +159,7 @@ static int pb_set_holder(struct pb_agent *a, struct pb_cred_meta *m, const struc
 	if (bpf_map_update_elem(PB_MAP(a, creds), &m->id, &m->bind, BPF_ANY))
 		return pb_err(-errno, "adopt: bind %s to pid %u: %m", m->adopt, ti->proc.tgid);
 	pb_fast_bump(a);
+	pb_mint_core_off(&ti->proc);
 	memcpy(m->comm, ti->comm, sizeof(m->comm));
 	m->uid = ti->uid;
 	pb_exe_path(ti->proc.tgid, m->bind.exe_dev, m->bind.exe_ino, exe, sizeof(exe));
@@ -190,8 +191,10 @@ static int pb_holder_alive(struct pb_agent *a, struct pb_cred_meta *m)
 			pb_exe_path(ti.proc.tgid, kc.exe_dev, kc.exe_ino, exe, sizeof(exe));
 			pb_cred_meta_set(&m->exe, exe);
 		}
-		if (claimed)
+		if (claimed) {
+			pb_mint_core_off(&kc.owner);
 			pb_emit_adopt(a, "credential_adopted", "claimed", m, NULL);
+		}
 	}
 	tgid = m->bind.owner.tgid;
 	return tgid && !bpf_map_lookup_elem(PB_MAP(a, procs), &tgid, &rec) &&

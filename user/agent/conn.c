@@ -69,7 +69,7 @@ int pb_conn_pool_init(struct pb_conn_pool *p, size_t nconn)
 	memset(p->conn, 0, nconn * sizeof(*p->conn));
 	p->nconn = nconn;
 	for (size_t i = 0; i < nconn; i++) {
-		p->conn[i].fd = p->conn[i].pidfd = -1;
+		p->conn[i].fd = p->conn[i].pidfd = p->conn[i].pass_fd = -1;
 		p->conn[i].pool = p;
 	}
 	return 0;
@@ -81,7 +81,9 @@ static void pb_conn_close(struct pb_conn *c, int ep)
 	close(c->fd);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
-	c->fd = c->pidfd = -1;
+	if (c->pass_fd >= 0)
+		close(c->pass_fd);
+	c->fd = c->pidfd = c->pass_fd = -1;
 	/* a reply may hold a token or a proof */
 	if (c->out.data)
 		sodium_memzero(c->out.data, c->out.len);
@@ -113,8 +115,28 @@ struct pb_conn *pb_conn_find(struct pb_conn_pool *p, int fd)
 static void pb_conn_flush(struct pb_conn *c, int ep)
 {
 	while (c->sent < c->out.len) {
-		ssize_t n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+		struct iovec iov = {.iov_base = c->out.data + c->sent,
+				    .iov_len = c->out.len - c->sent};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n;
+
+		if (c->pass_fd >= 0) { /* with the first byte that goes */
+			struct cmsghdr *cm;
+
+			mh.msg_control = cbuf;
+			mh.msg_controllen = sizeof(cbuf);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &c->pass_fd, sizeof(int));
+		}
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0 && c->pass_fd >= 0) {
+			close(c->pass_fd);
+			c->pass_fd = -1;
+		}
 
 		if (n > 0) {
 			c->sent += (size_t)n;
@@ -231,6 +253,10 @@ void pb_conn_io(struct pb_agent *a, struct pb_conn *c, uint32_t events, int ep)
 		c->len = (size_t)done; /* what follows the request is not read */
 	/* else: the client stopped sending; what came is parsed (and refused) */
 	ret = c->pool->handle(a, c, &body, err, sizeof(err));
+	if (ret && c->pass_fd >= 0) {
+		close(c->pass_fd); /* an error goes without it */
+		c->pass_fd = -1;
+	}
 	if (ret) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(ret < 0 ? -ret : EIO));

@@ -25,11 +25,14 @@ struct pb_conn {
 	char in[PB_REQ_MAX + 1];
 	struct pb_buf out; /* the reply, from sent on still to write */
 	size_t sent;
+	int pass_fd; /* a descriptor that goes with the reply's first byte (SCM_RIGHTS); -1 */
 	struct pb_conn_pool *pool;
 };
 
 /* What a socket does with a complete request (c->in, c->len bytes): 0 and
- * the reply body (JSON) in out, or -errno and a message in err. */
+ * the reply body (JSON) in out, or -errno and a message in err. A handler
+ * that sets c->pass_fd gives the descriptor away: it goes with a reply, and
+ * is closed with the connection. */
 typedef int (*pb_conn_handle_fn)(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out,
 				 char *err, size_t errlen);
 /* Whether to serve a client just accepted: 0, or -errno and a message. */

@@ -206,6 +206,18 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 		pb_json_u64(out, "restarts", a->guard.respawns);
 		pb_json_end(out);
 	}
+	{
+		char pattern[128], why[256];
+		int file = pb_core_pattern(pattern, sizeof(pattern), why, sizeof(why));
+
+		/* a core of a bound process holds its token */
+		pb_json_key(out, "core_dumps");
+		pb_json_begin(out);
+		pb_json_str(out, "core_pattern", pattern);
+		pb_json_str(out, "bound_process_core", file == 1 ? "not_written" : "reaches_handler");
+		pb_json_str(out, "detail", why);
+		pb_json_end(out);
+	}
 	pb_json_str(out, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_u64(out, "credentials_live", st.live);
 	pb_json_key(out, "adopt");

@@ -169,11 +169,11 @@ static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb
 {
 	char type[64];
 
-	if (e->verdict == PB_VERDICT_DENY && e->access == PB_ACC_PTRACE)
+	if (e->verdict == PB_VERDICT_DENY && PB_ACC_IS_PROCESS(e->access))
 		snprintf(type, sizeof(type), "process_access_refused");
 	else if (e->verdict == PB_VERDICT_DENY)
 		snprintf(type, sizeof(type), "credential_%s_refused", pb_access_name(e->access));
-	else if (e->access == PB_ACC_PTRACE)
+	else if (PB_ACC_IS_PROCESS(e->access))
 		snprintf(type, sizeof(type), "process_access");
 	else
 		snprintf(type, sizeof(type), "credential_acquired");

@@ -113,7 +113,7 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 	struct pb_issue in;
 	struct pb_live lv, again;
 	uint64_t ticks;
-	int ret, is_token;
+	int ret, is_token, hfd = -1;
 
 	pb_agent_catch_up(a); /* the caller's events first: its exec, its record */
 	ret = pb_wl_req_parse(&req, c->in, c->len, &w, err, errlen);
@@ -132,7 +132,8 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 	ticks = w.start_time;
 	in = (struct pb_issue){.identity = w.identity, .audience = w.audience, .ttl = w.ttl,
 			       .inherit = w.inherit, .token = w.token, .method = w.method,
-			       .url = w.url, .nonce = w.nonce};
+			       .url = w.url, .nonce = w.nonce, .handover = w.handover,
+			       .handover_fd = w.handover ? &hfd : NULL};
 	if ((ret = pb_wl_caller(a, c, ticks, &lv, err, errlen)))
 		return ret;
 	if (is_token) {
@@ -187,9 +188,12 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 		}
 		sodium_memzero(out->data, out->len);
 		pb_buf_reset(out);
+		if (hfd >= 0)
+			close(hfd);
 		return pb_errf(err, errlen, -ESRCH,
 			       "the process that asked exited before the answer; nothing issued");
 	}
+	c->pass_fd = hfd; /* sent with the reply */
 	return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -48,8 +50,34 @@ static int pb_errf(char *err, size_t len, int code, const char *fmt, const char 
 	return code;
 }
 
-int pb_client_request(const char *socket_path, const char *verb, const char *const *kv,
-		      char **body, char *err, size_t errlen)
+/* Read what the agent sends until it closes; a descriptor that comes with
+ * it (SCM_RIGHTS, close-on-exec) goes to *fd, or is closed when fd is NULL. */
+static ssize_t pb_read_reply(int sock, char *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		int got;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&got, CMSG_DATA(cm), sizeof(int));
+		if (fd && *fd < 0)
+			*fd = got;
+		else
+			close(got);
+	}
+	return n;
+}
+
+static int pb_client_request_fd(const char *socket_path, const char *verb, const char *const *kv,
+				char **body, int *rfd, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	const char *path = pb_sock(socket_path);
@@ -94,7 +122,7 @@ int pb_client_request(const char *socket_path, const char *verb, const char *con
 	}
 	resp = malloc(cap);
 	len = 0;
-	while (resp && (n = read(fd, resp + len, cap - 1 - len)) > 0) {
+	while (resp && (n = pb_read_reply(fd, resp + len, cap - 1 - len, rfd)) > 0) {
 		len += n;
 		if (len == cap - 1) {
 			char *r = realloc(resp, cap *= 2);
@@ -121,6 +149,12 @@ int pb_client_request(const char *socket_path, const char *verb, const char *con
 	return -EPERM;
 }
 
+int pb_client_request(const char *socket_path, const char *verb, const char *const *kv,
+		      char **body, char *err, size_t errlen)
+{
+	return pb_client_request_fd(socket_path, verb, kv, body, NULL, err, errlen);
+}
+
 static json_t *pb_reply_json(char *body, char *err, size_t errlen)
 {
 	json_t *o = json_loads(body, 0, NULL);
@@ -138,24 +172,41 @@ static int pb_copy_str(json_t *o, const char *k, char **out)
 	return *out ? 0 : -EPROTO;
 }
 
-int pb_client_token(const char *socket_path, const char *identity, const char *ttl,
-		    const char *inherit, const char *exe, struct pb_client_token *out, char *err,
-		    size_t errlen)
+static int pb_client_token_any(const char *socket_path, const char *identity, const char *ttl,
+			       const char *inherit, const char *exe, const char *format, int *fd,
+			       struct pb_client_token *out, char *err, size_t errlen)
 {
-	const char *kv[] = {"identity", identity, "ttl", ttl, "inherit", inherit, "exe", exe, NULL};
+	const char *kv[] = {"identity", identity, "ttl", ttl,	  "inherit", inherit,
+			    "exe",	exe,	  "handover", format, NULL};
 	char *body;
 	json_t *o;
-	int ret = pb_client_request(socket_path, "token", kv, &body, err, errlen);
+	int ret = pb_client_request_fd(socket_path, "token", kv, &body, fd, err, errlen);
 
 	memset(out, 0, sizeof(*out));
-	if (ret)
+	if (!ret && fd) {
+		o = pb_reply_json(body, err, errlen);
+		free(body);
+		if (o && *fd >= 0)
+			goto fill;
+		if (o)
+			snprintf(err, errlen, "the agent's reply came without a descriptor");
+		json_decref(o);
+		ret = -EPROTO;
+	}
+	if (ret) {
+		if (fd && *fd >= 0)
+			close(*fd);
+		if (fd)
+			*fd = -1;
 		return ret;
+	}
 	o = pb_reply_json(body, err, errlen);
 	explicit_bzero(body, strlen(body));
 	free(body);
 	if (!o)
 		return -EPROTO;
 	ret = pb_copy_str(o, "token", &out->token);
+fill:
 	snprintf(out->id, sizeof(out->id), "%s", json_string_value(json_object_get(o, "id")) ?: "");
 	snprintf(out->identity, sizeof(out->identity), "%s",
 		 json_string_value(json_object_get(o, "identity")) ?: "");
@@ -164,6 +215,32 @@ int pb_client_token(const char *socket_path, const char *identity, const char *t
 	if (ret)
 		snprintf(err, errlen, "the agent's reply has no token");
 	return ret;
+}
+
+int pb_client_token(const char *socket_path, const char *identity, const char *ttl,
+		    const char *inherit, const char *exe, struct pb_client_token *out, char *err,
+		    size_t errlen)
+{
+	return pb_client_token_any(socket_path, identity, ttl, inherit, exe, NULL, NULL, out, err,
+				   errlen);
+}
+
+int pb_client_token_fd(const char *socket_path, const char *identity, const char *ttl,
+		       const char *inherit, const char *exe, const char *format, int *fd,
+		       struct pb_client_token *out, char *err, size_t errlen)
+{
+	*fd = -1;
+	return pb_client_token_any(socket_path, identity, ttl, inherit, exe, format ? format : "%s",
+				   fd, out, err, errlen);
+}
+
+int pb_client_harden(void)
+{
+	const struct rlimit zero = {0, 0};
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) || setrlimit(RLIMIT_CORE, &zero))
+		return -errno;
+	return 0;
 }
 
 int pb_client_proof(const char *socket_path, const char *token, const char *method,

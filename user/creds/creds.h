@@ -35,12 +35,17 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 
 /* issue.c: the workload socket's requests, for a caller it identified. */
 struct pb_live;
+/* Set the hard core limit of bound process p to 0 (logged when it cannot). */
+void pb_mint_core_off(const struct pb_pkey *p);
+
 struct pb_issue {
 	const char *identity, *audience; /* token: the identity (default: the one it carries) */
 	uint64_t ttl;			 /* token: ns, 0 = policy default */
 	int inherit;			 /* token: -1 default, 0 none, 1 children */
 	uint64_t exe_dev, exe_ino;	 /* token: bind to this executable (run), 0: its own */
 	const char *exe_path;		 /* token: that executable's path */
+	const char *handover;		 /* token: hand over a descriptor of a file of this text */
+	int *handover_fd;		 /* token, with handover: the descriptor */
 	const char *token, *method, *url, *nonce; /* proof */
 };
 int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struct pb_issue *in,

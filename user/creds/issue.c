@@ -21,6 +21,7 @@
 #include "log.h"
 #include "proof.h"
 #include "purpose.h"
+#include "sysfs.h"
 #include "token.h"
 #include "util.h"
 #include "procbind/decision.h"
@@ -47,11 +48,13 @@ int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struc
 	struct pb_mint_req req = {.pid = caller->s.self.tgid,
 				  .ttl = in->ttl,
 				  .inherit = in->inherit,
-				  .no_file = 1,
+				  .no_file = !in->handover,
 				  .exe_dev = in->exe_dev,
 				  .exe_ino = in->exe_ino,
 				  .exe_path = in->exe_path,
-				  .via = "workload"};
+				  .via = "workload",
+				  .handover = in->handover,
+				  .handover_fd = in->handover_fd};
 	struct pb_cred_meta *meta;
 	char *token = NULL;
 	int ret;
@@ -83,7 +86,8 @@ int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struc
 		return ret;
 	pb_json_begin(out);
 	pb_json_id(out, "id", meta->id);
-	pb_json_str(out, "token", token);
+	/* handed over: the bytes are only in the guarded file */
+	pb_json_str(out, in->handover ? "handover" : "token", in->handover ? "fd" : token);
 	pb_json_str(out, "identity", meta->identity);
 	pb_json_u64(out, "pid", meta->bind.owner.tgid);
 	pb_json_str(out, "pid_ns", "host");
@@ -155,6 +159,8 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 			op = &owner;
 	}
 	reason = pb_cred_reason(&caller->s, c, op, pb_now_boot_ns());
+	if (reason == PB_OK) /* a tracer would have it sign what the tracer wants */
+		reason = pb_traced_reason(reason, c, pb_proc_traced(caller->s.self.tgid) != 0);
 	pb_caller_ref(caller, &ref);
 	if (reason != PB_OK) {
 		pb_event_begin(a, b, "proof_refused", pb_now_boot_ns());
@@ -165,6 +171,11 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 		pb_json_cred_meta(a, b, "credential", m);
 		pb_json_end(b);
 		pb_emit_line(a, b);
+		if (reason == PB_R_TRACED)
+			return pb_errf(err, errlen, -EPERM,
+				       "proof: refused (traced): pid %u is traced by another process, "
+				       "and identity '%s' does not allow that (allow_traced)",
+				       caller->s.self.tgid, m->identity);
 		return pb_errf(err, errlen, -EPERM,
 			       "proof: refused (%s): credential %016llx is bound to pid %u; the "
 			       "process that asked is pid %u",

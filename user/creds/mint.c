@@ -29,6 +29,7 @@
 #include "purpose.h"
 #include "seed.h"
 #include "token.h"
+#include "sysfs.h"
 #include "util.h"
 #include "procbind/decision.h"
 #include "procbind.skel.h"
@@ -454,8 +455,9 @@ static int pb_link_tmpfile(int fd, const char *path)
 }
 
 /* The token file, guarded before its first byte exists: an unnamed file
- * (O_TMPFILE) that nobody else can open is registered in cred_files and
- * marked for the file guard, then written, synced, given its name (never
+ * (O_TMPFILE) that nobody else can open is marked for the file guard and
+ * registered in cred_files (with a handover, the descriptor for the caller
+ * is opened between the two), then written, synced, given its name (never
  * over an existing file), and then owned by the process's uid, mode 0400.
  * So no descriptor of it predates the mark. A filesystem without O_TMPFILE
  * gets the file created by name, empty, and marked before it is written.
@@ -468,7 +470,7 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	const char *stage = "write";
 	struct statfs sf;
 	struct stat st;
-	int fd, ret = 0, named = 0;
+	int fd, ret = 0, named = 0, hfd = -1;
 
 	pb_id_format(m->id, idhex);
 	if (req->out[0])
@@ -504,15 +506,27 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	}
 	if (fstat(fd, &st))
 		ret = -errno;
+	/* Marked first: a descriptor opened after the mark is one the kernel
+	 * reports every read of (6.14+ decides that at open, from whether the
+	 * filesystem has permission watchers then). Nothing to read yet. */
+	if (!ret) {
+		stage = "guard";
+		ret = pb_guard_mark(a, fd, NULL);
+	}
+	if (!ret && req->handover_fd) {
+		char self[64];
+
+		stage = "open";
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		hfd = open(self, O_RDONLY | O_CLOEXEC);
+		if (hfd < 0)
+			ret = -errno;
+	}
 	if (!ret) {
 		stage = "register";
 		m->file.dev = pb_dev_to_kernel(st.st_dev);
 		m->file.ino = st.st_ino;
 		ret = pb_register_file(a, m);
-	}
-	if (!ret) {
-		stage = "guard";
-		ret = pb_guard_mark(a, fd, NULL);
 	}
 	if (!ret) {
 		stage = "write";
@@ -539,9 +553,13 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	}
 	close(fd);
 	if (ret) {
+		if (hfd >= 0)
+			close(hfd);
 		snprintf(err, errlen, "mint: %s token file %s: %s", stage, path, strerror(-ret));
 		return ret;
 	}
+	if (req->handover_fd)
+		*req->handover_fd = hfd;
 	return 0;
 }
 
@@ -566,6 +584,20 @@ static int pb_mint_hold(struct pb_agent *a, const struct pb_cred_meta *m, char *
 exited:
 	snprintf(err, errlen, "mint: process %u exited during minting", tgid);
 	return -ESRCH;
+}
+
+/* A core dump of the bound process would hold its token, in a file its uid
+ * (a same-uid sibling) can read: its hard core limit goes to 0, which only
+ * a privileged process can raise again. A failure is logged and the mint
+ * goes on (the probe and status say where cores would go). */
+void pb_mint_core_off(const struct pb_pkey *p)
+{
+	int ret = pb_core_off(p->tgid, p->start_time);
+
+	if (ret && ret != -ESRCH)
+		pb_warn("mint: cannot set the core limit of pid %u to 0: %s; a core dump of it "
+			"would hold its token",
+			p->tgid, strerror(-ret));
 }
 
 /* Still the same process? If it exited (or its PID was reused) while we
@@ -597,6 +629,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	struct pb_task_info ti;
 	PB_SECRET char *claims = NULL;
 	PB_SECRET char *token = NULL;
+	PB_SECRET char *text = NULL; /* the handover's */
 	int ret;
 
 	ret = pb_mint_check(&a->purpose.policy, req, time(NULL), &plan, err, errlen);
@@ -614,7 +647,8 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	m.id = pb_new_id(a);
 	m.issued = pb_now_boot_ns();
 	m.bind.expires = pb_mint_expiry(m.issued, pb_now_real_ns(), plan.ttl, plan.ident->expires);
-	m.bind.flags = plan.inherit ? PB_CRED_INHERIT_CHILDREN : 0;
+	m.bind.flags = (plan.inherit ? PB_CRED_INHERIT_CHILDREN : 0) |
+		       (plan.ident->allow_traced ? PB_CRED_ALLOW_TRACED : 0);
 	snprintf(m.identity, sizeof(m.identity), "%s", plan.ident->name);
 	ret = pb_mint_register(a, &m, err, errlen);
 	if (ret) {
@@ -628,13 +662,24 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		snprintf(err, errlen, "mint: out of memory");
 		ret = -ENOMEM;
 	}
+	if (!ret && req->handover && asprintf(&text, req->handover, token) < 0) {
+		text = NULL;
+		snprintf(err, errlen, "mint: out of memory");
+		ret = -ENOMEM;
+	}
 	if (!ret && !req->no_file)
-		ret = pb_mint_write_file(a, req, &m, token, err, errlen);
+		ret = pb_mint_write_file(a, req, &m, text ? text : token, err, errlen);
+	if (!ret)
+		pb_mint_core_off(&ti.proc);
 	if (!ret)
 		ret = pb_mint_confirm(a, &ti, err, errlen);
 	if (!ret)
 		ret = pb_mint_hold(a, &m, err, errlen);
 	if (ret) {
+		if (req->handover_fd && *req->handover_fd >= 0) {
+			close(*req->handover_fd);
+			*req->handover_fd = -1;
+		}
 		if (m.path)
 			unlink(m.path);
 		pb_unbind(a, m.id, &m.file);

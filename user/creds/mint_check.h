@@ -23,6 +23,11 @@ struct pb_mint_req {
 	uint64_t exe_ino;      /* process's own (procbindctl run: what it will exec) */
 	const char *exe_path;  /* that executable's path, for the record */
 	const char *via;       /* "control" or "workload": in the credential_minted event */
+	/* procbindctl run: the file holds this text, its %s the token, and a
+	 * read-only descriptor of it, opened after the mark and before the
+	 * first byte, goes to *handover_fd (the caller passes it on) */
+	const char *handover;
+	int *handover_fd;
 };
 
 /* What a valid request becomes. */

@@ -3,6 +3,7 @@
  * socket (libprocbind_client), and pubkey, verify-token and verify-proof,
  * which check offline (libprocbind_verify). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
@@ -15,6 +16,7 @@
 
 #include "args.h"
 #include "ctl_workload.h"
+#include "proto.h"
 #include "procbind/client.h"
 #include "procbind/verify.h"
 
@@ -59,6 +61,51 @@ static int pb_which(const char *cmd, char *out, size_t len)
 	return -ENOENT;
 }
 
+/* procbindctl run: CMD exec'd with a credential bound to it (this process,
+ * which exec keeps, and the executable it is about to become). By default
+ * on descriptor 3 of a file the file guard refuses to every other process
+ * (a reopen through /proc/PID/fd, a descriptor taken with pidfd_getfd or
+ * passed on); --env VAR puts it in the environment instead, where every
+ * process of the same uid can read it in /proc/PID/environ unless BPF-LSM
+ * refuses that. */
+/* A token argument: the token itself, "-" (read from stdin) or "@FILE" (read
+ * from FILE), so that no token has to be on a command line, where every
+ * user of the node can read it in /proc/PID/cmdline. *owned is what to
+ * wipe and free; NULL when the file cannot be read (reported). */
+static const char *pb_token_arg(const char *what, const char *v, char **owned)
+{
+	FILE *f = stdin;
+	size_t cap = 0;
+	ssize_t n;
+
+	*owned = NULL;
+	if (!v || (strcmp(v, "-") && v[0] != '@'))
+		return v;
+	if (v[0] == '@' && !(f = fopen(v + 1, "re"))) {
+		fprintf(stderr, "procbindctl: %s: %s: %s\n", what, v + 1, strerror(errno));
+		return NULL;
+	}
+	n = getline(owned, &cap, f);
+	if (f != stdin)
+		fclose(f);
+	if (n <= 0) {
+		fprintf(stderr, "procbindctl: %s: no token in %s\n", what, v[0] == '@' ? v + 1 : "stdin");
+		free(*owned);
+		*owned = NULL;
+		return NULL;
+	}
+	(*owned)[strcspn(*owned, "\r\n")] = 0;
+	return *owned;
+}
+
+static void pb_token_free(char *owned)
+{
+	if (owned) {
+		sodium_memzero(owned, strlen(owned));
+		free(owned);
+	}
+}
+
 int pb_cmd_run(int argc, char **argv)
 {
 	static const struct option o[] = {{"identity", required_argument, 0, 'i'},
@@ -69,11 +116,11 @@ int pb_cmd_run(int argc, char **argv)
 					  {"format", required_argument, 0, 'F'},
 					  PB_WL_OPTS,
 					  {0}};
-	const char *identity = NULL, *ttl = NULL, *inherit = NULL, *env = "PROCBIND_TOKEN";
+	const char *identity = NULL, *ttl = NULL, *inherit = NULL, *env = NULL;
 	const char *format = "%s";
 	struct pb_client_token tok;
-	char exe[PATH_MAX], err[512], *text;
-	int c, fd = -1;
+	char exe[PATH_MAX], err[512], num[16];
+	int c, fd = -1, hfd;
 
 	while ((c = getopt_long(argc, argv, "+", o, NULL)) != -1) {
 		switch (c) {
@@ -87,43 +134,55 @@ int pb_cmd_run(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (strstr(format, "%s") != strrchr(format, '%') || !strstr(format, "%s")) {
+	if (!pb_handover_format_ok(format)) {
 		fprintf(stderr, "procbindctl: run: --format needs exactly one %%s and no other %%\n");
+		return 2;
+	}
+	if (env && fd >= 0) {
+		fprintf(stderr, "procbindctl: run: give --fd or --env, not both\n");
+		return 2;
+	}
+	if (env && (!env[0] || strchr(env, '='))) {
+		fprintf(stderr, "procbindctl: run: --env needs a variable name\n");
 		return 2;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "usage: procbindctl run [--identity NAME] [--ttl D] [--inherit I] "
-				"[--env VAR | --fd N] [--format TEXT] -- CMD [ARGS...]\n");
+				"[--fd N (default 3) | --env VAR] [--format TEXT] -- CMD [ARGS...]\n");
 		return 2;
 	}
+	if (!env && fd < 0)
+		fd = 3;
 	if (pb_which(argv[optind], exe, sizeof(exe)))
 		return pb_fail("run", "no such command");
 	/* The credential names this process (whose PID and start exec keeps)
 	 * and the executable it is about to become. */
-	if (pb_client_token(wl_sock, identity, ttl, inherit, exe, &tok, err, sizeof(err)))
-		return pb_fail("run", err);
-	/* what CMD gets: the token, or a line made of it (a header for curl -H @FILE) */
-	if (asprintf(&text, format, tok.token) < 0)
-		return pb_fail("run", "out of memory");
-	sodium_memzero(tok.token, strlen(tok.token));
-	if (fd >= 0) {
-		int p[2];
-		char num[16];
+	if (env) {
+		char *text;
 
-		if (pipe(p) || write(p[1], text, strlen(text)) < 0)
+		if (pb_client_token(wl_sock, identity, ttl, inherit, exe, &tok, err, sizeof(err)))
+			return pb_fail("run", err);
+		/* what CMD gets: the token, or a line made of it */
+		if (asprintf(&text, format, tok.token) < 0)
+			return pb_fail("run", "out of memory");
+		sodium_memzero(tok.token, strlen(tok.token));
+		free(tok.token);
+		if (setenv(env, text, 1))
 			return pb_fail("run", strerror(errno));
-		close(p[1]);
-		if (p[0] != fd && (dup2(p[0], fd) < 0 || close(p[0])))
+		sodium_memzero(text, strlen(text));
+		free(text);
+	} else {
+		if (pb_client_token_fd(wl_sock, identity, ttl, inherit, exe, format, &hfd, &tok, err,
+				       sizeof(err)))
+			return pb_fail("run", err);
+		if (hfd != fd && (dup2(hfd, fd) < 0 || close(hfd)))
+			return pb_fail("run", strerror(errno));
+		if (hfd == fd && fcntl(fd, F_SETFD, 0)) /* CMD keeps it */
 			return pb_fail("run", strerror(errno));
 		snprintf(num, sizeof(num), "%d", fd);
 		setenv("PROCBIND_TOKEN_FD", num, 1);
-	} else if (setenv(env, text, 1)) {
-		return pb_fail("run", strerror(errno));
 	}
 	setenv("PROCBIND_CREDENTIAL", tok.id, 1);
-	sodium_memzero(text, strlen(text));
-	free(text);
-	free(tok.token);
 	execv(exe, argv + optind);
 	return pb_fail("run", strerror(errno));
 }
@@ -168,7 +227,7 @@ int pb_cmd_proof(int argc, char **argv)
 					  PB_WL_OPTS,
 					  {0}};
 	const char *method = NULL, *url = NULL, *nonce = NULL, *token = getenv("PROCBIND_TOKEN");
-	char err[512], *proof;
+	char err[512], *proof, *owned;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
@@ -183,10 +242,14 @@ int pb_cmd_proof(int argc, char **argv)
 	}
 	if (!method || !url || !token) {
 		fprintf(stderr, "usage: procbindctl proof --method M --url U [--nonce N] "
-				"[--token TOKEN (default $PROCBIND_TOKEN)]\n");
+				"[--token TOKEN|@FILE|- (default $PROCBIND_TOKEN)]\n");
 		return 2;
 	}
-	if (pb_client_proof(wl_sock, token, method, url, nonce, &proof, err, sizeof(err)))
+	if (!(token = pb_token_arg("proof", token, &owned)))
+		return 1;
+	c = pb_client_proof(wl_sock, token, method, url, nonce, &proof, err, sizeof(err));
+	pb_token_free(owned);
+	if (c)
 		return pb_fail("proof", err);
 	printf("%s\n", proof);
 	free(proof);
@@ -236,7 +299,8 @@ int pb_cmd_pubkey(int argc, char **argv)
 int pb_cmd_verify_token(int argc, char **argv)
 {
 	static const struct option o[] = {{"pubkey", required_argument, 0, 'k'}, {0}};
-	const char *file = NULL;
+	const char *file = NULL, *token;
+	char *owned;
 	unsigned char pk[32];
 	enum pb_verify_result v;
 	char *claims = NULL;
@@ -248,12 +312,15 @@ int pb_cmd_verify_token(int argc, char **argv)
 		file = optarg;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: procbindctl verify-token TOKEN [--pubkey FILE]\n");
+		fprintf(stderr, "usage: procbindctl verify-token TOKEN|@FILE|- [--pubkey FILE]\n");
 		return 2;
 	}
 	if (pb_load_key(file, pk))
 		return 1;
-	v = pb_verify_token(argv[optind], pk, time(NULL), &claims);
+	if (!(token = pb_token_arg("verify-token", argv[optind], &owned)))
+		return 1;
+	v = pb_verify_token(token, pk, time(NULL), &claims);
+	pb_token_free(owned);
 	if (v != PB_V_OK)
 		return pb_fail("verify-token", pb_verify_result_name(v));
 	printf("%s\n", claims);
@@ -290,7 +357,7 @@ int pb_cmd_verify_proof(int argc, char **argv)
 	unsigned char pk[32];
 	enum pb_verify_result v;
 	struct pb_replay *r;
-	char *claims = NULL;
+	char *claims = NULL, *owned;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
@@ -304,16 +371,21 @@ int pb_cmd_verify_proof(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || !token || !method || !url) {
-		fprintf(stderr, "usage: procbindctl verify-proof PROOF --token TOKEN --method M "
+		fprintf(stderr, "usage: procbindctl verify-proof PROOF --token TOKEN|@FILE|- --method M "
 				"--url U [--pubkey FILE] [--replay-cache FILE]\n");
 		return 2;
 	}
 	if (pb_load_key(file, pk))
 		return 1;
+	if (!(token = pb_token_arg("verify-proof", token, &owned)))
+		return 1;
 	r = pb_replay_load(cache, now);
-	if (!r)
+	if (!r) {
+		pb_token_free(owned);
 		return pb_fail("verify-proof", "out of memory");
+	}
 	v = pb_verify_proof(argv[optind], token, method, url, pk, now, r, &claims);
+	pb_token_free(owned);
 	pb_replay_free(r);
 	if (v != PB_V_OK)
 		return pb_fail("verify-proof", pb_verify_result_name(v));

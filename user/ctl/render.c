@@ -81,6 +81,10 @@ void pb_render_status(FILE *out, json_t *r)
 		str(r, "policy_version", "?"), num(r, "policy_generation"),
 		str(r, "policy_loaded", "?"), json_array_size(json_object_get(r, "identities")));
 	fprintf(out, "credentials: %" PRIu64 " live\n", num(r, "credentials_live"));
+	if (json_object_get(r, "core_dumps"))
+		fprintf(out, "core dumps:  %s (kernel.core_pattern %s)\n",
+			str(json_object_get(r, "core_dumps"), "detail", "?"),
+			str(json_object_get(r, "core_dumps"), "core_pattern", "?"));
 	if (audit)
 		fprintf(out,
 			"audit:       %s, seq %" PRIu64 ", %" PRIu64 " dropped, %" PRIu64

@@ -251,6 +251,8 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 			op = &owner;
 	}
 	reason = pb_cred_reason(&gs.s, cp, op, pb_now_boot_ns());
+	if (reason == PB_OK)
+		reason = pb_traced_reason(reason, cp, pb_proc_traced((uint32_t)md->pid) != 0);
 	mode = reason == PB_OK ? PB_MODE_ENFORCE : pb_guard_mode(g);
 	act = pb_file_decide(reason, mode, access == PB_ACC_READ, gs.have_rec && pb_holds(&gs.rec, id));
 	if (act.hold)

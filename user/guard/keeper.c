@@ -198,6 +198,15 @@ int pb_guard_start(struct pb_agent *a)
 		pb_state_write(state, PB_GUARD_PREV, &old.guard);
 	}
 	pb_state_write(state, PB_GUARD_NOW, NULL);
+	{
+		struct pb_pkey me = {.tgid = (uint32_t)getpid()};
+		struct pb_stat st;
+
+		if (!pb_stat_read(me.tgid, &st)) {
+			me.start_time = pb_ticks_to_ns(st.starttime);
+			pb_state_write(state, PB_GUARD_AGENT, &me);
+		}
+	}
 	if (!a->conf.file_guard)
 		return 0;
 	a->guard.fan_fd =

@@ -37,6 +37,10 @@ static int pb_link_add(struct pb_agent *a, struct bpf_link *l, const char *what)
 
 	if (err)
 		return pb_err(err, "loader: attach %s: %s", what, strerror(-err));
+	if (a->kern.nlinks >= PB_MAX_LINKS) {
+		bpf_link__destroy(l);
+		return pb_err(-E2BIG, "loader: attach %s: more than %d links", what, PB_MAX_LINKS);
+	}
 	a->kern.links[a->kern.nlinks++] = l;
 	return 0;
 }
@@ -317,6 +321,25 @@ int pb_loader_cleanup(const char *pin_dir)
 	return 0;
 }
 
+/* The BPF-LSM programs, loaded and attached only where the probe found
+ * BPF-LSM active, and the hook each refuses at. */
+static const char *const pb_lsm_hooks[] = {"lsm/file_open",	"lsm/file_receive",
+					   "lsm/mmap_file",	"lsm/ptrace_access_check",
+					   "lsm/task_setrlimit", "lsm/task_kill",
+					   "lsm/path_notify"};
+#define PB_NLSM (sizeof(pb_lsm_hooks) / sizeof(pb_lsm_hooks[0]))
+
+static struct bpf_program *pb_lsm_prog(struct procbind *s, size_t i)
+{
+	struct bpf_program *p[] = {s->progs.pb_guard_file_open,	     s->progs.pb_guard_file_receive,
+				   s->progs.pb_guard_mmap_file,	     s->progs.pb_guard_ptrace,
+				   s->progs.pb_guard_setrlimit,	     s->progs.pb_guard_kill,
+				   s->progs.pb_guard_notify};
+	_Static_assert(sizeof(p) / sizeof(p[0]) == PB_NLSM, "a hook for every program");
+
+	return p[i];
+}
+
 /* Open the skeleton, choose its programs, size and adopt its maps, load. */
 static int pb_open_load(struct pb_agent *a, int *load_failed)
 {
@@ -331,10 +354,8 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	a->kern.skel = s;
 	/* Without a task iterator the walks read /proc (pb_probe decided). */
 	bpf_program__set_autoload(s->progs.pb_walk_tasks, !a->kern.walk_proc);
-	bpf_program__set_autoload(s->progs.pb_guard_file_open, a->kern.use_lsm);
-	bpf_program__set_autoload(s->progs.pb_guard_file_receive, a->kern.use_lsm);
-	bpf_program__set_autoload(s->progs.pb_guard_mmap_file, a->kern.use_lsm);
-	bpf_program__set_autoload(s->progs.pb_guard_ptrace, a->kern.use_lsm);
+	for (size_t i = 0; i < PB_NLSM; i++)
+		bpf_program__set_autoload(pb_lsm_prog(s, i), a->kern.use_lsm);
 	/* The acquisition tracepoints only on request (--acquire-tracepoints);
 	 * they come in two builds, and pb_probe chose one. */
 	bpf_program__set_autoload(s->progs.pb_acquire_openat, acq && a->kern.atomics);
@@ -409,7 +430,8 @@ int pb_loader_start(struct pb_agent *a)
 	pb_info("loader: credential files: %s%s%s",
 		a->conf.file_guard ? "guarded by the fanotify guard" : "not guarded at the file",
 		a->kern.use_lsm ? "; BPF-LSM refuses foreign opens, receives, maps and "
-				  "ptrace of bound processes"
+				  "marks of token files, and other processes' ptrace, /proc reads, "
+				  "prlimit and core-dumping signals of bound processes"
 				: "",
 		a->conf.acquire_tp ? "; every opener recorded by the open tracepoints" : "");
 
@@ -457,7 +479,8 @@ int pb_loader_attach(struct pb_agent *a)
 					bpf_program__name(opens[i]));
 				continue;
 			}
-			a->kern.links[a->kern.nlinks++] = l;
+			if (pb_link_add(a, l, bpf_program__name(opens[i])))
+				return -E2BIG;
 			a->kern.open_hooks++;
 		}
 		if (!a->kern.open_hooks)
@@ -480,18 +503,10 @@ int pb_loader_attach(struct pb_agent *a)
 		return err;
 
 	if (a->kern.use_lsm) {
-		if ((err = pb_link_add(a,
-				       pb_attach_pinned(a, s->progs.pb_guard_file_open, pb_attach_plain),
-				       "lsm/file_open")) ||
-		    (err = pb_link_add(
-			 a, pb_attach_pinned(a, s->progs.pb_guard_file_receive, pb_attach_plain),
-			 "lsm/file_receive")) ||
-		    (err = pb_link_add(a,
-				       pb_attach_pinned(a, s->progs.pb_guard_mmap_file, pb_attach_plain),
-				       "lsm/mmap_file")) ||
-		    (err = pb_link_add(a, pb_attach_pinned(a, s->progs.pb_guard_ptrace, pb_attach_plain),
-				       "lsm/ptrace_access_check")))
-			return err;
+		for (size_t i = 0; i < PB_NLSM; i++)
+			if ((err = pb_link_add(a, pb_attach_pinned(a, pb_lsm_prog(s, i), pb_attach_plain),
+					       pb_lsm_hooks[i])))
+				return err;
 	} else {
 		/* An earlier agent refused with BPF-LSM; this one does not
 		 * (--lsm off): its pinned links go, or they would keep judging

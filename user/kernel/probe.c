@@ -16,6 +16,7 @@
 
 #include "kernel.h"
 #include "log.h"
+#include "sysfs.h"
 
 struct pb_feature {
 	const char *name;
@@ -205,6 +206,12 @@ int pb_probe(struct pb_agent *a, FILE *out)
 		    : scope == 2 ? "2: only CAP_SYS_PTRACE may attach"
 				 : "3: no attach at all",
 		    a->kern.use_lsm ? " (BPF-LSM refuses attach to bound processes anyway)" : "");
+	}
+	{
+		char pattern[128], why[256];
+		int file = pb_core_pattern(pattern, sizeof(pattern), why, sizeof(why));
+
+		ADD("kernel.core_pattern", 0, file == 1, "%s: %s", pattern, why);
 	}
 #undef ADD
 	if (out) {

@@ -133,7 +133,7 @@ int pb_wl_req_parse(struct pb_req *r, const char *data, size_t len, struct pb_wl
 		    char *err, size_t errlen)
 {
 	static const char *const token_keys[] = {"start_time", "identity", "ttl", "inherit",
-						 "audience", "exe", NULL};
+						 "audience", "exe",	 "handover", NULL};
 	static const char *const proof_keys[] = {"start_time", "token", "method", "url", "nonce",
 						 NULL};
 	/* clients send their start_time with every request; pubkey ignores it */
@@ -189,5 +189,18 @@ int pb_wl_req_parse(struct pb_req *r, const char *data, size_t len, struct pb_wl
 				       "exe %s is not a file the process can exec", v);
 		w->exe = v;
 	}
+	if ((v = pb_req_get(r, "handover"))) {
+		if (!pb_handover_format_ok(v))
+			return pb_errf(err, errlen, -EINVAL,
+				       "handover '%s' needs exactly one %%s and no other %%", v);
+		w->handover = v;
+	}
 	return 0;
+}
+
+int pb_handover_format_ok(const char *format)
+{
+	const char *p = strchr(format, '%');
+
+	return p && p[1] == 's' && !strchr(p + 2, '%');
 }

@@ -50,8 +50,15 @@ struct pb_wl_req {
 	const char *identity, *audience, *exe; /* token; exe is absolute, no ".." */
 	uint64_t ttl;			       /* token: ns, 0 = the policy's */
 	int inherit;			       /* token: -1 default, 0 none, 1 children */
+	/* token: hand the token over as a descriptor of its guarded file, whose
+	 * text is this with its one %s replaced by the token (NULL: in the
+	 * reply, as JSON) */
+	const char *handover;
 	const char *token, *method, *url, *nonce; /* proof */
 };
+
+/* Is format fit for a handover: exactly one %s and no other %? */
+int pb_handover_format_ok(const char *format);
 
 /* Parse len bytes into r (the request) and w. 0, or -errno with a message. */
 int pb_wl_req_parse(struct pb_req *r, const char *data, size_t len, struct pb_wl_req *w,

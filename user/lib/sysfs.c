@@ -2,6 +2,7 @@
 /* Filesystems: cgroup v2 is at /sys/fs/cgroup on Kubernetes nodes and at
  * /sys/fs/cgroup/unified on hybrid hosts, so it is found, never assumed. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -358,4 +360,79 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
 		return -ESTALE;
 	}
 	return 0;
+}
+
+int pb_proc_traced(uint32_t tgid)
+{
+	char path[64], line[128];
+	struct dirent *d;
+	int traced = 0, seen = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", tgid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while (!traced && (d = readdir(dir))) {
+		unsigned int tracer = 0;
+		FILE *f;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%.16s/status", tgid, d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* that thread has exited */
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "TracerPid: %u", &tracer) == 1)
+				break;
+		fclose(f);
+		seen++;
+		traced = tracer != 0;
+	}
+	closedir(dir);
+	return seen ? traced : -ESRCH;
+}
+
+int pb_core_off(uint32_t tgid, uint64_t start_time)
+{
+	const struct rlimit zero = {0, 0};
+	struct pb_stat st;
+
+	if (prlimit((pid_t)tgid, RLIMIT_CORE, &zero, NULL))
+		return -errno;
+	/* the PID may have changed hands meanwhile: then the limit went to
+	 * another process (harmless) and this one has gone */
+	if (pb_stat_read(tgid, &st) || st.starttime != start_time / pb_ticks_to_ns(1))
+		return -ESRCH;
+	return 0;
+}
+
+int pb_core_pattern(char *pattern, size_t plen, char *why, size_t wlen)
+{
+	FILE *f = fopen("/proc/sys/kernel/core_pattern", "re");
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		snprintf(pattern, plen, "?");
+		snprintf(why, wlen, "/proc/sys/kernel/core_pattern unreadable: %s", strerror(-ret));
+		return ret;
+	}
+	if (!fgets(pattern, (int)plen, f))
+		pattern[0] = 0;
+	fclose(f);
+	pattern[strcspn(pattern, "\n")] = 0;
+	if (pattern[0] == '|') {
+		snprintf(why, wlen,
+			 "a pipe: the kernel ignores RLIMIT_CORE for it, so a bound process's core "
+			 "reaches the handler, which may keep it where the process's uid can read "
+			 "it (systemd-coredump does, unless Storage=none)");
+		return 0;
+	}
+	snprintf(why, wlen,
+		 "a file%s, owned by the process's uid (a same-uid sibling could read it): "
+		 "never written for a bound process, whose hard RLIMIT_CORE procbind sets to 0",
+		 pattern[0] == '/' ? "" : " in the process's working directory");
+	return 1;
 }

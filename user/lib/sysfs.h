@@ -63,4 +63,21 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
  * root (rel) and its id. 0, -ENOENT (no v2 line, or gone) or -errno. */
 int pb_proc_cgroup_id(uint32_t pid, const char *root, uint64_t *id, char *rel, size_t len);
 
+/* Is any thread of process tgid traced (the TracerPid of each thread's
+ * status in /proc/TGID/task)? The tracer of one thread can make it do anything the process
+ * may. 1, 0, or -errno when the process cannot be read (gone). */
+int pb_proc_traced(uint32_t tgid);
+
+/* No core dump of process p: its hard and soft RLIMIT_CORE set to 0, which
+ * only a process with CAP_SYS_RESOURCE can raise again (a same-uid sibling's
+ * prlimit cannot). 0, -ESRCH when p has exited or its PID is another
+ * process's, or -errno. */
+int pb_core_off(uint32_t tgid, uint64_t start_time);
+
+/* Where a core dump would go, from kernel.core_pattern: 1 for a file (the
+ * zero RLIMIT_CORE keeps a bound process's from being written), 0 for a
+ * pipe to a handler (the kernel does not apply RLIMIT_CORE to it), -errno
+ * when unreadable. pattern gets the value, why one line for operators. */
+int pb_core_pattern(char *pattern, size_t plen, char *why, size_t wlen);
+
 #endif

@@ -129,6 +129,19 @@ static int pb_require(struct pb_pctx *c, yaml_node_t *map, const char *what,
 	return 0;
 }
 
+/* true or false (YAML 1.2's core schema: nothing else). */
+static int pb_get_bool(struct pb_pctx *c, yaml_node_t *v, const char *key, int *out)
+{
+	const char *s = pb_scalar(c, v, key);
+
+	if (!s)
+		return -EINVAL;
+	if (strcmp(s, "true") && strcmp(s, "false"))
+		return pb_perr(c, v, "%s: '%s' must be true or false", key, s);
+	*out = s[0] == 't';
+	return 0;
+}
+
 static int pb_get_inherit(struct pb_pctx *c, yaml_node_t *v, int *out)
 {
 	const char *s = pb_scalar(c, v, "inherit");
@@ -423,6 +436,8 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 		return pb_get_duration(c, v, key, &id->max_ttl);
 	if (!strcmp(key, "inherit"))
 		return pb_get_inherit(c, v, &id->inherit_children);
+	if (!strcmp(key, "allow_traced"))
+		return pb_get_bool(c, v, key, &id->allow_traced);
 	if (!strcmp(key, "match")) {
 		int err = pb_walk_mapping(c, v, "match", match_keys, pb_match_member, id);
 
@@ -442,8 +457,8 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 
 static int pb_ident_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
 {
-	static const char *const keys[] = {"name",    "owner", "purpose", "expires", "max_ttl",
-					   "inherit", "match", "scope",	  NULL};
+	static const char *const keys[] = {"name",    "owner", "purpose", "expires",      "max_ttl",
+					   "inherit", "match", "scope",	  "allow_traced", NULL};
 	struct pb_policy *p = obj;
 	struct pb_ident_ctx ic = {.p = p, .id = &p->ident[i]};
 	unsigned int seen = 0;

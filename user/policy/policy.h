@@ -25,6 +25,7 @@ struct pb_identity {
 	time_t expires; /* wall clock, seconds since the epoch */
 	uint64_t max_ttl;
 	int inherit_children;
+	int allow_traced; /* its bound process may open and prove while traced */
 
 	/* match: every part given must match */
 	char cgroups[PB_MAX_CG_PATTERNS][PB_PATH_LEN]; /* any of these globs */
