@@ -109,6 +109,34 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 	return 0;
 }
 
+/* What process p (now the new image) exec'd, and its argv, for events that
+ * name it after it has exited. */
+static __always_inline void pb_name_exec(struct task_struct *p, __u32 tgid, __u64 start,
+					 struct linux_binprm *bprm)
+{
+	__u32 zero = 0;
+	struct pb_name *n = bpf_map_lookup_elem(&name_scratch, &zero);
+	unsigned long as, ae;
+	__u32 len;
+
+	if (!n)
+		return;
+	n->start_time = start;
+	n->_pad = 0;
+	if (bpf_probe_read_kernel_str(n->exe, sizeof(n->exe), BPF_CORE_READ(bprm, filename)) < 0)
+		n->exe[0] = 0;
+	as = BPF_CORE_READ(p, mm, arg_start);
+	ae = BPF_CORE_READ(p, mm, arg_end);
+	len = ae > as ? ae - as : 0;
+	if (len >= sizeof(n->args))
+		len = sizeof(n->args) - 1;
+	len &= sizeof(n->args) - 1; /* a bound the verifier sees (a power of two) */
+	n->args_len = 0;
+	if (len && !bpf_probe_read_user(n->args, len, (const void *)as))
+		n->args_len = len;
+	bpf_map_update_elem(&proc_names, &tgid, n, BPF_ANY);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -149,6 +177,7 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	pb_tag_exec(rec, bprm);
 
 report:
+	pb_name_exec(p, tgid, rec->self.start_time, bprm);
 	/* The audit trail follows processes that hold credentials or carry an
 	 * identity: the ones a credential can be minted for. */
 	if (!rec->nheld && !rec->ident)

@@ -129,6 +129,21 @@ struct {
 	__uint(max_entries, PB_RINGBUF_BYTES);
 } events SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PB_NAMES_MAX);
+	__type(key, __u32);
+	__type(value, struct pb_name);
+} proc_names SEC(".maps") __weak;
+
+/* one pb_name per CPU to build in (too large for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pb_name);
+} name_scratch SEC(".maps") __weak;
+
 /* The file guard's (a user-space process's) side: no program uses these.
  * Its events wait in a pinned queue, so the ones it makes while no agent
  * runs reach the next agent; its state names it for that agent. */

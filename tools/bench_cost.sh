@@ -259,10 +259,12 @@ if want exec; then
 		s=$(exec_loop | sed 's/.*ns_per_op=\([0-9.]*\).*/\1/')
 		stop_floor
 		start_agent "$T/min.yaml"
+		k0=$(prog_stats pb_track_exec)
 		a=$(exec_loop | sed 's/.*ns_per_op=\([0-9.]*\).*/\1/')
+		k=$(per_run "$k0" "$(prog_stats pb_track_exec)")
 		stop_agent
-		echo "$b $s $a" >>"$T/exec"
-		echo "  round $r: base $b execsnoop $s procbind $a (ns)"
+		echo "$b $s $a $k" >>"$T/exec"
+		echo "  round $r: base $b execsnoop $s procbind $a (ns); its exec program $k ns a run"
 	done
 	F=$T/exec
 	hr
@@ -270,6 +272,7 @@ if want exec; then
 	printf '%-44s %9s %9s %9s\n' "no program" "$(col $F 1)" 1 -
 	printf '%-44s %9s %9s %9s\n' "execsnoop (execve tracepoints)" "$(col $F 2)" "$(ratio $F 2 1)" 1
 	printf '%-44s %9s %9s %9s\n' "procbind (tagged cgroup: exec+exit events)" "$(col $F 3)" "$(ratio $F 3 1)" "$(ratio $F 3 2)"
+	printf '%-44s %9s\n' "  its sched_process_exec program, in-kernel" "$(col $F 4)"
 	hr
 fi
 

@@ -43,6 +43,7 @@ struct pb_agent_conf {
 	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
 	int file_guard;	  /* guard credential files with fanotify (default on) */
 	int acquire_tp;	  /* the open(2) syscall tracepoints (default off: they tax every task) */
+	int events_ocsf;  /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
 	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
 };
 

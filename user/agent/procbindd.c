@@ -101,6 +101,10 @@ static const struct argp_option options[] = {
      "map and the agent, so that a process still holding it is told why it is refused "
      "(default 1h; dead ones make room for new mints when the map is full)",
      0},
+    {"events-format", 'E', "FORMAT", 0,
+     "What stdout's event lines are: json (procbind's records, as in the audit trail; the "
+     "default) or ocsf (OCSF 1.3 events, the record under \"unmapped\"; docs/audit.md)",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -108,7 +112,7 @@ static const struct argp_option options[] = {
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket;
-	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp;
+	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf;
 	uint64_t dead_retention; /* ns */
 };
 
@@ -187,6 +191,12 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'T':
 		args->acquire_tp = 1;
+		break;
+	case 'E':
+		if (!strcmp(arg, "json") || !strcmp(arg, "ocsf"))
+			args->ocsf = arg[0] == 'o';
+		else
+			argp_error(state, "--events-format must be json or ocsf, not '%s'", arg);
 		break;
 	case 'D':
 		if (pb_duration_parse(arg, &args->dead_retention) || !args->dead_retention)
@@ -563,6 +573,7 @@ int main(int argc, char **argv)
 	a->conf.seed_source = args.seed;
 	a->conf.lsm_mode = args.lsm;
 	a->conf.file_guard = args.file_guard;
+	a->conf.events_ocsf = args.ocsf;
 	a->conf.acquire_tp = args.acquire_tp;
 	a->conf.dead_retention = args.dead_retention;
 	a->guard.fan_fd = a->guard.pidfd = -1;

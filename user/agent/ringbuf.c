@@ -23,6 +23,19 @@
 #include "procbind/decision.h"
 #include "procbind.skel.h"
 
+/* Before an event that names credential id is formatted: an adopted one's
+ * holder may have changed in the kernel (the guard binds it at the holder's
+ * first open), and the agent's record of it, with the credential_adopted
+ * line that says so, comes first. Never while a line is being built: that
+ * line would be written over. */
+static void pb_cred_sync(struct pb_agent *a, uint64_t id)
+{
+	struct pb_cred_meta *m = id ? pb_cred_find(a, id) : NULL;
+
+	if (m)
+		pb_adopt_sync(a, m);
+}
+
 /* The credential an event names: what the agent knows of it, or, for one it
  * did not mint (or forgot), the kernel's binding from the event itself. */
 static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
@@ -32,7 +45,6 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 	char idhex[17];
 
 	if (m) {
-		pb_adopt_sync(a, m);
 		pb_json_cred_meta(a, b, "credential", m);
 		return;
 	}
@@ -49,7 +61,7 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 		pb_json_begin(b);
 		pb_json_u64(b, "pid", o->proc.tgid);
 		pb_json_str(b, "pid_ns", "host");
-		pb_json_u64(b, "start_time", o->proc.start_time);
+		pb_json_start(b, o->proc.start_time);
 		pb_json_u64(b, "exe_dev", o->exe_dev);
 		pb_json_u64(b, "exe_ino", o->exe_ino);
 		pb_json_cgroup(a, b, o->cgroup_id);
@@ -233,6 +245,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 		 * destination is recorded, repeats are counted (exit record). */
 		if (e->verdict == PB_VERDICT_ALLOW && pb_dedup_seen(a, e))
 			return 0; /* in its exit record's allow_repeats */
+		pb_cred_sync(a, e->cred_id);
 		pb_format_connect(a, b, data);
 		break;
 	}
@@ -242,6 +255,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			goto short_event;
+		pb_cred_sync(a, e->cred_id);
 		pb_event_begin(
 		    a, b, h->type == PB_EV_ACQUIRE ? "credential_acquired" : "credential_inherited",
 		    h->time);
@@ -256,6 +270,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 	case PB_EV_FILE:
 		if (size < sizeof(struct pb_file_event))
 			goto short_event;
+		pb_cred_sync(a, ((const struct pb_file_event *)data)->cred_id);
 		pb_format_file(a, b, data);
 		break;
 	case PB_EV_EXEC:

@@ -679,6 +679,7 @@ int pb_audit_append(struct pb_audit *w, const char *obj, size_t len)
 
 	if (ret)
 		return ret;
+	w->appended = w->seq;
 	if (w->in_ctl)
 		return 0;
 	if (w->blen >= PB_BUF_FLUSH)
@@ -706,6 +707,11 @@ void pb_audit_tick(struct pb_audit *w)
 	/* by age, once it holds more than its segment_start record */
 	if (now - w->seg_opened >= w->o.segment_age_ns && w->seq > w->seg_first)
 		pb_rotate(w);
+}
+
+uint64_t pb_audit_appended_seq(const struct pb_audit *w)
+{
+	return w->appended;
 }
 
 void pb_audit_stats(const struct pb_audit *w, struct pb_audit_stats *s)

@@ -60,6 +60,9 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
  * write drops them (counted) and the next successful one is preceded by a
  * "gap" record saying how many. 0 or -errno. */
 int pb_audit_append(struct pb_audit *w, const char *obj, size_t len);
+/* The seq the last successful pb_audit_append gave its record (a checkpoint
+ * it wrote after does not count). */
+uint64_t pb_audit_appended_seq(const struct pb_audit *w);
 int pb_audit_flush(struct pb_audit *w);
 /* Time-driven work: checkpoint after checkpoint_ns, rotate by age. */
 void pb_audit_tick(struct pb_audit *w);

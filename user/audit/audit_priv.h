@@ -32,6 +32,7 @@ struct pb_audit {
 	uint64_t committed;  /* bytes on disk in the open segment */
 
 	uint64_t seq;			  /* last record chained (maybe still buffered) */
+	uint64_t appended;		  /* seq of the last pb_audit_append's record */
 	char prev[PB_AUDIT_HASH_HEX + 1]; /* its hash */
 	uint64_t c_seq;			  /* last record on disk */
 	char c_prev[PB_AUDIT_HASH_HEX + 1];

@@ -162,7 +162,7 @@ void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_begin(b);
 	pb_json_u64(b, "pid", m->bind.owner.tgid);
 	pb_json_str(b, "pid_ns", "host");
-	pb_json_u64(b, "start_time", m->bind.owner.start_time);
+	pb_json_start(b, m->bind.owner.start_time);
 	pb_json_u64(b, "uid", m->uid);
 	pb_json_strn(b, "comm", m->comm, sizeof(m->comm));
 	pb_json_str(b, "exe", m->exe);

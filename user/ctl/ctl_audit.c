@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,29 @@
 #include "audit.h"
 #include "audit_priv.h"
 #include "ctl_audit.h"
+#include "ocsf.h"
 
 #define PB_AUDIT_DEFAULT_DIR "/var/lib/procbind/audit"
+
+/* Where the trail is: --dir; else the running agent's (it knows its
+ * --state-dir); else the default, when it is there. NULL, and a message
+ * that names --dir, when none of them is. */
+static const char *pb_trail_dir(const char *cmd, const char *given, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (given)
+		return given;
+	if (!pb_agent_audit_dir(buf, len))
+		return buf;
+	if (!stat(PB_AUDIT_DEFAULT_DIR, &st) && S_ISDIR(st.st_mode))
+		return PB_AUDIT_DEFAULT_DIR;
+	fprintf(stderr,
+		"procbindctl: %s: no agent answers at %s to say where its audit trail is, and "
+		"%s does not exist: pass --dir DIR (the agent's --state-dir, then /audit)\n",
+		cmd, pb_ctl_socket(), PB_AUDIT_DEFAULT_DIR);
+	return NULL;
+}
 
 /* "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123Z" or "2026-11-22" -> ms. */
 static int pb_time_ms(const char *s, int64_t *ms)
@@ -377,12 +399,15 @@ static void pb_trail_free(struct pb_trail *q)
 int pb_cmd_trail(int argc, char **argv)
 {
 	struct pb_trail q = {0};
-	const char *dir = PB_AUDIT_DEFAULT_DIR, *keys[1] = {NULL};
+	const char *dir = NULL, *keys[1] = {NULL};
+	char dirbuf[PATH_MAX];
 	char key[192], err[512];
 	int json = 0, ret;
 
 	if ((ret = pb_trail_args(argc, argv, &q, &dir, &json)))
 		return ret;
+	if (!(dir = pb_trail_dir("trail", dir, dirbuf, sizeof(dirbuf))))
+		return 1;
 	pb_trail_key(&q, key, sizeof(key));
 	keys[0] = key;
 	ret = 1;
@@ -409,7 +434,7 @@ int pb_cmd_trail(int argc, char **argv)
 /* ---- events ---- */
 
 struct pb_events_ctx {
-	int compact;
+	int compact, ocsf;
 	uint64_t last_seq;
 };
 
@@ -424,7 +449,16 @@ static int pb_events_cb(const char *line, size_t len, void *ctx)
 			return 0;
 		e->last_seq = seq;
 	}
-	if (e->compact) {
+	if (e->ocsf) {
+		/* the mapping the agent's --events-format ocsf uses */
+		char *o = pb_ocsf_line(line, len, PB_VERSION);
+
+		if (o)
+			printf("%s\n", o);
+		else
+			printf("%.*s\n", (int)len, line); /* shown as it is, not dropped */
+		free(o);
+	} else if (e->compact) {
 		json_error_t je;
 		json_t *r = json_loadb(line, len, 0, &je);
 
@@ -449,8 +483,8 @@ int pb_cmd_events(int argc, char **argv)
 	    {0},
 	};
 	struct pb_events_ctx e = {0};
-	const char *dir = PB_AUDIT_DEFAULT_DIR;
-	char err[512];
+	const char *dir = NULL;
+	char err[512], dirbuf[PATH_MAX];
 	int c, follow = 0;
 
 	while ((c = getopt_long(argc, argv, "o:f", opts, NULL)) != -1) {
@@ -460,11 +494,15 @@ int pb_cmd_events(int argc, char **argv)
 			follow = 1;
 		else if (c == 'o' && !strcmp(optarg, "compact"))
 			e.compact = 1;
+		else if (c == 'o' && !strcmp(optarg, "ocsf"))
+			e.ocsf = 1;
 		else if (c != 'o' || strcmp(optarg, "json"))
-			return pb_usage_audit("events [--dir DIR] [-o json|compact] [--follow]");
+			return pb_usage_audit("events [--dir DIR] [-o json|compact|ocsf] [--follow]");
 	}
 	if (optind != argc)
-		return pb_usage_audit("events [--dir DIR] [-o json|compact] [--follow]");
+		return pb_usage_audit("events [--dir DIR] [-o json|compact|ocsf] [--follow]");
+	if (!(dir = pb_trail_dir("events", dir, dirbuf, sizeof(dirbuf))))
+		return 1;
 	do {
 		/* Every record once, in order; --follow re-reads what is new. */
 		if (pb_audit_scan_from(dir, e.last_seq, NULL, 0, pb_events_cb, &e, err,
@@ -488,7 +526,8 @@ int pb_cmd_verify(int argc, char **argv)
 	    {"pubkey", required_argument, 0, 'k'},
 	    {0},
 	};
-	const char *dir = PB_AUDIT_DEFAULT_DIR, *pubkey = NULL;
+	const char *dir = NULL, *pubkey = NULL;
+	char dirbuf[PATH_MAX];
 	unsigned char pk[32];
 	char path[PATH_MAX], err[1024];
 	uint64_t n = 0;
@@ -505,6 +544,8 @@ int pb_cmd_verify(int argc, char **argv)
 	}
 	if (optind != argc)
 		return pb_usage_audit("verify [--dir DIR] [--pubkey FILE]");
+	if (!(dir = pb_trail_dir("verify", dir, dirbuf, sizeof(dirbuf))))
+		return 1;
 	if (!pubkey) {
 		snprintf(path, sizeof(path), "%s/../node.pub", dir);
 		pubkey = path;

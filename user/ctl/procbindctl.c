@@ -62,11 +62,13 @@ static const char usage_text[] =
     "                                       the proof matches the token and the request, is\n"
     "                                       fresh, and (with a cache) not seen before\n"
     "\n"
-    "audit trail (read from the files; the agent may be down):\n"
+    "audit trail (read from the files; the agent may be down; without --dir, the\n"
+    "running agent's trail, else /var/lib/procbind/audit):\n"
     "  trail [--dir DIR] (--pid PID [--start-time NS] | --pod UID | --identity NAME |\n"
     "        --credential ID) [--since TIME] [--until TIME] [-o table|json]\n"
     "                                       one process's (or pod's, ...) records\n"
-    "  events [--dir DIR] [-o json|compact] [--follow]   every record; then live\n"
+    "  events [--dir DIR] [-o json|compact|ocsf] [--follow]   every record (ocsf: as\n"
+    "                                       OCSF 1.3 events); then live\n"
     "  verify [--dir DIR] [--pubkey FILE]   check every link, checkpoint and seal\n"
     "\n"
     "EXAMPLES:\n"
@@ -148,6 +150,46 @@ static int pb_call(struct pb_buf *req, pb_render_fn render)
 			ret = 0;
 		}
 	}
+	pb_buf_free(&reply);
+	return ret;
+}
+
+const char *pb_ctl_socket(void)
+{
+	return sock_path;
+}
+
+int pb_agent_audit_dir(char *out, size_t len)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct pb_buf reply = {0};
+	const char *dir = NULL;
+	json_t *o = NULL;
+	char buf[8192];
+	ssize_t n;
+	int fd, ret = -1;
+
+	if (strlen(sock_path) >= sizeof(sun.sun_path))
+		return -1;
+	strcpy(sun.sun_path, sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)) &&
+	    write(fd, "status\n\n", 8) == 8) {
+		shutdown(fd, SHUT_WR);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			pb_buf_append(&reply, buf, (size_t)n);
+	}
+	close(fd);
+	if (!reply.failed && reply.len > 3 && !strncmp(reply.data, "ok\n", 3))
+		o = json_loadb(reply.data + 3, reply.len - 3, 0, NULL);
+	dir = json_string_value(json_object_get(json_object_get(o, "audit"), "dir"));
+	if (dir && dir[0] && strlen(dir) < len) {
+		snprintf(out, len, "%s", dir);
+		ret = 0;
+	}
+	json_decref(o);
 	pb_buf_free(&reply);
 	return ret;
 }

@@ -9,10 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include "events.h"
 #include "match.h"
 #include "sysfs.h"
 #include "util.h"
+#include "procbind.skel.h"
 
 void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len)
 {
@@ -71,6 +75,8 @@ static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
 	close(fd);
 	if (n < 0)
 		return -errno;
+	if (!n)
+		return -ESRCH; /* a zombie's (its memory is gone), or a kernel thread's */
 	while (n > 0 && !out[n - 1])
 		n--;
 	for (ssize_t i = 0; i < n; i++)
@@ -80,8 +86,35 @@ static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
 	return 0;
 }
 
-static const struct pb_proc_attr *pb_proc_attr(uint32_t tgid, uint64_t start, uint64_t dev,
-					       uint64_t ino)
+/* What the exec hook (or the file guard, refusing it) kept of a process that
+ * /proc no longer shows: map "proc_names", if it is that process's. */
+static void pb_proc_attr_kept(struct pb_agent *a, struct pb_proc_attr *c)
+{
+	struct pb_name n;
+	uint32_t len;
+
+	if (!a->kern.skel || bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.proc_names),
+						 &c->tgid, &n) ||
+	    n.start_time - n.start_time % PB_TICK_NS != c->start - c->start % PB_TICK_NS)
+		return;
+	if (!c->exe_ok && n.exe[0]) {
+		snprintf(c->exe, sizeof(c->exe), "%.*s", (int)sizeof(n.exe), n.exe);
+		c->exe_ok = 1;
+	}
+	len = n.args_len < sizeof(n.args) ? n.args_len : sizeof(n.args);
+	if (!c->args_ok && len) {
+		while (len && !n.args[len - 1])
+			len--;
+		len = len < sizeof(c->args) - 1 ? len : sizeof(c->args) - 1;
+		for (uint32_t i = 0; i < len; i++)
+			c->args[i] = n.args[i] ? n.args[i] : ' ';
+		c->args[len] = 0;
+		c->args_ok = 1;
+	}
+}
+
+static const struct pb_proc_attr *pb_proc_attr(struct pb_agent *a, uint32_t tgid, uint64_t start,
+					       uint64_t dev, uint64_t ino)
 {
 	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
 
@@ -93,6 +126,8 @@ static const struct pb_proc_attr *pb_proc_attr(uint32_t tgid, uint64_t start, ui
 	c->exe_ino = ino;
 	c->exe_ok = !pb_exe_path(tgid, dev, ino, c->exe, sizeof(c->exe));
 	c->args_ok = !pb_read_args(tgid, start, c->args, sizeof(c->args));
+	if (!c->exe_ok || !c->args_ok)
+		pb_proc_attr_kept(a, c); /* it has exited, or exec'd since */
 	return c;
 }
 
@@ -117,6 +152,15 @@ static const struct pb_cg_attr *pb_cg_attr(struct pb_agent *a, uint64_t id)
 	return c;
 }
 
+void pb_json_start(struct pb_buf *b, uint64_t boot_ns)
+{
+	char ts[40];
+
+	pb_json_u64(b, "start_time", boot_ns);
+	pb_boot_to_rfc3339(boot_ns, ts, sizeof(ts));
+	pb_json_str(b, "started_at", boot_ns ? ts : NULL);
+}
+
 /* cgroup path and, for a pod, its UID and container id. */
 void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id)
 {
@@ -133,7 +177,7 @@ void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 		  const struct pb_task_ref *t)
 {
 	const struct pb_proc_attr *pa =
-	    pb_proc_attr(t->proc.tgid, t->proc.start_time, t->exe_dev, t->exe_ino);
+	    pb_proc_attr(a, t->proc.tgid, t->proc.start_time, t->exe_dev, t->exe_ino);
 
 	pb_json_key(b, key);
 	pb_json_begin(b);
@@ -141,7 +185,7 @@ void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_u64(b, "tgid", t->proc.tgid);
 	pb_json_u64(b, "tid", t->pid);
 	pb_json_str(b, "pid_ns", "host");
-	pb_json_u64(b, "start_time", t->proc.start_time);
+	pb_json_start(b, t->proc.start_time);
 	pb_json_u64(b, "ppid", t->ppid);
 	pb_json_u64(b, "uid", t->uid);
 	pb_json_strn(b, "comm", t->comm, sizeof(t->comm));

@@ -24,6 +24,9 @@ void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint
 void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len);
 /* "cgroup": path, and for a pod its UID and container id. */
 void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id);
+/* A process's start: "start_time" (CLOCK_BOOTTIME ns, what the kernel
+ * compares) and "started_at" (RFC 3339, wall clock, to join with logs). */
+void pb_json_start(struct pb_buf *b, uint64_t boot_ns);
 /* A process as an event names it: pid (host), start time, exe, args, cgroup. */
 void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 		  const struct pb_task_ref *t);

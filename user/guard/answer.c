@@ -98,6 +98,34 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
 		gs->have_rec = 1;
 }
 
+/* A refused process is named in its event, which the agent may format after
+ * it has exited: what it runs and its argv are read now, while it waits in
+ * its open or read, unless the exec hook has them already. Only on the
+ * refusal path: an allowed open costs nothing more. */
+static void pb_guard_name(const struct pb_guard_ctx *g, const struct pb_pkey *p)
+{
+	static struct pb_name n; /* large: not on the stack */
+	char path[64];
+	ssize_t len;
+	int fd;
+
+	if (!bpf_map_lookup_elem(g->names, &p->tgid, &n) &&
+	    n.start_time - n.start_time % PB_TICK_NS == p->start_time - p->start_time % PB_TICK_NS)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.start_time = p->start_time;
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->tgid);
+	len = readlink(path, n.exe, sizeof(n.exe) - 1);
+	n.exe[len > 0 ? len : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	len = fd >= 0 ? read(fd, n.args, sizeof(n.args)) : -1;
+	if (fd >= 0)
+		close(fd);
+	n.args_len = len > 0 ? (uint32_t)len : 0;
+	bpf_map_update_elem(g->names, &p->tgid, &n, BPF_ANY);
+}
+
 static void pb_guard_report(const struct pb_guard_ctx *g, struct pb_guard_state *st,
 			    const struct pb_guard_subject *gs, const struct pb_cred *c, uint64_t id,
 			    enum pb_verdict verdict, enum pb_reason reason, uint8_t access,
@@ -251,12 +279,17 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 			op = &owner;
 	}
 	reason = pb_cred_reason(&gs.s, cp, op, pb_now_boot_ns());
-	if (reason == PB_OK)
+	/* a traced owner does not open its file: checked at open, not at each
+	 * read (a descriptor opened before the tracer came is read as before;
+	 * the tracer could read the process's memory anyway) */
+	if (reason == PB_OK && access == PB_ACC_OPEN)
 		reason = pb_traced_reason(reason, cp, pb_proc_traced((uint32_t)md->pid) != 0);
 	mode = reason == PB_OK ? PB_MODE_ENFORCE : pb_guard_mode(g);
 	act = pb_file_decide(reason, mode, access == PB_ACC_READ, gs.have_rec && pb_holds(&gs.rec, id));
 	if (act.hold)
 		pb_guard_hold(g, &gs, id);
+	if (act.report && act.verdict != PB_VERDICT_ALLOW)
+		pb_guard_name(g, &gs.s.self);
 	if (act.report)
 		pb_guard_report(g, st, &gs, cp, id, act.verdict, reason, access, mode);
 	if (act.verdict != PB_VERDICT_DENY)

@@ -17,7 +17,7 @@
 /* What the guard process works with: its group and the pinned maps. */
 struct pb_guard_ctx {
 	int fan;
-	int procs, creds, cred_files, cfg, policies, queue, state, adopt_files;
+	int procs, creds, cred_files, cfg, policies, queue, state, adopt_files, names;
 	uint8_t *holding; /* map "holding", mapped by the agent before the fork */
 	size_t nholding;
 	char cgroup_root[PATH_MAX];

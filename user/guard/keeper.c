@@ -86,7 +86,7 @@ static int pb_state_write(int fd, uint32_t slot, const struct pb_pkey *who)
 static void pb_close_others(const struct pb_guard_ctx *g, int keep)
 {
 	int keepers[] = {g->fan,   g->procs, g->creds, g->cred_files, g->cfg,	     g->policies,
-			 g->queue, g->state, keep,	    2,	 g->adopt_files};
+			 g->queue, g->state, keep,	    2,	 g->adopt_files, g->names};
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
 
@@ -118,6 +118,7 @@ static int pb_guard_fork(struct pb_agent *a)
 	    .queue = bpf_map__fd(s->maps.guard_events),
 	    .state = bpf_map__fd(s->maps.guard_state),
 	    .adopt_files = bpf_map__fd(s->maps.adopt_files),
+	    .names = bpf_map__fd(s->maps.proc_names),
 	    .holding = a->kern.holding,
 	    .nholding = a->kern.nholding,
 	};

@@ -362,36 +362,58 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
 	return 0;
 }
 
+/* The value after "key" in a status file's text, or -1. */
+static long pb_status_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static int pb_status_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = 0;
+	return 0;
+}
+
 int pb_proc_traced(uint32_t tgid)
 {
-	char path[64], line[128];
+	char path[64], buf[4096];
 	struct dirent *d;
-	int traced = 0, seen = 0;
+	int traced = 0, ret;
 	DIR *dir;
 
+	/* one read for the common case: the main thread's tracer, and how
+	 * many threads there are */
+	snprintf(path, sizeof(path), "/proc/%u/status", tgid);
+	if ((ret = pb_status_text(path, buf, sizeof(buf))))
+		return ret;
+	if (pb_status_field(buf, "\nTracerPid:") > 0)
+		return 1;
+	if (pb_status_field(buf, "\nThreads:") <= 1)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%u/task", tgid);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
 	while (!traced && (d = readdir(dir))) {
-		unsigned int tracer = 0;
-		FILE *f;
-
 		if (d->d_name[0] < '0' || d->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%u/task/%.16s/status", tgid, d->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue; /* that thread has exited */
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "TracerPid: %u", &tracer) == 1)
-				break;
-		fclose(f);
-		seen++;
-		traced = tracer != 0;
+		if (!pb_status_text(path, buf, sizeof(buf))) /* else: that thread has exited */
+			traced = pb_status_field(buf, "\nTracerPid:") > 0;
 	}
 	closedir(dir);
-	return seen ? traced : -ESRCH;
+	return traced;
 }
 
 int pb_core_off(uint32_t tgid, uint64_t start_time)
