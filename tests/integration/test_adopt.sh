@@ -149,6 +149,17 @@ grep -q "GET /main" "$T/api.log" && grep -q "Bearer $TOK1" "$T/api.log" ||
 ev=$(wait_event ".event==\"credential_acquired\" and .credential.id==\"$ID1\" and .process.pid==$MAIN1")
 jq -e --argjson m "$MAIN1" '.verdict=="allow" and .reason=="ok" and .credential.bound_process.pid==$m' <<<"$ev" >/dev/null ||
 	fail "main's open of its token: $ev"
+if [ "$HOW" = claimed ]; then
+	# the guard bound main at that open; the agent writes the claim, then
+	# the open that made it: two whole lines, in that order (the claim was
+	# once written inside the open's line, which was lost)
+	jq -e -s --arg id "$ID1" --argjson m "$MAIN1" '
+		([.[] | select(.event == "credential_adopted" and .how == "claimed" and .credential.id == $id)][0].seq) as $c |
+		([.[] | select(.event == "credential_acquired" and .credential.id == $id and .process.pid == $m)][0].seq) as $a |
+		$c != null and $a != null and $c < $a' "$OUT" >/dev/null ||
+		fail "the claim and main's open are not two lines in order: $(grep -c . "$OUT") lines"
+	pass "the guard's claim of main and main's open are two whole lines, the claim first"
+fi
 ctl ps -o json | jq -e --argjson m "$MAIN1" --arg id "$ID1" '.[] | select(.pid==$m) | .held[] |
 	select(.id==$id and .binding=="self")' >/dev/null || { ctl ps; match_events ".event==\"credential_acquired\"" | cut -c1-400; fail "ps: main does not hold the adopted token"; }
 ctl ps -o json | jq -e --argjson m "$MAIN1" '.[] | select(.pid==$m) | .owns[] |
