@@ -11,12 +11,14 @@
  * PB_FUZZ_EVENT_SEED=DIR: write one genuine record of each type to DIR
  * (how tests/fuzz/corpus/event began). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
 #include "agent.h"
 #include "creds.h"
 #include "fuzz.h"
+#include "ocsf.h"
 #include "util.h"
 
 #define CRED_ID 0x1122334455667788ull
@@ -164,6 +166,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		PB_CHECK(json_is_string(json_object_get(o, "event")));
 		json_decref(o);
+		/* and as OCSF (--events-format ocsf, events -o ocsf): every
+		 * record maps, to one JSON object with its class */
+		{
+			char *ocsf = pb_ocsf_line(b->data, b->len - 1, "fuzz");
+
+			PB_CHECK(ocsf);
+			o = json_loads(ocsf, 0, &je);
+			PB_CHECK(o && json_is_integer(json_object_get(o, "class_uid")));
+			json_decref(o);
+			free(ocsf);
+		}
 	}
 	a.purpose.npending = 0; /* the tick's work, not the decoder's */
 	return 0;

@@ -86,7 +86,7 @@ static json_t *pb_ocsf_process(const json_t *p)
 		 json_integer_value(json_object_get(p, "pid")),
 		 json_integer_value(json_object_get(p, "start_time")));
 	json_object_set_new(o, "uid", json_string(uid));
-	pb_set_str(o, "name", comm ? comm : exe ? strrchr(exe, '/') + 1 : NULL);
+	pb_set_str(o, "name", comm ? comm : exe && strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
 	pb_set_str(o, "cmd_line", pb_str(p, "args"));
 	if (exe && exe[0]) {
 		json_t *f = json_object();
