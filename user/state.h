@@ -12,6 +12,7 @@
 
 #include "json.h"
 #include "cred_store.h"
+#include "journal.h"
 #include "policy.h"
 #include "procbind/abi.h"
 
@@ -95,7 +96,7 @@ struct pb_node_key {
 
 struct pb_creds {
 	struct pb_cred_store store;
-	int dirty;     /* creds.jsonl needs rewriting */
+	struct pb_journal journal; /* STATE-DIR/creds.jsonl */
 	uint64_t full; /* mints refused: credential map full */
 	size_t sweep;	/* where the next tick's owner and file checks start */
 	uint64_t due;	/* boot ns of the next expiry or end of retention (0: now) */

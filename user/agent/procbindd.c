@@ -577,6 +577,7 @@ int main(int argc, char **argv)
 	a->conf.acquire_tp = args.acquire_tp;
 	a->conf.dead_retention = args.dead_retention;
 	a->guard.fan_fd = a->guard.pidfd = -1;
+	a->creds.journal.fd = -1;
 	if (args.cleanup) {
 		pb_guard_stop_pinned(a->conf.pin_dir);
 		return pb_loader_cleanup(a->conf.pin_dir) ? 1 : 0;
@@ -674,11 +675,10 @@ int main(int argc, char **argv)
 	if (!a->kern.adopted) {
 		/* Token files of an earlier run name credentials no kernel map
 		 * holds: they would not be enforced, so they must not be used. */
-		char path[PATH_MAX];
-
 		pb_clear_stale_tokens(a);
-		snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
-		unlink(path);
+		err = pb_creds_journal_reset(a);
+		if (err)
+			goto out;
 	}
 	pb_events_init(a);
 	a->kern.rb =
@@ -704,7 +704,7 @@ out:
 	pb_loader_stop(a);
 	pb_buf_free(&a->sink.line);
 	pb_audit_close(a->sink.audit);
-	pb_cred_store_free(&a->creds.store);
+	pb_creds_stop(a);
 	free(a->purpose.pending);
 	pb_policy_free(&a->purpose.policy);
 	sodium_memzero(a->key.sk, sizeof(a->key.sk));

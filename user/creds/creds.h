@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Credentials: the node key, minting (validate, bind, write, register,
- * confirm), revocation, expiry and owner exit, and persistence across agent
- * restarts (STATE-DIR/creds.jsonl). */
+/* Credentials: the node key (key.c), minting (mint.c: validate, bind,
+ * register, write, confirm), revocation, expiry and owner exit (life.c), and
+ * persistence across agent restarts (journal.c: STATE-DIR/creds.jsonl). */
 #ifndef PB_CREDS_H
 #define PB_CREDS_H
 
@@ -26,8 +26,11 @@ int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
 int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen);
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id); /* constant time */
 void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
-int pb_creds_save(struct pb_agent *a);	/* STATE-DIR/creds.jsonl */
-int pb_creds_load(struct pb_agent *a);	/* after adopting pinned maps */
+/* STATE-DIR/creds.jsonl (journal.h): after adopting pinned maps, what the
+ * last agent knew; on a fresh start, an empty journal. */
+int pb_creds_load(struct pb_agent *a);
+int pb_creds_journal_reset(struct pb_agent *a);
+void pb_creds_stop(struct pb_agent *a); /* the store and the journal */
 int pb_creds_guard_all(struct pb_agent *a); /* mark every live file for the file guard */
 /* The credential as events name it, under key. */
 void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,

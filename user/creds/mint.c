@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Credentials: the node key, minting a credential bound to one process,
- * revoking it, and the tick that notices expiry and the owner's exit. The
- * binding lives in the kernel (map creds); the token is only ever written to
- * its file, never logged. */
+/* Minting: a credential bound to one live process, in stages (validate,
+ * bind, register in the kernel, write the token file, confirm the process,
+ * hold), each undone when a later one fails. The token is only ever written
+ * to its file or handed to the caller, never logged. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "json_u64.h"
 #include "creds.h"
 #include "events.h"
 #include "guard.h"
@@ -34,144 +32,7 @@
 #include "procbind/decision.h"
 #include "procbind.skel.h"
 
-/* A dead credential stays in the kernel map this long, so that a process
- * still holding it is denied with the precise reason; after that it is
- * removed and a holder is denied as "revoked" (unknown id fails closed). */
-
-static int pb_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-int pb_key_load_or_create(struct pb_agent *a)
-{
-	char skpath[PATH_MAX], pkpath[PATH_MAX];
-	int fd, err;
-	ssize_t n;
-
-	snprintf(skpath, sizeof(skpath), "%s/node.key", a->conf.state_dir);
-	snprintf(pkpath, sizeof(pkpath), "%s/node.pub", a->conf.state_dir);
-	fd = open(skpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		struct stat st;
-
-		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size != sizeof(a->key.sk)) {
-			close(fd);
-			return pb_err(-EINVAL,
-				      "mint: %s is not an Ed25519 secret key (a file of %zu bytes); "
-				      "move it away to make a new key (tokens signed with the old "
-				      "one stop verifying)",
-				      skpath, sizeof(a->key.sk));
-		}
-		if (st.st_mode & 077) {
-			close(fd);
-			return pb_err(-EPERM,
-				      "mint: %s is readable or writable by others (mode %04o): "
-				      "whoever reads it can sign tokens; chmod 600 it, and make a "
-				      "new key if it may have been read",
-				      skpath, st.st_mode & 07777);
-		}
-		n = read(fd, a->key.sk, sizeof(a->key.sk));
-		close(fd);
-		if (n != sizeof(a->key.sk))
-			return pb_err(-EINVAL, "mint: %s: short read", skpath);
-		crypto_sign_ed25519_sk_to_pk(a->key.pk, a->key.sk);
-		return 0;
-	}
-	if (errno == ELOOP)
-		return pb_err(-ELOOP, "mint: %s is a symbolic link: refused (a key must be a file "
-				      "of the state directory)",
-			      skpath);
-	if (errno != ENOENT)
-		return pb_err(-errno, "mint: open %s: %m", skpath);
-
-	crypto_sign_keypair(a->key.pk, a->key.sk);
-	fd = open(skpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return pb_err(-errno, "mint: create %s: %m", skpath);
-	err = pb_write_all(fd, a->key.sk, sizeof(a->key.sk));
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	if (err)
-		return pb_err(err, "mint: write %s: %s", skpath, strerror(-err));
-	fd = open(pkpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return pb_err(-errno, "mint: create %s: %m", pkpath);
-	err = pb_write_all(fd, a->key.pk, sizeof(a->key.pk));
-	close(fd);
-	if (err)
-		return pb_err(err, "mint: write %s: %s", pkpath, strerror(-err));
-	pb_info("mint: created node key %s", skpath);
-	return 0;
-}
-
-/* Something of a credential falls due at when (boot ns): its expiry, or the
- * end of its retention. The tick's full pass runs from then. */
-static void pb_creds_due(struct pb_agent *a, uint64_t when)
-{
-	if (when < a->creds.due)
-		a->creds.due = when;
-}
-
-struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id)
-{
-	return pb_cred_store_find(&a->creds.store, id);
-}
-
-void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
-		       const struct pb_cred_meta *m)
-{
-	char idhex[17], ts[40];
-
-	pb_id_format(m->id, idhex);
-	pb_json_key(b, key);
-	pb_json_begin(b);
-	pb_json_str(b, "id", idhex);
-	pb_json_str(b, "identity", m->identity);
-	if (m->adopt) {
-		pb_json_raw(b, "expires", "null"); /* the pod's file: as long as the pod has it */
-	} else {
-		pb_boot_to_rfc3339(m->bind.expires, ts, sizeof(ts));
-		pb_json_str(b, "expires", ts);
-	}
-	pb_json_str(b, "inherit", m->bind.flags & PB_CRED_INHERIT_CHILDREN ? "children" : "none");
-	pb_json_bool(b, "revoked", m->bind.flags & PB_CRED_REVOKED);
-	pb_json_str(b, "file", m->path);
-	if (m->adopt) {
-		pb_json_key(b, "adopted");
-		pb_json_begin(b);
-		pb_json_str(b, "entry", m->adopt);
-		pb_json_str(b, "pod", m->pod);
-		pb_json_str(b, "container", m->container);
-		pb_json_end(b);
-	}
-	pb_json_key(b, "bound_process");
-	pb_json_begin(b);
-	pb_json_u64(b, "pid", m->bind.owner.tgid);
-	pb_json_str(b, "pid_ns", "host");
-	pb_json_start(b, m->bind.owner.start_time);
-	pb_json_u64(b, "uid", m->uid);
-	pb_json_strn(b, "comm", m->comm, sizeof(m->comm));
-	pb_json_str(b, "exe", m->exe);
-	pb_json_u64(b, "exe_dev", m->bind.exe_dev);
-	pb_json_u64(b, "exe_ino", m->bind.exe_ino);
-	pb_json_cgroup(a, b, m->bind.cgroup_id);
-	pb_json_end(b);
-	pb_json_end(b);
-}
+#include "creds_priv.h"
 
 static uint64_t pb_new_id(struct pb_agent *a)
 {
@@ -222,28 +83,6 @@ static char *pb_claims_json(struct pb_agent *a, const struct pb_cred_meta *m, co
 		return NULL;
 	}
 	return b.data;
-}
-
-/* Undo the kernel side of a credential. */
-static void pb_unbind(struct pb_agent *a, uint64_t id, const struct pb_file_key *file)
-{
-	if (file && (file->dev || file->ino))
-		bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.cred_files), file);
-	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.creds), &id);
-	pb_fast_bump(a); /* its holders are refused from now on */
-}
-
-static void pb_emit_cred_event(struct pb_agent *a, const char *type, const struct pb_cred_meta *m,
-			       const char *why)
-{
-	struct pb_buf *b = &a->sink.line;
-
-	pb_event_begin(a, b, type, pb_now_boot_ns());
-	if (why)
-		pb_json_str(b, "reason", why);
-	pb_json_cred_meta(a, b, "credential", m);
-	pb_json_end(b);
-	pb_emit_line(a, b);
 }
 
 /* A secret buffer: wiped and freed when it goes out of scope. */
@@ -342,33 +181,6 @@ exited:
 	return -ESRCH;
 }
 
-static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m);
-
-/* Make room for a live credential: forget the credential that died first
- * before its retention ends (its kernel entries and token file go; what the
- * agent knew of it was written when it died). 0, or -ENOSPC when every
- * credential in the map is live. Dead credentials are kept an hour so that
- * a holder's denial says why; they must never crowd out live ones, which a
- * churn of short-lived credentials (procbindctl run per job) would do. */
-static int pb_cred_make_room(struct pb_agent *a)
-{
-	size_t oldest = SIZE_MAX;
-
-	for (size_t i = 0; i < a->creds.store.n; i++) {
-		const struct pb_cred_meta *m = &a->creds.store.v[i];
-
-		if (m->died && (oldest == SIZE_MAX || m->died < a->creds.store.v[oldest].died))
-			oldest = i;
-	}
-	if (oldest == SIZE_MAX)
-		return -ENOSPC;
-	pb_cred_forget(a, &a->creds.store.v[oldest]);
-	pb_cred_store_remove_at(&a->creds.store, oldest);
-	a->creds.dirty = 1;
-	a->creds.forgotten_early++;
-	return 0;
-}
-
 /* The binding into the kernel's credential map (refused when it is full of
  * live credentials). */
 static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, char *err,
@@ -398,8 +210,6 @@ static int pb_mint_register(struct pb_agent *a, const struct pb_cred_meta *m, ch
 	snprintf(err, errlen, "mint: credential map: %s", strerror(-ret));
 	return ret;
 }
-
-static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m);
 
 /* m's file into cred_files. Its inode number may still be registered for a
  * token file that was deleted since (the tick has not noticed yet, and the
@@ -530,10 +340,10 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 	}
 	if (!ret) {
 		stage = "write";
-		ret = pb_write_all(fd, token, strlen(token));
+		ret = pb_write_full(fd, token, strlen(token));
 	}
 	if (!ret)
-		ret = pb_write_all(fd, "\n", 1);
+		ret = pb_write_full(fd, "\n", 1);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	/* Named while the agent still owns it: with fs.protected_hardlinks a
@@ -682,7 +492,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 		}
 		if (m.path)
 			unlink(m.path);
-		pb_unbind(a, m.id, &m.file);
+		pb_creds_unbind(a, m.id, &m.file);
 		pb_cred_meta_clear(&m);
 		return ret;
 	}
@@ -694,344 +504,11 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 	pb_json_cred_meta(a, &a->sink.line, "credential", *meta_out);
 	pb_json_end(&a->sink.line);
 	pb_emit_line(a, &a->sink.line);
-	pb_creds_save(a);
+	pb_journal_put(&a->creds.journal, *meta_out);
+	pb_creds_flush(a); /* before the caller hears of it */
 	if (token_out) {
 		*token_out = token; /* the caller wipes it */
 		token = NULL;
 	}
-	return 0;
-}
-
-/* When a dead credential's retention has ended (the first boot ns past it). */
-static uint64_t pb_retention_end(const struct pb_agent *a, const struct pb_cred_meta *m)
-{
-	return m->died + a->conf.dead_retention + 1;
-}
-
-/* A dead credential keeps its token file and the file's registration until
- * the retention ends: whoever opens it later is recorded as a holder and
- * denied, so a token left lying around stays a tripwire. */
-static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char *death)
-{
-	if (m->died)
-		return;
-	m->died = pb_now_boot_ns();
-	m->death = death;
-	a->creds.dirty = 1;
-	pb_creds_due(a, pb_retention_end(a, m));
-	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
-			   death);
-}
-
-/* If the token file was deleted or replaced, its inode number may be given
- * to an unrelated file: stop treating that inode as a credential. */
-static void pb_cred_check_file(struct pb_agent *a, struct pb_cred_meta *m)
-{
-	struct stat st;
-
-	if (!m->path)
-		return;
-	if (!lstat(m->path, &st) && pb_dev_to_kernel(st.st_dev) == m->file.dev &&
-	    st.st_ino == m->file.ino)
-		return;
-	pb_info("mint: token file %s was removed; its inode is no longer watched", m->path);
-	bpf_map_delete_elem(bpf_map__fd(a->kern.skel->maps.cred_files), &m->file);
-	pb_cred_meta_set(&m->path, NULL);
-	a->creds.dirty = 1;
-}
-
-/* The end of retention: the token file and every kernel entry go. A process
- * still holding the id is then denied as "revoked" (unknown ids fail closed). */
-static void pb_cred_forget(struct pb_agent *a, struct pb_cred_meta *m)
-{
-	pb_cred_check_file(a, m);
-	if (m->path) {
-		pb_guard_unmark(a, m->path);
-		unlink(m->path);
-	}
-	pb_unbind(a, m->id, &m->file);
-}
-
-int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen)
-{
-	return pb_revoke_why(a, id, "revoked", err, errlen);
-}
-
-int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen)
-{
-	struct pb_cred_meta *m = pb_cred_find(a, id);
-	char idhex[17];
-
-	pb_id_format(id, idhex);
-	if (!m) {
-		snprintf(err, errlen, "revoke: unknown credential %s", idhex);
-		return -ENOENT;
-	}
-	if (m->bind.flags & PB_CRED_REVOKED) {
-		snprintf(err, errlen, "revoke: credential %s is already revoked", idhex);
-		return -EALREADY;
-	}
-	m->bind.flags |= PB_CRED_REVOKED;
-	if (bpf_map_update_elem(bpf_map__fd(a->kern.skel->maps.creds), &id, &m->bind, BPF_ANY)) {
-		int ret = -errno;
-
-		m->bind.flags &= ~PB_CRED_REVOKED;
-		snprintf(err, errlen, "revoke: credential map: %s", strerror(-ret));
-		return ret;
-	}
-	pb_fast_bump(a); /* no allow kept from before stands */
-	m->died = 0; /* revocation wins over an earlier natural death in the record */
-	pb_cred_bury(a, m, death);
-	pb_creds_save(a);
-	return 0;
-}
-
-/* The owner and file checks cost a syscall each: at most this many a
- * second, in turn, so that a million credentials do not keep the agent busy
- * (the kernel refuses an exited owner's credential on its own; the sweep
- * only writes the record of its end and forgets it). */
-#define PB_SWEEP_SYSCALLS 4096
-
-void pb_creds_tick(struct pb_agent *a)
-{
-	int procs_fd = bpf_map__fd(a->kern.skel->maps.procs);
-	uint64_t now = pb_now_boot_ns(), next = UINT64_MAX;
-	size_t n = a->creds.store.n, k = n < PB_SWEEP_SYSCALLS ? n : PB_SWEEP_SYSCALLS;
-
-	/* 1. this second's share of the owner and file checks */
-	for (size_t j = 0; j < k; j++) {
-		struct pb_cred_meta *m = &a->creds.store.v[(a->creds.sweep + j) % n];
-		struct pb_proc owner;
-		__u32 tgid = m->bind.owner.tgid;
-
-		if (m->adopt)
-			continue; /* the adopt module keeps it */
-		/* an expired one ends as expired, below, whatever its owner did */
-		if (!m->died && now < m->bind.expires &&
-		    (bpf_map_lookup_elem(procs_fd, &tgid, &owner) ||
-		     owner.self.start_time != m->bind.owner.start_time))
-			pb_cred_bury(a, m, "owner_exited");
-		pb_cred_check_file(a, m);
-	}
-	a->creds.sweep = n ? (a->creds.sweep + k) % n : 0;
-	/* 2. expiries and the ends of retention, in one pass when one is due
-	 * (pb_creds_due keeps the earliest) */
-	if (now < a->creds.due)
-		goto save;
-	for (size_t i = 0; i < a->creds.store.n;) {
-		struct pb_cred_meta *m = &a->creds.store.v[i];
-
-		if (!m->died && now >= m->bind.expires)
-			pb_cred_bury(a, m, "expired");
-		/* died may be stamped after now was read: compare, never subtract */
-		if (m->died && now > m->died + a->conf.dead_retention) {
-			pb_cred_forget(a, m);
-			pb_cred_store_remove_at(&a->creds.store, i);
-			a->creds.dirty = 1;
-			continue;
-		}
-		if (!m->died && m->bind.expires < next)
-			next = m->bind.expires;
-		if (m->died && pb_retention_end(a, m) <= next)
-			next = pb_retention_end(a, m);
-		i++;
-	}
-	a->creds.due = next;
-save:
-	if (a->creds.dirty)
-		pb_creds_save(a);
-}
-
-/* ---- what the agent knows of its credentials, across restarts ---- */
-
-static const char *pb_death_name(const char *s)
-{
-	static const char *const names[] = {"expired", "revoked", "owner_exited",
-					    "identity_removed"};
-
-	for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(s, names[i]))
-			return names[i];
-	return s ? "revoked" : NULL;
-}
-
-/* STATE-DIR/creds.jsonl, rewritten whole (tmp + rename) on every change:
- * the kernel holds the bindings, this file the names a restarted agent
- * needs to report and retire them. */
-int pb_creds_save(struct pb_agent *a)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	struct pb_buf b = {0};
-	FILE *f;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return pb_err(-errno, "mint: save %s: %m", tmp);
-	for (size_t i = 0; i < a->creds.store.n; i++) {
-		const struct pb_cred_meta *m = &a->creds.store.v[i];
-		char idhex[17];
-
-		if (m->adopt)
-			continue; /* bound again from the policy by the next agent */
-		pb_id_format(m->id, idhex);
-		pb_buf_reset(&b);
-		pb_json_begin(&b);
-		pb_json_str(&b, "id", idhex);
-		pb_json_u64(&b, "start_time", m->bind.owner.start_time);
-		pb_json_u64(&b, "cgroup_id", m->bind.cgroup_id);
-		pb_json_u64(&b, "exe_dev", m->bind.exe_dev);
-		pb_json_u64(&b, "exe_ino", m->bind.exe_ino);
-		pb_json_u64(&b, "expires", m->bind.expires);
-		{
-			char ih[17]; /* a 64-bit hash: jansson reads only int64 */
-
-			pb_id_format(m->bind.ident, ih);
-			pb_json_str(&b, "ident", ih);
-		}
-		pb_json_u64(&b, "tgid", m->bind.owner.tgid);
-		pb_json_u64(&b, "flags", m->bind.flags);
-		pb_json_u64(&b, "file_dev", m->file.dev);
-		pb_json_u64(&b, "file_ino", m->file.ino);
-		pb_json_str(&b, "identity", m->identity);
-		pb_json_strn(&b, "comm", m->comm, strnlen(m->comm, sizeof(m->comm)));
-		pb_json_str(&b, "exe", pb_str(m->exe));
-		pb_json_str(&b, "cgroup", pb_str(m->cgroup));
-		pb_json_str(&b, "path", pb_str(m->path));
-		pb_json_u64(&b, "uid", m->uid);
-		pb_json_u64(&b, "issued", m->issued);
-		pb_json_u64(&b, "died", m->died);
-		pb_json_str(&b, "death", m->death);
-		pb_json_end(&b);
-		pb_buf_append(&b, "\n", 1);
-		if (b.failed || fwrite(b.data, 1, b.len, f) != b.len)
-			ret = -EIO;
-	}
-	pb_buf_free(&b);
-	if (fflush(f) || fsync(fileno(f)))
-		ret = ret ? ret : -errno;
-	fclose(f);
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		return pb_err(ret, "mint: save %s: %s", path, strerror(-ret));
-	}
-	a->creds.dirty = 0;
-	return 0;
-}
-
-static void pb_jcopy(json_t *o, const char *k, char *out, size_t len)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-
-	snprintf(out, len, "%s", v ? v : "");
-}
-
-/* After adopting pinned maps: what the last agent knew. A credential the
- * kernel no longer has is dropped; one it has but this file lacks stays
- * enforced by the kernel and is reported by id only. */
-int pb_creds_load(struct pb_agent *a)
-{
-	char path[PATH_MAX], line[16384];
-	int creds_fd = bpf_map__fd(a->kern.skel->maps.creds);
-	unsigned int n = 0, dropped = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/creds.jsonl", a->conf.state_dir);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : pb_err(-errno, "mint: open %s: %m", path);
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t je;
-		json_t *o = json_loads(line, 0, &je);
-		struct pb_cred_meta m = {0};
-		struct pb_cred kc;
-		const char *death;
-
-		if (!o) {
-			pb_warn("mint: %s: a line does not parse (%s); skipped", path, je.text);
-			continue;
-		}
-		pb_id_parse(json_string_value(json_object_get(o, "id")), &m.id);
-#define U(k) pb_json_u64_get(o, k)
-		m.bind.owner.start_time = U("start_time");
-		m.bind.cgroup_id = U("cgroup_id");
-		m.bind.exe_dev = U("exe_dev");
-		m.bind.exe_ino = U("exe_ino");
-		m.bind.expires = U("expires");
-		{
-			uint64_t ident = 0;
-
-			pb_id_parse(json_string_value(json_object_get(o, "ident")), &ident);
-			m.bind.ident = ident;
-		}
-		m.bind.owner.tgid = U("tgid");
-		m.bind.flags = U("flags");
-		m.file.dev = U("file_dev");
-		m.file.ino = U("file_ino");
-		m.uid = U("uid");
-		m.issued = U("issued");
-		m.died = U("died");
-#undef U
-		pb_jcopy(o, "identity", m.identity, sizeof(m.identity));
-		pb_jcopy(o, "comm", m.comm, sizeof(m.comm));
-		if (pb_cred_meta_set(&m.exe, json_string_value(json_object_get(o, "exe"))) ||
-		    pb_cred_meta_set(&m.cgroup, json_string_value(json_object_get(o, "cgroup"))) ||
-		    pb_cred_meta_set(&m.path, json_string_value(json_object_get(o, "path")))) {
-			json_decref(o);
-			pb_cred_meta_clear(&m);
-			break; /* out of memory: what was read is kept */
-		}
-		death = json_string_value(json_object_get(o, "death"));
-		m.death = pb_death_name(death);
-		json_decref(o);
-		if (!m.id || bpf_map_lookup_elem(creds_fd, &m.id, &kc)) {
-			pb_cred_meta_clear(&m);
-			dropped++;
-			continue;
-		}
-		m.bind.flags = kc.flags; /* the kernel's word on revocation */
-		if (pb_cred_store_reserve(&a->creds.store)) {
-			pb_cred_meta_clear(&m);
-			break;
-		}
-		pb_cred_store_add(&a->creds.store, &m);
-		n++;
-	}
-	fclose(f);
-	pb_info("mint: adopted %u credentials (%u no longer in the kernel)", n, dropped);
-	return 0;
-}
-
-/* After a restart: mark every live credential file in the new guard's
- * group. A file that cannot be guarded is a credential that cannot be kept:
- * it is revoked (closed), and said so. */
-int pb_creds_guard_all(struct pb_agent *a)
-{
-	unsigned int n = 0;
-
-	for (size_t i = 0; i < a->creds.store.n; i++) {
-		struct pb_cred_meta *m = &a->creds.store.v[i];
-		char why[256];
-		int err;
-
-		pb_cred_check_file(a, m);
-		if (!m->path)
-			continue;
-		err = pb_guard_mark(a, -1, m->path);
-		if (!err) {
-			n++;
-			continue;
-		}
-		pb_error("guard: cannot mark %s: %s; its credential is revoked", m->path,
-			 strerror(-err));
-		if (!(m->bind.flags & PB_CRED_REVOKED))
-			pb_revoke_why(a, m->id, "revoked", why, sizeof(why));
-	}
-	if (a->guard.fan_fd >= 0)
-		pb_info("guard: %u credential files marked", n);
 	return 0;
 }

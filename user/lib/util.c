@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -72,6 +73,23 @@ int pb_mode_parse(const char *s)
 		if (!strcmp(s, mode_names[m]))
 			return m;
 	return -EINVAL;
+}
+
+int pb_write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

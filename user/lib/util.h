@@ -52,6 +52,9 @@ int pb_errf(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Parse a whole decimal number into [min, max]; 0 or -EINVAL/-ERANGE. */
+/* Write all of buf to fd (a short write is continued, EINTR retried): 0 or
+ * -errno. */
+int pb_write_full(int fd, const void *buf, size_t len);
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A TCP listening address, numeric only (no name is looked up):
  * "127.0.0.1:9464", "[::1]:9464", or ":9464" and "[::]:9464" for every
