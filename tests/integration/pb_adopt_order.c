@@ -87,7 +87,7 @@ int main(void)
 	snprintf(a.conf.node, sizeof(a.conf.node), "test");
 	pb_cgroup2_find(NULL, a.conf.cgroup_root, sizeof(a.conf.cgroup_root));
 	a.sink.out = open_memstream(&out, &outlen);
-	pb_attr_init();
+	pb_attr_init(&a);
 	if (!a.sink.out ||
 	    pb_policy_parse(policy, strlen(policy), "test", &a.purpose.policy, err, sizeof(err)))
 		FAIL("setup: %s", err);

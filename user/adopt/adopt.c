@@ -330,7 +330,7 @@ static void pb_unbind_at(struct pb_agent *a, size_t i, const char *why)
 	}
 	if (m) {
 		pb_emit_adopt(a, "credential_released", why, m, NULL);
-		pb_cred_store_remove_at(&a->creds.store, (size_t)(m - a->creds.store.v));
+		pb_creds_remove(a, m);
 	}
 	a->adopt.v[i] = a->adopt.v[--a->adopt.n];
 }
@@ -402,7 +402,7 @@ static int pb_bind(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
 			a->adopt.cap = cap;
 		}
 	}
-	if (a->adopt.n == a->adopt.cap || pb_cred_store_reserve(&a->creds.store)) {
+	if (a->adopt.n == a->adopt.cap || pb_creds_reserve(a)) {
 		close(f.fd);
 		return pb_err(-ENOMEM, "adopt: out of memory");
 	}
@@ -485,7 +485,7 @@ static int pb_bind(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
 		pb_exe_path(m.bind.owner.tgid, m.bind.exe_dev, m.bind.exe_ino, exe, sizeof(exe));
 		pb_cred_meta_set(&m.exe, exe);
 	}
-	mp = pb_cred_store_add(&a->creds.store, &m);
+	mp = pb_creds_add(a, &m);
 	bd.cgroup_id = cgid;
 	bd.cred_id = m.id;
 	snprintf(bd.entry, sizeof(bd.entry), "%s", ad->name);
@@ -568,6 +568,8 @@ struct pb_adopt_scan {
 	struct pb_agent *a;
 	size_t rootlen;
 };
+/* nftw(3) passes its callback no argument of ours: the walk's context, set
+ * for the walk's length only (not state: nothing lives in it between walks). */
 static __thread struct pb_adopt_scan *pb_ascan;
 
 static int pb_adopt_scan_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)

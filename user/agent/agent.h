@@ -33,7 +33,7 @@ void pb_agent_catch_up(struct pb_agent *a);
 /* workload.c: the workload socket (a listening fd, or -1 when off). */
 int pb_workload_listen(struct pb_agent *a);
 void pb_workload_accept(struct pb_agent *a, int ep);
-int pb_workload_owns(int fd); /* a client connection of the workload socket? */
+int pb_workload_owns(struct pb_agent *a, int fd); /* a client connection of the workload socket? */
 void pb_workload_io(struct pb_agent *a, int fd, uint32_t events, int ep);
 void pb_workload_expire(struct pb_agent *a, int ep); /* clients past their deadline */
 
@@ -47,7 +47,7 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen);
 /* control.c: the control socket (its listening fd, or -errno). */
 int pb_control_listen(struct pb_agent *a);
 void pb_control_accept(struct pb_agent *a, int ep);
-int pb_control_owns(int fd); /* a client connection of the control socket? */
+int pb_control_owns(struct pb_agent *a, int fd); /* a client connection of the control socket? */
 void pb_control_io(struct pb_agent *a, int fd, uint32_t events, int ep);
 void pb_control_expire(struct pb_agent *a, int ep); /* clients past their deadline */
 
@@ -58,11 +58,11 @@ int pb_metrics_write(struct pb_agent *a);
  * that serves the latest rendering. listen: the socket, before anything is
  * loaded (a port in use stops the start); start: the thread, once signals
  * are blocked. Each 0 or -errno (logged). */
-int pb_metrics_http_listen(const char *addr);
-int pb_metrics_http_start(void);
-int pb_metrics_http_on(void);
-void pb_metrics_http_publish(char *text, size_t len); /* takes text (malloc'd) */
-void pb_metrics_http_stop(void);
+int pb_metrics_http_listen(struct pb_agent *a, const char *addr);
+int pb_metrics_http_start(struct pb_agent *a);
+int pb_metrics_http_on(struct pb_agent *a);
+void pb_metrics_http_publish(struct pb_agent *a, char *text, size_t len); /* takes text (malloc'd) */
+void pb_metrics_http_stop(struct pb_agent *a);
 
 /* What status and the metrics report, read in one place. */
 struct pb_stats {

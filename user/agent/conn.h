@@ -14,7 +14,8 @@
 
 #include "json.h"
 #include "proto.h"
-#include "state.h"
+
+struct pb_agent;
 
 struct pb_conn {
 	int fd;	   /* -1: free */

@@ -34,13 +34,15 @@
 static int pb_control_admit(struct pb_agent *a, struct pb_conn *c, char *err, size_t errlen);
 static int pb_control_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
 			     size_t errlen);
-static struct pb_conn_pool pb_ctl = {.name = "control", .timeout_ns = 2000ULL * 1000000ULL,
-				     .listen_fd = -1, .admit = pb_control_admit,
-				     .handle = pb_control_handle};
 
 int pb_control_listen(struct pb_agent *a)
 {
-	return pb_conn_listen(&pb_ctl, a->conf.socket_path, 0600, 16, 16);
+	a->serve.ctl = (struct pb_conn_pool){.name = "control",
+					     .timeout_ns = 2000ULL * 1000000ULL,
+					     .listen_fd = -1,
+					     .admit = pb_control_admit,
+					     .handle = pb_control_handle};
+	return pb_conn_listen(&a->serve.ctl, a->conf.socket_path, 0600, 16, 16);
 }
 
 static int pb_owns_live_cred(struct pb_agent *a, const struct pb_proc *p)
@@ -269,10 +271,10 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
 		pb_json_u64(out, pb_counter_name(i), cnt[i]);
 	pb_json_u64(out, "events_written", a->sink.events_out);
-	pb_json_u64(out, "events_received", a->sink.ev_received);
-	pb_json_u64(out, "events_recorded", a->sink.ev_recorded);
-	pb_json_u64(out, "events_folded", a->sink.ev_folded);
-	pb_json_u64(out, "events_dropped", a->sink.ev_dropped);
+	pb_json_u64(out, "events_received", a->drain.received);
+	pb_json_u64(out, "events_recorded", a->drain.recorded);
+	pb_json_u64(out, "events_folded", a->drain.folded);
+	pb_json_u64(out, "events_dropped", a->drain.dropped);
 	pb_json_u64(out, "mint_refused_map_full", a->creds.full);
 	pb_json_u64(out, "dead_credentials_forgotten_early", a->creds.forgotten_early);
 	pb_json_end(out);
@@ -393,7 +395,6 @@ static int pb_do_reload(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_events_drain(a, PB_DRAIN_WHOLE); /* decisions before the swap come first */
 	if ((ret = pb_reload(a, err, errlen)))
 		return ret;
-	a->purpose.policy_loaded = pb_now_boot_ns();
 	pb_json_begin(out);
 	pb_json_str(out, "policy_version", a->purpose.policy.version);
 	pb_json_u64(out, "policy_generation", a->purpose.gen);
@@ -464,17 +465,17 @@ static int pb_control_handle(struct pb_agent *a, struct pb_conn *c, struct pb_bu
 
 void pb_control_accept(struct pb_agent *a, int ep)
 {
-	pb_conn_accept(a, &pb_ctl, ep);
+	pb_conn_accept(a, &a->serve.ctl, ep);
 }
 
-int pb_control_owns(int fd)
+int pb_control_owns(struct pb_agent *a, int fd)
 {
-	return pb_conn_find(&pb_ctl, fd) != NULL;
+	return pb_conn_find(&a->serve.ctl, fd) != NULL;
 }
 
 void pb_control_io(struct pb_agent *a, int fd, uint32_t events, int ep)
 {
-	struct pb_conn *c = pb_conn_find(&pb_ctl, fd);
+	struct pb_conn *c = pb_conn_find(&a->serve.ctl, fd);
 
 	if (c)
 		pb_conn_io(a, c, events, ep);
@@ -482,5 +483,5 @@ void pb_control_io(struct pb_agent *a, int fd, uint32_t events, int ep)
 
 void pb_control_expire(struct pb_agent *a, int ep)
 {
-	pb_conn_expire(a, &pb_ctl, ep);
+	pb_conn_expire(a, &a->serve.ctl, ep);
 }

@@ -66,10 +66,10 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 	pb_metric_head(f, "procbind_events_total", "counter",
 		       "the kernel's events as the agent read them: received = recorded + folded + "
 		       "dropped; events_sent (procbind_kernel_total) = received once drained");
-	fprintf(f, "procbind_events_total{outcome=\"received\"} %" PRIu64 "\n", a->sink.ev_received);
-	fprintf(f, "procbind_events_total{outcome=\"recorded\"} %" PRIu64 "\n", a->sink.ev_recorded);
-	fprintf(f, "procbind_events_total{outcome=\"folded\"} %" PRIu64 "\n", a->sink.ev_folded);
-	fprintf(f, "procbind_events_total{outcome=\"dropped\"} %" PRIu64 "\n", a->sink.ev_dropped);
+	fprintf(f, "procbind_events_total{outcome=\"received\"} %" PRIu64 "\n", a->drain.received);
+	fprintf(f, "procbind_events_total{outcome=\"recorded\"} %" PRIu64 "\n", a->drain.recorded);
+	fprintf(f, "procbind_events_total{outcome=\"folded\"} %" PRIu64 "\n", a->drain.folded);
+	fprintf(f, "procbind_events_total{outcome=\"dropped\"} %" PRIu64 "\n", a->drain.dropped);
 	pb_metric_head(f, "procbind_map_entries", "gauge", "entries in the kernel maps");
 	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", st.nprocs);
 	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", st.ncreds);
@@ -186,7 +186,7 @@ int pb_metrics_write(struct pb_agent *a)
 	FILE *f;
 	int ret = 0;
 
-	if (!a->conf.metrics_file[0] && !pb_metrics_http_on())
+	if (!a->conf.metrics_file[0] && !pb_metrics_http_on(a))
 		return 0;
 	f = open_memstream(&text, &len);
 	if (!f)
@@ -198,6 +198,6 @@ int pb_metrics_write(struct pb_agent *a)
 	}
 	if (a->conf.metrics_file[0])
 		ret = pb_metrics_file(a->conf.metrics_file, text, len);
-	pb_metrics_http_publish(text, len); /* takes text */
+	pb_metrics_http_publish(a, text, len); /* takes text */
 	return ret;
 }

@@ -27,14 +27,6 @@
 #define PB_HTTP_CONNECTIONS 128
 #define PB_HTTP_TIMEOUT_S   5 /* an idle or stalled connection is closed */
 
-static struct {
-	int fd;	 /* the listening socket, until the daemon takes it */
-	char addr[64];
-	struct MHD_Daemon *d;
-	pthread_mutex_t lock;
-	char *text; /* the latest rendering, NUL-terminated */
-	size_t len;
-} pb_http = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static enum MHD_Result pb_http_reply(struct MHD_Connection *conn, unsigned int status,
 				     const char *type, const char *body, size_t len)
@@ -58,9 +50,10 @@ static enum MHD_Result pb_http_request(void *cls, struct MHD_Connection *conn, c
 				       const char *upload_data, size_t *upload_size, void **state)
 {
 	static const char plain[] = "text/plain; charset=utf-8";
+	struct pb_http *h = cls;
 	enum MHD_Result ret;
 
-	(void)cls, (void)version, (void)upload_data;
+	(void)version, (void)upload_data;
 	/* The first call is for the headers only; answer on the second, once
 	 * any body has been read (and ignored). */
 	if (!*state) {
@@ -80,14 +73,14 @@ static enum MHD_Result pb_http_request(void *cls, struct MHD_Connection *conn, c
 	if (strcmp(url, "/metrics"))
 		return pb_http_reply(conn, MHD_HTTP_NOT_FOUND, plain, "not found; try /metrics\n",
 				     24);
-	pthread_mutex_lock(&pb_http.lock);
-	if (pb_http.text)
+	pthread_mutex_lock(&h->lock);
+	if (h->text)
 		ret = pb_http_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-				    pb_http.text, pb_http.len);
+				    h->text, h->len);
 	else
 		ret = pb_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain,
 				    "no metrics yet\n", 15);
-	pthread_mutex_unlock(&pb_http.lock);
+	pthread_mutex_unlock(&h->lock);
 	return ret;
 }
 
@@ -139,67 +132,67 @@ static int pb_http_socket(const char *addr)
 	return fd;
 }
 
-int pb_metrics_http_listen(const char *addr)
+int pb_metrics_http_listen(struct pb_agent *a, const char *addr)
 {
 	int fd = pb_http_socket(addr);
 
 	if (fd < 0)
 		return fd;
-	pb_http.fd = fd;
-	snprintf(pb_http.addr, sizeof(pb_http.addr), "%s", addr);
+	a->http.fd = fd;
+	snprintf(a->http.addr, sizeof(a->http.addr), "%s", addr);
 	return 0;
 }
 
-int pb_metrics_http_start(void)
+int pb_metrics_http_start(struct pb_agent *a)
 {
-	int fd = pb_http.fd;
+	int fd = a->http.fd;
 
 	if (fd < 0)
 		return 0;
-	pb_http.d = MHD_start_daemon(
+	a->http.d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    pb_http_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, pb_http_log, NULL,
+	    pb_http_request, &a->http, MHD_OPTION_EXTERNAL_LOGGER, pb_http_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)PB_HTTP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)PB_HTTP_TIMEOUT_S, MHD_OPTION_END);
-	if (!pb_http.d)
-		return pb_err(-EIO, "metrics: the HTTP server did not start on %s", pb_http.addr);
-	pb_http.fd = -1; /* the daemon's now: it closes it when stopped */
-	pb_info("metrics: serving http://%s/metrics", pb_http.addr);
+	if (!a->http.d)
+		return pb_err(-EIO, "metrics: the HTTP server did not start on %s", a->http.addr);
+	a->http.fd = -1; /* the daemon's now: it closes it when stopped */
+	pb_info("metrics: serving http://%s/metrics", a->http.addr);
 	return 0;
 }
 
-int pb_metrics_http_on(void)
+int pb_metrics_http_on(struct pb_agent *a)
 {
-	return pb_http.d != NULL;
+	return a->http.d != NULL;
 }
 
-void pb_metrics_http_publish(char *text, size_t len)
+void pb_metrics_http_publish(struct pb_agent *a, char *text, size_t len)
 {
 	char *old;
 
-	if (!pb_http.d) {
+	if (!a->http.d) {
 		free(text);
 		return;
 	}
-	pthread_mutex_lock(&pb_http.lock);
-	old = pb_http.text;
-	pb_http.text = text;
-	pb_http.len = len;
-	pthread_mutex_unlock(&pb_http.lock);
+	pthread_mutex_lock(&a->http.lock);
+	old = a->http.text;
+	a->http.text = text;
+	a->http.len = len;
+	pthread_mutex_unlock(&a->http.lock);
 	free(old);
 }
 
-void pb_metrics_http_stop(void)
+void pb_metrics_http_stop(struct pb_agent *a)
 {
-	if (pb_http.d) {
-		MHD_stop_daemon(pb_http.d);
-		pb_http.d = NULL;
+	if (a->http.d) {
+		MHD_stop_daemon(a->http.d);
+		a->http.d = NULL;
 	}
-	if (pb_http.fd >= 0) {
-		close(pb_http.fd);
-		pb_http.fd = -1;
+	if (a->http.fd >= 0) {
+		close(a->http.fd);
+		a->http.fd = -1;
 	}
-	free(pb_http.text);
-	pb_http.text = NULL;
+	free(a->http.text);
+	a->http.text = NULL;
 }

@@ -307,7 +307,7 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_str(&a->sink.line, "mode", pb_mode_name(pb_mode_now(a)));
 	pb_json_str(&a->sink.line, "policy", a->conf.policy_path);
 	pb_json_str(&a->sink.line, "cgroup_root", a->conf.cgroup_root);
-	pb_json_u64(&a->sink.line, "seeded", a->kern.seeded);
+	pb_json_u64(&a->sink.line, "seeded", a->procs.seeded);
 	pb_json_u64(&a->sink.line, "pid", getpid());
 	pb_json_bool(&a->sink.line, "adopted", a->kern.adopted);
 	pb_json_str(&a->sink.line, "credential_files", pb_file_path_name(a));
@@ -316,52 +316,6 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_end(&a->sink.line);
 	pb_emit_line(a, &a->sink.line);
 	fflush(a->sink.out);
-}
-
-/* Once a second: the audit trail's time-driven work, and kernel-side loss
- * written as a gap record. */
-static void pb_audit_second(struct pb_agent *a)
-{
-	uint64_t cnt[PB_CNT_MAX];
-
-	if (!a->sink.audit)
-		return;
-	if (!pb_counters_read(a, cnt) && cnt[PB_CNT_EVENTS_LOST] > a->sink.lost_reported) {
-		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
-		pb_json_str(&a->sink.line, "reason", "ring_buffer_full");
-		pb_json_u64(&a->sink.line, "events",
-			    cnt[PB_CNT_EVENTS_LOST] - a->sink.lost_reported);
-		pb_json_end(&a->sink.line);
-		pb_emit_line(a, &a->sink.line);
-		a->sink.lost_reported = cnt[PB_CNT_EVENTS_LOST];
-	}
-	pb_audit_tick(a->sink.audit);
-}
-
-/* Open the trail; a log that existed means the agent was down since its
- * last record: that is a gap. */
-static int pb_audit_start(struct pb_agent *a)
-{
-	struct pb_audit_recovery rec;
-	char err[512];
-	int ret;
-
-	ret = pb_audit_open(&a->sink.audit, a->conf.audit_dir, a->conf.node, a->key.sk, NULL, &rec,
-			    err, sizeof(err));
-	if (ret)
-		return pb_err(ret, "%s", err);
-	if (rec.torn_bytes)
-		pb_warn("audit: cut a torn last record (%" PRIu64 " bytes) after seq %" PRIu64,
-			rec.torn_bytes, rec.last_seq);
-	if (!rec.fresh) {
-		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
-		pb_json_str(&a->sink.line, "reason", "agent_down");
-		pb_json_str(&a->sink.line, "since", rec.last_time[0] ? rec.last_time : NULL);
-		pb_json_u64(&a->sink.line, "after_seq", rec.last_seq);
-		pb_json_end(&a->sink.line);
-		pb_emit_line(a, &a->sink.line);
-	}
-	return 0;
 }
 
 static int pb_run(struct pb_agent *a)
@@ -401,12 +355,12 @@ static int pb_run(struct pb_agent *a)
 	}
 	/* after the signals are blocked: the server's thread inherits that */
 	if (a->conf.metrics_addr[0]) {
-		ret = pb_metrics_http_start();
+		ret = pb_metrics_http_start(a);
 		if (ret)
 			goto out;
 		pb_metrics_write(a); /* the first scrape finds metrics */
 	}
-	rbfd = ring_buffer__epoll_fd(a->kern.rb);
+	rbfd = ring_buffer__epoll_fd(a->drain.rb);
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
@@ -454,9 +408,7 @@ static int pb_run(struct pb_agent *a)
 					pb_events_drain(a, PB_DRAIN_WHOLE);
 					if (pb_reload(a, why, sizeof(why)))
 						pb_error("%s", why);
-					else
-						a->purpose.policy_loaded = pb_now_boot_ns();
-					fflush(a->sink.out);
+					pb_events_flush(a);
 					continue;
 				}
 				pb_info("agent: signal %u, stopping", si.ssi_signo);
@@ -476,25 +428,23 @@ static int pb_run(struct pb_agent *a)
 				pb_control_expire(a, ep);
 				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
 					pb_creds_tick(a);
-					pb_audit_second(a);
+					pb_events_second(a);
 					pb_metrics_write(a);
 					/* what a burst freed goes back to the node */
 					malloc_trim(0);
 				}
-				if (a->sink.audit)
-					pb_audit_flush(a->sink.audit);
-				fflush(a->sink.out);
+				pb_events_flush(a);
 			} else if (fd == lfd) {
 				pb_control_accept(a, ep);
-			} else if (pb_control_owns(fd)) {
+			} else if (pb_control_owns(a, fd)) {
 				pb_control_io(a, fd, evs[i].events, ep);
 			} else if (fd == rbfd) {
 				/* level-triggered: what is left wakes the next round */
 				pb_events_drain(a, PB_DRAIN_STEP);
-				fflush(a->sink.out);
+				pb_events_flush(a);
 			} else if (fd == wfd) {
 				pb_workload_accept(a, ep);
-			} else if (pb_workload_owns(fd)) {
+			} else if (pb_workload_owns(a, fd)) {
 				pb_workload_io(a, fd, evs[i].events, ep);
 			} else if (fd == a->guard.pidfd) {
 				/* The guard died: its group lives on in this agent,
@@ -514,8 +464,7 @@ stop:
 	pb_events_drain(a, PB_DRAIN_WHOLE);
 	pb_guard_drain(a);
 	pb_emit_lifecycle(a, "agent_stopped");
-	pb_audit_close(a->sink.audit);
-	a->sink.audit = NULL;
+	pb_events_stop(a);
 out:
 	if (lfd >= 0) {
 		close(lfd);
@@ -525,7 +474,7 @@ out:
 		close(wfd);
 		unlink(a->conf.workload_socket);
 	}
-	pb_metrics_http_stop();
+	pb_metrics_http_stop(a);
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)
@@ -557,8 +506,11 @@ int main(int argc, char **argv)
 	/* one malloc arena for every thread (the audit trail's compressor is
 	 * the other): what a burst freed can then all go back (malloc_trim) */
 	mallopt(M_ARENA_MAX, 1);
-	a->kern.cgroup_fd = -1;
-	a->sink.out = stdout;
+	pb_kernel_state_init(&a->kern);
+	pb_guard_state_init(&a->guard);
+	pb_creds_state_init(&a->creds);
+	pb_sink_state_init(&a->sink);
+	pb_http_state_init(&a->http);
 
 	if (sodium_init() < 0) {
 		pb_error("agent: libsodium failed to initialise");
@@ -576,8 +528,6 @@ int main(int argc, char **argv)
 	a->conf.events_ocsf = args.ocsf;
 	a->conf.acquire_tp = args.acquire_tp;
 	a->conf.dead_retention = args.dead_retention;
-	a->guard.fan_fd = a->guard.pidfd = -1;
-	a->creds.journal.fd = -1;
 	if (args.cleanup) {
 		pb_guard_stop_pinned(a->conf.pin_dir);
 		return pb_loader_cleanup(a->conf.pin_dir) ? 1 : 0;
@@ -586,25 +536,12 @@ int main(int argc, char **argv)
 		pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
 		return pb_probe(a, stdout) ? 1 : 0;
 	}
-	err = pb_policy_load(args.policy, &a->purpose.policy, perr, sizeof(perr));
+	err = pb_purpose_open(a, args.policy, perr, sizeof(perr));
 	if (err) {
 		pb_error("policy: %s", perr);
 		return 1;
 	}
 	a->conf.mode_override = args.mode; /* kept across reloads */
-	if (!a->purpose.policy.max_procs) {
-		/* One record per process: with pid_max slots the map cannot fill
-		 * (the map is not preallocated; the kernel keeps ~16 bytes per
-		 * slot of hash buckets and a record per live process). */
-		FILE *pm = fopen("/proc/sys/kernel/pid_max", "re");
-		unsigned int pid_max = 0;
-
-		if (!pm || fscanf(pm, "%u", &pid_max) != 1 || pid_max < 1024)
-			pid_max = PB_DEFAULT_MAX_PROCS;
-		if (pm)
-			fclose(pm);
-		a->purpose.policy.max_procs = pid_max > (1u << 22) ? 1u << 22 : pid_max;
-	}
 	snprintf(a->conf.k8s_dir, sizeof(a->conf.k8s_dir), "%s", args.k8s_dir);
 	if (args.metrics_file)
 		snprintf(a->conf.metrics_file, sizeof(a->conf.metrics_file), "%s",
@@ -630,7 +567,7 @@ int main(int argc, char **argv)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 	/* A port in use is refused before anything is loaded. */
-	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a->conf.metrics_addr)))
+	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a, a->conf.metrics_addr)))
 		goto out;
 
 	/* The probe reports a missing cgroup v2 mount with the rest. */
@@ -641,7 +578,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (err || (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
-	    (err = pb_audit_start(a)))
+	    (err = pb_events_trail_open(a)))
 		goto out;
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->conf.cgroup_root, a->conf.bpffs);
 
@@ -681,9 +618,9 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	pb_events_init(a);
-	a->kern.rb =
+	a->drain.rb =
 	    ring_buffer__new(bpf_map__fd(a->kern.skel->maps.events), pb_events_handle, a, NULL);
-	if (!a->kern.rb) {
+	if (!a->drain.rb) {
 		err = pb_err(-errno, "agent: ring buffer: %m");
 		goto out;
 	}
@@ -691,23 +628,19 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	pb_info("agent: %u hooks attached, %lu existing processes seeded from %s", a->kern.nlinks,
-		(unsigned long)a->kern.seeded,
+		(unsigned long)a->procs.seeded,
 		a->kern.walk_proc ? "/proc (start times to the tick until a hook sees each)"
 				  : "the task iterator");
-	a->purpose.policy_loaded = pb_now_boot_ns();
 	pb_purpose_loaded(a);
 
 	err = pb_run(a);
 out:
-	pb_metrics_http_stop();
-	ring_buffer__free(a->kern.rb);
+	pb_metrics_http_stop(a);
+	ring_buffer__free(a->drain.rb);
 	pb_loader_stop(a);
-	pb_buf_free(&a->sink.line);
-	pb_audit_close(a->sink.audit);
+	pb_events_stop(a);
 	pb_creds_stop(a);
-	free(a->purpose.pending);
-	pb_policy_free(&a->purpose.policy);
-	sodium_memzero(a->key.sk, sizeof(a->key.sk));
+	pb_purpose_stop(a);
 	fflush(stdout);
 	return err ? 1 : 0;
 }

@@ -37,10 +37,7 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 		pb_policy_free(&np);
 		return ret;
 	}
-	np.max_procs = a->purpose.policy.max_procs;
-	np.max_creds = a->purpose.policy.max_creds;
-	pb_policy_free(&a->purpose.policy);
-	a->purpose.policy = np;
+	pb_purpose_take(a, &np);
 	/* A credential of an identity the policy no longer has is revoked: the
 	 * kernel already denies it (no scope), this makes it say so. */
 	for (size_t i = 0; i < a->creds.store.n; i++) {

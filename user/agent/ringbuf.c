@@ -70,20 +70,6 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 	pb_json_end(b);
 }
 
-/* Allowed (process, destination) pairs already recorded. Open addressing;
- * a process's entries go at its exit, and the table is emptied when half
- * full (a later repeat is then recorded once more, never lost). */
-#define PB_DEDUP_SLOTS (1u << 16)
-
-struct pb_dedup {
-	struct pb_pkey proc; /* tgid 0: free; UINT32_MAX: removed */
-	uint64_t dest;
-	uint32_t repeats;
-};
-
-static struct pb_dedup pb_dd[PB_DEDUP_SLOTS];
-static uint32_t pb_dd_used;
-
 static uint64_t pb_dest_key(const struct pb_connect_event *e)
 {
 	uint64_t h = pb_fnv1a(PB_FNV_INIT, e->daddr, sizeof(e->daddr));
@@ -104,7 +90,7 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 	if (!e->task.proc.tgid || e->task.proc.tgid == UINT32_MAX)
 		return 0;
 	for (uint32_t n = 0; n < PB_DEDUP_SLOTS; n++, i = (i + 1) & (PB_DEDUP_SLOTS - 1)) {
-		struct pb_dedup *d = &pb_dd[i];
+		struct pb_dedup *d = &a->drain.dedup[i];
 
 		if (!d->proc.tgid)
 			break;
@@ -113,24 +99,23 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 			return 1;
 		}
 	}
-	if (pb_dd_used >= PB_DEDUP_SLOTS / 2 || pb_dd[i].proc.tgid) {
-		memset(pb_dd, 0, sizeof(pb_dd));
-		pb_dd_used = 0;
+	if (a->drain.dedup_used >= PB_DEDUP_SLOTS / 2 || a->drain.dedup[i].proc.tgid) {
+		memset(a->drain.dedup, 0, sizeof(a->drain.dedup));
+		a->drain.dedup_used = 0;
 		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
 	}
-	pb_dd[i] = (struct pb_dedup){.proc = e->task.proc, .dest = dest};
-	pb_dd_used++;
+	a->drain.dedup[i] = (struct pb_dedup){.proc = e->task.proc, .dest = dest};
+	a->drain.dedup_used++;
 	return 0;
 }
 
 void pb_events_init(struct pb_agent *a)
 {
-	(void)a;
 	/* Resident from the start (2 MiB), so a connect storm that fills it
 	 * does not grow the agent: its memory is what it was before. */
-	memset(pb_dd, 0, sizeof(pb_dd));
-	pb_dd_used = 0;
-	pb_attr_init();
+	memset(a->drain.dedup, 0, sizeof(a->drain.dedup));
+	a->drain.dedup_used = 0;
+	pb_attr_init(a);
 }
 
 static uint64_t pb_dedup_forget(struct pb_agent *a, const struct pb_pkey *proc)
@@ -143,9 +128,9 @@ static uint64_t pb_dedup_forget(struct pb_agent *a, const struct pb_pkey *proc)
 	if (!proc->tgid || proc->tgid == UINT32_MAX)
 		return 0;
 	for (uint32_t i = 0; i < PB_DEDUP_SLOTS; i++)
-		if (pb_pkey_is(&pb_dd[i].proc, proc)) {
-			n += pb_dd[i].repeats;
-			pb_dd[i].proc.tgid = UINT32_MAX; /* keeps probe chains whole */
+		if (pb_pkey_is(&a->drain.dedup[i].proc, proc)) {
+			n += a->drain.dedup[i].repeats;
+			a->drain.dedup[i].proc.tgid = UINT32_MAX; /* keeps probe chains whole */
 		}
 	return n;
 }
@@ -214,13 +199,13 @@ void pb_guard_drain(struct pb_agent *a)
 
 	while (n++ < PB_GUARD_QUEUE && !bpf_map_lookup_and_delete_elem(fd, NULL, &e))
 		pb_event_decode(a, &e, sizeof(e)); /* not the ring buffer's: not counted there */
-	if (!pb_guard_counts(a, &st) && st.lost > a->guard.lost_reported) {
+	if (!pb_guard_counts(a, &st) && st.lost > a->drain.guard_lost) {
 		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
 		pb_json_str(&a->sink.line, "reason", "guard_queue_full");
-		pb_json_u64(&a->sink.line, "events", st.lost - a->guard.lost_reported);
+		pb_json_u64(&a->sink.line, "events", st.lost - a->drain.guard_lost);
 		pb_json_end(&a->sink.line);
 		pb_emit_line(a, &a->sink.line);
-		a->guard.lost_reported = st.lost;
+		a->drain.guard_lost = st.lost;
 	}
 }
 
@@ -280,7 +265,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 		if (size < sizeof(*e))
 			goto short_event;
 		if (h->type == PB_EV_EXEC)
-			pb_attr_forget(e->task.proc.tgid, e->task.proc.start_time, e->old_exe_ino);
+			pb_attr_forget(a, e->task.proc.tgid, e->task.proc.start_time, e->old_exe_ino);
 		pb_event_begin(a, b, h->type == PB_EV_EXEC ? "exec" : "exit", h->time);
 		pb_json_u64(b, "held", e->nheld);
 		if (e->ident) {
@@ -346,24 +331,24 @@ int pb_events_handle(void *ctx, void *data, size_t size)
 	struct pb_agent *a = ctx;
 	int r = pb_event_decode(a, data, size);
 
-	a->sink.ev_received++;
+	a->drain.received++;
 	if (r > 0)
-		a->sink.ev_recorded++;
+		a->drain.recorded++;
 	else if (!r)
-		a->sink.ev_folded++;
+		a->drain.folded++;
 	else
-		a->sink.ev_dropped++;
+		a->drain.dropped++;
 	/* this record is consumed either way; a negative return ends the
 	 * drain (libbpf stores the consumer position first) */
-	return --a->sink.rb_budget ? 0 : -EAGAIN;
+	return --a->drain.rb_budget ? 0 : -EAGAIN;
 }
 
 int pb_events_drain(struct pb_agent *a, uint32_t budget)
 {
 	int n;
 
-	a->sink.rb_budget = budget;
-	n = ring_buffer__consume(a->kern.rb);
+	a->drain.rb_budget = budget;
+	n = ring_buffer__consume(a->drain.rb);
 	if (n == -EAGAIN)
 		return 1; /* more is there: the ring buffer's fd stays readable */
 	if (n < 0)

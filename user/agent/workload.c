@@ -44,25 +44,27 @@
 
 static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
 			size_t errlen);
-static struct pb_conn_pool pb_wl = {.name = "workload", .timeout_ns = PB_WL_TIMEOUT_NS,
-				    .handle = pb_wl_handle, .listen_fd = -1};
 
 int pb_workload_listen(struct pb_agent *a)
 {
 	if (!a->conf.workload_socket[0])
 		return -1;
 	/* Every process may ask: what it gets is decided by who it is. */
-	return pb_conn_listen(&pb_wl, a->conf.workload_socket, 0666, 64, PB_WL_CLIENTS);
+	a->serve.wl = (struct pb_conn_pool){.name = "workload",
+					    .timeout_ns = PB_WL_TIMEOUT_NS,
+					    .handle = pb_wl_handle,
+					    .listen_fd = -1};
+	return pb_conn_listen(&a->serve.wl, a->conf.workload_socket, 0666, 64, PB_WL_CLIENTS);
 }
 
-int pb_workload_owns(int fd)
+int pb_workload_owns(struct pb_agent *a, int fd)
 {
-	return pb_conn_find(&pb_wl, fd) != NULL;
+	return pb_conn_find(&a->serve.wl, fd) != NULL;
 }
 
 void pb_workload_accept(struct pb_agent *a, int ep)
 {
-	pb_conn_accept(a, &pb_wl, ep);
+	pb_conn_accept(a, &a->serve.wl, ep);
 }
 
 /* The pid a pidfd refers to, or -1 when that process has exited. */
@@ -199,7 +201,7 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 
 void pb_workload_io(struct pb_agent *a, int fd, uint32_t events, int ep)
 {
-	struct pb_conn *c = pb_conn_find(&pb_wl, fd);
+	struct pb_conn *c = pb_conn_find(&a->serve.wl, fd);
 
 	if (c)
 		pb_conn_io(a, c, events, ep);
@@ -207,5 +209,5 @@ void pb_workload_io(struct pb_agent *a, int fd, uint32_t events, int ep)
 
 void pb_workload_expire(struct pb_agent *a, int ep)
 {
-	pb_conn_expire(a, &pb_wl, ep);
+	pb_conn_expire(a, &a->serve.wl, ep);
 }

@@ -39,20 +39,6 @@ void pb_audit_opts_default(struct pb_audit_opts *o)
 
 /* ---- keys and the key set of the open segment ---- */
 
-/* A decimal number at p (before end): sscanf would strlen the whole buffer. */
-int pb_parse_dec(const char *p, const char *end, unsigned long long *out)
-{
-	unsigned long long v = 0;
-	const char *q = p;
-
-	while (q < end && *q >= '0' && *q <= '9' && q - p < 20)
-		v = v * 10 + (unsigned)(*q++ - '0');
-	if (q == p)
-		return -1;
-	*out = v;
-	return (int)(q - p);
-}
-
 /* Copy a JSON string value (no escapes expected in these fields) at p. */
 static int pb_str_at(const char *p, const char *end, char *out, size_t len)
 {

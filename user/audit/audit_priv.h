@@ -65,7 +65,5 @@ int pb_segments_list(const char *dir, struct pb_seg **out, size_t *n);
 void pb_seg_file(const char *dir, const struct pb_seg *s, char *out, size_t len);
 int pb_read_all(const char *path, char **out, size_t *len);
 void pb_audit_now(char out[40]);
-/* Digits at p (before end) -> *out; how many, or -1. Never reads past end. */
-int pb_parse_dec(const char *p, const char *end, unsigned long long *out);
 
 #endif

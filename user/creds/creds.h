@@ -25,6 +25,11 @@ int pb_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
 /* Revoke, naming why the credential ended ("revoked", "identity_removed"). */
 int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err, size_t errlen);
 struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id); /* constant time */
+/* A credential another module keeps (adopt/'s files) in the store: room for
+ * one (0 or -ENOMEM), add it (the store takes m's strings), remove it. */
+int pb_creds_reserve(struct pb_agent *a);
+struct pb_cred_meta *pb_creds_add(struct pb_agent *a, const struct pb_cred_meta *m);
+void pb_creds_remove(struct pb_agent *a, struct pb_cred_meta *m);
 void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
 /* STATE-DIR/creds.jsonl (journal.h): after adopting pinned maps, what the
  * last agent knew; on a fresh start, an empty journal. */

@@ -35,6 +35,21 @@ struct pb_cred_meta *pb_cred_find(struct pb_agent *a, uint64_t id)
 	return pb_cred_store_find(&a->creds.store, id);
 }
 
+int pb_creds_reserve(struct pb_agent *a)
+{
+	return pb_cred_store_reserve(&a->creds.store);
+}
+
+struct pb_cred_meta *pb_creds_add(struct pb_agent *a, const struct pb_cred_meta *m)
+{
+	return pb_cred_store_add(&a->creds.store, m);
+}
+
+void pb_creds_remove(struct pb_agent *a, struct pb_cred_meta *m)
+{
+	pb_cred_store_remove_at(&a->creds.store, (size_t)(m - a->creds.store.v));
+}
+
 void pb_json_cred_meta(struct pb_agent *a, struct pb_buf *b, const char *key,
 		       const struct pb_cred_meta *m)
 {
@@ -324,6 +339,7 @@ void pb_creds_stop(struct pb_agent *a)
 {
 	pb_journal_close(&a->creds.journal);
 	pb_cred_store_free(&a->creds.store);
+	pb_node_key_wipe(&a->key);
 }
 
 /* After a restart: mark every live credential file in the new guard's

@@ -18,9 +18,10 @@
 
 #include "json_u64.h"
 #include "audit.h"
-#include "audit_priv.h"
+#include "ctl_conn.h"
 #include "ctl_audit.h"
 #include "ocsf.h"
+#include "util.h"
 
 #define PB_AUDIT_DEFAULT_DIR "/var/lib/procbind/audit"
 

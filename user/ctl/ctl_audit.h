@@ -7,10 +7,4 @@ int pb_cmd_trail(int argc, char **argv);
 int pb_cmd_events(int argc, char **argv);
 int pb_cmd_verify(int argc, char **argv);
 
-/* The running agent's audit directory, asked over the control socket
- * (procbindctl.c), quietly: 0, or -1 when no agent answers with one. */
-int pb_agent_audit_dir(char *out, size_t len);
-/* The control socket procbindctl talks to. */
-const char *pb_ctl_socket(void);
-
 #endif

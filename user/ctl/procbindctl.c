@@ -7,21 +7,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "args.h"
 #include "ctl_audit.h"
+#include "ctl_conn.h"
 #include "ctl_workload.h"
 #include "render.h"
 #include "json.h"
 #include "policy.h"
 #include "util.h"
-
-static const char *sock_path = "/run/procbind/control.sock";
 
 static const char usage_text[] =
     "usage: procbindctl [--socket PATH] COMMAND [OPTIONS]\n"
@@ -97,39 +94,15 @@ typedef void (*pb_render_fn)(FILE *out, json_t *reply);
  * unreachable. */
 static int pb_call(struct pb_buf *req, pb_render_fn render)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct pb_buf reply = {0};
-	char buf[65536], *nl;
-	int fd, ret = 1;
-	ssize_t n;
+	char err[512], *nl;
+	int ret = 1;
 
-	if (strlen(sock_path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "procbindctl: socket path too long\n");
-		return 1;
-	}
-	strcpy(sun.sun_path, sock_path);
 	pb_buf_append(req, "\n", 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		fprintf(stderr, "procbindctl: cannot reach the agent at %s: %s\n", sock_path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 1;
-	}
-	if (write(fd, req->data, req->len) != (ssize_t)req->len) {
-		fprintf(stderr, "procbindctl: send request: %s\n", strerror(errno));
-		close(fd);
-		return 1;
-	}
-	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		pb_buf_append(&reply, buf, (size_t)n);
-	close(fd);
-	if (reply.failed) {
-		fprintf(stderr, "procbindctl: out of memory reading the reply\n");
-	} else if (!reply.len) {
-		fprintf(stderr, "procbindctl: the agent closed the connection without a reply\n");
+	if (req->failed) {
+		fprintf(stderr, "procbindctl: out of memory\n");
+	} else if (pb_ctl_request(req->data, req->len, &reply, err, sizeof(err))) {
+		fprintf(stderr, "procbindctl: %s\n", err);
 	} else if (reply.len < 3 || strncmp(reply.data, "ok\n", 3)) {
 		nl = memchr(reply.data, '\n', reply.len);
 		fprintf(stderr, "procbindctl: %.*s\n",
@@ -150,46 +123,6 @@ static int pb_call(struct pb_buf *req, pb_render_fn render)
 			ret = 0;
 		}
 	}
-	pb_buf_free(&reply);
-	return ret;
-}
-
-const char *pb_ctl_socket(void)
-{
-	return sock_path;
-}
-
-int pb_agent_audit_dir(char *out, size_t len)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct pb_buf reply = {0};
-	const char *dir = NULL;
-	json_t *o = NULL;
-	char buf[8192];
-	ssize_t n;
-	int fd, ret = -1;
-
-	if (strlen(sock_path) >= sizeof(sun.sun_path))
-		return -1;
-	strcpy(sun.sun_path, sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)) &&
-	    write(fd, "status\n\n", 8) == 8) {
-		shutdown(fd, SHUT_WR);
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			pb_buf_append(&reply, buf, (size_t)n);
-	}
-	close(fd);
-	if (!reply.failed && reply.len > 3 && !strncmp(reply.data, "ok\n", 3))
-		o = json_loadb(reply.data + 3, reply.len - 3, 0, NULL);
-	dir = json_string_value(json_object_get(json_object_get(o, "audit"), "dir"));
-	if (dir && dir[0] && strlen(dir) < len) {
-		snprintf(out, len, "%s", dir);
-		ret = 0;
-	}
-	json_decref(o);
 	pb_buf_free(&reply);
 	return ret;
 }
@@ -331,10 +264,10 @@ int main(int argc, char **argv)
 
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			sock_path = argv[i + 1];
+			pb_ctl_set_socket(argv[i + 1]);
 			i += 2;
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
-			sock_path = argv[i] + 9;
+			pb_ctl_set_socket(argv[i] + 9);
 			i++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage_text, stdout);

@@ -23,35 +23,12 @@ void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len)
 	if (a->kern.cgroup_fd < 0 || pb_cgroup_path(a->kern.cgroup_fd, id, out, len))
 		out[0] = 0;
 }
-/* Attribution is looked up once per process and per cgroup, not per event:
- * /proc reads and open_by_handle_at cost more than the rest of an event. */
-#define PB_CACHE_SLOTS 4096
-#define PB_ARGS_LEN    256
-
-struct pb_proc_attr {
-	uint32_t tgid;
-	uint64_t start, exe_ino;
-	char exe[PB_PATH_LEN * 2];
-	char args[PB_ARGS_LEN]; /* "" when unknown */
-	int exe_ok, args_ok;
-};
-
-struct pb_cg_attr {
-	uint64_t id;
-	char path[PB_PATH_LEN * 2];
-	struct pb_k8s_ref k8s;
-	int is_pod;
-};
-
-static struct pb_proc_attr pb_pcache[PB_CACHE_SLOTS];
-static struct pb_cg_attr pb_cgcache[PB_CACHE_SLOTS];
-
-void pb_attr_init(void)
+void pb_attr_init(struct pb_agent *a)
 {
 	/* resident from the start (some 4 MiB): many processes later fill
 	 * the caches without growing the agent */
-	memset(pb_pcache, 0, sizeof(pb_pcache));
-	memset(pb_cgcache, 0, sizeof(pb_cgcache));
+	memset(a->sink.pcache, 0, sizeof(a->sink.pcache));
+	memset(a->sink.cgcache, 0, sizeof(a->sink.cgcache));
 }
 
 /* /proc/PID/cmdline, but only if /proc/PID is still the process that
@@ -59,22 +36,16 @@ void pb_attr_init(void)
 static int pb_read_args(uint32_t tgid, uint64_t start, char *out, size_t len)
 {
 	struct pb_stat st;
-	char path[64];
 	ssize_t n;
-	int fd;
+	int err;
 
-	if ((fd = pb_stat_read(tgid, &st)))
-		return fd;
+	if ((err = pb_stat_read(tgid, &st)))
+		return err;
 	if (pb_ticks_to_ns(st.starttime) != start - start % pb_ticks_to_ns(1))
 		return -ESRCH; /* another process has the PID now */
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, out, len - 1);
-	close(fd);
+	n = pb_proc_cmdline(tgid, out, len - 1);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if (!n)
 		return -ESRCH; /* a zombie's (its memory is gone), or a kernel thread's */
 	while (n > 0 && !out[n - 1])
@@ -116,7 +87,7 @@ static void pb_proc_attr_kept(struct pb_agent *a, struct pb_proc_attr *c)
 static const struct pb_proc_attr *pb_proc_attr(struct pb_agent *a, uint32_t tgid, uint64_t start,
 					       uint64_t dev, uint64_t ino)
 {
-	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
+	struct pb_proc_attr *c = &a->sink.pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
 
 	if (c->tgid == tgid && c->start == start && c->exe_ino == ino && (c->exe_ok || c->args_ok))
 		return c;
@@ -131,9 +102,9 @@ static const struct pb_proc_attr *pb_proc_attr(struct pb_agent *a, uint32_t tgid
 	return c;
 }
 
-void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino)
+void pb_attr_forget(struct pb_agent *a, uint32_t tgid, uint64_t start, uint64_t ino)
 {
-	struct pb_proc_attr *c = &pb_pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
+	struct pb_proc_attr *c = &a->sink.pcache[(tgid ^ start ^ ino) % PB_CACHE_SLOTS];
 
 	if (c->tgid == tgid && c->start == start)
 		memset(c, 0, sizeof(*c));
@@ -141,7 +112,7 @@ void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino)
 
 static const struct pb_cg_attr *pb_cg_attr(struct pb_agent *a, uint64_t id)
 {
-	struct pb_cg_attr *c = &pb_cgcache[id % PB_CACHE_SLOTS];
+	struct pb_cg_attr *c = &a->sink.cgcache[id % PB_CACHE_SLOTS];
 
 	if (c->id == id && c->path[0])
 		return c;

@@ -10,21 +10,20 @@
 
 #include "audit.h"
 #include "events.h"
+#include "kernel.h"
 #include "log.h"
 #include "ocsf.h"
 #include "util.h"
 
-/* --events-format ocsf: the record (with its seq) as an OCSF event. A record
- * that cannot be mapped (out of memory) goes out as procbind's JSON, so the
- * stream loses nothing. */
-static int pb_emit_ocsf(struct pb_agent *a, struct pb_buf *b, const char *seq)
+/* --events-format ocsf: the record (head: its seq) as an OCSF event. A
+ * record that cannot be mapped (out of memory) goes out as procbind's JSON,
+ * so the stream loses nothing. */
+static int pb_emit_ocsf(struct pb_agent *a, struct pb_buf *b, const char *head)
 {
 	struct pb_buf rec = {0};
 	char *line;
 
-	pb_buf_append(&rec, seq, strlen(seq));
-	if (b->len > 2)
-		pb_buf_append(&rec, ",", 1);
+	pb_buf_append(&rec, head, strlen(head));
 	pb_buf_append(&rec, b->data + 1, b->len - 1);
 	line = rec.failed ? NULL : pb_ocsf_line(rec.data, rec.len, PB_VERSION);
 	if (line) {
@@ -43,7 +42,7 @@ static int pb_emit_ocsf(struct pb_agent *a, struct pb_buf *b, const char *seq)
 
 int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 {
-	char seq[40] = "{\"seq\":null";
+	char seq[40] = "null", head[48];
 
 	if (b->failed) {
 		pb_error("events: out of memory formatting an event");
@@ -51,8 +50,7 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 	}
 	if (a->sink.audit && !pb_audit_append(a->sink.audit, b->data, b->len)) {
 		/* the stream names the trail's record: a SIEM joins the two */
-		snprintf(seq, sizeof(seq), "{\"seq\":%" PRIu64,
-			 pb_audit_appended_seq(a->sink.audit));
+		snprintf(seq, sizeof(seq), "%" PRIu64, pb_audit_appended_seq(a->sink.audit));
 	} else if (a->sink.audit) {
 		struct pb_audit_stats st;
 
@@ -64,15 +62,14 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 				 "enforcement continues",
 				 a->conf.audit_dir, st.dropped);
 	}
-	if (a->conf.events_ocsf)
-		return pb_emit_ocsf(a, b, seq);
-	pb_buf_append(b, "\n", 1);
 	/* {"seq":N, then the record's members: the trail's bytes but for its
 	 * chain link (prev) */
-	fputs(seq, a->sink.out);
-	if (b->len > 3)
-		fputc(',', a->sink.out);
+	snprintf(head, sizeof(head), "{\"seq\":%s%s", seq, b->len > 2 ? "," : "");
+	if (a->conf.events_ocsf)
+		return pb_emit_ocsf(a, b, head);
+	fputs(head, a->sink.out);
 	fwrite(b->data + 1, 1, b->len - 1, a->sink.out);
+	fputc('\n', a->sink.out);
 	a->sink.events_out++;
 	return 0;
 }
@@ -87,4 +84,65 @@ void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint
 	pb_json_str(b, "event", type);
 	pb_json_str(b, "time", ts);
 	pb_json_str(b, "node", a->conf.node);
+}
+
+/* Once a second: the audit trail's time-driven work, and kernel-side loss
+ * written as a gap record. */
+void pb_events_second(struct pb_agent *a)
+{
+	uint64_t cnt[PB_CNT_MAX];
+
+	if (!a->sink.audit)
+		return;
+	if (!pb_counters_read(a, cnt) && cnt[PB_CNT_EVENTS_LOST] > a->sink.lost_reported) {
+		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->sink.line, "reason", "ring_buffer_full");
+		pb_json_u64(&a->sink.line, "events",
+			    cnt[PB_CNT_EVENTS_LOST] - a->sink.lost_reported);
+		pb_json_end(&a->sink.line);
+		pb_emit_line(a, &a->sink.line);
+		a->sink.lost_reported = cnt[PB_CNT_EVENTS_LOST];
+	}
+	pb_audit_tick(a->sink.audit);
+}
+
+/* Open the trail; a log that existed means the agent was down since its
+ * last record: that is a gap. */
+int pb_events_trail_open(struct pb_agent *a)
+{
+	struct pb_audit_recovery rec;
+	char err[512];
+	int ret;
+
+	ret = pb_audit_open(&a->sink.audit, a->conf.audit_dir, a->conf.node, a->key.sk, NULL, &rec,
+			    err, sizeof(err));
+	if (ret)
+		return pb_err(ret, "%s", err);
+	if (rec.torn_bytes)
+		pb_warn("audit: cut a torn last record (%" PRIu64 " bytes) after seq %" PRIu64,
+			rec.torn_bytes, rec.last_seq);
+	if (!rec.fresh) {
+		pb_event_begin(a, &a->sink.line, "gap", pb_now_boot_ns());
+		pb_json_str(&a->sink.line, "reason", "agent_down");
+		pb_json_str(&a->sink.line, "since", rec.last_time[0] ? rec.last_time : NULL);
+		pb_json_u64(&a->sink.line, "after_seq", rec.last_seq);
+		pb_json_end(&a->sink.line);
+		pb_emit_line(a, &a->sink.line);
+	}
+	return 0;
+}
+
+void pb_events_flush(struct pb_agent *a)
+{
+	if (a->sink.audit)
+		pb_audit_flush(a->sink.audit);
+	fflush(a->sink.out);
+}
+
+void pb_events_stop(struct pb_agent *a)
+{
+	pb_audit_close(a->sink.audit);
+	a->sink.audit = NULL;
+	pb_buf_free(&a->sink.line);
+	fflush(a->sink.out);
 }

@@ -31,8 +31,15 @@ void pb_json_start(struct pb_buf *b, uint64_t boot_ns);
 void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 		  const struct pb_task_ref *t);
 /* The attribution caches, made resident before the first event. */
-void pb_attr_init(void);
+/* The audit trail: opened at start (a trail that existed means the agent
+ * was down: a gap record says so); its once-a-second work, with the ring
+ * buffer's losses written as a gap; written out; closed. */
+int pb_events_trail_open(struct pb_agent *a);
+void pb_events_second(struct pb_agent *a);
+void pb_events_flush(struct pb_agent *a); /* the trail's buffer and the stream */
+void pb_events_stop(struct pb_agent *a);
+void pb_attr_init(struct pb_agent *a);
 /* Drop the cached attribution of a process that exited. */
-void pb_attr_forget(uint32_t tgid, uint64_t start, uint64_t ino);
+void pb_attr_forget(struct pb_agent *a, uint32_t tgid, uint64_t start, uint64_t ino);
 
 #endif

@@ -107,7 +107,6 @@ static void pb_guard_name(const struct pb_guard_ctx *g, const struct pb_pkey *p)
 	static struct pb_name n; /* large: not on the stack */
 	char path[64];
 	ssize_t len;
-	int fd;
 
 	if (!bpf_map_lookup_elem(g->names, &p->tgid, &n) &&
 	    n.start_time - n.start_time % PB_TICK_NS == p->start_time - p->start_time % PB_TICK_NS)
@@ -117,11 +116,7 @@ static void pb_guard_name(const struct pb_guard_ctx *g, const struct pb_pkey *p)
 	snprintf(path, sizeof(path), "/proc/%u/exe", p->tgid);
 	len = readlink(path, n.exe, sizeof(n.exe) - 1);
 	n.exe[len > 0 ? len : 0] = 0;
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	len = fd >= 0 ? read(fd, n.args, sizeof(n.args)) : -1;
-	if (fd >= 0)
-		close(fd);
+	len = pb_proc_cmdline(p->tgid, n.args, sizeof(n.args));
 	n.args_len = len > 0 ? (uint32_t)len : 0;
 	bpf_map_update_elem(g->names, &p->tgid, &n, BPF_ANY);
 }

@@ -146,7 +146,7 @@ static int pb_guard_fork(struct pb_agent *a)
 		 * group is not for it. It never needs the node key. */
 		setsid();
 		prctl(PR_SET_NAME, PB_GUARD_COMM);
-		sodium_memzero(a->key.sk, sizeof(a->key.sk));
+		pb_node_key_wipe(&a->key);
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(nul, 1);

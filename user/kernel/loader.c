@@ -68,15 +68,10 @@ static int pb_pin_maps(struct pb_agent *a)
  * default's): one byte each, 8 per element. */
 static __u32 pb_holding_entries(void)
 {
-	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
-	unsigned int pid_max = 0;
+	uint32_t pid_max = pb_pid_max();
 
-	if (!f || fscanf(f, "%u", &pid_max) != 1 || pid_max < PB_DEFAULT_MAX_PROCS)
+	if (pid_max < PB_DEFAULT_MAX_PROCS)
 		pid_max = PB_DEFAULT_MAX_PROCS;
-	if (f)
-		fclose(f);
-	if (pid_max > (1u << 22))
-		pid_max = 1u << 22; /* PID_MAX_LIMIT on 64-bit */
 	return (pid_max + PB_HOLDING_PER_ELEM - 1) / PB_HOLDING_PER_ELEM;
 }
 

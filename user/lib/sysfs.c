@@ -208,12 +208,54 @@ uint64_t pb_ticks_to_ns(uint64_t ticks)
 	return ticks * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
 }
 
+/* Field nth (0: the first) of the numbers after "key" in a status file's
+ * text, or -1. */
+static long pb_status_field(const char *text, const char *key, int nth)
+{
+	const char *p = strstr(text, key);
+	char *end;
+	long v = -1;
+
+	if (!p)
+		return -1;
+	p += strlen(key);
+	for (int i = 0; i <= nth; i++, p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			return -1;
+	}
+	return v;
+}
+
+/* The status file at path, NUL-terminated, in buf: 0 or -errno. */
+static int pb_status_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = 0;
+	return 0;
+}
+
+/* /proc/PID/status, NUL-terminated, in buf: 0 or -errno. */
+static int pb_proc_status(uint32_t pid, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	return pb_status_text(path, buf, len);
+}
+
 int pb_proc_gone(uint32_t tgid, uint64_t start)
 {
-	char path[64], line[128];
+	char buf[4096];
 	struct pb_stat st;
-	int threads = 0;
-	FILE *f;
 
 	if (pb_stat_read(tgid, &st))
 		return 1;
@@ -221,40 +263,26 @@ int pb_proc_gone(uint32_t tgid, uint64_t start)
 		return 1; /* the PID is another process's */
 	if (st.state != 'Z' && st.state != 'X')
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/status", tgid);
-	f = fopen(path, "re");
-	if (!f)
+	if (pb_proc_status(tgid, buf, sizeof(buf)))
 		return 1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Threads: %d", &threads) == 1)
-			break;
-	fclose(f);
-	return threads <= 1;
+	return pb_status_field(buf, "\nThreads:", 0) <= 1;
 }
 
 /* Tgid: and the effective uid (second field of Uid:) from /proc/PID/status. */
 static int pb_status_ids(uint32_t pid, uint32_t *tgid, uint32_t *uid)
 {
-	char path[64], line[256];
-	unsigned int r, e = 0, t = 0;
-	int found = 0;
-	FILE *f;
+	char buf[4096];
+	long t, e;
+	int err = pb_proc_status(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (found != 3 && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %u", &t) == 1)
-			found |= 1;
-		else if (sscanf(line, "Uid: %u %u", &r, &e) == 2)
-			found |= 2;
-	}
-	fclose(f);
-	if (found != 3)
+	if (err)
+		return err;
+	t = pb_status_field(buf, "\nTgid:", 0);
+	e = pb_status_field(buf, "\nUid:", 1);
+	if (t < 0 || e < 0)
 		return -EIO;
-	*tgid = t;
-	*uid = e;
+	*tgid = (uint32_t)t;
+	*uid = (uint32_t)e;
 	return 0;
 }
 
@@ -362,27 +390,33 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
 	return 0;
 }
 
-/* The value after "key" in a status file's text, or -1. */
-static long pb_status_field(const char *text, const char *key)
+ssize_t pb_proc_cmdline(uint32_t tgid, char *buf, size_t len)
 {
-	const char *p = strstr(text, key);
-
-	return p ? strtol(p + strlen(key), NULL, 10) : -1;
-}
-
-static int pb_status_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char path[64];
 	ssize_t n;
+	int fd;
 
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, len - 1);
+	n = read(fd, buf, len);
+	if (n < 0)
+		n = -errno;
 	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
-	buf[n] = 0;
-	return 0;
+	return n;
+}
+
+uint32_t pb_pid_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	unsigned int pid_max = 0;
+
+	if (!f || fscanf(f, "%u", &pid_max) != 1)
+		pid_max = 0;
+	if (f)
+		fclose(f);
+	return pid_max > (1u << 22) ? 1u << 22 : pid_max;
 }
 
 int pb_proc_traced(uint32_t tgid)
@@ -394,12 +428,11 @@ int pb_proc_traced(uint32_t tgid)
 
 	/* one read for the common case: the main thread's tracer, and how
 	 * many threads there are */
-	snprintf(path, sizeof(path), "/proc/%u/status", tgid);
-	if ((ret = pb_status_text(path, buf, sizeof(buf))))
+	if ((ret = pb_proc_status(tgid, buf, sizeof(buf))))
 		return ret;
-	if (pb_status_field(buf, "\nTracerPid:") > 0)
+	if (pb_status_field(buf, "\nTracerPid:", 0) > 0)
 		return 1;
-	if (pb_status_field(buf, "\nThreads:") <= 1)
+	if (pb_status_field(buf, "\nThreads:", 0) <= 1)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%u/task", tgid);
 	dir = opendir(path);
@@ -410,7 +443,7 @@ int pb_proc_traced(uint32_t tgid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%u/task/%.16s/status", tgid, d->d_name);
 		if (!pb_status_text(path, buf, sizeof(buf))) /* else: that thread has exited */
-			traced = pb_status_field(buf, "\nTracerPid:") > 0;
+			traced = pb_status_field(buf, "\nTracerPid:", 0) > 0;
 	}
 	closedir(dir);
 	return traced;

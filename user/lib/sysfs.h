@@ -58,6 +58,11 @@ int pb_proc_task_info(uint32_t pid, const char *cgroup_root, struct pb_task_info
  * the inode the kernel reported (dev as the kernel encodes it): 0, or
  * -ESTALE (out is "") when the PID has exec'd or gone since, or -errno. */
 int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len);
+/* /proc/PID/cmdline as the kernel gives it (the arguments NUL-separated), at
+ * most len bytes: how many (0: a zombie's or a kernel thread's), or -errno. */
+ssize_t pb_proc_cmdline(uint32_t tgid, char *buf, size_t len);
+/* kernel.pid_max, at most PID_MAX_LIMIT (4M on 64-bit); 0 when unreadable. */
+uint32_t pb_pid_max(void);
 
 /* The cgroup v2 of a live process, from /proc/PID/cgroup: its path below
  * root (rel) and its id. 0, -ENOENT (no v2 line, or gone) or -errno. */

@@ -92,6 +92,19 @@ int pb_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int pb_parse_dec(const char *p, const char *end, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	const char *q = p;
+
+	while (q < end && *q >= '0' && *q <= '9' && q - p < 20)
+		v = v * 10 + (unsigned)(*q++ - '0');
+	if (q == p)
+		return -1;
+	*out = v;
+	return (int)(q - p);
+}
+
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;

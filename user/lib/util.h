@@ -55,6 +55,9 @@ int pb_errf(char *err, size_t errlen, int code, const char *fmt, ...)
 /* Write all of buf to fd (a short write is continued, EINTR retried): 0 or
  * -errno. */
 int pb_write_full(int fd, const void *buf, size_t len);
+/* The decimal digits at p (before end) -> *out: how many, or -1. Never
+ * reads past end (sscanf would strlen the whole buffer). */
+int pb_parse_dec(const char *p, const char *end, unsigned long long *out);
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A TCP listening address, numeric only (no name is looked up):
  * "127.0.0.1:9464", "[::1]:9464", or ":9464" and "[::]:9464" for every

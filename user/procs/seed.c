@@ -66,7 +66,7 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 	int err = pb_seed_one(a, ti, exe, sizeof(exe));
 
 	if (!err)
-		a->kern.seeded++;
+		a->procs.seeded++;
 	else if (err != -EEXIST && err != -ESRCH)
 		pb_warn("seed: seed pid %u: %s", ti->proc.tgid, strerror(-err));
 	return 0;
@@ -74,6 +74,6 @@ static int pb_seed_cb(const struct pb_task_info *ti, void *ctx)
 
 int pb_seed(struct pb_agent *a)
 {
-	a->kern.seeded = 0;
+	a->procs.seeded = 0;
 	return pb_walk(a, 0, pb_seed_cb, a);
 }

@@ -115,6 +115,8 @@ struct pb_scan_ctx {
 	unsigned int matched;
 };
 
+/* nftw(3) passes its callback no argument of ours: the walk's context, set
+ * for the walk's length only (not state: nothing lives in it between walks). */
 static __thread struct pb_scan_ctx *pb_scan;
 
 static int pb_scan_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -464,7 +466,41 @@ int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, 
 	return 0;
 }
 
+int pb_purpose_open(struct pb_agent *a, const char *path, char *err, size_t errlen)
+{
+	struct pb_policy *p = &a->purpose.policy;
+	int ret = pb_policy_load(path, p, err, errlen);
+
+	if (ret || p->max_procs)
+		return ret;
+	/* One record per process: with pid_max slots the map cannot fill (the
+	 * map is not preallocated; the kernel keeps ~16 bytes per slot of hash
+	 * buckets and a record per live process). */
+	p->max_procs = pb_pid_max();
+	if (p->max_procs < 1024)
+		p->max_procs = PB_DEFAULT_MAX_PROCS;
+	return 0;
+}
+
+void pb_purpose_take(struct pb_agent *a, struct pb_policy *np)
+{
+	np->max_procs = a->purpose.policy.max_procs;
+	np->max_creds = a->purpose.policy.max_creds;
+	pb_policy_free(&a->purpose.policy);
+	a->purpose.policy = *np;
+	a->purpose.policy_loaded = pb_now_boot_ns();
+}
+
+void pb_purpose_stop(struct pb_agent *a)
+{
+	free(a->purpose.pending);
+	a->purpose.pending = NULL;
+	a->purpose.npending = a->purpose.cappending = 0;
+	pb_policy_free(&a->purpose.policy);
+}
+
 void pb_purpose_loaded(struct pb_agent *a)
 {
+	a->purpose.policy_loaded = pb_now_boot_ns();
 	pb_purpose_emit(a, "policy_loaded", a->conf.policy_path, NULL, &a->purpose.policy, 0);
 }

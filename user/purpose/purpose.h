@@ -16,7 +16,14 @@
  * (after an adopted state's) and at each reload. On failure the generation
  * in force stays and err says why. */
 int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, size_t errlen);
-void pb_purpose_loaded(struct pb_agent *a); /* policy_loaded event */
+/* At start: the policy file at path into the state, the process map's size
+ * from pid_max unless the policy sets it. 0, or -errno and err. */
+int pb_purpose_open(struct pb_agent *a, const char *path, char *err, size_t errlen);
+/* A reload's policy, switched to (pb_purpose_switch), becomes the one in
+ * force (np is taken; the map sizes stay those of the start). */
+void pb_purpose_take(struct pb_agent *a, struct pb_policy *np);
+void pb_purpose_stop(struct pb_agent *a);
+void pb_purpose_loaded(struct pb_agent *a); /* the start's policy_loaded event */
 int pb_purpose_install(struct pb_agent *a, const struct pb_policy *p, uint32_t gen, char *err,
 		       size_t errlen);
 int pb_purpose_activate(struct pb_agent *a, uint32_t gen, const struct pb_policy *p);

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The agent module's state (agent/): what procbindd was told, the ring
+ * buffer's consumer, the sockets it serves. Written by agent/ only. */
+#ifndef PB_AGENT_STATE_H
+#define PB_AGENT_STATE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "procbind/abi.h"
+
+struct ring_buffer;
+struct MHD_Daemon;
+
+/* What procbindd was told: flags, or their defaults. */
+struct pb_agent_conf {
+	char policy_path[PATH_MAX];
+	int mode_override; /* -1: take the policy's */
+	char state_dir[PATH_MAX];
+	char cred_dir[PATH_MAX];
+	char socket_path[PATH_MAX];
+	char workload_socket[PATH_MAX]; /* "" = none */
+	char cgroup_root[PATH_MAX];
+	char bpffs[PATH_MAX];
+	char pin_dir[PATH_MAX];
+	char node[64];
+	char k8s_dir[PATH_MAX]; /* the kubelet's container log links */
+	char audit_dir[PATH_MAX];
+	char metrics_file[PATH_MAX]; /* "" = none */
+	char metrics_addr[64];	     /* HOST:PORT for HTTP; "" = none */
+	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
+	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
+	int file_guard;	  /* guard credential files with fanotify (default on) */
+	int acquire_tp;	  /* the open(2) syscall tracepoints (default off: they tax every task) */
+	int events_ocsf;  /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
+	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
+};
+
+enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
+enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
+
+/* Allowed (process, destination) pairs already recorded. Open addressing;
+ * a process's entries go at its exit, and the table is emptied when half
+ * full (a later repeat is then recorded once more, never lost). */
+#define PB_DEDUP_SLOTS (1u << 16)
+
+struct pb_dedup {
+	struct pb_pkey proc; /* tgid 0: free; UINT32_MAX: removed */
+	uint64_t dest;
+	uint32_t repeats;
+};
+
+/* The ring buffer's consumer (ringbuf.c). The kernel's events, each
+ * counted once: events_sent (kernel) = received once drained; received =
+ * recorded + folded + dropped. */
+struct pb_drain {
+	struct ring_buffer *rb;
+	uint64_t received;  /* records read from the ring buffer */
+	uint64_t recorded;  /* ...that became a line of their own */
+	uint64_t folded;    /* ...counted in another line (an allowed connect
+				* repeated: its exit record's allow_repeats) or
+				* not a line (a new cgroup, matched silently) */
+	uint32_t rb_budget;    /* records this drain may still take */
+	uint64_t dropped;   /* ...too short, of no known type, or not
+				* formatted for want of memory (each logged) */
+	uint64_t guard_lost; /* the guard queue's losses already written as a gap */
+	/* Allowed (process, destination) pairs already recorded (ringbuf.c). */
+	struct pb_dedup dedup[PB_DEDUP_SLOTS];
+	uint32_t dedup_used;
+};
+
+/* The metrics endpoint (metrics_http.c): its server's thread reads text
+ * under lock, the agent's loop replaces it. */
+struct pb_http {
+	int fd; /* the listening socket, until the daemon takes it; -1 */
+	char addr[64];
+	struct MHD_Daemon *d;
+	pthread_mutex_t lock;
+	char *text; /* the latest rendering, NUL-terminated */
+	size_t len;
+};
+
+static inline void pb_http_state_init(struct pb_http *h)
+{
+	h->fd = -1;
+	pthread_mutex_init(&h->lock, NULL);
+}
+
+/* The sockets the agent serves (control.c, workload.c). */
+struct pb_serve {
+	struct pb_conn_pool ctl, wl;
+};
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The event module's state (events/): where every event goes, and the
+ * attribution caches. Written by events/ only. */
+#ifndef PB_EVENTS_STATE_H
+#define PB_EVENTS_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "match.h"
+#include "procbind/abi.h"
+
+struct pb_audit;
+
+/* The attribution of processes and cgroups (attr.c), looked up once per
+ * process and per cgroup, not per event: /proc reads and open_by_handle_at
+ * cost more than the rest of an event. */
+#define PB_CACHE_SLOTS 4096
+#define PB_ARGS_LEN    256
+
+struct pb_proc_attr {
+	uint32_t tgid;
+	uint64_t start, exe_ino;
+	char exe[PB_PATH_LEN * 2];
+	char args[PB_ARGS_LEN]; /* "" when unknown */
+	int exe_ok, args_ok;
+};
+
+struct pb_cg_attr {
+	uint64_t id;
+	char path[PB_PATH_LEN * 2];
+	struct pb_k8s_ref k8s;
+	int is_pod;
+};
+
+/* events/: where every event goes. */
+struct pb_sink {
+	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
+	uint64_t lost_reported; /* events_lost already written as a gap */
+	uint64_t audit_errors_logged;
+	struct pb_buf line; /* scratch for one JSON line */
+	uint64_t events_out; /* lines written, the agent's own included */
+	FILE *out; /* event stream (stdout) */
+	struct pb_proc_attr pcache[PB_CACHE_SLOTS];
+	struct pb_cg_attr cgcache[PB_CACHE_SLOTS];
+};
+
+static inline void pb_sink_state_init(struct pb_sink *s)
+{
+	s->out = stdout;
+}
+
+
+#endif
