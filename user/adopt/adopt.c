@@ -356,6 +356,119 @@ static int pb_guard_found(struct pb_agent *a, uint64_t id, uint64_t old_vol,
 	return pb_guard_mark(a, f->fd, NULL);
 }
 
+/* The holder's executable, for an entry whose holder is an executable:
+ * into m's binding. 0, or -ENOENT (refused, said why). */
+static int pb_bind_holder_exe(struct pb_agent *a, const struct pb_adopt *ad, const char *cg,
+			      uint32_t pid, struct pb_cred_meta *m)
+{
+	int efd = pb_open_in_root(pid, ad->holder_exe, O_PATH);
+	struct stat st;
+	char why[256];
+
+	if (efd < 0 || fstat(efd, &st)) {
+		snprintf(why, sizeof(why), "holder executable %s: %s", ad->holder_exe,
+			 strerror(efd < 0 ? -efd : errno));
+		if (efd >= 0)
+			close(efd);
+		pb_emit_refused(a, ad, cg, why);
+		return -ENOENT;
+	}
+	close(efd);
+	m->bind.exe_dev = pb_dev_to_kernel(st.st_dev);
+	m->bind.exe_ino = st.st_ino;
+	m->bind.flags |= PB_CRED_HOLDER_EXE;
+	return 0;
+}
+
+/* The credential's record for entry ad's file f in container cg: the
+ * binding, the names, and the holder if it runs already (else the guard
+ * binds the first rightful opener). 0, or -errno (refused and said, or
+ * -ENOMEM). */
+static int pb_bind_record(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
+			  const char *cg, const char *dir, uint32_t pid,
+			  const struct pb_k8s_meta *meta, const struct pb_found *f,
+			  struct pb_cred_meta *m)
+{
+	struct pb_task_info ti;
+	char pod[320] = "";
+	int err;
+
+	m->bind.cgroup_id = cgid;
+	m->bind.expires = UINT64_MAX;
+	m->bind.ident = ad->ident;
+	m->bind.flags = PB_CRED_ADOPTED | (ad->inherit_children ? PB_CRED_INHERIT_CHILDREN : 0);
+	if (ad->holder == PB_HOLDER_EXE && (err = pb_bind_holder_exe(a, ad, cg, pid, m)))
+		return err;
+	snprintf(m->identity, sizeof(m->identity), "%s", ad->identity);
+	if (meta)
+		snprintf(pod, sizeof(pod), "%s/%s", meta->namespace_, meta->pod);
+	if (pb_cred_meta_set(&m->adopt, ad->name) || pb_cred_meta_set(&m->path, ad->path) ||
+	    pb_cred_meta_set(&m->cgroup, cg) || pb_cred_meta_set(&m->pod, pod) ||
+	    pb_cred_meta_set(&m->container, meta ? meta->container : NULL))
+		return pb_err(-ENOMEM, "adopt: out of memory");
+	m->issued = pb_now_boot_ns();
+	m->file = f->key;
+	if (!pb_find_holder(a, ad, dir, &m->bind, &ti)) {
+		struct pb_cred kc;
+
+		/* main's executable is bound at its first open (pb_exe_unbound);
+		 * an earlier agent's binding of the same id keeps the one bound */
+		m->bind.owner = ti.proc;
+		if (ad->holder == PB_HOLDER_MAIN &&
+		    !bpf_map_lookup_elem(PB_MAP(a, creds), &m->id, &kc) &&
+		    pb_pkey_is(&kc.owner, &ti.proc)) {
+			m->bind.exe_dev = kc.exe_dev;
+			m->bind.exe_ino = kc.exe_ino;
+		}
+		memcpy(m->comm, ti.comm, sizeof(m->comm));
+		m->uid = ti.uid;
+	}
+	return 0;
+}
+
+/* Into the kernel: the credential, then the file and its mark, then the
+ * protect rules; all undone on a failure (refused and said why). */
+static int pb_bind_register(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
+			    const char *cg, const struct pb_cred_meta *m, const struct pb_found *f)
+{
+	char why[256];
+	int err;
+
+	err = bpf_map_update_elem(PB_MAP(a, creds), &m->id, &m->bind, BPF_ANY) ? -errno : 0;
+	if (!err)
+		err = pb_guard_found(a, m->id, 0, f);
+	if (!err && ad->nprotect)
+		err = pb_protect_write(a, cgid, ad, m->id);
+	if (!err)
+		return 0;
+	snprintf(why, sizeof(why), "%s: %s%s", ad->path, strerror(-err),
+		 err == -E2BIG || err == -ENOSPC ? " (a map is full)" : "");
+	bpf_map_delete_elem(PB_MAP(a, adopt_cg), &cgid);
+	pb_delete_by_value(PB_MAP(a, cred_files), sizeof(struct pb_file_key), m->id, NULL, NULL);
+	pb_delete_by_value(PB_MAP(a, adopt_files), sizeof(struct pb_adopt_file_key), m->id, NULL,
+			   NULL);
+	bpf_map_delete_elem(PB_MAP(a, creds), &m->id);
+	pb_emit_refused(a, ad, cg, why);
+	return err;
+}
+
+/* Room for one more binding and one more credential: 0 or -ENOMEM. */
+static int pb_bind_room(struct pb_agent *a)
+{
+	if (a->adopt.n == a->adopt.cap) {
+		size_t cap = a->adopt.cap ? a->adopt.cap * 2 : 8;
+		struct pb_binding *v = realloc(a->adopt.v, cap * sizeof(*v));
+
+		if (v) {
+			a->adopt.v = v;
+			a->adopt.cap = cap;
+		}
+	}
+	if (a->adopt.n == a->adopt.cap || pb_creds_reserve(a))
+		return pb_err(-ENOMEM, "adopt: out of memory");
+	return 0;
+}
+
 /* Bind entry ad in the container at cgroup path cg (id cgid). -EAGAIN: not
  * yet (no process, no file); another -errno: refused (an event says why). */
 static int pb_bind(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid, const char *cg,
@@ -363,9 +476,8 @@ static int pb_bind(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
 {
 	struct pb_cred_meta m = {0}, *mp;
 	struct pb_binding bd = {0};
-	struct pb_task_info ti;
 	struct pb_found f;
-	char dir[PATH_MAX * 2], why[256], pod[320];
+	char dir[PATH_MAX * 2], why[256];
 	uint64_t other;
 	uint32_t pid;
 	int err;
@@ -393,89 +505,14 @@ static int pb_bind(struct pb_agent *a, const struct pb_adopt *ad, uint64_t cgid,
 		close(f.fd);
 		return -EEXIST;
 	}
-	if (a->adopt.n == a->adopt.cap) {
-		size_t cap = a->adopt.cap ? a->adopt.cap * 2 : 8;
-		struct pb_binding *v = realloc(a->adopt.v, cap * sizeof(*v));
-
-		if (v) {
-			a->adopt.v = v;
-			a->adopt.cap = cap;
-		}
-	}
-	if (a->adopt.n == a->adopt.cap || pb_creds_reserve(a)) {
-		close(f.fd);
-		return pb_err(-ENOMEM, "adopt: out of memory");
-	}
-	m.bind.cgroup_id = cgid;
-	m.bind.expires = UINT64_MAX;
-	m.bind.ident = ad->ident;
-	m.bind.flags = PB_CRED_ADOPTED | (ad->inherit_children ? PB_CRED_INHERIT_CHILDREN : 0);
-	if (ad->holder == PB_HOLDER_EXE) {
-		int efd = pb_open_in_root(pid, ad->holder_exe, O_PATH);
-		struct stat st;
-
-		if (efd < 0 || fstat(efd, &st)) {
-			snprintf(why, sizeof(why), "holder executable %s: %s", ad->holder_exe,
-				 strerror(efd < 0 ? -efd : errno));
-			if (efd >= 0)
-				close(efd);
-			close(f.fd);
-			pb_emit_refused(a, ad, cg, why);
-			return -ENOENT;
-		}
-		close(efd);
-		m.bind.exe_dev = pb_dev_to_kernel(st.st_dev);
-		m.bind.exe_ino = st.st_ino;
-		m.bind.flags |= PB_CRED_HOLDER_EXE;
-	}
-	snprintf(m.identity, sizeof(m.identity), "%s", ad->identity);
-	pod[0] = 0;
-	if (meta)
-		snprintf(pod, sizeof(pod), "%s/%s", meta->namespace_, meta->pod);
-	if (pb_cred_meta_set(&m.adopt, ad->name) || pb_cred_meta_set(&m.path, ad->path) ||
-	    pb_cred_meta_set(&m.cgroup, cg) || pb_cred_meta_set(&m.pod, pod) ||
-	    pb_cred_meta_set(&m.container, meta ? meta->container : NULL)) {
-		pb_cred_meta_clear(&m);
-		close(f.fd);
-		return pb_err(-ENOMEM, "adopt: out of memory");
-	}
-	m.issued = pb_now_boot_ns();
-	m.file = f.key;
-	/* the holder, if it runs already (else the guard binds the first
-	 * rightful opener) */
-	if (!pb_find_holder(a, ad, dir, &m.bind, &ti)) {
-		struct pb_cred kc;
-
-		/* main's executable is bound at its first open (pb_exe_unbound);
-		 * an earlier agent's binding of the same id keeps the one bound */
-		m.bind.owner = ti.proc;
-		if (ad->holder == PB_HOLDER_MAIN &&
-		    !bpf_map_lookup_elem(PB_MAP(a, creds), &m.id, &kc) &&
-		    pb_pkey_is(&kc.owner, &ti.proc)) {
-			m.bind.exe_dev = kc.exe_dev;
-			m.bind.exe_ino = kc.exe_ino;
-		}
-		memcpy(m.comm, ti.comm, sizeof(m.comm));
-		m.uid = ti.uid;
-	}
-	/* creds, then the file and its mark, then protect */
-	err = bpf_map_update_elem(PB_MAP(a, creds), &m.id, &m.bind, BPF_ANY) ? -errno : 0;
+	err = pb_bind_room(a);
 	if (!err)
-		err = pb_guard_found(a, m.id, 0, &f);
-	if (!err && ad->nprotect)
-		err = pb_protect_write(a, cgid, ad, m.id);
+		err = pb_bind_record(a, ad, cgid, cg, dir, pid, meta, &f, &m);
+	if (!err)
+		err = pb_bind_register(a, ad, cgid, cg, &m, &f);
 	close(f.fd);
 	if (err) {
-		snprintf(why, sizeof(why), "%s: %s%s", ad->path, strerror(-err),
-			 err == -E2BIG || err == -ENOSPC ? " (a map is full)" : "");
-		bpf_map_delete_elem(PB_MAP(a, adopt_cg), &cgid);
-		pb_delete_by_value(PB_MAP(a, cred_files), sizeof(struct pb_file_key), m.id, NULL,
-				   NULL);
-		pb_delete_by_value(PB_MAP(a, adopt_files), sizeof(struct pb_adopt_file_key), m.id,
-				   NULL, NULL);
-		bpf_map_delete_elem(PB_MAP(a, creds), &m.id);
 		pb_cred_meta_clear(&m);
-		pb_emit_refused(a, ad, cg, why);
 		return err;
 	}
 	pb_fast_bump(a);

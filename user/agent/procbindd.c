@@ -318,14 +318,29 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	fflush(a->sink.out);
 }
 
-static int pb_run(struct pb_agent *a)
+/* The event loop's descriptors: one epoll over the signals, the drain
+ * timer, the sockets, the ring buffer and the guard process. */
+struct pb_loop {
+	int ep, sfd, tfd, lfd, wfd, rbfd;
+	unsigned int ticks;
+};
+
+static void pb_loop_watch(struct pb_loop *l, int fd)
 {
-	struct epoll_event ev, evs[8];
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	if (fd >= 0)
+		epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Signals into a signalfd, the timer, the control and workload sockets, the
+ * metrics server: 0 or -errno (logged). */
+static int pb_loop_open(struct pb_agent *a, struct pb_loop *l)
+{
 	struct itimerspec its = {.it_interval = {0, PB_DRAIN_MS * 1000000L},
 				 .it_value = {0, PB_DRAIN_MS * 1000000L}};
-	int ep = -1, sfd = -1, tfd = -1, lfd = -1, wfd = -1, rbfd, ret = 0;
-	unsigned int ticks = 0;
 	sigset_t mask;
+	int ret;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -334,154 +349,282 @@ static int pb_run(struct pb_agent *a)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (ep < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
-		ret = pb_err(-errno, "agent: event loop setup: %m");
-		goto out;
-	}
-	lfd = pb_control_listen(a);
-	if (lfd < 0) {
-		ret = lfd;
-		goto out;
-	}
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	l->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (l->ep < 0 || l->sfd < 0 || l->tfd < 0 || timerfd_settime(l->tfd, 0, &its, NULL))
+		return pb_err(-errno, "agent: event loop setup: %m");
+	l->lfd = pb_control_listen(a);
+	if (l->lfd < 0)
+		return l->lfd;
 	if (a->conf.workload_socket[0]) {
-		wfd = pb_workload_listen(a);
-		if (wfd < 0) {
-			ret = wfd;
-			goto out;
-		}
+		l->wfd = pb_workload_listen(a);
+		if (l->wfd < 0)
+			return l->wfd;
 	}
 	/* after the signals are blocked: the server's thread inherits that */
 	if (a->conf.metrics_addr[0]) {
 		ret = pb_metrics_http_start(a);
 		if (ret)
-			goto out;
+			return ret;
 		pb_metrics_write(a); /* the first scrape finds metrics */
 	}
-	rbfd = ring_buffer__epoll_fd(a->drain.rb);
-	ev.events = EPOLLIN;
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-	ev.data.fd = lfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-	ev.data.fd = rbfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
-	if (wfd >= 0) {
-		ev.data.fd = wfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
-	}
-	if (a->guard.pidfd >= 0) {
-		ev.data.fd = a->guard.pidfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, a->guard.pidfd, &ev);
-	}
+	l->rbfd = ring_buffer__epoll_fd(a->drain.rb);
+	pb_loop_watch(l, l->sfd);
+	pb_loop_watch(l, l->tfd);
+	pb_loop_watch(l, l->lfd);
+	pb_loop_watch(l, l->rbfd);
+	pb_loop_watch(l, l->wfd);
+	pb_loop_watch(l, a->guard.pidfd);
+	return 0;
+}
 
-	pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
-		a->conf.socket_path);
-	pb_emit_lifecycle(a, "agent_started");
-
-	for (;;) {
-		int n = epoll_wait(ep, evs, 8, -1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = pb_err(-errno, "agent: epoll_wait: %m");
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				if (si.ssi_signo == SIGHUP) {
-					char why[1024];
-
-					/* Decisions before the swap are reported
-					 * before the policy_loaded event. */
-					pb_events_drain(a, PB_DRAIN_WHOLE);
-					if (pb_reload(a, why, sizeof(why)))
-						pb_error("%s", why);
-					pb_events_flush(a);
-					continue;
-				}
-				pb_info("agent: signal %u, stopping", si.ssi_signo);
-				goto stop;
-			} else if (fd == tfd) {
-				uint64_t exp;
-
-				if (read(tfd, &exp, sizeof(exp)) < 0)
-					continue;
-				/* The timer, not the wake-up, guarantees the drain. */
-				pb_events_drain(a, PB_DRAIN_STEP);
-				pb_guard_drain(a);
-				if (a->purpose.npending)
-					pb_purpose_tick(a);
-				pb_adopt_tick(a);
-				pb_workload_expire(a, ep);
-				pb_control_expire(a, ep);
-				if (++ticks % (1000 / PB_DRAIN_MS) == 0) {
-					pb_creds_tick(a);
-					pb_events_second(a);
-					pb_metrics_write(a);
-					/* what a burst freed goes back to the node */
-					malloc_trim(0);
-				}
-				pb_events_flush(a);
-			} else if (fd == lfd) {
-				pb_control_accept(a, ep);
-			} else if (pb_control_owns(a, fd)) {
-				pb_control_io(a, fd, evs[i].events, ep);
-			} else if (fd == rbfd) {
-				/* level-triggered: what is left wakes the next round */
-				pb_events_drain(a, PB_DRAIN_STEP);
-				pb_events_flush(a);
-			} else if (fd == wfd) {
-				pb_workload_accept(a, ep);
-			} else if (pb_workload_owns(a, fd)) {
-				pb_workload_io(a, fd, evs[i].events, ep);
-			} else if (fd == a->guard.pidfd) {
-				/* The guard died: its group lives on in this agent,
-				 * and a new guard answers what queued meanwhile. */
-				epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-				if (pb_guard_respawn(a)) {
-					ret = pb_err(-EIO, "agent: the file guard cannot be restarted");
-					goto stop;
-				}
-				ev.data.fd = a->guard.pidfd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, a->guard.pidfd, &ev);
-				pb_guard_drain(a);
-			}
-		}
-	}
-stop:
-	pb_events_drain(a, PB_DRAIN_WHOLE);
-	pb_guard_drain(a);
-	pb_emit_lifecycle(a, "agent_stopped");
-	pb_events_stop(a);
-out:
-	if (lfd >= 0) {
-		close(lfd);
+static void pb_loop_close(struct pb_agent *a, struct pb_loop *l)
+{
+	if (l->lfd >= 0) {
+		close(l->lfd);
 		unlink(a->conf.socket_path);
 	}
-	if (wfd >= 0) {
-		close(wfd);
+	if (l->wfd >= 0) {
+		close(l->wfd);
 		unlink(a->conf.workload_socket);
 	}
 	pb_metrics_http_stop(a);
-	if (tfd >= 0)
-		close(tfd);
-	if (sfd >= 0)
-		close(sfd);
-	if (ep >= 0)
-		close(ep);
+	if (l->tfd >= 0)
+		close(l->tfd);
+	if (l->sfd >= 0)
+		close(l->sfd);
+	if (l->ep >= 0)
+		close(l->ep);
+}
+
+/* A signal: SIGHUP reloads the policy (0); SIGINT and SIGTERM stop (1). */
+static int pb_on_signal(struct pb_agent *a, struct pb_loop *l)
+{
+	struct signalfd_siginfo si;
+	char why[1024];
+
+	if (read(l->sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo != SIGHUP) {
+		pb_info("agent: signal %u, stopping", si.ssi_signo);
+		return 1;
+	}
+	/* Decisions before the swap are reported before the policy_loaded
+	 * event. */
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	if (pb_reload(a, why, sizeof(why)))
+		pb_error("%s", why);
+	pb_events_flush(a);
+	return 0;
+}
+
+/* Every PB_DRAIN_MS: the timer, not the wake-up, guarantees the drain; once
+ * a second, the credentials' tick, the trail's, the metrics. */
+static void pb_on_tick(struct pb_agent *a, struct pb_loop *l)
+{
+	uint64_t exp;
+
+	if (read(l->tfd, &exp, sizeof(exp)) < 0)
+		return;
+	pb_events_drain(a, PB_DRAIN_STEP);
+	pb_guard_drain(a);
+	if (a->purpose.npending)
+		pb_purpose_tick(a);
+	pb_adopt_tick(a);
+	pb_workload_expire(a, l->ep);
+	pb_control_expire(a, l->ep);
+	if (++l->ticks % (1000 / PB_DRAIN_MS) == 0) {
+		pb_creds_tick(a);
+		pb_events_second(a);
+		pb_metrics_write(a);
+		/* what a burst freed goes back to the node */
+		malloc_trim(0);
+	}
+	pb_events_flush(a);
+}
+
+/* The guard died: its group lives on in this agent, and a new guard answers
+ * what queued meanwhile. 0, or -EIO when none can be started. */
+static int pb_on_guard_exit(struct pb_agent *a, struct pb_loop *l)
+{
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, a->guard.pidfd, NULL);
+	if (pb_guard_respawn(a))
+		return pb_err(-EIO, "agent: the file guard cannot be restarted");
+	pb_loop_watch(l, a->guard.pidfd);
+	pb_guard_drain(a);
+	return 0;
+}
+
+/* Until a signal stops it (0) or the loop cannot go on (-errno). */
+static int pb_loop_run(struct pb_agent *a, struct pb_loop *l)
+{
+	struct epoll_event evs[8];
+
+	for (;;) {
+		int n = epoll_wait(l->ep, evs, 8, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pb_err(-errno, "agent: epoll_wait: %m");
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, ret;
+
+			if (fd == l->sfd) {
+				if (pb_on_signal(a, l))
+					return 0;
+			} else if (fd == l->tfd) {
+				pb_on_tick(a, l);
+			} else if (fd == l->lfd) {
+				pb_control_accept(a, l->ep);
+			} else if (pb_control_owns(a, fd)) {
+				pb_control_io(a, fd, evs[i].events, l->ep);
+			} else if (fd == l->rbfd) {
+				/* level-triggered: what is left wakes the next round */
+				pb_events_drain(a, PB_DRAIN_STEP);
+				pb_events_flush(a);
+			} else if (fd == l->wfd) {
+				pb_workload_accept(a, l->ep);
+			} else if (pb_workload_owns(a, fd)) {
+				pb_workload_io(a, fd, evs[i].events, l->ep);
+			} else if (fd == a->guard.pidfd && (ret = pb_on_guard_exit(a, l))) {
+				return ret;
+			}
+		}
+	}
+}
+
+/* Serve until stopped: ready, the loop, and the last drain. */
+static int pb_run(struct pb_agent *a)
+{
+	struct pb_loop l = {.ep = -1, .sfd = -1, .tfd = -1, .lfd = -1, .wfd = -1, .rbfd = -1};
+	int ret = pb_loop_open(a, &l);
+
+	if (!ret) {
+		pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
+			a->conf.socket_path);
+		pb_emit_lifecycle(a, "agent_started");
+		ret = pb_loop_run(a, &l);
+		pb_events_drain(a, PB_DRAIN_WHOLE);
+		pb_guard_drain(a);
+		pb_emit_lifecycle(a, "agent_stopped");
+		pb_events_stop(a);
+	}
+	pb_loop_close(a, &l);
 	return ret;
+}
+
+/* What procbindd was told, into its configuration. */
+static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
+{
+	struct pb_agent_conf *c = &a->conf;
+
+	if (args->pin_dir)
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", args->pin_dir);
+	else
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s/procbind", args->bpffs);
+	c->seed_source = args->seed;
+	c->lsm_mode = args->lsm;
+	c->file_guard = args->file_guard;
+	c->events_ocsf = args->ocsf;
+	c->acquire_tp = args->acquire_tp;
+	c->dead_retention = args->dead_retention;
+	c->mode_override = args->mode; /* kept across reloads */
+	snprintf(c->k8s_dir, sizeof(c->k8s_dir), "%s", args->k8s_dir);
+	if (args->metrics_file)
+		snprintf(c->metrics_file, sizeof(c->metrics_file), "%s", args->metrics_file);
+	if (args->metrics_addr)
+		snprintf(c->metrics_addr, sizeof(c->metrics_addr), "%s", args->metrics_addr);
+	if (args->audit_dir)
+		snprintf(c->audit_dir, sizeof(c->audit_dir), "%s", args->audit_dir);
+	else
+		snprintf(c->audit_dir, sizeof(c->audit_dir), "%s/audit", args->state_dir);
+	if (!realpath(args->policy, c->policy_path))
+		snprintf(c->policy_path, sizeof(c->policy_path), "%s", args->policy);
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", args->state_dir);
+	snprintf(c->cred_dir, sizeof(c->cred_dir), "%s/creds", args->state_dir);
+	snprintf(c->socket_path, sizeof(c->socket_path), "%s", args->socket);
+	snprintf(c->workload_socket, sizeof(c->workload_socket), "%s",
+		 strcmp(args->workload_socket, "off") ? args->workload_socket : "");
+	snprintf(c->bpffs, sizeof(c->bpffs), "%s", args->bpffs);
+	if (gethostname(c->node, sizeof(c->node)))
+		snprintf(c->node, sizeof(c->node), "unknown");
+}
+
+/* The kernel side, in order: the probe, the state directory, the key and
+ * the trail; the programs loaded (or adopted), the policy in, the hooks
+ * attached; what an earlier agent minted; the guard; adopted files; the
+ * ring buffer; the processes that predate the agent. 0 or -errno (logged). */
+static int pb_agent_start(struct pb_agent *a, const char *cgroup_root)
+{
+	char why[512];
+	int err;
+
+	/* A port in use is refused before anything is loaded. */
+	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a, a->conf.metrics_addr)))
+		return err;
+	/* The probe reports a missing cgroup v2 mount with the rest. */
+	err = pb_cgroup2_find(cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
+	if (pb_probe(a, stderr)) {
+		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
+		return err ? err : -ENOTSUP;
+	}
+	if (err || (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
+	    (err = pb_events_trail_open(a)))
+		return err;
+	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->conf.cgroup_root, a->conf.bpffs);
+
+	if ((err = pb_loader_start(a)))
+		return err;
+	if ((err = pb_purpose_switch(a, &a->purpose.policy, why, sizeof(why)))) {
+		pb_error("purpose: policy: %s", why);
+		return err;
+	}
+	if ((err = pb_loader_attach(a)))
+		return err;
+	/* The kernel kept enforcing; take over what it enforces. */
+	if (a->kern.adopted && (err = pb_creds_load(a)))
+		return err;
+	/* Every live credential file is marked in this agent's guard group
+	 * before the guard an earlier agent left stops, and before ready. */
+	if ((err = pb_guard_start(a)) || (err = pb_creds_guard_all(a)))
+		return err;
+	pb_adopt_policy(a); /* the files pods already have, marked too */
+	pb_guard_retire(a);
+	if (!a->kern.adopted) {
+		/* Token files of an earlier run name credentials no kernel map
+		 * holds: they would not be enforced, so they must not be used. */
+		pb_clear_stale_tokens(a);
+		if ((err = pb_creds_journal_reset(a)))
+			return err;
+	}
+	pb_events_init(a);
+	a->drain.rb =
+	    ring_buffer__new(bpf_map__fd(a->kern.skel->maps.events), pb_events_handle, a, NULL);
+	if (!a->drain.rb)
+		return pb_err(-errno, "agent: ring buffer: %m");
+	if ((err = pb_seed(a)))
+		return err;
+	pb_info("agent: %u hooks attached, %lu existing processes seeded from %s", a->kern.nlinks,
+		(unsigned long)a->procs.seeded,
+		a->kern.walk_proc ? "/proc (start times to the tick until a hook sees each)"
+				  : "the task iterator");
+	pb_purpose_loaded(a);
+	return 0;
+}
+
+/* In the reverse order of the start; what is pinned stays pinned. */
+static void pb_agent_stop(struct pb_agent *a)
+{
+	pb_metrics_http_stop(a);
+	ring_buffer__free(a->drain.rb);
+	a->drain.rb = NULL;
+	pb_loader_stop(a);
+	pb_events_stop(a);
+	pb_creds_stop(a);
+	pb_purpose_stop(a);
+	fflush(stdout);
 }
 
 int main(int argc, char **argv)
@@ -511,23 +654,13 @@ int main(int argc, char **argv)
 	pb_creds_state_init(&a->creds);
 	pb_sink_state_init(&a->sink);
 	pb_http_state_init(&a->http);
-
 	if (sodium_init() < 0) {
 		pb_error("agent: libsodium failed to initialise");
 		return 1;
 	}
-	if (args.pin_dir)
-		snprintf(a->conf.pin_dir, sizeof(a->conf.pin_dir), "%s", args.pin_dir);
-	else
-		snprintf(a->conf.pin_dir, sizeof(a->conf.pin_dir), "%s/procbind", args.bpffs);
+	pb_agent_configure(a, &args);
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
-	a->conf.seed_source = args.seed;
-	a->conf.lsm_mode = args.lsm;
-	a->conf.file_guard = args.file_guard;
-	a->conf.events_ocsf = args.ocsf;
-	a->conf.acquire_tp = args.acquire_tp;
-	a->conf.dead_retention = args.dead_retention;
 	if (args.cleanup) {
 		pb_guard_stop_pinned(a->conf.pin_dir);
 		return pb_loader_cleanup(a->conf.pin_dir) ? 1 : 0;
@@ -536,111 +669,16 @@ int main(int argc, char **argv)
 		pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
 		return pb_probe(a, stdout) ? 1 : 0;
 	}
-	err = pb_purpose_open(a, args.policy, perr, sizeof(perr));
-	if (err) {
+	if ((err = pb_purpose_open(a, args.policy, perr, sizeof(perr)))) {
 		pb_error("policy: %s", perr);
 		return 1;
 	}
-	a->conf.mode_override = args.mode; /* kept across reloads */
-	snprintf(a->conf.k8s_dir, sizeof(a->conf.k8s_dir), "%s", args.k8s_dir);
-	if (args.metrics_file)
-		snprintf(a->conf.metrics_file, sizeof(a->conf.metrics_file), "%s",
-			 args.metrics_file);
-	if (args.metrics_addr)
-		snprintf(a->conf.metrics_addr, sizeof(a->conf.metrics_addr), "%s",
-			 args.metrics_addr);
-	if (args.audit_dir)
-		snprintf(a->conf.audit_dir, sizeof(a->conf.audit_dir), "%s", args.audit_dir);
-	else
-		snprintf(a->conf.audit_dir, sizeof(a->conf.audit_dir), "%s/audit", args.state_dir);
-	if (!realpath(args.policy, a->conf.policy_path))
-		snprintf(a->conf.policy_path, sizeof(a->conf.policy_path), "%s", args.policy);
-	snprintf(a->conf.state_dir, sizeof(a->conf.state_dir), "%s", args.state_dir);
-	snprintf(a->conf.cred_dir, sizeof(a->conf.cred_dir), "%s/creds", args.state_dir);
-	snprintf(a->conf.socket_path, sizeof(a->conf.socket_path), "%s", args.socket);
-	snprintf(a->conf.workload_socket, sizeof(a->conf.workload_socket), "%s",
-		 strcmp(args.workload_socket, "off") ? args.workload_socket : "");
-	snprintf(a->conf.bpffs, sizeof(a->conf.bpffs), "%s", args.bpffs);
-	if (gethostname(a->conf.node, sizeof(a->conf.node)))
-		snprintf(a->conf.node, sizeof(a->conf.node), "unknown");
 	if (geteuid() != 0)
 		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
 			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
-	/* A port in use is refused before anything is loaded. */
-	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a, a->conf.metrics_addr)))
-		goto out;
-
-	/* The probe reports a missing cgroup v2 mount with the rest. */
-	err = pb_cgroup2_find(args.cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
-	if (pb_probe(a, stderr)) {
-		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
-		err = err ? err : -ENOTSUP;
-		goto out;
-	}
-	if (err || (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
-	    (err = pb_events_trail_open(a)))
-		goto out;
-	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->conf.cgroup_root, a->conf.bpffs);
-
-	err = pb_loader_start(a);
-	if (!err) {
-		char why[512];
-
-		err = pb_purpose_switch(a, &a->purpose.policy, why, sizeof(why));
-		if (err)
-			pb_error("purpose: policy: %s", why);
-	}
+	err = pb_agent_start(a, args.cgroup_root);
 	if (!err)
-		err = pb_loader_attach(a);
-	if (err)
-		goto out;
-	if (a->kern.adopted) {
-		/* The kernel kept enforcing; take over what it enforces. */
-		err = pb_creds_load(a);
-		if (err)
-			goto out;
-	}
-	/* Every live credential file is marked in this agent's guard group
-	 * before the guard an earlier agent left stops, and before ready. */
-	err = pb_guard_start(a);
-	if (!err)
-		err = pb_creds_guard_all(a);
-	if (err)
-		goto out;
-	pb_adopt_policy(a); /* the files pods already have, marked too */
-	pb_guard_retire(a);
-	if (!a->kern.adopted) {
-		/* Token files of an earlier run name credentials no kernel map
-		 * holds: they would not be enforced, so they must not be used. */
-		pb_clear_stale_tokens(a);
-		err = pb_creds_journal_reset(a);
-		if (err)
-			goto out;
-	}
-	pb_events_init(a);
-	a->drain.rb =
-	    ring_buffer__new(bpf_map__fd(a->kern.skel->maps.events), pb_events_handle, a, NULL);
-	if (!a->drain.rb) {
-		err = pb_err(-errno, "agent: ring buffer: %m");
-		goto out;
-	}
-	err = pb_seed(a);
-	if (err)
-		goto out;
-	pb_info("agent: %u hooks attached, %lu existing processes seeded from %s", a->kern.nlinks,
-		(unsigned long)a->procs.seeded,
-		a->kern.walk_proc ? "/proc (start times to the tick until a hook sees each)"
-				  : "the task iterator");
-	pb_purpose_loaded(a);
-
-	err = pb_run(a);
-out:
-	pb_metrics_http_stop(a);
-	ring_buffer__free(a->drain.rb);
-	pb_loader_stop(a);
-	pb_events_stop(a);
-	pb_creds_stop(a);
-	pb_purpose_stop(a);
-	fflush(stdout);
+		err = pb_run(a);
+	pb_agent_stop(a);
 	return err ? 1 : 0;
 }
