@@ -52,13 +52,6 @@ static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family
  * value as arguments of a global function need 5.12; this runs on 5.10), so
  * each looks up the policy itself, by the generation the caller read (one
  * decision, one policy), and reads the destination from the context. */
-struct pb_held_ids {
-	__u64 id[PB_MAX_HELD];
-	__u64 need; /* out: the identity a protected destination requires */
-	__u32 n;
-	__u32 _pad;
-};
-
 /* Per family: a connect4 program may not even name the IPv6 fields of its
  * context, and a global function is checked for every value of its
  * arguments, so each family has its own. pb_decide, inlined with a constant
@@ -114,7 +107,6 @@ __noinline int pb_held_reason(__u64 id, __u64 cg, __u64 now)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	const struct pb_cred *c = bpf_map_lookup_elem(&creds, &id);
 	struct pb_proc *rec = bpf_map_lookup_elem(&procs, &tgid);
-	const struct pb_proc *owner = NULL;
 	struct pb_subject s = {};
 
 	s.self.tgid = tgid;
@@ -125,12 +117,7 @@ __noinline int pb_held_reason(__u64 id, __u64 cg, __u64 now)
 		s.exe_dev = rec->exe_dev;
 		s.exe_ino = rec->exe_ino;
 	}
-	if (c && pb_is_inheriting_child(&s, c)) {
-		__u32 otgid = c->owner.tgid;
-
-		owner = bpf_map_lookup_elem(&procs, &otgid);
-	}
-	return pb_cred_reason(&s, c, owner, now);
+	return pb_judge_cred(&s, c, pb_owner_record, 0, now);
 }
 
 /* The protect rules of an adopted file (abi.h, struct pb_adopt_cg): -1 when
@@ -162,24 +149,6 @@ PB_DEST_SCANS(6, AF_INET6)
 PB_ADOPT_SCAN(4, AF_INET)
 PB_ADOPT_SCAN(6, AF_INET6)
 
-static __always_inline int pb_dest_class(struct bpf_sock_addr *ctx, __u32 gen, __u16 family)
-{
-	return family == AF_INET ? pb_dest_class4(ctx, gen) : pb_dest_class6(ctx, gen);
-}
-
-static __always_inline __u32 pb_protected_rules(struct bpf_sock_addr *ctx, __u32 gen, __u16 family)
-{
-	return (__u32)(family == AF_INET ? pb_protected_rules4(ctx, gen)
-					 : pb_protected_rules6(ctx, gen));
-}
-
-static __always_inline int pb_scope_check(struct bpf_sock_addr *ctx, __u32 gen, __u16 family,
-					  __u64 ident, __u64 now)
-{
-	return family == AF_INET ? pb_scope_check4(ctx, gen, ident, now)
-				 : pb_scope_check6(ctx, gen, ident, now);
-}
-
 __noinline __u64 pb_protected_need_of(__u32 gen, __u32 mask)
 {
 	const struct pb_kpolicy *pol = bpf_map_lookup_elem(&policies, &gen);
@@ -200,17 +169,6 @@ static __always_inline int pb_protected_names_by_gen(const struct pb_policy_ref 
 	return pb_protected_names_of(ref->gen, mask, ident);
 }
 
-/* The protected check of decision.h, with one global call per identity. */
-static __always_inline int pb_protected_check(struct bpf_sock_addr *ctx, __u32 gen, __u32 family,
-					      struct pb_held_ids *ids)
-{
-	struct pb_policy_ref ref = {.gen = gen};
-	__u32 mask = (__u32)pb_protected_rules(ctx, gen, family);
-
-	ids->need = mask ? pb_protected_need_of(gen, mask) : 0;
-	return pb_protected_held_reason(pb_protected_names_by_gen, &ref, mask, ids->id, ids->n);
-}
-
 /* A process with no record: every process gets one at fork, so the map was
  * full then. It fails closed (untracked) if what it may hold came from its
  * parent: the fork copied credentials the kernel cannot see. */
@@ -221,69 +179,6 @@ static __always_inline int pb_untracked_child(void)
 	struct pb_proc *prec = bpf_map_lookup_elem(&procs, &ptgid);
 
 	return prec && prec->nheld && pb_rec_is(prec, pb_task_start(parent));
-}
-
-/* Step 3: every held credential must entitle the process (decision.h). The
- * identities of the valid ones go to ids; *c and *cred_id name the last one
- * judged, *ident the identity of a misused one. */
-static __always_inline enum pb_reason
-pb_judge_held(const struct pb_proc *rec, const struct pb_subject *s, __u64 now,
-	      struct pb_held_ids *ids, const struct pb_cred **c, __u64 *cred_id, __u64 *ident,
-	      __u64 *until)
-{
-	enum pb_reason reason = pb_proc_reason(rec);
-	__u32 n = rec->nheld;
-
-	for (int i = 0; i < PB_MAX_HELD && reason == PB_OK; i++) {
-		__u64 id;
-
-		if (i >= n)
-			break;
-		id = rec->held[i];
-		if (!id) {
-			*until = 0; /* slot claimed, id not yet written: keep nothing */
-			continue;
-		}
-		reason = (enum pb_reason)pb_held_reason(id, s->cgroup_id, now);
-		/* the same entry the global read; gone since (ended), it is
-		 * what pb_cred_reason says of a missing one */
-		*c = bpf_map_lookup_elem(&creds, &id);
-		if (!*c)
-			reason = PB_R_REVOKED;
-		*cred_id = id;
-		if (*c && reason != PB_OK)
-			*ident = (*c)->ident; /* the identity of the credential misused */
-		if (reason == PB_OK && *c) {
-			ids->id[i & (PB_MAX_HELD - 1)] = (*c)->ident; /* one per credential */
-			if ((*c)->expires < *until)
-				*until = (*c)->expires;
-		}
-	}
-	ids->n = PB_MAX_HELD;
-	return reason;
-}
-
-/* Steps 4 and 5 for a holder whose credentials are all valid: a protected
- * destination needs a named identity, and every identity held must have
- * the destination in its scope. */
-static __always_inline enum pb_reason pb_judge_identities(struct bpf_sock_addr *ctx, __u32 gen,
-							  __u16 family, int prot,
-							  struct pb_held_ids *ids, __u64 now,
-							  __u64 *ident)
-{
-	enum pb_reason reason = PB_OK;
-
-	if (prot) {
-		reason = pb_protected_check(ctx, gen, family, ids);
-		*ident = ids->need;
-	}
-	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
-		if (!ids->id[j])
-			continue;
-		reason = pb_scope_check(ctx, gen, family, ids->id[j], now);
-		*ident = ids->id[j];
-	}
-	return reason;
 }
 
 /* Allowed connects are many: a process that connects again to the
@@ -382,183 +277,199 @@ static __always_inline void pb_keep_allow(struct pb_proc *rec, __u64 cgroup, __u
 	rec->ok_until = left ? pb_keep_clock() + left : 0;
 }
 
-/* Decide one connect/sendmsg. The policy generation is read once, so the
- * whole decision uses one policy even while the agent reloads. Order:
- *  0. a process that never held a credential, while no destination is
- *     protected: allow, on map "holding" alone; a holder connecting again
- *     to where it was last allowed, nothing changed since: allow;
- *  A. in a container that adopted a file, its protect destinations: only
- *     the file's rightful holder (else the reason of pb_cred_reason);
- *  1. exempt destination -> allow, nothing else looked up;
- *  2. a process holding nothing: allow, unless the destination is protected
- *     (no_credential);
- *  3. every held credential must entitle the process (decision.h);
- *  4. protected destination: a valid credential of a named identity is held,
- *     else wrong_identity;
- *  5. the destination is in the scope of every identity held, else
- *     out_of_scope (expired once the identity itself has expired). */
+/* The connect rule's look-ups (decision.h, struct pb_connect_lookups) in the
+ * kernel: the hook's context and family, the global scans above. */
+struct pb_sa_ctx {
+	struct bpf_sock_addr *sa;
+	__u16 family;
+};
+
+static __always_inline const struct pb_kpolicy *pb_lk_policy(void *ctx, __u32 gen)
+{
+	const struct pb_kpolicy *pol = bpf_map_lookup_elem(&policies, &gen);
+
+	(void)ctx;
+	if (!pol)
+		pb_count(PB_CNT_NO_POLICY);
+	return pol;
+}
+
+static __always_inline int pb_lk_adopt(void *ctx, __u64 *cred_id)
+{
+	struct pb_sa_ctx *h = ctx;
+	int ar = h->family == AF_INET ? pb_adopt_check4(h->sa) : pb_adopt_check6(h->sa);
+
+	if (ar > 0) {
+		__u64 cg = bpf_get_current_cgroup_id();
+		const struct pb_adopt_cg *ad = bpf_map_lookup_elem(&adopt_cg, &cg);
+
+		*cred_id = ad ? ad->cred_id : 0;
+	}
+	return ar;
+}
+
+static __always_inline int pb_lk_dest_class(void *ctx, __u32 gen)
+{
+	struct pb_sa_ctx *h = ctx;
+
+	return h->family == AF_INET ? pb_dest_class4(h->sa, gen) : pb_dest_class6(h->sa, gen);
+}
+
+static __always_inline __u32 pb_lk_protected_rules(void *ctx, __u32 gen)
+{
+	struct pb_sa_ctx *h = ctx;
+
+	return (__u32)(h->family == AF_INET ? pb_protected_rules4(h->sa, gen)
+					    : pb_protected_rules6(h->sa, gen));
+}
+
+static __always_inline __u64 pb_lk_protected_need(void *ctx, __u32 gen, __u32 mask)
+{
+	(void)ctx;
+	return pb_protected_need_of(gen, mask);
+}
+
+static __always_inline int pb_lk_scope(void *ctx, __u32 gen, __u64 ident, __u64 now)
+{
+	struct pb_sa_ctx *h = ctx;
+
+	return h->family == AF_INET ? pb_scope_check4(h->sa, gen, ident, now)
+				    : pb_scope_check6(h->sa, gen, ident, now);
+}
+
+static __always_inline int pb_lk_held(void *ctx, __u64 id, __u64 cg, __u64 now)
+{
+	(void)ctx;
+	return pb_held_reason(id, cg, now);
+}
+
+static __always_inline const struct pb_cred *pb_lk_cred(void *ctx, __u64 id)
+{
+	(void)ctx;
+	return bpf_map_lookup_elem(&creds, &id);
+}
+
+static __always_inline int pb_lk_untracked_child(void *ctx)
+{
+	(void)ctx;
+	return pb_untracked_child();
+}
+
+static __always_inline int pb_lk_rec_is_self(void *ctx, struct pb_proc *rec)
+{
+	(void)ctx;
+	return pb_rec_is_task(rec, pb_current());
+}
+
+static __always_inline __u64 pb_lk_now(void *ctx)
+{
+	(void)ctx;
+	return bpf_ktime_get_boot_ns();
+}
+
+static __always_inline __u64 pb_lk_cgroup(void *ctx)
+{
+	(void)ctx;
+	return bpf_get_current_cgroup_id();
+}
+
+static __always_inline void pb_lk_count(void *ctx, __u32 counter)
+{
+	(void)ctx;
+	pb_count(counter);
+}
+
+static __always_inline void pb_lk_stale(void *ctx, const struct pb_proc *rec)
+{
+	(void)ctx;
+	pb_count(PB_CNT_STALE_RECORD);
+	pb_anomaly(pb_current(), PB_AN_STALE_RECORD, rec->self.start_time, 0);
+}
+
+static const struct pb_connect_lookups pb_kernel_lookups = {
+	.policy = pb_lk_policy,
+	.adopt = pb_lk_adopt,
+	.dest_class = pb_lk_dest_class,
+	.protected_rules = pb_lk_protected_rules,
+	.protected_need = pb_lk_protected_need,
+	.names = pb_protected_names_by_gen,
+	.scope = pb_lk_scope,
+	.held = pb_lk_held,
+	.cred = pb_lk_cred,
+	.untracked_child = pb_lk_untracked_child,
+	.rec_is_self = pb_lk_rec_is_self,
+	.now = pb_lk_now,
+	.cgroup = pb_lk_cgroup,
+	.count = pb_lk_count,
+	.stale = pb_lk_stale,
+};
+
+/* Decide one connect/sendmsg: the kernel's fast paths, then the connect
+ * rule (decision.h, pb_connect_rule), then what is the kernel's to do with
+ * its answer: count, report (an allow repeated to where it was last
+ * allowed is counted, not reported), keep an allow, act. */
 static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, mode = PB_MODE_ENFORCE, n = 0, gen = 0;
-	__u32 zero = 0, epoch = 0;
-	struct pb_held_ids ids = {};
-	enum pb_reason reason = PB_OK;
-	const struct pb_kpolicy *pol;
-	const struct pb_cred *c = NULL;
-	struct pb_subject s = {};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, epoch = 0;
+	struct pb_sa_ctx h = {.sa = ctx, .family = family};
+	struct pb_connect_in in = {};
+	struct pb_connect_out o;
+	struct pb_config *cfg;
 	struct pb_dest d = {};
-	struct task_struct *t;
-	struct pb_proc *rec;
 	struct pb_fast *fast;
 	enum pb_verdict verdict;
-	__u64 cred_id = 0, ident = 0, now, until = ~0ULL, dig = 0;
+	int reason;
+	__u64 dig = 0;
 	__u8 *hold;
-	int prot = 0;
 
 	/* 0. Read first: whatever the decision reads below is at least as
-	 * new as this epoch. */
+	 * new as this epoch. A process that never held a credential, while no
+	 * destination is protected: allowed on map "holding" alone. */
 	fast = bpf_map_lookup_elem(&fastpath, &zero);
 	hold = pb_holding_byte(tgid);
 	pb_dest_fill(ctx, family, &d);
 	if (fast) {
 		epoch = fast->epoch;
+		in.fast_flags = fast->flags;
 		if (hold && !*hold &&
 		    (!(fast->flags & PB_FAST_PROTECTED) || !pb_hint_may_match(&fast->hint, &d))) {
 			pb_count(PB_CNT_NOCRED_CONNECT);
 			return 1;
 		}
+		in.hint_match = (fast->flags & PB_FAST_ADOPT) && pb_hint_may_match(&fast->hint, &d);
 	}
-	rec = bpf_map_lookup_elem(&procs, &tgid);
-	if (rec && fast && rec->nheld) {
+	/* A holder connecting again to where it was last allowed, nothing
+	 * changed since: allowed. */
+	in.rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (in.rec && fast && in.rec->nheld) {
 		dig = pb_dest_digest(ctx, hook, family);
-		if (pb_kept_allow(rec, dig, epoch)) {
+		if (pb_kept_allow(in.rec, dig, epoch)) {
 			pb_count(PB_COUNTER_VERDICT(PB_VERDICT_ALLOW, PB_OK));
 			pb_count(PB_CNT_ALLOW_REPEAT);
-			__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
+			__sync_fetch_and_add(&in.rec->allow_repeats, 1); /* reported at exit */
 			return 1;
 		}
 	}
+	cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
+	in.gen = cfg ? cfg->gen : 0;
 
-	/* A. In a container that adopted a file with protect rules, those
-	 * destinations admit only the file's rightful holder, whatever the
-	 * caller holds: whoever else got the bytes cannot use them here. */
-	if (fast && (fast->flags & PB_FAST_ADOPT) && pb_hint_may_match(&fast->hint, &d)) {
-		int ar = family == AF_INET ? pb_adopt_check4(ctx) : pb_adopt_check6(ctx);
-
-		if (ar > 0) {
-			__u64 cg = bpf_get_current_cgroup_id();
-			const struct pb_adopt_cg *ad = bpf_map_lookup_elem(&adopt_cg, &cg);
-
-			t = pb_current();
-			if (ad) {
-				cred_id = ad->cred_id;
-				c = bpf_map_lookup_elem(&creds, &cred_id);
-			}
-			pol = pb_policy_now(&gen);
-			if (pol)
-				mode = pol->mode;
-			if (rec && !pb_rec_is(rec, pb_task_start(t)))
-				rec = NULL; /* an earlier process's: not this one's to report */
-			n = rec ? rec->nheld : 0;
-			reason = (enum pb_reason)ar;
-			goto verdict;
-		}
-	}
-
-	/* 2, early: a process that holds nothing (a settled record holding
-	 * nothing, or no record and a parent that held nothing) is allowed
-	 * unless a protected rule matches: one scan, no exempt scan. */
-	if ((rec && !rec->nheld && !(rec->flags & PB_PROC_COARSE)) ||
-	    (!rec && !pb_untracked_child())) {
-		struct pb_config *cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
-
-		if (!cfg || !pb_protected_rules(ctx, cfg->gen, family)) {
-			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
-			return 1;
-		}
-	}
-
-	/* 1 */
-	pol = pb_policy_now(&gen);
-	if (pol) {
-		mode = pol->mode;
-		if (pol->nexempt || pol->nprotected) {
-			int cls = pb_dest_class(ctx, gen, family);
-
-			if (cls == 1) {
-				pb_count(PB_CNT_EXEMPT);
-				return 1;
-			}
-			prot = cls == 2;
-		}
-	}
-
-	/* 2. A process that holds no credential, going somewhere not
-	 * protected. */
-	if (!rec && pb_untracked_child()) {
-		t = pb_current();
-		reason = PB_R_UNTRACKED;
-		goto verdict;
-	}
-	if (rec && (rec->flags & PB_PROC_COARSE))
-		pb_rec_is_task(rec, pb_current()); /* settle a /proc seed */
-	if (!rec || !rec->nheld) {
-		if (!prot) {
-			pb_count(rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
-			return 1;
-		}
-		t = pb_current();
-		reason = pb_protected_check(ctx, gen, family, &ids);
-		ident = ids.need;
-		goto verdict;
-	}
-	t = pb_current();
-	s.self.tgid = tgid;
-	s.self.start_time = pb_task_start(t);
-	if (!pb_rec_is_task(rec, t)) {
-		/* The record outlived its process and the hooks never saw this
-		 * one: what it holds is not this process's. Counted, reported,
-		 * and judged as a process holding nothing. */
-		pb_count(PB_CNT_STALE_RECORD);
-		pb_anomaly(t, PB_AN_STALE_RECORD, rec->self.start_time, 0);
-		if (!prot)
-			return 1;
-		reason = pb_protected_check(ctx, gen, family, &ids);
-		ident = ids.need;
-		rec = NULL;
-		goto verdict;
-	}
-
-	/* 3 */
-	s.cgroup_id = bpf_get_current_cgroup_id();
-	s.exe_dev = rec->exe_dev;
-	s.exe_ino = rec->exe_ino;
-	s.parent = rec->parent;
-	now = bpf_ktime_get_boot_ns();
-	n = rec->nheld;
-	reason = pb_judge_held(rec, &s, now, &ids, &c, &cred_id, &ident, &until);
-
-	/* 4 and 5 */
-	if (reason == PB_OK && !pol)
-		reason = PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
-	else if (reason == PB_OK)
-		reason = pb_judge_identities(ctx, gen, family, prot, &ids, now, &ident);
-
+	reason = pb_connect_rule(&pb_kernel_lookups, &h, &in, &o);
+	if (reason == PB_CONNECT_QUIET)
+		return 1;
 	/* Kept for the next connect to the same place, unless something
 	 * changed while this one was decided. */
-	if (reason == PB_OK && fast && fast->epoch == epoch && !(rec->flags & PB_PROC_OVERFLOW)) {
-		if (fast->expiry < until)
-			until = fast->expiry;
-		pb_keep_allow(rec, s.cgroup_id, epoch, n, now, until);
+	if (reason == PB_OK && o.keep && o.rec && fast && fast->epoch == epoch) {
+		if (fast->expiry < o.until)
+			o.until = fast->expiry;
+		pb_keep_allow(o.rec, o.cgroup_id, epoch, o.nheld, o.now, o.until);
 	}
-
-verdict:
-	verdict = pb_verdict_for(reason, mode);
+	verdict = pb_verdict_for(reason, o.mode);
 	pb_count(PB_COUNTER_VERDICT(verdict, reason));
 	/* Denials and monitor verdicts are always reported. */
-	if (verdict == PB_VERDICT_ALLOW && rec && pb_allow_repeat(ctx, hook, family, rec, dig))
+	if (verdict == PB_VERDICT_ALLOW && o.rec && pb_allow_repeat(ctx, hook, family, o.rec, dig))
 		return 1;
-	pb_report(t, rec, c, cred_id, &d, hook, verdict, reason, mode, n, ident);
+	pb_report(pb_current(), o.rec, o.c, o.cred_id, &d, hook, verdict, reason, o.mode, o.nheld,
+		  o.ident);
 	return verdict == PB_VERDICT_DENY ? 0 : 1;
 }
 

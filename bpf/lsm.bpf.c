@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Refusal in the kernel, where it runs BPF-LSM. These programs judge with
- * pb_cred_reason, the rule the connect hooks and the file guard use, and they
+ * pb_judge_cred, the rule the connect hooks and the file guard use, and they
  * keep refusing while no agent (and no guard) runs:
  *  - file_open: a process not entitled to a credential cannot open its file;
  *  - file_receive: nor receive a descriptor of it (SCM_RIGHTS, pidfd_getfd),
@@ -137,7 +137,6 @@ static __always_inline int pb_lsm_refuse(struct task_struct *t, struct pb_proc *
  * Returns 0 (not a credential file, or entitled) or the LSM's answer. */
 static __always_inline int pb_lsm_file(struct file *file, __u8 access)
 {
-	const struct pb_proc *owner = NULL;
 	struct task_struct *t, *parent;
 	struct pb_file_key key;
 	const struct pb_cred *c;
@@ -175,12 +174,7 @@ static __always_inline int pb_lsm_file(struct file *file, __u8 access)
 		s.parent.start_time = pb_task_start(parent);
 	}
 	c = bpf_map_lookup_elem(&creds, &id);
-	if (c && pb_is_inheriting_child(&s, c)) {
-		__u32 otgid = c->owner.tgid;
-
-		owner = bpf_map_lookup_elem(&procs, &otgid);
-	}
-	reason = pb_cred_reason(&s, c, owner, bpf_ktime_get_boot_ns());
+	reason = pb_judge_cred(&s, c, pb_owner_record, 0, bpf_ktime_get_boot_ns());
 	if (access == PB_ACC_RECEIVE)
 		reason = pb_receive_reason(reason);
 	if (reason == PB_OK) {

@@ -267,6 +267,13 @@ static __always_inline void pb_task_exe(struct task_struct *t, __u64 *dev, __u64
 }
 
 /* The policy generation in force, or NULL (counted) when it is missing. */
+/* pb_judge_cred's look-up of an owner's record (decision.h, pb_owner_fn). */
+static __always_inline const struct pb_proc *pb_owner_record(void *ctx, __u32 tgid)
+{
+	(void)ctx;
+	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
 static __always_inline const struct pb_kpolicy *pb_policy_now(__u32 *gen)
 {
 	struct pb_config *cfg;

@@ -12,7 +12,8 @@
 #            and procbind under a minimal policy and a full one (16 exempt,
 #            16 protected, 16 scope rules), for a caller that holds nothing
 #            and for the holder of a self-bound credential connecting again
-#            to the same place.
+#            to the same place (an allow kept), and to two ports in turn
+#            (each connect decided in full, and an allow event).
 #   tcp      loopback TCP connect + accept + close, wall ns per round trip:
 #            no program, the floor, procbind (caller holds nothing; holder).
 #   exec     fork + exec /bin/true + wait: no program, an execsnoop (the
@@ -160,7 +161,7 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
 ratio() { awk -v a="$2" -v b="$3" '$b > 0 {printf "%.3f\n", $a/$b}' "$1" | median; }
 hr() { printf '%s\n' "------------------------------------------------------------------------------"; }
 
-LOOP=$BUILD/tools/pb_connect_loop
+LOOP=${PB_CONNECT_LOOP:-$BUILD/tools/pb_connect_loop} # tools/bench_ab.sh: one loop for both builds
 N=100000
 
 # ---- connect ----------------------------------------------------------------
@@ -176,7 +177,7 @@ nocred_connect() {
 holder_connect() {
 	local s0 s1
 	s0=$(prog_stats pb_guard_connect4)
-	holder "$T/h.out" "$LOOP" "$T/tok" "$T/go" "$N" 127.0.0.1 9
+	holder "$T/h.out" "$LOOP" "$T/tok" "$T/go" "$N" 127.0.0.1 "${1:-9}"
 	s1=$(prog_stats pb_guard_connect4)
 	[ "$(awk '{print $2}' "$T/h.out")" = 0 ] || { echo "holder connects failed" >&2; exit 1; }
 	echo "$(awk '{print $1}' "$T/h.out") $(per_run "$s0" "$s1")"
@@ -193,15 +194,16 @@ if want connect; then
 		start_agent "$T/min.yaml"
 		read -r mnw mnk < <(nocred_connect pb_guard_connect4)
 		read -r mhw mhk < <(holder_connect)
+		read -r m2w m2k < <(holder_connect 9,10)
 		stop_agent
 		start_agent "$T/full.yaml"
 		read -r fnw fnk < <(nocred_connect pb_guard_connect4 10) # port 10: the prefilter skips it
 		read -r fpw fpk < <(nocred_connect pb_guard_connect4 9)  # port 9: passes, scanned
 		read -r fhw fhk < <(holder_connect)
 		stop_agent
-		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk" >>"$T/connect"
-		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s (wall/kernel ns)\n' \
-			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk"
+		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk $m2w $m2k" >>"$T/connect"
+		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s | two destinations %s/%s (wall/kernel ns)\n' \
+			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk" "$m2w" "$m2k"
 	done
 	F=$T/connect
 	hr
@@ -213,6 +215,7 @@ if want connect; then
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holds nothing" "$(col $F 9)" "$(ratio $F 9 3)" "$(col $F 8)" "$(ratio $F 8 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holds nothing, scanned dest." "$(col $F 11)" "$(ratio $F 11 3)" "$(col $F 10)" "$(ratio $F 10 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holder, same destination" "$(col $F 13)" "$(ratio $F 13 3)" "$(col $F 12)" "$(ratio $F 12 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, two dest. in turn" "$(col $F 15)" "$(ratio $F 15 3)" "$(col $F 14)" "$(ratio $F 14 1)"
 	printf '%-44s nothing %s, holder %s; scanned %s\n' "full / min (kernel)" "$(ratio $F 9 5)" "$(ratio $F 13 7)" "$(ratio $F 11 5)"
 	hr
 fi

@@ -107,6 +107,27 @@ static __always_inline enum pb_reason pb_cred_reason(const struct pb_subject *s,
 	return PB_OK;
 }
 
+/* The owner's record (procs[tgid]) as the caller has it, or NULL: a map
+ * look-up in BPF, a copy on the host. A constant at every call, so the
+ * compiler calls it directly (BPF has no indirect calls). */
+typedef const struct pb_proc *(*pb_owner_fn)(void *ctx, __u32 tgid);
+
+/* The credential check every hook and the agent make: pb_cred_reason, with
+ * the owner's record looked up only when the rule needs it (an inheriting
+ * child). The connect hooks, the BPF-LSM programs, the file guard and the
+ * proofs all judge a holder with this; what each adds after it (a tracer
+ * at open and at a proof, a received descriptor) is theirs. */
+static __always_inline enum pb_reason pb_judge_cred(const struct pb_subject *s,
+						    const struct pb_cred *c, pb_owner_fn owner,
+						    void *ctx, __u64 now)
+{
+	const struct pb_proc *op = 0;
+
+	if (c && pb_is_inheriting_child(s, c))
+		op = owner(ctx, c->owner.tgid);
+	return pb_cred_reason(s, c, op, now);
+}
+
 /* A bound process that another process traces does what its tracer makes
  * it do: while traced it gets no proof and no open or read of its file
  * (PB_R_TRACED), unless its identity allows tracing (PB_CRED_ALLOW_TRACED,
@@ -394,6 +415,278 @@ static __always_inline enum pb_reason pb_scope_reason(const struct pb_scope *sc,
 	if (now >= sc->expires)
 		return PB_R_EXPIRED;
 	return pb_rules_first(sc->rules, sc->nrules, d) >= 0 ? PB_OK : PB_R_OUT_OF_SCOPE;
+}
+
+/* ---- The connect rule: the order of the steps ---- */
+
+/* The identities of a holder's valid credentials (0: a slot whose
+ * credential is not valid), and the identity a protected destination needs. */
+struct pb_held_ids {
+	__u64 id[PB_MAX_HELD];
+	__u64 need; /* out: the identity a protected destination requires */
+	__u32 n;
+	__u32 _pad;
+};
+
+/* What the connect rule looks up, as the kernel (bpf/connect.bpf.c) or a
+ * test has it. Each is a constant at every call, so the compiler calls it
+ * directly; ctx is the caller's (the hook's context and family in BPF). The
+ * destination is the caller's to know: every look-up that needs it takes
+ * ctx. gen is the policy generation the decision read, once. */
+struct pb_connect_lookups {
+	/* the policy of generation gen, or NULL (none in force) */
+	const struct pb_kpolicy *(*policy)(void *ctx, __u32 gen);
+	/* -1: the caller's container adopted no file with a protect rule the
+	 * destination matches; else pb_cred_reason for that file's credential,
+	 * whose id goes to *cred_id */
+	int (*adopt)(void *ctx, __u64 *cred_id);
+	/* 1: an exempt rule matches, 2: a protected one, 0: neither */
+	int (*dest_class)(void *ctx, __u32 gen);
+	/* the protected rules the destination matches, as a mask */
+	__u32 (*protected_rules)(void *ctx, __u32 gen);
+	/* pb_protected_need and pb_protected_names over generation gen */
+	__u64 (*protected_need)(void *ctx, __u32 gen, __u32 mask);
+	pb_names_fn names;
+	/* pb_scope_reason for identity ident */
+	int (*scope)(void *ctx, __u32 gen, __u64 ident, __u64 now);
+	/* pb_judge_cred for the caller and credential id; the credential */
+	int (*held)(void *ctx, __u64 id, __u64 cgroup_id, __u64 now);
+	const struct pb_cred *(*cred)(void *ctx, __u64 id);
+	/* a process with no record whose parent holds credentials */
+	int (*untracked_child)(void *ctx);
+	/* is rec the caller's own (not an earlier process's of that PID)?
+	 * Settles a record seeded from /proc to the nanosecond. */
+	int (*rec_is_self)(void *ctx, struct pb_proc *rec);
+	__u64 (*now)(void *ctx);       /* boot ns */
+	__u64 (*cgroup)(void *ctx);    /* the caller's cgroup, live */
+	/* an allow not judged, counted under counter (PB_CNT_*) */
+	void (*count)(void *ctx, __u32 counter);
+	/* rec outlived its process (the hooks never saw the one that has its
+	 * PID): counted and reported; the process is judged as holding nothing */
+	void (*stale)(void *ctx, const struct pb_proc *rec);
+};
+
+/* What the caller gathered before the rule. */
+struct pb_connect_in {
+	struct pb_proc *rec; /* procs[tgid], or NULL */
+	__u32 gen;	     /* the policy generation in force, read once */
+	__u32 fast_flags;    /* PB_FAST_* (0: no fast-path map) */
+	int hint_match;	     /* pb_hint_may_match for the destination */
+};
+
+/* What a verdict is about, for the caller to count, report and keep. */
+struct pb_connect_out {
+	__u32 mode;		 /* the policy's (enforce without one) */
+	__u32 nheld;		 /* credentials the record holds (reported) */
+	struct pb_proc *rec;	 /* the caller's own record (reported, keeps an allow), or NULL */
+	const struct pb_cred *c; /* the credential judged last, or NULL */
+	__u64 cred_id;		 /* its id */
+	__u64 ident;		 /* the identity misused, needed or out of scope */
+	__u64 now;		 /* when the held credentials were judged (0: not judged) */
+	__u64 cgroup_id;	 /* the caller's cgroup they were judged in */
+	__u64 until;		 /* the first expiry judged: an allow may be kept until then */
+	__u64 keep;		 /* an allow that may be kept (every credential judged) */
+};
+
+/* pb_connect_rule's answer for a connect it allows without judging (a
+ * count through lk->count says why). */
+#define PB_CONNECT_QUIET (-1)
+
+/* A destination protected by rules in the policy of generation gen: a
+ * valid credential of an identity a matching rule names (ids), else
+ * wrong_identity, or no_credential when nothing valid is held. */
+static __always_inline enum pb_reason pb_connect_protected(const struct pb_connect_lookups *lk,
+							   void *ctx, const struct pb_kpolicy *pol,
+							   __u32 gen, struct pb_held_ids *ids)
+{
+	struct pb_policy_ref ref = {.pol = pol, .gen = gen};
+	__u32 mask = lk->protected_rules(ctx, gen);
+
+	ids->need = mask ? lk->protected_need(ctx, gen, mask) : 0;
+	return pb_protected_held_reason(lk->names, &ref, mask, ids->id, ids->n);
+}
+
+/* Step 3: every held credential must entitle the process. The identities
+ * of the valid ones go to ids; o names the last one judged (and the
+ * identity of a misused one), and the first expiry among them. */
+static __always_inline enum pb_reason pb_connect_held(const struct pb_connect_lookups *lk,
+						      void *ctx, const struct pb_proc *rec,
+						      __u64 cgroup_id, struct pb_held_ids *ids,
+						      struct pb_connect_out *o)
+{
+	enum pb_reason reason = pb_proc_reason(rec);
+	__u32 n = rec->nheld;
+
+	for (int i = 0; i < PB_MAX_HELD && reason == PB_OK; i++) {
+		const struct pb_cred *c;
+		__u64 id;
+
+		if ((__u32)i >= n)
+			break;
+		id = rec->held[i];
+		if (!id) {
+			o->until = 0; /* slot claimed, id not yet written: keep nothing */
+			continue;
+		}
+		reason = (enum pb_reason)lk->held(ctx, id, cgroup_id, o->now);
+		/* the same entry the look-up read; gone since (ended), it is
+		 * what pb_cred_reason says of a missing one */
+		c = lk->cred(ctx, id);
+		o->c = c;
+		if (!c)
+			reason = PB_R_REVOKED;
+		o->cred_id = id;
+		if (c && reason != PB_OK)
+			o->ident = c->ident; /* the identity of the credential misused */
+		if (reason == PB_OK && c) {
+			ids->id[i & (PB_MAX_HELD - 1)] = c->ident; /* one per credential */
+			if (c->expires < o->until)
+				o->until = c->expires;
+		}
+	}
+	ids->n = PB_MAX_HELD;
+	return reason;
+}
+
+/* Steps 4 and 5 for a holder whose credentials are all valid: a protected
+ * destination needs a named identity, and every identity held must have the
+ * destination in its scope. */
+static __always_inline enum pb_reason pb_connect_identities(const struct pb_connect_lookups *lk,
+							    void *ctx, const struct pb_kpolicy *pol,
+							    __u32 gen, int prot, struct pb_held_ids *ids,
+							    __u64 now, __u64 *ident)
+{
+	enum pb_reason reason = PB_OK;
+
+	if (prot) {
+		reason = pb_connect_protected(lk, ctx, pol, gen, ids);
+		*ident = ids->need;
+	}
+	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
+		if (!ids->id[j])
+			continue;
+		reason = (enum pb_reason)lk->scope(ctx, gen, ids->id[j], now);
+		*ident = ids->id[j];
+	}
+	return reason;
+}
+
+/* The connect rule: may the caller connect (or send) to the destination?
+ * After the kernel's own fast paths (a process that never held anything
+ * while nothing is protected; an allow kept from the same connect), in
+ * this order; the first step that decides ends it:
+ *  A. in a container that adopted a file with protect rules, those
+ *     destinations admit only the file's rightful holder, whatever the
+ *     caller holds (else the reason pb_cred_reason gives it);
+ *  2. a process that holds nothing (a settled record holding nothing, or
+ *     no record and a parent that held nothing) is allowed, not judged,
+ *     unless a protected rule matches;
+ *  1. an exempt destination is allowed, not judged;
+ *  2. a process with no record whose parent held credentials: untracked;
+ *     a record that outlived its process is reported (lk->stale) and the
+ *     process judged as holding nothing; a process holding nothing is
+ *     allowed where nothing is protected, else no_credential;
+ *  3. every held credential must entitle the process (pb_judge_cred);
+ *  4. a protected destination needs a valid credential of an identity a
+ *     matching rule names, else wrong_identity;
+ *  5. the destination is in the scope of every identity held, else
+ *     out_of_scope (expired once the identity itself has expired); with no
+ *     policy in force, out_of_scope: a holder fails closed.
+ * Returns PB_CONNECT_QUIET for an allow it does not judge (counted through
+ * lk->count), else the reason of the verdict, with what it is about in o:
+ * the caller counts, reports, keeps an allow and acts. */
+static __always_inline int pb_connect_rule(const struct pb_connect_lookups *lk, void *ctx,
+					   const struct pb_connect_in *in, struct pb_connect_out *o)
+{
+	const struct pb_kpolicy *pol;
+	struct pb_proc *rec = in->rec;
+	struct pb_held_ids ids = {};
+	int prot = 0, untracked = 0, reason;
+
+	__builtin_memset(o, 0, sizeof(*o));
+	o->mode = PB_MODE_ENFORCE;
+	o->until = ~0ULL;
+
+	/* A */
+	if ((in->fast_flags & PB_FAST_ADOPT) && in->hint_match) {
+		reason = lk->adopt(ctx, &o->cred_id);
+		if (reason > 0) {
+			o->c = o->cred_id ? lk->cred(ctx, o->cred_id) : 0;
+			pol = lk->policy(ctx, in->gen);
+			if (pol)
+				o->mode = pol->mode;
+			/* an earlier process's record is not this one's to report */
+			if (rec && lk->rec_is_self(ctx, rec)) {
+				o->rec = rec;
+				o->nheld = rec->nheld;
+			}
+			return reason;
+		}
+	}
+
+	/* 2, early: one scan, no exempt scan */
+	if (!rec)
+		untracked = lk->untracked_child(ctx);
+	if ((rec && !rec->nheld && !(rec->flags & PB_PROC_COARSE)) || (!rec && !untracked)) {
+		if (!lk->protected_rules(ctx, in->gen)) {
+			lk->count(ctx, rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
+			return PB_CONNECT_QUIET;
+		}
+	}
+
+	/* 1 */
+	pol = lk->policy(ctx, in->gen);
+	if (pol) {
+		o->mode = pol->mode;
+		if (pol->nexempt || pol->nprotected) {
+			int cls = lk->dest_class(ctx, in->gen);
+
+			if (cls == 1) {
+				lk->count(ctx, PB_CNT_EXEMPT);
+				return PB_CONNECT_QUIET;
+			}
+			prot = cls == 2;
+		}
+	}
+
+	/* 2 */
+	if (!rec && untracked)
+		return PB_R_UNTRACKED;
+	if (rec && (rec->flags & PB_PROC_COARSE))
+		lk->rec_is_self(ctx, rec); /* settle a /proc seed */
+	if (!rec || !rec->nheld) {
+		if (!prot) {
+			lk->count(ctx, rec ? PB_CNT_NOCRED_CONNECT : PB_CNT_NO_RECORD);
+			return PB_CONNECT_QUIET;
+		}
+		o->rec = rec;
+		reason = pb_connect_protected(lk, ctx, pol, in->gen, &ids);
+		o->ident = ids.need;
+		return reason;
+	}
+	if (!lk->rec_is_self(ctx, rec)) {
+		lk->stale(ctx, rec);
+		if (!prot)
+			return PB_CONNECT_QUIET;
+		reason = pb_connect_protected(lk, ctx, pol, in->gen, &ids);
+		o->ident = ids.need;
+		return reason;
+	}
+
+	/* 3 */
+	o->rec = rec;
+	o->nheld = rec->nheld;
+	o->now = lk->now(ctx);
+	o->cgroup_id = lk->cgroup(ctx);
+	reason = pb_connect_held(lk, ctx, rec, o->cgroup_id, &ids, o);
+
+	/* 4 and 5 */
+	if (reason == PB_OK && !pol)
+		return PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
+	if (reason == PB_OK)
+		reason = pb_connect_identities(lk, ctx, pol, in->gen, prot, &ids, o->now, &o->ident);
+	o->keep = reason == PB_OK && !(rec->flags & PB_PROC_OVERFLOW);
+	return reason;
 }
 
 /* The identity a process carries, from the mask of identities whose cgroup

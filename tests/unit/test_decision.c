@@ -620,6 +620,418 @@ static void test_file_decide(void **st)
 	assert_false(a.report);
 }
 
+
+/* ---- The connect rule's order (pb_connect_rule), with the host's look-ups ---- */
+
+/* A node as the rule sees it: one policy, one destination, the caller, the
+ * credentials and the owners' records; and what the rule told (counted,
+ * stale). */
+struct world {
+	struct pb_kpolicy pol;
+	int have_pol;
+	struct pb_dest d;
+	struct pb_scope scope_pay, scope_ci; /* of ID_PAY and ID_CI */
+	struct pb_subject self;		     /* the caller */
+	struct pb_proc rec;		     /* its record */
+	int rec_self;			     /* the record is the caller's */
+	int untracked;			     /* no record, a parent that held */
+	__u64 ids[4];
+	struct pb_cred creds[4];
+	int ncreds;
+	struct pb_proc owner_recs[2];
+	int adopt;	 /* -1: no adopted file's rule; else the reason */
+	__u64 adopt_id;
+	__u32 counted;	 /* the last quiet allow's counter */
+	int stale;	 /* the rule reported a stale record */
+	int held_calls;	 /* credentials judged */
+};
+
+static const struct pb_kpolicy *w_policy(void *ctx, __u32 gen)
+{
+	struct world *w = ctx;
+
+	(void)gen;
+	return w->have_pol ? &w->pol : NULL;
+}
+static int w_adopt(void *ctx, __u64 *cred_id)
+{
+	struct world *w = ctx;
+
+	if (w->adopt >= 0)
+		*cred_id = w->adopt_id;
+	return w->adopt;
+}
+static int w_dest_class(void *ctx, __u32 gen)
+{
+	struct world *w = ctx;
+
+	(void)gen;
+	if (pb_rules_first(w->pol.exempt, w->pol.nexempt, &w->d) >= 0)
+		return 1;
+	return pb_rules_first(w->pol.prot, w->pol.nprotected, &w->d) >= 0 ? 2 : 0;
+}
+static __u32 w_protected_rules(void *ctx, __u32 gen)
+{
+	struct world *w = ctx;
+
+	(void)gen;
+	return w->have_pol ? pb_rules_mask(w->pol.prot, w->pol.nprotected, &w->d) : 0;
+}
+static __u64 w_protected_need(void *ctx, __u32 gen, __u32 mask)
+{
+	struct world *w = ctx;
+
+	(void)gen;
+	return pb_protected_need(&w->pol, mask);
+}
+static int w_scope(void *ctx, __u32 gen, __u64 ident, __u64 now)
+{
+	struct world *w = ctx;
+
+	(void)gen;
+	return pb_scope_reason(ident == ID_PAY ? &w->scope_pay
+			       : ident == ID_CI ? &w->scope_ci
+						: NULL,
+			       &w->d, now);
+}
+static const struct pb_cred *w_cred(void *ctx, __u64 id)
+{
+	struct world *w = ctx;
+
+	for (int i = 0; i < w->ncreds; i++)
+		if (w->ids[i] == id)
+			return &w->creds[i];
+	return NULL;
+}
+static const struct pb_proc *w_owner(void *ctx, __u32 tgid)
+{
+	struct world *w = ctx;
+
+	for (int i = 0; i < 2; i++)
+		if (w->owner_recs[i].self.tgid == tgid)
+			return &w->owner_recs[i];
+	return NULL;
+}
+static int w_held(void *ctx, __u64 id, __u64 cg, __u64 now)
+{
+	struct world *w = ctx;
+	struct pb_subject s = w->self;
+
+	w->held_calls++;
+	s.cgroup_id = cg;
+	return pb_judge_cred(&s, w_cred(ctx, id), w_owner, ctx, now);
+}
+static int w_untracked(void *ctx)
+{
+	return ((struct world *)ctx)->untracked;
+}
+static int w_rec_is_self(void *ctx, struct pb_proc *rec)
+{
+	(void)rec;
+	return ((struct world *)ctx)->rec_self;
+}
+static __u64 w_now(void *ctx)
+{
+	(void)ctx;
+	return NOW;
+}
+static __u64 w_cgroup(void *ctx)
+{
+	return ((struct world *)ctx)->self.cgroup_id;
+}
+static void w_count(void *ctx, __u32 counter)
+{
+	((struct world *)ctx)->counted = counter;
+}
+static void w_stale(void *ctx, const struct pb_proc *rec)
+{
+	(void)rec;
+	((struct world *)ctx)->stale++;
+}
+
+static const struct pb_connect_lookups host_lookups = {
+    .policy = w_policy,
+    .adopt = w_adopt,
+    .dest_class = w_dest_class,
+    .protected_rules = w_protected_rules,
+    .protected_need = w_protected_need,
+    .names = pb_protected_names_in,
+    .scope = w_scope,
+    .held = w_held,
+    .cred = w_cred,
+    .untracked_child = w_untracked,
+    .rec_is_self = w_rec_is_self,
+    .now = w_now,
+    .cgroup = w_cgroup,
+    .count = w_count,
+    .stale = w_stale,
+};
+
+/* A policy in force, 10.1.2.3:5432 as the destination, scopes of both
+ * identities covering 10/8; the caller is the owner (4242), its record its
+ * own, holding nothing yet. */
+static void world_init(struct world *w)
+{
+	__builtin_memset(w, 0, sizeof(*w));
+	w->have_pol = 1;
+	w->pol.mode = PB_MODE_ENFORCE;
+	w->d = dest_10(10, 5432);
+	w->scope_pay.expires = w->scope_ci.expires = NOW + 1000000;
+	w->scope_pay.nrules = w->scope_ci.nrules = 1;
+	w->scope_pay.rules[0] = rule_10_8(0);
+	w->scope_ci.rules[0] = rule_10_8(0);
+	w->self = owner();
+	w->rec.self = w->self.self;
+	w->rec.parent = w->self.parent;
+	w->rec.exe_dev = 8;
+	w->rec.exe_ino = 77;
+	w->rec_self = 1;
+	w->adopt = -1;
+	w->owner_recs[0] = owner_rec;
+}
+
+/* id bound to the caller (owner 4242) of identity ident, held by it */
+static void world_hold(struct world *w, __u64 id, __u64 ident, const struct pb_cred *c)
+{
+	w->ids[w->ncreds] = id;
+	w->creds[w->ncreds] = *c;
+	w->creds[w->ncreds].ident = ident;
+	w->ncreds++;
+	pb_hold_add(&w->rec, id);
+}
+
+static int world_decide(struct world *w, struct pb_connect_out *o)
+{
+	struct pb_connect_in in = {.rec = &w->rec, .gen = 1};
+
+	in.fast_flags = w->pol.nprotected ? PB_FAST_PROTECTED : 0;
+	if (w->adopt >= 0) {
+		in.fast_flags |= PB_FAST_ADOPT;
+		in.hint_match = 1;
+	}
+	if (w->untracked)
+		in.rec = NULL;
+	return pb_connect_rule(&host_lookups, w, &in, o);
+}
+
+static void test_rule_owner_in_scope(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	world_hold(&w, 7, ID_PAY, &c);
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_ptr_equal(o.rec, &w.rec);
+	assert_int_equal(o.nheld, 1);
+	assert_int_equal(o.cred_id, 7);
+	assert_true(o.keep);
+	assert_int_equal(o.until, owner_cred.expires); /* an allow kept no later */
+	assert_int_equal(o.now, NOW);
+	/* another destination, outside the identity's scope */
+	w.d = dest_10(11, 5432);
+	assert_int_equal(world_decide(&w, &o), PB_R_OUT_OF_SCOPE);
+	assert_int_equal(o.ident, ID_PAY);
+	assert_false(o.keep);
+}
+
+/* An exempt destination is not judged, even when a protected rule names
+ * it too and the caller holds a credential that would be misused there. */
+static void test_rule_exempt_beats_protected(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred foreign = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	w.pol.nexempt = 1;
+	w.pol.exempt[0] = rule_10_8(0);
+	w.pol.nprotected = 1;
+	w.pol.prot[0] = rule_10_8(ID_PAY);
+	foreign.owner.tgid = 5000; /* minted for another process: foreign here */
+	world_hold(&w, 9, ID_CI, &foreign);
+	assert_int_equal(world_decide(&w, &o), PB_CONNECT_QUIET);
+	assert_int_equal(w.counted, PB_CNT_EXEMPT);
+	assert_int_equal(w.held_calls, 0); /* nothing held was read */
+	/* without the exempt rule the same connect is judged: the misuse */
+	w.pol.nexempt = 0;
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+}
+
+/* In a container that adopted a file with protect rules, the adopt rule
+ * judges only the file's holder: a caller that is not its rightful holder
+ * is refused with the file's reason whatever valid credential it holds; the
+ * rightful holder goes on to the rest of the rule. */
+static void test_rule_adopt_judges_the_holder_only(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	world_hold(&w, 7, ID_PAY, &c); /* valid, in scope here */
+	w.adopt = PB_R_FOREIGN_PID;
+	w.adopt_id = 0xad0;
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+	assert_int_equal(o.cred_id, 0xad0); /* the file's credential is named */
+	assert_int_equal(w.held_calls, 0); /* what the caller holds is not judged */
+	assert_ptr_equal(o.rec, &w.rec);
+	/* an earlier process's record is not reported as the caller's */
+	w.rec_self = 0;
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+	assert_null(o.rec);
+	/* the rightful holder: the rest of the rule decides */
+	w.rec_self = 1;
+	w.adopt = PB_OK;
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.held_calls, 1);
+}
+
+/* Holding nothing at a protected destination: no_credential, naming the
+ * identity required; elsewhere not judged. */
+static void test_rule_nothing_held_at_protected(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+
+	(void)st;
+	world_init(&w);
+	w.pol.nprotected = 1;
+	w.pol.prot[0] = rule_10_8(ID_PAY);
+	assert_int_equal(world_decide(&w, &o), PB_R_NO_CREDENTIAL);
+	assert_int_equal(o.ident, ID_PAY);
+	assert_ptr_equal(o.rec, &w.rec);
+	w.d = dest_10(11, 5432);
+	assert_int_equal(world_decide(&w, &o), PB_CONNECT_QUIET);
+	assert_int_equal(w.counted, PB_CNT_NOCRED_CONNECT);
+	/* no record and a parent that held nothing: the same, counted apart */
+	w.d = dest_10(10, 5432);
+	w.rec_self = 0;
+	{
+		struct pb_connect_in in = {.rec = NULL, .gen = 1, .fast_flags = PB_FAST_PROTECTED};
+
+		assert_int_equal(pb_connect_rule(&host_lookups, &w, &in, &o), PB_R_NO_CREDENTIAL);
+		w.d = dest_10(11, 5432);
+		assert_int_equal(pb_connect_rule(&host_lookups, &w, &in, &o), PB_CONNECT_QUIET);
+		assert_int_equal(w.counted, PB_CNT_NO_RECORD);
+	}
+	/* no record, a parent that held: untracked, wherever it goes */
+	w.untracked = 1;
+	assert_int_equal(world_decide(&w, &o), PB_R_UNTRACKED);
+}
+
+/* A record that outlived its process (the PID's new process was never seen
+ * by the hooks) is reported, and the process judged as holding nothing:
+ * the record's credential, which would have passed, is not read. */
+static void test_rule_stale_record_holds_nothing(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	world_hold(&w, 7, ID_PAY, &c);
+	w.rec_self = 0;
+	w.pol.nprotected = 1;
+	w.pol.prot[0] = rule_10_8(ID_PAY);
+	assert_int_equal(world_decide(&w, &o), PB_R_NO_CREDENTIAL);
+	assert_int_equal(w.stale, 1);
+	assert_int_equal(w.held_calls, 0);
+	assert_null(o.rec); /* not this process's to report */
+	assert_int_equal(o.nheld, 0);
+	/* not protected: allowed, reported as stale only */
+	w.d = dest_10(11, 5432);
+	w.counted = 0;
+	assert_int_equal(world_decide(&w, &o), PB_CONNECT_QUIET);
+	assert_int_equal(w.stale, 2);
+	assert_int_equal(w.counted, 0);
+}
+
+/* No policy in force: a holder fails closed (out_of_scope), having been
+ * judged first (a foreign holder is still named as such). */
+static void test_rule_no_policy(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	w.have_pol = 0;
+	world_hold(&w, 7, ID_PAY, &c);
+	assert_int_equal(world_decide(&w, &o), PB_R_OUT_OF_SCOPE);
+	assert_int_equal(o.mode, PB_MODE_ENFORCE);
+	assert_false(o.keep);
+	w.creds[0].owner.tgid = 5000;
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+	/* a process that holds nothing is not judged at all */
+	world_init(&w);
+	w.have_pol = 0;
+	assert_int_equal(world_decide(&w, &o), PB_CONNECT_QUIET);
+}
+
+/* Two credentials, one the caller's own and valid, one misused: the misused
+ * one is named (its id and identity), in either order of holding. */
+static void test_rule_names_the_misused(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred own = owner_cred, foreign = owner_cred;
+
+	(void)st;
+	foreign.owner.tgid = 5000;
+	foreign.owner.start_time = 77;
+	world_init(&w);
+	world_hold(&w, 7, ID_PAY, &own);
+	world_hold(&w, 8, ID_CI, &foreign);
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+	assert_int_equal(o.cred_id, 8);
+	assert_int_equal(o.ident, ID_CI);
+	assert_ptr_equal(o.c, &w.creds[1]);
+	assert_int_equal(o.nheld, 2);
+	world_init(&w);
+	world_hold(&w, 8, ID_CI, &foreign);
+	world_hold(&w, 7, ID_PAY, &own);
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+	assert_int_equal(o.cred_id, 8);
+	assert_int_equal(o.ident, ID_CI);
+	/* both valid: allowed, kept until the first of their expiries */
+	world_init(&w);
+	own.expires = NOW + 50;
+	world_hold(&w, 7, ID_PAY, &own);
+	own.expires = NOW + 10;
+	world_hold(&w, 9, ID_CI, &own);
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(o.until, NOW + 10);
+	/* a protected destination that names neither: wrong_identity, the
+	 * identity required named */
+	w.pol.nprotected = 1;
+	w.pol.prot[0] = rule_10_8(0x3333);
+	assert_int_equal(world_decide(&w, &o), PB_R_WRONG_IDENTITY);
+	assert_int_equal(o.ident, 0x3333);
+}
+
+/* An inheriting child: its owner's record is looked up, and only then. */
+static void test_judge_cred_looks_up_the_owner(void **st)
+{
+	static struct world w;
+	struct pb_cred c = owner_cred;
+	struct pb_subject child = child_of_owner();
+
+	(void)st;
+	world_init(&w);
+	c.flags = PB_CRED_INHERIT_CHILDREN;
+	assert_int_equal(pb_judge_cred(&child, &c, w_owner, &w, NOW), PB_OK);
+	w.owner_recs[0].self.start_time = S0 + 1; /* the owner's PID is another's now */
+	assert_int_equal(pb_judge_cred(&child, &c, w_owner, &w, NOW), PB_R_OWNER_EXITED);
+	assert_int_equal(pb_judge_cred(&child, NULL, w_owner, &w, NOW), PB_R_REVOKED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +1060,14 @@ int main(void)
 	    cmocka_unit_test(test_several_credentials),
 	    cmocka_unit_test(test_file_decide),
 	    cmocka_unit_test(test_prot_hint),
+	    cmocka_unit_test(test_rule_owner_in_scope),
+	    cmocka_unit_test(test_rule_exempt_beats_protected),
+	    cmocka_unit_test(test_rule_adopt_judges_the_holder_only),
+	    cmocka_unit_test(test_rule_nothing_held_at_protected),
+	    cmocka_unit_test(test_rule_stale_record_holds_nothing),
+	    cmocka_unit_test(test_rule_no_policy),
+	    cmocka_unit_test(test_rule_names_the_misused),
+	    cmocka_unit_test(test_judge_cred_looks_up_the_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,17 +117,15 @@ static int pb_do_ps(struct pb_agent *a, const struct pb_req *r, struct pb_buf *o
 		pb_json_key(out, "held");
 		pb_json_array_begin(out);
 		for (int i = 0; i < PB_MAX_HELD && i < (int)p.nheld; i++) {
+			struct pb_owner_lookup owner = {.procs_fd = procs_fd};
 			struct pb_cred c, *cp = NULL;
-			struct pb_proc owner, *op = NULL;
 			enum pb_reason why;
 
 			if (!p.held[i])
 				continue;
 			if (!bpf_map_lookup_elem(creds_fd, &p.held[i], &c))
 				cp = &c;
-			if (cp && !bpf_map_lookup_elem(procs_fd, &c.owner.tgid, &owner))
-				op = &owner;
-			why = pb_cred_reason(&s, cp, op, now);
+			why = pb_judge_cred(&s, cp, pb_owner_lookup, &owner, now);
 			pb_json_begin(out);
 			pb_json_id(out, "id", p.held[i]);
 			pb_json_str(out, "binding", why == PB_OK ? "self" : "foreign");

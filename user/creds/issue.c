@@ -133,7 +133,7 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 				  .url = in->url,
 				  .nonce = in->nonce,
 				  .iat = (int64_t)time(NULL)};
-	struct pb_proc owner, *op = NULL;
+	struct pb_owner_lookup owner = {.procs_fd = bpf_map__fd(a->kern.skel->maps.procs)};
 	const struct pb_cred *c;
 	struct pb_task_ref ref;
 	struct pb_cred_meta *m;
@@ -152,13 +152,7 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 	 * credential alive), or its forked child where the credential allows
 	 * children, while the bound process lives. */
 	c = m->died ? NULL : &m->bind;
-	if (c && pb_is_inheriting_child(&caller->s, c)) {
-		__u32 otgid = c->owner.tgid;
-
-		if (!bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &otgid, &owner))
-			op = &owner;
-	}
-	reason = pb_cred_reason(&caller->s, c, op, pb_now_boot_ns());
+	reason = pb_judge_cred(&caller->s, c, pb_owner_lookup, &owner, pb_now_boot_ns());
 	if (reason == PB_OK) /* a tracer would have it sign what the tracer wants */
 		reason = pb_traced_reason(reason, c, pb_proc_traced(caller->s.self.tgid) != 0);
 	pb_caller_ref(caller, &ref);

@@ -238,7 +238,7 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 	struct pb_guard_subject gs;
 	struct pb_file_key key;
 	struct pb_cred c, *cp = &c;
-	struct pb_proc owner, *op = NULL;
+	struct pb_owner_lookup owner = {.procs_fd = g->procs};
 	struct pb_file_action act;
 	enum pb_reason reason;
 	uint8_t access = md->mask & FAN_OPEN_PERM ? PB_ACC_OPEN : PB_ACC_READ;
@@ -267,13 +267,7 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 			return FAN_ALLOW;
 		pb_guard_adopt_claim(g, &gs, id, cp);
 	}
-	if (cp && pb_is_inheriting_child(&gs.s, cp)) {
-		uint32_t otgid = cp->owner.tgid;
-
-		if (!bpf_map_lookup_elem(g->procs, &otgid, &owner))
-			op = &owner;
-	}
-	reason = pb_cred_reason(&gs.s, cp, op, pb_now_boot_ns());
+	reason = pb_judge_cred(&gs.s, cp, pb_owner_lookup, &owner, pb_now_boot_ns());
 	/* a traced owner does not open its file: checked at open, not at each
 	 * read (a descriptor opened before the tracer came is read as before;
 	 * the tracer could read the process's memory anyway) */

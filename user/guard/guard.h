@@ -2,7 +2,7 @@
 /* The file guard. Every live credential file carries a fanotify mark for
  * open and read permission in one group; a guard process, forked from the
  * agent and outliving it, answers every permission event from the pinned
- * maps with the rule the connect hooks use (pb_cred_reason), so a sibling is
+ * maps with the rule the connect hooks use (pb_judge_cred), so a sibling is
  * refused at the file even while no agent runs. A new agent starts its own
  * guard in a new group, marks every live file in it, and only then stops
  * the old guard: there is always one guard judging. */

@@ -66,6 +66,13 @@ struct pb_live {
 	struct pb_stat st; /* /proc/PID/stat: comm, ppid */
 };
 int pb_subject_read(int procs_fd, const char *cgroup_root, uint32_t tgid, struct pb_live *lv);
+/* pb_judge_cred's look-up of an owner's record in user space: ctx is a
+ * struct pb_owner_lookup, the record is copied into it. */
+struct pb_owner_lookup {
+	int procs_fd;
+	struct pb_proc rec;
+};
+const struct pb_proc *pb_owner_lookup(void *ctx, __u32 tgid);
 
 /* probe.c: 0 when every required kernel feature is there; a table to out */
 int pb_probe(struct pb_agent *a, FILE *out);

@@ -58,3 +58,10 @@ int pb_subject_read(int procs_fd, const char *cgroup_root, uint32_t tgid, struct
 	}
 	return 0;
 }
+
+const struct pb_proc *pb_owner_lookup(void *ctx, __u32 tgid)
+{
+	struct pb_owner_lookup *l = ctx;
+
+	return bpf_map_lookup_elem(l->procs_fd, &tgid, &l->rec) ? NULL : &l->rec;
+}
