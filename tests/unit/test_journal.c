@@ -234,6 +234,27 @@ static void test_old_file_and_bad_line(void **st)
 	fclose(f);
 	assert_int_equal(replay(d, &got, NULL), 4);
 	assert_int_equal(got.n, 2);
+	/* taken as it is (a restart that needs no rewrite): appended to */
+	{
+		struct pb_journal j2;
+		struct pb_cred_meta m;
+		struct pb_cred_store again = {0};
+		int torn;
+
+		pb_journal_init(&j2, d->path);
+		assert_int_equal(pb_journal_replay(&j2, &again, &torn), 0);
+		assert_int_equal(pb_journal_reopen(&j2), 0);
+		meta(&m, 0xcc, "/run/c");
+		pb_journal_put(&j2, store_add(&again, &m));
+		assert_int_equal(pb_journal_flush(&j2, &again), 0);
+		assert_int_equal(j2.lines, 5);
+		assert_int_equal(j2.rewrites, 0);
+		pb_journal_close(&j2);
+		pb_cred_store_free(&again);
+		assert_int_equal(replay(d, &again, NULL), 5);
+		assert_int_equal(again.n, 3);
+		pb_cred_store_free(&again);
+	}
 	p = pb_cred_store_find(&got, 0xaa);
 	assert_non_null(p);
 	assert_int_equal(p->bind.owner.tgid, 77);

@@ -509,6 +509,71 @@ static void test_adopt_helpers(void **st)
 	unlink(mi);
 }
 
+
+struct walk_seen {
+	char rel[16][64];
+	int n, stop_at;
+};
+
+static int walk_note(void *ctx, const char *rel, uint64_t ino)
+{
+	struct walk_seen *w = ctx;
+
+	assert_true(ino != 0);
+	if (w->n < 16)
+		snprintf(w->rel[w->n], sizeof(w->rel[0]), "%s", rel);
+	w->n++;
+	return w->n == w->stop_at ? 42 : 0;
+}
+
+static int walk_index(const struct walk_seen *w, const char *rel)
+{
+	for (int i = 0; i < w->n && i < 16; i++)
+		if (!strcmp(w->rel[i], rel))
+			return i;
+	return -1;
+}
+
+/* The cgroup walk: every directory once, each before what it holds, paths
+ * below the root, files and symbolic links not followed; fn's stop; a root
+ * that is not there. */
+static void test_walk_dirs(void **st)
+{
+	char root[] = "/tmp/pb-walk-XXXXXX", p[128], out[] = "/tmp/pb-walk-out-XXXXXX";
+	struct walk_seen w = {0};
+
+	(void)st;
+	assert_non_null(mkdtemp(root));
+	assert_non_null(mkdtemp(out));
+	snprintf(p, sizeof(p), "%s/a", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/a/b", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/c", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/a/file", root);
+	fclose(fopen(p, "w"));
+	snprintf(p, sizeof(p), "%s/a/link", root);
+	assert_int_equal(symlink(out, p), 0);
+	assert_int_equal(pb_walk_dirs(root, walk_note, &w), 0);
+	assert_int_equal(w.n, 4); /* "", /a, /a/b, /c: not the file, not the link's target */
+	assert_int_equal(walk_index(&w, ""), 0);
+	assert_true(walk_index(&w, "/a") >= 0 && walk_index(&w, "/a") < walk_index(&w, "/a/b"));
+	assert_true(walk_index(&w, "/c") > 0);
+	/* the callback's non-zero ends the walk and is returned */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 2;
+	assert_int_equal(pb_walk_dirs(root, walk_note, &w), 42);
+	assert_int_equal(w.n, 2);
+	/* no root */
+	memset(&w, 0, sizeof(w));
+	snprintf(p, sizeof(p), "%s/none", root);
+	assert_int_equal(pb_walk_dirs(p, walk_note, &w), -ENOENT);
+	assert_int_equal(w.n, 0);
+	snprintf(p, sizeof(p), "rm -rf %s %s", root, out);
+	assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +591,7 @@ int main(void)
 	    cmocka_unit_test(test_err_keeps_errno),
 	    cmocka_unit_test(test_listen_addr),
 	    cmocka_unit_test(test_adopt_helpers),
+	    cmocka_unit_test(test_walk_dirs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,6 @@
  * registers it), then the protect rules (adopt_cg). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,21 +600,12 @@ static int pb_adopt_cgroup(struct pb_agent *a, uint64_t cgid, const char *cg)
 	return again;
 }
 
-struct pb_adopt_scan {
-	struct pb_agent *a;
-	size_t rootlen;
-};
-/* nftw(3) passes its callback no argument of ours: the walk's context, set
- * for the walk's length only (not state: nothing lives in it between walks). */
-static __thread struct pb_adopt_scan *pb_ascan;
-
-static int pb_adopt_scan_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int pb_adopt_scan_dir(void *ctx, const char *rel, uint64_t ino)
 {
-	const char *rel = path + pb_ascan->rootlen;
+	struct pb_agent *a = ctx;
 
-	(void)ftw;
-	if (type == FTW_D && *rel && pb_adopt_cgroup(pb_ascan->a, st->st_ino, rel))
-		pb_cand_add(pb_ascan->a, st->st_ino);
+	if (*rel && pb_adopt_cgroup(a, ino, rel))
+		pb_cand_add(a, ino);
 	return 0;
 }
 
@@ -659,7 +649,7 @@ static void pb_sweep_stale(struct pb_agent *a)
 void pb_adopt_policy(struct pb_agent *a)
 {
 	const struct pb_policy *p = &a->purpose.policy;
-	struct pb_adopt_scan sc = {.a = a, .rootlen = strlen(a->conf.cgroup_root)};
+	int err;
 
 	/* Bindings of entries gone, or changed (bound again below). */
 	for (size_t i = 0; i < a->adopt.n;) {
@@ -686,12 +676,8 @@ void pb_adopt_policy(struct pb_agent *a)
 		pb_protect_write(a, a->adopt.v[i].cgroup_id, ad, m->id);
 		i++;
 	}
-	if (p->nadopt) {
-		pb_ascan = &sc;
-		if (nftw(a->conf.cgroup_root, pb_adopt_scan_cb, 32, FTW_PHYS | FTW_MOUNT) < 0)
-			pb_warn("adopt: walk %s: %m", a->conf.cgroup_root);
-		pb_ascan = NULL;
-	}
+	if (p->nadopt && (err = pb_walk_dirs(a->conf.cgroup_root, pb_adopt_scan_dir, a)))
+		pb_warn("adopt: walk %s: %s", a->conf.cgroup_root, strerror(-err));
 	pb_sweep_stale(a);
 	pb_fast_bump(a);
 }

@@ -139,6 +139,16 @@ int pb_journal_rewrite(struct pb_journal *j, const struct pb_cred_store *s)
 	return 0;
 }
 
+int pb_journal_reopen(struct pb_journal *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (j->fd < 0)
+		return pb_err(-errno, "mint: journal %s: %m", j->path);
+	return 0;
+}
+
 int pb_journal_flush(struct pb_journal *j, const struct pb_cred_store *s)
 {
 	int ret;

@@ -43,6 +43,9 @@ int pb_journal_replay(struct pb_journal *j, struct pb_cred_store *s, int *torn);
 /* Rewrite the file from s (tmp, fsync, rename) and open it for appending:
  * after the replay, and whenever it has grown too long. 0 or -errno. */
 int pb_journal_rewrite(struct pb_journal *j, const struct pb_cred_store *s);
+/* After a replay that needs no rewrite (nothing cut, nothing dropped, not
+ * too long): open the file for appending as it is. 0 or -errno. */
+int pb_journal_reopen(struct pb_journal *j);
 /* A changed or new record; an id gone. Buffered until pb_journal_flush.
  * Adopted files (m->adopt) are not the journal's: the policy binds them
  * again. */

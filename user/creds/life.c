@@ -298,6 +298,7 @@ int pb_creds_load(struct pb_agent *a)
 	int creds_fd = bpf_map__fd(a->kern.skel->maps.creds);
 	struct pb_cred_store read = {0};
 	unsigned int n = 0, dropped = 0;
+	size_t nread;
 	int torn, err;
 
 	pb_journal_init(&a->creds.journal, a->conf.state_dir);
@@ -321,9 +322,15 @@ int pb_creds_load(struct pb_agent *a)
 		memset(m, 0, sizeof(*m)); /* its strings are the store's now */
 		n++;
 	}
+	nread = read.n;
 	pb_cred_store_free(&read);
 	pb_info("mint: adopted %u credentials (%u no longer in the kernel)%s", n, dropped,
 		torn ? "; the journal's torn last line was cut" : "");
+	/* as it is, unless it says more than the kernel holds or is long: a
+	 * million credentials are not written again at every start */
+	if (!dropped && !err && n == nread &&
+	    a->creds.journal.lines <= 2 * a->creds.store.n + PB_JOURNAL_SLACK)
+		return pb_journal_reopen(&a->creds.journal);
 	return pb_journal_rewrite(&a->creds.journal, &a->creds.store);
 }
 

@@ -67,9 +67,9 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 	snprintf(head, sizeof(head), "{\"seq\":%s%s", seq, b->len > 2 ? "," : "");
 	if (a->conf.events_ocsf)
 		return pb_emit_ocsf(a, b, head);
+	pb_buf_append(b, "\n", 1); /* b is then the line as written, but for the head */
 	fputs(head, a->sink.out);
 	fwrite(b->data + 1, 1, b->len - 1, a->sink.out);
-	fputc('\n', a->sink.out);
 	a->sink.events_out++;
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <linux/magic.h>
 #include <limits.h>
 #include <stdio.h>
@@ -405,6 +406,41 @@ ssize_t pb_proc_cmdline(uint32_t tgid, char *buf, size_t len)
 		n = -errno;
 	close(fd);
 	return n;
+}
+
+int pb_walk_dirs(const char *root, pb_dir_fn fn, void *ctx)
+{
+	char *paths[] = {(char *)root, NULL};
+	size_t rootlen = strlen(root);
+	FTSENT *e;
+	FTS *fts;
+	int ret = 0;
+
+	fts = fts_open(paths, FTS_PHYSICAL | FTS_XDEV | FTS_NOCHDIR, NULL);
+	if (!fts)
+		return -errno;
+	for (;;) {
+		errno = 0; /* fts_read's NULL is the end, or an error in errno */
+		e = fts_read(fts);
+		if (!e) {
+			if (errno && errno != ENOENT)
+				ret = -errno;
+			break;
+		}
+		if (e->fts_level == 0 && (e->fts_info == FTS_NS || e->fts_info == FTS_ERR ||
+					  e->fts_info == FTS_DNR)) {
+			ret = -(e->fts_errno ? e->fts_errno : EIO); /* the root itself */
+			break;
+		}
+		if (e->fts_info != FTS_D)
+			continue; /* files, post-order visits, what went meanwhile */
+		ret = fn(ctx, e->fts_pathlen > rootlen ? e->fts_path + rootlen : "",
+			 (uint64_t)e->fts_statp->st_ino);
+		if (ret)
+			break;
+	}
+	fts_close(fts);
+	return ret;
 }
 
 uint32_t pb_pid_max(void)

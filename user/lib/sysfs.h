@@ -63,6 +63,14 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
 ssize_t pb_proc_cmdline(uint32_t tgid, char *buf, size_t len);
 /* kernel.pid_max, at most PID_MAX_LIMIT (4M on 64-bit); 0 when unreadable. */
 uint32_t pb_pid_max(void);
+/* Every directory under root, root first and each before what it holds, on
+ * root's filesystem only, symbolic links not followed: fn(ctx, rel, ino)
+ * with rel the path below root ("" for root). A non-zero return of fn ends
+ * the walk and is returned; a directory that goes or cannot be read during
+ * the walk is passed over (cgroups come and go); -errno when root cannot be
+ * walked at all. */
+typedef int (*pb_dir_fn)(void *ctx, const char *rel, uint64_t ino);
+int pb_walk_dirs(const char *root, pb_dir_fn fn, void *ctx);
 
 /* The cgroup v2 of a live process, from /proc/PID/cgroup: its path below
  * root (rel) and its id. 0, -ENOENT (no v2 line, or gone) or -errno. */

@@ -11,7 +11,6 @@
  * cgroup: such cgroups are retried on every drain tick for a while. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,29 +109,17 @@ struct pb_scan_ctx {
 	struct pb_agent *a;
 	const struct pb_policy *p;
 	uint32_t gen;
-	size_t rootlen;
-	int err;
 	unsigned int matched;
+	int err; /* pb_tag_cgroup's (logged there) */
 };
 
-/* nftw(3) passes its callback no argument of ours: the walk's context, set
- * for the walk's length only (not state: nothing lives in it between walks). */
-static __thread struct pb_scan_ctx *pb_scan;
-
-static int pb_scan_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int pb_scan_dir(void *ctx, const char *rel, uint64_t ino)
 {
-	struct pb_scan_ctx *c = pb_scan;
-	const char *rel = path + c->rootlen;
-	int r;
+	struct pb_scan_ctx *c = ctx;
+	int r = pb_tag_cgroup(c->a, c->p, c->gen, ino, *rel ? rel : "/", NULL);
 
-	(void)ftw;
-	if (type != FTW_D)
-		return 0;
-	r = pb_tag_cgroup(c->a, c->p, c->gen, st->st_ino, *rel ? rel : "/", NULL);
-	if (r < 0) {
-		c->err = r;
-		return 1;
-	}
+	if (r < 0)
+		return c->err = r;
 	c->matched += r;
 	return 0;
 }
@@ -141,20 +128,19 @@ static int pb_scan_cb(const char *path, const struct stat *st, int type, struct 
 static int pb_scan_cgroups(struct pb_agent *a, const struct pb_policy *p, uint32_t gen,
 			   unsigned int *matched)
 {
-	struct pb_scan_ctx c = {.a = a, .p = p, .gen = gen, .rootlen = strlen(a->conf.cgroup_root)};
-	int needed = 0;
+	struct pb_scan_ctx c = {.a = a, .p = p, .gen = gen};
+	int needed = 0, err;
 
 	for (unsigned int i = 0; i < p->nident; i++)
 		needed |= p->ident[i].ncgroups || p->ident[i].has_k8s;
 	*matched = 0;
 	if (!needed)
 		return 0;
-	pb_scan = &c;
-	if (nftw(a->conf.cgroup_root, pb_scan_cb, 32, FTW_PHYS | FTW_MOUNT) < 0 && !c.err)
-		c.err = pb_err(-errno, "purpose: walk %s: %m", a->conf.cgroup_root);
-	pb_scan = NULL;
+	err = pb_walk_dirs(a->conf.cgroup_root, pb_scan_dir, &c);
+	if (err && !c.err)
+		pb_error("purpose: walk %s: %s", a->conf.cgroup_root, strerror(-err));
 	*matched = c.matched;
-	return c.err;
+	return err;
 }
 
 static uint64_t pb_wall_to_boot(time_t t)
