@@ -259,7 +259,12 @@ start_agent --mode "$MODE" --events-format ocsf
 actor s_ocsf cgroup:$POD_A pidfile:$T/s_ocsf.pid read:$T/tok sleep:$HOLD
 expect s_ocsf "read:$T/tok" EPERM
 SO=$(cat $T/s_ocsf.pid)
-for _ in $(seq $((100 * SCALE))); do file_has "$OUT" "\"pid\":$SO," && break; sleep 0.05; done
+# the refusal's line (its exec's line names the pid too, and comes first:
+# the guard's events are drained on the agent's next tick)
+for _ in $(seq $((100 * SCALE))); do
+	file_has "$OUT" "(\"class_uid\":1001.*\"pid\":$SO,|\"pid\":$SO,.*\"class_uid\":1001)" && break
+	sleep 0.05
+done
 jq -e -s --argjson p "$SO" '[.[] | select(.class_uid == 1001 and .actor.process.pid == $p)] | length > 0' "$OUT" \
 	>/dev/null || { tail -3 "$OUT"; fail "no OCSF event for the refused read in the stream"; }
 jq -e -s 'all(.metadata.version == "1.3.0" and (.type_uid == .class_uid * 100 + .activity_id))' "$OUT" >/dev/null ||
