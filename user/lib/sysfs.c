@@ -184,21 +184,42 @@ int pb_stat_parse(const char *buf, struct pb_stat *out)
 	return 0;
 }
 
+/* One read of the file at path into buf (at most len bytes), as /proc gives
+ * a small file whole: how many bytes, or -errno. */
+static ssize_t pb_read_once(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/* The /proc text file at path, NUL-terminated, in buf: 0 or -errno (-ESRCH:
+ * empty, its process gone). */
+static int pb_status_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n = pb_read_once(path, buf, len - 1);
+
+	if (n <= 0)
+		return n < 0 ? (int)n : -ESRCH;
+	buf[n] = 0;
+	return 0;
+}
+
 int pb_stat_read(uint32_t pid, struct pb_stat *out)
 {
 	char path[64], buf[1024];
-	ssize_t n;
-	int fd;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
-	buf[n] = 0;
+	if ((err = pb_status_text(path, buf, sizeof(buf))))
+		return err;
 	return pb_stat_parse(buf, out);
 }
 
@@ -226,22 +247,6 @@ static long pb_status_field(const char *text, const char *key, int nth)
 			return -1;
 	}
 	return v;
-}
-
-/* The status file at path, NUL-terminated, in buf: 0 or -errno. */
-static int pb_status_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
-	buf[n] = 0;
-	return 0;
 }
 
 /* /proc/PID/status, NUL-terminated, in buf: 0 or -errno. */
@@ -394,18 +399,9 @@ int pb_exe_path(uint32_t tgid, uint64_t dev, uint64_t ino, char *out, size_t len
 ssize_t pb_proc_cmdline(uint32_t tgid, char *buf, size_t len)
 {
 	char path[64];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n;
+	return pb_read_once(path, buf, len);
 }
 
 int pb_walk_dirs(const char *root, pb_dir_fn fn, void *ctx)
