@@ -45,6 +45,79 @@ static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family
 	}
 }
 
+/* Step 6 (decision.h): the approval for this connect. The held
+ * credentials were all judged valid in step 3; the first with a live
+ * approval for the destination spends a use, under the element's lock, so
+ * two connects racing for the last use cannot both pass. The event is
+ * reserved first: a use that no event records is not spent. */
+static __always_inline int pb_approval_spend(struct bpf_sock_addr *ctx, __u16 family, __u32 hook,
+					     __u32 mode)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, n, use = 0, uses = 0;
+	struct pb_proc *rec = bpf_map_lookup_elem(&procs, &tgid);
+	struct pb_approval *ap = 0, *a;
+	struct pb_approval_event *e;
+	struct pb_approval_key k = {};
+	__u64 now = bpf_ktime_get_boot_ns(), cred_id = 0, id = 0;
+	struct pb_dest d = {};
+	int reason;
+
+	pb_dest_fill(ctx, family, &d);
+	__builtin_memcpy(k.addr, d.addr, sizeof(k.addr));
+	k.port = d.port;
+	k.family = d.family;
+	k.proto = d.proto;
+	n = rec ? rec->nheld : 0;
+	for (int i = 0; i < PB_MAX_HELD && rec; i++) {
+		if ((__u32)i >= n)
+			break;
+		k.cred_id = rec->held[i];
+		if (!k.cred_id)
+			continue;
+		a = bpf_map_lookup_elem(&approvals, &k);
+		if (!a)
+			continue;
+		if (!ap || pb_approval_reason(a, now) == PB_OK) {
+			ap = a;
+			cred_id = k.cred_id;
+		}
+		if (pb_approval_reason(a, now) == PB_OK)
+			break;
+	}
+	if (!cred_id && rec && n)
+		cred_id = rec->held[0];
+	e = pb_event_reserve(sizeof(*e), PB_EV_APPROVAL);
+	if (!e)
+		return ap ? PB_R_APPROVAL_UNRECORDED : PB_R_APPROVAL_MISSING;
+	reason = PB_R_APPROVAL_MISSING;
+	if (ap) {
+		bpf_spin_lock(&ap->lock);
+		reason = pb_approval_reason(ap, now);
+		if (reason == PB_OK)
+			use = ++ap->used;
+		uses = ap->uses;
+		id = ap->id;
+		bpf_spin_unlock(&ap->lock);
+	}
+	pb_task_ref_fill(&e->task, pb_current(), rec);
+	e->task.cgroup_id = bpf_get_current_cgroup_id();
+	e->cred_id = cred_id;
+	e->approval_id = id;
+	__builtin_memcpy(e->daddr, d.addr, sizeof(e->daddr));
+	e->dport = d.port;
+	e->family = d.family;
+	e->protocol = d.proto;
+	e->hook = hook;
+	e->verdict = pb_verdict_for(reason, mode);
+	e->reason = reason;
+	e->mode = mode;
+	e->use = use;
+	e->uses = uses;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0); /* rare, and the agent keeps the count: wake it */
+	return reason;
+}
+
 /* The rule scans are global (not inlined) functions: the verifier checks
  * each once, on its own, instead of once per path through the decision,
  * where the held-credential loop would multiply them past its limit. Their
@@ -83,7 +156,7 @@ static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family
 		pb_dest_fill(ctx, fam, &d);                                                        \
 		return (int)pb_rules_mask(pol->prot, pol->nprotected, &d);                         \
 	}                                                                                          \
-	/* pb_scope_reason for the identity ident of generation gen. */                            \
+	/* pb_scope_gate for the identity ident of generation gen. */                              \
 	__noinline int pb_scope_check##v(struct bpf_sock_addr *ctx, __u32 gen, __u64 ident,        \
 					 __u64 now)                                                \
 	{                                                                                          \
@@ -91,7 +164,13 @@ static __always_inline void pb_dest_fill(struct bpf_sock_addr *ctx, __u16 family
 		struct pb_dest d = {};                                                             \
                                                                                                    \
 		pb_dest_fill(ctx, fam, &d);                                                        \
-		return pb_scope_reason(bpf_map_lookup_elem(&scopes, &k), &d, now);                 \
+		return pb_scope_gate(bpf_map_lookup_elem(&scopes, &k), &d, now);                   \
+	}                                                                                          \
+	/* Step 6 of the rule: spend one use of an approval for the destination */                 \
+	/* and a credential the caller holds (the first live one), or say why not. */              \
+	__noinline int pb_approval_spend##v(struct bpf_sock_addr *ctx, __u32 hook, __u32 mode)     \
+	{                                                                                          \
+		return pb_approval_spend(ctx, fam, hook, mode);                                    \
 	}
 
 /* Is the caller entitled to credential id (decision.h), as a process in
@@ -282,6 +361,7 @@ static __always_inline void pb_keep_allow(struct pb_proc *rec, __u64 cgroup, __u
 struct pb_sa_ctx {
 	struct bpf_sock_addr *sa;
 	__u16 family;
+	__u8 hook;
 };
 
 static __always_inline const struct pb_kpolicy *pb_lk_policy(void *ctx, __u32 gen)
@@ -335,6 +415,14 @@ static __always_inline int pb_lk_scope(void *ctx, __u32 gen, __u64 ident, __u64 
 
 	return h->family == AF_INET ? pb_scope_check4(h->sa, gen, ident, now)
 				    : pb_scope_check6(h->sa, gen, ident, now);
+}
+
+static __always_inline int pb_lk_approval(void *ctx, __u32 mode)
+{
+	struct pb_sa_ctx *h = ctx;
+
+	return h->family == AF_INET ? pb_approval_spend4(h->sa, h->hook, mode)
+				    : pb_approval_spend6(h->sa, h->hook, mode);
 }
 
 static __always_inline int pb_lk_held(void *ctx, __u64 id, __u64 cg, __u64 now)
@@ -394,6 +482,7 @@ static const struct pb_connect_lookups pb_kernel_lookups = {
 	.protected_need = pb_lk_protected_need,
 	.names = pb_protected_names_by_gen,
 	.scope = pb_lk_scope,
+	.approval = pb_lk_approval,
 	.held = pb_lk_held,
 	.cred = pb_lk_cred,
 	.untracked_child = pb_lk_untracked_child,
@@ -411,7 +500,7 @@ static const struct pb_connect_lookups pb_kernel_lookups = {
 static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, epoch = 0;
-	struct pb_sa_ctx h = {.sa = ctx, .family = family};
+	struct pb_sa_ctx h = {.sa = ctx, .family = family, .hook = hook};
 	struct pb_connect_in in = {};
 	struct pb_connect_out o;
 	struct pb_config *cfg;

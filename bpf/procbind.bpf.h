@@ -101,6 +101,15 @@ struct {
 	__type(value, struct pb_scope);
 } scopes SEC(".maps") __weak;
 
+/* Approvals for gated destinations (abi.h, struct pb_approval). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PB_MAX_APPROVALS);
+	__type(key, struct pb_approval_key);
+	__type(value, struct pb_approval);
+} approvals SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

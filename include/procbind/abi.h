@@ -78,7 +78,11 @@ _Static_assert(PB_MODE_MONITOR == 0 && PB_MODE_ENFORCE == 1 && PB_VERDICT_DENY =
 	X(PB_R_NO_CREDENTIAL, "no_credential")	 /* protected, caller holds no valid credential */ \
 	X(PB_R_WRONG_IDENTITY, "wrong_identity") /* protected, held credentials of others */       \
 	X(PB_R_UNTRACKED, "untracked")		 /* no record (map full), parent holds some */     \
-	X(PB_R_TRACED, "traced")		 /* the bound process is being traced by another */
+	X(PB_R_TRACED, "traced")		 /* the bound process is being traced by another */ \
+	X(PB_R_APPROVAL_MISSING, "approval_missing")	 /* gated: no approval for it */     \
+	X(PB_R_APPROVAL_EXHAUSTED, "approval_exhausted") /* gated: every use spent */        \
+	X(PB_R_APPROVAL_EXPIRED, "approval_expired")	 /* gated: the approval expired */   \
+	X(PB_R_APPROVAL_UNRECORDED, "approval_unrecorded") /* a use that no event could record */
 
 enum pb_reason {
 	PB_REASONS(PB_ENUM_ENTRY) PB_REASON_MAX,
@@ -214,7 +218,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 12
+#define PB_LAYOUT 13
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -238,9 +242,13 @@ struct pb_rule {
 	__u16 port_hi;
 	__u8 family;
 	__u8 proto;
-	__u8 _pad[2];
+	__u8 flags; /* PB_RULE_* */
+	__u8 _pad;
 };
 _Static_assert(sizeof(struct pb_rule) == 48, "pb_rule layout");
+/* A connect the rule admits needs, besides the credential, a live approval
+ * for (credential, destination, protocol) (policy "requires_approval"). */
+#define PB_RULE_APPROVAL (1u << 0)
 
 /* Map "policies", keyed by generation: what the connect and exec hooks need
  * from the policy besides scopes and match tables. */
@@ -249,13 +257,15 @@ struct pb_kpolicy {
 	__u32 nident;
 	__u32 nexempt;
 	__u32 nprotected;
+	__u32 prot_approval; /* protected rules (bit = index) that require an approval */
+	__u32 _pad;
 	__u64 need_cgroup; /* identities whose match has a cgroup part (bit = index) */
 	__u64 need_exe;	   /* identities whose match has an executable part */
 	__u64 ident[PB_MAX_IDENTITIES];
 	struct pb_rule exempt[PB_MAX_RULES];
 	struct pb_rule prot[PB_MAX_RULES];
 };
-_Static_assert(sizeof(struct pb_kpolicy) == 32 + 8 * 64 + 2 * 48 * 16, "pb_kpolicy layout");
+_Static_assert(sizeof(struct pb_kpolicy) == 40 + 8 * 64 + 2 * 48 * 16, "pb_kpolicy layout");
 
 /* Policy "adopt": files a pod already has, each bound to its rightful
  * process. At most PB_MAX_ADOPT entries, each with at most PB_MAX_ADOPT_RULES
@@ -302,6 +312,39 @@ struct pb_scope {
 	struct pb_rule rules[PB_MAX_RULES];
 };
 _Static_assert(sizeof(struct pb_scope) == 16 + 48 * 16, "pb_scope layout");
+
+/* Map "approvals": what lets an approval-gated connect through (policy
+ * "requires_approval"). Key: a credential and one exact destination (as
+ * struct pb_dest: normalised address, port, family, protocol). Written by
+ * the agent when it grants an approval (procbindctl approve); the connect
+ * programs spend one use per allowed connect under the element's lock, so
+ * two connects racing for the last use cannot both pass. An ended approval
+ * (all used, expired) stays until its credential ends, so that the next
+ * connect is told why; a revoked one is removed. */
+#define PB_MAX_APPROVALS 4096
+struct pb_approval_key {
+	__u64 cred_id;
+	__u32 addr[4];
+	__u16 port;
+	__u8 family;
+	__u8 proto;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_approval_key) == 32, "pb_approval_key layout");
+
+struct pb_approval {
+#ifdef __bpf__
+	struct bpf_spin_lock lock;
+#else
+	__u32 lock; /* struct bpf_spin_lock: the kernel's (BPF_F_LOCK from user space) */
+#endif
+	__u32 uses;	/* granted */
+	__u32 used;	/* spent; the kernel's only write */
+	__u32 _pad;
+	__u64 id;	/* the approval's id (what events and the trail name) */
+	__u64 expires;	/* CLOCK_BOOTTIME ns; no use at or after it */
+};
+_Static_assert(sizeof(struct pb_approval) == 32, "pb_approval layout");
 
 /* Map "cgroup_tags": cgroup id -> mask of identities whose cgroup part
  * matches it, written by the agent (at load, and as cgroups appear). */
@@ -361,6 +404,7 @@ enum pb_event_type {
 	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
 	PB_EV_CGROUP = 7,  /* a cgroup v2 directory was created (the agent matches it) */
 	PB_EV_FILE = 8,	   /* a credential file or bound process was reached (pb_file_event) */
+	PB_EV_APPROVAL = 9, /* an approval-gated connect: a use spent, or refused (pb_approval_event) */
 };
 
 /* Every event starts with this header. */
@@ -477,6 +521,29 @@ struct pb_file_event {
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct pb_file_event) == 152, "pb_file_event layout");
+
+/* APPROVAL: a connect the rule allowed for a credential, to a destination
+ * that needs an approval: verdict allow with the use it spent (use of
+ * uses), or the refusal (reason approval_*; use 0). Made before the use is
+ * spent: a use no event can record is not spent (approval_unrecorded). */
+struct pb_approval_event {
+	struct pb_event_hdr hdr;
+	struct pb_task_ref task;
+	__u64 cred_id;	   /* the credential whose approval was looked up (0: none held) */
+	__u64 approval_id; /* 0: none found */
+	__u8 daddr[16];
+	__u16 dport;
+	__u16 family;
+	__u8 protocol;
+	__u8 hook;    /* enum pb_hook */
+	__u8 verdict; /* enum pb_verdict */
+	__u8 reason;  /* enum pb_reason */
+	__u32 mode;
+	__u32 use;  /* the number of this use (1 = the first) */
+	__u32 uses; /* granted */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct pb_approval_event) == 144, "pb_approval_event layout");
 
 /* Map "guard_state": who guards the credential files, and what the guard
  * did. Entries PB_GUARD_NOW and PB_GUARD_PREV name guard processes (start to

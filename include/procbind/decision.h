@@ -417,6 +417,39 @@ static __always_inline enum pb_reason pb_scope_reason(const struct pb_scope *sc,
 	return pb_rules_first(sc->rules, sc->nrules, d) >= 0 ? PB_OK : PB_R_OUT_OF_SCOPE;
 }
 
+/* pb_scope_reason, with PB_SCOPE_APPROVAL added when the scope rule that
+ * admits d (the first that matches) requires an approval. */
+#define PB_SCOPE_APPROVAL 0x100
+static __always_inline int pb_scope_gate(const struct pb_scope *sc, const struct pb_dest *d,
+					 __u64 now)
+{
+	int i;
+
+	if (!sc)
+		return PB_R_OUT_OF_SCOPE;
+	if (now >= sc->expires)
+		return PB_R_EXPIRED;
+	i = pb_rules_first(sc->rules, sc->nrules, d);
+	if (i < 0)
+		return PB_R_OUT_OF_SCOPE;
+	return (sc->rules[i & (PB_MAX_RULES - 1)].flags & PB_RULE_APPROVAL) ? PB_SCOPE_APPROVAL
+									    : PB_OK;
+}
+
+/* What spending an approval found: the approval in force for a connect
+ * (NULL: none for it), at time now. PB_OK when a use is left (the caller
+ * spends it under the element's lock), else why not. */
+static __always_inline enum pb_reason pb_approval_reason(const struct pb_approval *ap, __u64 now)
+{
+	if (!ap)
+		return PB_R_APPROVAL_MISSING;
+	if (ap->used >= ap->uses)
+		return PB_R_APPROVAL_EXHAUSTED;
+	if (now >= ap->expires)
+		return PB_R_APPROVAL_EXPIRED;
+	return PB_OK;
+}
+
 /* ---- The connect rule: the order of the steps ---- */
 
 /* The identities of a holder's valid credentials (0: a slot whose
@@ -425,7 +458,7 @@ struct pb_held_ids {
 	__u64 id[PB_MAX_HELD];
 	__u64 need; /* out: the identity a protected destination requires */
 	__u32 n;
-	__u32 _pad;
+	__u32 gated; /* out: a rule that admits the destination requires an approval */
 };
 
 /* What the connect rule looks up, as the kernel (bpf/connect.bpf.c) or a
@@ -447,8 +480,12 @@ struct pb_connect_lookups {
 	/* pb_protected_need and pb_protected_names over generation gen */
 	__u64 (*protected_need)(void *ctx, __u32 gen, __u32 mask);
 	pb_names_fn names;
-	/* pb_scope_reason for identity ident */
+	/* pb_scope_gate for identity ident */
 	int (*scope)(void *ctx, __u32 gen, __u64 ident, __u64 now);
+	/* for an allowed connect that needs an approval: spend one use of an
+	 * approval for the destination and one of the credentials rec holds,
+	 * atomically, and report it; PB_OK or the approval_* reason */
+	int (*approval)(void *ctx, __u32 mode);
 	/* pb_judge_cred for the caller and credential id; the credential */
 	int (*held)(void *ctx, __u64 id, __u64 cgroup_id, __u64 now);
 	const struct pb_cred *(*cred)(void *ctx, __u64 id);
@@ -503,6 +540,8 @@ static __always_inline enum pb_reason pb_connect_protected(const struct pb_conne
 	__u32 mask = lk->protected_rules(ctx, gen);
 
 	ids->need = mask ? lk->protected_need(ctx, gen, mask) : 0;
+	if (pol && (mask & pol->prot_approval))
+		ids->gated = 1;
 	return pb_protected_held_reason(lk->names, &ref, mask, ids->id, ids->n);
 }
 
@@ -563,9 +602,14 @@ static __always_inline enum pb_reason pb_connect_identities(const struct pb_conn
 		*ident = ids->need;
 	}
 	for (int j = 0; j < PB_MAX_HELD && reason == PB_OK; j++) {
+		int r;
+
 		if (!ids->id[j])
 			continue;
-		reason = (enum pb_reason)lk->scope(ctx, gen, ids->id[j], now);
+		r = lk->scope(ctx, gen, ids->id[j], now);
+		if (r & PB_SCOPE_APPROVAL)
+			ids->gated = 1;
+		reason = (enum pb_reason)(r & 0xff);
 		*ident = ids->id[j];
 	}
 	return reason;
@@ -591,7 +635,12 @@ static __always_inline enum pb_reason pb_connect_identities(const struct pb_conn
  *     matching rule names, else wrong_identity;
  *  5. the destination is in the scope of every identity held, else
  *     out_of_scope (expired once the identity itself has expired); with no
- *     policy in force, out_of_scope: a holder fails closed.
+ *     policy in force, out_of_scope: a holder fails closed;
+ *  6. where a scope rule or protected rule that admits it requires an
+ *     approval, one use of a live approval for the destination and a held
+ *     credential is spent (lk->approval), else approval_missing,
+ *     approval_exhausted or approval_expired. Such an allow is never kept:
+ *     every connect spends its own use.
  * Returns PB_CONNECT_QUIET for an allow it does not judge (counted through
  * lk->count), else the reason of the verdict, with what it is about in o:
  * the caller counts, reports, keeps an allow and acts. */
@@ -685,7 +734,11 @@ static __always_inline int pb_connect_rule(const struct pb_connect_lookups *lk, 
 		return PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
 	if (reason == PB_OK)
 		reason = pb_connect_identities(lk, ctx, pol, in->gen, prot, &ids, o->now, &o->ident);
-	o->keep = reason == PB_OK && !(rec->flags & PB_PROC_OVERFLOW);
+
+	/* 6 */
+	if (reason == PB_OK && ids.gated)
+		reason = lk->approval(ctx, o->mode);
+	o->keep = reason == PB_OK && !ids.gated && !(rec->flags & PB_PROC_OVERFLOW);
 	return reason;
 }
 

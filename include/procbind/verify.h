@@ -42,6 +42,9 @@ enum pb_verify_result {
 	PB_V_WRONG_URL,	   /* htu is not the request's URL */
 	PB_V_REPLAY,	   /* this proof id was seen before */
 	PB_V_REPLAY_FULL,  /* the replay cache is full of live ids */
+	PB_V_NO_APPROVAL,  /* the proof carries no signed approval (apv) */
+	PB_V_WRONG_APPROVAL, /* its approval is for another credential or request, or was
+			      * not valid when the proof was made */
 };
 const char *pb_verify_result_name(enum pb_verify_result r);
 
@@ -63,6 +66,47 @@ enum pb_verify_result pb_verify_token(const char *token, const unsigned char pk[
 enum pb_verify_result pb_verify_proof(const char *proof, const char *token, const char *method,
 				      const char *url, const unsigned char pk[32], int64_t now,
 				      struct pb_replay *replay, char **claims);
+
+/* ---- approvals (docs/approvals.md) ----
+ * A proof for a request the policy gates behind an approval carries claim
+ * "apv": {"id", "approver", "use", and for an approval an approver signed
+ * offline, "signed": "pba1.<claims>.<sig>"}. The signed approval's claims
+ * name the credential ("cred"), the request ("method", "url": exact, or a
+ * prefix when it ends in '*'), the uses and the time it is valid
+ * ("iat" .. "exp", unix seconds). */
+
+/* Check the signed approval a proof carries against an approver's public
+ * key: signed by it, for the proof's credential, method and URL, and valid
+ * at the proof's iat. Call it after pb_verify_proof accepted the proof (it
+ * does not check the node's signature again). On PB_V_OK and approval !=
+ * NULL, *approval is the approval's claims JSON (malloc'd). */
+enum pb_verify_result pb_verify_proof_approval(const char *proof, const unsigned char approver_pk[32],
+					       char **approval);
+
+/* An approver key's fingerprint: the first 8 bytes of SHA-256(key), hex. */
+void pb_key_fingerprint(const unsigned char pk[32], char out[17]);
+
+/* Does an approval's or a policy's URL pattern admit url: equal, or a
+ * prefix of it when the pattern ends in '*'? */
+static inline int pb_url_match(const char *pattern, const char *url)
+{
+	size_t n = 0;
+
+	while (pattern[n])
+		n++;
+	if (n && pattern[n - 1] == '*') {
+		for (size_t i = 0; i + 1 < n; i++)
+			if (url[i] != pattern[i])
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0;; i++) {
+		if (pattern[i] != url[i])
+			return 0;
+		if (!pattern[i])
+			return 1;
+	}
+}
 
 /* Read an Ed25519 public key: 32 raw bytes (the agent's node.pub) or its
  * base64url text (procbindctl pubkey). 0 or -errno. */

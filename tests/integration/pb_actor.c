@@ -25,6 +25,11 @@
  *               turn, every millisecond ($PB_ACTOR_LOOP_US microseconds),
  *               until FILE exists; then one line per SPEC:
  *               "<pid> tally:SPEC ok=N EPERM=N other=N"
+ *        race:ROUNDS:SPEC  ROUNDS times: run $PB_ACTOR_RACE_CMD (a shell
+ *               command, e.g. one that grants a single-use approval), then
+ *               connect to SPEC from two threads at once; then "<pid> race
+ *               rounds=N one=N none=N both=N": rounds where exactly one,
+ *               neither or both connects were let through (not EPERM)
  *        untilrefused:SPEC  connect to SPEC every millisecond until it is
  *               refused (EPERM; at most 60 s); then "<pid> untilrefused:SPEC
  *               ok=N last_ok=NS refused=NS" (CLOCK_REALTIME ns of the last
@@ -184,6 +189,67 @@ static int until_refused(const char *spec)
 	return 0;
 }
 
+/* race:ROUNDS:SPEC: two threads connect at the same moment, each round. */
+struct race {
+	pthread_barrier_t go, done;
+	const char *spec;
+	int rounds, err[2];
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+	int me = r->err[0] == -1 ? 0 : 1; /* set before the thread starts */
+
+	r->err[me] = 0;
+	for (int i = 0; i < r->rounds; i++) {
+		pthread_barrier_wait(&r->go);
+		r->err[me] = do_net(r->spec, 0);
+		pthread_barrier_wait(&r->done);
+	}
+	return NULL;
+}
+
+static int race(const char *arg)
+{
+	struct race r = {.rounds = atoi(arg)};
+	const char *cmd = getenv("PB_ACTOR_RACE_CMD");
+	unsigned long one = 0, none = 0, both = 0;
+	pthread_t th[2];
+
+	r.spec = strchr(arg, ':');
+	if (!r.spec || !cmd || r.rounds <= 0)
+		return -1;
+	r.spec++;
+	pthread_barrier_init(&r.go, NULL, 3);
+	pthread_barrier_init(&r.done, NULL, 3);
+	for (int t = 0; t < 2; t++) {
+		r.err[t] = -1;
+		pthread_create(&th[t], NULL, race_thread, &r);
+		while (r.err[t] == -1)
+			usleep(100);
+	}
+	for (int i = 0; i < r.rounds; i++) {
+		int pass;
+
+		if (system(cmd)) {
+			fprintf(stderr, "race: round %d: '%s' failed\n", i, cmd);
+			exit(2);
+		}
+		pthread_barrier_wait(&r.go);
+		pthread_barrier_wait(&r.done);
+		pass = (r.err[0] != EPERM) + (r.err[1] != EPERM);
+		one += pass == 1;
+		none += pass == 0;
+		both += pass == 2;
+	}
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	printf("%d race rounds=%d one=%lu none=%lu both=%lu\n", getpid(), r.rounds, one, none, both);
+	fflush(stdout);
+	return 0;
+}
+
 /* loopuntil:FILE:SPEC,SPEC...: tally what each destination gave. */
 static int loop_until(const char *arg)
 {
@@ -326,6 +392,9 @@ static int run_steps(char *argv0, int n, char **steps)
 			execv(arg, av);
 			result(s, errno);
 			return 1;
+		} else if (!strncmp(s, "race:", 5)) {
+			if (race(arg))
+				return 2;
 		} else if (!strncmp(s, "untilrefused:", 13)) {
 			until_refused(s + 13);
 		} else if (!strncmp(s, "loopuntil:", 10)) {

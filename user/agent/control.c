@@ -352,6 +352,53 @@ static int pb_do_revoke(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	return 0;
 }
 
+static int pb_do_approve(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out,
+			 char *err, size_t errlen)
+{
+	struct pb_approve_req q = {.credential = pb_req_get(r, "credential"),
+				   .dest = pb_req_get(r, "dest"),
+				   .proto = pb_req_get(r, "proto"),
+				   .method = pb_req_get(r, "method"),
+				   .url = pb_req_get(r, "url"),
+				   .uses = pb_req_get(r, "uses"),
+				   .expires = pb_req_get(r, "expires"),
+				   .approver = pb_req_get(r, "approver"),
+				   .reason = pb_req_get(r, "reason"),
+				   .ticket = pb_req_get(r, "ticket"),
+				   .signed_text = pb_req_get(r, "signed")};
+
+	pb_events_drain(a, PB_DRAIN_WHOLE); /* the uses spent so far are counted first */
+	return pb_approve(a, &q, out, err, errlen);
+}
+
+static int pb_do_approvals(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out,
+			   char *err, size_t errlen)
+{
+	(void)r;
+	(void)err;
+	(void)errlen;
+	pb_events_drain(a, PB_DRAIN_WHOLE); /* uses left as of now */
+	pb_approvals_list(a, out);
+	return 0;
+}
+
+static int pb_do_revoke_approval(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out,
+				 char *err, size_t errlen)
+{
+	uint64_t id;
+	int ret;
+
+	if (pb_id_parse(pb_req_get(r, "id"), &id))
+		return pb_errf(err, errlen, -EINVAL, "revoke-approval: id must be 16 hex digits");
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	if ((ret = pb_approval_revoke(a, id, err, errlen)))
+		return ret;
+	pb_json_begin(out);
+	pb_json_id(out, "revoked", id);
+	pb_json_end(out);
+	return 0;
+}
+
 /* Ready: hooks attached, the policy in force in the kernel, the trail
  * writable (the last write did not fail). */
 static int pb_do_health(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
@@ -411,6 +458,12 @@ static const struct pb_command {
     {"mint", (const char *const[]){"pid", "ttl", "identity", "inherit", "out", "audience", NULL},
      pb_do_mint},
     {"revoke", (const char *const[]){"id", NULL}, pb_do_revoke},
+    {"approve",
+     (const char *const[]){"credential", "dest", "proto", "method", "url", "uses", "expires",
+			   "approver", "reason", "ticket", "signed", NULL},
+     pb_do_approve},
+    {"approvals", (const char *const[]){NULL}, pb_do_approvals},
+    {"revoke-approval", (const char *const[]){"id", NULL}, pb_do_revoke_approval},
     /* format: sent by older procbindctl; every reply is JSON now */
     {"ps", (const char *const[]){"all", "format", NULL}, pb_do_ps},
     {"status", (const char *const[]){"format", NULL}, pb_do_status},

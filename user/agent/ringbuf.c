@@ -305,6 +305,13 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 			e->task.proc.tgid);
 		break;
 	}
+	case PB_EV_APPROVAL:
+		if (size < sizeof(struct pb_approval_event))
+			goto short_event;
+		/* approval_used or approval_refused, and approval_ended after
+		 * the last use: lines of the approval module's */
+		pb_approval_event(a, data);
+		return 1;
 	case PB_EV_CGROUP: {
 		const struct pb_cgroup_event *e = data;
 

@@ -61,4 +61,37 @@ int pb_issue_token(struct pb_agent *a, const struct pb_live *caller, const struc
 int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struct pb_issue *in,
 		   struct pb_buf *out, char *err, size_t errlen);
 
+/* approval.c: approvals (docs/approvals.md). */
+struct pb_approve_req {
+	/* local: credential, (dest [proto] | method url), uses, expires,
+	 * approver, reason, ticket; signed: signed_text alone */
+	const char *credential, *dest, *proto, *method, *url, *uses, *expires;
+	const char *approver, *reason, *ticket, *signed_text;
+};
+/* Grant an approval; the reply (id, uses, expires_in) goes to out. */
+int pb_approve(struct pb_agent *a, const struct pb_approve_req *r, struct pb_buf *out, char *err,
+	       size_t errlen);
+int pb_approval_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
+/* The live approvals, as a JSON array. */
+void pb_approvals_list(struct pb_agent *a, struct pb_buf *out);
+/* The connect programs spent a use of an approval, or refused a connect
+ * for want of one: the event, and the count. */
+void pb_approval_event(struct pb_agent *a, const struct pb_approval_event *e);
+/* What a proof carries of the approval it spent (claim "apv"). */
+struct pb_apv_claim {
+	uint64_t id; /* 0: the request needs none */
+	char approver[64];
+	uint32_t use;
+	const char *signed_text; /* the signed approval, or NULL (local) */
+};
+/* A proof for (method, url) by who with credential m: when the identity's
+ * requests gate it behind an approval, spend a use of a live one (durably,
+ * with its event) into claim, else refuse (-EPERM, the event, a message). */
+int pb_approval_spend_request(struct pb_agent *a, const struct pb_cred_meta *m,
+			      const char *method, const char *url, const struct pb_task_ref *who,
+			      struct pb_apv_claim *claim, char *err, size_t errlen);
+void pb_approvals_tick(struct pb_agent *a);
+int pb_approvals_load(struct pb_agent *a);  /* after adopting pinned maps */
+int pb_approvals_reset(struct pb_agent *a); /* a fresh start */
+void pb_approvals_stop(struct pb_agent *a);
 #endif

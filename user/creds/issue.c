@@ -134,6 +134,7 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 				  .nonce = in->nonce,
 				  .iat = (int64_t)time(NULL)};
 	struct pb_owner_lookup owner = {.procs_fd = bpf_map__fd(a->kern.skel->maps.procs)};
+	struct pb_apv_claim claim;
 	const struct pb_cred *c;
 	struct pb_task_ref ref;
 	struct pb_cred_meta *m;
@@ -176,8 +177,16 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 			       pb_reason_name(reason), (unsigned long long)m->id,
 			       m->bind.owner.tgid, caller->s.self.tgid);
 	}
+	/* a request the identity gates behind an approval spends a use first */
+	ret = pb_approval_spend_request(a, m, in->method, in->url, &ref, &claim, err, errlen);
+	if (ret)
+		return ret;
 	pr.cred_id = m->id;
 	pr.bind = &m->bind;
+	pr.apv_id = claim.id;
+	pr.apv_approver = claim.approver;
+	pr.apv_use = claim.use;
+	pr.apv_signed = claim.signed_text;
 	proof = pb_proof_sign(&pr, a->key.sk, a->key.pk, jti);
 	if (!proof)
 		return pb_errf(err, errlen, -ENOMEM, "proof: out of memory");
@@ -187,6 +196,13 @@ int pb_issue_proof(struct pb_agent *a, const struct pb_live *caller, const struc
 	pb_json_str(b, "url", in->url);
 	pb_json_str(b, "nonce", in->nonce && in->nonce[0] ? in->nonce : NULL);
 	pb_json_u64(b, "ttl_s", PB_PROOF_TTL_S);
+	if (claim.id) { /* the approval it spent, found by trail --approval */
+		pb_json_key(b, "approval");
+		pb_json_begin(b);
+		pb_json_id(b, "id", claim.id);
+		pb_json_u64(b, "use", claim.use);
+		pb_json_end(b);
+	}
 	pb_json_task(a, b, "process", &ref);
 	pb_json_cred_meta(a, b, "credential", m);
 	pb_json_end(b);

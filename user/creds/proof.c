@@ -66,6 +66,19 @@ char *pb_proof_sign(const struct pb_proof_req *r, const unsigned char sk[64],
 	pb_json_u64(&c, "exe_dev", r->bind->exe_dev);
 	pb_json_u64(&c, "exe_ino", r->bind->exe_ino);
 	pb_json_end(&c);
+	if (r->apv_id) {
+		char apv[17];
+
+		snprintf(apv, sizeof(apv), "%016llx", (unsigned long long)r->apv_id);
+		pb_json_key(&c, "apv");
+		pb_json_begin(&c);
+		pb_json_str(&c, "id", apv);
+		pb_json_str(&c, "approver", r->apv_approver);
+		pb_json_u64(&c, "use", r->apv_use);
+		if (r->apv_signed)
+			pb_json_str(&c, "signed", r->apv_signed);
+		pb_json_end(&c);
+	}
 	pb_json_end(&c);
 
 	pb_b64_append(&out, h.data, h.len);

@@ -19,6 +19,11 @@ struct pb_proof_req {
 	const char *url;	    /* htu: the URL, or "tcp://ADDR:PORT" */
 	const char *nonce;	    /* the server's nonce, or NULL */
 	int64_t iat;		    /* unix seconds */
+	/* the approval the request spent a use of (claim "apv"; id 0: none) */
+	uint64_t apv_id;
+	const char *apv_approver;
+	uint32_t apv_use;
+	const char *apv_signed; /* a signed approval as submitted, or NULL */
 };
 
 /* The signed proof (malloc'd) and its id (jti, 22 base64url characters +

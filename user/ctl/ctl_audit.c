@@ -95,7 +95,7 @@ struct pb_trail {
 	uint32_t pid;
 	uint64_t start;
 	int has_start;
-	const char *pod, *identity, *cred;
+	const char *pod, *identity, *cred, *approval;
 	int64_t since, until; /* ms; 0: open */
 	char needle[96];
 	/* matches, in log order: the line as written (chained over its exact
@@ -152,6 +152,11 @@ static int pb_trail_hit(struct pb_trail *q, json_t *r, uint64_t *life)
 		const char *i1 = pb_jstr(r, "identity"), *i2 = c ? pb_jstr(c, "identity") : NULL;
 
 		return (i1 && !strcmp(i1, q->identity)) || (i2 && !strcmp(i2, q->identity));
+	}
+	if (q->approval) {
+		json_t *ap = json_object_get(r, "approval");
+
+		return ap && pb_jstr(ap, "id") && !strcmp(pb_jstr(ap, "id"), q->approval);
 	}
 	return c && pb_jstr(c, "id") && !strcmp(pb_jstr(c, "id"), q->cred);
 }
@@ -225,8 +230,31 @@ static void pb_print_compact(json_t *r, FILE *out)
 			 pb_jstr(r, "protocol") ? pb_jstr(r, "protocol") : "?");
 		fprintf(out, " -> %s", dest);
 	}
+	if ((v = pb_jstr(r, "destination")))
+		fprintf(out, " -> %s/%s", v, pb_jstr(r, "protocol") ? pb_jstr(r, "protocol") : "?");
 	if ((v = pb_jstr(r, "identity")))
 		fprintf(out, " identity=%s", v);
+	if ((c = json_object_get(r, "approval")) && pb_jstr(c, "id")) {
+		fprintf(out, " approval=%s", pb_jstr(c, "id"));
+		if (json_object_get(r, "use"))
+			fprintf(out, " use=%" PRIu64 "/%" PRIu64, pb_ju64(r, "use"), pb_ju64(r, "uses"));
+		if ((v = pb_jstr(c, "approver")))
+			fprintf(out, " approver=%s", v);
+		if ((v = pb_jstr(c, "source")))
+			fprintf(out, " (%s)", v);
+		if (!strcmp(ev ? ev : "", "approval_granted")) {
+			fprintf(out, " uses=%" PRIu64, pb_ju64(c, "uses"));
+			if ((v = pb_jstr(c, "destination")) || (v = pb_jstr(c, "url")))
+				fprintf(out, " action=%s%s%s",
+					pb_jstr(c, "method") ? pb_jstr(c, "method") : "",
+					pb_jstr(c, "method") ? " " : "", v);
+			if ((v = pb_jstr(c, "reason")))
+				fprintf(out, " why=\"%s\"", v);
+			if ((v = pb_jstr(c, "ticket")))
+				fprintf(out, " ticket=%s", v);
+		}
+		c = json_object_get(r, "credential");
+	}
 	if (c && pb_jstr(c, "id")) {
 		json_t *bp = json_object_get(c, "bound_process");
 
@@ -252,7 +280,7 @@ static int pb_usage_audit(const char *what)
 
 static const char pb_trail_use[] =
     "trail [--dir DIR] (--pid PID [--start-time T] | --pod UID | --identity NAME |\n"
-    "       --credential ID) [--since TIME] [--until TIME] [-o json|table]";
+    "       --credential ID | --approval ID) [--since TIME] [--until TIME] [-o json|table]";
 
 /* Options into q: 0, or the exit status of a usage error. */
 static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char **dir, int *json)
@@ -262,7 +290,8 @@ static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char *
 	    {"start-time", required_argument, 0, 's'}, {"since", required_argument, 0, 'S'},
 	    {"until", required_argument, 0, 'U'},      {"pod", required_argument, 0, 'P'},
 	    {"identity", required_argument, 0, 'i'},   {"credential", required_argument, 0, 'c'},
-	    {"output", required_argument, 0, 'o'},     {0},
+	    {"output", required_argument, 0, 'o'},     {"approval", required_argument, 0, 'A'},
+	    {0},
 	};
 	int c, selectors = 0;
 
@@ -312,6 +341,10 @@ static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char *
 			q->cred = optarg;
 			selectors++;
 			break;
+		case 'A':
+			q->approval = optarg;
+			selectors++;
+			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
 				*json = 1;
@@ -346,8 +379,12 @@ static void pb_trail_key(struct pb_trail *q, char *key, size_t len)
 		pb_audit_key(key, len, PB_KEY_IDENTITY, q->identity, NULL);
 		snprintf(q->needle, sizeof(q->needle), "\"%s\"", q->identity);
 	} else {
-		pb_audit_key(key, len, PB_KEY_CREDENTIAL, q->cred, NULL);
-		snprintf(q->needle, sizeof(q->needle), "\"id\":\"%s\"", q->cred);
+		/* an approval's id is indexed as a credential's (any "id" of 16
+		 * hex digits): both are random 64-bit numbers */
+		const char *id = q->cred ? q->cred : q->approval;
+
+		pb_audit_key(key, len, PB_KEY_CREDENTIAL, id, NULL);
+		snprintf(q->needle, sizeof(q->needle), "\"id\":\"%s\"", id);
 	}
 }
 

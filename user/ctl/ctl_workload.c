@@ -351,8 +351,11 @@ int pb_cmd_verify_proof(int argc, char **argv)
 					  {"method", required_argument, 0, 'm'},
 					  {"url", required_argument, 0, 'u'},
 					  {"replay-cache", required_argument, 0, 'r'},
+					  {"approver-key", required_argument, 0, 'A'},
 					  {0}};
 	const char *file = NULL, *token = NULL, *method = NULL, *url = NULL, *cache = NULL;
+	const char *approver_key = NULL;
+	unsigned char apk[32];
 	int64_t now = time(NULL);
 	unsigned char pk[32];
 	enum pb_verify_result v;
@@ -367,15 +370,18 @@ int pb_cmd_verify_proof(int argc, char **argv)
 		case 'm': method = optarg; break;
 		case 'u': url = optarg; break;
 		case 'r': cache = optarg; break;
+		case 'A': approver_key = optarg; break;
 		default: return 2;
 		}
 	}
 	if (optind + 1 != argc || !token || !method || !url) {
 		fprintf(stderr, "usage: procbindctl verify-proof PROOF --token TOKEN|@FILE|- --method M "
-				"--url U [--pubkey FILE] [--replay-cache FILE]\n");
+				"--url U [--pubkey FILE] [--replay-cache FILE] [--approver-key FILE]\n");
 		return 2;
 	}
 	if (pb_load_key(file, pk))
+		return 1;
+	if (approver_key && pb_load_key(approver_key, apk))
 		return 1;
 	if (!(token = pb_token_arg("verify-proof", token, &owned)))
 		return 1;
@@ -387,8 +393,17 @@ int pb_cmd_verify_proof(int argc, char **argv)
 	v = pb_verify_proof(argv[optind], token, method, url, pk, now, r, &claims);
 	pb_token_free(owned);
 	pb_replay_free(r);
-	if (v != PB_V_OK)
+	if (v == PB_V_OK && approver_key) {
+		/* the approval it carries: signed by that approver, for this request */
+		v = pb_verify_proof_approval(argv[optind], apk, NULL);
+		if (v != PB_V_OK)
+			fprintf(stderr, "procbindctl: verify-proof: the proof's approval: %s\n",
+				pb_verify_result_name(v));
+	}
+	if (v != PB_V_OK) {
+		free(claims);
 		return pb_fail("verify-proof", pb_verify_result_name(v));
+	}
 	if (cache) {
 		/* the id is spent: kept until its proof has expired */
 		FILE *f = fopen(cache, "ae");

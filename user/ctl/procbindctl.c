@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "args.h"
+#include "ctl_approval.h"
 #include "ctl_audit.h"
 #include "ctl_conn.h"
 #include "ctl_workload.h"
@@ -35,6 +36,19 @@ static const char usage_text[] =
     "                                       atomically (the old one stays on error)\n"
     "  policy check FILE                    validate a policy file (no agent needed)\n"
     "\n"
+    "approvals (docs/approvals.md):\n"
+    "  approve --credential ID (--dest ADDR:PORT [--proto tcp|udp] | --request METHOD URL)\n"
+    "          [--uses N] [--expires DURATION] --approver NAME --reason TEXT [--ticket REF]\n"
+    "                                       grant a local approval (uses default 1; never\n"
+    "                                       longer than the credential); prints id=ID\n"
+    "  approve --signed FILE|-              submit an approval an approver signed offline\n"
+    "  approvals [-o table|json]            live approvals and their uses left\n"
+    "  revoke-approval ID                   end an approval\n"
+    "  approval keygen --out FILE           an approver's key pair (FILE, FILE.pub), offline\n"
+    "  approval sign --key FILE --credential ID (--dest ...|--request M URL) [--uses N]\n"
+    "          [--expires D] [--approver NAME] --reason TEXT [--ticket REF]\n"
+    "                                       a signed approval, offline (on stdout)\n"
+    "\n"
     "workloads (the workload socket: --workload-socket PATH, $PROCBIND_WORKLOAD_SOCKET or\n"
     "/run/procbind/workload.sock; any user, for itself only):\n"
     "  run [--identity NAME] [--ttl D] [--inherit none|children] [--fd N | --env VAR]\n"
@@ -56,13 +70,15 @@ static const char usage_text[] =
     "  pubkey [--file FILE]                 the node's public key (from the agent, or FILE)\n"
     "  verify-token TOKEN [--pubkey FILE]   signature and expiry; prints the claims\n"
     "  verify-proof PROOF --token T --method M --url U [--pubkey FILE] [--replay-cache FILE]\n"
-    "                                       the proof matches the token and the request, is\n"
-    "                                       fresh, and (with a cache) not seen before\n"
+    "               [--approver-key FILE]   the proof matches the token and the request, is\n"
+    "                                       fresh, and (with a cache) not seen before; with\n"
+    "                                       --approver-key, carries that approver's signed\n"
+    "                                       approval for this credential and request\n"
     "\n"
     "audit trail (read from the files; the agent may be down; without --dir, the\n"
     "running agent's trail, else /var/lib/procbind/audit):\n"
     "  trail [--dir DIR] (--pid PID [--start-time NS] | --pod UID | --identity NAME |\n"
-    "        --credential ID) [--since TIME] [--until TIME] [-o table|json]\n"
+    "        --credential ID | --approval ID) [--since TIME] [--until TIME] [-o table|json]\n"
     "                                       one process's (or pod's, ...) records\n"
     "  events [--dir DIR] [-o json|compact|ocsf] [--follow]   every record (ocsf: as\n"
     "                                       OCSF 1.3 events); then live\n"
@@ -206,7 +222,9 @@ static int cmd_table(const char *verb, int argc, char **argv, struct pb_buf *req
 	    {"output", required_argument, 0, 'o'},
 	    {0},
 	};
-	pb_render_fn render = !strcmp(verb, "ps") ? pb_render_ps : pb_render_status;
+	pb_render_fn render = !strcmp(verb, "ps")	   ? pb_render_ps
+			      : !strcmp(verb, "approvals") ? pb_render_approvals
+							   : pb_render_status;
 	int c;
 
 	pb_buf_printf(req, "%s\n", verb);
@@ -296,6 +314,22 @@ int main(int argc, char **argv)
 		ret = pb_call(&req, pb_render_nothing);
 	} else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
 		ret = cmd_table(cmd, argc, argv, &req);
+	else if (!strcmp(cmd, "approve")) {
+		ret = pb_approve_request(argc, argv, &req);
+		if (!ret)
+			ret = pb_call(&req, pb_render_approve);
+	} else if (!strcmp(cmd, "approvals"))
+		ret = cmd_table(cmd, argc, argv, &req);
+	else if (!strcmp(cmd, "revoke-approval")) {
+		if (argc != 2)
+			return pb_arg_bad("revoke-approval", "usage: procbindctl revoke-approval ID");
+		if (pb_arg_id("revoke-approval", argv[1]))
+			return 2;
+		pb_buf_printf(&req, "revoke-approval\n");
+		kv(&req, "id", argv[1]);
+		ret = pb_call(&req, pb_render_nothing);
+	} else if (!strcmp(cmd, "approval"))
+		ret = pb_cmd_approval(argc, argv);
 	else if (!strcmp(cmd, "trail"))
 		ret = pb_cmd_trail(argc, argv);
 	else if (!strcmp(cmd, "events"))

@@ -27,6 +27,39 @@ void pb_render_mint(FILE *out, json_t *r)
 		str(r, "id", "?"), str(r, "file", "?"), num(r, "pid"), num(r, "expires_in"));
 }
 
+void pb_render_approve(FILE *out, json_t *r)
+{
+	fprintf(out, "id=%s\nuses=%" PRIu64 "\nexpires_in=%" PRIu64 "s\nsource=%s\napprover=%s\n",
+		str(r, "id", "?"), num(r, "uses"), num(r, "expires_in"), str(r, "source", "?"),
+		str(r, "approver", "?"));
+}
+
+void pb_render_approvals(FILE *out, json_t *r)
+{
+	size_t i;
+	json_t *p;
+
+	fprintf(out, "%-16s %-16s %-8s %-7s %-9s %-9s %-12s %s\n", "ID", "CREDENTIAL", "PID",
+		"SOURCE", "USES LEFT", "EXPIRES", "APPROVER", "ACTION");
+	json_array_foreach(r, i, p)
+	{
+		char left[24], exp[24], action[400];
+
+		snprintf(left, sizeof(left), "%" PRIu64 "/%" PRIu64, num(p, "uses_left"),
+			 num(p, "uses"));
+		snprintf(exp, sizeof(exp), "%" PRIu64 "s", num(p, "expires_in"));
+		if (!strcmp(str(p, "action", ""), "connect"))
+			snprintf(action, sizeof(action), "connect %s/%s", str(p, "destination", "?"),
+				 str(p, "protocol", "?"));
+		else
+			snprintf(action, sizeof(action), "%s %s", str(p, "method", "?"),
+				 str(p, "url", "?"));
+		fprintf(out, "%-16s %-16s %-8" PRIu64 " %-7s %-9s %-9s %-12s %s\n", str(p, "id", "?"),
+			str(p, "credential", "?"), num(p, "pid"), str(p, "source", "?"), left, exp,
+			str(p, "approver", "?"), action);
+	}
+}
+
 void pb_render_ps(FILE *out, json_t *r)
 {
 	size_t i, j;

@@ -9,6 +9,8 @@
 
 void pb_render_mint(FILE *out, json_t *r);
 void pb_render_ps(FILE *out, json_t *r);
+void pb_render_approve(FILE *out, json_t *r);   /* id=..., as mint */
+void pb_render_approvals(FILE *out, json_t *r); /* the live approvals, a table */
 void pb_render_status(FILE *out, json_t *r);
 void pb_render_health(FILE *out, json_t *r);
 void pb_render_reload(FILE *out, json_t *r);

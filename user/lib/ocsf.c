@@ -144,7 +144,9 @@ static json_t *pb_ocsf_cred_file(const json_t *cred)
 
 /* What procbind decided: severity, status, and (security_control) action
  * and disposition. verdict NULL: not a decision. */
-static void pb_ocsf_verdict(json_t *o, const json_t *rec, int *controls)
+/* controls: the class takes the security_control profile (network, file,
+ * process); the others get severity and status only. */
+static void pb_ocsf_verdict(json_t *o, const json_t *rec, int may_control, int *controls)
 {
 	const char *verdict = pb_str(rec, "verdict");
 	int deny = verdict && !strcmp(verdict, "deny");
@@ -153,7 +155,7 @@ static void pb_ocsf_verdict(json_t *o, const json_t *rec, int *controls)
 	json_object_set_new(o, "severity_id", json_integer(deny ? 3 : monitor ? 2 : 1));
 	json_object_set_new(o, "status_id", json_integer(deny ? 2 : 1));
 	pb_set_str(o, "status_detail", pb_str(rec, "reason"));
-	if (!verdict)
+	if (!verdict || !may_control)
 		return;
 	*controls = 1;
 	json_object_set_new(o, "action_id", json_integer(deny ? 2 : 1));
@@ -177,13 +179,19 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 	const char *ev = pb_str(rec, "event");
 	const json_t *proc = json_object_get(rec, "process");
 	const json_t *cred = json_object_get(rec, "credential");
-	int cls, cat, act, controls = 0;
+	int cls, cat, act, controls = 0, may_control = 0;
+	/* an approval's use or refusal at a connect is a network decision; at
+	 * a proof's request, an authentication's; its grant and end are an
+	 * entity's life, as a credential's */
+	int apv = !strncmp(ev ? ev : "", "approval_", 9);
+	int apv_net = apv && json_object_get(rec, "daddr");
+	int apv_life = apv && (!strcmp(ev, "approval_granted") || !strcmp(ev, "approval_ended"));
 	json_t *o, *meta, *profiles;
 
 	if (!json_is_object(rec) || !ev)
 		return NULL;
 	o = json_object();
-	if (!strcmp(ev, "connect")) {
+	if (!strcmp(ev, "connect") || apv_net) {
 		const char *proto = pb_str(rec, "protocol");
 		json_int_t port = json_integer_value(json_object_get(rec, "dport"));
 
@@ -199,14 +207,17 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 									: -1,
 					      "direction_id", 2 /* Outbound */));
 		pb_set(o, "actor", pb_ocsf_actor(proc));
+		may_control = 1;
 	} else if (!strncmp(ev, "credential_", 11) &&
 		   (strstr(ev, "_refused") || !strcmp(ev, "credential_acquired"))) {
 		cat = CAT_SYSTEM, cls = CLASS_FILE, act = pb_file_activity(rec);
 		pb_set(o, "file", pb_ocsf_cred_file(cred));
 		pb_set(o, "actor", pb_ocsf_actor(proc));
+		may_control = 1;
 	} else if (!strncmp(ev, "process_access", 14) || !strcmp(ev, "exec") ||
 		   !strcmp(ev, "exit")) {
 		cat = CAT_SYSTEM, cls = CLASS_PROCESS;
+		may_control = 1;
 		if (ev[0] == 'p') { /* another process reached a bound one */
 			act = 3; /* Open */
 			pb_set(o, "process",
@@ -222,19 +233,28 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 						    json_integer(json_integer_value(
 							json_object_get(rec, "exit_code"))));
 		}
-	} else if (!strncmp(ev, "credential_", 11)) {
+	} else if (!strncmp(ev, "credential_", 11) || apv_life) {
 		const json_t *who = proc ? proc : json_object_get(cred, "bound_process");
+		const json_t *ap = json_object_get(rec, "approval");
 
 		cat = CAT_IAM, cls = CLASS_ENTITY;
-		act = !strcmp(ev, "credential_minted") || !strcmp(ev, "credential_adopted") ? 1
-		      : !strcmp(ev, "credential_inherited")				     ? 3
-											     : 4;
-		json_object_set_new(o, "entity",
-				    json_pack("{ssssss}", "uid", pb_str(cred, "id") ?: "unknown",
-					      "name", pb_str(cred, "identity") ?: "unknown", "type",
-					      "procbind credential"));
+		act = !strcmp(ev, "credential_minted") || !strcmp(ev, "credential_adopted") ||
+			      !strcmp(ev, "approval_granted")
+			  ? 1
+		      : !strcmp(ev, "credential_inherited") ? 3
+							    : 4;
+		if (apv_life)
+			json_object_set_new(o, "entity",
+					    json_pack("{ssssss}", "uid", pb_str(ap, "id") ?: "unknown",
+						      "name", pb_str(cred, "id") ?: "unknown", "type",
+						      "procbind approval"));
+		else
+			json_object_set_new(o, "entity",
+					    json_pack("{ssssss}", "uid", pb_str(cred, "id") ?: "unknown",
+						      "name", pb_str(cred, "identity") ?: "unknown",
+						      "type", "procbind credential"));
 		pb_set(o, "actor", pb_ocsf_actor(who));
-	} else if (!strncmp(ev, "proof_", 6)) {
+	} else if (!strncmp(ev, "proof_", 6) || apv) {
 		json_int_t uid = json_integer_value(json_object_get(proc, "uid"));
 		char u[24];
 
@@ -258,8 +278,9 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 	json_object_set_new(o, "activity_id", json_integer(act));
 	json_object_set_new(o, "type_uid", json_integer((json_int_t)cls * 100 + act));
 	json_object_set_new(o, "time", json_integer(pb_ms(pb_str(rec, "time"))));
-	pb_ocsf_verdict(o, rec, &controls);
-	if (!strcmp(ev, "proof_refused") || !strcmp(ev, "policy_rejected"))
+	pb_ocsf_verdict(o, rec, may_control, &controls);
+	if (!strcmp(ev, "proof_refused") || !strcmp(ev, "policy_rejected") ||
+	    !strcmp(ev, "approval_refused"))
 		json_object_set_new(o, "status_id", json_integer(2));
 	if (!strcmp(ev, "gap") || !strcmp(ev, "anomaly") || !strcmp(ev, "torn_tail"))
 		json_object_set_new(o, "severity_id", json_integer(2));

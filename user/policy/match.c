@@ -3,6 +3,7 @@
  * the unit tests drive it with real-world samples. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -122,6 +123,68 @@ int pb_glob_valid(const char *p)
 		}
 	}
 	return stars > PB_GLOB_MAX_STARS ? -EINVAL : 0;
+}
+
+int pb_dest_parse(const char *s, const char *proto, struct pb_dest *d, const char **why)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *colon, *a = s;
+	size_t alen;
+	unsigned long port;
+	char *end;
+
+	memset(d, 0, sizeof(*d));
+	*why = "must be ADDR:PORT (192.0.2.7:443, [2001:db8::1]:443)";
+	if (s[0] == '[') {
+		colon = strchr(s, ']');
+		if (!colon || colon[1] != ':')
+			return -EINVAL;
+		a = s + 1;
+		alen = (size_t)(colon - a);
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return -EINVAL;
+		alen = (size_t)(colon - s);
+	}
+	if (!alen || alen >= sizeof(addr) || !isdigit((unsigned char)colon[1]))
+		return -EINVAL;
+	memcpy(addr, a, alen);
+	addr[alen] = 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !port || port > 65535) {
+		*why = "port is not a number in [1, 65535]";
+		return -EINVAL;
+	}
+	if (inet_pton(AF_INET, addr, d->addr) == 1) {
+		d->family = PB_AF_INET;
+	} else if (inet_pton(AF_INET6, addr, d->addr) == 1) {
+		d->family = PB_AF_INET6;
+		pb_dest_normalize(d);
+	} else {
+		*why = "not an IPv4 or IPv6 address";
+		return -EINVAL;
+	}
+	d->port = (uint16_t)port;
+	if (!proto || !strcmp(proto, "tcp"))
+		d->proto = IPPROTO_TCP;
+	else if (!strcmp(proto, "udp"))
+		d->proto = IPPROTO_UDP;
+	else {
+		*why = "protocol must be tcp or udp";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void pb_dest_format(const struct pb_dest *d, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(d->family == PB_AF_INET ? AF_INET : AF_INET6, d->addr, addr, sizeof(addr));
+	snprintf(buf, len, d->family == PB_AF_INET ? "%s:%u" : "[%s]:%u", addr, d->port);
 }
 
 int pb_cidr_parse(const char *s, struct pb_rule *r, const char **why)

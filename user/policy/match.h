@@ -25,6 +25,13 @@ int pb_cidr_parse(const char *s, struct pb_rule *r, const char **why);
 int pb_ports_parse(const char *s, struct pb_rule *r, const char **why);
 /* "tcp", "udp" or "any" -> r->proto. 0 or -EINVAL. */
 int pb_proto_parse(const char *s, struct pb_rule *r);
+/* One destination, "ADDR:PORT" ("192.0.2.7:443", "[2001:db8::1]:443") and a
+ * protocol ("tcp", "udp"), as the connect hooks see it (struct pb_dest,
+ * IPv4-mapped IPv6 as IPv4). 0 or -EINVAL with a reason. */
+int pb_dest_parse(const char *s, const char *proto, struct pb_dest *d, const char **why);
+/* A destination back as "ADDR:PORT" (buf >= 64 bytes). */
+void pb_dest_format(const struct pb_dest *d, char *buf, size_t len);
+
 /* A rule back as text: "10.0.0.0/8 tcp 5432" (buf >= 96 bytes). */
 void pb_rule_format(const struct pb_rule *r, char *buf, size_t len);
 

@@ -4,15 +4,19 @@
  * the position of the offending node, so a typo never becomes a default. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "policy.h"
 #include "util.h"
+#include "procbind/verify.h"
 
 struct pb_pctx {
 	yaml_document_t *doc;
@@ -231,10 +235,14 @@ static int pb_limits_member(struct pb_pctx *c, const char *key, yaml_node_t *v, 
 
 /* ---- destinations: scope, protected, exempt ---- */
 
+/* What a list of rules takes besides cidr, ports and protocol. */
+#define PB_RULES_IDENTITY 1 /* protected: identity, required */
+#define PB_RULES_APPROVAL 2 /* scope, protected: requires_approval */
+
 struct pb_rule_ctx {
 	struct pb_rule *rules;
 	const char *what;
-	int with_identity; /* protected: identity is required */
+	int with; /* PB_RULES_* */
 	const struct pb_policy *policy;
 };
 
@@ -262,6 +270,14 @@ static int pb_rule_member(struct pb_pctx *c, const char *key, yaml_node_t *v, vo
 				       s);
 		return 0;
 	}
+	if (!strcmp(key, "requires_approval")) {
+		int on;
+
+		if (pb_get_bool(c, v, key, &on))
+			return -EINVAL;
+		r->flags = on ? PB_RULE_APPROVAL : 0;
+		return 0;
+	}
 	/* identity (protected only) */
 	{
 		const struct pb_identity *id = pb_policy_identity(rc->policy, s);
@@ -276,27 +292,32 @@ static int pb_rule_member(struct pb_pctx *c, const char *key, yaml_node_t *v, vo
 
 static int pb_rule_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
 {
-	static const char *const keys[] = {"cidr", "ports", "protocol", "identity", NULL};
-	static const char *const keys_noid[] = {"cidr", "ports", "protocol", NULL};
+	static const char *const keys_prot[] = {"cidr",	    "ports",		 "protocol",
+						"identity", "requires_approval", NULL};
+	static const char *const keys_scope[] = {"cidr", "ports", "protocol", "requires_approval",
+						 NULL};
+	static const char *const keys_plain[] = {"cidr", "ports", "protocol", NULL};
 	struct pb_rule_ctx *rc = obj, one = *rc;
+	const char *const *keys = (rc->with & PB_RULES_IDENTITY)   ? keys_prot
+				  : (rc->with & PB_RULES_APPROVAL) ? keys_scope
+								   : keys_plain;
 	unsigned int seen = 0;
 	int err;
 
 	one.rules = &rc->rules[i];
 	memset(one.rules, 0, sizeof(*one.rules));
-	err = pb_walk_mapping_seen(c, n, rc->what, rc->with_identity ? keys : keys_noid,
-				   pb_rule_member, &one, &seen);
+	err = pb_walk_mapping_seen(c, n, rc->what, keys, pb_rule_member, &one, &seen);
 	if (!err)
-		err = pb_require(c, n, rc->what, keys, rc->with_identity ? 0xf : 0x7, seen);
+		err = pb_require(c, n, rc->what, keys,
+				 (rc->with & PB_RULES_IDENTITY) ? 0xf : 0x7, seen);
 	return err;
 }
 
-static int pb_get_rules_max(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
+static int pb_get_rules_max(struct pb_pctx *c, yaml_node_t *v, const char *what, int with,
 			    const struct pb_policy *p, struct pb_rule *rules, unsigned int max,
 			    unsigned int *n)
 {
-	struct pb_rule_ctx rc = {
-	    .rules = rules, .what = what, .with_identity = with_identity, .policy = p};
+	struct pb_rule_ctx rc = {.rules = rules, .what = what, .with = with, .policy = p};
 	int err;
 
 	err = pb_walk_seq(c, v, what, max, pb_rule_item, &rc);
@@ -305,10 +326,56 @@ static int pb_get_rules_max(struct pb_pctx *c, yaml_node_t *v, const char *what,
 	return err;
 }
 
-static int pb_get_rules(struct pb_pctx *c, yaml_node_t *v, const char *what, int with_identity,
+static int pb_get_rules(struct pb_pctx *c, yaml_node_t *v, const char *what, int with,
 			const struct pb_policy *p, struct pb_rule *rules, unsigned int *n)
 {
-	return pb_get_rules_max(c, v, what, with_identity, p, rules, PB_MAX_RULES, n);
+	return pb_get_rules_max(c, v, what, with, p, rules, PB_MAX_RULES, n);
+}
+
+/* ---- requests: what a proof may be asked for ---- */
+
+static int pb_request_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_request_rule *r = obj;
+	const char *star;
+
+	if (!strcmp(key, "requires_approval"))
+		return pb_get_bool(c, v, key, &r->requires_approval);
+	if (!strcmp(key, "method")) {
+		if (pb_get_text(c, v, "method", r->method, sizeof(r->method)))
+			return -EINVAL;
+		for (const char *q = r->method; *q; q++)
+			if (!isupper((unsigned char)*q))
+				return pb_perr(c, v, "requests: method '%s' must be upper case "
+						     "letters (GET, POST, ...)",
+					       r->method);
+		return 0;
+	}
+	if (pb_get_text(c, v, "url", r->url, sizeof(r->url)))
+		return -EINVAL;
+	if (strpbrk(r->url, " \t"))
+		return pb_perr(c, v, "requests: url '%s' contains a space", r->url);
+	star = strchr(r->url, '*');
+	if (star && star[1])
+		return pb_perr(c, v, "requests: url '%s': '*' may only end it (a prefix)", r->url);
+	return 0;
+}
+
+static int pb_request_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	static const char *const keys[] = {"method", "url", "requires_approval", NULL};
+	struct pb_identity *id = obj;
+	unsigned int seen = 0;
+	int err;
+
+	memset(&id->requests[i], 0, sizeof(id->requests[i]));
+	err = pb_walk_mapping_seen(c, n, "a request", keys, pb_request_member, &id->requests[i],
+				   &seen);
+	if (!err)
+		err = pb_require(c, n, "requests", keys, 0x3, seen);
+	if (!err)
+		id->nrequests = i + 1;
+	return err;
 }
 
 /* ---- identities ---- */
@@ -438,6 +505,17 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 		return pb_get_inherit(c, v, &id->inherit_children);
 	if (!strcmp(key, "allow_traced"))
 		return pb_get_bool(c, v, key, &id->allow_traced);
+	if (!strcmp(key, "requests"))
+		return pb_walk_seq(c, v, "requests", PB_MAX_REQUESTS, pb_request_item, id);
+	if (!strcmp(key, "approvals")) {
+		s = pb_scalar(c, v, key);
+		if (!s)
+			return -EINVAL;
+		if (strcmp(s, "local") && strcmp(s, "signed"))
+			return pb_perr(c, v, "approvals: '%s' must be local or signed", s);
+		id->approvals_signed = !strcmp(s, "signed");
+		return 0;
+	}
 	if (!strcmp(key, "match")) {
 		int err = pb_walk_mapping(c, v, "match", match_keys, pb_match_member, id);
 
@@ -447,7 +525,8 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 	}
 	/* scope */
 	{
-		int err = pb_get_rules(c, v, "scope", 0, ic->p, id->scope, &id->nscope);
+		int err = pb_get_rules(c, v, "scope", PB_RULES_APPROVAL, ic->p, id->scope,
+				       &id->nscope);
 
 		if (!err && !id->nscope)
 			err = pb_perr(c, v, "scope: an identity needs at least one destination");
@@ -457,8 +536,9 @@ static int pb_ident_member(struct pb_pctx *c, const char *key, yaml_node_t *v, v
 
 static int pb_ident_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
 {
-	static const char *const keys[] = {"name",    "owner", "purpose", "expires",      "max_ttl",
-					   "inherit", "match", "scope",	  "allow_traced", NULL};
+	static const char *const keys[] = {"name",	   "owner",    "purpose",   "expires",
+					   "max_ttl",	   "inherit",  "match",	    "scope",
+					   "allow_traced", "requests", "approvals", NULL};
 	struct pb_policy *p = obj;
 	struct pb_ident_ctx ic = {.p = p, .id = &p->ident[i]};
 	unsigned int seen = 0;
@@ -599,6 +679,116 @@ static int pb_adopt_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void
 	return pb_require(c, n, "adopt entry", keys, 0x1 | 0x2 | 0x4, seen);
 }
 
+/* ---- approvers ---- */
+
+/* An Ed25519 public key: base64 or base64url text, or a file (a path
+ * starting with "/", "./" or "../"; relative to the policy's directory)
+ * holding the 32 bytes or that text. */
+static int pb_key_text(const char *t, unsigned char key[32])
+{
+	static const int variants[] = {
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_URLSAFE,
+	    sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	size_t n = strcspn(t, " \t\r\n"), len;
+
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (!sodium_base642bin(key, 32, t, n, NULL, &len, NULL, variants[i]) && len == 32)
+			return 0;
+	return -EINVAL;
+}
+
+static int pb_get_key(struct pb_pctx *c, yaml_node_t *v, unsigned char key[32])
+{
+	const char *s = pb_scalar(c, v, "key"), *slash;
+	char path[PATH_MAX], buf[256];
+	ssize_t n;
+	int fd;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] != '/' && strncmp(s, "./", 2) && strncmp(s, "../", 3)) {
+		if (pb_key_text(s, key))
+			return pb_perr(c, v, "approvers: key '%.40s' is not an Ed25519 public key "
+					     "(32 bytes as base64, or a file path)",
+				       s);
+		return 0;
+	}
+	slash = strrchr(c->name, '/');
+	if (s[0] == '/' || !slash)
+		snprintf(path, sizeof(path), "%s", s);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->name), c->name, s);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pb_perr(c, v, "approvers: key file %s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n == 32) {
+		memcpy(key, buf, 32);
+		return 0;
+	}
+	buf[n > 0 ? n : 0] = 0;
+	if (n <= 0 || pb_key_text(buf, key))
+		return pb_perr(c, v, "approvers: key file %s holds no Ed25519 public key", path);
+	return 0;
+}
+
+struct pb_approver_ctx {
+	struct pb_policy *p;
+	struct pb_approver *ap;
+};
+
+static int pb_approver_ident(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	struct pb_approver_ctx *ac = obj;
+	const char *s = pb_scalar(c, n, "identities");
+	const struct pb_identity *id;
+
+	(void)i;
+	if (!s)
+		return -EINVAL;
+	id = pb_policy_identity(ac->p, s);
+	if (!id)
+		return pb_perr(c, n, "approvers: identity '%s' is not defined under identities", s);
+	ac->ap->idents |= 1ULL << (id - ac->p->ident);
+	return 0;
+}
+
+static int pb_approver_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
+{
+	struct pb_approver_ctx *ac = obj;
+	struct pb_approver *ap = ac->ap;
+
+	if (!strcmp(key, "name")) {
+		if (pb_get_name(c, v, ap->name, sizeof(ap->name)))
+			return -EINVAL;
+		for (struct pb_approver *o = ac->p->approvers; o < ap; o++)
+			if (!strcmp(o->name, ap->name))
+				return pb_perr(c, v, "duplicate approver name '%s'", ap->name);
+		return 0;
+	}
+	if (!strcmp(key, "key"))
+		return pb_get_key(c, v, ap->key);
+	return pb_walk_seq(c, v, "identities", PB_MAX_IDENTITIES, pb_approver_ident, ac);
+}
+
+static int pb_approver_item(struct pb_pctx *c, yaml_node_t *n, unsigned int i, void *obj)
+{
+	static const char *const keys[] = {"name", "key", "identities", NULL};
+	struct pb_policy *p = obj;
+	struct pb_approver_ctx ac = {.p = p, .ap = &p->approvers[i]};
+	unsigned int seen = 0;
+	int err;
+
+	memset(ac.ap, 0, sizeof(*ac.ap));
+	err = pb_walk_mapping_seen(c, n, "an approver", keys, pb_approver_member, &ac, &seen);
+	if (!err)
+		err = pb_require(c, n, "approver", keys, 0x3, seen);
+	if (!err)
+		p->napprovers = i + 1;
+	return err;
+}
+
 static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, void *obj)
 {
 	static const char *const cred_keys[] = {"default_ttl", "max_ttl", "inherit", NULL};
@@ -632,9 +822,12 @@ static int pb_top_member(struct pb_pctx *c, const char *key, yaml_node_t *v, voi
 	if (!strcmp(key, "identities"))
 		return pb_walk_seq(c, v, "identities", PB_MAX_IDENTITIES, pb_ident_item, p);
 	if (!strcmp(key, "protected"))
-		return pb_get_rules(c, v, "protected", 1, p, p->prot, &p->nprot);
+		return pb_get_rules(c, v, "protected", PB_RULES_IDENTITY | PB_RULES_APPROVAL, p,
+				    p->prot, &p->nprot);
 	if (!strcmp(key, "adopt"))
 		return pb_walk_seq(c, v, "adopt", PB_MAX_ADOPT, pb_adopt_item, p);
+	if (!strcmp(key, "approvers"))
+		return pb_walk_seq(c, v, "approvers", PB_MAX_APPROVERS, pb_approver_item, p);
 	return pb_get_rules(c, v, "exempt", 0, p, p->exempt, &p->nexempt);
 }
 
@@ -691,9 +884,10 @@ static int pb_rest_member(struct pb_pctx *c, const char *key, yaml_node_t *v, vo
 int pb_policy_parse(const char *text, size_t len, const char *name, struct pb_policy *out,
 		    char *err, size_t errlen)
 {
-	static const char *const top_keys[] = {"version", "mode",	"credentials",
-					       "limits",  "identities", "protected",
-					       "exempt",  "adopt",	NULL};
+	static const char *const top_keys[] = {"version",   "mode",	  "credentials",
+					       "limits",    "identities", "protected",
+					       "exempt",    "adopt",	  "approvers",
+					       NULL};
 	struct pb_pctx c = {.name = name, .err = err, .errlen = errlen};
 	unsigned char hash[16];
 	yaml_parser_t parser;
@@ -833,6 +1027,33 @@ uint64_t pb_policy_exe_mask(const struct pb_policy *p, const char *exe)
 	return mask;
 }
 
+const struct pb_approver *pb_policy_approver(const struct pb_policy *p, const char *name)
+{
+	for (unsigned int i = 0; i < p->napprovers; i++)
+		if (!strcmp(p->approvers[i].name, name))
+			return &p->approvers[i];
+	return NULL;
+}
+
+int pb_approver_may(const struct pb_policy *p, const struct pb_approver *ap,
+		    const struct pb_identity *id)
+{
+	if (!ap->idents)
+		return 1;
+	return id && id >= p->ident && id < p->ident + p->nident &&
+	       ((ap->idents >> (id - p->ident)) & 1);
+}
+
+const struct pb_request_rule *pb_identity_request(const struct pb_identity *id,
+						  const char *method, const char *url)
+{
+	for (unsigned int i = 0; id && i < id->nrequests; i++)
+		if (!strcmp(id->requests[i].method, method) &&
+		    pb_url_match(id->requests[i].url, url))
+			return &id->requests[i];
+	return NULL;
+}
+
 void pb_policy_kernel(const struct pb_policy *p, uint32_t mode, struct pb_kpolicy *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -851,6 +1072,9 @@ void pb_policy_kernel(const struct pb_policy *p, uint32_t mode, struct pb_kpolic
 	memcpy(k->exempt, p->exempt, sizeof(k->exempt));
 	k->nprotected = p->nprot;
 	memcpy(k->prot, p->prot, sizeof(k->prot));
+	for (unsigned int i = 0; i < p->nprot; i++)
+		if (p->prot[i].flags & PB_RULE_APPROVAL)
+			k->prot_approval |= 1u << i;
 }
 
 int pb_policy_load(const char *path, struct pb_policy *p, char *err, size_t errlen)

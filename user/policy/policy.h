@@ -14,6 +14,27 @@
 #include "util.h"
 
 #define PB_MAX_CG_PATTERNS 16
+#define PB_MAX_REQUESTS	   16 /* requests: entries per identity */
+#define PB_MAX_APPROVERS   16
+#define PB_METHOD_LEN	   16
+#define PB_URL_LEN	   256
+
+/* A request a proof may be asked for (policy "requests"): an exact method
+ * and an exact URL, or a prefix when the URL ends in '*'. */
+struct pb_request_rule {
+	char method[PB_METHOD_LEN];
+	char url[PB_URL_LEN];
+	int requires_approval; /* a proof for it spends a use of an approval */
+};
+
+/* Who may approve (policy "approvers"): a name, an Ed25519 public key
+ * (signed approvals are checked against it) and the identities the
+ * approver may approve for (none listed: every identity). */
+struct pb_approver {
+	char name[PB_IDENTITY_LEN];
+	unsigned char key[32];
+	uint64_t idents; /* bit i: identity i of the policy; 0: any */
+};
 
 /* One identity: who is accountable for it, why it exists, until when, which
  * processes carry it (match) and where they may connect (scope). */
@@ -39,6 +60,10 @@ struct pb_identity {
 
 	struct pb_rule scope[PB_MAX_RULES];
 	unsigned int nscope;
+
+	struct pb_request_rule requests[PB_MAX_REQUESTS];
+	unsigned int nrequests;
+	int approvals_signed; /* "approvals: signed": only a listed approver's signature */
 };
 
 /* An adopted file: a credential the pod already has (a service-account
@@ -74,6 +99,8 @@ struct pb_policy {
 	unsigned int nprot;
 	struct pb_adopt *adopt; /* heap, nadopt entries */
 	unsigned int nadopt;
+	struct pb_approver approvers[PB_MAX_APPROVERS];
+	unsigned int napprovers;
 
 	char version[33]; /* BLAKE2b-128 of the file's bytes, hex */
 };
@@ -97,6 +124,15 @@ int pb_policy_load(const char *path, struct pb_policy *p, char *err, size_t errl
 uint64_t pb_ident_id(const char *name);
 const struct pb_identity *pb_policy_identity(const struct pb_policy *p, const char *name);
 const struct pb_identity *pb_policy_identity_by_id(const struct pb_policy *p, uint64_t id);
+
+/* The approver of that name, or NULL. */
+const struct pb_approver *pb_policy_approver(const struct pb_policy *p, const char *name);
+/* May approver ap approve for identity id (of policy p)? */
+int pb_approver_may(const struct pb_policy *p, const struct pb_approver *ap,
+		    const struct pb_identity *id);
+/* The identity's first request rule for (method, url), or NULL. */
+const struct pb_request_rule *pb_identity_request(const struct pb_identity *id,
+						  const char *method, const char *url);
 
 /* What the agent knows of a process when matching identities in userspace. */
 struct pb_match_subject {

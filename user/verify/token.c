@@ -12,16 +12,26 @@
 
 char *pb_token_sign(const char *claims, const unsigned char sk[64])
 {
+	return pb_signed_make(PB_TOKEN_PREFIX, claims, sk);
+}
+
+int pb_token_verify(const char *token, const unsigned char pk[32], char **claims)
+{
+	return pb_signed_open(PB_TOKEN_PREFIX, token, pk, claims);
+}
+
+char *pb_signed_make(const char *prefix, const char *claims, const unsigned char sk[64])
+{
 	size_t clen = strlen(claims), b64c = sodium_base64_ENCODED_LEN(clen, B64V);
 	size_t b64s = sodium_base64_ENCODED_LEN(crypto_sign_BYTES, B64V);
-	size_t plen = strlen(PB_TOKEN_PREFIX);
+	size_t plen = strlen(prefix);
 	unsigned char sig[crypto_sign_BYTES];
 	char *tok;
 
 	tok = malloc(plen + b64c + 1 + b64s);
 	if (!tok)
 		return NULL;
-	memcpy(tok, PB_TOKEN_PREFIX, plen);
+	memcpy(tok, prefix, plen);
 	sodium_bin2base64(tok + plen, b64c, (const unsigned char *)claims, clen, B64V);
 	crypto_sign_detached(sig, NULL, (unsigned char *)tok, strlen(tok), sk);
 	strcat(tok, ".");
@@ -29,14 +39,15 @@ char *pb_token_sign(const char *claims, const unsigned char sk[64])
 	return tok;
 }
 
-int pb_token_verify(const char *token, const unsigned char pk[32], char **claims)
+int pb_signed_open(const char *prefix, const char *token, const unsigned char pk[32],
+		   char **claims)
 {
-	size_t plen = strlen(PB_TOKEN_PREFIX), signed_len, clen, slen;
+	size_t plen = strlen(prefix), signed_len, clen, slen;
 	unsigned char sig[crypto_sign_BYTES];
 	const char *dot;
 	char *out;
 
-	if (strncmp(token, PB_TOKEN_PREFIX, plen))
+	if (strncmp(token, prefix, plen))
 		return -EINVAL;
 	dot = strchr(token + plen, '.');
 	if (!dot || strchr(dot + 1, '.'))

@@ -16,4 +16,16 @@ char *pb_token_sign(const char *claims_json, const unsigned char sk[64]);
  * claims JSON (malloc'd). 0, or -EINVAL (malformed) / -EBADMSG (bad signature). */
 int pb_token_verify(const char *token, const unsigned char pk[32], char **claims);
 
+/* The same shape under another prefix: "<prefix><claims>.<signature>",
+ * signed over "<prefix><claims>" (signed approvals: PB_APPROVAL_PREFIX). */
+char *pb_signed_make(const char *prefix, const char *claims_json, const unsigned char sk[64]);
+int pb_signed_open(const char *prefix, const char *text, const unsigned char pk[32],
+		   char **claims);
+
+/* A signed approval (docs/approvals.md): "pba1.<claims>.<signature>", by an
+ * approver's Ed25519 key, offline. Claims: {"v":1,"id","cred", "dest" and
+ * "proto", or "method" and "url", "uses","iat","exp","reason","ticket"?,
+ * "approver"?}. */
+#define PB_APPROVAL_PREFIX "pba1."
+
 #endif

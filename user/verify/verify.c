@@ -18,6 +18,7 @@
 static const char *const result_names[] = {
     "ok",	 "malformed", "bad_signature", "wrong_key",    "expired",	 "not_yet_valid",
     "too_long",	 "wrong_token", "wrong_method", "wrong_url",	"replayed", "replay_cache_full",
+    "no_approval", "wrong_approval",
 };
 
 const char *pb_verify_result_name(enum pb_verify_result r)
@@ -259,6 +260,73 @@ out:
 	free(hs);
 	free(ps);
 	free(tc);
+	return res;
+}
+
+void pb_key_fingerprint(const unsigned char pk[32], char out[17])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, pk, 32);
+	sodium_bin2hex(out, 17, h, 8);
+}
+
+enum pb_verify_result pb_verify_proof_approval(const char *proof, const unsigned char approver_pk[32],
+					       char **approval)
+{
+	enum pb_verify_result res = PB_V_MALFORMED;
+	const char *d1 = proof ? strchr(proof, '.') : NULL, *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	const char *signed_apv, *method, *url, *cred;
+	char *ps = NULL, *as = NULL;
+	json_t *p = NULL, *apv, *ac = NULL, *pb;
+	json_int_t iat;
+	int err;
+
+	if (!d2)
+		return PB_V_MALFORMED;
+	ps = pb_b64_part(d1 + 1, d2);
+	p = pb_json_of(ps);
+	if (!p)
+		goto out;
+	apv = json_object_get(p, "apv");
+	signed_apv = json_string_value(json_object_get(apv, "signed"));
+	if (!signed_apv) {
+		res = PB_V_NO_APPROVAL;
+		goto out;
+	}
+	err = pb_signed_open(PB_APPROVAL_PREFIX, signed_apv, approver_pk, &as);
+	if (err) {
+		res = err == -EBADMSG ? PB_V_BAD_SIGNATURE : PB_V_MALFORMED;
+		goto out;
+	}
+	ac = pb_json_of(as);
+	pb = json_object_get(p, "pb");
+	method = json_string_value(json_object_get(ac, "method"));
+	url = json_string_value(json_object_get(ac, "url"));
+	cred = json_string_value(json_object_get(pb, "cred"));
+	iat = json_integer_value(json_object_get(p, "iat"));
+	res = PB_V_WRONG_APPROVAL;
+	if (!ac || !method || !url || !cred || !json_is_integer(json_object_get(ac, "exp")) ||
+	    !json_is_integer(json_object_get(ac, "iat")))
+		goto out;
+	if (!pb_str_is(ac, "cred", cred) || !pb_str_is(p, "htm", method) ||
+	    !json_string_value(json_object_get(p, "htu")) ||
+	    !pb_url_match(url, json_string_value(json_object_get(p, "htu"))) ||
+	    !pb_str_is(ac, "id", json_string_value(json_object_get(apv, "id")) ?: ""))
+		goto out;
+	if (iat >= json_integer_value(json_object_get(ac, "exp")) ||
+	    iat + PB_PROOF_CLOCK_SKEW < json_integer_value(json_object_get(ac, "iat")))
+		goto out;
+	res = PB_V_OK;
+	if (approval) {
+		*approval = as;
+		as = NULL;
+	}
+out:
+	json_decref(p);
+	json_decref(ac);
+	free(ps);
+	free(as);
 	return res;
 }
 
