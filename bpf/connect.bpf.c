@@ -114,7 +114,7 @@ static __always_inline int pb_approval_spend(struct bpf_sock_addr *ctx, __u16 fa
 	e->use = use;
 	e->uses = uses;
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0); /* rare, and the agent keeps the count: wake it */
+	pb_event_submit(e);
 	return reason;
 }
 

@@ -13,7 +13,11 @@
 #            16 protected, 16 scope rules), for a caller that holds nothing
 #            and for the holder of a self-bound credential connecting again
 #            to the same place (an allow kept), and to two ports in turn
-#            (each connect decided in full, and an allow event).
+#            (each connect decided in full, and an allow event); and to a
+#            destination under requires_approval (port 11), where every
+#            connect also spends one use of an approval in the kernel and
+#            reports it (10,000 connects a run: each use is an event, and
+#            the ring buffer holds about 27,000 of them).
 #   tcp      loopback TCP connect + accept + close, wall ns per round trip:
 #            no program, the floor, procbind (caller holds nothing; holder).
 #   exec     fork + exec /bin/true + wait: no program, an execsnoop (the
@@ -81,6 +85,8 @@ policy() {
 				printf '      - {cidr: 10.%d.0.0/16, ports: 9, protocol: udp}\n' "$i"
 			done
 		fi
+		[ "$2" = min ] &&
+			printf '      - {cidr: 127.0.0.1/32, ports: 11, protocol: udp, requires_approval: true}\n'
 		printf '      - {cidr: 127.0.0.0/8, ports: any, protocol: any}\n'
 		if [ "$2" = full ]; then
 			# protected: 127.1-16.0.0/16 port 9, so that 127.0.0.1:9 passes
@@ -150,7 +156,11 @@ holder() {
 		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$1")" ] && break
 		sleep 0.01
 	done
-	ctl mint --pid "$pid" --identity bench --out "$T/tok" >/dev/null || { kill "$pid"; exit 1; }
+	ctl mint --pid "$pid" --identity bench --out "$T/tok" >"$T/mint" || { kill "$pid"; exit 1; }
+	if [ -n "${APPROVE_USES:-}" ]; then # an approval for each of its connects to port 11
+		ctl approve --credential "$(sed -n 's/^id=//p' "$T/mint")" --dest 127.0.0.1:11 --proto udp \
+			--uses "$APPROVE_USES" --approver bench --reason bench >/dev/null || { kill "$pid"; exit 1; }
+	fi
 	touch "$T/go"
 	wait "$pid"
 }
@@ -163,6 +173,7 @@ hr() { printf '%s\n' "----------------------------------------------------------
 
 LOOP=${PB_CONNECT_LOOP:-$BUILD/tools/pb_connect_loop} # tools/bench_ab.sh: one loop for both builds
 N=100000
+NA=10000 # approval-gated connects a run (see the header)
 
 # ---- connect ----------------------------------------------------------------
 # one_connect PROG: "wall kernel" of N UDP connects to 127.0.0.1:9 by a
@@ -177,7 +188,7 @@ nocred_connect() {
 holder_connect() {
 	local s0 s1
 	s0=$(prog_stats pb_guard_connect4)
-	holder "$T/h.out" "$LOOP" "$T/tok" "$T/go" "$N" 127.0.0.1 "${1:-9}"
+	holder "$T/h.out" "$LOOP" "$T/tok" "$T/go" "${2:-$N}" 127.0.0.1 "${1:-9}"
 	s1=$(prog_stats pb_guard_connect4)
 	[ "$(awk '{print $2}' "$T/h.out")" = 0 ] || { echo "holder connects failed" >&2; exit 1; }
 	echo "$(awk '{print $1}' "$T/h.out") $(per_run "$s0" "$s1")"
@@ -195,15 +206,16 @@ if want connect; then
 		read -r mnw mnk < <(nocred_connect pb_guard_connect4)
 		read -r mhw mhk < <(holder_connect)
 		read -r m2w m2k < <(holder_connect 9,10)
+		read -r maw mak < <(APPROVE_USES=$NA holder_connect 11 "$NA")
 		stop_agent
 		start_agent "$T/full.yaml"
 		read -r fnw fnk < <(nocred_connect pb_guard_connect4 10) # port 10: the prefilter skips it
 		read -r fpw fpk < <(nocred_connect pb_guard_connect4 9)  # port 9: passes, scanned
 		read -r fhw fhk < <(holder_connect)
 		stop_agent
-		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk $m2w $m2k" >>"$T/connect"
-		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s | two destinations %s/%s (wall/kernel ns)\n' \
-			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk" "$m2w" "$m2k"
+		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk $m2w $m2k $maw $mak" >>"$T/connect"
+		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s | two destinations %s/%s | approval-gated %s/%s (wall/kernel ns)\n' \
+			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk" "$m2w" "$m2k" "$maw" "$mak"
 	done
 	F=$T/connect
 	hr
@@ -216,7 +228,10 @@ if want connect; then
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holds nothing, scanned dest." "$(col $F 11)" "$(ratio $F 11 3)" "$(col $F 10)" "$(ratio $F 10 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holder, same destination" "$(col $F 13)" "$(ratio $F 13 3)" "$(col $F 12)" "$(ratio $F 12 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, two dest. in turn" "$(col $F 15)" "$(ratio $F 15 3)" "$(col $F 14)" "$(ratio $F 14 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, approval-gated (1 use)" "$(col $F 17)" "$(ratio $F 17 3)" "$(col $F 16)" "$(ratio $F 16 1)"
 	printf '%-44s nothing %s, holder %s; scanned %s\n' "full / min (kernel)" "$(ratio $F 9 5)" "$(ratio $F 13 7)" "$(ratio $F 11 5)"
+	printf '%-44s %s x a plain holder connect decided in full (two dest.)\n' \
+		"approval-gated (kernel)" "$(ratio $F 17 15)"
 	hr
 fi
 

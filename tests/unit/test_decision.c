@@ -644,6 +644,9 @@ struct world {
 	__u32 counted;	 /* the last quiet allow's counter */
 	int stale;	 /* the rule reported a stale record */
 	int held_calls;	 /* credentials judged */
+	struct pb_approval apv; /* the approval for (a held credential, d) */
+	int have_apv;
+	int apv_calls; /* step 6 asked */
 };
 
 static const struct pb_kpolicy *w_policy(void *ctx, __u32 gen)
@@ -689,10 +692,22 @@ static int w_scope(void *ctx, __u32 gen, __u64 ident, __u64 now)
 	struct world *w = ctx;
 
 	(void)gen;
-	return pb_scope_reason(ident == ID_PAY ? &w->scope_pay
-			       : ident == ID_CI ? &w->scope_ci
-						: NULL,
-			       &w->d, now);
+	return pb_scope_gate(ident == ID_PAY ? &w->scope_pay
+			     : ident == ID_CI ? &w->scope_ci
+					      : NULL,
+			     &w->d, now);
+}
+/* step 6 as the kernel spends: one use when one is left */
+static int w_approval(void *ctx, __u32 mode)
+{
+	struct world *w = ctx;
+	enum pb_reason r = pb_approval_reason(w->have_apv ? &w->apv : NULL, NOW);
+
+	(void)mode;
+	w->apv_calls++;
+	if (r == PB_OK)
+		w->apv.used++;
+	return r;
 }
 static const struct pb_cred *w_cred(void *ctx, __u64 id)
 {
@@ -757,6 +772,7 @@ static const struct pb_connect_lookups host_lookups = {
     .protected_need = w_protected_need,
     .names = pb_protected_names_in,
     .scope = w_scope,
+    .approval = w_approval,
     .held = w_held,
     .cred = w_cred,
     .untracked_child = w_untracked,
@@ -813,6 +829,122 @@ static int world_decide(struct world *w, struct pb_connect_out *o)
 		in.rec = NULL;
 	return pb_connect_rule(&host_lookups, w, &in, o);
 }
+
+
+/* Use counting and expiry at the boundary: the last use, and the moment
+ * of expiry itself, which is already past. */
+static void test_approval_reason_boundaries(void **st)
+{
+	struct pb_approval a = {.uses = 2, .used = 0, .expires = NOW + 1};
+
+	(void)st;
+	assert_int_equal(pb_approval_reason(NULL, NOW), PB_R_APPROVAL_MISSING);
+	assert_int_equal(pb_approval_reason(&a, NOW), PB_OK);
+	a.used = 1; /* one left */
+	assert_int_equal(pb_approval_reason(&a, NOW), PB_OK);
+	a.used = 2;
+	assert_int_equal(pb_approval_reason(&a, NOW), PB_R_APPROVAL_EXHAUSTED);
+	a.used = 1;
+	assert_int_equal(pb_approval_reason(&a, NOW + 1), PB_R_APPROVAL_EXPIRED); /* at expiry */
+	assert_int_equal(pb_approval_reason(&a, NOW + 2), PB_R_APPROVAL_EXPIRED);
+	/* spent and expired: exhausted is what it says (nothing left either way) */
+	a.used = 2;
+	assert_int_equal(pb_approval_reason(&a, NOW + 2), PB_R_APPROVAL_EXHAUSTED);
+	a.uses = 0; /* no uses granted at all */
+	a.used = 0;
+	assert_int_equal(pb_approval_reason(&a, NOW), PB_R_APPROVAL_EXHAUSTED);
+}
+
+/* A scope rule with requires_approval: the entitled holder spends one use
+ * per connect and the allow is never kept; without a use left, refused.
+ * A rule without it never asks. */
+static void test_rule_approval_scope(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred c = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	world_hold(&w, 7, ID_PAY, &c);
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.apv_calls, 0); /* not gated: step 6 not asked */
+	assert_true(o.keep);
+
+	w.scope_pay.rules[0].flags = PB_RULE_APPROVAL;
+	assert_int_equal(world_decide(&w, &o), PB_R_APPROVAL_MISSING);
+	assert_int_equal(w.apv_calls, 1);
+	assert_false(o.keep);
+	w.have_apv = 1;
+	w.apv = (struct pb_approval){.uses = 2, .expires = NOW + 10};
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_false(o.keep); /* every gated connect spends its own use */
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.apv.used, 2);
+	assert_int_equal(world_decide(&w, &o), PB_R_APPROVAL_EXHAUSTED);
+	assert_int_equal(w.apv.used, 2); /* a refusal spends nothing */
+
+	/* the first matching scope rule decides: an earlier ungated rule for
+	 * the same destination lets it through without an approval */
+	w.scope_pay.nrules = 2;
+	w.scope_pay.rules[1] = w.scope_pay.rules[0];
+	w.scope_pay.rules[0].flags = 0;
+	w.apv_calls = 0;
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.apv_calls, 0);
+}
+
+/* The approval is asked for only once the holder is entitled: a foreign
+ * holder, an out-of-scope one, an expired identity never reach step 6, so
+ * they never spend a use. A gated protected rule gates as a scope rule. */
+static void test_rule_approval_after_entitlement(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred foreign = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	w.scope_pay.rules[0].flags = PB_RULE_APPROVAL;
+	w.have_apv = 1;
+	w.apv = (struct pb_approval){.uses = 1, .expires = NOW + 10};
+	foreign.owner.tgid = 5000;
+	world_hold(&w, 9, ID_PAY, &foreign);
+	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
+	assert_int_equal(w.apv_calls, 0);
+	assert_int_equal(w.apv.used, 0);
+
+	world_init(&w);
+	w.have_apv = 1;
+	w.apv = (struct pb_approval){.uses = 1, .expires = NOW + 10};
+	{
+		struct pb_cred c = owner_cred;
+
+		world_hold(&w, 7, ID_PAY, &c);
+	}
+	w.scope_pay.rules[0].flags = PB_RULE_APPROVAL;
+	w.scope_pay.expires = NOW; /* the identity itself expired */
+	assert_int_equal(world_decide(&w, &o), PB_R_EXPIRED);
+	assert_int_equal(w.apv_calls, 0);
+	w.scope_pay.expires = NOW + 1000000;
+	w.d = dest_10(11, 5432); /* out of scope */
+	assert_int_equal(world_decide(&w, &o), PB_R_OUT_OF_SCOPE);
+	assert_int_equal(w.apv_calls, 0);
+
+	/* protected for ID_PAY with requires_approval; the scope rule not */
+	w.d = dest_10(10, 5432);
+	w.scope_pay.rules[0].flags = 0;
+	w.pol.nprotected = 1;
+	w.pol.prot[0] = rule_10_8(ID_PAY);
+	w.pol.prot_approval = 1;
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.apv_calls, 1);
+	assert_int_equal(world_decide(&w, &o), PB_R_APPROVAL_EXHAUSTED);
+	w.pol.prot_approval = 0;
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.apv_calls, 2);
+}
+
 
 static void test_rule_owner_in_scope(void **st)
 {
@@ -1068,6 +1200,9 @@ int main(void)
 	    cmocka_unit_test(test_rule_no_policy),
 	    cmocka_unit_test(test_rule_names_the_misused),
 	    cmocka_unit_test(test_judge_cred_looks_up_the_owner),
+	    cmocka_unit_test(test_approval_reason_boundaries),
+	    cmocka_unit_test(test_rule_approval_scope),
+	    cmocka_unit_test(test_rule_approval_after_entitlement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -290,6 +290,40 @@ static void test_rule_parse_errors(void **st)
 	assert_string_equal(buf, "fd00:50::/64 udp 8000-8999");
 }
 
+/* One destination of an approval, as the connect hooks see it. */
+static void test_dest_parse(void **st)
+{
+	static const char *const bad[] = {"127.0.0.1",	    "127.0.0.1:",     "127.0.0.1:0",
+					  "127.0.0.1:65536", "127.0.0.1:x",   "::1:443",
+					  "[::1]443",	     "[::1]:",	      "host:443",
+					  ":443",	     "1.2.3.4:44 3", NULL};
+	struct pb_dest d;
+	const char *why;
+	char buf[64];
+
+	(void)st;
+	assert_int_equal(pb_dest_parse("127.0.0.2:8443", NULL, &d, &why), 0);
+	assert_int_equal(d.family, PB_AF_INET);
+	assert_int_equal(d.port, 8443);
+	assert_int_equal(d.proto, 6);
+	assert_int_equal(d.addr[0], htonl(0x7f000002));
+	pb_dest_format(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.2:8443");
+	/* an IPv4-mapped IPv6 address is the IPv4 one, as the hooks normalise it */
+	assert_int_equal(pb_dest_parse("[::ffff:127.0.0.2]:8443", "udp", &d, &why), 0);
+	assert_int_equal(d.family, PB_AF_INET);
+	assert_int_equal(d.proto, 17);
+	pb_dest_format(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.2:8443");
+	assert_int_equal(pb_dest_parse("[2001:db8::1]:443", "tcp", &d, &why), 0);
+	assert_int_equal(d.family, PB_AF_INET6);
+	pb_dest_format(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "[2001:db8::1]:443");
+	assert_int_equal(pb_dest_parse("127.0.0.2:1", "sctp", &d, &why), -EINVAL);
+	for (int i = 0; bad[i]; i++)
+		assert_int_equal(pb_dest_parse(bad[i], NULL, &d, &why), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_k8s_log_names),
 	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_rule_parse_errors),
+	    cmocka_unit_test(test_dest_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

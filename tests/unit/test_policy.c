@@ -201,6 +201,86 @@ static void test_bad_inputs(void **st)
 	assert_int_equal(bad_cases(cases, sizeof(cases) / sizeof(cases[0])), 0);
 }
 
+/* Approvals: requires_approval on scope and protected rules, an identity's
+ * requests and approvals, the approvers; each field's errors at its place. */
+#define APV_KEY "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=" /* RFC 8032 test 1's key */
+static void test_approvals(void **st)
+{
+	static const struct bad_case cases[] = {
+	    {ID_HEAD ID_OPE ID_MATCH
+	     "    scope: [{cidr: 10.0.0.0/8, ports: 1, protocol: tcp, requires_approval: 1}]\n",
+	     "t.yaml:8:76: requires_approval: '1' must be true or false"},
+	    {"exempt: [{cidr: 10.0.0.0/8, ports: 53, protocol: udp, requires_approval: true}]\n",
+	     "t.yaml:1:55: unknown key 'requires_approval' in exempt"},
+	    {ID_HEAD ID_OPE ID_MATCH ID_SCOPE "    approvals: maybe\n",
+	     "t.yaml:9:16: approvals: 'maybe' must be local or signed"},
+	    {ID_HEAD ID_OPE ID_MATCH ID_SCOPE "    requests: [{method: get, url: 'https://x/'}]\n",
+	     "t.yaml:9:25: requests: method 'get' must be upper case letters"},
+	    {ID_HEAD ID_OPE ID_MATCH ID_SCOPE "    requests: [{method: GET, url: 'https://x/*/y'}]\n",
+	     "t.yaml:9:35: requests: url 'https://x/*/y': '*' may only end it"},
+	    {ID_HEAD ID_OPE ID_MATCH ID_SCOPE "    requests: [{url: 'https://x/'}]\n",
+	     "t.yaml:9:16: requests: 'method' is required"},
+	    {ID_HEAD ID_OPE ID_MATCH ID_SCOPE "    requests: [{method: GET, url: x, via: y}]\n",
+	     "unknown key 'via' in a request"},
+	    {"approvers: [{name: alice}]\n", "t.yaml:1:13: approver: 'key' is required"},
+	    {"approvers: [{name: alice, key: notakey}]\n",
+	     "t.yaml:1:32: approvers: key 'notakey' is not an Ed25519 public key"},
+	    {"approvers: [{name: alice, key: ./missing.pub}]\n",
+	     "t.yaml:1:32: approvers: key file ./missing.pub: No such file or directory"},
+	    {"approvers: [{name: a, key: '" APV_KEY "'}, {name: a, key: '" APV_KEY "'}]\n",
+	     "duplicate approver name 'a'"},
+	    {"approvers: [{name: a, key: '" APV_KEY "', identities: [ghost]}]\n",
+	     "approvers: identity 'ghost' is not defined under identities"},
+	};
+	struct pb_policy p;
+	char err[512] = "";
+
+	(void)st;
+	assert_int_equal(bad_cases(cases, sizeof(cases) / sizeof(cases[0])), 0);
+	assert_int_equal(
+	    parse("identities:\n" ID_FULL "  - name: b\n" ID_OPE ID_MATCH
+		  "    approvals: signed\n"
+		  "    scope: [{cidr: 10.0.0.0/8, ports: 443, protocol: tcp, requires_approval: true},\n"
+		  "            {cidr: 10.0.0.0/8, ports: 80, protocol: tcp}]\n"
+		  "    requests:\n"
+		  "      - {method: POST, url: 'https://deploy/api/*', requires_approval: true}\n"
+		  "      - {method: GET, url: 'https://deploy/status'}\n"
+		  "protected: [{cidr: 10.9.0.0/16, ports: 5432, protocol: tcp, identity: b,\n"
+		  "             requires_approval: true}, {cidr: 10.8.0.0/16, ports: 1, protocol: tcp,\n"
+		  "             identity: a}]\n"
+		  "approvers:\n"
+		  "  - {name: alice, key: '" APV_KEY "', identities: [b]}\n"
+		  "  - {name: bob, key: '" APV_KEY "'}\n",
+		  &p, err, sizeof(err)),
+	    0);
+	assert_false(p.ident[0].approvals_signed);
+	assert_true(p.ident[1].approvals_signed);
+	assert_int_equal(p.ident[1].scope[0].flags, PB_RULE_APPROVAL);
+	assert_int_equal(p.ident[1].scope[1].flags, 0);
+	assert_int_equal(p.ident[1].nrequests, 2);
+	assert_true(pb_identity_request(&p.ident[1], "POST", "https://deploy/api/release")
+			->requires_approval);
+	assert_false(pb_identity_request(&p.ident[1], "GET", "https://deploy/status")
+			 ->requires_approval);
+	assert_null(pb_identity_request(&p.ident[1], "GET", "https://deploy/status/x"));
+	assert_null(pb_identity_request(&p.ident[1], "PUT", "https://deploy/api/release"));
+	assert_null(pb_identity_request(&p.ident[0], "POST", "https://deploy/api/release"));
+	{
+		struct pb_kpolicy k;
+
+		pb_policy_kernel(&p, PB_MODE_ENFORCE, &k);
+		assert_int_equal(k.prot_approval, 1); /* the first protected rule only */
+	}
+	assert_int_equal(p.napprovers, 2);
+	assert_int_equal(p.approvers[0].key[0], 0xd7);
+	assert_false(pb_approver_may(&p, &p.approvers[0], &p.ident[0]));
+	assert_true(pb_approver_may(&p, &p.approvers[0], &p.ident[1]));
+	assert_true(pb_approver_may(&p, &p.approvers[1], &p.ident[0])); /* none listed: any */
+	assert_ptr_equal(pb_policy_approver(&p, "bob"), &p.approvers[1]);
+	assert_null(pb_policy_approver(&p, "carol"));
+	pb_policy_free(&p);
+}
+
 #define AD_HEAD "adopt:\n  - name: sa\n    path: /var/run/secrets/kubernetes.io/serviceaccount/token\n"
 #define AD_MATCH "    match: {kubernetes: {namespace: payments}}\n"
 #define AD_RULE	 "      - {cidr: 10.0.0.0/8, ports: 53, protocol: udp}\n"
@@ -420,6 +500,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_example_policy),
 	    cmocka_unit_test(test_allow_traced),
+	    cmocka_unit_test(test_approvals),
 	    cmocka_unit_test(test_version_is_content_hash),
 	    cmocka_unit_test(test_policy_match),
 	};

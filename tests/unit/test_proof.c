@@ -114,6 +114,110 @@ static void test_every_byte(void **st)
 	free(proof);
 }
 
+/* A signed approval (docs/approvals.md) as approval sign makes it. */
+static char *approval_for(const char *cred, const char *url, long long exp, const char *id,
+			  const unsigned char *key)
+{
+	char claims[512];
+
+	snprintf(claims, sizeof(claims),
+		 "{\"v\":1,\"id\":\"%s\",\"cred\":\"%s\",\"method\":\"GET\",\"url\":\"%s\","
+		 "\"uses\":1,\"iat\":%lld,\"exp\":%lld,\"reason\":\"r\"}",
+		 id, cred, url, exp - 600, exp);
+	return pb_signed_make(PB_APPROVAL_PREFIX, claims, key);
+}
+
+static char *proof_with(const char *tok, const char *apv, const char *apv_id_hex)
+{
+	char jti[32];
+	struct pb_proof_req r = {.token = tok, .cred_id = 0xabc, .bind = &bind, .method = "GET",
+				 .url = "https://api/x", .iat = NOW, .apv_approver = "alice",
+				 .apv_use = 1, .apv_signed = apv};
+
+	r.apv_id = strtoull(apv_id_hex, NULL, 16);
+	return pb_proof_sign(&r, sk, pk, jti);
+}
+
+/* A signed approval with any byte altered fails; a proof's apv is checked
+ * against the approver's key, the proof's credential and request, and the
+ * time the proof was made. */
+static void test_signed_approval(void **st)
+{
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+	char *apv = approval_for("0000000000000abc", "https://api/x", NOW + 60, "00000000000000a1",
+				 sk2);
+	char *tok = token_for(0xabc, NOW + 60, sk), *claims = NULL, *proof;
+	size_t n = strlen(apv);
+
+	(void)st;
+	assert_int_equal(pb_signed_open(PB_APPROVAL_PREFIX, apv, pk2, &claims), 0);
+	assert_non_null(strstr(claims, "\"cred\":\"0000000000000abc\""));
+	free(claims);
+	for (size_t i = 0; i < n; i++) {
+		char c = apv[i];
+
+		for (const char *a = alpha; *a; a++) {
+			if (*a == c)
+				continue;
+			apv[i] = *a;
+			claims = NULL;
+			assert_int_not_equal(pb_signed_open(PB_APPROVAL_PREFIX, apv, pk2, &claims), 0);
+			free(claims);
+		}
+		apv[i] = c;
+	}
+	/* an approval is not a token, and a token not an approval */
+	assert_int_not_equal(pb_signed_open("pb1.", apv, pk2, &claims), 0);
+	assert_int_not_equal(pb_signed_open(PB_APPROVAL_PREFIX, tok, pk, &claims), 0);
+
+	proof = proof_with(tok, apv, "00000000000000a1");
+	assert_int_equal(pb_verify_proof(proof, tok, "GET", "https://api/x", pk, NOW, NULL, NULL),
+			 PB_V_OK);
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, &claims), PB_V_OK);
+	assert_non_null(strstr(claims, "\"id\":\"00000000000000a1\""));
+	free(claims);
+	assert_int_equal(pb_verify_proof_approval(proof, pk, NULL), PB_V_BAD_SIGNATURE);
+	free(proof);
+	/* the apv names another approval id than the one signed */
+	proof = proof_with(tok, apv, "00000000000000a2");
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
+	free(proof);
+	free(apv);
+	/* for another request, another credential, expired when the proof was made */
+	apv = approval_for("0000000000000abc", "https://api/y", NOW + 60, "00000000000000a1", sk2);
+	proof = proof_with(tok, apv, "00000000000000a1");
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
+	free(proof);
+	free(apv);
+	apv = approval_for("0000000000000abd", "https://api/x", NOW + 60, "00000000000000a1", sk2);
+	proof = proof_with(tok, apv, "00000000000000a1");
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
+	free(proof);
+	free(apv);
+	apv = approval_for("0000000000000abc", "https://api/x", NOW, "00000000000000a1", sk2);
+	proof = proof_with(tok, apv, "00000000000000a1");
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
+	free(proof);
+	free(apv);
+	/* a prefix approval covers the request */
+	apv = approval_for("0000000000000abc", "https://api/*", NOW + 60, "00000000000000a1", sk2);
+	proof = proof_with(tok, apv, "00000000000000a1");
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_OK);
+	free(proof);
+	free(apv);
+	/* no apv at all */
+	proof = proof_for(tok, 0xabc, "GET", "https://api/x", NOW, sk, pk);
+	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_NO_APPROVAL);
+	free(proof);
+	free(tok);
+	assert_true(pb_url_match("https://api/*", "https://api/"));
+	assert_false(pb_url_match("https://api/*", "https://apx/"));
+	assert_false(pb_url_match("https://api/x", "https://api/xy"));
+	assert_false(pb_url_match("https://api/xy", "https://api/x"));
+	assert_true(pb_url_match("*", "anything"));
+}
+
 static void test_proof_checks(void **st)
 {
 	char *tok = token_for(0xabc, NOW + 600, sk), *other = token_for(0xdef, NOW + 600, sk);
@@ -222,6 +326,7 @@ int main(void)
 	    cmocka_unit_test(test_every_byte),
 	    cmocka_unit_test(test_proof_checks),
 	    cmocka_unit_test(test_replay_cache),
+	    cmocka_unit_test(test_signed_approval),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
