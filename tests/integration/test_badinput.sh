@@ -75,12 +75,33 @@ proof|usage: procbindctl proof
 proof --method GET|usage: procbindctl proof
 verify-token|usage: procbindctl verify-token
 verify-proof x|usage: procbindctl verify-proof
+approve|--credential ID is required
+approve --credential nothex --dest 127.0.0.1:1|16 hex digits
+approve --credential 0123456789abcdef --reason r --approver a|give --dest ADDR:PORT or --request METHOD URL
+approve --credential 0123456789abcdef --dest 127.0.0.1 --reason r --approver a|must be ADDR:PORT
+approve --credential 0123456789abcdef --dest 127.0.0.1:0 --reason r --approver a|port is not a number
+approve --credential 0123456789abcdef --dest 127.0.0.1:1 --proto sctp --reason r --approver a|protocol must be tcp or udp
+approve --credential 0123456789abcdef --dest 127.0.0.1:1 --approver a|--reason TEXT is required
+approve --credential 0123456789abcdef --dest 127.0.0.1:1 --reason r|--approver NAME is required
+approve --credential 0123456789abcdef --dest 127.0.0.1:1 --reason r --approver a --uses 0|--uses must be a number
+approve --credential 0123456789abcdef --dest 127.0.0.1:1 --reason r --approver a --expires soon|--expires must be a duration
+approve --credential 0123456789abcdef --request GET|--request takes METHOD and URL
+approve --signed x --reason r|give it alone
+approvals extra|unexpected argument
+revoke-approval|usage: procbindctl revoke-approval ID
+revoke-approval xyz|16 hex digits
+approval|approval keygen|sign
+approval frob|unknown subcommand 'frob'
+approval keygen|approval keygen --out FILE
+approval sign --credential 0123456789abcdef --dest 127.0.0.1:1 --reason r|--key FILE
 EOF
 pass "procbindctl: $n missing, malformed or out-of-range arguments, each exit 2 with the reason"
 
 # refused rather than malformed: exit 1 and the reason (no agent, no file)
 for c in "status" "mint --pid 1 --identity a" "revoke 0123456789abcdef" "policy check $T/none.yaml" \
-	"trail --dir $T/none --pid 1" "verify --dir $T/none" "pubkey --file $T/none"; do
+	"trail --dir $T/none --pid 1" "verify --dir $T/none" "pubkey --file $T/none" \
+	"approvals" "revoke-approval 0123456789abcdef" "approve --signed $T/none.apv" \
+	"approval sign --key $T/none.key --credential 0123456789abcdef --dest 127.0.0.1:1 --reason r"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$CTL" --socket $T/none.sock $c >$T/out 2>$T/err || rc=$?

@@ -75,8 +75,10 @@ static int pb_apv_parse(const char *cmd, int argc, char **argv, struct pb_apv_ar
 			q->uses = optarg;
 			break;
 		case 'e':
-			if (pb_arg_ttl(cmd, optarg))
-				return 2;
+			if (pb_duration_parse(optarg, &v) || !v)
+				return pb_arg_bad(cmd, "--expires must be a duration such as 90s, 10m "
+						       "or 2h, not '%s'",
+						  optarg);
 			q->expires = optarg;
 			break;
 		case 'a': q->approver = optarg; break;
