@@ -373,6 +373,14 @@ void pb_approvals_stop(struct pb_agent *a)
 
 /* ---- events ---- */
 
+/* An approval's record, written out at once (not at the next tick): a use
+ * is evidence, and a crash of the agent must not take it with it. */
+static void pb_apv_record_line(struct pb_agent *a, struct pb_buf *b)
+{
+	pb_emit_line(a, b);
+	pb_events_flush(a);
+}
+
 /* The approval as events name it, under "approval". */
 static void pb_json_approval(struct pb_buf *b, const struct pb_approval_rec *r)
 {
@@ -421,7 +429,7 @@ static void pb_apv_emit(struct pb_agent *a, const char *type, const struct pb_ap
 	pb_json_approval(b, r);
 	pb_apv_json_cred(a, b, r->cred_id);
 	pb_json_end(b);
-	pb_emit_line(a, b);
+	pb_apv_record_line(a, b);
 }
 
 /* End r (why: "exhausted", ...), with its event and journal line. A
@@ -492,7 +500,7 @@ void pb_approval_event(struct pb_agent *a, const struct pb_approval_event *e)
 	pb_json_task(a, b, "process", &e->task);
 	pb_apv_json_cred(a, b, e->cred_id);
 	pb_json_end(b);
-	pb_emit_line(a, b);
+	pb_apv_record_line(a, b);
 	if (e->reason != PB_OK) {
 		a->creds.apv.refused++;
 		return;
@@ -922,7 +930,7 @@ int pb_approval_spend_request(struct pb_agent *a, const struct pb_cred_meta *m,
 	pb_json_task(a, b, "process", who);
 	pb_json_cred_meta(a, b, "credential", m);
 	pb_json_end(b);
-	pb_emit_line(a, b);
+	pb_apv_record_line(a, b);
 	if (reason != PB_OK) {
 		a->creds.apv.refused++;
 		return pb_errf(err, errlen, -EPERM,

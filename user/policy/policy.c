@@ -271,7 +271,7 @@ static int pb_rule_member(struct pb_pctx *c, const char *key, yaml_node_t *v, vo
 		return 0;
 	}
 	if (!strcmp(key, "requires_approval")) {
-		int on;
+		int on = 0;
 
 		if (pb_get_bool(c, v, key, &on))
 			return -EINVAL;
