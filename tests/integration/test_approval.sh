@@ -310,3 +310,26 @@ ctl trail --approval "$A2" >$T/trail2 || fail "trail --approval (table)"
 	grep -q 'why="release 42"' $T/trail2 && grep -q "ticket=CHG-1" $T/trail2; } ||
 	{ cat $T/trail2; fail "trail --approval table"; }
 pass "trail --approval: the approver, the reason, the ticket, each use with its process"
+
+# --- an approval never outlives its credential
+A7=$(approve --dest 127.0.0.3:$P --uses 2)
+ctl status -o json | jq -e '.approvals.live >= 2 and .approvals.granted >= 5 and .approvals.used >= 4 and
+	.approvals.refused >= 4' >/dev/null || fail "status: approvals $(ctl status -o json | jq -c .approvals)"
+ctl revoke "$ID" || fail "revoke the credential"
+wait_event ".event==\"approval_ended\" and .reason==\"credential_ended\" and .approval.id==\"$A7\"" >/dev/null
+[ "$(uses_left "$A7")" = gone ] || fail "an approval outlived its credential"
+if ctl approve --credential "$ID" --dest 127.0.0.3:$P --approver a --reason r >/dev/null 2>$T/err; then
+	fail "an approval for a revoked credential"
+fi
+grep -q "has ended" $T/err || { cat $T/err; fail "wrong refusal (ended credential)"; }
+pass "a credential's end ends its approvals (approval_ended credential_ended); none is granted after it"
+
+# --- the trail from the files alone, the agent down; verify covers the records
+stop_agent
+"$BUILD/procbindctl" trail --dir "$T/state/audit" --approval "$A3" -o json >$T/trail3 ||
+	fail "trail --approval with the agent down"
+jq -s -e '[.[] | .event] == ["approval_granted", "approval_refused", "approval_ended"] or
+	[.[] | .event] == ["approval_granted", "approval_ended", "approval_refused"]' $T/trail3 >/dev/null ||
+	{ cat $T/trail3; fail "trail --approval $A3 with the agent down"; }
+"$BUILD/procbindctl" verify --dir "$T/state/audit" >$T/verify 2>&1 || { cat $T/verify; fail "verify"; }
+pass "trail --approval reads the files with the agent down; verify: $(head -1 $T/verify)"

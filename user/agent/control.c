@@ -220,6 +220,13 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	}
 	pb_json_str(out, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_u64(out, "credentials_live", st.live);
+	pb_json_key(out, "approvals"); /* since the agent started, but live */
+	pb_json_begin(out);
+	pb_json_u64(out, "live", pb_approvals_live(a));
+	pb_json_u64(out, "granted", a->creds.apv.granted);
+	pb_json_u64(out, "used", a->creds.apv.used);
+	pb_json_u64(out, "refused", a->creds.apv.refused);
+	pb_json_end(out);
 	pb_json_key(out, "adopt");
 	pb_json_begin(out);
 	pb_json_u64(out, "bound", a->adopt.n);

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "creds.h"
 #include "guard.h"
 #include "audit.h"
 #include "kernel.h"
@@ -80,6 +81,18 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		bpf_map__max_entries(a->kern.skel->maps.creds));
 	pb_metric_head(f, "procbind_credentials_live", "gauge", "credentials not yet ended");
 	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", st.live);
+	pb_metric_head(f, "procbind_approvals_live", "gauge",
+		       "approvals with uses left, not expired or revoked");
+	fprintf(f, "procbind_approvals_live %zu\n", pb_approvals_live(a));
+	pb_metric_head(f, "procbind_approvals_granted_total", "counter",
+		       "approvals granted since the agent started");
+	fprintf(f, "procbind_approvals_granted_total %" PRIu64 "\n", a->creds.apv.granted);
+	pb_metric_head(f, "procbind_approval_uses_total", "counter",
+		       "uses of approvals spent (connects and proofs) the agent recorded");
+	fprintf(f, "procbind_approval_uses_total %" PRIu64 "\n", a->creds.apv.used);
+	pb_metric_head(f, "procbind_approval_refusals_total", "counter",
+		       "connects and proofs refused for want of a usable approval");
+	fprintf(f, "procbind_approval_refusals_total %" PRIu64 "\n", a->creds.apv.refused);
 	pb_metric_head(f, "procbind_adopted_files", "gauge",
 		       "files pods already had, bound in a container (policy adopt)");
 	fprintf(f, "procbind_adopted_files %zu\n", a->adopt.n);

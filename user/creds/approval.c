@@ -681,11 +681,7 @@ static struct pb_approval_rec *pb_apv_same(struct pb_agent *a, const struct pb_a
 /* Room for one more: an ended one, past its keeping, is forgotten first. */
 static int pb_apv_room(struct pb_agent *a)
 {
-	size_t live = 0;
-
-	for (size_t i = 0; i < a->creds.apv.n; i++)
-		live += !a->creds.apv.v[i].ended;
-	if (live >= PB_APV_MAX)
+	if (pb_approvals_live(a) >= PB_APV_MAX)
 		return -ENOSPC;
 	return pb_apv_reserve(&a->creds.apv);
 }
@@ -845,6 +841,15 @@ int pb_approval_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen
 			       (unsigned long long)id, r->ended);
 	pb_apv_end(a, r, "revoked");
 	return 0;
+}
+
+size_t pb_approvals_live(const struct pb_agent *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->creds.apv.n; i++)
+		n += !a->creds.apv.v[i].ended;
+	return n;
 }
 
 void pb_approvals_list(struct pb_agent *a, struct pb_buf *out)

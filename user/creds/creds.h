@@ -72,6 +72,8 @@ struct pb_approve_req {
 int pb_approve(struct pb_agent *a, const struct pb_approve_req *r, struct pb_buf *out, char *err,
 	       size_t errlen);
 int pb_approval_revoke(struct pb_agent *a, uint64_t id, char *err, size_t errlen);
+/* How many approvals are live (not ended). */
+size_t pb_approvals_live(const struct pb_agent *a);
 /* The live approvals, as a JSON array. */
 void pb_approvals_list(struct pb_agent *a, struct pb_buf *out);
 /* The connect programs spent a use of an approval, or refused a connect

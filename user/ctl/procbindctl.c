@@ -260,15 +260,23 @@ static int cmd_policy(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	printf("%s: ok, version %s, mode %s, %u identities, %u protected, %u exempt\n", argv[2],
-	       p.version, pb_mode_name(p.mode), p.nident, p.nprot, p.nexempt);
+	printf("%s: ok, version %s, mode %s, %u identities, %u protected, %u exempt, %u approvers\n",
+	       argv[2], p.version, pb_mode_name(p.mode), p.nident, p.nprot, p.nexempt, p.napprovers);
 	for (unsigned int i = 0; i < p.nident; i++) {
 		const struct pb_identity *id = &p.ident[i];
 
 		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&id->expires));
-		printf("  identity %s: owner %s, expires %s%s, %u scope rules\n", id->name,
-		       id->owner, date, id->expires <= now ? " (EXPIRED: minting is refused)" : "",
-		       id->nscope);
+		unsigned int gated = 0, greq = 0;
+
+		for (unsigned int j = 0; j < id->nscope; j++)
+			gated += !!(id->scope[j].flags & PB_RULE_APPROVAL);
+		for (unsigned int j = 0; j < id->nrequests; j++)
+			greq += !!id->requests[j].requires_approval;
+		printf("  identity %s: owner %s, expires %s%s, %u scope rules (%u need an approval), "
+		       "%u requests (%u need an approval), approvals %s\n",
+		       id->name, id->owner, date,
+		       id->expires <= now ? " (EXPIRED: minting is refused)" : "", id->nscope, gated,
+		       id->nrequests, greq, id->approvals_signed ? "signed only" : "local or signed");
 	}
 	pb_policy_free(&p);
 	return 0;

@@ -114,6 +114,14 @@ void pb_render_status(FILE *out, json_t *r)
 		str(r, "policy_version", "?"), num(r, "policy_generation"),
 		str(r, "policy_loaded", "?"), json_array_size(json_object_get(r, "identities")));
 	fprintf(out, "credentials: %" PRIu64 " live\n", num(r, "credentials_live"));
+	if (json_object_get(r, "approvals")) {
+		json_t *ap = json_object_get(r, "approvals");
+
+		fprintf(out,
+			"approvals: %" PRIu64 " live (since start: %" PRIu64 " granted, %" PRIu64
+			" uses, %" PRIu64 " refused)\n",
+			num(ap, "live"), num(ap, "granted"), num(ap, "used"), num(ap, "refused"));
+	}
 	if (json_object_get(r, "core_dumps"))
 		fprintf(out, "core dumps:  %s (kernel.core_pattern %s)\n",
 			str(json_object_get(r, "core_dumps"), "detail", "?"),
