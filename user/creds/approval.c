@@ -632,6 +632,8 @@ static int pb_apv_open_signed(struct pb_agent *a, const char *text, struct pb_ap
 		if (!ret && !q->uses)
 			ret = pb_errf(err, errlen, -EINVAL, "approve: uses must be in [1, %d]",
 				      PB_APV_MAX_USES);
+		if (!ret && !q->reason[0])
+			ret = pb_errf(err, errlen, -EINVAL, "approve: the approval gives no reason");
 	}
 	json_decref(o);
 	if (ret)
