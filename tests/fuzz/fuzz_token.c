@@ -5,13 +5,18 @@
  *   1  a token's claims (any bytes), signed with the test key, then checked:
  *      what is behind the signature check is reached;
  *   2  proof, token, method, URL (NUL-separated texts), checked as they are;
- *   3  a proof's header, its claims and the token's claims (NUL-separated),
- *      each signed with the test key, then checked with a replay cache.
+ *   3  a proof's header, its claims, the token's claims and a signed
+ *      approval's claims (NUL-separated), each signed with the test key
+ *      (the approval put into the proof's "apv", when its claims are an
+ *      object), then checked with a replay cache, and the proof's approval
+ *      checked with the same key (pb_verify_proof_approval).
  * Nothing may crash, leak or read out of bounds; a token or proof that
  * passes must do so again, and a proof a second time is a replay.
  *
  * PB_FUZZ_TOKEN_SEED=DIR: write genuine inputs of each kind to DIR (how
  * tests/fuzz/corpus/token began). */
+
+#include <jansson.h>
 
 #include "fuzz.h"
 #include "proof.h"
@@ -28,6 +33,11 @@ static const char claims[] =
     "\"aud\":\"https://svc.example\",\"pid\":4242,\"start_time\":123456,\"cgroup_id\":77,"
     "\"exe_dev\":2049,\"exe_ino\":1234,\"iat\":1799999000,\"exp\":1800000600,"
     "\"secret\":\"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\"}";
+
+static const char approval[] =
+    "{\"v\":1,\"id\":\"00000000000000a1\",\"cred\":\"1122334455667788\",\"method\":\"GET\","
+    "\"url\":\"https://svc.example/*\",\"uses\":1,\"iat\":1799999000,\"exp\":1800000600,"
+    "\"reason\":\"r\"}";
 
 static void seed(const char *dir, const char *name, const char *const *parts, size_t n, int kind)
 {
@@ -71,7 +81,7 @@ static void write_seeds(const char *dir)
 	    sodium_base642bin((unsigned char *)pc, strlen(proof), d1 + 1, (size_t)(d2 - d1 - 1),
 			      NULL, &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 		abort();
-	seed(dir, "proof_parts", (const char *const[]){ps, pc, claims}, 3, 3);
+	seed(dir, "proof_parts", (const char *const[]){ps, pc, claims, approval}, 4, 3);
 	free(ps);
 	free(pc);
 	free(proof);
@@ -134,11 +144,15 @@ static void check_token(const char *token)
 static void check_proof(const char *proof, const char *token, const char *method, const char *url,
 			struct pb_replay *cache)
 {
-	char *claims = NULL;
+	char *claims = NULL, *apv = NULL;
 	enum pb_verify_result r = pb_verify_proof(proof, token, method, url, pk, NOW, cache, &claims);
+	enum pb_verify_result a = pb_verify_proof_approval(proof, pk, &apv);
 
 	PB_CHECK(pb_verify_result_name(r) != NULL);
 	PB_CHECK((r == PB_V_OK) == (claims != NULL));
+	PB_CHECK(pb_verify_result_name(a) != NULL);
+	PB_CHECK((a == PB_V_OK) == (apv != NULL));
+	free(apv);
 	free(claims);
 	if (r == PB_V_OK && cache)
 		PB_CHECK(pb_verify_proof(proof, token, method, url, pk, NOW, cache, NULL) ==
@@ -181,8 +195,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	default: {
 		char *h = pb_fuzz_part(&p, end, 0), *c = pb_fuzz_part(&p, end, 0);
-		char *tc = pb_fuzz_part(&p, end, 0);
-		char *proof = jwt_sign(h, c), *token = pb_token_sign(tc, sk);
+		char *tc = pb_fuzz_part(&p, end, 0), *ac = pb_fuzz_part(&p, end, 0);
+		char *signed_apv = pb_signed_make(PB_APPROVAL_PREFIX, ac, sk), *opened = NULL;
+		json_t *cj = json_loads(c, 0, NULL);
+		char *proof, *token = pb_token_sign(tc, sk);
+
+		/* the approval opens with its key, and gives its claims back */
+		PB_CHECK(signed_apv != NULL);
+		PB_CHECK(pb_signed_open(PB_APPROVAL_PREFIX, signed_apv, pk, &opened) == 0);
+		PB_CHECK(!strcmp(opened, ac));
+		free(opened);
+		if (json_is_object(cj)) {
+			json_t *apv = json_object_get(cj, "apv");
+			char *dumped;
+
+			if (!json_is_object(apv)) {
+				apv = json_object();
+				json_object_set_new(cj, "apv", apv);
+			}
+			json_object_set_new(apv, "signed", json_string(signed_apv));
+			dumped = json_dumps(cj, JSON_COMPACT);
+			if (dumped) {
+				free(c);
+				c = dumped;
+			}
+		}
+		json_decref(cj);
+		free(signed_apv);
+		free(ac);
+		proof = jwt_sign(h, c);
 
 		if (token)
 			check_proof(proof, token, "GET", "https://svc.example/v1", replay);
