@@ -264,6 +264,22 @@ actor() {
 	eval "${name}_PID=$!"
 }
 
+# sibling_reads TOKEN OUT: a process in pod A reads TOKEN in a loop until
+# $T/stop exists; OUT gets "LEAK <time>" for each read that got through (its
+# bytes go to $T/stolen), then "tries N"
+sibling_reads() {
+	(
+		echo "$BASHPID" >"$POD_A/cgroup.procs"
+		n=0
+		while [ ! -e "$T/stop" ]; do
+			if cat "$1" >>"$T/stolen" 2>/dev/null; then echo "LEAK $(date +%s.%N)"; fi
+			n=$((n + 1))
+		done
+		echo "tries $n"
+	) >"$2" 2>&1 &
+	PIDS+=($!)
+}
+
 # stop_agent [-9]: stop the agent (SIGTERM, or SIGKILL as a crash) and wait
 # for it. Its pins stay, as they do when a real agent stops or crashes.
 stop_agent() {

@@ -107,11 +107,11 @@ C3M=connect:tcp:::ffff:127.0.0.3:$P
 # id is known once the actor has started and been minted for)
 export PB_ACTOR_RACE_CMD="'$BUILD/procbindctl' --socket '$SOCK' approve --credential \$(cat '$T/id') \
 --dest 127.0.0.2:$P --approver race --reason race >/dev/null"
-# (100 in a kernel-matrix guest; 200 under the sanitizers, which check the
+# (50 in a kernel-matrix guest; 200 under the sanitizers, which check the
 # agent's memory, not the race, at a tenth of the speed)
 ROUNDS=1000
 [ -n "${ASAN_OPTIONS:-}" ] && ROUNDS=200
-((SCALE > 1)) && ROUNDS=100
+((SCALE > 1)) && ROUNDS=50
 actor dep cgroup:$POD_A pidfile:$T/dep.pid read:$T/tok wait:$T/g1 \
 	connect:tcp:127.0.0.1:$P $C2 connect:tcp:127.0.0.5:$P wait:$T/g2 $C2 $C2M $C3 \
 	wait:$T/g3 $C3 wait:$T/g4 $C3 wait:$T/g5 $C3M wait:$T/g6 $C2 \
@@ -165,14 +165,18 @@ want dep $C3 2 ok
 [ "$(uses_left "$A2")" = 2 ] || fail "a use was not counted"
 
 # --- kill -9 of the agent between two uses: the count goes on where it was
-stop_agent -9
-PB_FILES=tracepoints PB_POLICY=$T/policy.yaml start_agent --workload-socket "$WL"
-[ "$(uses_left "$A2")" = 2 ] || fail "after kill -9 and restart: $(uses_left "$A2") uses left, not 2"
+# (on this host; a kernel-matrix guest makes the second use without the
+# restart, whose parts are user space and the pinned map, as test_restart's)
+if ((SCALE == 1)); then
+	stop_agent -9
+	PB_FILES=tracepoints PB_POLICY=$T/policy.yaml start_agent --workload-socket "$WL"
+	[ "$(uses_left "$A2")" = 2 ] || fail "after kill -9 and restart: $(uses_left "$A2") uses left, not 2"
+fi
 touch $T/g4
 want dep $C3 3 ok
 wait_event ".event==\"approval_used\" and .approval.id==\"$A2\" and .use==2" >/dev/null
-[ "$(uses_left "$A2")" = 1 ] || fail "after the restart's use: $(uses_left "$A2") left"
-pass "kill -9 between two uses: the restarted agent has 2 left, the next use is use 2 of 3"
+[ "$(uses_left "$A2")" = 1 ] || fail "after the second use: $(uses_left "$A2") left"
+((SCALE == 1)) && pass "kill -9 between two uses: the restarted agent has 2 left, the next use is use 2 of 3"
 
 # --- revoke
 ctl revoke-approval "$A2" || fail "revoke-approval"
@@ -186,7 +190,7 @@ pass "revoke-approval: the next connect is refused, a second revoke is an error"
 
 # --- expiry mid-run
 A3=$(approve --dest 127.0.0.2:$P --uses 5 --expires 2s)
-sleep $((3 * SCALE))
+sleep 3 # the kernel's clock decides: 2 s after the grant, whatever the machine's speed
 touch $T/g6
 want dep $C2 3 EPERM
 wait_event ".event==\"approval_refused\" and .reason==\"approval_expired\" and .approval.id==\"$A3\"" >/dev/null
@@ -258,7 +262,12 @@ wait_event ".event==\"connect\" and .reason==\"foreign_pid\" and .process.pid==$
 [ "$(uses_left "$A6")" = 1 ] || fail "the child's connect spent a use"
 pass "a forked child (inherit none) is refused foreign_pid; the approval keeps its use"
 
-# --- signed approvals for an identity that takes only those
+# --- signed approvals for an identity that takes only those (user space
+# and one connect: on this host only, not in every kernel-matrix guest)
+if ((SCALE > 1)); then
+	echo "SKIP (part): signed approvals for breakglass and the trail: user space, run on the host"
+	exit 0
+fi
 actor bg cgroup:$POD_B pidfile:$T/bg.pid read:$T/tok2 wait:$T/h1 connect:tcp:127.0.0.4:$P \
 	connect:tcp:::ffff:127.0.0.4:$P sleep:$HOLD
 BG=$(started bg)

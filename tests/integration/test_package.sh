@@ -98,16 +98,7 @@ touch "$T/minted"
 wait_line owner "read:$T/tok"
 grep -q "read:$T/tok ok" "$T/owner.out" || { cat "$T/owner.out"; fail "the owner could not read its token"; }
 # a sibling in the same cgroup reads the token in a loop from here to the purge
-(
-	echo "$BASHPID" >"$POD_A/cgroup.procs"
-	n=0
-	while [ ! -e "$T/stop" ]; do
-		if cat "$T/tok" >/dev/null 2>&1; then echo "LEAK $(date +%s.%N)"; fi
-		n=$((n + 1))
-	done
-	echo "tries $n"
-) >"$T/sibling.out" 2>&1 &
-PIDS+=($!)
+sibling_reads "$T/tok" "$T/sibling.out"
 sleep 1
 grep -q LEAK "$T/sibling.out" && fail "the installed agent let a sibling read the token"
 wait_event ".event==\"credential_open_refused\" and .credential.id==\"$ID\" and .process.comm==\"cat\"" >/dev/null

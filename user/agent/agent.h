@@ -72,4 +72,10 @@ struct pb_stats {
 };
 void pb_stats_read(struct pb_agent *a, struct pb_stats *st);
 
+/* single.c: one agent per node. Before anything is written or loaded:
+ * the control socket answered by another agent, or the state directory
+ * locked by one, refuses the start (naming its PID), unless --take-over,
+ * which asks it to step down and waits for it. 0 or -errno (logged). */
+int pb_single_claim(struct pb_agent *a);
+
 #endif

@@ -36,6 +36,7 @@ struct pb_agent_conf {
 	int acquire_tp;	  /* the open(2) syscall tracepoints (default off: they tax every task) */
 	int events_ocsf;  /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
 	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
+	int take_over;		 /* --take-over: ask a running agent to step down first */
 };
 
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
@@ -91,6 +92,7 @@ static inline void pb_http_state_init(struct pb_http *h)
 /* The sockets the agent serves (control.c, workload.c). */
 struct pb_serve {
 	struct pb_conn_pool ctl, wl;
+	int state_lock; /* STATE-DIR/procbindd.lock, held while the agent runs (single.c) */
 };
 
 #endif

@@ -105,6 +105,11 @@ static const struct argp_option options[] = {
      "What stdout's event lines are: json (procbind's records, as in the audit trail; the "
      "default) or ocsf (OCSF 1.3 events, the record under \"unmapped\"; docs/audit.md)",
      0},
+    {"take-over", 'O', NULL, 0,
+     "Replace the agent running on the same control socket, state directory or pin directory: "
+     "ask it to step down (it leaves its pins and file guard, which keep enforcing), wait for "
+     "it, then adopt its state as a restart does. Without it a second agent is refused",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -112,7 +117,7 @@ static const struct argp_option options[] = {
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket;
-	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf;
+	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf, take_over;
 	uint64_t dead_retention; /* ns */
 };
 
@@ -152,6 +157,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'C':
 		args->cleanup = 1;
+		break;
+	case 'O':
+		args->take_over = 1;
 		break;
 	case 'R':
 		args->probe = 1;
@@ -530,6 +538,7 @@ static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 	c->events_ocsf = args->ocsf;
 	c->acquire_tp = args->acquire_tp;
 	c->dead_retention = args->dead_retention;
+	c->take_over = args->take_over;
 	c->mode_override = args->mode; /* kept across reloads */
 	snprintf(c->k8s_dir, sizeof(c->k8s_dir), "%s", args->k8s_dir);
 	if (args->metrics_file)
@@ -561,17 +570,19 @@ static int pb_agent_start(struct pb_agent *a, const char *cgroup_root)
 	char why[512];
 	int err;
 
-	/* A port in use is refused before anything is loaded. */
-	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a, a->conf.metrics_addr)))
-		return err;
 	/* The probe reports a missing cgroup v2 mount with the rest. */
 	err = pb_cgroup2_find(cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
 	if (pb_probe(a, stderr)) {
 		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
 		return err ? err : -ENOTSUP;
 	}
-	if (err || (err = pb_mkdirs(a)) || (err = pb_key_load_or_create(a)) ||
-	    (err = pb_events_trail_open(a)))
+	/* One agent per node, before anything is written; a port in use is
+	 * refused before anything is loaded. */
+	if (err || (err = pb_mkdirs(a)) || (err = pb_single_claim(a)))
+		return err;
+	if (a->conf.metrics_addr[0] && (err = pb_metrics_http_listen(a, a->conf.metrics_addr)))
+		return err;
+	if ((err = pb_key_load_or_create(a)) || (err = pb_events_trail_open(a)))
 		return err;
 	pb_info("agent: cgroup v2 at %s, bpffs at %s", a->conf.cgroup_root, a->conf.bpffs);
 
@@ -650,6 +661,7 @@ int main(int argc, char **argv)
 	 * the other): what a burst freed can then all go back (malloc_trim) */
 	mallopt(M_ARENA_MAX, 1);
 	pb_kernel_state_init(&a->kern);
+	a->serve.state_lock = -1;
 	pb_guard_state_init(&a->guard);
 	pb_creds_state_init(&a->creds);
 	pb_sink_state_init(&a->sink);

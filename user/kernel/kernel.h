@@ -77,4 +77,9 @@ const struct pb_proc *pb_owner_lookup(void *ctx, __u32 tgid);
 /* probe.c: 0 when every required kernel feature is there; a table to out */
 int pb_probe(struct pb_agent *a, FILE *out);
 
+/* One agent per pin directory: make it and hold its lock while the agent
+ * runs (a no-op once held). 0; -EBUSY with *holder the PID that holds it;
+ * -errno when it cannot be made (bpffs not mounted yet). */
+int pb_kernel_lock_pins(struct pb_agent *a, pid_t *holder);
+
 #endif

@@ -31,11 +31,13 @@ struct pb_kernel {
 	uint8_t *holding;     /* map "holding", mapped: one byte per PID */
 	size_t nholding;      /* PIDs it covers */
 	size_t holding_len;   /* bytes mapped */
+	int pin_lock;	      /* the pin directory, flock'ed while the agent runs */
 };
 
 static inline void pb_kernel_state_init(struct pb_kernel *k)
 {
 	k->cgroup_fd = -1;
+	k->pin_lock = -1;
 }
 
 #endif

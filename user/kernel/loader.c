@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel.h"
+#include "lock.h"
 #include "log.h"
 #include "sysfs.h"
 #include "procbind.skel.h"
@@ -43,6 +44,16 @@ static int pb_link_add(struct pb_agent *a, struct bpf_link *l, const char *what)
 	}
 	a->kern.links[a->kern.nlinks++] = l;
 	return 0;
+}
+
+int pb_kernel_lock_pins(struct pb_agent *a, pid_t *holder)
+{
+	*holder = 0;
+	if (a->kern.pin_lock >= 0)
+		return 0;
+	if (mkdir(a->conf.pin_dir, 0700) && errno != EEXIST)
+		return -errno;
+	return pb_lock_take(a->conf.pin_dir, 1, &a->kern.pin_lock, holder);
 }
 
 /* Pin every map that is not pinned yet (adopted ones already are). */
@@ -365,6 +376,20 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 	bpf_map__set_max_entries(s->maps.cred_files, a->purpose.policy.max_creds);
 	if (mkdir(a->conf.pin_dir, 0700) && errno != EEXIST)
 		return pb_err(-errno, "loader: mkdir %s: %m", a->conf.pin_dir);
+	/* One agent per pin directory: before anything is loaded or adopted
+	 * (taken at start already, agent/single.c, where bpffs was mounted) */
+	{
+		pid_t holder;
+
+		err = pb_kernel_lock_pins(a, &holder);
+		if (err == -EBUSY)
+			return pb_err(err,
+				      "loader: pin directory %s is in use by procbindd pid %d; stop "
+				      "it, or start this one with --take-over to replace it",
+				      a->conf.pin_dir, (int)holder);
+		if (err)
+			return pb_err(err, "loader: lock %s: %s", a->conf.pin_dir, strerror(-err));
+	}
 	err = pb_adopt_maps(a);
 	if (err < 0)
 		return err;

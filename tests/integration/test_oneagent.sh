@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# One agent per node: a second procbindd on the same control socket, state
+# directory or pin directory is refused at start, naming the running
+# agent's PID, before it writes, loads or pins anything; the first keeps
+# serving with its one file guard. procbindd --take-over replaces the
+# running agent while a sibling reads the token in a loop: the sibling gets
+# 0 bytes and no open is allowed to it, the new agent adopts the credential,
+# and there is again one agent and one guard.
+. "$(dirname "$0")/lib.sh"
+start_agent
+FIRST=$AGENT_PID
+actor owner cgroup:$POD_A pidfile:$T/owner.pid wait:$T/minted read:$T/tok sleep:$HOLD
+OWNER=$(started owner)
+ID=$(mint "$OWNER" "$T/tok")
+[ -n "$ID" ] || fail "mint"
+touch "$T/minted"
+expect owner "read:$T/tok" ok
+GUARD=$(ctl status -o json | jq -r .guard.pid)
+[ "$GUARD" -gt 0 ] || fail "no guard"
+
+guards() { # the guards whose group marks this test's token file
+	ctl status -o json | jq -r .guard.pid
+}
+# second NAME WANT FLAGS...: a second agent refused with WANT in its log,
+# having pinned, written and served nothing
+second() {
+	local name=$1 want=$2 rc=0
+	shift 2
+	mkdir -p "$T/$name"
+	timeout 60 "$BUILD/procbindd" --lsm off --policy "$PB_SOURCE/tests/integration/policy.yaml" \
+		"$@" >"$T/$name/out" 2>"$T/$name/err" || rc=$?
+	[ "$rc" != 0 ] && [ "$rc" -lt 124 ] || { cat "$T/$name/err"; fail "second agent ($name) exited $rc"; }
+	grep -qF -- "$want" "$T/$name/err" || { cat "$T/$name/err"; fail "second agent ($name): no '$want'"; }
+	grep -q "procbindd pid $FIRST\b" "$T/$name/err" || { cat "$T/$name/err"; fail "the refusal does not name pid $FIRST"; }
+	kill -0 "$FIRST" || fail "the first agent died"
+	ctl health >/dev/null || fail "the first agent no longer serves"
+	[ "$(guards)" = "$GUARD" ] || fail "the guard changed"
+	[ "$(pgrep -c -x procbind-guard || true)" = "$NGUARDS" ] || fail "a second guard runs"
+	pass "second agent on the same $name refused: $(grep -F -- "$want" "$T/$name/err" | head -1 | cut -c1-150)"
+}
+NGUARDS=$(pgrep -c -x procbind-guard || true)
+PINS_BEFORE=$(ls "$PIN" | sort | tr '\n' ' ')
+second socket "serves the control socket $SOCK" --socket "$SOCK" --state-dir "$T/s2" \
+	--pin-dir "$PIN-2" --workload-socket off
+[ ! -e "$T/s2/audit" ] && [ ! -e "$T/s2/node.key" ] || fail "the refused agent wrote its state"
+[ ! -e "$PIN-2" ] || fail "the refused agent made a pin directory"
+second state "state directory $T/state is in use by procbindd pid $FIRST" --socket "$T/s3.sock" \
+	--state-dir "$T/state" --pin-dir "$PIN-3" --workload-socket off
+[ ! -e "$T/s3.sock" ] && [ ! -e "$PIN-3" ] || fail "the refused agent left a socket or pins"
+second pins "pin directory $PIN is in use by procbindd pid $FIRST" --socket "$T/s4.sock" \
+	--state-dir "$T/s4" --pin-dir "$PIN" --workload-socket off
+[ "$(ls "$PIN" | sort | tr '\n' ' ')" = "$PINS_BEFORE" ] || fail "the refused agent changed the pins"
+[ ! -e "$T/s4/audit" ] || fail "the refused agent opened a trail"
+rmdir "$PIN-2" "$PIN-3" 2>/dev/null || true
+
+# --- --take-over while a sibling reads the token in a loop
+sibling_reads "$T/tok" "$T/sibling.out"
+sleep 0.5
+"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf --pin-dir "$PIN" \
+	--lsm off --policy "$PB_SOURCE/tests/integration/policy.yaml" --take-over \
+	>>"$OUT" 2>"$T/agent2.log" &
+AGENT_PID=$!
+PIDS+=($AGENT_PID)
+for _ in $(seq $((200 * SCALE))); do
+	! kill -0 "$FIRST" 2>/dev/null && ctl health >/dev/null 2>&1 && break
+	kill -0 "$AGENT_PID" || { cat "$T/agent2.log"; fail "the new agent exited"; }
+	sleep 0.1
+done
+kill -0 "$FIRST" 2>/dev/null && fail "the first agent still runs after --take-over"
+ctl health >/dev/null || { cat "$T/agent2.log"; fail "the new agent does not serve"; }
+grep -q "asking procbindd pid $FIRST .* to step down" "$T/agent2.log" || { cat "$T/agent2.log"; fail "no step-down logged"; }
+sleep 1
+touch "$T/stop"
+wait_line_file() { for _ in $(seq $((100 * SCALE))); do grep -q "$2" "$1" && return 0; sleep 0.05; done; fail "no $2 in $1"; }
+wait_line_file "$T/sibling.out" tries
+grep -q LEAK "$T/sibling.out" && fail "the sibling read the token during the take-over"
+[ ! -s "$T/stolen" ] || fail "the sibling got $(stat -c %s "$T/stolen") bytes"
+SIB_OPENS=$(count_events ".event==\"credential_acquired\" and .credential.id==\"$ID\" and .process.comm==\"cat\"")
+[ "$SIB_OPENS" = 0 ] || fail "$SIB_OPENS opens allowed to the sibling"
+wait_event ".event==\"agent_started\" and .adopted==true and .pid==$AGENT_PID" >/dev/null
+ctl ps -o json | jq -e --arg id "$ID" '.[] | .owns[]? | select(.id==$id)' >/dev/null ||
+	fail "the new agent does not know the credential"
+NEWGUARD=$(guards)
+[ "$NEWGUARD" -gt 0 ] && [ "$NEWGUARD" != "$GUARD" ] || fail "the new agent has no guard of its own"
+for _ in $(seq $((100 * SCALE))); do kill -0 "$GUARD" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$GUARD" 2>/dev/null && fail "the old guard still runs"
+[ "$(pgrep -c -x procbind-guard || true)" = "$NGUARDS" ] || fail "$(pgrep -c -x procbind-guard) guards run, not $NGUARDS"
+TRIES=$(sed -n 's/^tries //p' "$T/sibling.out")
+pass "--take-over: agent $FIRST stepped down, $AGENT_PID adopted credential $ID; the sibling's $TRIES reads got 0 bytes, 0 opens allowed; one guard"

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* One agent per node (docs/operator.md): a second procbindd on the same
+ * control socket, state directory or pin directory is refused at start,
+ * before it writes, loads or pins anything, naming the running agent's PID.
+ * `procbindd --take-over` asks that agent to step down (SIGTERM: it stops
+ * serving and exits, leaving its pins and its file guard, as on any stop),
+ * waits for it to be gone, and then starts as a restart does: the kernel
+ * and the guard enforce throughout, and two agents never serve at once.
+ * The state directory's lock is here; the pin directory's is the loader's
+ * (kernel/loader.c), taken before it adopts or loads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "kernel.h"
+#include "lock.h"
+#include "log.h"
+#include "sysfs.h"
+#include "util.h"
+
+#define PB_STEP_DOWN_S 30 /* how long a running agent is given to step down */
+
+/* The PID serving the control socket at path, or 0 when none answers. */
+static pid_t pb_socket_server(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct stat st;
+	pid_t pid = 0;
+	int fd;
+
+	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(sa.sun_path))
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		pid = cred.pid;
+	close(fd);
+	return pid;
+}
+
+/* Ask agent pid to step down and wait until it has exited: 0, or -errno. */
+static int pb_step_down(pid_t pid, const char *why)
+{
+	struct pb_stat st = {0};
+	const char *comm = st.comm;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), ret = 0;
+
+	if (pfd < 0)
+		return errno == ESRCH ? 0 : -errno; /* gone already */
+	pb_stat_read((uint32_t)pid, &st);
+	if (strcmp(comm, "procbindd")) {
+		close(pfd);
+		return pb_err(-EPERM,
+			      "agent: %s is held by pid %d, which is %s, not procbindd: not "
+			      "stopping it",
+			      why, (int)pid, comm[0] ? comm : "unknown");
+	}
+	pb_info("agent: --take-over: asking procbindd pid %d (%s) to step down", (int)pid, why);
+	if (syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0) && errno != ESRCH)
+		ret = -errno;
+	if (!ret) {
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+		int n = poll(&p, 1, PB_STEP_DOWN_S * 1000);
+
+		if (n == 0)
+			ret = pb_err(-ETIMEDOUT,
+				     "agent: --take-over: procbindd pid %d did not step down in %d s",
+				     (int)pid, PB_STEP_DOWN_S);
+		else if (n < 0)
+			ret = -errno;
+	}
+	close(pfd);
+	if (!ret)
+		pb_info("agent: --take-over: procbindd pid %d stepped down", (int)pid);
+	return ret;
+}
+
+/* The state directory's lock, or the pin directory's (kernel/). */
+static int pb_take(struct pb_agent *a, const char *path, int *fd, pid_t *holder)
+{
+	return fd ? pb_lock_take(path, 0, fd, holder) : pb_kernel_lock_pins(a, holder);
+}
+
+/* Lock path (the state directory's lock file into *fd, or with fd NULL the
+ * pin directory); the agent holding it is asked to step down first with
+ * --take-over (unless it is the one already asked). what names the
+ * resource in messages. 0 or -errno (logged). */
+static int pb_claim_lock(struct pb_agent *a, const char *path, const char *what, pid_t asked,
+			 int *fd)
+{
+	pid_t holder = 0;
+	int err = pb_take(a, path, fd, &holder);
+
+	if (err == -EBUSY && a->conf.take_over && holder && holder != asked) {
+		if ((err = pb_step_down(holder, path)))
+			return err;
+		err = pb_take(a, path, fd, &holder);
+	}
+	if (err == -EBUSY)
+		return pb_err(err,
+			      "agent: %s is in use by procbindd pid %d; one agent per node: stop "
+			      "it, or start this one with --take-over to replace it",
+			      what, (int)holder);
+	if (err)
+		return pb_err(err, "agent: lock %s: %s", path, strerror(-err));
+	return 0;
+}
+
+int pb_single_claim(struct pb_agent *a)
+{
+	char path[PATH_MAX + 32], what[PATH_MAX + 32], pidtext[24];
+	pid_t server = pb_socket_server(a->conf.socket_path), holder;
+	int err;
+
+	if (server && server != getpid()) {
+		if (!a->conf.take_over)
+			return pb_err(-EBUSY,
+				      "agent: procbindd pid %d serves the control socket %s; one agent "
+				      "per node: stop it, or start this one with --take-over to "
+				      "replace it",
+				      (int)server, a->conf.socket_path);
+		if ((err = pb_step_down(server, a->conf.socket_path)))
+			return err;
+	}
+	snprintf(path, sizeof(path), "%s/procbindd.lock", a->conf.state_dir);
+	snprintf(what, sizeof(what), "state directory %s", a->conf.state_dir);
+	if ((err = pb_claim_lock(a, path, what, server, &a->serve.state_lock)))
+		return err;
+	/* for people: the lock itself is the flock (/proc/locks) */
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
+	if (ftruncate(a->serve.state_lock, 0) ||
+	    pb_write_full(a->serve.state_lock, pidtext, strlen(pidtext)))
+		pb_warn("agent: %s: cannot write the PID: %m", path);
+	/* The pin directory, where it can be made already (bpffs mounted): an
+	 * agent that uses it holds it. Else the loader takes it, after it has
+	 * mounted bpffs, before it adopts or loads anything. */
+	err = pb_kernel_lock_pins(a, &holder);
+	if (err != -EBUSY)
+		return 0; /* held now, or the loader's to take once bpffs is mounted */
+	snprintf(what, sizeof(what), "pin directory %s", a->conf.pin_dir);
+	return pb_claim_lock(a, a->conf.pin_dir, what, server, NULL);
+}
