@@ -145,12 +145,14 @@ int pb_single_claim(struct pb_agent *a)
 	if (ftruncate(a->serve.state_lock, 0) ||
 	    pb_write_full(a->serve.state_lock, pidtext, strlen(pidtext)))
 		pb_warn("agent: %s: cannot write the PID: %m", path);
-	/* The pin directory, where it can be made already (bpffs mounted): an
-	 * agent that uses it holds it. Else the loader takes it, after it has
-	 * mounted bpffs, before it adopts or loads anything. */
+	/* The pin directory, when there is one: an agent that uses it holds
+	 * it. A refused start must leave nothing, so none is made here; the
+	 * loader makes it and takes its lock before it adopts or loads. */
+	if (access(a->conf.pin_dir, F_OK))
+		return 0; /* none yet: the loader makes it and takes its lock first */
 	err = pb_kernel_lock_pins(a, &holder);
 	if (err != -EBUSY)
-		return 0; /* held now, or the loader's to take once bpffs is mounted */
+		return 0; /* held now, or the loader's to take */
 	snprintf(what, sizeof(what), "pin directory %s", a->conf.pin_dir);
 	return pb_claim_lock(a, a->conf.pin_dir, what, server, NULL);
 }
