@@ -138,6 +138,20 @@ static char *proof_with(const char *tok, const char *apv, const char *apv_id_hex
 	return pb_proof_sign(&r, sk, pk, jti);
 }
 
+/* pb_verify_proof_approval, with alice's key, of a proof whose apv is an
+ * approval (id a1) for credential cred and url, valid until exp. */
+static enum pb_verify_result apv_check(const char *tok, const char *cred, const char *url,
+				       long long exp)
+{
+	char *apv = approval_for(cred, url, exp, "00000000000000a1", sk2);
+	char *proof = proof_with(tok, apv, "00000000000000a1");
+	enum pb_verify_result r = pb_verify_proof_approval(proof, pk2, NULL);
+
+	free(proof);
+	free(apv);
+	return r;
+}
+
 /* A signed approval with any byte altered fails; a proof's apv is checked
  * against the approver's key, the proof's credential and request, and the
  * time the proof was made. */
@@ -185,27 +199,14 @@ static void test_signed_approval(void **st)
 	free(proof);
 	free(apv);
 	/* for another request, another credential, expired when the proof was made */
-	apv = approval_for("0000000000000abc", "https://api/y", NOW + 60, "00000000000000a1", sk2);
-	proof = proof_with(tok, apv, "00000000000000a1");
-	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
-	free(proof);
-	free(apv);
-	apv = approval_for("0000000000000abd", "https://api/x", NOW + 60, "00000000000000a1", sk2);
-	proof = proof_with(tok, apv, "00000000000000a1");
-	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
-	free(proof);
-	free(apv);
-	apv = approval_for("0000000000000abc", "https://api/x", NOW, "00000000000000a1", sk2);
-	proof = proof_with(tok, apv, "00000000000000a1");
-	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_WRONG_APPROVAL);
-	free(proof);
-	free(apv);
+	assert_int_equal(apv_check(tok, "0000000000000abc", "https://api/y", NOW + 60),
+			 PB_V_WRONG_APPROVAL);
+	assert_int_equal(apv_check(tok, "0000000000000abd", "https://api/x", NOW + 60),
+			 PB_V_WRONG_APPROVAL);
+	assert_int_equal(apv_check(tok, "0000000000000abc", "https://api/x", NOW),
+			 PB_V_WRONG_APPROVAL);
 	/* a prefix approval covers the request */
-	apv = approval_for("0000000000000abc", "https://api/*", NOW + 60, "00000000000000a1", sk2);
-	proof = proof_with(tok, apv, "00000000000000a1");
-	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_OK);
-	free(proof);
-	free(apv);
+	assert_int_equal(apv_check(tok, "0000000000000abc", "https://api/*", NOW + 60), PB_V_OK);
 	/* no apv at all */
 	proof = proof_for(tok, 0xabc, "GET", "https://api/x", NOW, sk, pk);
 	assert_int_equal(pb_verify_proof_approval(proof, pk2, NULL), PB_V_NO_APPROVAL);

@@ -444,6 +444,7 @@ static void pb_on_tick(struct pb_agent *a, struct pb_loop *l)
 	pb_control_expire(a, l->ep);
 	if (++l->ticks % (1000 / PB_DRAIN_MS) == 0) {
 		pb_creds_tick(a);
+		pb_approvals_tick(a);
 		pb_events_second(a);
 		pb_metrics_write(a);
 		/* what a burst freed goes back to the node */
@@ -595,7 +596,7 @@ static int pb_agent_start(struct pb_agent *a, const char *cgroup_root)
 	if ((err = pb_loader_attach(a)))
 		return err;
 	/* The kernel kept enforcing; take over what it enforces. */
-	if (a->kern.adopted && (err = pb_creds_load(a)))
+	if (a->kern.adopted && ((err = pb_creds_load(a)) || (err = pb_approvals_load(a))))
 		return err;
 	/* Every live credential file is marked in this agent's guard group
 	 * before the guard an earlier agent left stops, and before ready. */
@@ -607,7 +608,7 @@ static int pb_agent_start(struct pb_agent *a, const char *cgroup_root)
 		/* Token files of an earlier run name credentials no kernel map
 		 * holds: they would not be enforced, so they must not be used. */
 		pb_clear_stale_tokens(a);
-		if ((err = pb_creds_journal_reset(a)))
+		if ((err = pb_creds_journal_reset(a)) || (err = pb_approvals_reset(a)))
 			return err;
 	}
 	pb_events_init(a);
@@ -633,6 +634,7 @@ static void pb_agent_stop(struct pb_agent *a)
 	a->drain.rb = NULL;
 	pb_loader_stop(a);
 	pb_events_stop(a);
+	pb_approvals_stop(a);
 	pb_creds_stop(a);
 	pb_purpose_stop(a);
 	fflush(stdout);

@@ -285,7 +285,6 @@ void pb_creds_tick(struct pb_agent *a)
 	a->creds.due = next;
 save:
 	pb_creds_flush(a);
-	pb_approvals_tick(a);
 }
 
 /* ---- what the agent knows of its credentials, across restarts ---- */
@@ -331,26 +330,20 @@ int pb_creds_load(struct pb_agent *a)
 	 * million credentials are not written again at every start */
 	if (!dropped && !err && n == nread &&
 	    a->creds.journal.lines <= 2 * a->creds.store.n + PB_JOURNAL_SLACK)
-		err = pb_journal_reopen(&a->creds.journal);
-	else
-		err = pb_journal_rewrite(&a->creds.journal, &a->creds.store);
-	return err ? err : pb_approvals_load(a);
+		return pb_journal_reopen(&a->creds.journal);
+	return pb_journal_rewrite(&a->creds.journal, &a->creds.store);
 }
 
 /* A fresh start: the journal of an earlier run names credentials no kernel
  * map holds; it starts empty. */
 int pb_creds_journal_reset(struct pb_agent *a)
 {
-	int err;
-
 	pb_journal_init(&a->creds.journal, a->conf.state_dir);
-	err = pb_journal_rewrite(&a->creds.journal, &a->creds.store);
-	return err ? err : pb_approvals_reset(a);
+	return pb_journal_rewrite(&a->creds.journal, &a->creds.store);
 }
 
 void pb_creds_stop(struct pb_agent *a)
 {
-	pb_approvals_stop(a);
 	pb_journal_close(&a->creds.journal);
 	pb_cred_store_free(&a->creds.store);
 	pb_node_key_wipe(&a->key);

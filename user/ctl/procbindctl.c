@@ -152,6 +152,18 @@ static void kv(struct pb_buf *b, const char *k, const char *v)
 	pb_buf_printf(b, "%s=%s\n", k, v);
 }
 
+/* revoke ID, revoke-approval ID: the exit status says it all */
+static int cmd_revoke(const char *verb, int argc, char **argv, struct pb_buf *req)
+{
+	if (argc != 2)
+		return pb_arg_bad(verb, "usage: procbindctl %s ID", verb);
+	if (pb_arg_id(verb, argv[1]))
+		return 2;
+	pb_buf_printf(req, "%s\n", verb);
+	kv(req, "id", argv[1]);
+	return pb_call(req, pb_render_nothing);
+}
+
 static int cmd_mint(int argc, char **argv, struct pb_buf *req)
 {
 	static const struct option opts[] = {
@@ -312,15 +324,9 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "mint"))
 		ret = cmd_mint(argc, argv, &req);
-	else if (!strcmp(cmd, "revoke")) {
-		if (argc != 2)
-			return pb_arg_bad("revoke", "usage: procbindctl revoke ID");
-		if (pb_arg_id("revoke", argv[1]))
-			return 2;
-		pb_buf_printf(&req, "revoke\n");
-		kv(&req, "id", argv[1]);
-		ret = pb_call(&req, pb_render_nothing);
-	} else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
+	else if (!strcmp(cmd, "revoke") || !strcmp(cmd, "revoke-approval"))
+		ret = cmd_revoke(cmd, argc, argv, &req);
+	else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
 		ret = cmd_table(cmd, argc, argv, &req);
 	else if (!strcmp(cmd, "approve")) {
 		ret = pb_approve_request(argc, argv, &req);
@@ -328,15 +334,7 @@ int main(int argc, char **argv)
 			ret = pb_call(&req, pb_render_approve);
 	} else if (!strcmp(cmd, "approvals"))
 		ret = cmd_table(cmd, argc, argv, &req);
-	else if (!strcmp(cmd, "revoke-approval")) {
-		if (argc != 2)
-			return pb_arg_bad("revoke-approval", "usage: procbindctl revoke-approval ID");
-		if (pb_arg_id("revoke-approval", argv[1]))
-			return 2;
-		pb_buf_printf(&req, "revoke-approval\n");
-		kv(&req, "id", argv[1]);
-		ret = pb_call(&req, pb_render_nothing);
-	} else if (!strcmp(cmd, "approval"))
+	else if (!strcmp(cmd, "approval"))
 		ret = pb_cmd_approval(argc, argv);
 	else if (!strcmp(cmd, "trail"))
 		ret = pb_cmd_trail(argc, argv);
