@@ -60,7 +60,7 @@ static __always_inline int pb_approval_spend(struct bpf_sock_addr *ctx, __u16 fa
 	struct pb_approval_key k = {};
 	__u64 now = bpf_ktime_get_boot_ns(), cred_id = 0, id = 0;
 	struct pb_dest d = {};
-	int reason;
+	int reason, live;
 
 	pb_dest_fill(ctx, family, &d);
 	__builtin_memcpy(k.addr, d.addr, sizeof(k.addr));
@@ -77,11 +77,12 @@ static __always_inline int pb_approval_spend(struct bpf_sock_addr *ctx, __u16 fa
 		a = bpf_map_lookup_elem(&approvals, &k);
 		if (!a)
 			continue;
-		if (!ap || pb_approval_reason(a, now) == PB_OK) {
+		live = pb_approval_reason(a, now) == PB_OK;
+		if (!ap || live) {
 			ap = a;
 			cred_id = k.cred_id;
 		}
-		if (pb_approval_reason(a, now) == PB_OK)
+		if (live)
 			break;
 	}
 	if (!cred_id && rec && n)

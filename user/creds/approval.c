@@ -945,14 +945,12 @@ int pb_approval_spend_request(struct pb_agent *a, const struct pb_cred_meta *m,
 			       "(procbindctl approve --request)",
 			       pb_reason_name(reason), method, url, (unsigned long long)m->id);
 	}
-	best->used++;
+	best->used++; /* its journal line is written above */
 	claim->id = best->id;
 	snprintf(claim->approver, sizeof(claim->approver), "%s", best->approver);
 	claim->use = best->used;
 	claim->signed_text = best->signed_text;
-	a->creds.apv.used++;
-	if (best->used >= best->uses)
-		pb_apv_end(a, best, "exhausted");
+	pb_apv_used(a, best, best->used); /* counted, and ended after the last */
 	return 0;
 }
 
