@@ -47,6 +47,22 @@ static __always_inline void pb_tag_exec(struct pb_proc *rec, struct linux_binprm
 		pb_count(PB_CNT_TAGGED);
 }
 
+/* A record's cgroup is live (PB_PROC_CGLIVE) from the hook that wrote it
+ * on, unless the process moved meanwhile: a move that raced the write (the
+ * move hook found the old record, or none) shows here as a cgroup that is no
+ * longer the one written, and the record is not taken as live. A move after
+ * this read finds the record and clears the flag itself. */
+static __always_inline void pb_cgroup_recheck(struct task_struct *t, __u32 tgid, __u64 written)
+{
+	struct pb_proc *rec;
+
+	if (pb_task_cgroup(t) == written)
+		return;
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (rec)
+		rec->flags &= ~PB_PROC_CGLIVE;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -87,12 +103,14 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 		pb_holding_set(rec.self.tgid);
 	/* BPF_ANY: a new process is the truth about its PID, whatever a
 	 * record left behind says. */
+	rec.flags |= PB_PROC_CGLIVE;
 	err = bpf_map_update_elem(&procs, &rec.self.tgid, &rec, BPF_ANY);
 	if (err) {
 		pb_count(PB_CNT_PROCS_FULL);
 		pb_anomaly(child, PB_AN_PROCS_FULL, rec.nheld, err);
 		return 0;
 	}
+	pb_cgroup_recheck(child, rec.self.tgid, rec.cgroup_id);
 	if (rec.nheld) {
 		struct pb_cred_event *e;
 
@@ -153,11 +171,13 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 			pb_count(PB_CNT_STALE_RECORD);
 		pb_proc_init(&fresh, p);
 		pb_tag_exec(&fresh, bprm);
+		fresh.flags |= PB_PROC_CGLIVE;
 		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY)) {
 			pb_count(PB_CNT_PROCS_FULL);
 			pb_anomaly(p, PB_AN_PROCS_FULL, 0, -1);
 			return 0;
 		}
+		pb_cgroup_recheck(p, tgid, fresh.cgroup_id);
 		rec = bpf_map_lookup_elem(&procs, &tgid);
 		if (!rec)
 			return 0;
@@ -173,6 +193,8 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	pb_task_exe(p, &rec->exe_dev, &rec->exe_ino);
 	rec->ok_until = 0; /* an allow kept for the old image is not the new one's */
 	rec->cgroup_id = pb_task_cgroup(p);
+	rec->flags |= PB_PROC_CGLIVE;
+	pb_cgroup_recheck(p, tgid, rec->cgroup_id);
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
 	pb_tag_exec(rec, bprm);
 
@@ -248,6 +270,25 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
 		if (fast)
 			__sync_fetch_and_add(&fast->epoch, 1);
 	}
+	return 0;
+}
+
+/* A process moved to another cgroup (v2): its record's cgroup is no longer
+ * live. The record keeps the cgroup it exec'd in (its identity tag is from
+ * there); the file guard reads where it is now from /proc until its next
+ * exec. Fired after the move, once for a whole process (its leader). */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(pb_track_cgroup_attach, struct cgroup *dst, const char *path,
+	     struct task_struct *task, bool threadgroup)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct pb_proc *rec;
+
+	if (BPF_CORE_READ(dst, root, hierarchy_id) != 0)
+		return 0;
+	rec = bpf_map_lookup_elem(&procs, &tgid);
+	if (rec && (rec->flags & PB_PROC_CGLIVE))
+		rec->flags &= ~PB_PROC_CGLIVE;
 	return 0;
 }
 

@@ -105,6 +105,12 @@ enum pb_reason {
 #define PB_PROC_SEEDED	 (1u << 1) /* created by the agent from a task walk, not by a hook */
 #define PB_PROC_COARSE	 (1u << 2) /* seeded from /proc: start times known to the tick only */
 #define PB_PROC_BOUND	 (1u << 3) /* a credential was minted for it (BPF-LSM guards its memory) */
+/* cgroup_id is the process's cgroup now, not only at its last fork or exec:
+ * set by the fork and exec hooks, cleared by the cgroup_attach_task hook
+ * when the process moves (the file guard then reads the cgroup from /proc).
+ * A record without it (seeded, or written before the move hook existed) is
+ * never taken as live. */
+#define PB_PROC_CGLIVE	 (1u << 4)
 
 /* One process instance: its tgid and its group leader's start time
  * (start_boottime, ns). A PID is reused; the pair is not. Every struct that

@@ -12,7 +12,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -212,7 +211,7 @@ void pb_conn_accept(struct pb_agent *a, struct pb_conn_pool *p, int ep)
 		/* the peer as it was at connect(), even if it has exited since */
 		len = sizeof(int);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &c->pidfd, &len))
-			c->pidfd = c->peer.pid > 0 ? (int)syscall(SYS_pidfd_open, c->peer.pid, 0) : -1;
+			c->pidfd = c->peer.pid > 0 ? pb_pidfd_open(c->peer.pid) : -1;
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 		if (p->admit && p->admit(a, c, err, sizeof(err)))
 			pb_conn_error(c, err, ep);

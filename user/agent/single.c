@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -57,7 +56,7 @@ static int pb_step_down(pid_t pid, const char *why)
 {
 	struct pb_stat st = {0};
 	const char *comm = st.comm;
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), ret = 0;
+	int pfd = pb_pidfd_open(pid), ret = 0;
 
 	if (pfd < 0)
 		return errno == ESRCH ? 0 : -errno; /* gone already */
@@ -70,7 +69,7 @@ static int pb_step_down(pid_t pid, const char *why)
 			      why, (int)pid, comm[0] ? comm : "unknown");
 	}
 	pb_info("agent: --take-over: asking procbindd pid %d (%s) to step down", (int)pid, why);
-	if (syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0) && errno != ESRCH)
+	if (pb_pidfd_signal(pfd, SIGTERM) && errno != ESRCH)
 		ret = -errno;
 	if (!ret) {
 		struct pollfd p = {.fd = pfd, .events = POLLIN};

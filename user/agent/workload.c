@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -94,7 +93,7 @@ static int pb_wl_caller(struct pb_agent *a, struct pb_conn *c, uint64_t ticks,
 {
 	int pid = pb_pidfd_pid(c->pidfd);
 
-	if (pid <= 0 || syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0))
+	if (pid <= 0 || pb_pidfd_signal(c->pidfd, 0))
 		return pb_errf(err, errlen, -ESRCH, "the process that asked has exited");
 	if (pb_subject_read(bpf_map__fd(a->kern.skel->maps.procs), a->conf.cgroup_root,
 			    (uint32_t)pid, lv))

@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cache_priv.h"
 #include "container.h"
 #include "guard.h"
 #include "kernel.h"
@@ -35,20 +36,17 @@ struct pb_guard_subject {
 	struct pb_proc rec; /* its record, when have_rec */
 	int have_rec;
 	struct pb_task_ref ref; /* for the event */
+	struct pb_gc_proc *gp;	/* the guard remembers it (pinned by a pidfd); or NULL */
 };
 
-static int pb_guard_subject(const struct pb_guard_ctx *g, uint32_t tgid,
-			    struct pb_guard_subject *gs)
-{
-	struct pb_live lv;
-	int err = pb_subject_read(g->procs, g->cgroup_root, tgid, &lv);
+/* The guard's own state between events (one guard process, one loop). */
+struct pb_guard_mem {
+	struct pb_guard_state st;
+	struct pb_gcache gc;
+};
 
-	memset(gs, 0, sizeof(*gs));
-	if (err)
-		return err;
-	gs->s = lv.s;
-	gs->rec = lv.rec;
-	gs->have_rec = lv.have_rec;
+static void pb_guard_subject_ref(struct pb_guard_subject *gs, uint32_t tgid, const char *comm)
+{
 	gs->ref.proc = gs->s.self;
 	gs->ref.pid = tgid;
 	gs->ref.ppid = gs->s.parent.tgid;
@@ -56,13 +54,62 @@ static int pb_guard_subject(const struct pb_guard_ctx *g, uint32_t tgid,
 	gs->ref.exe_dev = gs->s.exe_dev;
 	gs->ref.exe_ino = gs->s.exe_ino;
 	gs->ref.uid = gs->have_rec ? gs->rec.uid : 0;
+	snprintf(gs->ref.comm, sizeof(gs->ref.comm), "%s", comm);
+}
+
+/* A process the guard remembers, whose record the hooks keep (its cgroup
+ * included, PB_PROC_CGLIVE): judged from the record alone. 1 when so. */
+static int pb_guard_subject_kept(const struct pb_guard_ctx *g, struct pb_gc_proc *p, uint32_t tgid,
+				 struct pb_guard_subject *gs)
+{
+	struct pb_proc *r = &gs->rec;
+
+	if (!p || bpf_map_lookup_elem(g->procs, &tgid, r) || !(r->flags & PB_PROC_CGLIVE) ||
+	    r->self.start_time - r->self.start_time % PB_TICK_NS != p->start_tick)
+		return 0;
+	gs->have_rec = 1;
+	gs->gp = p;
+	gs->s.self = r->self;
+	gs->s.parent = r->parent;
+	gs->s.cgroup_id = r->cgroup_id;
+	gs->s.exe_dev = r->exe_dev;
+	gs->s.exe_ino = r->exe_ino;
+	pb_guard_subject_ref(gs, tgid, r->comm);
+	return 1;
+}
+
+static int pb_guard_subject(const struct pb_guard_ctx *g, struct pb_gcache *gc, uint32_t tgid,
+			    struct pb_guard_subject *gs)
+{
+	struct pb_gc_proc *p = pb_gc_proc_find(gc, tgid);
+	struct pb_live lv;
+	int err, pidfd = -1;
+
+	memset(gs, 0, sizeof(*gs));
+	if (pb_guard_subject_kept(g, p, tgid, gs))
+		return 0;
+	/* First seen (or moved, or without a record): from /proc, with a
+	 * pidfd taken first, so the start read is this process's or the
+	 * pidfd's process has exited (and is forgotten at its next event). */
+	if (!p)
+		pidfd = pb_pidfd_open((pid_t)tgid);
+	err = pb_subject_read(g->procs, g->cgroup_root, tgid, &lv);
+	if (err) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return err;
+	}
+	gs->s = lv.s;
+	gs->rec = lv.rec;
+	gs->have_rec = lv.have_rec;
+	gs->gp = pidfd >= 0 ? pb_gc_proc_add(gc, tgid, pidfd, pb_ticks_to_ns(lv.st.starttime)) : p;
+	pb_guard_subject_ref(gs, tgid, lv.st.comm);
 	if (!gs->have_rec) {
 		struct pb_task_info ti;
 
 		if (!pb_proc_task_info(tgid, g->cgroup_root, &ti))
 			gs->ref.uid = ti.uid;
 	}
-	snprintf(gs->ref.comm, sizeof(gs->ref.comm), "%s", lv.st.comm);
 	return 0;
 }
 
@@ -102,12 +149,17 @@ static void pb_guard_hold(const struct pb_guard_ctx *g, struct pb_guard_subject 
  * it has exited: what it runs and its argv are read now, while it waits in
  * its open or read, unless the exec hook has them already. Only on the
  * refusal path: an allowed open costs nothing more. */
-static void pb_guard_name(const struct pb_guard_ctx *g, const struct pb_pkey *p)
+static void pb_guard_name(const struct pb_guard_ctx *g, struct pb_guard_subject *gs)
 {
 	static struct pb_name n; /* large: not on the stack */
+	const struct pb_pkey *p = &gs->s.self;
 	char path[64];
 	ssize_t len;
 
+	if (gs->gp && gs->gp->named)
+		return; /* a refusal of it named it already */
+	if (gs->gp)
+		gs->gp->named = 1;
 	if (!bpf_map_lookup_elem(g->names, &p->tgid, &n) &&
 	    n.start_time - n.start_time % PB_TICK_NS == p->start_time - p->start_time % PB_TICK_NS)
 		return;
@@ -121,47 +173,65 @@ static void pb_guard_name(const struct pb_guard_ctx *g, const struct pb_pkey *p)
 	bpf_map_update_elem(g->names, &p->tgid, &n, BPF_ANY);
 }
 
-static void pb_guard_report(const struct pb_guard_ctx *g, struct pb_guard_state *st,
-			    const struct pb_guard_subject *gs, const struct pb_cred *c, uint64_t id,
-			    enum pb_verdict verdict, enum pb_reason reason, uint8_t access,
-			    uint32_t mode)
+/* The event of one answer, queued after the answer is written. */
+static void pb_guard_event(struct pb_file_event *e, const struct pb_guard_subject *gs,
+			   const struct pb_cred *c, uint64_t id, enum pb_verdict verdict,
+			   enum pb_reason reason, uint8_t access, uint32_t mode)
 {
-	struct pb_file_event e = {0};
-
-	e.hdr.type = PB_EV_FILE;
-	e.hdr.size = sizeof(e);
-	e.hdr.time = pb_now_boot_ns();
-	e.task = gs->ref;
-	pb_owner_ref_of(&e.owner, c);
-	e.cred_id = id;
-	e.verdict = verdict;
-	e.reason = reason;
-	e.access = access;
-	e.source = PB_SRC_FANOTIFY;
-	e.mode = mode;
-	e.nheld = gs->have_rec ? gs->rec.nheld : 0;
-	if (bpf_map_update_elem(g->queue, NULL, &e, BPF_ANY))
-		st->lost++; /* the agent writes it as a gap in the trail */
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = PB_EV_FILE;
+	e->hdr.size = sizeof(*e);
+	e->hdr.time = pb_now_boot_ns();
+	e->task = gs->ref;
+	pb_owner_ref_of(&e->owner, c);
+	e->cred_id = id;
+	e->verdict = verdict;
+	e->reason = reason;
+	e->access = access;
+	e->source = PB_SRC_FANOTIFY;
+	e->mode = mode;
+	e->nheld = gs->have_rec ? gs->rec.nheld : 0;
 }
 
-/* The mode in force, from the pinned policy (enforce when it is missing). */
-static uint32_t pb_guard_mode(const struct pb_guard_ctx *g)
+/* The mode in force, from the pinned policy (enforce when it is missing);
+ * read again after each policy switch (it moves the epoch). */
+static uint32_t pb_guard_mode(const struct pb_guard_ctx *g, struct pb_gcache *gc,
+			      struct pb_gc_epoch ep)
 {
 	static struct pb_kpolicy pol; /* large: not on the stack */
 	struct pb_config cfg;
 	uint32_t zero = 0;
 
+	if (gc->mode_ok && gc->mode_ep.kernel == ep.kernel)
+		return gc->mode;
 	if (bpf_map_lookup_elem(g->cfg, &zero, &cfg) ||
 	    bpf_map_lookup_elem(g->policies, &cfg.gen, &pol))
 		return PB_MODE_ENFORCE;
+	gc->mode = pol.mode;
+	gc->mode_ep = ep;
+	gc->mode_ok = 1;
 	return pol.mode;
+}
+
+/* Is the process traced, at an open? Asked of /proc at most once a second
+ * per process that was found untraced (cache_priv.h, PB_GC_TRACED_NS). */
+static int pb_guard_traced(struct pb_guard_subject *gs, uint32_t tgid, uint64_t now)
+{
+	int traced;
+
+	if (gs->gp && gs->gp->untraced_at && now - gs->gp->untraced_at < PB_GC_TRACED_NS)
+		return 0;
+	traced = pb_proc_traced(tgid) != 0; /* unreadable: taken as traced */
+	if (!traced && gs->gp)
+		gs->gp->untraced_at = now;
+	return traced;
 }
 
 /* A file on an adopted volume that is not registered: is it a new inode of
  * an adopted file (the kubelet's rotation writes each in a new directory)?
  * Then it is registered now, before anyone reads it: 0 and *id. */
-static int pb_guard_adopt_new(const struct pb_guard_ctx *g, int fd, const struct pb_file_key *key,
-			      uint64_t *id)
+static int pb_guard_adopt_new(const struct pb_guard_ctx *g, struct pb_gcache *gc, int fd,
+			      const struct pb_file_key *key, uint64_t *id)
 {
 	struct pb_adopt_file_key ak = {.dev = key->dev};
 	char link[64], path[PATH_MAX];
@@ -175,6 +245,7 @@ static int pb_guard_adopt_new(const struct pb_guard_ctx *g, int fd, const struct
 	if (pb_adopt_suffix(path, ak.suffix, sizeof(ak.suffix)) ||
 	    bpf_map_lookup_elem(g->adopt_files, &ak, id))
 		return -ENOENT;
+	gc->gen++; /* before the write: nothing remembered about this file stands */
 	if (bpf_map_update_elem(g->cred_files, key, id, BPF_NOEXIST) && errno != EEXIST)
 		pb_warn("guard: cannot register %s as adopted: %m (judged all the same)", path);
 	return 0;
@@ -187,8 +258,8 @@ static int pb_guard_adopt_new(const struct pb_guard_ctx *g, int fd, const struct
  * it. The owner written is to the nanosecond, from the process's record.
  * A live main whose executable is not bound yet binds it at its first open.
  * 1 when c changed. */
-static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, const struct pb_guard_subject *gs,
-				uint64_t id, struct pb_cred *c)
+static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, struct pb_gcache *gc,
+				const struct pb_guard_subject *gs, uint64_t id, struct pb_cred *c)
 {
 	struct pb_proc owner;
 	char dir[PATH_MAX + 64], rel[PATH_MAX];
@@ -203,6 +274,7 @@ static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, const struct pb_gu
 			return 0;
 		c->exe_dev = gs->s.exe_dev;
 		c->exe_ino = gs->s.exe_ino;
+		gc->gen++;
 		if (bpf_map_update_elem(g->creds, &id, c, BPF_EXIST))
 			pb_warn("guard: cannot bind the executable of pid %u: %m", otgid);
 		return 1;
@@ -223,18 +295,22 @@ static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, const struct pb_gu
 		c->exe_ino = gs->s.exe_ino;
 	}
 	c->owner = gs->s.self;
+	gc->gen++;
 	if (bpf_map_update_elem(g->creds, &id, c, BPF_EXIST)) {
-		pb_warn("guard: cannot bind adopted credential to pid %u: %m",
-			gs->s.self.tgid);
+		pb_warn("guard: cannot bind adopted credential to pid %u: %m", gs->s.self.tgid);
 		return 0;
 	}
 	return 1;
 }
 
-/* One permission event: FAN_ALLOW or FAN_DENY. */
-static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_state *st,
-			       const struct fanotify_event_metadata *md)
+/* One permission event: FAN_ALLOW or FAN_DENY, and *ev filled (1 returned
+ * in *report) when the answer is to be recorded. */
+static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem *m,
+			       const struct fanotify_event_metadata *md, struct pb_file_event *ev,
+			       int *report)
 {
+	struct pb_gcache *gc = &m->gc;
+	struct pb_gc_epoch ep = pb_gc_now(gc); /* before anything is read */
 	struct pb_guard_subject gs;
 	struct pb_file_key key;
 	struct pb_cred c, *cp = &c;
@@ -242,54 +318,81 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_sta
 	struct pb_file_action act;
 	enum pb_reason reason;
 	uint8_t access = md->mask & FAN_OPEN_PERM ? PB_ACC_OPEN : PB_ACC_READ;
+	uint32_t tgid = (uint32_t)md->pid;
+	uint64_t id, now, ctime_ns, until;
 	struct stat sb;
-	uint64_t id;
 	uint32_t mode;
 
+	*report = 0;
 	if (fstat(md->fd, &sb))
 		return FAN_DENY; /* cannot tell which file: closed */
 	key.dev = pb_dev_to_kernel(sb.st_dev);
 	key.ino = sb.st_ino;
+	ctime_ns = (uint64_t)sb.st_ctim.tv_sec * 1000000000ULL + (uint64_t)sb.st_ctim.tv_nsec;
+	/* Another file on a marked volume (an adopted pod's ca.crt): known by
+	 * its inode and change time, which a new or renamed file does not
+	 * share. */
+	if (pb_gc_other_known(gc, ep, key.dev, key.ino, ctime_ns))
+		return FAN_ALLOW;
+	if (pb_guard_subject(g, gc, tgid, &gs))
+		return FAN_DENY; /* the process is gone */
+	now = pb_now_boot_ns();
+	/* Allowed before, and nothing it depended on has changed. */
+	if (gs.gp && pb_gc_allowed(gs.gp, ep, &gs.s, key.dev, key.ino, access, now) &&
+	    (access != PB_ACC_OPEN || !pb_guard_traced(&gs, tgid, now)))
+		return FAN_ALLOW;
 	if (bpf_map_lookup_elem(g->cred_files, &key, &id) &&
-	    pb_guard_adopt_new(g, md->fd, &key, &id))
+	    pb_guard_adopt_new(g, gc, md->fd, &key, &id)) {
+		pb_gc_other_add(gc, ep, key.dev, key.ino, ctime_ns);
 		return FAN_ALLOW; /* not (or no longer) a credential's file */
+	}
 	if (bpf_map_lookup_elem(g->creds, &id, &c))
 		cp = NULL; /* removed: fails closed as revoked */
-	if (pb_guard_subject(g, (uint32_t)md->pid, &gs))
-		return FAN_DENY; /* the process is gone */
 	if (cp && (cp->flags & PB_CRED_ADOPTED)) {
 		/* The node's own processes outside the container (the kubelet
 		 * writing a rotation, the agent) are not judged on a file the
 		 * pod had before procbind: root on the node is out of scope,
 		 * and the kubelet's pod directories are root's. A process in
 		 * the container is judged, wherever it came from. */
-		if (gs.s.cgroup_id != cp->cgroup_id && pb_is_node_process((uint32_t)md->pid))
+		if (gs.s.cgroup_id != cp->cgroup_id && pb_is_node_process(tgid))
 			return FAN_ALLOW;
-		pb_guard_adopt_claim(g, &gs, id, cp);
+		pb_guard_adopt_claim(g, gc, &gs, id, cp);
 	}
-	reason = pb_judge_cred(&gs.s, cp, pb_owner_lookup, &owner, pb_now_boot_ns());
+	reason = pb_judge_cred(&gs.s, cp, pb_owner_lookup, &owner, now);
 	/* a traced owner does not open its file: checked at open, not at each
 	 * read (a descriptor opened before the tracer came is read as before;
 	 * the tracer could read the process's memory anyway) */
 	if (reason == PB_OK && access == PB_ACC_OPEN)
-		reason = pb_traced_reason(reason, cp, pb_proc_traced((uint32_t)md->pid) != 0);
-	mode = reason == PB_OK ? PB_MODE_ENFORCE : pb_guard_mode(g);
-	act = pb_file_decide(reason, mode, access == PB_ACC_READ, gs.have_rec && pb_holds(&gs.rec, id));
+		reason = pb_traced_reason(reason, cp, pb_guard_traced(&gs, tgid, now));
+	mode = reason == PB_OK ? PB_MODE_ENFORCE : pb_guard_mode(g, gc, ep);
+	act = pb_file_decide(reason, mode, access == PB_ACC_READ,
+			     gs.have_rec && pb_holds(&gs.rec, id));
 	if (act.hold)
 		pb_guard_hold(g, &gs, id);
 	if (act.report && act.verdict != PB_VERDICT_ALLOW)
-		pb_guard_name(g, &gs.s.self);
-	if (act.report)
-		pb_guard_report(g, st, &gs, cp, id, act.verdict, reason, access, mode);
-	if (act.verdict != PB_VERDICT_DENY)
+		pb_guard_name(g, &gs); /* while it waits: it may exit once answered */
+	if (act.report) {
+		pb_guard_event(ev, &gs, cp, id, act.verdict, reason, access, mode);
+		*report = 1;
+	}
+	if (act.verdict != PB_VERDICT_DENY) {
+		/* A plain allow of a holder is remembered until the
+		 * credential's end (or the node's earliest expiry). */
+		until = gc->fast ? __atomic_load_n(&gc->fast->expiry, __ATOMIC_RELAXED) : 0;
+		if (cp && (!until || cp->expires < until))
+			until = cp->expires;
+		if (reason == PB_OK && !act.hold && !act.report && gs.gp && gs.have_rec)
+			pb_gc_allow(gs.gp, ep, &gs.s, key.dev, key.ino, access, until);
 		return FAN_ALLOW;
-	st->refused++;
+	}
+	m->st.refused++;
 	return FAN_DENY;
 }
 
 int pb_guard_run(const struct pb_guard_ctx *g)
 {
-	struct pb_guard_state st = {0};
+	static struct pb_guard_mem m; /* large: not on the stack */
+	struct pb_guard_state *st = &m.st;
 	uint32_t counts = PB_GUARD_COUNTS;
 	uint64_t written = 0;
 	int dirty = 0;
@@ -309,7 +412,8 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 	if (pfd[1].fd < 0)
 		return pb_err(-errno, "guard: setup: %m");
 	/* Counting goes on from the guard before this one. */
-	bpf_map_lookup_elem(g->state, &counts, &st);
+	bpf_map_lookup_elem(g->state, &counts, st);
+	pb_gc_init(&m.gc, g->fast);
 
 	while (!stop) {
 		const struct fanotify_event_metadata *md = (const void *)buf;
@@ -323,7 +427,7 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 			return pb_err(-errno, "guard: poll: %m");
 		if (n <= 0 || pb_now_boot_ns() - written >= PB_GUARD_COUNT_MS * 1000000ULL) {
 			if (dirty)
-				bpf_map_update_elem(g->state, &counts, &st, BPF_ANY);
+				bpf_map_update_elem(g->state, &counts, st, BPF_ANY);
 			dirty = 0;
 			written = pb_now_boot_ns();
 		}
@@ -332,18 +436,24 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 		len = pfd[0].revents & POLLIN ? read(g->fan, buf, sizeof(buf)) : 0;
 		for (; len > 0 && FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
 			struct fanotify_response r = {.fd = md->fd, .response = FAN_ALLOW};
+			static struct pb_file_event ev;
+			int report = 0;
 
 			if (md->vers != FANOTIFY_METADATA_VERSION)
-				return pb_err(-EPROTO, "guard: fanotify metadata version %u", md->vers);
+				return pb_err(-EPROTO, "guard: fanotify metadata version %u",
+					      md->vers);
 			if (md->fd < 0)
 				continue; /* queue overflow: nothing to answer */
 			if (md->mask & (FAN_OPEN_PERM | FAN_ACCESS_PERM))
-				r.response = pb_guard_judge(g, &st, md);
-			st.answered++;
+				r.response = pb_guard_judge(g, &m, md, &ev, &report);
+			st->answered++;
 			dirty = 1;
+			/* The opener waits for the answer, not for the record. */
 			if (write(g->fan, &r, sizeof(r)) != sizeof(r))
 				pb_warn("guard: answer for pid %d: %m", md->pid);
 			close(md->fd);
+			if (report && bpf_map_update_elem(g->queue, NULL, &ev, BPF_ANY))
+				st->lost++; /* the agent writes it as a gap in the trail */
 		}
 	}
 	/* A stopping guard's counters were taken over by the next one. */

@@ -20,6 +20,7 @@ struct pb_guard_ctx {
 	int procs, creds, cred_files, cfg, policies, queue, state, adopt_files, names;
 	uint8_t *holding; /* map "holding", mapped by the agent before the fork */
 	size_t nholding;
+	const struct pb_fast *fast; /* map "fastpath", mapped likewise; NULL: none */
 	char cgroup_root[PATH_MAX];
 };
 

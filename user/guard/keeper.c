@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,16 +28,6 @@
 
 #define PB_GUARD_MASK (FAN_OPEN_PERM | FAN_ACCESS_PERM)
 #define PB_GUARD_COMM "procbind-guard"
-
-static int pb_pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int pb_pidfd_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
 
 /* A process, named by tgid and start (to the tick): is it still that guard?
  * Returns a pidfd for it, or -1. */
@@ -121,6 +110,7 @@ static int pb_guard_fork(struct pb_agent *a)
 	    .names = bpf_map__fd(s->maps.proc_names),
 	    .holding = a->kern.holding,
 	    .nholding = a->kern.nholding,
+	    .fast = a->kern.fast,
 	};
 	struct pb_stat st;
 	struct pb_pkey who;

@@ -462,7 +462,12 @@ int pb_loader_start(struct pb_agent *a)
 			       "cgroup_mkdir")) ||
 	    (err = pb_link_add(a,
 			       pb_attach_pinned(a, s->progs.pb_track_cgroup_rmdir, pb_attach_plain),
-			       "cgroup_rmdir")))
+			       "cgroup_rmdir")) ||
+	    /* before the fork and exec hooks, which mark a record's cgroup
+	     * live on the promise that this one sees every move */
+	    (err = pb_link_add(a,
+			       pb_attach_pinned(a, s->progs.pb_track_cgroup_attach, pb_attach_plain),
+			       "cgroup_attach_task")))
 		return err;
 	return 0;
 }

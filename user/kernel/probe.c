@@ -117,10 +117,11 @@ static void pb_probe_core(struct pb_agent *a, struct btf *btf, struct pb_feature
 			   pb_btf_has(btf, "btf_trace_sched_process_exec", BTF_KIND_TYPEDEF) &&
 			   pb_btf_has(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF),
 		       "process life cycle");
-	pb_feature_add(fs, "tp_btf cgroup_mkdir/rmdir", 1,
+	pb_feature_add(fs, "tp_btf cgroup_mkdir/rmdir/attach_task", 1,
 		       pb_btf_has(btf, "btf_trace_cgroup_mkdir", BTF_KIND_TYPEDEF) &&
-			   pb_btf_has(btf, "btf_trace_cgroup_rmdir", BTF_KIND_TYPEDEF),
-		       "new cgroups matched as they appear");
+			   pb_btf_has(btf, "btf_trace_cgroup_rmdir", BTF_KIND_TYPEDEF) &&
+			   pb_btf_has(btf, "btf_trace_cgroup_attach_task", BTF_KIND_TYPEDEF),
+		       "new cgroups matched as they appear; moves seen");
 	pb_feature_add(fs, "task_struct.start_boottime", 1,
 		       pb_btf_member(btf, "task_struct", "start_boottime"),
 		       "process start times on CLOCK_BOOTTIME");

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -290,4 +291,14 @@ int pb_pending_push(struct pb_pending **v, size_t *n, size_t *cap, uint64_t cgid
 	(*v)[*n].unnamed = unnamed;
 	(*n)++;
 	return 0;
+}
+
+int pb_pidfd_open(int pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int pb_pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }

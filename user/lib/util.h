@@ -28,6 +28,9 @@ int pb_mode_parse(const char *s);	     /* enum pb_mode or -EINVAL */
 int pb_duration_parse(const char *s, uint64_t *ns);
 
 uint64_t pb_now_boot_ns(void); /* CLOCK_BOOTTIME */
+/* pidfd_open(2) and pidfd_send_signal(2) (5.3+, 5.1+): -1 and errno */
+int pb_pidfd_open(int pid);
+int pb_pidfd_signal(int pidfd, int sig);
 uint64_t pb_now_real_ns(void); /* CLOCK_REALTIME */
 /* Boot-time ns -> RFC 3339 UTC with ms, into buf (>= 32 bytes). */
 void pb_boot_to_rfc3339(uint64_t boot_ns, char *buf, size_t len);

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The file guard remembers the processes it has judged (pinned by a pidfd)
+# and the allows it gave them, and judges a remembered process from its
+# record alone. What that must never do: answer from memory for a process
+# that has changed. The owner reads its token in a loop, through a kept
+# descriptor (pread) and a fresh open, and then:
+#  1. is moved to another pod's cgroup: refused from its next read on (the
+#     credential is bound to the cgroup it was minted in), and allowed again
+#     once moved back;
+#  2. execs another program, which reads the inherited descriptor: refused;
+#  3. a sibling in the same pod is refused throughout, and every refusal is
+#     an event.
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || skip "python3 is not installed (the README's test command installs it)"
+
+start_agent
+TOK=$T/tok
+cat >"$T/owner.py" <<'EOF'
+import os, sys, time
+tok, stop = sys.argv[1], sys.argv[2]
+while not os.path.exists(tok):
+    time.sleep(0.01)
+fd = os.open(tok, os.O_RDONLY)
+n = 0
+while not os.path.exists(stop):
+    try:
+        os.pread(fd, 64, 0); a = "ok"
+    except OSError:
+        a = "refused"
+    try:
+        g = os.open(tok, os.O_RDONLY); os.read(g, 64); os.close(g); b = "ok"
+    except OSError:
+        b = "refused"
+    n += 1
+    print(n, a, b, flush=True)
+    if os.path.exists(stop + ".exec"):
+        os.set_inheritable(fd, True)
+        os.lseek(fd, 0, 0)
+        os.dup2(fd, 0)
+        os.execv("/bin/dd", ["dd", "bs=64", "count=1", "status=none"])
+    time.sleep(0.02)
+EOF
+(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec python3 "$T/owner.py" "$TOK" "$T/stop") \
+	>"$T/owner.out" 2>"$T/owner.err" &
+OWNER=$!
+PIDS+=("$OWNER")
+for _ in $(seq 200); do [[ $(readlink "/proc/$OWNER/exe") == *python3* ]] && break; sleep 0.01; done
+mint "$OWNER" "$TOK" >/dev/null
+lines() { wc -l <"$T/owner.out"; }
+# until N more lines than FROM have been printed
+wait_lines() {
+	for _ in $(seq $((300 * SCALE))); do
+		[ "$(lines)" -ge $(($1 + $2)) ] && return 0
+		kill -0 "$OWNER" 2>/dev/null || fail "the owner exited: $(cat "$T/owner.err")"
+		sleep 0.02
+	done
+	fail "the owner printed fewer than $2 lines after line $1"
+}
+# every line after FROM+1 (the one that may straddle the change) reads WANT
+after() { tail -n +$(($1 + 2)) "$T/owner.out" | awk -v w="$2" '$2 != w || $3 != w { bad++ } END { print bad + 0 }'; }
+
+wait_lines 0 30
+[ "$(after 0 ok)" = 0 ] || fail "the owner was refused its own token: $(grep refused "$T/owner.out" | head -3)"
+pass "the owner reads its token (kept descriptor and fresh opens), 30 rounds"
+
+sibling_reads "$TOK" "$T/sib.out"
+
+# 1. moved to pod B: its record's cgroup is no longer live, nothing
+#    remembered stands
+L=$(lines)
+echo "$OWNER" >"$POD_B/cgroup.procs"
+wait_lines "$L" 20
+[ "$(after "$L" refused)" = 0 ] ||
+	fail "the owner moved to another cgroup still read its token: $(tail -n +$((L + 2)) "$T/owner.out" | grep ok | head -3)"
+pass "moved to another cgroup, the owner is refused from its next round on (20 rounds)"
+L=$(lines)
+echo "$OWNER" >"$POD_A/cgroup.procs"
+wait_lines "$L" 20
+[ "$(after "$L" ok)" = 0 ] || fail "the owner moved back was refused: $(tail -n 3 "$T/owner.out")"
+pass "moved back to the cgroup it was minted in, the owner reads again"
+
+# 2. exec: dd reads the descriptor python kept
+touch "$T/stop.exec"
+for _ in $(seq $((300 * SCALE))); do kill -0 "$OWNER" 2>/dev/null || break; sleep 0.02; done
+kill -0 "$OWNER" 2>/dev/null && fail "dd did not finish"
+grep -q "Operation not permitted" "$T/owner.err" ||
+	fail "after exec, dd read the inherited descriptor: $(cat "$T/owner.err")"
+wait_event '.event == "credential_read_refused" and .process.pid == '"$OWNER" >/dev/null
+pass "after exec, the new program's read of the inherited descriptor is refused and recorded"
+
+touch "$T/stop"
+wait_file "$T/sib.out"
+for _ in $(seq 100); do grep -q "^tries" "$T/sib.out" && break; sleep 0.05; done
+grep -q LEAK "$T/sib.out" && fail "the sibling read the token: $(grep -c LEAK "$T/sib.out") times"
+TRIES=$(sed -n 's/^tries //p' "$T/sib.out")
+[ "${TRIES:-0}" -gt 0 ] || fail "the sibling never tried"
+pass "the sibling was refused all $TRIES times"
