@@ -10,11 +10,16 @@
  *   pb_guard_lat flood THREADS SECONDS FILE [GO]
  *       THREADS threads open FILE back to back for SECONDS (a sibling's
  *       flood: each open is expected to fail). Prints "opens=.. eperm=..".
+ *   pb_guard_lat respond FILE
+ *       The floor: a fanotify group with FILE marked for open and read
+ *       permission, every event allowed at once, until killed. What any
+ *       permission daemon costs on this machine before it decides anything.
  *
  * 0 on success; 1 when an open or read the caller expects to work fails. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/fanotify.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +134,37 @@ static int flood(int threads, int seconds, const char *file, const char *go)
 	return 0;
 }
 
+static int respond(const char *file)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	int fan =
+	    fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+
+	if (fan < 0 ||
+	    fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM | FAN_ACCESS_PERM, AT_FDCWD, file)) {
+		fprintf(stderr, "pb_guard_lat: fanotify on %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	printf("responding\n");
+	fflush(stdout);
+	for (;;) {
+		ssize_t len = read(fan, buf, sizeof(buf));
+		const struct fanotify_event_metadata *md = (const void *)buf;
+
+		if (len < 0 && errno != EINTR)
+			return 1;
+		for (; len > 0 && FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
+			struct fanotify_response r = {.fd = md->fd, .response = FAN_ALLOW};
+
+			if (md->fd < 0)
+				continue;
+			if (write(fan, &r, sizeof(r)) != sizeof(r))
+				return 1;
+			close(md->fd);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -137,6 +173,9 @@ int main(int argc, char **argv)
 		return lat(atol(argv[2]), argv[3], argc > 4 ? argv[4] : NULL);
 	if (!strcmp(mode, "flood") && argc >= 5)
 		return flood(atoi(argv[2]), atoi(argv[3]), argv[4], argc > 5 ? argv[5] : NULL);
-	fprintf(stderr, "usage: pb_guard_lat lat N FILE [GO] | flood THREADS SECONDS FILE [GO]\n");
+	if (!strcmp(mode, "respond") && argc >= 3)
+		return respond(argv[2]);
+	fprintf(stderr, "usage: pb_guard_lat lat N FILE [GO] | flood THREADS SECONDS FILE [GO] | "
+			"respond FILE\n");
 	return 2;
 }

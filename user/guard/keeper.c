@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 
 #define PB_GUARD_MASK (FAN_OPEN_PERM | FAN_ACCESS_PERM)
 #define PB_GUARD_COMM "procbind-guard"
+#define PB_GUARD_NICE -10
 
 /* A process, named by tgid and start (to the tick): is it still that guard?
  * Returns a pidfd for it, or -1. */
@@ -136,6 +138,10 @@ static int pb_guard_fork(struct pb_agent *a)
 		 * group is not for it. It never needs the node key. */
 		setsid();
 		prctl(PR_SET_NAME, PB_GUARD_COMM);
+		/* Every opener of a guarded file waits on it: it runs before
+		 * the openers (a sibling's flood among them) and the agent. */
+		if (setpriority(PRIO_PROCESS, 0, PB_GUARD_NICE))
+			pb_warn("guard: nice %d: %m (it competes with its openers)", PB_GUARD_NICE);
 		pb_node_key_wipe(&a->key);
 		if (nul >= 0) {
 			dup2(nul, 0);
