@@ -16,32 +16,7 @@ command -v python3 >/dev/null || skip "python3 is not installed (the README's te
 
 start_agent
 TOK=$T/tok
-cat >"$T/owner.py" <<'EOF'
-import os, sys, time
-tok, stop = sys.argv[1], sys.argv[2]
-while not os.path.exists(tok):
-    time.sleep(0.01)
-fd = os.open(tok, os.O_RDONLY)
-n = 0
-while not os.path.exists(stop):
-    try:
-        os.pread(fd, 64, 0); a = "ok"
-    except OSError:
-        a = "refused"
-    try:
-        g = os.open(tok, os.O_RDONLY); os.read(g, 64); os.close(g); b = "ok"
-    except OSError:
-        b = "refused"
-    n += 1
-    print(n, a, b, flush=True)
-    if os.path.exists(stop + ".exec"):
-        os.set_inheritable(fd, True)
-        os.lseek(fd, 0, 0)
-        os.dup2(fd, 0)
-        os.execv("/bin/dd", ["dd", "bs=64", "count=1", "status=none"])
-    time.sleep(0.02)
-EOF
-(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec python3 "$T/owner.py" "$TOK" "$T/stop") \
+(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec python3 "$PB_SOURCE/tests/integration/owner_reads.py" "$TOK" "$T/stop") \
 	>"$T/owner.out" 2>"$T/owner.err" &
 OWNER=$!
 PIDS+=("$OWNER")

@@ -204,6 +204,8 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 		pb_json_u64(out, "refused", gs.refused);
 		pb_json_u64(out, "lost", gs.lost);
 		pb_json_u64(out, "restarts", a->guard.respawns);
+		pb_json_u64(out, "stalls", a->guard.stalls);
+		pb_json_u64(out, "orphans_refused", a->guard.orphans);
 		pb_json_end(out);
 	}
 	{
@@ -214,7 +216,8 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 		pb_json_key(out, "core_dumps");
 		pb_json_begin(out);
 		pb_json_str(out, "core_pattern", pattern);
-		pb_json_str(out, "bound_process_core", file == 1 ? "not_written" : "reaches_handler");
+		pb_json_str(out, "bound_process_core",
+			    file == 1 ? "not_written" : "reaches_handler");
 		pb_json_str(out, "detail", why);
 		pb_json_end(out);
 	}
@@ -359,8 +362,8 @@ static int pb_do_revoke(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	return 0;
 }
 
-static int pb_do_approve(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out,
-			 char *err, size_t errlen)
+static int pb_do_approve(struct pb_agent *a, const struct pb_req *r, struct pb_buf *out, char *err,
+			 size_t errlen)
 {
 	struct pb_approve_req q = {.credential = pb_req_get(r, "credential"),
 				   .dest = pb_req_get(r, "dest"),

@@ -59,8 +59,9 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 			    f,
 			    "procbind_verdicts_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
 			    pb_verdict_name(v), pb_reason_name(r), cnt[PB_COUNTER_VERDICT(v, r)]);
-	pb_metric_head(f, "procbind_kernel_total", "counter",
-		       "kernel-side counters (events_lost: ring buffer full; events_sent: put in it)");
+	pb_metric_head(
+	    f, "procbind_kernel_total", "counter",
+	    "kernel-side counters (events_lost: ring buffer full; events_sent: put in it)");
 	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
 		fprintf(f, "procbind_kernel_total{counter=\"%s\"} %" PRIu64 "\n",
 			pb_counter_name(i), cnt[i]);
@@ -106,8 +107,9 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		struct pb_guard_state gs = {0};
 
 		pb_guard_counts(a, &gs);
-		pb_metric_head(f, "procbind_guard_answers_total", "counter",
-			       "fanotify permission events on credential files answered by the guard");
+		pb_metric_head(
+		    f, "procbind_guard_answers_total", "counter",
+		    "fanotify permission events on credential files answered by the guard");
 		fprintf(f, "procbind_guard_answers_total %llu\n", (unsigned long long)gs.answered);
 		pb_metric_head(f, "procbind_guard_refused_total", "counter",
 			       "opens and reads of credential files the guard refused");
@@ -115,9 +117,19 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		pb_metric_head(f, "procbind_guard_events_lost_total", "counter",
 			       "guard events not queued for the agent (queue full)");
 		fprintf(f, "procbind_guard_events_lost_total %llu\n", (unsigned long long)gs.lost);
-		pb_metric_head(f, "procbind_guard_restarts_total", "counter",
-			       "guard processes this agent started again after one died");
+		pb_metric_head(
+		    f, "procbind_guard_restarts_total", "counter",
+		    "guard processes this agent started again after one died or stalled");
 		fprintf(f, "procbind_guard_restarts_total %d\n", a->guard.respawns);
+		pb_metric_head(
+		    f, "procbind_guard_stalls_total", "counter",
+		    "guard processes killed for leaving events unanswered half a second");
+		fprintf(f, "procbind_guard_stalls_total %d\n", a->guard.stalls);
+		pb_metric_head(
+		    f, "procbind_guard_orphans_refused_total", "counter",
+		    "events an ended guard had read and not answered, refused by the agent");
+		fprintf(f, "procbind_guard_orphans_refused_total %llu\n",
+			(unsigned long long)a->guard.orphans);
 	}
 	pb_metric_head(f, "procbind_policy_info", "gauge", "the policy in force");
 	fprintf(f, "procbind_policy_info{version=\"%s\",generation=\"%u\",mode=\"%s\"} 1\n",

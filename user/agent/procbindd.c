@@ -208,8 +208,9 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'D':
 		if (pb_duration_parse(arg, &args->dead_retention) || !args->dead_retention)
-			argp_error(state, "--dead-retention must be a duration such as 90s, 10m or 1h, "
-					  "not '%s'",
+			argp_error(state,
+				   "--dead-retention must be a duration such as 90s, 10m or 1h, "
+				   "not '%s'",
 				   arg);
 		break;
 	case 'W':
@@ -266,7 +267,8 @@ static int pb_mkdirs(struct pb_agent *a)
 			      "agent: state directory %s is %s (mode %04o, owner uid %u): it holds "
 			      "the node key, so only this user may write to it (chmod 700, chown)",
 			      a->conf.state_dir,
-			      st.st_uid != geteuid() ? "owned by another user" : "writable by others",
+			      st.st_uid != geteuid() ? "owned by another user"
+						     : "writable by others",
 			      st.st_mode & 07777, st.st_uid);
 	if (access(a->conf.state_dir, W_OK))
 		return pb_err(-errno, "agent: state directory %s is not writable: %m",
@@ -427,16 +429,22 @@ static int pb_on_signal(struct pb_agent *a, struct pb_loop *l)
 	return 0;
 }
 
+static int pb_on_guard_exit(struct pb_agent *a, struct pb_loop *l);
+
 /* Every PB_DRAIN_MS: the timer, not the wake-up, guarantees the drain; once
  * a second, the credentials' tick, the trail's, the metrics. */
-static void pb_on_tick(struct pb_agent *a, struct pb_loop *l)
+static int pb_on_tick(struct pb_agent *a, struct pb_loop *l)
 {
 	uint64_t exp;
+	int ret;
 
 	if (read(l->tfd, &exp, sizeof(exp)) < 0)
-		return;
+		return 0;
 	pb_events_drain(a, PB_DRAIN_STEP);
 	pb_guard_drain(a);
+	/* a stalled guard, killed, is replaced as a dead one is */
+	if (pb_guard_watch(a) && (ret = pb_on_guard_exit(a, l)))
+		return ret;
 	if (a->purpose.npending)
 		pb_purpose_tick(a);
 	pb_adopt_tick(a);
@@ -451,6 +459,7 @@ static void pb_on_tick(struct pb_agent *a, struct pb_loop *l)
 		malloc_trim(0);
 	}
 	pb_events_flush(a);
+	return 0;
 }
 
 /* The guard died: its group lives on in this agent, and a new guard answers
@@ -484,7 +493,8 @@ static int pb_loop_run(struct pb_agent *a, struct pb_loop *l)
 				if (pb_on_signal(a, l))
 					return 0;
 			} else if (fd == l->tfd) {
-				pb_on_tick(a, l);
+				if ((ret = pb_on_tick(a, l)))
+					return ret;
 			} else if (fd == l->lfd) {
 				pb_control_accept(a, l->ep);
 			} else if (pb_control_owns(a, fd)) {

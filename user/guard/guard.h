@@ -40,8 +40,13 @@ void pb_guard_unmark(struct pb_agent *a, const char *path);
 /* Mark (add 1) or unmark (0) the whole filesystem fd is on: an adopted
  * file's volume, so that each new inode on it is asked about too. */
 int pb_guard_mark_fs(struct pb_agent *a, int fd, int add);
-/* The guard died: start another in the same group (queued events wait). */
+/* The guard died: start another in the same group (queued events wait;
+ * those the dead one had read are refused). */
 int pb_guard_respawn(struct pb_agent *a);
+/* Every tick: a guard that has left events waiting half a second without
+ * answering any (stopped, stuck) is killed: 1, and the caller replaces it
+ * on the same group (pb_guard_respawn) as it does a guard that died; 0. */
+int pb_guard_watch(struct pb_agent *a);
 /* Stop the guards recorded in the pinned maps under pin_dir (--cleanup). */
 void pb_guard_stop_pinned(const char *pin_dir);
 /* The guards' counters; -errno. */

@@ -30,6 +30,11 @@
 #define PB_GUARD_MASK (FAN_OPEN_PERM | FAN_ACCESS_PERM)
 #define PB_GUARD_COMM "procbind-guard"
 #define PB_GUARD_NICE -10
+/* The guard's descriptors stay below this (its RLIMIT_NOFILE): the events
+ * a guard that ended had read carry numbers below it (guard.h). */
+#define PB_GUARD_MAXFD 4096
+/* Events waiting this long while the guard answered none: it is stalled. */
+#define PB_GUARD_STALL_NS 500000000ULL
 
 /* A process, named by tgid and start (to the tick): is it still that guard?
  * Returns a pidfd for it, or -1. */
@@ -76,8 +81,9 @@ static int pb_state_write(int fd, uint32_t slot, const struct pb_pkey *who)
 /* In the child: close every descriptor but the ones the guard uses. */
 static void pb_close_others(const struct pb_guard_ctx *g, int keep)
 {
-	int keepers[] = {g->fan,   g->procs, g->creds, g->cred_files, g->cfg,	     g->policies,
-			 g->queue, g->state, keep,	    2,	 g->adopt_files, g->names};
+	int keepers[] = {g->fan, g->procs,    g->creds,	      g->cred_files,
+			 g->cfg, g->policies, g->queue,	      g->state,
+			 keep,	 2,	      g->adopt_files, g->names};
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
 
@@ -142,6 +148,15 @@ static int pb_guard_fork(struct pb_agent *a)
 		 * the openers (a sibling's flood among them) and the agent. */
 		if (setpriority(PRIO_PROCESS, 0, PB_GUARD_NICE))
 			pb_warn("guard: nice %d: %m (it competes with its openers)", PB_GUARD_NICE);
+		{
+			struct rlimit rl;
+
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_max > PB_GUARD_MAXFD) {
+				rl.rlim_cur = rl.rlim_max = PB_GUARD_MAXFD;
+				if (setrlimit(RLIMIT_NOFILE, &rl))
+					_exit(1); /* an ended guard's events would not be found */
+			}
+		}
 		pb_node_key_wipe(&a->key);
 		if (nul >= 0) {
 			dup2(nul, 0);
@@ -206,10 +221,9 @@ int pb_guard_start(struct pb_agent *a)
 	}
 	if (!a->conf.file_guard)
 		return 0;
-	a->guard.fan_fd =
-	    fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
-			      FAN_UNLIMITED_MARKS,
-			  O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	a->guard.fan_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
+					    FAN_UNLIMITED_QUEUE | FAN_UNLIMITED_MARKS,
+					O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (a->guard.fan_fd < 0)
 		return pb_err(-errno,
 			      "guard: fanotify_init(FAN_CLASS_CONTENT): %m (permission events need "
@@ -264,6 +278,29 @@ void pb_guard_unmark(struct pb_agent *a, const char *path)
 		pb_warn("guard: unmark %s: %m", path);
 }
 
+/* A guard that ended leaves the events it had read and not answered in the
+ * group, each waiting under the descriptor number it had in that guard, and
+ * the group would allow them all when it closes. They are refused now, by
+ * number (the group takes an answer from any of its descriptors), before
+ * another guard reads: no number it is given can then answer one of them.
+ * The guard's numbers stay below PB_GUARD_MAXFD. */
+static void pb_guard_refuse_orphans(struct pb_agent *a)
+{
+	unsigned int n = 0;
+
+	for (int fd = 0; fd < PB_GUARD_MAXFD; fd++) {
+		struct fanotify_response r = {.fd = fd, .response = FAN_DENY};
+
+		if (write(a->guard.fan_fd, &r, sizeof(r)) == sizeof(r))
+			n++;
+	}
+	a->guard.orphans += n;
+	if (n)
+		pb_warn("guard: %u events the ended guard had read and not answered refused (their "
+			"openers get EPERM)",
+			n);
+}
+
 int pb_guard_respawn(struct pb_agent *a)
 {
 	int status = 0;
@@ -275,8 +312,51 @@ int pb_guard_respawn(struct pb_agent *a)
 		pb_warn("guard: guard process %d ended (%s %d); starting another", a->guard.pid,
 			WIFSIGNALED(status) ? "signal" : "status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	pb_guard_refuse_orphans(a);
 	a->guard.respawns++;
+	a->guard.waiting_since = 0;
 	return pb_guard_fork(a);
+}
+
+int pb_guard_watch(struct pb_agent *a)
+{
+	struct pollfd p = {.fd = a->guard.fan_fd, .events = POLLIN};
+	struct pb_guard_state st;
+	uint64_t now = pb_now_boot_ns();
+
+	if (a->guard.fan_fd < 0 || a->guard.pidfd < 0)
+		return 0;
+	/* Nothing waits to be read, or the counters cannot be read: no stall
+	 * to see. The guard writes its counters every 100 ms while it answers. */
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN) || pb_guard_counts(a, &st)) {
+		a->guard.waiting_since = 0;
+		return 0;
+	}
+	if (!a->guard.waiting_since || st.answered != a->guard.answered_seen) {
+		a->guard.waiting_since = now;
+		a->guard.answered_seen = st.answered;
+		return 0;
+	}
+	if (now - a->guard.waiting_since < PB_GUARD_STALL_NS)
+		return 0;
+	pb_warn("guard: guard process %d answered nothing for %llu ms while events waited; "
+		"replacing it on the same group (its openers wait meanwhile)",
+		a->guard.pid, (unsigned long long)((now - a->guard.waiting_since) / 1000000));
+	a->guard.stalls++;
+	a->guard.waiting_since = 0;
+	/* SIGKILL takes a stopped process too; it answers nothing more once
+	 * it is sent (a signal is taken before it runs its own code again). */
+	if (pb_pidfd_signal(a->guard.pidfd, SIGKILL) && errno != ESRCH)
+		pb_warn("guard: kill guard %d: %m", a->guard.pid);
+	{
+		struct pollfd gp = {.fd = a->guard.pidfd, .events = POLLIN};
+
+		if (poll(&gp, 1, 1000) != 1)
+			pb_warn("guard: stalled guard %d has not exited within 1 s (stuck in the "
+				"kernel); a new guard answers all the same",
+				a->guard.pid);
+	}
+	return 1;
 }
 
 void pb_guard_stop_pinned(const char *pin_dir)
