@@ -30,7 +30,7 @@ second() {
 	mkdir -p "$T/$name"
 	timeout 60 "$BUILD/procbindd" --lsm off --policy "$PB_SOURCE/tests/integration/policy.yaml" \
 		"$@" >"$T/$name/out" 2>"$T/$name/err" || rc=$?
-	[ "$rc" != 0 ] && [ "$rc" -lt 124 ] || { cat "$T/$name/err"; fail "second agent ($name) exited $rc"; }
+	[ "$rc" = 75 ] || { cat "$T/$name/err"; fail "second agent ($name) exited $rc, not 75 (another agent serves)"; }
 	grep -qF -- "$want" "$T/$name/err" || { cat "$T/$name/err"; fail "second agent ($name): no '$want'"; }
 	grep -q "procbindd pid $FIRST\b" "$T/$name/err" || { cat "$T/$name/err"; fail "the refusal does not name pid $FIRST"; }
 	kill -0 "$FIRST" || fail "the first agent died"
@@ -57,10 +57,17 @@ second pins "pin directory $PIN is in use by procbindd pid $FIRST" --socket "$T/
 [ ! -e "$T/s4/audit" ] || fail "the refused agent opened a trail"
 rmdir "$PIN-2" "$PIN-3" 2>/dev/null || true
 
-# --- --take-over while a sibling reads the token in a loop
+# --- --take-over while a sibling reads the token in a loop, with systemd's
+# readiness socket: at READY=1 the new agent must already serve and enforce
+# (its own guard answering, the old one stopped)
+python3 "$PB_SOURCE/tests/integration/notify_ready.py" "$T/notify.sock" "$BUILD/procbindctl" \
+	"$SOCK" "$T/ready.json" &
+PIDS+=($!)
+wait_file "$T/notify.sock.bound"
 sibling_reads "$T/tok" "$T/sibling.out"
 sleep 0.5
-"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf --pin-dir "$PIN" \
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 \
+	"$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf --pin-dir "$PIN" \
 	--lsm off --policy "$PB_SOURCE/tests/integration/policy.yaml" --take-over \
 	>>"$OUT" 2>"$T/agent2.log" &
 AGENT_PID=$!
@@ -91,3 +98,16 @@ kill -0 "$GUARD" 2>/dev/null && fail "the old guard still runs"
 [ "$(new_guards)" = "$NEWGUARD" ] || fail "guards started since the first agent: $(new_guards), not only $NEWGUARD"
 TRIES=$(sed -n 's/^tries //p' "$T/sibling.out")
 pass "--take-over: agent $FIRST stepped down, $AGENT_PID adopted credential $ID; the sibling's $TRIES reads got 0 bytes, 0 opens allowed; one guard"
+wait_file "$T/ready.json"
+jq -e --argjson p "$AGENT_PID" '.msg | contains("READY=1") and contains("MAINPID=\($p)")' \
+	"$T/ready.json" >/dev/null || fail "READY=1: $(cat "$T/ready.json")"
+jq -e --argjson p "$AGENT_PID" --argjson g "$NEWGUARD" '.status.pid == $p and .status.guard.pid == $g' \
+	"$T/ready.json" >/dev/null || fail "at READY=1 the new agent did not serve with its guard: $(cat "$T/ready.json")"
+jq -e --arg old "$GUARD" '.guards | index($old) == null' "$T/ready.json" >/dev/null ||
+	fail "at READY=1 the old guard $GUARD still ran: $(jq -c .guards "$T/ready.json")"
+pass "READY=1 came on NOTIFY_SOCKET once the new agent served, with its own guard, the old one stopped"
+sleep 1
+DOGS=$(cat "$T/ready.json.watchdog" 2>/dev/null || echo 0)
+[ "$DOGS" -ge 3 ] || fail "$DOGS WATCHDOG=1 in a second (WATCHDOG_USEC=400000: one every 200 ms)"
+pass "WATCHDOG=1 every half of WATCHDOG_USEC ($DOGS in the last seconds)"
+

@@ -77,5 +77,17 @@ void pb_stats_read(struct pb_agent *a, struct pb_stats *st);
  * locked by one, refuses the start (naming its PID), unless --take-over,
  * which asks it to step down and waits for it. 0 or -errno (logged). */
 int pb_single_claim(struct pb_agent *a);
+/* procbindd's exit status when it was refused because another agent serves
+ * (EX_TEMPFAIL): the systemd unit does not restart it then
+ * (RestartPreventExitStatus=), so a unit whose agent was taken over by
+ * another (--take-over) does not restart into a refusal every second. */
+#define PB_EXIT_OTHER_AGENT 75
+
+/* notify.c: systemd's readiness protocol. pb_notify sends one state
+ * ("READY=1", "WATCHDOG=1", ...) to $NOTIFY_SOCKET: 0 (also when there is
+ * none) or -errno (logged). pb_watchdog_interval_ns: how often to send
+ * WATCHDOG=1 (half of $WATCHDOG_USEC), 0 when no watchdog is asked of us. */
+int pb_notify(const char *state);
+uint64_t pb_watchdog_interval_ns(void);
 
 #endif

@@ -93,6 +93,7 @@ static inline void pb_http_state_init(struct pb_http *h)
 struct pb_serve {
 	struct pb_conn_pool ctl, wl;
 	int state_lock; /* STATE-DIR/procbindd.lock, held while the agent runs (single.c) */
+	int other_agent; /* the start was refused: another agent serves (single.c) */
 };
 
 #endif

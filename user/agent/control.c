@@ -180,6 +180,7 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 
 	pb_json_begin(out);
 	pb_json_str(out, "version", PB_VERSION);
+	pb_json_u64(out, "pid", (uint64_t)getpid()); /* the agent's, host PID namespace */
 	pb_json_str(out, "mode", pb_mode_name(pb_mode_now(a)));
 	pb_json_str(out, "policy", a->conf.policy_path);
 	pb_json_str(out, "policy_version", a->purpose.policy.version);

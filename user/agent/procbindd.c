@@ -333,6 +333,7 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 struct pb_loop {
 	int ep, sfd, tfd, lfd, wfd, rbfd;
 	unsigned int ticks;
+	uint64_t watchdog_ns, watchdog_last; /* systemd's watchdog: interval, last ping */
 };
 
 static void pb_loop_watch(struct pb_loop *l, int fd)
@@ -418,14 +419,17 @@ static int pb_on_signal(struct pb_agent *a, struct pb_loop *l)
 		return 0;
 	if (si.ssi_signo != SIGHUP) {
 		pb_info("agent: signal %u, stopping", si.ssi_signo);
+		pb_notify("STOPPING=1");
 		return 1;
 	}
+	pb_notify("RELOADING=1");
 	/* Decisions before the swap are reported before the policy_loaded
 	 * event. */
 	pb_events_drain(a, PB_DRAIN_WHOLE);
 	if (pb_reload(a, why, sizeof(why)))
 		pb_error("%s", why);
 	pb_events_flush(a);
+	pb_notify("READY=1"); /* the old policy stays when the new one was refused */
 	return 0;
 }
 
@@ -440,6 +444,10 @@ static int pb_on_tick(struct pb_agent *a, struct pb_loop *l)
 
 	if (read(l->tfd, &exp, sizeof(exp)) < 0)
 		return 0;
+	if (l->watchdog_ns && pb_now_boot_ns() - l->watchdog_last >= l->watchdog_ns) {
+		pb_notify("WATCHDOG=1");
+		l->watchdog_last = pb_now_boot_ns();
+	}
 	pb_events_drain(a, PB_DRAIN_STEP);
 	pb_guard_drain(a);
 	/* a stalled guard, killed, is replaced as a dead one is */
@@ -524,6 +532,18 @@ static int pb_run(struct pb_agent *a)
 		pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
 			a->conf.socket_path);
 		pb_emit_lifecycle(a, "agent_started");
+		/* Everything enforces by now: the hooks attached, the policy in
+		 * force, every live credential file marked in this agent's guard
+		 * (and the earlier guard stopped), the sockets listening. */
+		{
+			char st[96];
+
+			snprintf(st, sizeof(st), "READY=1\nMAINPID=%d\nSTATUS=enforcing (%s mode)",
+				 (int)getpid(), pb_mode_name(pb_mode_now(a)));
+			pb_notify(st);
+		}
+		l.watchdog_ns = pb_watchdog_interval_ns();
+		l.watchdog_last = pb_now_boot_ns();
 		ret = pb_loop_run(a, &l);
 		pb_events_drain(a, PB_DRAIN_WHOLE);
 		pb_guard_drain(a);
@@ -704,5 +724,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = pb_run(a);
 	pb_agent_stop(a);
+	if (err && a->serve.other_agent)
+		return PB_EXIT_OTHER_AGENT;
 	return err ? 1 : 0;
 }

@@ -76,9 +76,10 @@ static int pb_step_down(pid_t pid, const char *why)
 		int n = poll(&p, 1, PB_STEP_DOWN_S * 1000);
 
 		if (n == 0)
-			ret = pb_err(-ETIMEDOUT,
-				     "agent: --take-over: procbindd pid %d did not step down in %d s",
-				     (int)pid, PB_STEP_DOWN_S);
+			ret =
+			    pb_err(-ETIMEDOUT,
+				   "agent: --take-over: procbindd pid %d did not step down in %d s",
+				   (int)pid, PB_STEP_DOWN_S);
 		else if (n < 0)
 			ret = -errno;
 	}
@@ -110,6 +111,8 @@ static int pb_claim_lock(struct pb_agent *a, const char *path, const char *what,
 		err = pb_take(a, path, fd, &holder);
 	}
 	if (err == -EBUSY)
+		a->serve.other_agent = 1;
+	if (err == -EBUSY)
 		return pb_err(err,
 			      "agent: %s is in use by procbindd pid %d; one agent per node: stop "
 			      "it, or start this one with --take-over to replace it",
@@ -126,12 +129,14 @@ int pb_single_claim(struct pb_agent *a)
 	int err;
 
 	if (server && server != getpid()) {
+		a->serve.other_agent = !a->conf.take_over;
 		if (!a->conf.take_over)
-			return pb_err(-EBUSY,
-				      "agent: procbindd pid %d serves the control socket %s; one agent "
-				      "per node: stop it, or start this one with --take-over to "
-				      "replace it",
-				      (int)server, a->conf.socket_path);
+			return pb_err(
+			    -EBUSY,
+			    "agent: procbindd pid %d serves the control socket %s; one agent "
+			    "per node: stop it, or start this one with --take-over to "
+			    "replace it",
+			    (int)server, a->conf.socket_path);
 		if ((err = pb_step_down(server, a->conf.socket_path)))
 			return err;
 	}
