@@ -111,3 +111,25 @@ DOGS=$(cat "$T/ready.json.watchdog" 2>/dev/null || echo 0)
 [ "$DOGS" -ge 3 ] || fail "$DOGS WATCHDOG=1 in a second (WATCHDOG_USEC=400000: one every 200 ms)"
 pass "WATCHDOG=1 every half of WATCHDOG_USEC ($DOGS in the last seconds)"
 
+
+# --- --cleanup while an agent serves: refused (75), nothing removed; with
+# --take-over the agent steps down first, then its guard and its pins go
+rc=0
+"$BUILD/procbindd" --cleanup --socket "$SOCK" --state-dir "$T/state" --pin-dir "$PIN" \
+	>"$T/cleanup.out" 2>&1 || rc=$?
+[ "$rc" = 75 ] || { cat "$T/cleanup.out"; fail "--cleanup beside a serving agent exited $rc, not 75"; }
+grep -q "procbindd pid $AGENT_PID enforces with the pin directory" "$T/cleanup.out" ||
+	fail "--cleanup: $(cat "$T/cleanup.out")"
+[ "$(ls "$PIN" | sort | tr '\n' ' ')" = "$PINS_BEFORE" ] || fail "the refused --cleanup changed the pins"
+ctl health >/dev/null || fail "the agent no longer serves after a refused --cleanup"
+kill -0 "$NEWGUARD" || fail "a refused --cleanup stopped the guard"
+pass "--cleanup beside a serving agent is refused (75), naming it; pins, agent and guard untouched"
+"$BUILD/procbindd" --cleanup --take-over --socket "$SOCK" --state-dir "$T/state" --pin-dir "$PIN" \
+	>"$T/cleanup.out" 2>&1 || { cat "$T/cleanup.out"; fail "--cleanup --take-over"; }
+kill -0 "$AGENT_PID" 2>/dev/null && fail "the agent still runs after --cleanup --take-over"
+for _ in $(seq 100); do kill -0 "$NEWGUARD" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$NEWGUARD" 2>/dev/null && fail "its guard $NEWGUARD still runs after --cleanup --take-over"
+[ ! -e "$PIN" ] || fail "pins left: $(ls "$PIN")"
+[ -z "$(new_guards)" ] || fail "guards left running: $(new_guards)"
+AGENT_PID=
+pass "--cleanup --take-over: the agent stepped down, its guard stopped, its pins removed"

@@ -77,6 +77,10 @@ void pb_stats_read(struct pb_agent *a, struct pb_stats *st);
  * locked by one, refuses the start (naming its PID), unless --take-over,
  * which asks it to step down and waits for it. 0 or -errno (logged). */
 int pb_single_claim(struct pb_agent *a);
+/* The same for --cleanup: the agent that holds the pin directory refuses
+ * it (or, with --take-over, is asked to step down first); the lock is held
+ * while it cleans up. */
+int pb_single_idle(struct pb_agent *a);
 /* procbindd's exit status when it was refused because another agent serves
  * (EX_TEMPFAIL): the systemd unit does not restart it then
  * (RestartPreventExitStatus=), so a unit whose agent was taken over by

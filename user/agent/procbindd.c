@@ -706,6 +706,8 @@ int main(int argc, char **argv)
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
 	if (args.cleanup) {
+		if (pb_single_idle(a))
+			return a->serve.other_agent ? PB_EXIT_OTHER_AGENT : 1;
 		pb_guard_stop_pinned(a->conf.pin_dir);
 		return pb_loader_cleanup(a->conf.pin_dir) ? 1 : 0;
 	}

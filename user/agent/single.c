@@ -160,3 +160,31 @@ int pb_single_claim(struct pb_agent *a)
 	snprintf(what, sizeof(what), "pin directory %s", a->conf.pin_dir);
 	return pb_claim_lock(a, a->conf.pin_dir, what, server, NULL);
 }
+
+int pb_single_idle(struct pb_agent *a)
+{
+	pid_t holder = 0;
+	int err;
+
+	/* What --cleanup removes is the pin directory's: only its holder
+	 * matters (an agent on other pins, a node's own, is left alone). */
+	if (access(a->conf.pin_dir, F_OK))
+		return 0;
+	err = pb_kernel_lock_pins(a, &holder);
+	if (err == -EBUSY && a->conf.take_over && holder) {
+		if ((err = pb_step_down(holder, a->conf.pin_dir)))
+			return err;
+		err = pb_kernel_lock_pins(a, &holder);
+	}
+	if (err == -EBUSY) {
+		a->serve.other_agent = 1;
+		return pb_err(err,
+			      "cleanup: procbindd pid %d enforces with the pin directory %s, which "
+			      "--cleanup would remove: stop it first (systemctl stop procbind), or "
+			      "add --take-over to stop it",
+			      (int)holder, a->conf.pin_dir);
+	}
+	if (err)
+		return pb_err(err, "cleanup: lock %s: %s", a->conf.pin_dir, strerror(-err));
+	return 0;
+}
