@@ -280,6 +280,19 @@ sibling_reads() {
 	PIDS+=($!)
 }
 
+# sibling_stop OUT: stop sibling_reads (and whatever waits for $T/stop);
+# fails when it read a byte; prints how many reads it tried
+sibling_stop() {
+	local tries
+	touch "$T/stop"
+	for _ in $(seq $((100 * SCALE))); do grep -q "^tries" "$1" 2>/dev/null && break; sleep 0.05; done
+	grep -q LEAK "$1" && fail "the sibling read the token $(grep -c LEAK "$1") times"
+	[ -s "$T/stolen" ] && fail "the sibling got $(wc -c <"$T/stolen") bytes"
+	tries=$(sed -n 's/^tries //p' "$1")
+	[ "${tries:-0}" -gt 0 ] || fail "the sibling never tried"
+	echo "$tries"
+}
+
 # stop_agent [-9]: stop the agent (SIGTERM, or SIGKILL as a crash) and wait
 # for it. Its pins stay, as they do when a real agent stops or crashes.
 stop_agent() {

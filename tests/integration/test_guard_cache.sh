@@ -64,10 +64,5 @@ grep -q "Operation not permitted" "$T/owner.err" ||
 wait_event '.event == "credential_read_refused" and .process.pid == '"$OWNER" >/dev/null
 pass "after exec, the new program's read of the inherited descriptor is refused and recorded"
 
-touch "$T/stop"
-wait_file "$T/sib.out"
-for _ in $(seq 100); do grep -q "^tries" "$T/sib.out" && break; sleep 0.05; done
-grep -q LEAK "$T/sib.out" && fail "the sibling read the token: $(grep -c LEAK "$T/sib.out") times"
-TRIES=$(sed -n 's/^tries //p' "$T/sib.out")
-[ "${TRIES:-0}" -gt 0 ] || fail "the sibling never tried"
+TRIES=$(sibling_stop "$T/sib.out")
 pass "the sibling was refused all $TRIES times"

@@ -6,7 +6,11 @@
  * documented set, the bpffs, cgroup, state and socket mounts, and the
  * Prometheus scrape annotations naming the port of --metrics-addr) and
  * deploy/systemd/procbind.service (the same capability set). The set is the
- * line "Capabilities: ..." of docs/operator.md.
+ * line "Capabilities: ..." of docs/operator.md. No moment unguarded: the
+ * rolling update surges (maxSurge 1, maxUnavailable 0) and the agent takes
+ * over (--take-over) knowing its pod (PROCBIND_POD_UID); the agent's guards
+ * are started by a guard container (--guard-host=S, --serve-guards=S on a
+ * volume both mount), unprivileged, with a subset of the documented set.
  *   lint_manifests SOURCE_DIR [--print-caps]   exit 0 when all hold */
 #include <ctype.h>
 #include <stdio.h>
@@ -128,9 +132,8 @@ static void lint_scrape(yaml_document_t *d, yaml_node_t *ann, yaml_node_t *c)
 	CHECK(mpath && !strcmp(mpath, "/metrics"),
 	      "DaemonSet: annotation prometheus.io/path must be \"/metrics\"");
 	CHECK(port, "DaemonSet: annotation prometheus.io/port must be a quoted port");
-	for (yaml_node_item_t *it = args && args->type == YAML_SEQUENCE_NODE
-					? args->data.sequence.items.start
-					: NULL;
+	for (yaml_node_item_t *it =
+		 args && args->type == YAML_SEQUENCE_NODE ? args->data.sequence.items.start : NULL;
 	     it && it < args->data.sequence.items.top; it++) {
 		const char *a = scalar(yaml_document_get_node(d, *it));
 
@@ -150,6 +153,116 @@ static void lint_scrape(yaml_document_t *d, yaml_node_t *ann, yaml_node_t *c)
 	      "DaemonSet: prometheus.io/port %s is not the port of --metrics-addr (%s)",
 	      port ? port : "-", addr_port ? addr_port : "-");
 	CHECK(declared, "DaemonSet: the metrics port is not a containerPort");
+}
+
+/* The argument of container c that starts with prefix, or NULL. */
+static const char *arg_with(yaml_document_t *d, yaml_node_t *c, const char *prefix)
+{
+	yaml_node_t *args = get(d, c, "args");
+
+	for (yaml_node_item_t *it =
+		 args && args->type == YAML_SEQUENCE_NODE ? args->data.sequence.items.start : NULL;
+	     it && it < args->data.sequence.items.top; it++) {
+		const char *a = scalar(yaml_document_get_node(d, *it));
+
+		if (a && !strncmp(a, prefix, strlen(prefix)))
+			return a;
+	}
+	return NULL;
+}
+
+/* The volume container c mounts at the directory of file, or NULL. */
+static const char *volume_of(yaml_document_t *d, yaml_node_t *c, const char *file)
+{
+	yaml_node_t *vm = get(d, c, "volumeMounts");
+	size_t dlen = strrchr(file, '/') ? (size_t)(strrchr(file, '/') - file) : 0;
+
+	for (yaml_node_item_t *it =
+		 vm && vm->type == YAML_SEQUENCE_NODE ? vm->data.sequence.items.start : NULL;
+	     it && it < vm->data.sequence.items.top; it++) {
+		yaml_node_t *m = yaml_document_get_node(d, *it);
+		const char *mp = scalar(get(d, m, "mountPath"));
+
+		if (mp && strlen(mp) == dlen && !strncmp(mp, file, dlen))
+			return scalar(get(d, m, "name"));
+	}
+	return NULL;
+}
+
+/* The guard container and the update strategy (see the top). */
+static void lint_guard(yaml_document_t *d, yaml_node_t *ds, yaml_node_t *agent, const char *want)
+{
+	yaml_node_t *cs = path(d, ds, "spec.template.spec.containers"), *guard = NULL, *env;
+	const char *host = arg_with(d, agent, "--guard-host="), *serve = NULL;
+	const char *surge = scalar(path(d, ds, "spec.updateStrategy.rollingUpdate.maxSurge"));
+	const char *unavail =
+	    scalar(path(d, ds, "spec.updateStrategy.rollingUpdate.maxUnavailable"));
+	int pod_uid = 0;
+
+	CHECK(surge && !strcmp(surge, "1") && unavail && !strcmp(unavail, "0"),
+	      "DaemonSet: rolling updates must surge (maxSurge: 1, maxUnavailable: 0), not %s/%s",
+	      surge ? surge : "-", unavail ? unavail : "-");
+	CHECK(arg_with(d, agent, "--take-over"),
+	      "DaemonSet: the agent is not started with --take-over");
+	env = get(d, agent, "env");
+	for (yaml_node_item_t *it =
+		 env && env->type == YAML_SEQUENCE_NODE ? env->data.sequence.items.start : NULL;
+	     it && it < env->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(d, *it);
+		const char *n = scalar(get(d, e, "name"));
+		const char *f = scalar(path(d, e, "valueFrom.fieldRef.fieldPath"));
+
+		pod_uid |= n && f && !strcmp(n, "PROCBIND_POD_UID") && !strcmp(f, "metadata.uid");
+	}
+	CHECK(pod_uid, "DaemonSet: the agent has no PROCBIND_POD_UID from metadata.uid");
+	CHECK(host, "DaemonSet: the agent is not started with --guard-host=SOCKET");
+	for (yaml_node_item_t *it =
+		 cs && cs->type == YAML_SEQUENCE_NODE ? cs->data.sequence.items.start : NULL;
+	     it && it < cs->data.sequence.items.top; it++) {
+		yaml_node_t *c = yaml_document_get_node(d, *it);
+
+		if (c != agent && arg_with(d, c, "--serve-guards=")) {
+			guard = c;
+			serve = arg_with(d, c, "--serve-guards=");
+		}
+	}
+	CHECK(guard, "DaemonSet: no guard container (--serve-guards=SOCKET)");
+	if (!guard || !host)
+		return;
+	CHECK(!strcmp(host + strlen("--guard-host="), serve + strlen("--serve-guards=")),
+	      "DaemonSet: --guard-host=%s and --serve-guards=%s differ", host, serve);
+	CHECK(volume_of(d, agent, host + strlen("--guard-host=")) &&
+		  volume_of(d, guard, serve + strlen("--serve-guards=")) &&
+		  !strcmp(volume_of(d, agent, host + strlen("--guard-host=")),
+			  volume_of(d, guard, serve + strlen("--serve-guards="))),
+	      "DaemonSet: the agent and the guard container do not mount one volume at the "
+	      "guard host's socket directory");
+	CHECK(scalar(path(d, guard, "securityContext.privileged")) &&
+		  !strcmp(scalar(path(d, guard, "securityContext.privileged")), "false"),
+	      "DaemonSet: the guard container must not be privileged");
+	CHECK(path(d, guard, "resources.limits.memory"),
+	      "DaemonSet: the guard container has no memory limit");
+	{
+		yaml_node_t *caps = path(d, guard, "securityContext.capabilities.add");
+		char w[512];
+
+		snprintf(w, sizeof(w), ",%s,", want);
+		for (yaml_node_item_t *it = caps && caps->type == YAML_SEQUENCE_NODE
+						? caps->data.sequence.items.start
+						: NULL;
+		     it && it < caps->data.sequence.items.top; it++) {
+			const char *cap = scalar(yaml_document_get_node(d, *it));
+			char in[64], one[64], n[66];
+
+			snprintf(in, sizeof(in), "%s", cap ? cap : "");
+			norm_caps(in, one, sizeof(one));
+			snprintf(n, sizeof(n), ",%s,", one);
+			CHECK(strstr(w, n),
+			      "DaemonSet: the guard container's capability %s is not "
+			      "in the documented set [%s]",
+			      one, want);
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -250,6 +363,7 @@ int main(int argc, char **argv)
 				CHECK(scalar(d0) && !strcmp(scalar(d0), "ALL"),
 				      "DaemonSet: capabilities.drop must be [ALL]");
 			}
+			lint_guard(&d, root, c, want);
 			vm = get(&d, c, "volumeMounts");
 			for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
 				int found = 0;

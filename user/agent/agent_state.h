@@ -37,6 +37,7 @@ struct pb_agent_conf {
 	int events_ocsf;  /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
 	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
 	int take_over;		 /* --take-over: ask a running agent to step down first */
+	char guard_host[108];	 /* --guard-host: the guard host's socket; "" = fork the guard */
 };
 
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
@@ -94,6 +95,7 @@ struct pb_serve {
 	struct pb_conn_pool ctl, wl;
 	int state_lock; /* STATE-DIR/procbindd.lock, held while the agent runs (single.c) */
 	int other_agent; /* the start was refused: another agent serves (single.c) */
+	int replaced;	 /* this pod's agent was taken over by another pod's (single.c) */
 };
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/un.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -110,13 +111,23 @@ static const struct argp_option options[] = {
      "ask it to step down (it leaves its pins and file guard, which keep enforcing), wait for "
      "it, then adopt its state as a restart does. Without it a second agent is refused",
      0},
+    {"guard-host", 'g', "SOCKET", 0,
+     "Have the guard host at SOCKET (procbindd --serve-guards, in a process or container of "
+     "its own) start the file guard, so that it outlives this agent's container; waits 10 s "
+     "for it at a start, then forks the guard itself (with a warning)",
+     0},
+    {"serve-guards", 'Y', "SOCKET", 0,
+     "Run as the guard host: start file guards for the agent that asks on SOCKET (root only), "
+     "and keep them when the agent stops; nothing else (no policy, no BPF loading)",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
 
 struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
-	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket;
+	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket, *guard_host,
+	    *serve_guards;
 	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf, take_over;
 	uint64_t dead_retention; /* ns */
 };
@@ -160,6 +171,17 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'O':
 		args->take_over = 1;
+		break;
+	case 'g':
+	case 'Y':
+		if (strlen(arg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			argp_error(state, "--%s: the socket path is longer than %zu bytes",
+				   key == 'g' ? "guard-host" : "serve-guards",
+				   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		if (key == 'g')
+			args->guard_host = arg;
+		else
+			args->serve_guards = arg;
 		break;
 	case 'R':
 		args->probe = 1;
@@ -554,6 +576,22 @@ static int pb_run(struct pb_agent *a)
 	return ret;
 }
 
+/* A replaced pod's agent: nothing to do until the pod is stopped (its
+ * container would be restarted if it exited). */
+static int pb_wait_stop(void)
+{
+	sigset_t mask;
+	int sig = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigwait(&mask, &sig);
+	pb_info("agent: signal %d, stopping (this pod was replaced)", sig);
+	return 0;
+}
+
 /* What procbindd was told, into its configuration. */
 static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 {
@@ -570,6 +608,8 @@ static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 	c->acquire_tp = args->acquire_tp;
 	c->dead_retention = args->dead_retention;
 	c->take_over = args->take_over;
+	if (args->guard_host)
+		snprintf(c->guard_host, sizeof(c->guard_host), "%s", args->guard_host);
 	c->mode_override = args->mode; /* kept across reloads */
 	snprintf(c->k8s_dir, sizeof(c->k8s_dir), "%s", args->k8s_dir);
 	if (args->metrics_file)
@@ -705,6 +745,8 @@ int main(int argc, char **argv)
 	pb_agent_configure(a, &args);
 	/* --cleanup and --probe need no policy (an image may not ship the
 	 * build tree's default one). */
+	if (args.serve_guards)
+		return pb_guard_host_serve(args.serve_guards) ? 1 : 0;
 	if (args.cleanup) {
 		if (pb_single_idle(a))
 			return a->serve.other_agent ? PB_EXIT_OTHER_AGENT : 1;
@@ -726,6 +768,8 @@ int main(int argc, char **argv)
 	if (!err)
 		err = pb_run(a);
 	pb_agent_stop(a);
+	if (err && a->serve.replaced)
+		return pb_wait_stop();
 	if (err && a->serve.other_agent)
 		return PB_EXIT_OTHER_AGENT;
 	return err ? 1 : 0;

@@ -122,11 +122,96 @@ static int pb_claim_lock(struct pb_agent *a, const char *path, const char *what,
 	return 0;
 }
 
+/* The pod an agent runs in (the DaemonSet sets PROCBIND_POD_UID from the
+ * downward API), or "" outside Kubernetes. */
+static const char *pb_pod_uid(void)
+{
+	const char *u = getenv("PROCBIND_POD_UID");
+
+	return u && u[0] && strlen(u) < 64 && !strpbrk(u, " \n") ? u : "";
+}
+
+/* STATE-DIR/replaced-pods: the pods whose agent another pod's took over
+ * (--take-over), newest last, at most PB_REPLACED_MAX. */
+#define PB_REPLACED_MAX 16
+static int pb_pod_replaced(const struct pb_agent *a, const char *pod)
+{
+	char path[PATH_MAX + 32], line[80];
+	int found = 0;
+	FILE *f;
+
+	if (!pod[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/replaced-pods", a->conf.state_dir);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		found = !strcmp(line, pod);
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void pb_pod_mark_replaced(const struct pb_agent *a, const char *pod)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 40], lines[PB_REPLACED_MAX][80];
+	unsigned int n = 0;
+	FILE *f;
+
+	if (!pod[0] || !strcmp(pod, pb_pod_uid()) || pb_pod_replaced(a, pod))
+		return;
+	snprintf(path, sizeof(path), "%s/replaced-pods", a->conf.state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(path, "re");
+	while (f && fgets(lines[n % PB_REPLACED_MAX], sizeof(lines[0]), f))
+		n++;
+	if (f)
+		fclose(f);
+	f = fopen(tmp, "we");
+	if (!f) {
+		pb_warn("agent: %s: %m (a restart of the replaced pod's agent may take over again)",
+			tmp);
+		return;
+	}
+	for (unsigned int i = n > PB_REPLACED_MAX - 1 ? n - (PB_REPLACED_MAX - 1) : 0; i < n; i++)
+		fputs(lines[i % PB_REPLACED_MAX], f);
+	fprintf(f, "%s\n", pod);
+	if (fclose(f) || rename(tmp, path))
+		pb_warn("agent: %s: %m", path);
+}
+
+/* The pod named in the state directory's lock file (after the PID), or "". */
+static void pb_lock_pod(const char *path, char *pod, size_t len)
+{
+	char buf[128] = "";
+	FILE *f = fopen(path, "re");
+
+	pod[0] = 0;
+	if (f && fgets(buf, sizeof(buf), f) && sscanf(buf, "%*d %63s", pod) != 1)
+		pod[0] = 0;
+	if (f)
+		fclose(f);
+	(void)len;
+}
+
 int pb_single_claim(struct pb_agent *a)
 {
-	char path[PATH_MAX + 32], what[PATH_MAX + 32], pidtext[24];
+	char path[PATH_MAX + 32], what[PATH_MAX + 32], pidtext[96], holder_pod[64];
 	pid_t server = pb_socket_server(a->conf.socket_path), holder;
 	int err;
+
+	/* A pod whose agent a newer pod's took over: the kubelet restarts
+	 * its container, which must not take over again. */
+	if (pb_pod_replaced(a, pb_pod_uid())) {
+		a->serve.replaced = 1;
+		return pb_err(-ECANCELED,
+			      "agent: this pod (%s) was replaced by another pod's agent "
+			      "(--take-over); waiting to be stopped",
+			      pb_pod_uid());
+	}
+	snprintf(path, sizeof(path), "%s/procbindd.lock", a->conf.state_dir);
+	pb_lock_pod(path, holder_pod, sizeof(holder_pod));
 
 	if (server && server != getpid()) {
 		a->serve.other_agent = !a->conf.take_over;
@@ -140,12 +225,15 @@ int pb_single_claim(struct pb_agent *a)
 		if ((err = pb_step_down(server, a->conf.socket_path)))
 			return err;
 	}
-	snprintf(path, sizeof(path), "%s/procbindd.lock", a->conf.state_dir);
 	snprintf(what, sizeof(what), "state directory %s", a->conf.state_dir);
 	if ((err = pb_claim_lock(a, path, what, server, &a->serve.state_lock)))
 		return err;
-	/* for people: the lock itself is the flock (/proc/locks) */
-	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
+	if (a->conf.take_over)
+		pb_pod_mark_replaced(a, holder_pod);
+	/* for people: the lock itself is the flock (/proc/locks); then the
+	 * pod, for the next --take-over */
+	snprintf(pidtext, sizeof(pidtext), "%d%s%s\n", (int)getpid(), pb_pod_uid()[0] ? " " : "",
+		 pb_pod_uid());
 	if (ftruncate(a->serve.state_lock, 0) ||
 	    pb_write_full(a->serve.state_lock, pidtext, strlen(pidtext)))
 		pb_warn("agent: %s: cannot write the PID: %m", path);

@@ -27,6 +27,21 @@ struct pb_guard_ctx {
 /* answer.c: the guard process's loop; returns when told to stop (SIGTERM,
  * after answering every event it has read) or on a fatal error. */
 int pb_guard_run(const struct pb_guard_ctx *g);
+/* keeper.c: the guard process, in the child of a fork (the agent's, or the
+ * guard host's): its own session and name, ahead of its openers, its
+ * descriptors below PB_GUARD_MAXFD and none but g's; it waits for a byte on
+ * go (sent once map guard_state names it), then answers until stopped. */
+void pb_guard_child(const struct pb_guard_ctx *g, int go) __attribute__((noreturn));
+
+/* host.c: the guard host (procbindd --serve-guards=SOCKET): serves until
+ * SIGTERM or SIGINT, 0, or -errno (logged). */
+int pb_guard_host_serve(const char *path);
+/* The agent's request to the host at path: a guard forked there with fan
+ * and the maps pinned under pin_dir. 0 with *pid and *conn, to which "g"
+ * is written once map guard_state names the guard (closing it instead
+ * kills the guard); -errno. */
+int pb_guard_host_ask(const char *path, const char *pin_dir, const char *cgroup_root, int fan,
+		      int *conn, pid_t *pid);
 
 /* keeper.c, the agent's side. */
 /* Create the group and start a guard answering in it. A guard an earlier
@@ -40,6 +55,14 @@ void pb_guard_unmark(struct pb_agent *a, const char *path);
 /* Mark (add 1) or unmark (0) the whole filesystem fd is on: an adopted
  * file's volume, so that each new inode on it is asked about too. */
 int pb_guard_mark_fs(struct pb_agent *a, int fd, int add);
+/* A guard that ended leaves the events it had read and not answered in the
+ * group, each waiting under the descriptor number it had in that guard, and
+ * the group would allow them all when it closes. Refuse them by number (the
+ * group takes an answer from any of its descriptors): every number below
+ * maxfd, the ended guard's RLIMIT_NOFILE. Call before another guard reads,
+ * so that no number it is given can answer one of them. Returns how many
+ * were refused. */
+unsigned int pb_guard_refuse_below(int fan, int maxfd);
 /* The guard died: start another in the same group (queued events wait;
  * those the dead one had read are refused). */
 int pb_guard_respawn(struct pb_agent *a);

@@ -35,6 +35,8 @@
 #define PB_GUARD_MAXFD 4096
 /* Events waiting this long while the guard answered none: it is stalled. */
 #define PB_GUARD_STALL_NS 500000000ULL
+/* How long the agent waits for the guard host's socket at a start */
+#define PB_GUARD_HOST_WAIT_S 10
 
 /* A process, named by tgid and start (to the tick): is it still that guard?
  * Returns a pidfd for it, or -1. */
@@ -102,6 +104,40 @@ static void pb_close_others(const struct pb_guard_ctx *g, int keep)
 	closedir(d);
 }
 
+void pb_guard_child(const struct pb_guard_ctx *g, int go)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct rlimit rl;
+	char c;
+
+	/* Its own session: a signal for the agent's terminal or process
+	 * group is not for it. */
+	setsid();
+	prctl(PR_SET_NAME, PB_GUARD_COMM);
+	/* Every opener of a guarded file waits on it: it runs before the
+	 * openers (a sibling's flood among them) and the agent. */
+	if (setpriority(PRIO_PROCESS, 0, PB_GUARD_NICE))
+		pb_warn("guard: nice %d: %m (it competes with its openers)", PB_GUARD_NICE);
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_max > PB_GUARD_MAXFD) {
+		rl.rlim_cur = rl.rlim_max = PB_GUARD_MAXFD;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(1); /* an ended guard's events would not be found */
+	}
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+	}
+	pb_close_others(g, go);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	/* Wait until the agent has written who we are (BPF-LSM lets only the
+	 * guard open what it guards). */
+	if (read(go, &c, 1) != 1)
+		_exit(1);
+	close(go);
+	_exit(pb_guard_run(g) ? 1 : 0);
+}
+
 static int pb_guard_fork(struct pb_agent *a)
 {
 	struct procbind *s = a->kern.skel;
@@ -122,11 +158,28 @@ static int pb_guard_fork(struct pb_agent *a)
 	};
 	struct pb_stat st;
 	struct pb_pkey who;
-	int go[2], err;
+	int go[2], err, hosted = 0;
 	pid_t pid;
-	char c;
 
 	snprintf(g.cgroup_root, sizeof(g.cgroup_root), "%s", a->conf.cgroup_root);
+	if (a->conf.guard_host[0]) {
+		/* Another container's process forks it: it outlives this
+		 * agent's container. The host may be starting still. */
+		for (int i = 0; i < PB_GUARD_HOST_WAIT_S * 10; i++) {
+			err = pb_guard_host_ask(a->conf.guard_host, a->conf.pin_dir, g.cgroup_root,
+						g.fan, &go[1], &pid);
+			if (!err || (err != -ENOENT && err != -ECONNREFUSED))
+				break;
+			usleep(100000);
+		}
+		if (!err) {
+			hosted = 1;
+			goto name;
+		}
+		pb_warn("guard: the guard host at %s: %s; the guard runs in this agent's container "
+			"(it stops with it)",
+			a->conf.guard_host, strerror(-err));
+	}
 	if (pipe2(go, O_CLOEXEC))
 		return pb_err(-errno, "guard: pipe: %m");
 	fflush(NULL);
@@ -138,41 +191,11 @@ static int pb_guard_fork(struct pb_agent *a)
 		return pb_err(err, "guard: fork: %m");
 	}
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		/* Its own session: a signal for the agent's terminal or process
-		 * group is not for it. It never needs the node key. */
-		setsid();
-		prctl(PR_SET_NAME, PB_GUARD_COMM);
-		/* Every opener of a guarded file waits on it: it runs before
-		 * the openers (a sibling's flood among them) and the agent. */
-		if (setpriority(PRIO_PROCESS, 0, PB_GUARD_NICE))
-			pb_warn("guard: nice %d: %m (it competes with its openers)", PB_GUARD_NICE);
-		{
-			struct rlimit rl;
-
-			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_max > PB_GUARD_MAXFD) {
-				rl.rlim_cur = rl.rlim_max = PB_GUARD_MAXFD;
-				if (setrlimit(RLIMIT_NOFILE, &rl))
-					_exit(1); /* an ended guard's events would not be found */
-			}
-		}
-		pb_node_key_wipe(&a->key);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-		}
-		pb_close_others(&g, go[0]);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		/* Wait until the agent has written who we are (BPF-LSM lets
-		 * only the guard open what it guards). */
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		close(go[0]);
-		_exit(pb_guard_run(&g) ? 1 : 0);
+		pb_node_key_wipe(&a->key); /* the guard never needs it */
+		pb_guard_child(&g, go[0]);
 	}
 	close(go[0]);
+name:
 	err = pb_stat_read(pid, &st);
 	who.tgid = pid;
 	who._pad = 0;
@@ -180,16 +203,17 @@ static int pb_guard_fork(struct pb_agent *a)
 	if (!err)
 		err = pb_state_write(g.state, PB_GUARD_NOW, &who);
 	if (err || write(go[1], "g", 1) != 1) {
-		close(go[1]);
+		close(go[1]); /* a host's guard is killed by its host */
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		waitpid(pid, NULL, hosted ? WNOHANG : 0);
 		return pb_err(err ? err : -EPIPE, "guard: start guard %d: %s", pid,
 			      strerror(err ? -err : EPIPE));
 	}
 	close(go[1]);
 	a->guard.pid = pid;
 	a->guard.pidfd = pb_pidfd_open(pid);
-	pb_info("guard: guard process %d answers for the credential files", pid);
+	pb_info("guard: guard process %d answers for the credential files%s", pid,
+		hosted ? " (started by the guard host)" : "");
 	return 0;
 }
 
@@ -278,22 +302,24 @@ void pb_guard_unmark(struct pb_agent *a, const char *path)
 		pb_warn("guard: unmark %s: %m", path);
 }
 
-/* A guard that ended leaves the events it had read and not answered in the
- * group, each waiting under the descriptor number it had in that guard, and
- * the group would allow them all when it closes. They are refused now, by
- * number (the group takes an answer from any of its descriptors), before
- * another guard reads: no number it is given can then answer one of them.
- * The guard's numbers stay below PB_GUARD_MAXFD. */
-static void pb_guard_refuse_orphans(struct pb_agent *a)
+unsigned int pb_guard_refuse_below(int fan, int maxfd)
 {
 	unsigned int n = 0;
 
-	for (int fd = 0; fd < PB_GUARD_MAXFD; fd++) {
+	for (int fd = 0; fd < maxfd; fd++) {
 		struct fanotify_response r = {.fd = fd, .response = FAN_DENY};
 
-		if (write(a->guard.fan_fd, &r, sizeof(r)) == sizeof(r))
+		if (write(fan, &r, sizeof(r)) == sizeof(r))
 			n++;
 	}
+	return n;
+}
+
+/* The events the ended guard had read (guard.h, pb_guard_refuse_below). */
+static void pb_guard_refuse_orphans(struct pb_agent *a)
+{
+	unsigned int n = pb_guard_refuse_below(a->guard.fan_fd, PB_GUARD_MAXFD);
+
 	a->guard.orphans += n;
 	if (n)
 		pb_warn("guard: %u events the ended guard had read and not answered refused (their "
