@@ -303,44 +303,75 @@ static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, struct pb_gcache *
 	return 1;
 }
 
-/* One permission event: FAN_ALLOW or FAN_DENY, and *ev filled (1 returned
- * in *report) when the answer is to be recorded. */
-static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem *m,
-			       const struct fanotify_event_metadata *md, struct pb_file_event *ev,
-			       int *report)
+/* What an event's answer starts from, read in the batch's first pass. */
+struct pb_guard_pre {
+	struct pb_gc_epoch ep; /* read before anything else */
+	struct pb_file_key key;
+	uint64_t ctime_ns, now;
+	uint8_t access;
+	struct pb_guard_subject gs;
+};
+
+/* The first pass over a batch: FAN_ALLOW or FAN_DENY when the answer needs
+ * no decision (another file of a marked volume, an allow remembered; a file
+ * that cannot be told, a process gone), else 0 with *p filled for
+ * pb_guard_judge. A holder's repeated read is answered here, before the
+ * batch's other events are judged (a sibling's flood among them). */
+static uint32_t pb_guard_first(const struct pb_guard_ctx *g, struct pb_guard_mem *m,
+			       const struct fanotify_event_metadata *md, struct pb_guard_pre *p)
 {
 	struct pb_gcache *gc = &m->gc;
-	struct pb_gc_epoch ep = pb_gc_now(gc); /* before anything is read */
-	struct pb_guard_subject gs;
-	struct pb_file_key key;
+	uint32_t tgid = (uint32_t)md->pid;
+	struct stat sb;
+
+	p->ep = pb_gc_now(gc);
+	p->access = md->mask & FAN_OPEN_PERM ? PB_ACC_OPEN : PB_ACC_READ;
+	if (fstat(md->fd, &sb))
+		return FAN_DENY; /* cannot tell which file: closed */
+	p->key.dev = pb_dev_to_kernel(sb.st_dev);
+	p->key.ino = sb.st_ino;
+	p->ctime_ns = (uint64_t)sb.st_ctim.tv_sec * 1000000000ULL + (uint64_t)sb.st_ctim.tv_nsec;
+	/* Another file on a marked volume (an adopted pod's ca.crt): known by
+	 * its inode and change time, which a new or renamed file does not
+	 * share. */
+	if (pb_gc_other_known(gc, p->ep, p->key.dev, p->key.ino, p->ctime_ns))
+		return FAN_ALLOW;
+	if (pb_guard_subject(g, gc, tgid, &p->gs))
+		return FAN_DENY; /* the process is gone */
+	p->now = pb_now_boot_ns();
+	/* Allowed before, and nothing it depended on has changed. */
+	if (p->gs.gp &&
+	    pb_gc_allowed(p->gs.gp, p->ep, &p->gs.s, p->key.dev, p->key.ino, p->access, p->now) &&
+	    (p->access != PB_ACC_OPEN || !pb_guard_traced(&p->gs, tgid, p->now)))
+		return FAN_ALLOW;
+	return 0;
+}
+
+/* One permission event's decision, from what pb_guard_first read: FAN_ALLOW
+ * or FAN_DENY, and *ev filled (1 in *report) when the answer is to be
+ * recorded. */
+static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem *m,
+			       const struct fanotify_event_metadata *md, struct pb_guard_pre *p,
+			       struct pb_file_event *ev, int *report)
+{
+	struct pb_gcache *gc = &m->gc;
+	struct pb_gc_epoch ep = p->ep;
+	struct pb_guard_subject gs = p->gs;
+	struct pb_file_key key = p->key;
 	struct pb_cred c, *cp = &c;
 	struct pb_owner_lookup owner = {.procs_fd = g->procs};
 	struct pb_file_action act;
 	enum pb_reason reason;
-	uint8_t access = md->mask & FAN_OPEN_PERM ? PB_ACC_OPEN : PB_ACC_READ;
+	uint8_t access = p->access;
 	uint32_t tgid = (uint32_t)md->pid;
-	uint64_t id, now, ctime_ns, until;
-	struct stat sb;
+	uint64_t id, now = p->now, ctime_ns = p->ctime_ns, until;
 	uint32_t mode;
 
 	*report = 0;
-	if (fstat(md->fd, &sb))
-		return FAN_DENY; /* cannot tell which file: closed */
-	key.dev = pb_dev_to_kernel(sb.st_dev);
-	key.ino = sb.st_ino;
-	ctime_ns = (uint64_t)sb.st_ctim.tv_sec * 1000000000ULL + (uint64_t)sb.st_ctim.tv_nsec;
-	/* Another file on a marked volume (an adopted pod's ca.crt): known by
-	 * its inode and change time, which a new or renamed file does not
-	 * share. */
-	if (pb_gc_other_known(gc, ep, key.dev, key.ino, ctime_ns))
-		return FAN_ALLOW;
-	if (pb_guard_subject(g, gc, tgid, &gs))
-		return FAN_DENY; /* the process is gone */
-	now = pb_now_boot_ns();
-	/* Allowed before, and nothing it depended on has changed. */
-	if (gs.gp && pb_gc_allowed(gs.gp, ep, &gs.s, key.dev, key.ino, access, now) &&
-	    (access != PB_ACC_OPEN || !pb_guard_traced(&gs, tgid, now)))
-		return FAN_ALLOW;
+	/* the batch's first pass may have given its memory slot to another
+	 * process since */
+	if (gs.gp && (gs.gp->pidfd < 0 || gs.gp->tgid != tgid))
+		gs.gp = NULL;
 	if (bpf_map_lookup_elem(g->cred_files, &key, &id) &&
 	    pb_guard_adopt_new(g, gc, md->fd, &key, &id)) {
 		pb_gc_other_add(gc, ep, key.dev, key.ino, ctime_ns);
@@ -389,14 +420,99 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem
 	return FAN_DENY;
 }
 
+/* Write the answer (the opener waits for it, not for the record) and let
+ * the event's descriptor go. */
+static void pb_guard_answer(const struct pb_guard_ctx *g, struct pb_guard_state *st,
+			    const struct fanotify_event_metadata *md, uint32_t response)
+{
+	struct fanotify_response r = {.fd = md->fd, .response = response};
+
+	st->answered++;
+	if (write(g->fan, &r, sizeof(r)) != sizeof(r))
+		pb_warn("guard: answer for pid %d: %m", md->pid);
+	close(md->fd);
+}
+
+/* A process refused more than PB_GUARD_DENY_BUDGET times in a second (a
+ * sibling's flood) has each further refusal answered PB_GUARD_TARPIT_MS
+ * later. A refusal stays a refusal, recorded at once; only its answer waits.
+ * Every answer the guard writes wakes every process waiting on the group
+ * (the kernel's one wait queue per group), so a flood's refusals would
+ * otherwise cost the bound process's own round trips (tools/bench_guard.sh,
+ * the flood). At most PB_GUARD_TARPIT_MAX wait at once; past that, answered
+ * at once. */
+#define PB_GUARD_DENY_BUDGET 64
+#define PB_GUARD_TARPIT_MS   10
+#define PB_GUARD_TARPIT_MAX  1024
+
+struct pb_guard_later {
+	int fd;
+	uint64_t due; /* boot ns */
+};
+
+struct pb_guard_tarpit {
+	struct pb_guard_later q[PB_GUARD_TARPIT_MAX]; /* a ring, due times in order */
+	unsigned int head, n;
+};
+
+/* Is this refusal of the process past its budget? Counted per second. */
+static int pb_guard_over_budget(struct pb_gc_proc *gp, uint64_t now)
+{
+	if (!gp)
+		return 0;
+	if (now - gp->deny_window >= 1000000000ULL) {
+		gp->deny_window = now;
+		gp->denies = 0;
+	}
+	return ++gp->denies > PB_GUARD_DENY_BUDGET;
+}
+
+static void pb_guard_deny_fd(const struct pb_guard_ctx *g, struct pb_guard_state *st, int fd)
+{
+	struct fanotify_response r = {.fd = fd, .response = FAN_DENY};
+
+	st->answered++;
+	if (write(g->fan, &r, sizeof(r)) != sizeof(r))
+		pb_warn("guard: a delayed refusal: %m");
+	close(fd);
+}
+
+/* Answer the delayed refusals that are due (all with force); the ms until
+ * the next one is due, or -1 when none waits. */
+static int pb_guard_tarpit_run(const struct pb_guard_ctx *g, struct pb_guard_state *st,
+			       struct pb_guard_tarpit *t, int force)
+{
+	uint64_t now = pb_now_boot_ns();
+
+	while (t->n) {
+		struct pb_guard_later *l = &t->q[t->head];
+
+		if (!force && l->due > now)
+			return (int)((l->due - now + 999999) / 1000000);
+		pb_guard_deny_fd(g, st, l->fd);
+		t->head = (t->head + 1) % PB_GUARD_TARPIT_MAX;
+		t->n--;
+	}
+	return -1;
+}
+
+#define PB_GUARD_BUF   8192
+#define PB_GUARD_BATCH (PB_GUARD_BUF / FAN_EVENT_METADATA_LEN + 1)
+
 int pb_guard_run(const struct pb_guard_ctx *g)
 {
 	static struct pb_guard_mem m; /* large: not on the stack */
+	static struct pb_guard_pre pre[PB_GUARD_BATCH];
+	static const struct fanotify_event_metadata *waiting[PB_GUARD_BATCH];
+	static struct pb_guard_tarpit tarpit;
+	unsigned int nwait;
+	int later;
 	struct pb_guard_state *st = &m.st;
 	uint32_t counts = PB_GUARD_COUNTS;
 	uint64_t written = 0;
 	int dirty = 0;
-	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	char buf[PB_GUARD_BUF]
+	    __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct pollfd pfd[2];
 	sigset_t mask;
 	int stop = 0;
@@ -422,7 +538,10 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 
 		/* The counters are written at most every 100 ms (a map write per
 		 * answer would be a tenth of the owner's round trip). */
-		n = poll(pfd, 2, dirty ? PB_GUARD_COUNT_MS : -1);
+		later = pb_guard_tarpit_run(g, st, &tarpit, 0);
+		if (dirty && (later < 0 || later > PB_GUARD_COUNT_MS))
+			later = PB_GUARD_COUNT_MS;
+		n = poll(pfd, 2, later);
 		if (n < 0 && errno != EINTR)
 			return pb_err(-errno, "guard: poll: %m");
 		if (n <= 0 || pb_now_boot_ns() - written >= PB_GUARD_COUNT_MS * 1000000ULL) {
@@ -434,10 +553,11 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 		if (pfd[1].revents & POLLIN)
 			stop = 1; /* after answering what is readable now */
 		len = pfd[0].revents & POLLIN ? read(g->fan, buf, sizeof(buf)) : 0;
+		/* First pass: what needs no decision is answered at once, so a
+		 * holder's read does not wait behind the batch's refusals. */
+		nwait = 0;
 		for (; len > 0 && FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
-			struct fanotify_response r = {.fd = md->fd, .response = FAN_ALLOW};
-			static struct pb_file_event ev;
-			int report = 0;
+			uint32_t r = FAN_ALLOW;
 
 			if (md->vers != FANOTIFY_METADATA_VERSION)
 				return pb_err(-EPROTO, "guard: fanotify metadata version %u",
@@ -445,17 +565,38 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 			if (md->fd < 0)
 				continue; /* queue overflow: nothing to answer */
 			if (md->mask & (FAN_OPEN_PERM | FAN_ACCESS_PERM))
-				r.response = pb_guard_judge(g, &m, md, &ev, &report);
-			st->answered++;
+				r = pb_guard_first(g, &m, md, &pre[nwait]);
+			if (r) {
+				pb_guard_answer(g, st, md, r);
+				dirty = 1;
+				continue;
+			}
+			waiting[nwait++] = md;
+		}
+		/* Then each decision, in the order the events came. */
+		for (unsigned int i = 0; i < nwait; i++) {
+			static struct pb_file_event ev;
+			int report = 0;
+			uint32_t r = pb_guard_judge(g, &m, waiting[i], &pre[i], &ev, &report);
+			struct pb_gc_proc *gp = pre[i].gs.gp;
+
 			dirty = 1;
-			/* The opener waits for the answer, not for the record. */
-			if (write(g->fan, &r, sizeof(r)) != sizeof(r))
-				pb_warn("guard: answer for pid %d: %m", md->pid);
-			close(md->fd);
+			if (r == FAN_DENY && gp && gp->tgid == (uint32_t)waiting[i]->pid &&
+			    pb_guard_over_budget(gp, pre[i].now) &&
+			    tarpit.n < PB_GUARD_TARPIT_MAX) {
+				struct pb_guard_later *l =
+				    &tarpit.q[(tarpit.head + tarpit.n++) % PB_GUARD_TARPIT_MAX];
+
+				l->fd = waiting[i]->fd;
+				l->due = pb_now_boot_ns() + PB_GUARD_TARPIT_MS * 1000000ULL;
+			} else {
+				pb_guard_answer(g, st, waiting[i], r);
+			}
 			if (report && bpf_map_update_elem(g->queue, NULL, &ev, BPF_ANY))
 				st->lost++; /* the agent writes it as a gap in the trail */
 		}
 	}
+	pb_guard_tarpit_run(g, st, &tarpit, 1); /* refused now: nothing left waiting */
 	/* A stopping guard's counters were taken over by the next one. */
 	return 0;
 }

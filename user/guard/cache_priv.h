@@ -46,6 +46,8 @@ struct pb_gc_proc {
 	uint64_t untraced_at; /* boot ns of the last open that found no tracer; 0 */
 	unsigned int next;    /* the allow slot to replace next */
 	int named;	      /* a refusal of it has named it (map "proc_names") */
+	uint64_t deny_window; /* boot ns: the second its refusals are counted in */
+	uint32_t denies;
 	struct pb_gc_allow allow[PB_GC_ALLOWS];
 };
 
