@@ -197,6 +197,29 @@ wait_line otherpod "connect:"
 grep -q "connect:tcp:127.0.0.1:$API ok" "$T/otherpod.out" || { cat "$T/otherpod.out"; fail "another pod could not reach the API"; }
 pass "the exec'd shell: no token read, by any name, and no connect to the protected API; another pod still reaches it"
 
+# --- 2b. another file of the volume: read freely (the guard stops being asked
+# about it), until a reload adopts it too: then refused like the token
+: >"$T/exec.out"
+cx "$C1" "cat $SA/ca.crt; cat $SA/ca.crt; echo ca-read-done"
+[ "$(grep -c ca-bundle "$T/exec.out")" = 2 ] || { cat "$T/exec.out"; fail "the volume's ca.crt was not readable"; }
+cat >>"$T/policy.in-force.yaml" <<EOF2
+  - name: reconciler-ca
+    path: $SA/ca.crt
+    match:
+      kubernetes: {namespace: payments, pod: "reconciler-*", container: reconciler}
+    holder: main
+EOF2
+ctl reload >/dev/null || fail "reload with the ca.crt entry"
+wait_event ".event==\"credential_adopted\" and .credential.adopted.entry==\"reconciler-ca\"" >/dev/null
+: >"$T/exec.out"
+cx "$C1" "cat $SA/ca.crt; echo ca-read2-done"
+grep -q ca-bundle "$T/exec.out" && fail "ca.crt, adopted after a shell had read it, was read again: $(cat "$T/exec.out")"
+grep -q "Operation not permitted" "$T/exec.out" || fail "ca.crt after its adoption: $(cat "$T/exec.out")"
+cp "$T/policy.yaml" "$T/policy.in-force.yaml"
+ctl reload >/dev/null || fail "reload without the ca.crt entry"
+wait_event ".event==\"credential_released\" and .credential.adopted.entry==\"reconciler-ca\"" >/dev/null
+pass "the volume's ca.crt: read freely, then adopted by a reload and refused to the shell, then released"
+
 # --- 3. rotations while a sibling reads in a tight loop
 "${RUNC[@]}" exec -d "$C1" sh -c "while [ ! -e /tmp/stop ]; do cat $SA/token $SA/..data/token $SA/..2*/token 2>/dev/null; done >/tmp/stolen; echo done >/tmp/stopped" ||
 	fail "runc exec -d"

@@ -342,6 +342,10 @@ static int pb_guard_found(struct pb_agent *a, uint64_t id, uint64_t old_vol,
 
 	if (bpf_map_update_elem(PB_MAP(a, cred_files), &f->key, &id, BPF_ANY))
 		return -errno;
+	/* read before as another file of its volume, the guard may have
+	 * stopped being asked about it */
+	if ((err = pb_guard_unignore(a, f->fd)))
+		return err;
 	if (f->volume) {
 		struct pb_adopt_file_key ak = {.dev = f->key.dev};
 

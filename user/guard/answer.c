@@ -303,6 +303,29 @@ static int pb_guard_adopt_claim(const struct pb_guard_ctx *g, struct pb_gcache *
 	return 1;
 }
 
+/* A file on a marked volume that is no credential's (an adopted pod's
+ * ca.crt): an ignore mark on its inode, so the kernel stops asking about it
+ * (the round trip, 13-15 us here even answered from memory, is gone). A
+ * write to it clears the mark (no FAN_MARK_IGNORED_SURV_MODIFY); the inode's
+ * end ends it. The agent removes it when it registers the inode as a
+ * credential's (pb_guard_unignore, after the registration); if that raced
+ * this, the look-up after the mark finds the registration and the mark goes
+ * again. The kubelet never renames a file of a volume it writes; a file
+ * renamed into a credential's path after it was read would stay ignored. */
+static void pb_guard_ignore(const struct pb_guard_ctx *g, int fd, const struct pb_file_key *key)
+{
+	uint64_t id;
+
+	if (fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK,
+			  FAN_OPEN_PERM | FAN_ACCESS_PERM, fd, NULL))
+		return; /* asked about again: answered from memory */
+	if (!bpf_map_lookup_elem(g->cred_files, key, &id) &&
+	    fanotify_mark(g->fan, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
+			  FAN_OPEN_PERM | FAN_ACCESS_PERM, fd, NULL) &&
+	    errno != ENOENT)
+		pb_warn("guard: a credential's file registered meanwhile stays ignored: %m");
+}
+
 /* What an event's answer starts from, read in the batch's first pass. */
 struct pb_guard_pre {
 	struct pb_gc_epoch ep; /* read before anything else */
@@ -375,6 +398,7 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem
 	if (bpf_map_lookup_elem(g->cred_files, &key, &id) &&
 	    pb_guard_adopt_new(g, gc, md->fd, &key, &id)) {
 		pb_gc_other_add(gc, ep, key.dev, key.ino, ctime_ns);
+		pb_guard_ignore(g, md->fd, &key);
 		return FAN_ALLOW; /* not (or no longer) a credential's file */
 	}
 	if (bpf_map_lookup_elem(g->creds, &id, &c))

@@ -52,6 +52,10 @@ void pb_guard_retire(struct pb_agent *a);
 /* Mark one credential file (fd: the file, or -1 to name it by path). */
 int pb_guard_mark(struct pb_agent *a, int fd, const char *path);
 void pb_guard_unmark(struct pb_agent *a, const char *path);
+/* The inode of fd is a credential's from now on (registered in cred_files
+ * before this): the ignore mark the guard put on it while it was another
+ * file of a marked volume goes. 0 or -errno. */
+int pb_guard_unignore(struct pb_agent *a, int fd);
 /* Mark (add 1) or unmark (0) the whole filesystem fd is on: an adopted
  * file's volume, so that each new inode on it is asked about too. */
 int pb_guard_mark_fs(struct pb_agent *a, int fd, int add);

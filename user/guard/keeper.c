@@ -282,6 +282,17 @@ int pb_guard_mark(struct pb_agent *a, int fd, const char *path)
 	return 0;
 }
 
+int pb_guard_unignore(struct pb_agent *a, int fd)
+{
+	if (a->guard.fan_fd < 0)
+		return 0;
+	if (fanotify_mark(a->guard.fan_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, PB_GUARD_MASK,
+			  fd, NULL) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int pb_guard_mark_fs(struct pb_agent *a, int fd, int add)
 {
 	if (a->guard.fan_fd < 0)
