@@ -14,6 +14,12 @@
 
 #include "state.h"
 
+/* The guard process's name (comm), what the agent checks before it signals
+ * one, and the bound on its descriptors (its RLIMIT_NOFILE): the events a
+ * guard that ended had read carry numbers below it. */
+#define PB_GUARD_COMM  "procbind-guard"
+#define PB_GUARD_MAXFD 4096
+
 /* What the guard process works with: its group and the pinned maps. */
 struct pb_guard_ctx {
 	int fan;
@@ -27,7 +33,7 @@ struct pb_guard_ctx {
 /* answer.c: the guard process's loop; returns when told to stop (SIGTERM,
  * after answering every event it has read) or on a fatal error. */
 int pb_guard_run(const struct pb_guard_ctx *g);
-/* keeper.c: the guard process, in the child of a fork (the agent's, or the
+/* child.c: the guard process, in the child of a fork (the agent's, or the
  * guard host's): its own session and name, ahead of its openers, its
  * descriptors below PB_GUARD_MAXFD and none but g's; it waits for a byte on
  * go (sent once map guard_state names it), then answers until stopped. */
