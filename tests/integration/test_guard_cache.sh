@@ -22,37 +22,41 @@ OWNER=$!
 PIDS+=("$OWNER")
 for _ in $(seq 200); do [[ $(readlink "/proc/$OWNER/exe") == *python3* ]] && break; sleep 0.01; done
 mint "$OWNER" "$TOK" >/dev/null
-lines() { wc -l <"$T/owner.out"; }
-# until N more lines than FROM have been printed
-wait_lines() {
+# every round that began after the change (its phase is PHASE, written once
+# the change was made) read WANT, pread and open both
+after() { awk -v p="$1" -v w="$2" '$2 == p && ($3 != w || $4 != w) { bad++ } END { print bad + 0 }' "$T/owner.out"; }
+# until N rounds of PHASE were printed
+wait_phase() {
 	for _ in $(seq $((300 * SCALE))); do
-		[ "$(lines)" -ge $(($1 + $2)) ] && return 0
+		[ "$(awk -v p="$1" '$2 == p' "$T/owner.out" | wc -l)" -ge "$2" ] && return 0
 		kill -0 "$OWNER" 2>/dev/null || fail "the owner exited: $(cat "$T/owner.err")"
 		sleep 0.02
 	done
-	fail "the owner printed fewer than $2 lines after line $1"
+	fail "the owner printed fewer than $2 rounds of phase $1"
 }
-# every line after FROM+1 (the one that may straddle the change) reads WANT
-after() { tail -n +$(($1 + 2)) "$T/owner.out" | awk -v w="$2" '$2 != w || $3 != w { bad++ } END { print bad + 0 }'; }
+# phase NAME: the rounds that begin from now on are NAME's (written whole)
+phase() { echo "$1" >"$T/stop.phase.new" && mv "$T/stop.phase.new" "$T/stop.phase"; }
+shows() { awk -v p="$1" '$2 == p' "$T/owner.out" | head -5 | tr '\n' '|'; }
 
-wait_lines 0 30
-[ "$(after 0 ok)" = 0 ] || fail "the owner was refused its own token: $(grep refused "$T/owner.out" | head -3)"
+phase start
+wait_phase start 30
+[ "$(after start ok)" = 0 ] || fail "the owner was refused its own token: $(grep refused "$T/owner.out" | head -3)"
 pass "the owner reads its token (kept descriptor and fresh opens), 30 rounds"
 
 sibling_reads "$TOK" "$T/sib.out"
 
 # 1. moved to pod B: its record's cgroup is no longer live, nothing
 #    remembered stands
-L=$(lines)
 echo "$OWNER" >"$POD_B/cgroup.procs"
-wait_lines "$L" 20
-[ "$(after "$L" refused)" = 0 ] ||
-	fail "the owner moved to another cgroup still read its token: $(tail -n +$((L + 2)) "$T/owner.out" | grep ok | head -3)"
+phase moved
+wait_phase moved 20
+[ "$(after moved refused)" = 0 ] ||
+	fail "the owner moved to another cgroup still read its token: $(shows moved)"
 pass "moved to another cgroup, the owner is refused from its next round on (20 rounds)"
-L=$(lines)
 echo "$OWNER" >"$POD_A/cgroup.procs"
-wait_lines "$L" 20
-[ "$(after "$L" ok)" = 0 ] || fail "the owner moved back was refused: $(tail -n 3 "$T/owner.out")"
+phase back
+wait_phase back 20
+[ "$(after back ok)" = 0 ] || fail "the owner moved back was refused: $(shows back)"
 pass "moved back to the cgroup it was minted in, the owner reads again"
 
 # 2. exec: dd reads the descriptor python kept
