@@ -91,17 +91,25 @@ stop_agent() {
 	"$BUILD/procbindd" --cleanup --pin-dir "$PIN" >/dev/null 2>&1
 	rm -f "$T/ctl.sock"
 }
+# minted OUT TOKEN BIN ARGS...: BIN in the identity's cgroup, output to OUT,
+# minted for into TOKEN once it runs BIN; its PID into MINTED
+minted() {
+	local out=$1 tok=$2 bin=$3
+	shift 2
+	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$@") >"$out" &
+	MINTED=$!
+	for _ in $(seq 200); do
+		[ "$(readlink "/proc/$MINTED/exe")" = "$(readlink -f "$bin")" ] && break; sleep 0.01
+	done
+	"$BUILD/procbindctl" --socket "$T/ctl.sock" mint --pid "$MINTED" --identity payments \
+		--out "$tok" >/dev/null || { echo "mint for $bin ($MINTED) failed" >&2; exit 1; }
+}
 # a process in the identity's cgroup, minted for, asleep: the node has one
 # live credential while the loops run
 owner_process() {
 	rm -f "$T/tok" "$T/tok2" "$T/go"
-	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LOOP" openread 5 "$T/tok" "$T/never") &
-	OWNER=$!
-	for _ in $(seq 200); do
-		[ "$(readlink "/proc/$OWNER/exe")" = "$(readlink -f "$LOOP")" ] && break; sleep 0.01
-	done
-	"$BUILD/procbindctl" --socket "$T/ctl.sock" mint --pid "$OWNER" --identity payments \
-		--out "$T/tok" >/dev/null || { echo "mint for the sleeping owner failed" >&2; exit 1; }
+	minted /dev/null "$T/tok" "$LOOP" openread 5 "$T/tok" "$T/never"
+	OWNER=$MINTED
 }
 ns() { "$LOOP" "$@" | sed -n 's/.*ns_per_op=//p'; }
 med3() { for _ in 1 2 3; do ns "$@"; done | sort -g | sed -n 2p; }
@@ -109,15 +117,8 @@ loops() { echo "$(med3 getppid "$N") $(med3 openclose "$N" "$T/plain") $(med3 fo
 # the owner's open+read+close of its own token: N/50 round trips
 owner_reads() {
 	rm -f "$T/tok2" "$T/go"
-	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LOOP" openread $((N / 50)) "$T/tok2" "$T/go") \
-		>"$T/owner.out" &
-	local p=$!
-	for _ in $(seq 200); do
-		[ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$LOOP")" ] && break; sleep 0.01
-	done
-	"$BUILD/procbindctl" --socket "$T/ctl.sock" mint --pid "$p" --identity payments \
-		--out "$T/tok2" >/dev/null || { echo "mint for the reading owner failed" >&2; exit 1; }
-	touch "$T/go"; wait "$p"
+	minted "$T/owner.out" "$T/tok2" "$LOOP" openread $((N / 50)) "$T/tok2" "$T/go"
+	touch "$T/go"; wait "$MINTED"
 	sed -n 's/.*ns_per_op=//p' "$T/owner.out"
 }
 
@@ -167,13 +168,8 @@ NL=$((N / 25)) # timed open+read+close rounds per run (20,000 at the default N)
 owner_lat() {
 	local p f=
 	rm -f "$T/gtok" "$T/ggo"
-	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LAT" lat "$2" "$T/gtok" "$T/ggo") >"$1" &
-	p=$!
-	for _ in $(seq 200); do
-		[ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$LAT")" ] && break; sleep 0.01
-	done
-	"$BUILD/procbindctl" --socket "$T/ctl.sock" mint --pid "$p" --identity payments \
-		--out "$T/gtok" >/dev/null || { echo "mint for the timed owner failed" >&2; exit 1; }
+	minted "$1" "$T/gtok" "$LAT" lat "$2" "$T/gtok" "$T/ggo"
+	p=$MINTED
 	if [ -n "${3:-}" ]; then
 		(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$LAT" flood 16 8 "$T/gtok") >"$T/flood.out" &
 		f=$!

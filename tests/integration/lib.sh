@@ -280,6 +280,18 @@ sibling_reads() {
 	PIDS+=($!)
 }
 
+# owner_reads TOKEN: the bound process of the guard's tests
+# (owner_reads.py) in pod A, reading TOKEN once it exists until $T/stop;
+# its rounds into $T/owner.out; its PID into OWNER once it runs python
+owner_reads() {
+	(echo "$BASHPID" >"$POD_A/cgroup.procs" &&
+		exec python3 "$PB_SOURCE/tests/integration/owner_reads.py" "$1" "$T/stop") \
+		>"$T/owner.out" 2>"$T/owner.err" &
+	OWNER=$!
+	PIDS+=("$OWNER")
+	for _ in $(seq 200); do [[ $(readlink "/proc/$OWNER/exe") == *python3* ]] && break; sleep 0.01; done
+}
+
 # sibling_stop OUT: stop sibling_reads (and whatever waits for $T/stop);
 # fails when it read a byte; prints how many reads it tried
 sibling_stop() {

@@ -16,11 +16,7 @@ command -v python3 >/dev/null || skip "python3 is not installed (the README's te
 
 start_agent
 TOK=$T/tok
-(echo "$BASHPID" >"$POD_A/cgroup.procs" && exec python3 "$PB_SOURCE/tests/integration/owner_reads.py" "$TOK" "$T/stop") \
-	>"$T/owner.out" 2>"$T/owner.err" &
-OWNER=$!
-PIDS+=("$OWNER")
-for _ in $(seq 200); do [[ $(readlink "/proc/$OWNER/exe") == *python3* ]] && break; sleep 0.01; done
+owner_reads "$TOK"
 mint "$OWNER" "$TOK" >/dev/null
 # every round that began after the change (its phase is PHASE, written once
 # the change was made) read WANT, pread and open both

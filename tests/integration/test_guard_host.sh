@@ -62,12 +62,7 @@ in_cg() { grep -q "$2\$" "/proc/$1/cgroup" 2>/dev/null; }
 guard_host p1
 pod_agent p1 "$POD1"
 serving "$AGENT_PID"
-(echo "$BASHPID" >"$POD_A/cgroup.procs" &&
-	exec python3 "$PB_SOURCE/tests/integration/owner_reads.py" "$T/tok" "$T/stop") \
-	>"$T/owner.out" 2>"$T/owner.err" &
-OWNER=$!
-PIDS+=("$OWNER")
-for _ in $(seq 200); do [[ $(readlink "/proc/$OWNER/exe") == *python3* ]] && break; sleep 0.01; done
+owner_reads "$T/tok"
 mint "$OWNER" "$T/tok" >/dev/null
 owner_reads_ok() { # the owner reads its token again (a round after now)
 	local from

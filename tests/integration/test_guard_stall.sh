@@ -19,12 +19,7 @@ command -v python3 >/dev/null || skip "python3 is not installed (the README's te
 
 start_agent --metrics-file "$T/procbind.prom"
 TOK=$T/tok
-(echo "$BASHPID" >"$POD_A/cgroup.procs" &&
-	exec python3 "$PB_SOURCE/tests/integration/owner_reads.py" "$TOK" "$T/stop") \
-	>"$T/owner.out" 2>"$T/owner.err" &
-OWNER=$!
-PIDS+=("$OWNER")
-for _ in $(seq 200); do [[ $(readlink "/proc/$OWNER/exe") == *python3* ]] && break; sleep 0.01; done
+owner_reads "$TOK"
 mint "$OWNER" "$TOK" >/dev/null
 wait_owner_ok() { # FROM: until a line after FROM reads ok twice
 	for _ in $(seq $((300 * SCALE))); do

@@ -446,15 +446,15 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem
 
 /* Write the answer (the opener waits for it, not for the record) and let
  * the event's descriptor go. */
-static void pb_guard_answer(const struct pb_guard_ctx *g, struct pb_guard_state *st,
-			    const struct fanotify_event_metadata *md, uint32_t response)
+static void pb_guard_answer(const struct pb_guard_ctx *g, struct pb_guard_state *st, int fd,
+			    uint32_t response)
 {
-	struct fanotify_response r = {.fd = md->fd, .response = response};
+	struct fanotify_response r = {.fd = fd, .response = response};
 
 	st->answered++;
 	if (write(g->fan, &r, sizeof(r)) != sizeof(r))
-		pb_warn("guard: answer for pid %d: %m", md->pid);
-	close(md->fd);
+		pb_warn("guard: answer for event descriptor %d: %m", fd);
+	close(fd);
 }
 
 /* A process refused more than PB_GUARD_DENY_BUDGET times in a second (a
@@ -491,16 +491,6 @@ static int pb_guard_over_budget(struct pb_gc_proc *gp, uint64_t now)
 	return ++gp->denies > PB_GUARD_DENY_BUDGET;
 }
 
-static void pb_guard_deny_fd(const struct pb_guard_ctx *g, struct pb_guard_state *st, int fd)
-{
-	struct fanotify_response r = {.fd = fd, .response = FAN_DENY};
-
-	st->answered++;
-	if (write(g->fan, &r, sizeof(r)) != sizeof(r))
-		pb_warn("guard: a delayed refusal: %m");
-	close(fd);
-}
-
 /* Answer the delayed refusals that are due (all with force); the ms until
  * the next one is due, or -1 when none waits. */
 static int pb_guard_tarpit_run(const struct pb_guard_ctx *g, struct pb_guard_state *st,
@@ -513,7 +503,7 @@ static int pb_guard_tarpit_run(const struct pb_guard_ctx *g, struct pb_guard_sta
 
 		if (!force && l->due > now)
 			return (int)((l->due - now + 999999) / 1000000);
-		pb_guard_deny_fd(g, st, l->fd);
+		pb_guard_answer(g, st, l->fd, FAN_DENY);
 		t->head = (t->head + 1) % PB_GUARD_TARPIT_MAX;
 		t->n--;
 	}
@@ -591,7 +581,7 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 			if (md->mask & (FAN_OPEN_PERM | FAN_ACCESS_PERM))
 				r = pb_guard_first(g, &m, md, &pre[nwait]);
 			if (r) {
-				pb_guard_answer(g, st, md, r);
+				pb_guard_answer(g, st, md->fd, r);
 				dirty = 1;
 				continue;
 			}
@@ -614,7 +604,7 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 				l->fd = waiting[i]->fd;
 				l->due = pb_now_boot_ns() + PB_GUARD_TARPIT_MS * 1000000ULL;
 			} else {
-				pb_guard_answer(g, st, waiting[i], r);
+				pb_guard_answer(g, st, waiting[i]->fd, r);
 			}
 			if (report && bpf_map_update_elem(g->queue, NULL, &ev, BPF_ANY))
 				st->lost++; /* the agent writes it as a gap in the trail */
