@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "conn.h"
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -267,7 +268,7 @@ void pb_conn_io(struct pb_agent *a, struct pb_conn *c, uint32_t events, int ep)
 	if (body.data)
 		sodium_memzero(body.data, body.len);
 	pb_buf_free(&body);
-	fflush(a->sink.out);
+	pb_events_stream_flush(a);
 }
 
 void pb_conn_expire(struct pb_agent *a, struct pb_conn_pool *p, int ep)

@@ -347,7 +347,7 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 	pb_json_str(&a->sink.line, "seed_source", a->kern.walk_proc ? "proc" : "task_iterator");
 	pb_json_end(&a->sink.line);
 	pb_emit_line(a, &a->sink.line);
-	fflush(a->sink.out);
+	pb_events_stream_flush(a);
 }
 
 /* The event loop's descriptors: one epoll over the signals, the drain

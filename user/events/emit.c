@@ -15,6 +15,22 @@
 #include "ocsf.h"
 #include "util.h"
 
+/* Room for a line of len bytes in the stream's buffer: what it holds is
+ * written first when the line would not fit, so stdio never writes a part
+ * of a line (a line longer than the buffer goes out on its own). */
+static void pb_stream_room(struct pb_agent *a, size_t len)
+{
+	if (a->sink.out_pending + len > PB_SINK_OUT_BUF)
+		pb_events_stream_flush(a);
+	a->sink.out_pending += len;
+}
+
+void pb_events_stream_flush(struct pb_agent *a)
+{
+	fflush(a->sink.out);
+	a->sink.out_pending = 0;
+}
+
 /* --events-format ocsf: the record (head: its seq) as an OCSF event. A
  * record that cannot be mapped (out of memory) goes out as procbind's JSON,
  * so the stream loses nothing. */
@@ -27,11 +43,15 @@ static int pb_emit_ocsf(struct pb_agent *a, struct pb_buf *b, const char *head)
 	pb_buf_append(&rec, b->data + 1, b->len - 1);
 	line = rec.failed ? NULL : pb_ocsf_line(rec.data, rec.len, PB_VERSION);
 	if (line) {
-		fputs(line, a->sink.out);
+		size_t n = strlen(line);
+
+		pb_stream_room(a, n + 1);
+		fwrite(line, 1, n, a->sink.out);
 		fputc('\n', a->sink.out);
 		free(line);
 	} else {
 		pb_warn("events: a record could not be written as OCSF; written as procbind's");
+		pb_stream_room(a, b->len + 1);
 		fwrite(b->data, 1, b->len, a->sink.out);
 		fputc('\n', a->sink.out);
 	}
@@ -68,6 +88,7 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 	if (a->conf.events_ocsf)
 		return pb_emit_ocsf(a, b, head);
 	pb_buf_append(b, "\n", 1); /* b is then the line as written, but for the head */
+	pb_stream_room(a, strlen(head) + b->len - 1);
 	fputs(head, a->sink.out);
 	fwrite(b->data + 1, 1, b->len - 1, a->sink.out);
 	a->sink.events_out++;
@@ -136,7 +157,7 @@ void pb_events_flush(struct pb_agent *a)
 {
 	if (a->sink.audit)
 		pb_audit_flush(a->sink.audit);
-	fflush(a->sink.out);
+	pb_events_stream_flush(a);
 }
 
 void pb_events_stop(struct pb_agent *a)
@@ -144,5 +165,5 @@ void pb_events_stop(struct pb_agent *a)
 	pb_audit_close(a->sink.audit);
 	a->sink.audit = NULL;
 	pb_buf_free(&a->sink.line);
-	fflush(a->sink.out);
+	pb_events_stream_flush(a);
 }

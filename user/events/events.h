@@ -36,7 +36,8 @@ void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
  * buffer's losses written as a gap; written out; closed. */
 int pb_events_trail_open(struct pb_agent *a);
 void pb_events_second(struct pb_agent *a);
-void pb_events_flush(struct pb_agent *a); /* the trail's buffer and the stream */
+void pb_events_flush(struct pb_agent *a);	 /* the trail's buffer and the stream */
+void pb_events_stream_flush(struct pb_agent *a); /* the stream's (whole lines) */
 void pb_events_stop(struct pb_agent *a);
 void pb_attr_init(struct pb_agent *a);
 /* Drop the cached attribution of a process that exited. */

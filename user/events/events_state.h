@@ -39,17 +39,24 @@ struct pb_sink {
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
 	uint64_t lost_reported; /* events_lost already written as a gap */
 	uint64_t audit_errors_logged;
-	struct pb_buf line; /* scratch for one JSON line */
+	struct pb_buf line;  /* scratch for one JSON line */
 	uint64_t events_out; /* lines written, the agent's own included */
-	FILE *out; /* event stream (stdout) */
+	FILE *out;	     /* event stream (stdout) */
+	size_t out_pending;  /* bytes of whole lines in out's buffer, not yet written */
 	struct pb_proc_attr pcache[PB_CACHE_SLOTS];
 	struct pb_cg_attr cgcache[PB_CACHE_SLOTS];
 };
 
+/* The stream's buffer: written out only between lines (emit.c), so an agent
+ * killed mid-stream leaves whole lines on stdout, never half of one. */
+#define PB_SINK_OUT_BUF 65536
+
 static inline void pb_sink_state_init(struct pb_sink *s)
 {
-	s->out = stdout;
-}
+	static char buf[PB_SINK_OUT_BUF];
 
+	s->out = stdout;
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+}
 
 #endif

@@ -58,15 +58,26 @@ static void pb_guard_subject_ref(struct pb_guard_subject *gs, uint32_t tgid, con
 }
 
 /* A process the guard remembers, whose record the hooks keep (its cgroup
- * included, PB_PROC_CGLIVE): judged from the record alone. 1 when so. */
+ * included, PB_PROC_CGLIVE): judged from the record alone. 1 when so.
+ *
+ * A PB_PROC_CGLIVE record was written by the fork or exec hook of the
+ * process it names, with its exact start, and the exit hook deletes it
+ * before the PID can be anyone else's. So once a record's exact start has
+ * been seen while the pidfd was quiet, the same exact start later is the
+ * same process, alive: the pidfd is polled only that first time. */
 static int pb_guard_subject_kept(const struct pb_guard_ctx *g, struct pb_gc_proc *p, uint32_t tgid,
 				 struct pb_guard_subject *gs)
 {
 	struct pb_proc *r = &gs->rec;
 
-	if (!p || bpf_map_lookup_elem(g->procs, &tgid, r) || !(r->flags & PB_PROC_CGLIVE) ||
-	    r->self.start_time - r->self.start_time % PB_TICK_NS != p->start_tick)
+	if (!p || bpf_map_lookup_elem(g->procs, &tgid, r) || !(r->flags & PB_PROC_CGLIVE))
 		return 0;
+	if (!p->start_ns || r->self.start_time != p->start_ns) {
+		if (r->self.start_time - r->self.start_time % PB_TICK_NS != p->start_tick ||
+		    !pb_gc_proc_alive(p))
+			return 0;
+		p->start_ns = r->self.start_time;
+	}
 	gs->have_rec = 1;
 	gs->gp = p;
 	gs->s.self = r->self;
@@ -88,6 +99,8 @@ static int pb_guard_subject(const struct pb_guard_ctx *g, struct pb_gcache *gc, 
 	memset(gs, 0, sizeof(*gs));
 	if (pb_guard_subject_kept(g, p, tgid, gs))
 		return 0;
+	if (p && (p->pidfd < 0 || !pb_gc_proc_alive(p)))
+		p = NULL; /* exited (forgotten): its PID is another's now */
 	/* First seen (or moved, or without a record): from /proc, with a
 	 * pidfd taken first, so the start read is this process's or the
 	 * pidfd's process has exited (and is forgotten at its next event). */
@@ -432,11 +445,15 @@ static uint32_t pb_guard_judge(const struct pb_guard_ctx *g, struct pb_guard_mem
 	}
 	if (act.verdict != PB_VERDICT_DENY) {
 		/* A plain allow of a holder is remembered until the
-		 * credential's end (or the node's earliest expiry). */
+		 * credential's end (or the node's earliest expiry). Its open
+		 * is recorded (credential_acquired) this once: its repeated
+		 * opens under the same epoch are answered from memory and not
+		 * recorded again, as its reads never are and as the connect
+		 * hooks keep a repeated destination's allow. */
 		until = gc->fast ? __atomic_load_n(&gc->fast->expiry, __ATOMIC_RELAXED) : 0;
 		if (cp && (!until || cp->expires < until))
 			until = cp->expires;
-		if (reason == PB_OK && !act.hold && !act.report && gs.gp && gs.have_rec)
+		if (reason == PB_OK && !act.hold && gs.gp && gs.have_rec)
 			pb_gc_allow(gs.gp, ep, &gs.s, key.dev, key.ino, access, until);
 		return FAN_ALLOW;
 	}

@@ -42,10 +42,16 @@ static void pb_gc_forget(struct pb_gc_proc *p)
 struct pb_gc_proc *pb_gc_proc_find(struct pb_gcache *c, uint32_t tgid)
 {
 	struct pb_gc_proc *p = &c->proc[tgid % PB_GC_PROCS];
-	struct pollfd pfd;
 
 	if (!c->fast || p->pidfd < 0 || p->tgid != tgid)
 		return NULL;
+	return p;
+}
+
+int pb_gc_proc_alive(struct pb_gc_proc *p)
+{
+	struct pollfd pfd;
+
 	/* A pidfd is readable once its process has exited: until then no
 	 * other process can have its PID, so the process asking now is the
 	 * one remembered. */
@@ -54,9 +60,9 @@ struct pb_gc_proc *pb_gc_proc_find(struct pb_gcache *c, uint32_t tgid)
 	pfd.revents = 0;
 	if (poll(&pfd, 1, 0) != 0) {
 		pb_gc_forget(p);
-		return NULL;
+		return 0;
 	}
-	return p;
+	return 1;
 }
 
 struct pb_gc_proc *pb_gc_proc_add(struct pb_gcache *c, uint32_t tgid, int pidfd,

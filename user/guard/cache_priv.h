@@ -43,6 +43,7 @@ struct pb_gc_proc {
 	int pidfd; /* -1: an empty slot */
 	uint32_t tgid;
 	uint64_t start_tick;  /* its start to the tick, read while the pidfd was held */
+	uint64_t start_ns;    /* its record's exact start, once checked against the pidfd; 0 */
 	uint64_t untraced_at; /* boot ns of the last open that found no tracer; 0 */
 	unsigned int next;    /* the allow slot to replace next */
 	int named;	      /* a refusal of it has named it (map "proc_names") */
@@ -70,9 +71,12 @@ struct pb_gcache {
 
 void pb_gc_init(struct pb_gcache *c, const volatile struct pb_fast *fast);
 struct pb_gc_epoch pb_gc_now(const struct pb_gcache *c);
-/* The process of tgid, if remembered and still alive; NULL otherwise (a
- * remembered one that has exited is forgotten). */
+/* The process remembered under tgid, or NULL. It may have exited since:
+ * pb_gc_proc_alive tells, or its record's exact start (start_ns). */
 struct pb_gc_proc *pb_gc_proc_find(struct pb_gcache *c, uint32_t tgid);
+/* 1 when p's process has not exited (so the one asking under its tgid is
+ * it); else 0, and p is forgotten. */
+int pb_gc_proc_alive(struct pb_gc_proc *p);
 /* Remember tgid: pidfd is held by the cache from now on. */
 struct pb_gc_proc *pb_gc_proc_add(struct pb_gcache *c, uint32_t tgid, int pidfd,
 				  uint64_t start_tick);
