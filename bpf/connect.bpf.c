@@ -207,7 +207,7 @@ __noinline int pb_held_reason(__u64 id, __u64 cg, __u64 now)
 	__noinline int pb_adopt_check##v(struct bpf_sock_addr *ctx)                                \
 	{                                                                                          \
 		__u64 cg = bpf_get_current_cgroup_id();                                            \
-		const struct pb_adopt_cg *ad = bpf_map_lookup_elem(&adopt_cg, &cg);               \
+		const struct pb_adopt_cg *ad = bpf_map_lookup_elem(&adopt_cg, &cg);                \
 		struct pb_dest d = {};                                                             \
 		__u32 n;                                                                           \
                                                                                                    \
@@ -219,7 +219,7 @@ __noinline int pb_held_reason(__u64 id, __u64 cg, __u64 now)
 			if ((__u32)i >= n)                                                         \
 				break;                                                             \
 			if (pb_rule_match(&ad->rules[i], &d))                                      \
-				return pb_held_reason(ad->cred_id, cg, bpf_ktime_get_boot_ns());  \
+				return pb_held_reason(ad->cred_id, cg, bpf_ktime_get_boot_ns());   \
 		}                                                                                  \
 		return -1;                                                                         \
 	}
@@ -261,20 +261,25 @@ static __always_inline int pb_untracked_child(void)
 	return prec && prec->nheld && pb_rec_is(prec, pb_task_start(parent));
 }
 
-/* Allowed connects are many: a process that connects again to the
- * destination of its last allow event is counted, not reported. */
-static __always_inline int pb_allow_repeat(struct bpf_sock_addr *ctx, __u8 hook, __u16 family,
-					   struct pb_proc *rec, __u64 dig)
+/* Allowed connects are many: a process that connects again to one of the
+ * destinations of its last PB_KEEP_DESTS allow events is counted, not
+ * reported. The slot of dig in rec->dests[], or -1. */
+static __always_inline int pb_dest_find(const struct pb_proc *rec, __u64 dig)
 {
-	if (!dig)
-		dig = pb_dest_digest(ctx, hook, family); /* not taken yet on this path */
-	if (rec->last_allow == dig) {
-		pb_count(PB_CNT_ALLOW_REPEAT);
-		__sync_fetch_and_add(&rec->allow_repeats, 1); /* reported at exit */
-		return 1;
-	}
-	rec->last_allow = dig;
-	return 0;
+	for (int i = 0; i < PB_KEEP_DESTS; i++)
+		if (rec->dests[i].dig == dig)
+			return i;
+	return -1;
+}
+
+/* dig takes the oldest slot (nothing kept for it yet); its index */
+static __always_inline int pb_dest_add(struct pb_proc *rec, __u64 dig)
+{
+	int i = __sync_fetch_and_add(&rec->dest_next, 1) & (PB_KEEP_DESTS - 1);
+
+	rec->dests[i].until = 0;
+	rec->dests[i].dig = dig;
+	return i;
 }
 
 /* The decision's event: who asked, where to, the verdict and reason, and
@@ -321,8 +326,8 @@ static __always_inline void pb_report(struct task_struct *t, const struct pb_pro
  * tick, so a kept allow ends PB_KEEP_MARGIN before the expiry it was given,
  * lasts a second at most, and a suspend of the node cannot stretch it by
  * more than that second. */
-#define PB_KEEP_MAX_NS	1000000000ULL
-#define PB_KEEP_MARGIN	20000000ULL /* above any tick (HZ >= 100) */
+#define PB_KEEP_MAX_NS 1000000000ULL
+#define PB_KEEP_MARGIN 20000000ULL /* above any tick (HZ >= 100) */
 static __always_inline __u64 pb_keep_clock(void)
 {
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
@@ -330,31 +335,52 @@ static __always_inline __u64 pb_keep_clock(void)
 	return bpf_ktime_get_boot_ns();
 }
 
-/* The allow kept for rec: the same destination from the same thread,
- * nothing it depended on changed, before the first expiry involved. The
- * thread stands for the process: a record is made anew at fork and goes at
- * exit, so a task that reuses the PID never finds this one's kept allow. */
+/* The allow kept for rec: one of its kept destinations, from the same
+ * thread, nothing it depended on changed, before the first expiry
+ * involved. The thread stands for the process: a record is made anew at
+ * fork and goes at exit, so a task that reuses the PID never finds this
+ * one's kept allows. */
 static __always_inline int pb_kept_allow(const struct pb_proc *rec, __u64 dig, __u32 epoch)
 {
-	return PB_KEEP_ALLOWS && rec->ok_until && rec->last_allow == dig &&
-	       rec->ok_epoch == epoch && rec->ok_nheld == rec->nheld &&
-	       rec->ok_task == bpf_get_current_task() &&
-	       rec->ok_cgroup == bpf_get_current_cgroup_id() && pb_keep_clock() < rec->ok_until;
+	__u64 now;
+	int i;
+
+	if (!PB_KEEP_ALLOWS || !rec->ok_until || rec->ok_epoch != epoch ||
+	    rec->ok_nheld != rec->nheld || rec->ok_task != bpf_get_current_task() ||
+	    rec->ok_cgroup != bpf_get_current_cgroup_id())
+		return 0;
+	i = pb_dest_find(rec, dig);
+	if (i < 0)
+		return 0;
+	now = pb_keep_clock();
+	return now < rec->dests[i & (PB_KEEP_DESTS - 1)].until && now < rec->ok_until;
 }
 
-/* Keep an allow decided at boot time now, valid until (boot ns). */
-static __always_inline void pb_keep_allow(struct pb_proc *rec, __u64 cgroup, __u32 epoch,
+/* Keep the allow of dests[slot], decided at boot time now, valid until
+ * (boot ns). Kept allows made under other conditions (another epoch,
+ * thread, cgroup or set of credentials), or voided since, go first. */
+static __always_inline void pb_keep_allow(struct pb_proc *rec, int slot, __u64 cgroup, __u32 epoch,
 					  __u32 nheld, __u64 now, __u64 until)
 {
-	__u64 left = until > now + PB_KEEP_MARGIN ? until - now - PB_KEEP_MARGIN : 0;
+	__u64 left = until > now + PB_KEEP_MARGIN ? until - now - PB_KEEP_MARGIN : 0, end;
+	__u64 task = bpf_get_current_task();
 
 	if (left > PB_KEEP_MAX_NS)
 		left = PB_KEEP_MAX_NS;
-	rec->ok_cgroup = cgroup;
-	rec->ok_epoch = epoch;
-	rec->ok_nheld = nheld; /* a credential acquired since voids it */
-	rec->ok_task = bpf_get_current_task();
-	rec->ok_until = left ? pb_keep_clock() + left : 0;
+	end = left ? pb_keep_clock() + left : 0;
+	if (!rec->ok_until || rec->ok_cgroup != cgroup || rec->ok_epoch != epoch ||
+	    rec->ok_nheld != nheld || rec->ok_task != task) {
+		for (int i = 0; i < PB_KEEP_DESTS; i++)
+			rec->dests[i].until = 0;
+		rec->ok_until = 0;
+		rec->ok_cgroup = cgroup;
+		rec->ok_epoch = epoch;
+		rec->ok_nheld = nheld; /* a credential acquired since voids it */
+		rec->ok_task = task;
+	}
+	rec->dests[slot & (PB_KEEP_DESTS - 1)].until = end;
+	if (end > rec->ok_until)
+		rec->ok_until = end;
 }
 
 /* The connect rule's look-ups (decision.h, struct pb_connect_lookups) in the
@@ -476,22 +502,22 @@ static __always_inline void pb_lk_stale(void *ctx, const struct pb_proc *rec)
 }
 
 static const struct pb_connect_lookups pb_kernel_lookups = {
-	.policy = pb_lk_policy,
-	.adopt = pb_lk_adopt,
-	.dest_class = pb_lk_dest_class,
-	.protected_rules = pb_lk_protected_rules,
-	.protected_need = pb_lk_protected_need,
-	.names = pb_protected_names_by_gen,
-	.scope = pb_lk_scope,
-	.approval = pb_lk_approval,
-	.held = pb_lk_held,
-	.cred = pb_lk_cred,
-	.untracked_child = pb_lk_untracked_child,
-	.rec_is_self = pb_lk_rec_is_self,
-	.now = pb_lk_now,
-	.cgroup = pb_lk_cgroup,
-	.count = pb_lk_count,
-	.stale = pb_lk_stale,
+    .policy = pb_lk_policy,
+    .adopt = pb_lk_adopt,
+    .dest_class = pb_lk_dest_class,
+    .protected_rules = pb_lk_protected_rules,
+    .protected_need = pb_lk_protected_need,
+    .names = pb_protected_names_by_gen,
+    .scope = pb_lk_scope,
+    .approval = pb_lk_approval,
+    .held = pb_lk_held,
+    .cred = pb_lk_cred,
+    .untracked_child = pb_lk_untracked_child,
+    .rec_is_self = pb_lk_rec_is_self,
+    .now = pb_lk_now,
+    .cgroup = pb_lk_cgroup,
+    .count = pb_lk_count,
+    .stale = pb_lk_stale,
 };
 
 /* Decide one connect/sendmsg: the kernel's fast paths, then the connect
@@ -508,7 +534,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	struct pb_dest d = {};
 	struct pb_fast *fast;
 	enum pb_verdict verdict;
-	int reason;
+	int reason, slot, repeat;
 	__u64 dig = 0;
 	__u8 *hold;
 
@@ -546,18 +572,31 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	reason = pb_connect_rule(&pb_kernel_lookups, &h, &in, &o);
 	if (reason == PB_CONNECT_QUIET)
 		return 1;
-	/* Kept for the next connect to the same place, unless something
-	 * changed while this one was decided. */
-	if (reason == PB_OK && o.keep && o.rec && fast && fast->epoch == epoch) {
-		if (fast->expiry < o.until)
-			o.until = fast->expiry;
-		pb_keep_allow(o.rec, o.cgroup_id, epoch, o.nheld, o.now, o.until);
-	}
 	verdict = pb_verdict_for(reason, o.mode);
 	pb_count(PB_COUNTER_VERDICT(verdict, reason));
-	/* Denials and monitor verdicts are always reported. */
-	if (verdict == PB_VERDICT_ALLOW && o.rec && pb_allow_repeat(ctx, hook, family, o.rec, dig))
-		return 1;
+	/* An allow to one of its recent destinations is counted, not
+	 * reported; a new one takes a slot. Denials and monitor verdicts are
+	 * always reported. */
+	if (verdict == PB_VERDICT_ALLOW && o.rec) {
+		if (!dig)
+			dig = pb_dest_digest(ctx, hook, family); /* not taken yet on this path */
+		slot = pb_dest_find(o.rec, dig);
+		repeat = slot >= 0;
+		if (!repeat)
+			slot = pb_dest_add(o.rec, dig);
+		/* Kept for the next connect to the same place, unless
+		 * something changed while this one was decided. */
+		if (reason == PB_OK && o.keep && fast && fast->epoch == epoch) {
+			if (fast->expiry < o.until)
+				o.until = fast->expiry;
+			pb_keep_allow(o.rec, slot, o.cgroup_id, epoch, o.nheld, o.now, o.until);
+		}
+		if (repeat) {
+			pb_count(PB_CNT_ALLOW_REPEAT);
+			__sync_fetch_and_add(&o.rec->allow_repeats, 1); /* reported at exit */
+			return 1;
+		}
+	}
 	pb_report(pb_current(), o.rec, o.c, o.cred_id, &d, hook, verdict, reason, o.mode, o.nheld,
 		  o.ident);
 	return verdict == PB_VERDICT_DENY ? 0 : 1;

@@ -84,12 +84,14 @@ static __always_inline int pb_on_open(long ret, const bool atomics)
 	if (!rec || !pb_rec_is_task(rec, t)) {
 		/* A process the hooks missed (started before the agent, or its
 		 * record is stale): describe it now, it holds nothing else. */
-		struct pb_proc fresh = {};
+		struct pb_proc *fresh = pb_proc_scratch(PB_SCRATCH_OPEN);
 
+		if (!fresh)
+			return 0;
 		if (rec)
 			pb_count(PB_CNT_STALE_RECORD);
-		pb_proc_init(&fresh, t);
-		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY)) {
+		pb_proc_init(fresh, t);
+		if (bpf_map_update_elem(&procs, &tgid, fresh, BPF_ANY)) {
 			pb_count(PB_CNT_PROCS_FULL);
 			pb_anomaly(t, PB_AN_PROCS_FULL, id, -1);
 			return 0;

@@ -66,8 +66,7 @@ static __always_inline void pb_cgroup_recheck(struct task_struct *t, __u32 tgid,
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct pb_proc rec = {};
-	struct pb_proc *prec;
+	struct pb_proc *rec, *prec;
 	__u32 ptgid;
 	int err;
 
@@ -75,52 +74,55 @@ int BPF_PROG(pb_track_fork, struct task_struct *parent, struct task_struct *chil
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
 
-	pb_proc_init(&rec, child);
+	rec = pb_proc_scratch(PB_SCRATCH_FORK);
+	if (!rec)
+		return 0;
+	pb_proc_init(rec, child);
 	/* The parent is the forking task, not whoever reaps the child later. */
 	ptgid = BPF_CORE_READ(parent, tgid);
-	rec.parent.tgid = ptgid;
-	rec.parent.start_time = pb_task_start(parent);
+	rec->parent.tgid = ptgid;
+	rec->parent.start_time = pb_task_start(parent);
 
 	prec = bpf_map_lookup_elem(&procs, &ptgid);
-	if (prec && pb_rec_is(prec, rec.parent.start_time) && prec->nheld) {
+	if (prec && pb_rec_is(prec, rec->parent.start_time) && prec->nheld) {
 		/* Inheritance through fork: the child holds what the parent holds
 		 * (open fds, memory). Whether it may use it is the decision's job. */
 		for (int i = 0; i < PB_MAX_HELD; i++)
-			rec.held[i] = prec->held[i];
-		rec.nheld = prec->nheld;
-		rec.flags = prec->flags & PB_PROC_OVERFLOW;
+			rec->held[i] = prec->held[i];
+		rec->nheld = prec->nheld;
+		rec->flags = prec->flags & PB_PROC_OVERFLOW;
 	}
-	if (prec && pb_rec_is(prec, rec.parent.start_time)) {
+	if (prec && pb_rec_is(prec, rec->parent.start_time)) {
 		/* Fork copies the identity tag; exec re-derives it. */
-		rec.ident = prec->ident;
-		rec.tag_gen = prec->tag_gen;
-		rec.exe_mask = prec->exe_mask;
+		rec->ident = prec->ident;
+		rec->tag_gen = prec->tag_gen;
+		rec->exe_mask = prec->exe_mask;
 	}
 
 	/* Marked before it holds anything, even if its record cannot be
 	 * made: the connect hooks then find it has none (untracked). */
-	if (rec.nheld)
-		pb_holding_set(rec.self.tgid);
+	if (rec->nheld)
+		pb_holding_set(rec->self.tgid);
 	/* BPF_ANY: a new process is the truth about its PID, whatever a
 	 * record left behind says. */
-	rec.flags |= PB_PROC_CGLIVE;
-	err = bpf_map_update_elem(&procs, &rec.self.tgid, &rec, BPF_ANY);
+	rec->flags |= PB_PROC_CGLIVE;
+	err = bpf_map_update_elem(&procs, &rec->self.tgid, rec, BPF_ANY);
 	if (err) {
 		pb_count(PB_CNT_PROCS_FULL);
-		pb_anomaly(child, PB_AN_PROCS_FULL, rec.nheld, err);
+		pb_anomaly(child, PB_AN_PROCS_FULL, rec->nheld, err);
 		return 0;
 	}
-	pb_cgroup_recheck(child, rec.self.tgid, rec.cgroup_id);
-	if (rec.nheld) {
+	pb_cgroup_recheck(child, rec->self.tgid, rec->cgroup_id);
+	if (rec->nheld) {
 		struct pb_cred_event *e;
 
 		pb_count(PB_CNT_CRED_INHERITED);
 		e = pb_event_reserve(sizeof(*e), PB_EV_INHERIT);
 		if (!e)
 			return 0;
-		pb_task_ref_fill(&e->task, child, &rec);
-		e->cred_id = rec.held[0];
-		e->nheld = rec.nheld;
+		pb_task_ref_fill(&e->task, child, rec);
+		e->cred_id = rec->held[0];
+		e->nheld = rec->nheld;
 		e->fd = -1;
 		pb_event_submit(e);
 	}
@@ -165,19 +167,21 @@ int BPF_PROG(pb_track_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 
 	rec = bpf_map_lookup_elem(&procs, &tgid);
 	if (!rec || !pb_rec_is_task(rec, p)) {
-		struct pb_proc fresh = {};
+		struct pb_proc *fresh = pb_proc_scratch(PB_SCRATCH_EXEC);
 
+		if (!fresh)
+			return 0;
 		if (rec)
 			pb_count(PB_CNT_STALE_RECORD);
-		pb_proc_init(&fresh, p);
-		pb_tag_exec(&fresh, bprm);
-		fresh.flags |= PB_PROC_CGLIVE;
-		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY)) {
+		pb_proc_init(fresh, p);
+		pb_tag_exec(fresh, bprm);
+		fresh->flags |= PB_PROC_CGLIVE;
+		if (bpf_map_update_elem(&procs, &tgid, fresh, BPF_ANY)) {
 			pb_count(PB_CNT_PROCS_FULL);
 			pb_anomaly(p, PB_AN_PROCS_FULL, 0, -1);
 			return 0;
 		}
-		pb_cgroup_recheck(p, tgid, fresh.cgroup_id);
+		pb_cgroup_recheck(p, tgid, fresh->cgroup_id);
 		rec = bpf_map_lookup_elem(&procs, &tgid);
 		if (!rec)
 			return 0;
@@ -278,8 +282,8 @@ int BPF_PROG(pb_track_exit, struct task_struct *p)
  * there); the file guard reads where it is now from /proc until its next
  * exec. Fired after the move, once for a whole process (its leader). */
 SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(pb_track_cgroup_attach, struct cgroup *dst, const char *path,
-	     struct task_struct *task, bool threadgroup)
+int BPF_PROG(pb_track_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct pb_proc *rec;

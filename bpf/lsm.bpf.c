@@ -96,8 +96,8 @@ static __always_inline struct pb_proc *pb_bound_target(struct task_struct *p, __
 /* Report and decide one access by the current task. id is the credential;
  * for ptrace, the one the target is bound by (0: any). */
 static __always_inline int pb_lsm_refuse_as(struct task_struct *t, struct pb_proc *rec,
-					    const struct pb_cred *c, __u64 id, enum pb_reason reason,
-					    __u8 access, int report)
+					    const struct pb_cred *c, __u64 id,
+					    enum pb_reason reason, __u8 access, int report)
 {
 	const struct pb_kpolicy *pol;
 	struct pb_file_event *e;
@@ -359,7 +359,7 @@ int BPF_PROG(pb_guard_notify, const struct path *path, __u64 mask, unsigned int 
 		rec = NULL;
 	c = bpf_map_lookup_elem(&creds, &id);
 	return pb_lsm_refuse(t, rec, c, id,
-			     !c				      ? PB_R_REVOKED
+			     !c					 ? PB_R_REVOKED
 			     : pb_task_cgroup(t) == c->cgroup_id ? PB_R_FOREIGN_PID
 								 : PB_R_FOREIGN_CGROUP,
 			     PB_ACC_NOTIFY);

@@ -25,6 +25,27 @@ struct {
 	__type(value, struct pb_proc);
 } procs SEC(".maps") __weak;
 
+/* A record being made (fork, exec, an open of a token), too large for the
+ * BPF stack: one per CPU for each hook that makes one. The hooks run with
+ * preemption off and a program never nests with itself on a CPU. */
+enum { PB_SCRATCH_FORK, PB_SCRATCH_EXEC, PB_SCRATCH_OPEN, PB_SCRATCH_MAX };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PB_SCRATCH_MAX);
+	__type(key, __u32);
+	__type(value, struct pb_proc);
+} proc_scratch SEC(".maps") __weak;
+
+/* slot's scratch record, zeroed; NULL only if the map is missing */
+static __always_inline struct pb_proc *pb_proc_scratch(__u32 slot)
+{
+	struct pb_proc *r = bpf_map_lookup_elem(&proc_scratch, &slot);
+
+	if (r)
+		__builtin_memset(r, 0, sizeof(*r));
+	return r;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PB_DEFAULT_MAX_CREDS);

@@ -12,8 +12,11 @@
 #            and procbind under a minimal policy and a full one (16 exempt,
 #            16 protected, 16 scope rules), for a caller that holds nothing
 #            and for the holder of a self-bound credential connecting again
-#            to the same place (an allow kept), and to two ports in turn
-#            (each connect decided in full, and an allow event); and to a
+#            to the same place (an allow kept), to 2, 8 and 256 destinations
+#            in turn (a process keeps the allows of its last 8; past that,
+#            each connect decided in full) and to a new destination at each
+#            connect (10,000 a run: each is decided in full and is an allow
+#            event, the first to its destination); and to a
 #            destination under requires_approval (port 11), where every
 #            connect also spends one use of an approval in the kernel and
 #            reports it (10,000 connects a run: each use is an event, and
@@ -190,7 +193,7 @@ holder_connect() {
 	s0=$(prog_stats pb_guard_connect4)
 	holder "$T/h.out" "$LOOP" "$T/tok" "$T/go" "${2:-$N}" 127.0.0.1 "${1:-9}"
 	s1=$(prog_stats pb_guard_connect4)
-	[ "$(awk '{print $2}' "$T/h.out")" = 0 ] || { echo "holder connects failed" >&2; exit 1; }
+	[ "$(awk '{print $2}' "$T/h.out")" = 0 ] || { echo "holder connects to $1 failed: $(cat "$T/h.out")" >&2; exit 1; }
 	echo "$(awk '{print $1}' "$T/h.out") $(per_run "$s0" "$s1")"
 }
 
@@ -207,15 +210,18 @@ if want connect; then
 		read -r mhw mhk < <(holder_connect)
 		read -r m2w m2k < <(holder_connect 9,10)
 		read -r maw mak < <(APPROVE_USES=$NA holder_connect 11 "$NA")
+		read -r r8w r8k < <(holder_connect "$PORT+8")
+		read -r r256w r256k < <(holder_connect "$PORT+256")
+		read -r rnw rnk < <(holder_connect "$PORT+$NA" "$NA") # each connect a new destination
 		stop_agent
 		start_agent "$T/full.yaml"
 		read -r fnw fnk < <(nocred_connect pb_guard_connect4 10) # port 10: the prefilter skips it
 		read -r fpw fpk < <(nocred_connect pb_guard_connect4 9)  # port 9: passes, scanned
 		read -r fhw fhk < <(holder_connect)
 		stop_agent
-		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk $m2w $m2k $maw $mak" >>"$T/connect"
-		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s | two destinations %s/%s | approval-gated %s/%s (wall/kernel ns)\n' \
-			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk" "$m2w" "$m2k" "$maw" "$mak"
+		echo "$bw $fw $fk $mnw $mnk $mhw $mhk $fnw $fnk $fpw $fpk $fhw $fhk $m2w $m2k $maw $mak $r8w $r8k $r256w $r256k $rnw $rnk" >>"$T/connect"
+		printf '  round %d: base %s floor %s/%s | min nocred %s/%s holder %s/%s | full nocred %s/%s scanned %s/%s holder %s/%s | two destinations %s/%s | approval-gated %s/%s | 8 in turn %s/%s | 256 in turn %s/%s | each new %s/%s (wall/kernel ns)\n' \
+			"$r" "$bw" "$fw" "$fk" "$mnw" "$mnk" "$mhw" "$mhk" "$fnw" "$fnk" "$fpw" "$fpk" "$fhw" "$fhk" "$m2w" "$m2k" "$maw" "$mak" "$r8w" "$r8k" "$r256w" "$r256k" "$rnw" "$rnk"
 	done
 	F=$T/connect
 	hr
@@ -228,10 +234,18 @@ if want connect; then
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holds nothing, scanned dest." "$(col $F 11)" "$(ratio $F 11 3)" "$(col $F 10)" "$(ratio $F 10 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "full policy, holder, same destination" "$(col $F 13)" "$(ratio $F 13 3)" "$(col $F 12)" "$(ratio $F 12 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, two dest. in turn" "$(col $F 15)" "$(ratio $F 15 3)" "$(col $F 14)" "$(ratio $F 14 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, 8 dest. in turn" "$(col $F 19)" "$(ratio $F 19 3)" "$(col $F 18)" "$(ratio $F 18 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, 256 dest. in turn" "$(col $F 21)" "$(ratio $F 21 3)" "$(col $F 20)" "$(ratio $F 20 1)"
+	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, each connect new" "$(col $F 23)" "$(ratio $F 23 3)" "$(col $F 22)" "$(ratio $F 22 1)"
 	printf '%-44s %9s %9s %9s %9s\n' "min policy, holder, approval-gated (1 use)" "$(col $F 17)" "$(ratio $F 17 3)" "$(col $F 16)" "$(ratio $F 16 1)"
 	printf '%-44s nothing %s, holder %s; scanned %s\n' "full / min (kernel)" "$(ratio $F 9 5)" "$(ratio $F 13 7)" "$(ratio $F 11 5)"
-	printf '%-44s %s x a plain holder connect decided in full (two dest.)\n' \
-		"approval-gated (kernel)" "$(ratio $F 17 15)"
+	printf '%-44s %s x a plain holder connect decided in full (each new)\n' \
+		"approval-gated (kernel)" "$(ratio $F 17 23)"
+	# issue 31: a holder rotating among its kept destinations within 1.5x
+	# one destination's cost; a new destination's decision within 2x
+	printf '%-44s 2: %s  8: %s  256: %s  each new: %s (kept: <= 1.5 up to 8)\n' \
+		"holder in turn / one destination (kernel)" "$(ratio $F 15 7)" "$(ratio $F 19 7)" \
+		"$(ratio $F 21 7)" "$(ratio $F 23 7)"
 	hr
 fi
 

@@ -78,10 +78,10 @@ _Static_assert(PB_MODE_MONITOR == 0 && PB_MODE_ENFORCE == 1 && PB_VERDICT_DENY =
 	X(PB_R_NO_CREDENTIAL, "no_credential")	 /* protected, caller holds no valid credential */ \
 	X(PB_R_WRONG_IDENTITY, "wrong_identity") /* protected, held credentials of others */       \
 	X(PB_R_UNTRACKED, "untracked")		 /* no record (map full), parent holds some */     \
-	X(PB_R_TRACED, "traced")		 /* the bound process is being traced by another */ \
-	X(PB_R_APPROVAL_MISSING, "approval_missing")	 /* gated: no approval for it */     \
-	X(PB_R_APPROVAL_EXHAUSTED, "approval_exhausted") /* gated: every use spent */        \
-	X(PB_R_APPROVAL_EXPIRED, "approval_expired")	 /* gated: the approval expired */   \
+	X(PB_R_TRACED, "traced") /* the bound process is being traced by another */                \
+	X(PB_R_APPROVAL_MISSING, "approval_missing")	   /* gated: no approval for it */         \
+	X(PB_R_APPROVAL_EXHAUSTED, "approval_exhausted")   /* gated: every use spent */            \
+	X(PB_R_APPROVAL_EXPIRED, "approval_expired")	   /* gated: the approval expired */       \
 	X(PB_R_APPROVAL_UNRECORDED, "approval_unrecorded") /* a use that no event could record */
 
 enum pb_reason {
@@ -94,7 +94,7 @@ enum pb_reason {
 /* Adopted: a file the pod already had (policy "adopt"), not a token procbind
  * minted. The node's own processes (the kubelet writing it) are not judged
  * at the file; owner.tgid 0 while no holder is known yet. */
-#define PB_CRED_ADOPTED (1u << 2)
+#define PB_CRED_ADOPTED	   (1u << 2)
 #define PB_CRED_HOLDER_EXE (1u << 3) /* holder: any process running exe_dev/ino */
 /* The identity lets its bound process open and prove while another process
  * traces it (policy "allow_traced"; taken at mint). */
@@ -110,7 +110,7 @@ enum pb_reason {
  * when the process moves (the file guard then reads the cgroup from /proc).
  * A record without it (seeded, or written before the move hook existed) is
  * never taken as live. */
-#define PB_PROC_CGLIVE	 (1u << 4)
+#define PB_PROC_CGLIVE (1u << 4)
 
 /* One process instance: its tgid and its group leader's start time
  * (start_boottime, ns). A PID is reused; the pair is not. Every struct that
@@ -121,6 +121,14 @@ struct pb_pkey {
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct pb_pkey) == 16, "pb_pkey layout");
+
+/* A destination a process was allowed to (struct pb_proc's dests[]). */
+#define PB_KEEP_DESTS 8 /* a power of two */
+struct pb_kept_dest {
+	__u64 dig;   /* the destination's digest (connect.bpf.c); 0: an empty slot */
+	__u64 until; /* its kept allow's end, CLOCK_MONOTONIC_COARSE ns; 0: none */
+};
+_Static_assert(sizeof(struct pb_kept_dest) == 16, "pb_kept_dest layout");
 
 /* One record per process, keyed by tgid in map "procs". The hooks keep it:
  * fork creates it (copying what the parent holds), exec refreshes the
@@ -137,23 +145,28 @@ struct pb_proc {
 	__u32 nheld;		 /* slots claimed in held[]; > PB_MAX_HELD means overflow */
 	__u32 tag_gen;		 /* policy generation that computed ident */
 	__u64 held[PB_MAX_HELD]; /* credential ids; 0 = slot being written */
-	__u64 last_allow;	 /* digest of the last destination allowed with an event */
 	__u64 ident;		 /* identity tag set at exec (pb_ident_id), 0 = none */
 	__u64 exe_mask;		 /* identities (of tag_gen) whose executables it exec'd */
 	__u64 allow_repeats;	 /* allowed connects counted, not reported */
 	char comm[PB_COMM_LEN];
-	/* The last allow, kept for a connect to the same destination
-	 * (last_allow) while nothing it depended on changed: the epoch of map
+	/* The destinations of its last PB_KEEP_DESTS allow events: a connect
+	 * allowed to one of them again is counted (allow_repeats), not
+	 * reported. Each may carry an allow kept for it, answered without the
+	 * decision while nothing it depended on changed: the epoch of map
 	 * "fastpath", the cgroup, the slots claimed in held[], the asking
-	 * thread, and before the first expiry involved (at most a second). A
-	 * write that changes what the process holds or runs sets ok_until 0. */
-	__u64 ok_until; /* CLOCK_MONOTONIC_COARSE ns (see connect.bpf.c); 0: none */
+	 * thread (the ok_* fields, one set for all), and before the first
+	 * expiry involved (at most a second). A write that changes what the
+	 * process holds or runs sets ok_until 0, which voids every kept allow. */
+	struct pb_kept_dest dests[PB_KEEP_DESTS];
+	__u32 dest_next; /* the dests[] slot a new destination takes */
+	__u32 _pad;
+	__u64 ok_until; /* the latest kept allow's end (CLOCK_MONOTONIC_COARSE ns); 0: none */
 	__u64 ok_cgroup;
 	__u64 ok_task; /* the thread that was allowed (its task_struct) */
 	__u32 ok_epoch;
 	__u32 ok_nheld;
 };
-_Static_assert(sizeof(struct pb_proc) == 216, "pb_proc layout");
+_Static_assert(sizeof(struct pb_proc) == 344, "pb_proc layout");
 
 /* A credential, keyed by its 64-bit id in map "creds". Written only by the
  * agent (mint, revoke); read by the connect hook. */
@@ -224,7 +237,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 13
+#define PB_LAYOUT 14
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -277,7 +290,7 @@ _Static_assert(sizeof(struct pb_kpolicy) == 40 + 8 * 64 + 2 * 48 * 16, "pb_kpoli
  * process. At most PB_MAX_ADOPT entries, each with at most PB_MAX_ADOPT_RULES
  * "protect" destinations. */
 #define PB_MAX_ADOPT	    16
-#define PB_MAX_ADOPT_RULES 8
+#define PB_MAX_ADOPT_RULES  8
 #define PB_MAX_ADOPTED	    4096 /* containers with an adopted file, node-wide */
 #define PB_ADOPT_SUFFIX_LEN 96
 
@@ -344,11 +357,11 @@ struct pb_approval {
 #else
 	__u32 lock; /* struct bpf_spin_lock: the kernel's (BPF_F_LOCK from user space) */
 #endif
-	__u32 uses;	/* granted */
-	__u32 used;	/* spent; the kernel's only write */
+	__u32 uses; /* granted */
+	__u32 used; /* spent; the kernel's only write */
 	__u32 _pad;
-	__u64 id;	/* the approval's id (what events and the trail name) */
-	__u64 expires;	/* CLOCK_BOOTTIME ns; no use at or after it */
+	__u64 id;      /* the approval's id (what events and the trail name) */
+	__u64 expires; /* CLOCK_BOOTTIME ns; no use at or after it */
 };
 _Static_assert(sizeof(struct pb_approval) == 32, "pb_approval layout");
 
@@ -383,12 +396,12 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 	X(PB_CNT_NOCRED_CONNECT, "nocred_connect") /* connects by holders of nothing */            \
 	X(PB_CNT_NO_RECORD, "no_record_connect")   /* connect by a process with no record */       \
 	X(PB_CNT_ALLOW_REPEAT, "allow_repeat")	   /* allowed again to its last destination */     \
-	X(PB_CNT_EXEMPT, "exempt_connect")	   /* holders to exempt destinations: not judged */ \
-	X(PB_CNT_NO_POLICY, "no_policy")	   /* policy generation missing (closed) */        \
-	X(PB_CNT_TAGGED, "exec_tagged")		   /* execs tagged with an identity */             \
+	X(PB_CNT_EXEMPT, "exempt_connect") /* holders to exempt destinations: not judged */        \
+	X(PB_CNT_NO_POLICY, "no_policy")   /* policy generation missing (closed) */                \
+	X(PB_CNT_TAGGED, "exec_tagged")	   /* execs tagged with an identity */                     \
 	X(PB_CNT_OPEN_ALLOWED, "lsm_open_allowed") /* BPF-LSM: opened by one entitled to it */     \
-	X(PB_CNT_OPEN_REFUSED, "lsm_refused")	   /* BPF-LSM: open, receive, mmap, ptrace refused */ \
-	X(PB_CNT_EVENTS_SENT, "events_sent")	   /* events put in the ring buffer */
+	X(PB_CNT_OPEN_REFUSED, "lsm_refused") /* BPF-LSM: open, receive, mmap, ptrace refused */   \
+	X(PB_CNT_EVENTS_SENT, "events_sent")  /* events put in the ring buffer */
 
 enum pb_counter {
 	PB_CNT_VERDICT_BASE = 0,
@@ -410,7 +423,8 @@ enum pb_event_type {
 	PB_EV_ANOMALY = 6, /* a kernel-side fault: full map, stale record, overflow */
 	PB_EV_CGROUP = 7,  /* a cgroup v2 directory was created (the agent matches it) */
 	PB_EV_FILE = 8,	   /* a credential file or bound process was reached (pb_file_event) */
-	PB_EV_APPROVAL = 9, /* an approval-gated connect: a use spent, or refused (pb_approval_event) */
+	PB_EV_APPROVAL =
+	    9, /* an approval-gated connect: a use spent, or refused (pb_approval_event) */
 };
 
 /* Every event starts with this header. */
@@ -486,21 +500,23 @@ _Static_assert(sizeof(struct pb_cred_event) == 104, "pb_cred_event layout");
 /* How a process reached a credential's bytes, and who saw it. */
 #define PB_ACCESSES(X)                                                                             \
 	X(PB_ACC_NONE, "?")                                                                        \
-	X(PB_ACC_OPEN, "open")	     /* opened the token file */                                    \
-	X(PB_ACC_READ, "read")	     /* read it through a descriptor (passed, taken, inherited) */  \
-	X(PB_ACC_MMAP, "mmap")	     /* mapped it */                                                \
-	X(PB_ACC_RECEIVE, "receive") /* received a descriptor of it (SCM_RIGHTS, pidfd_getfd) */    \
-	X(PB_ACC_PTRACE, "ptrace")   /* ptrace, /proc/PID/mem, process_vm_readv of a bound process */ \
-	X(PB_ACC_PROC_READ, "proc_read") /* read-mode access: /proc/PID/environ, maps, fd, ... */ \
+	X(PB_ACC_OPEN, "open")	     /* opened the token file */                                   \
+	X(PB_ACC_READ, "read")	     /* read it through a descriptor (passed, taken, inherited) */ \
+	X(PB_ACC_MMAP, "mmap")	     /* mapped it */                                               \
+	X(PB_ACC_RECEIVE, "receive") /* received a descriptor of it (SCM_RIGHTS, pidfd_getfd) */   \
+	X(PB_ACC_PTRACE,                                                                           \
+	  "ptrace") /* ptrace, /proc/PID/mem, process_vm_readv of a bound process */               \
+	X(PB_ACC_PROC_READ, "proc_read") /* read-mode access: /proc/PID/environ, maps, fd, ... */  \
 	X(PB_ACC_RLIMIT, "rlimit")	 /* changed a bound process's resource limits (prlimit) */ \
-	X(PB_ACC_SIGNAL, "signal")	 /* sent a bound process a core-dumping signal */         \
+	X(PB_ACC_SIGNAL, "signal")	 /* sent a bound process a core-dumping signal */          \
 	X(PB_ACC_NOTIFY, "notify")	 /* put a fanotify/inotify mark on a credential file */
 enum pb_access { PB_ACCESSES(PB_ENUM_ENTRY) PB_ACC_MAX };
 _Static_assert(PB_ACC_OPEN == 1 && PB_ACC_PTRACE == 5 && PB_ACC_NOTIFY == 9,
 	       "access values events hold");
 /* Accesses to a bound process rather than to a credential's file. */
-#define PB_ACC_IS_PROCESS(a) ((a) == PB_ACC_PTRACE || (a) == PB_ACC_PROC_READ || \
-			      (a) == PB_ACC_RLIMIT || (a) == PB_ACC_SIGNAL)
+#define PB_ACC_IS_PROCESS(a)                                                                       \
+	((a) == PB_ACC_PTRACE || (a) == PB_ACC_PROC_READ || (a) == PB_ACC_RLIMIT ||                \
+	 (a) == PB_ACC_SIGNAL)
 
 #define PB_SOURCES(X)                                                                              \
 	X(PB_SRC_NONE, "?")                                                                        \
@@ -574,9 +590,9 @@ _Static_assert(sizeof(struct pb_guard_state) == 40, "pb_guard_state layout");
  * event names a refused process that has exited by the time the agent
  * formats it (a sibling's cat, a curl refused at connect). args: argv as the
  * kernel keeps it, NUL-separated, cut at PB_NAME_ARGS. */
-#define PB_NAME_EXE   256
-#define PB_NAME_ARGS  256
-#define PB_NAMES_MAX  16384
+#define PB_NAME_EXE  256
+#define PB_NAME_ARGS 256
+#define PB_NAMES_MAX 16384
 struct pb_name {
 	__u64 start_time; /* the process's, as pb_proc.self.start_time */
 	__u32 args_len;	  /* bytes of args used */

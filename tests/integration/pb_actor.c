@@ -33,7 +33,8 @@
  *        untilrefused:SPEC  connect to SPEC every millisecond until it is
  *               refused (EPERM; at most 60 s); then "<pid> untilrefused:SPEC
  *               ok=N last_ok=NS refused=NS" (CLOCK_REALTIME ns of the last
- *               connect let through and of the refusal's return)
+ *               connect let through and of the refusal's return). SPEC's
+ *               port may be PORT+K: the K ports from PORT on, in turn
  * Result lines: "<pid> <step> ok" or "<pid> <step> <ERRNO-NAME>". */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -169,11 +170,25 @@ static int until_refused(const char *spec)
 	const char *us = getenv("PB_ACTOR_LOOP_US");
 	useconds_t pause = us ? (useconds_t)atoi(us) : 1000;
 	uint64_t last_ok = 0, end = real_ns() + 60000000000ULL, t;
-	unsigned long ok = 0;
-	int err;
+	unsigned long ok = 0, i = 0;
+	char base[256], one[300], *colon, *plus;
+	int err, port = 0, k = 1;
 
-	for (;;) {
-		err = do_net(spec, 0);
+	snprintf(base, sizeof(base), "%s", spec);
+	colon = strrchr(base, ':');
+	plus = colon ? strchr(colon, '+') : NULL;
+	if (plus) {
+		*plus = 0;
+		k = atoi(plus + 1);
+		port = atoi(colon + 1);
+		colon[1] = 0; /* base: "PROTO:ADDR:" */
+		if (k < 1)
+			k = 1;
+	}
+	for (;; i++) {
+		if (plus)
+			snprintf(one, sizeof(one), "%s%lu", base, port + i % (unsigned long)k);
+		err = do_net(plus ? one : spec, 0);
 		t = real_ns();
 		if (err == EPERM || t > end)
 			break;
@@ -245,7 +260,8 @@ static int race(const char *arg)
 	}
 	for (int t = 0; t < 2; t++)
 		pthread_join(th[t], NULL);
-	printf("%d race rounds=%d one=%lu none=%lu both=%lu\n", getpid(), r.rounds, one, none, both);
+	printf("%d race rounds=%d one=%lu none=%lu both=%lu\n", getpid(), r.rounds, one, none,
+	       both);
 	fflush(stdout);
 	return 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# The connect hooks keep a holder's last allow (abi.h, struct pb_proc): a
-# connect to the same destination, with nothing changed, is allowed without
-# deciding again. Whatever the allow depended on voids it at once. In each
+# The connect hooks keep a holder's allows to its last 8 destinations (abi.h,
+# struct pb_proc): a connect to one of them, with nothing changed, is allowed
+# without deciding again. Whatever the allow depended on voids it at once. In each
 # case below a holder connects to one destination every millisecond (its
 # connects are kept allows), something changes, and no connect may be let
 # through after the change has taken effect:
@@ -55,6 +55,18 @@ sleep 0.5
 ctl revoke "$ID" >/dev/null
 check rev "$(now_ns)" "revoked"
 [ "$(counter allow_repeat)" -gt $((R0 + 10)) ] || fail "the loop's connects were not kept allows"
+
+# 1b. revoked, the holder connecting to 4 destinations in turn: it keeps an
+#     allow for each (its last 8), and the revocation voids them all
+R0=$(counter allow_repeat)
+actor rev4 cgroup:$POD_A pidfile:$T/rev4.pid wait:$T/rev4.go "untilrefused:udp:127.0.0.1:$PORT+4" sleep:$HOLD
+wait_file $T/rev4.pid
+ID=$(mint "$(cat $T/rev4.pid)" "$T/rev4.tok" --ttl 10m)
+touch $T/rev4.go
+sleep 0.5
+ctl revoke "$ID" >/dev/null
+check rev4 "$(now_ns)" "revoked, 4 destinations in turn"
+[ "$(counter allow_repeat)" -gt $((R0 + 10)) ] || fail "the 4 destinations' connects were not kept allows"
 
 # 2. expired: the credential's expiry (wall clock, from the mint event)
 ID=$(holder exp --ttl 2s)
