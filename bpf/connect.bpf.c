@@ -272,10 +272,12 @@ static __always_inline int pb_dest_find(const struct pb_proc *rec, __u64 dig)
 	return -1;
 }
 
-/* dig takes the oldest slot (nothing kept for it yet); its index */
+/* dig takes the oldest slot (nothing kept for it yet); its index. Not
+ * atomic (a fetching add needs 5.12): two threads adding at once may take
+ * one slot, and the destination that loses it is reported again later. */
 static __always_inline int pb_dest_add(struct pb_proc *rec, __u64 dig)
 {
-	int i = __sync_fetch_and_add(&rec->dest_next, 1) & (PB_KEEP_DESTS - 1);
+	int i = rec->dest_next++ & (PB_KEEP_DESTS - 1);
 
 	rec->dests[i].until = 0;
 	rec->dests[i].dig = dig;
@@ -284,15 +286,12 @@ static __always_inline int pb_dest_add(struct pb_proc *rec, __u64 dig)
 
 /* The decision's event: who asked, where to, the verdict and reason, and
  * for a misused credential the process it was minted for. */
-static __always_inline void pb_report(struct task_struct *t, const struct pb_proc *rec,
-				      const struct pb_cred *c, __u64 cred_id,
-				      const struct pb_dest *d, __u8 hook, enum pb_verdict verdict,
-				      enum pb_reason reason, __u32 mode, __u32 n, __u64 ident)
+static __always_inline void pb_connect_fill(struct pb_connect_event *e, struct task_struct *t,
+					    const struct pb_proc *rec, const struct pb_cred *c,
+					    __u64 cred_id, const struct pb_dest *d, __u8 hook,
+					    enum pb_verdict verdict, enum pb_reason reason,
+					    __u32 mode, __u32 n, __u64 ident)
 {
-	struct pb_connect_event *e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
-
-	if (!e)
-		return;
 	pb_task_ref_fill(&e->task, t, rec);
 	e->task.cgroup_id = bpf_get_current_cgroup_id();
 	pb_owner_ref_of(&e->owner,
@@ -308,6 +307,18 @@ static __always_inline void pb_report(struct task_struct *t, const struct pb_pro
 	e->mode = mode;
 	e->nheld = n;
 	e->ident = ident;
+}
+
+static __always_inline void pb_report(struct task_struct *t, const struct pb_proc *rec,
+				      const struct pb_cred *c, __u64 cred_id,
+				      const struct pb_dest *d, __u8 hook, enum pb_verdict verdict,
+				      enum pb_reason reason, __u32 mode, __u32 n, __u64 ident)
+{
+	struct pb_connect_event *e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
+
+	if (!e)
+		return;
+	pb_connect_fill(e, t, rec, c, cred_id, d, hook, verdict, reason, mode, n, ident);
 	pb_event_submit(e);
 }
 
@@ -595,6 +606,30 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 			pb_count(PB_CNT_ALLOW_REPEAT);
 			__sync_fetch_and_add(&o.rec->allow_repeats, 1); /* reported at exit */
 			return 1;
+		}
+	}
+	/* A refusal repeated (same process, destination and reason) is
+	 * counted in map "refusals", not reported; the first is reported whole
+	 * and copied there, for the agent's refusals_folded records. */
+	if (verdict == PB_VERDICT_DENY) {
+		struct pb_fold_key fk = {};
+		struct pb_fold *fv;
+
+		fk.proc.tgid = tgid;
+		fk.proc.start_time = pb_task_start(pb_current());
+		fk.what = dig ? dig : pb_dest_digest(ctx, hook, family);
+		fk.kind = PB_FOLD_CONNECT;
+		fk.reason = reason;
+		fk.access = hook;
+		if (pb_fold_refusal(&fk, &fv))
+			return 0;
+		if (fv) {
+			pb_connect_fill(&fv->connect, pb_current(), o.rec, o.c, o.cred_id, &d, hook,
+					verdict, reason, o.mode, o.nheld, o.ident);
+			fv->hdr.type = PB_EV_CONNECT;
+			fv->hdr.size = sizeof(fv->connect);
+			fv->last = bpf_ktime_get_boot_ns();
+			fv->hdr.time = fv->last; /* written: the agent may read it */
 		}
 	}
 	pb_report(pb_current(), o.rec, o.c, o.cred_id, &d, hook, verdict, reason, o.mode, o.nheld,

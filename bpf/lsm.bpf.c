@@ -93,6 +93,24 @@ static __always_inline struct pb_proc *pb_bound_target(struct task_struct *p, __
 	return target;
 }
 
+/* The event of a refusal (or a monitor verdict) by the LSM programs. */
+static __always_inline void pb_lsm_fill(struct pb_file_event *e, struct task_struct *t,
+					struct pb_proc *rec, const struct pb_cred *c, __u64 id,
+					enum pb_verdict verdict, enum pb_reason reason, __u8 access,
+					__u32 mode)
+{
+	pb_task_ref_fill(&e->task, t, rec);
+	pb_owner_ref_of(&e->owner, c);
+	e->cred_id = id;
+	e->verdict = verdict;
+	e->reason = reason;
+	e->access = access;
+	e->source = PB_SRC_LSM;
+	e->mode = mode;
+	e->nheld = rec ? rec->nheld : 0;
+	e->_pad = 0;
+}
+
 /* Report and decide one access by the current task. id is the credential;
  * for ptrace, the one the target is bound by (0: any). */
 static __always_inline int pb_lsm_refuse_as(struct task_struct *t, struct pb_proc *rec,
@@ -109,18 +127,31 @@ static __always_inline int pb_lsm_refuse_as(struct task_struct *t, struct pb_pro
 		mode = pol->mode;
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_CNT_OPEN_REFUSED);
+	/* A refusal repeated (same process, credential, reason and access)
+	 * is counted in map "refusals", not reported (connect.bpf.c). */
+	if (report && verdict == PB_VERDICT_DENY) {
+		struct pb_fold_key fk = {};
+		struct pb_fold *fv;
+
+		fk.proc.tgid = BPF_CORE_READ(t, tgid);
+		fk.proc.start_time = pb_task_start(t);
+		fk.what = id;
+		fk.kind = PB_FOLD_LSM;
+		fk.reason = reason;
+		fk.access = access;
+		if (pb_fold_refusal(&fk, &fv))
+			return -EPERM;
+		if (fv) {
+			pb_lsm_fill(&fv->file, t, rec, c, id, verdict, reason, access, mode);
+			fv->hdr.type = PB_EV_FILE;
+			fv->hdr.size = sizeof(fv->file);
+			fv->last = bpf_ktime_get_boot_ns();
+			fv->hdr.time = fv->last; /* written: the agent may read it */
+		}
+	}
 	e = report ? pb_event_reserve(sizeof(*e), PB_EV_FILE) : NULL;
 	if (e) {
-		pb_task_ref_fill(&e->task, t, rec);
-		pb_owner_ref_of(&e->owner, c);
-		e->cred_id = id;
-		e->verdict = verdict;
-		e->reason = reason;
-		e->access = access;
-		e->source = PB_SRC_LSM;
-		e->mode = mode;
-		e->nheld = rec ? rec->nheld : 0;
-		e->_pad = 0;
+		pb_lsm_fill(e, t, rec, c, id, verdict, reason, access, mode);
 		pb_event_submit(e);
 	}
 	return verdict == PB_VERDICT_DENY ? -EPERM : 0;

@@ -25,6 +25,22 @@ struct {
 	__type(value, struct pb_proc);
 } procs SEC(".maps") __weak;
 
+/* Refusals folded at their source (abi.h, map "refusals"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PB_FOLD_MAX);
+	__type(key, struct pb_fold_key);
+	__type(value, struct pb_fold);
+} refusals SEC(".maps") __weak;
+
+/* The agent's: how much of each entry's count it has written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PB_FOLD_MAX);
+	__type(key, struct pb_fold_key);
+	__type(value, __u64);
+} refusals_seen SEC(".maps") __weak;
+
 /* A record being made (fork, exec, an open of a token), too large for the
  * BPF stack: one per CPU for each hook that makes one. The hooks run with
  * preemption off and a program never nests with itself on a CPU. */
@@ -196,6 +212,33 @@ static __always_inline void pb_count(__u32 idx)
 
 	if (v)
 		*v += 1; /* per-CPU: no other writer */
+}
+
+/* A refusal of the current process, key's: 1 when it repeats one already
+ * reported (counted, not to be reported again); else 0, and *fill is the
+ * new entry to copy the whole event into (NULL: the map is full, or
+ * another thread made the entry first; report it whole either way). */
+#define PB_E2BIG  7 /* errno values (vmlinux.h has no macros) */
+#define PB_ENOMEM 12
+static const struct pb_fold pb_fold_zero;
+static __always_inline int pb_fold_refusal(const struct pb_fold_key *key, struct pb_fold **fill)
+{
+	struct pb_fold *v = bpf_map_lookup_elem(&refusals, key);
+	long err;
+
+	*fill = NULL;
+	if (v) {
+		__sync_fetch_and_add(&v->count, 1);
+		v->last = bpf_ktime_get_boot_ns();
+		pb_count(PB_CNT_REFUSALS_FOLDED);
+		return 1;
+	}
+	err = bpf_map_update_elem(&refusals, key, &pb_fold_zero, BPF_NOEXIST);
+	if (err == -PB_E2BIG || err == -PB_ENOMEM)
+		pb_count(PB_CNT_FOLD_FULL);
+	if (!err)
+		*fill = bpf_map_lookup_elem(&refusals, key);
+	return 0;
 }
 
 /* Reserve an event, counting the loss when the ring buffer is full. */

@@ -237,7 +237,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 14
+#define PB_LAYOUT 15
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -401,7 +401,9 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 	X(PB_CNT_TAGGED, "exec_tagged")	   /* execs tagged with an identity */                     \
 	X(PB_CNT_OPEN_ALLOWED, "lsm_open_allowed") /* BPF-LSM: opened by one entitled to it */     \
 	X(PB_CNT_OPEN_REFUSED, "lsm_refused") /* BPF-LSM: open, receive, mmap, ptrace refused */   \
-	X(PB_CNT_EVENTS_SENT, "events_sent")  /* events put in the ring buffer */
+	X(PB_CNT_EVENTS_SENT, "events_sent")  /* events put in the ring buffer */                  \
+	X(PB_CNT_REFUSALS_FOLDED, "refusals_folded") /* refusals counted in map "refusals" */      \
+	X(PB_CNT_FOLD_FULL, "refusals_fold_full")    /* refusals reported whole: "refusals" full */
 
 enum pb_counter {
 	PB_CNT_VERDICT_BASE = 0,
@@ -566,6 +568,41 @@ struct pb_approval_event {
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct pb_approval_event) == 144, "pb_approval_event layout");
+
+/* Map "refusals" (hash, PB_FOLD_MAX): refusals folded at their source. The
+ * first refusal of a (process, destination or credential, reason) by the
+ * connect hooks, the LSM programs or the file guard is reported whole and
+ * copied here; each repeat only adds to count and sets last. The agent
+ * writes one refusals_folded record a second from what count gained (map
+ * "refusals_seen": how much of count it has written, by the same key) and
+ * one more after the process exits, then deletes both entries. Full map:
+ * the refusal is reported whole (counter refusals_fold_full). So the full
+ * events plus the folded counts are the refusals, exactly. */
+#define PB_FOLD_MAX 16384
+enum pb_fold_kind {
+	PB_FOLD_CONNECT = 1, /* the connect hooks; what: the destination's digest */
+	PB_FOLD_GUARD = 2,   /* the file guard; what: the credential id */
+	PB_FOLD_LSM = 3,     /* the BPF-LSM programs; what: the credential id */
+};
+struct pb_fold_key {
+	struct pb_pkey proc;
+	__u64 what;
+	__u8 kind; /* enum pb_fold_kind */
+	__u8 reason;
+	__u8 access; /* PB_FOLD_CONNECT: the hook; else the access */
+	__u8 _pad[5];
+};
+_Static_assert(sizeof(struct pb_fold_key) == 32, "pb_fold_key layout");
+struct pb_fold {
+	__u64 count; /* repeats counted, not reported (atomic adds) */
+	__u64 last;  /* boot ns of the latest; the first is the event's hdr.time */
+	union {
+		struct pb_event_hdr hdr; /* hdr.time 0: still being written */
+		struct pb_connect_event connect;
+		struct pb_file_event file;
+	};
+};
+_Static_assert(sizeof(struct pb_fold) == 16 + 176, "pb_fold layout");
 
 /* Map "guard_state": who guards the credential files, and what the guard
  * did. Entries PB_GUARD_NOW and PB_GUARD_PREV name guard processes (start to

@@ -21,8 +21,9 @@ int pb_events_drain(struct pb_agent *a, uint32_t budget);
  * smallest event is 32 bytes): what was there when a drain began. */
 #define PB_DRAIN_STEP  4096
 #define PB_DRAIN_WHOLE (PB_RINGBUF_BYTES / 32)
-void pb_events_init(struct pb_agent *a); /* before the first event */
-void pb_guard_drain(struct pb_agent *a); /* the file guard's queued events */
+void pb_events_init(struct pb_agent *a);   /* before the first event */
+void pb_guard_drain(struct pb_agent *a);   /* the file guard's queued events */
+void pb_refusals_pass(struct pb_agent *a); /* once a second: refusals_folded records */
 /* Before a request is served, the node as it is now: every event the kernel
  * and the guard have reported, and every new cgroup named (not as of the
  * last tick: a mint right after a container started would find it
@@ -61,7 +62,8 @@ int pb_metrics_write(struct pb_agent *a);
 int pb_metrics_http_listen(struct pb_agent *a, const char *addr);
 int pb_metrics_http_start(struct pb_agent *a);
 int pb_metrics_http_on(struct pb_agent *a);
-void pb_metrics_http_publish(struct pb_agent *a, char *text, size_t len); /* takes text (malloc'd) */
+void pb_metrics_http_publish(struct pb_agent *a, char *text,
+			     size_t len); /* takes text (malloc'd) */
 void pb_metrics_http_stop(struct pb_agent *a);
 
 /* What status and the metrics report, read in one place. */

@@ -31,10 +31,10 @@ struct pb_agent_conf {
 	char metrics_file[PATH_MAX]; /* "" = none */
 	char metrics_addr[64];	     /* HOST:PORT for HTTP; "" = none */
 	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
-	int lsm_mode; /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
-	int file_guard;	  /* guard credential files with fanotify (default on) */
-	int acquire_tp;	  /* the open(2) syscall tracepoints (default off: they tax every task) */
-	int events_ocsf;  /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
+	int lsm_mode;	 /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
+	int file_guard;	 /* guard credential files with fanotify (default on) */
+	int acquire_tp;	 /* the open(2) syscall tracepoints (default off: they tax every task) */
+	int events_ocsf; /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
 	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
 	int take_over;		 /* --take-over: ask a running agent to step down first */
 	char guard_host[108];	 /* --guard-host: the guard host's socket; "" = fork the guard */
@@ -59,15 +59,16 @@ struct pb_dedup {
  * recorded + folded + dropped. */
 struct pb_drain {
 	struct ring_buffer *rb;
-	uint64_t received;  /* records read from the ring buffer */
-	uint64_t recorded;  /* ...that became a line of their own */
-	uint64_t folded;    /* ...counted in another line (an allowed connect
-				* repeated: its exit record's allow_repeats) or
-				* not a line (a new cgroup, matched silently) */
-	uint32_t rb_budget;    /* records this drain may still take */
-	uint64_t dropped;   /* ...too short, of no known type, or not
-				* formatted for want of memory (each logged) */
-	uint64_t guard_lost; /* the guard queue's losses already written as a gap */
+	uint64_t received;	  /* records read from the ring buffer */
+	uint64_t recorded;	  /* ...that became a line of their own */
+	uint64_t folded;	  /* ...counted in another line (an allowed connect
+				   * repeated: its exit record's allow_repeats) or
+				   * not a line (a new cgroup, matched silently) */
+	uint32_t rb_budget;	  /* records this drain may still take */
+	uint64_t dropped;	  /* ...too short, of no known type, or not
+				   * formatted for want of memory (each logged) */
+	uint64_t guard_lost;	  /* the guard queue's losses already written as a gap */
+	uint64_t refusals_folded; /* refusals counted in refusals_folded records */
 	/* Allowed (process, destination) pairs already recorded (ringbuf.c). */
 	struct pb_dedup dedup[PB_DEDUP_SLOTS];
 	uint32_t dedup_used;
@@ -93,7 +94,7 @@ static inline void pb_http_state_init(struct pb_http *h)
 /* The sockets the agent serves (control.c, workload.c). */
 struct pb_serve {
 	struct pb_conn_pool ctl, wl;
-	int state_lock; /* STATE-DIR/procbindd.lock, held while the agent runs (single.c) */
+	int state_lock;	 /* STATE-DIR/procbindd.lock, held while the agent runs (single.c) */
 	int other_agent; /* the start was refused: another agent serves (single.c) */
 	int replaced;	 /* this pod's agent was taken over by another pod's (single.c) */
 };

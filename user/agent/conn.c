@@ -25,8 +25,7 @@
 #define SO_PEERPIDFD 77
 #endif
 
-int pb_conn_listen(struct pb_conn_pool *p, const char *path, mode_t mode, int backlog,
-		   size_t nconn)
+int pb_conn_listen(struct pb_conn_pool *p, const char *path, mode_t mode, int backlog, size_t nconn)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char dir[PATH_MAX];

@@ -72,6 +72,10 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 	fprintf(f, "procbind_events_total{outcome=\"recorded\"} %" PRIu64 "\n", a->drain.recorded);
 	fprintf(f, "procbind_events_total{outcome=\"folded\"} %" PRIu64 "\n", a->drain.folded);
 	fprintf(f, "procbind_events_total{outcome=\"dropped\"} %" PRIu64 "\n", a->drain.dropped);
+	pb_metric_head(f, "procbind_refusals_folded_total", "counter",
+		       "refusals counted in refusals_folded records (a repeat of a refusal "
+		       "reported in full), from every source");
+	fprintf(f, "procbind_refusals_folded_total %" PRIu64 "\n", a->drain.refusals_folded);
 	pb_metric_head(f, "procbind_map_entries", "gauge", "entries in the kernel maps");
 	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", st.nprocs);
 	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", st.ncreds);

@@ -27,7 +27,6 @@
 #define PB_HTTP_CONNECTIONS 128
 #define PB_HTTP_TIMEOUT_S   5 /* an idle or stalled connection is closed */
 
-
 static enum MHD_Result pb_http_reply(struct MHD_Connection *conn, unsigned int status,
 				     const char *type, const char *body, size_t len)
 {
@@ -78,8 +77,8 @@ static enum MHD_Result pb_http_request(void *cls, struct MHD_Connection *conn, c
 		ret = pb_http_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
 				    h->text, h->len);
 	else
-		ret = pb_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain,
-				    "no metrics yet\n", 15);
+		ret = pb_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain, "no metrics yet\n",
+				    15);
 	pthread_mutex_unlock(&h->lock);
 	return ret;
 }

@@ -484,6 +484,7 @@ static int pb_on_tick(struct pb_agent *a, struct pb_loop *l)
 		pb_creds_tick(a);
 		pb_approvals_tick(a);
 		pb_events_second(a);
+		pb_refusals_pass(a);
 		pb_metrics_write(a);
 		/* what a burst freed goes back to the node */
 		malloc_trim(0);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "adopt.h"
 #include "purpose.h"
+#include "sysfs.h"
 #include "util.h"
 #include "procbind/decision.h"
 #include "procbind.skel.h"
@@ -135,12 +136,38 @@ static uint64_t pb_dedup_forget(struct pb_agent *a, const struct pb_pkey *proc)
 	return n;
 }
 
+/* What a refusals_folded record adds to the refusal it folds (f), or NULL
+ * for the event itself. */
+struct pb_fold_out {
+	uint64_t count; /* refusals this record counts */
+	uint64_t total; /* counted since the first, which was reported whole */
+	uint64_t last;	/* boot ns of the latest counted */
+	int final;	/* the process has exited: no record follows */
+};
+
+static void pb_fold_fields(struct pb_buf *b, const struct pb_event_hdr *h,
+			   const struct pb_fold_out *f)
+{
+	char ts[40];
+
+	pb_json_u64(b, "count", f->count);
+	pb_json_u64(b, "total", f->total);
+	pb_boot_to_rfc3339(h->time, ts, sizeof(ts));
+	pb_json_str(b, "first", ts);
+	pb_boot_to_rfc3339(f->last, ts, sizeof(ts));
+	pb_json_str(b, "last", ts);
+	pb_json_bool(b, "final", f->final);
+}
+
 static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
-			      const struct pb_connect_event *e)
+			      const struct pb_connect_event *e, const struct pb_fold_out *f)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	pb_event_begin(a, b, "connect", e->hdr.time);
+	if (f)
+		pb_event_begin(a, b, "refusals_folded", pb_now_boot_ns());
+	else
+		pb_event_begin(a, b, "connect", e->hdr.time);
 	pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
 	pb_json_str(b, "reason", pb_reason_name(e->reason));
 	pb_json_str(b, "mode", pb_mode_name(e->mode));
@@ -157,16 +184,21 @@ static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
 	}
 	pb_json_task(a, b, "process", &e->task);
 	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
+	if (f)
+		pb_fold_fields(b, &e->hdr, f);
 	pb_json_end(b);
 }
 
 /* A process reached a credential file (or a bound process's memory): who,
  * how, what it was told, and the process the credential was minted for. */
-static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb_file_event *e)
+static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb_file_event *e,
+			   const struct pb_fold_out *f)
 {
 	char type[64];
 
-	if (e->verdict == PB_VERDICT_DENY && PB_ACC_IS_PROCESS(e->access))
+	if (f)
+		snprintf(type, sizeof(type), "refusals_folded");
+	else if (e->verdict == PB_VERDICT_DENY && PB_ACC_IS_PROCESS(e->access))
 		snprintf(type, sizeof(type), "process_access_refused");
 	else if (e->verdict == PB_VERDICT_DENY)
 		snprintf(type, sizeof(type), "credential_%s_refused", pb_access_name(e->access));
@@ -174,7 +206,7 @@ static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb
 		snprintf(type, sizeof(type), "process_access");
 	else
 		snprintf(type, sizeof(type), "credential_acquired");
-	pb_event_begin(a, b, type, e->hdr.time);
+	pb_event_begin(a, b, type, f ? pb_now_boot_ns() : e->hdr.time);
 	pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
 	pb_json_str(b, "reason", pb_reason_name(e->reason));
 	pb_json_str(b, "mode", pb_mode_name(e->mode));
@@ -183,7 +215,81 @@ static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb
 	pb_json_u64(b, "held", e->nheld);
 	pb_json_task(a, b, "process", &e->task);
 	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
+	if (f)
+		pb_fold_fields(b, &e->hdr, f);
 	pb_json_end(b);
+}
+
+/* Is the process of a refusals entry still there (its record, else /proc)? */
+static int pb_fold_alive(struct pb_agent *a, const struct pb_pkey *p)
+{
+	uint64_t tick = p->start_time - p->start_time % PB_TICK_NS;
+	struct pb_proc rec;
+	struct pb_stat st;
+
+	if (!bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &p->tgid, &rec) &&
+	    rec.self.start_time - rec.self.start_time % PB_TICK_NS == tick)
+		return 1;
+	return !pb_stat_read(p->tgid, &st) && pb_ticks_to_ns(st.starttime) == tick;
+}
+
+#define PB_FOLD_ENDED_MAX 1024 /* entries of exited processes deleted a pass */
+
+/* Once a second: a refusals_folded record for each folded refusal whose
+ * count grew since the last, and a final one for a process that has
+ * exited, whose entries then go (abi.h, map "refusals"). The process is
+ * looked at before its entry is read: an entry read after the process was
+ * found gone cannot grow any more. */
+void pb_refusals_pass(struct pb_agent *a)
+{
+	static struct pb_fold_key ended[PB_FOLD_ENDED_MAX];
+	int fd = bpf_map__fd(a->kern.skel->maps.refusals);
+	int sfd = bpf_map__fd(a->kern.skel->maps.refusals_seen);
+	struct pb_fold_key k, next;
+	struct pb_buf *b = &a->sink.line;
+	unsigned int nended = 0;
+	int have = 0;
+
+	/* the first refusal of each, reported whole, goes into the trail
+	 * before any record that counts its repeats */
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	pb_guard_drain(a);
+	while (!bpf_map_get_next_key(fd, have ? &k : NULL, &next)) {
+		struct pb_fold_out f = {0};
+		struct pb_fold v;
+		uint64_t seen = 0;
+
+		k = next;
+		have = 1;
+		f.final = !pb_fold_alive(a, &k.proc);
+		if (bpf_map_lookup_elem(fd, &k, &v) || !v.hdr.time)
+			continue; /* gone, or its first event still being copied */
+		bpf_map_lookup_elem(sfd, &k, &seen);
+		if (f.final && nended < PB_FOLD_ENDED_MAX)
+			ended[nended++] = k;
+		else if (f.final)
+			f.final = 0; /* its entry stays until a later pass */
+		if (v.count <= seen)
+			continue;
+		f.count = v.count - seen;
+		f.total = v.count;
+		f.last = v.last;
+		if (k.kind == PB_FOLD_CONNECT)
+			pb_format_connect(a, b, &v.connect, &f);
+		else
+			pb_format_file(a, b, &v.file, &f);
+		if (pb_emit_line(a, b)) {
+			if (f.final)
+				nended--; /* not written: kept, counted again next pass */
+			continue;
+		}
+		a->drain.refusals_folded += f.count;
+		bpf_map_update_elem(sfd, &k, &v.count, BPF_ANY);
+	}
+	for (unsigned int i = 0; i < nended; i++) {
+		bpf_map_delete_elem(fd, &ended[i]);
+		bpf_map_delete_elem(sfd, &ended[i]);
+	}
 }
 
 static int pb_event_decode(struct pb_agent *a, void *data, size_t size);
@@ -231,7 +337,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 		if (e->verdict == PB_VERDICT_ALLOW && pb_dedup_seen(a, e))
 			return 0; /* in its exit record's allow_repeats */
 		pb_cred_sync(a, e->cred_id);
-		pb_format_connect(a, b, data);
+		pb_format_connect(a, b, data, NULL);
 		break;
 	}
 	case PB_EV_ACQUIRE:
@@ -256,7 +362,7 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 		if (size < sizeof(struct pb_file_event))
 			goto short_event;
 		pb_cred_sync(a, ((const struct pb_file_event *)data)->cred_id);
-		pb_format_file(a, b, data);
+		pb_format_file(a, b, data, NULL);
 		break;
 	case PB_EV_EXEC:
 	case PB_EV_EXIT: {
@@ -265,7 +371,8 @@ static int pb_event_decode(struct pb_agent *a, void *data, size_t size)
 		if (size < sizeof(*e))
 			goto short_event;
 		if (h->type == PB_EV_EXEC)
-			pb_attr_forget(a, e->task.proc.tgid, e->task.proc.start_time, e->old_exe_ino);
+			pb_attr_forget(a, e->task.proc.tgid, e->task.proc.start_time,
+				       e->old_exe_ino);
 		pb_event_begin(a, b, h->type == PB_EV_EXEC ? "exec" : "exit", h->time);
 		pb_json_u64(b, "held", e->nheld);
 		if (e->ident) {

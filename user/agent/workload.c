@@ -88,8 +88,8 @@ static int pb_pidfd_pid(int pidfd)
 
 /* Is the process that sent the request, which says it started at ticks,
  * still there and still that process? Fills lv. */
-static int pb_wl_caller(struct pb_agent *a, struct pb_conn *c, uint64_t ticks,
-			struct pb_live *lv, char *err, size_t errlen)
+static int pb_wl_caller(struct pb_agent *a, struct pb_conn *c, uint64_t ticks, struct pb_live *lv,
+			char *err, size_t errlen)
 {
 	int pid = pb_pidfd_pid(c->pidfd);
 
@@ -102,7 +102,8 @@ static int pb_wl_caller(struct pb_agent *a, struct pb_conn *c, uint64_t ticks,
 		return pb_errf(err, errlen, -ESRCH,
 			       "pid %d is not the process that asked (it started at tick %llu, "
 			       "the request says %llu): its PID was reused",
-			       pid, (unsigned long long)lv->st.starttime, (unsigned long long)ticks);
+			       pid, (unsigned long long)lv->st.starttime,
+			       (unsigned long long)ticks);
 	return 0;
 }
 
@@ -131,9 +132,15 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 	}
 	is_token = w.verb == PB_WL_TOKEN;
 	ticks = w.start_time;
-	in = (struct pb_issue){.identity = w.identity, .audience = w.audience, .ttl = w.ttl,
-			       .inherit = w.inherit, .token = w.token, .method = w.method,
-			       .url = w.url, .nonce = w.nonce, .handover = w.handover,
+	in = (struct pb_issue){.identity = w.identity,
+			       .audience = w.audience,
+			       .ttl = w.ttl,
+			       .inherit = w.inherit,
+			       .token = w.token,
+			       .method = w.method,
+			       .url = w.url,
+			       .nonce = w.nonce,
+			       .handover = w.handover,
 			       .handover_fd = w.handover ? &hfd : NULL};
 	if ((ret = pb_wl_caller(a, c, ticks, &lv, err, errlen)))
 		return ret;
@@ -160,7 +167,8 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 				struct stat dst;
 				char *slash = strrchr(path, '/');
 
-				if (!statfs(path, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC && slash) {
+				if (!statfs(path, &sf) && sf.f_type == OVERLAYFS_SUPER_MAGIC &&
+				    slash) {
 					*slash = 0;
 					if (!stat(path, &dst))
 						in.exe_dev = pb_dev_to_kernel(dst.st_dev);

@@ -206,6 +206,32 @@ static void pb_guard_event(struct pb_file_event *e, const struct pb_guard_subjec
 	e->nheld = gs->have_rec ? gs->rec.nheld : 0;
 }
 
+/* A refusal repeated (same process, credential, reason and access) is
+ * counted in map "refusals" and not queued: 1 when so. The first is queued
+ * whole and copied there (abi.h). The guard is the only writer of its
+ * entries; the agent deletes one after its process exits, and an update
+ * that finds it gone reports the refusal whole. */
+static int pb_guard_fold(const struct pb_guard_ctx *g, const struct pb_file_event *e)
+{
+	struct pb_fold_key k = {.proc = e->task.proc,
+				.what = e->cred_id,
+				.kind = PB_FOLD_GUARD,
+				.reason = e->reason,
+				.access = e->access};
+	struct pb_fold v;
+
+	if (!bpf_map_lookup_elem(g->refusals, &k, &v)) {
+		v.count++;
+		v.last = e->hdr.time;
+		return !bpf_map_update_elem(g->refusals, &k, &v, BPF_EXIST);
+	}
+	memset(&v, 0, sizeof(v));
+	v.file = *e;
+	v.last = e->hdr.time;
+	bpf_map_update_elem(g->refusals, &k, &v, BPF_NOEXIST); /* full: not folded */
+	return 0;
+}
+
 /* The mode in force, from the pinned policy (enforce when it is missing);
  * read again after each policy switch (it moves the epoch). */
 static uint32_t pb_guard_mode(const struct pb_guard_ctx *g, struct pb_gcache *gc,
@@ -623,6 +649,8 @@ int pb_guard_run(const struct pb_guard_ctx *g)
 			} else {
 				pb_guard_answer(g, st, waiting[i]->fd, r);
 			}
+			if (report && r == FAN_DENY && pb_guard_fold(g, &ev))
+				report = 0; /* counted in its refusals_folded record */
 			if (report && bpf_map_update_elem(g->queue, NULL, &ev, BPF_ANY))
 				st->lost++; /* the agent writes it as a gap in the trail */
 		}

@@ -17,9 +17,9 @@
 /* In the child: close every descriptor but the ones the guard uses. */
 static void pb_close_others(const struct pb_guard_ctx *g, int keep)
 {
-	int keepers[] = {g->fan, g->procs,    g->creds,	      g->cred_files,
-			 g->cfg, g->policies, g->queue,	      g->state,
-			 keep,	 2,	      g->adopt_files, g->names};
+	int keepers[] = {g->fan,	 g->procs, g->creds,   g->cred_files, g->cfg,
+			 g->policies,	 g->queue, g->state,   keep,	      2,
+			 g->adopt_files, g->names, g->refusals};
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
 

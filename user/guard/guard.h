@@ -23,7 +23,7 @@
 /* What the guard process works with: its group and the pinned maps. */
 struct pb_guard_ctx {
 	int fan;
-	int procs, creds, cred_files, cfg, policies, queue, state, adopt_files, names;
+	int procs, creds, cred_files, cfg, policies, queue, state, adopt_files, names, refusals;
 	uint8_t *holding; /* map "holding", mapped by the agent before the fork */
 	size_t nholding;
 	const struct pb_fast *fast; /* map "fastpath", mapped likewise; NULL: none */

@@ -74,7 +74,7 @@ static int pb_host_ctx(struct pb_guard_ctx *g, const struct pb_host_req *req, in
 		    {"cred_files", &g->cred_files}, {"agent_cfg", &g->cfg},
 		    {"policies", &g->policies},	    {"guard_events", &g->queue},
 		    {"guard_state", &g->state},	    {"adopt_files", &g->adopt_files},
-		    {"proc_names", &g->names}};
+		    {"proc_names", &g->names},	    {"refusals", &g->refusals}};
 	struct bpf_map_info info = {0};
 	__u32 len = sizeof(info);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), hlen;
@@ -118,15 +118,15 @@ static void pb_host_ctx_init(struct pb_guard_ctx *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->fan = g->procs = g->creds = g->cred_files = g->cfg = g->policies = g->queue = g->state =
-	    g->adopt_files = g->names = -1;
+	    g->adopt_files = g->names = g->refusals = -1;
 }
 
 /* What the host opened for a guard: the guard has its own copies. */
 static void pb_host_ctx_close(struct pb_guard_ctx *g)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	int *fds[] = {&g->procs, &g->creds, &g->cred_files,  &g->cfg,  &g->policies,
-		      &g->queue, &g->state, &g->adopt_files, &g->names};
+	int *fds[] = {&g->procs, &g->creds, &g->cred_files,  &g->cfg,	&g->policies,
+		      &g->queue, &g->state, &g->adopt_files, &g->names, &g->refusals};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)

@@ -86,6 +86,7 @@ static int pb_guard_fork(struct pb_agent *a)
 	    .state = bpf_map__fd(s->maps.guard_state),
 	    .adopt_files = bpf_map__fd(s->maps.adopt_files),
 	    .names = bpf_map__fd(s->maps.proc_names),
+	    .refusals = bpf_map__fd(s->maps.refusals),
 	    .holding = a->kern.holding,
 	    .nholding = a->kern.nholding,
 	    .fast = a->kern.fast,

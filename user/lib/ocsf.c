@@ -98,7 +98,8 @@ static json_t *pb_ocsf_process(const json_t *p)
 		json_object_set_new(o, "file", f);
 	}
 	if (pb_str(p, "started_at"))
-		json_object_set_new(o, "created_time", json_integer(pb_ms(pb_str(p, "started_at"))));
+		json_object_set_new(o, "created_time",
+				    json_integer(pb_ms(pb_str(p, "started_at"))));
 	if ((v = json_object_get(p, "uid")) && json_is_integer(v)) {
 		char u[24];
 
@@ -106,7 +107,8 @@ static json_t *pb_ocsf_process(const json_t *p)
 		json_object_set_new(o, "user", json_pack("{ss}", "uid", u));
 	}
 	if ((v = json_object_get(p, "ppid")) && json_is_integer(v))
-		json_object_set_new(o, "parent_process", json_pack("{sI}", "pid", json_integer_value(v)));
+		json_object_set_new(o, "parent_process",
+				    json_pack("{sI}", "pid", json_integer_value(v)));
 	return o;
 }
 
@@ -186,30 +188,34 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 	int apv = !strncmp(ev ? ev : "", "approval_", 9);
 	int apv_net = apv && json_object_get(rec, "daddr");
 	int apv_life = apv && (!strcmp(ev, "approval_granted") || !strcmp(ev, "approval_ended"));
+	/* refusals counted at their source: the class of what was refused */
+	int folded = !strcmp(ev ? ev : "", "refusals_folded");
+	int folded_net = folded && json_object_get(rec, "daddr");
 	json_t *o, *meta, *profiles;
 
 	if (!json_is_object(rec) || !ev)
 		return NULL;
 	o = json_object();
-	if (!strcmp(ev, "connect") || apv_net) {
+	if (!strcmp(ev, "connect") || apv_net || folded_net) {
 		const char *proto = pb_str(rec, "protocol");
 		json_int_t port = json_integer_value(json_object_get(rec, "dport"));
 
 		cat = CAT_NETWORK, cls = CLASS_NETWORK;
 		act = pb_is(rec, "verdict", "deny") ? 5 /* Refuse */ : 1 /* Open */;
-		json_object_set_new(o, "dst_endpoint",
-				    json_pack("{sssI}", "ip", pb_str(rec, "daddr") ?: "", "port", port));
+		json_object_set_new(
+		    o, "dst_endpoint",
+		    json_pack("{sssI}", "ip", pb_str(rec, "daddr") ?: "", "port", port));
 		json_object_set_new(o, "connection_info",
 				    json_pack("{sssisi}", "protocol_name", proto ? proto : "other",
 					      "protocol_num",
 					      proto && !strcmp(proto, "tcp")   ? 6
 					      : proto && !strcmp(proto, "udp") ? 17
-									: -1,
+									       : -1,
 					      "direction_id", 2 /* Outbound */));
 		pb_set(o, "actor", pb_ocsf_actor(proc));
 		may_control = 1;
-	} else if (!strncmp(ev, "credential_", 11) &&
-		   (strstr(ev, "_refused") || !strcmp(ev, "credential_acquired"))) {
+	} else if (folded || (!strncmp(ev, "credential_", 11) &&
+			      (strstr(ev, "_refused") || !strcmp(ev, "credential_acquired")))) {
 		cat = CAT_SYSTEM, cls = CLASS_FILE, act = pb_file_activity(rec);
 		pb_set(o, "file", pb_ocsf_cred_file(cred));
 		pb_set(o, "actor", pb_ocsf_actor(proc));
@@ -219,15 +225,16 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 		cat = CAT_SYSTEM, cls = CLASS_PROCESS;
 		may_control = 1;
 		if (ev[0] == 'p') { /* another process reached a bound one */
-			act = 3; /* Open */
+			act = 3;    /* Open */
 			pb_set(o, "process",
 			       pb_ocsf_process(json_object_get(cred, "bound_process")));
 			pb_set(o, "actor", pb_ocsf_actor(proc));
 		} else {
 			act = ev[1] == 'x' && ev[2] == 'e' ? 1 /* Launch */ : 2 /* Terminate */;
 			pb_set(o, "process", pb_ocsf_process(proc));
-			pb_set(o, "actor", json_pack("{s{sI}}", "process", "pid",
-						     json_integer_value(json_object_get(proc, "ppid"))));
+			pb_set(o, "actor",
+			       json_pack("{s{sI}}", "process", "pid",
+					 json_integer_value(json_object_get(proc, "ppid"))));
 			if (act == 2 && json_is_integer(json_object_get(rec, "exit_code")))
 				json_object_set_new(o, "exit_code",
 						    json_integer(json_integer_value(
@@ -245,14 +252,16 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 							    : 4;
 		if (apv_life)
 			json_object_set_new(o, "entity",
-					    json_pack("{ssssss}", "uid", pb_str(ap, "id") ?: "unknown",
-						      "name", pb_str(cred, "id") ?: "unknown", "type",
+					    json_pack("{ssssss}", "uid",
+						      pb_str(ap, "id") ?: "unknown", "name",
+						      pb_str(cred, "id") ?: "unknown", "type",
 						      "procbind approval"));
 		else
 			json_object_set_new(o, "entity",
-					    json_pack("{ssssss}", "uid", pb_str(cred, "id") ?: "unknown",
-						      "name", pb_str(cred, "identity") ?: "unknown",
-						      "type", "procbind credential"));
+					    json_pack("{ssssss}", "uid",
+						      pb_str(cred, "id") ?: "unknown", "name",
+						      pb_str(cred, "identity") ?: "unknown", "type",
+						      "procbind credential"));
 		pb_set(o, "actor", pb_ocsf_actor(who));
 	} else if (!strncmp(ev, "proof_", 6) || apv) {
 		json_int_t uid = json_integer_value(json_object_get(proc, "uid"));
@@ -278,6 +287,12 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 	json_object_set_new(o, "activity_id", json_integer(act));
 	json_object_set_new(o, "type_uid", json_integer((json_int_t)cls * 100 + act));
 	json_object_set_new(o, "time", json_integer(pb_ms(pb_str(rec, "time"))));
+	if (folded) { /* OCSF's own aggregation: count events from start to end */
+		json_object_set_new(
+		    o, "count", json_integer(json_integer_value(json_object_get(rec, "count"))));
+		json_object_set_new(o, "start_time", json_integer(pb_ms(pb_str(rec, "first"))));
+		json_object_set_new(o, "end_time", json_integer(pb_ms(pb_str(rec, "last"))));
+	}
 	pb_ocsf_verdict(o, rec, may_control, &controls);
 	if (!strcmp(ev, "proof_refused") || !strcmp(ev, "policy_rejected") ||
 	    !strcmp(ev, "approval_refused"))
@@ -285,11 +300,10 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 	if (!strcmp(ev, "gap") || !strcmp(ev, "anomaly") || !strcmp(ev, "torn_tail"))
 		json_object_set_new(o, "severity_id", json_integer(2));
 	json_object_set_new(o, "message", json_string(ev));
-	json_object_set_new(o, "device",
-			    json_pack("{sssi}", "hostname", pb_str(rec, "node") ?: "", "type_id",
-				      1 /* Server */));
-	meta = json_pack("{ssso}", "version", PB_OCSF_VERSION, "product",
-			 pb_ocsf_product(version));
+	json_object_set_new(
+	    o, "device",
+	    json_pack("{sssi}", "hostname", pb_str(rec, "node") ?: "", "type_id", 1 /* Server */));
+	meta = json_pack("{ssso}", "version", PB_OCSF_VERSION, "product", pb_ocsf_product(version));
 	profiles = json_array();
 	json_array_append_new(profiles, json_string("host"));
 	if (controls)
