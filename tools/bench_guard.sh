@@ -30,8 +30,9 @@
 #          opens only), and procbind's guard; each against the same file
 #          unguarded in the same round. Then, under procbind, the owner's
 #          open+read while a sibling in its pod opens the token from 16
-#          threads back to back. Prints the figures against issue 30's
-#          targets: round trip p50 <= 15 us and p99 <= 100 us; the owner's
+#          threads back to back, with the trail's growth and the agent's
+#          and the guard's CPU over that flood. Prints the figures against
+#          issue 30's targets: round trip p50 <= 15 us and p99 <= 100 us; the owner's
 #          open+read+close within 8x a plain file's; under the flood the
 #          owner's p99 <= 2 ms and max <= 50 ms.
 set -euo pipefail
@@ -122,6 +123,8 @@ owner_reads() {
 	sed -n 's/.*ns_per_op=//p' "$T/owner.out"
 }
 
+# cpu_s PID: the process's user+system CPU so far, in seconds
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # nine figures from a pb_guard_lat lat run: open, read, all (p50 p99 max each)
 figures() { "$@" | tr ' ' '\n' | sed -n 's/^[a-z0-9]*=//p' | tr '\n' ' '; echo; }
@@ -212,12 +215,20 @@ for r in $(seq "$ROUNDS"); do
 	start_agent
 	owner_lat "$T/g.out" "$NL"
 	read -r go go99 _ gr gr99 _ ga _ _ < <(figures cat "$T/g.out")
+	# the flood's cost to the node: the trail's growth, the agent's and
+	# the guard's CPU, over the whole flood
+	gpid=$("$BUILD/procbindctl" --socket "$T/ctl.sock" status -o json | jq -r .guard.pid)
+	c0=$(cpu_s "$AGENT") g0=$(cpu_s "$gpid") s0=$(du -sb "$T/state/audit" | cut -f1) t0=$(date +%s.%N)
 	owner_lat "$T/gf.out" $((NL / 4)) flood
+	c1=$(cpu_s "$AGENT") g1=$(cpu_s "$gpid") s1=$(du -sb "$T/state/audit" | cut -f1) t1=$(date +%s.%N)
+	read -r fkb fac fgc < <(awk -v c0="$c0" -v c1="$c1" -v g0="$g0" -v g1="$g1" -v s0="$s0" -v s1="$s1" \
+		-v t0="$t0" -v t1="$t1" 'BEGIN { d = t1 - t0; printf "%.1f %.1f %.1f\n",
+		(s1 - s0) / 1024 / d, 100 * (c1 - c0) / d, 100 * (g1 - g0) / d }')
 	read -r _ _ _ _ _ _ _ fa99 famax < <(figures cat "$T/gf.out")
 	stop_agent
 	printf "%-5s | %8s %8s | %8s %8s | %8s %8s | %8s %8s %8s %8s %8s | %9s %9s\n" "$r" "$po" "$pr" \
 		"$fo" "$fr" "$xo" "$xo99" "$go" "$go99" "$gr" "$gr99" "$ga" "$fa99" "$famax"
-	echo "$po $pr $pa $fo $fr $xo $xo99 $go $go99 $gr $gr99 $ga $fa99 $famax" >>"$T/grows"
+	echo "$po $pr $pa $fo $fr $xo $xo99 $go $go99 $gr $gr99 $ga $fa99 $famax $fkb $fac $fgc" >>"$T/grows"
 done
 fapd_stop
 gcol() { awk -v c="$1" '$c != "-" {print $c}' "$T/grows" | median; }
@@ -238,6 +249,7 @@ own=$(gratio 12 3)
 echo "  owner open+read+close <= 8x a plain file's: $(gcol 12) ns / $(gcol 3) ns = ${own}x: $(verdict "$own" 8)"
 fp99=$(gcol 13) fmax=$(gcol 14)
 echo "  under the flood, owner p99 <= 2 ms: $fp99 ns: $(verdict "$fp99" 2000000); max <= 50 ms: $fmax ns: $(verdict "$fmax" 50000000)"
+echo "  under the flood (issue 31): the trail grows $(gcol 15) KiB/s; the agent uses $(gcol 16) % of a CPU, the guard $(gcol 17) %"
 fi
 
 if want volume; then
