@@ -644,6 +644,14 @@ static int pb_agent_start(struct pb_agent *a, const char *cgroup_root)
 
 	/* The probe reports a missing cgroup v2 mount with the rest. */
 	err = pb_cgroup2_find(cgroup_root, a->conf.cgroup_root, sizeof(a->conf.cgroup_root));
+	if (!pb_privileged(why, sizeof(why))) {
+		pb_error(
+		    "agent: procbindd needs root, or the capabilities BPF, PERFMON, NET_ADMIN, "
+		    "SYS_ADMIN, SYS_PTRACE, DAC_READ_SEARCH, CHOWN, SYS_RESOURCE and SYS_NICE; "
+		    "this process (uid %u) lacks %s",
+		    (unsigned int)geteuid(), why);
+		return -EPERM;
+	}
 	if (pb_probe(a, stderr)) {
 		pb_error("agent: this kernel lacks what procbind needs (procbindd --probe)");
 		return err ? err : -ENOTSUP;
@@ -762,9 +770,6 @@ int main(int argc, char **argv)
 		pb_error("policy: %s", perr);
 		return 1;
 	}
-	if (geteuid() != 0)
-		pb_warn("agent: not running as root; loading BPF needs CAP_BPF, CAP_PERFMON, "
-			"CAP_NET_ADMIN and CAP_SYS_ADMIN");
 	err = pb_agent_start(a, args.cgroup_root);
 	if (!err)
 		err = pb_run(a);

@@ -39,10 +39,25 @@ int pb_mint_check(const struct pb_policy *p, const struct pb_mint_req *req, time
 			       "mint: identity '%s' must be 1-63 characters of [A-Za-z0-9._-]",
 			       req->identity);
 	ident = pb_policy_identity(p, req->identity);
-	if (!ident)
-		return pb_errf(err, errlen, -ENOENT,
-			       "mint: identity '%s' is not in the policy in force (version %s)",
-			       req->identity, p->version);
+	if (!ident) {
+		const char *names[PB_MAX_IDENTITIES], *near;
+		char list[512] = "";
+		size_t off = 0;
+
+		for (unsigned int i = 0; i < p->nident && i < PB_MAX_IDENTITIES; i++) {
+			names[i] = p->ident[i].name;
+			if (off < sizeof(list))
+				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+							i ? ", " : "", names[i]);
+		}
+		near = pb_closest(req->identity, names, p->nident);
+		return pb_errf(
+		    err, errlen, -ENOENT,
+		    "mint: identity '%s' is not in the policy in force (version %s)%s%s%s; "
+		    "its identities: %s",
+		    req->identity, p->version, near ? "; did you mean '" : "", near ? near : "",
+		    near ? "'?" : "", p->nident ? list : "none");
+	}
 	if (ident->expires <= now) {
 		char date[32];
 

@@ -15,7 +15,7 @@ int pb_arg_bad(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (procbindctl --help)\n");
+	fprintf(stderr, " (procbindctl %s --help)\n", cmd);
 	return 2;
 }
 
@@ -33,7 +33,8 @@ int pb_arg_ttl(const char *cmd, const char *v)
 	uint64_t ns;
 
 	if (pb_duration_parse(v, &ns) || !ns)
-		return pb_arg_bad(cmd, "--ttl must be a duration such as 90s, 10m or 2h, not '%s'", v);
+		return pb_arg_bad(cmd, "--ttl must be a duration such as 90s, 10m or 2h, not '%s'",
+				  v);
 	return 0;
 }
 
@@ -49,8 +50,8 @@ int pb_arg_id(const char *cmd, const char *v)
 	uint64_t id;
 
 	if (strlen(v) != 16 || pb_id_parse(v, &id))
-		return pb_arg_bad(cmd, "a credential id is 16 hex digits (as mint printed it), not '%s'",
-				  v);
+		return pb_arg_bad(
+		    cmd, "a credential id is 16 hex digits (as mint printed it), not '%s'", v);
 	return 0;
 }
 

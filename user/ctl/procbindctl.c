@@ -16,6 +16,7 @@
 #include "ctl_audit.h"
 #include "ctl_conn.h"
 #include "ctl_workload.h"
+#include "help.h"
 #include "render.h"
 #include "json.h"
 #include "policy.h"
@@ -84,6 +85,14 @@ static const char usage_text[] =
     "                                       OCSF 1.3 events); then live\n"
     "  verify [--dir DIR] [--pubkey FILE]   check every link, checkpoint and seal\n"
     "\n"
+    "\n"
+    "  help [COMMAND]                       a command's usage, options and an example\n"
+    "                                       (also: procbindctl COMMAND --help)\n"
+    "  version                              procbindctl's version (also --version)\n"
+    "\n"
+    "The commands that talk to the agent (mint, revoke, ps, status, health, reload,\n"
+    "approve, approvals, revoke-approval) need root: the control socket is root's.\n"
+    "\n"
     "EXAMPLES:\n"
     "  procbindctl mint --pid 4242 --ttl 10m --identity payments-reconciler\n"
     "  procbindctl ps\n"
@@ -119,6 +128,15 @@ static int pb_call(struct pb_buf *req, pb_render_fn render)
 		fprintf(stderr, "procbindctl: out of memory\n");
 	} else if (pb_ctl_request(req->data, req->len, &reply, err, sizeof(err))) {
 		fprintf(stderr, "procbindctl: %s\n", err);
+		if (strstr(err, "Permission denied") && geteuid()) {
+			fprintf(stderr,
+				"procbindctl: the control socket is root's: run this as root "
+				"(sudo procbindctl ...). Without root:");
+			pb_help_commands(stderr, 0);
+			fprintf(stderr,
+				"\n(run, token, proof and pubkey go through the workload "
+				"socket; trail, events and verify read a trail you can read)\n");
+		}
 	} else if (reply.len < 3 || strncmp(reply.data, "ok\n", 3)) {
 		nl = memchr(reply.data, '\n', reply.len);
 		fprintf(stderr, "procbindctl: %.*s\n",
@@ -247,7 +265,8 @@ static int cmd_table(const char *verb, int argc, char **argv, struct pb_buf *req
 			if (!strcmp(optarg, "json"))
 				render = NULL;
 			else if (strcmp(optarg, "table") && strcmp(optarg, "text"))
-				return pb_arg_bad(verb, "-o must be table or json, not '%s'", optarg);
+				return pb_arg_bad(verb, "-o must be table or json, not '%s'",
+						  optarg);
 		} else if (c == 'a') {
 			return pb_arg_bad(verb, "--all is for ps");
 		} else {
@@ -272,8 +291,9 @@ static int cmd_policy(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	printf("%s: ok, version %s, mode %s, %u identities, %u protected, %u exempt, %u approvers\n",
-	       argv[2], p.version, pb_mode_name(p.mode), p.nident, p.nprot, p.nexempt, p.napprovers);
+	printf(
+	    "%s: ok, version %s, mode %s, %u identities, %u protected, %u exempt, %u approvers\n",
+	    argv[2], p.version, pb_mode_name(p.mode), p.nident, p.nprot, p.nexempt, p.napprovers);
 	for (unsigned int i = 0; i < p.nident; i++) {
 		const struct pb_identity *id = &p.ident[i];
 
@@ -284,11 +304,12 @@ static int cmd_policy(int argc, char **argv)
 			gated += !!(id->scope[j].flags & PB_RULE_APPROVAL);
 		for (unsigned int j = 0; j < id->nrequests; j++)
 			greq += !!id->requests[j].requires_approval;
-		printf("  identity %s: owner %s, expires %s%s, %u scope rules (%u need an approval), "
-		       "%u requests (%u need an approval), approvals %s\n",
-		       id->name, id->owner, date,
-		       id->expires <= now ? " (EXPIRED: minting is refused)" : "", id->nscope, gated,
-		       id->nrequests, greq, id->approvals_signed ? "signed only" : "local or signed");
+		printf(
+		    "  identity %s: owner %s, expires %s%s, %u scope rules (%u need an approval), "
+		    "%u requests (%u need an approval), approvals %s\n",
+		    id->name, id->owner, date,
+		    id->expires <= now ? " (EXPIRED: minting is refused)" : "", id->nscope, gated,
+		    id->nrequests, greq, id->approvals_signed ? "signed only" : "local or signed");
 	}
 	pb_policy_free(&p);
 	return 0;
@@ -310,9 +331,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage_text, stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("procbindctl %s\n", PB_VERSION);
+			return 0;
 		} else {
-			fprintf(stderr, "procbindctl: unknown option '%s'\n", argv[i]);
-			return usage();
+			fprintf(stderr, "procbindctl: unknown option '%s' (procbindctl --help)\n",
+				argv[i]);
+			return 2;
 		}
 	}
 	if (i >= argc)
@@ -321,6 +346,35 @@ int main(int argc, char **argv)
 	argc -= i;
 	argv += i;
 	optind = 1;
+
+	if (pb_help_known(cmd) && pb_help_wanted(cmd, argc, argv))
+		return pb_help_print(stdout, cmd) ? 2 : 0;
+	if (!strcmp(cmd, "version")) {
+		printf("procbindctl %s\n", PB_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		if (argc == 1) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (!pb_help_print(stdout, argv[1]))
+			return 0;
+		cmd = argv[1]; /* an unknown command: said below */
+	} else if (pb_help_check_options(cmd, argc, argv)) {
+		return 2;
+	}
+	if (!pb_help_known(cmd)) {
+		const char *near = pb_help_suggest_command(cmd);
+
+		if (near)
+			fprintf(stderr, "procbindctl: unknown command '%s'; did you mean '%s'?\n",
+				cmd, near);
+		else
+			fprintf(stderr, "procbindctl: unknown command '%s' (procbindctl help)\n",
+				cmd);
+		return 2;
+	}
 
 	if (!strcmp(cmd, "mint"))
 		ret = cmd_mint(argc, argv, &req);
@@ -366,10 +420,8 @@ int main(int argc, char **argv)
 		ret = pb_cmd_verify_token(argc, argv);
 	else if (!strcmp(cmd, "verify-proof"))
 		ret = pb_cmd_verify_proof(argc, argv);
-	else {
-		fprintf(stderr, "procbindctl: unknown command '%s'\n", cmd);
-		ret = usage();
-	}
+	else
+		ret = usage(); /* known to help, not here: cannot happen */
 	pb_buf_free(&req);
 	return ret;
 }

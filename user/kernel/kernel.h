@@ -75,7 +75,10 @@ struct pb_owner_lookup {
 const struct pb_proc *pb_owner_lookup(void *ctx, __u32 tgid);
 
 /* probe.c: 0 when every required kernel feature is there; a table to out */
-int pb_probe(struct pb_agent *a, FILE *out);
+int pb_probe(struct pb_agent *a, FILE *out); /* 0, -ENOTSUP (missing) or -EPERM */
+/* 1 when this process may load and attach BPF, else 0 and why lists the
+ * capabilities it lacks */
+int pb_privileged(char *why, size_t len);
 
 /* One agent per pin directory: make it and hold its lock while the agent
  * runs (a no-op once held). 0; -EBUSY with *holder the PID that holds it;

@@ -138,20 +138,20 @@ static void pb_probe_files(struct pb_agent *a, struct pb_features *fs)
 		close(fan);
 	pb_feature_add(fs, "fanotify permission events", a->conf.file_guard, fan >= 0,
 		       "FAN_OPEN_PERM, FAN_ACCESS_PERM: %s",
-		       fan < 0		     ? strerror(err)
+		       fan < 0		    ? strerror(err)
 		       : a->conf.file_guard ? "every credential file guarded (opens and reads)"
 					    : "not used (--file-guard off)");
 	if (!a->conf.acquire_tp)
 		return;
-	pb_feature_add(fs, "syscall tracepoints", 1,
-		       !access("/sys/kernel/tracing/events/syscalls/sys_exit_openat", F_OK) ||
-			   !access("/sys/kernel/debug/tracing/events/syscalls/sys_exit_openat",
-				   F_OK) ||
-			   access("/sys/kernel/tracing/events", F_OK),
-		       "sys_exit_open{,at,at2} (--acquire-tracepoints; every task pays)%s",
-		       access("/sys/kernel/tracing/events", F_OK)
-			   ? " (tracefs not mounted yet: checked at attach)"
-			   : "");
+	pb_feature_add(
+	    fs, "syscall tracepoints", 1,
+	    !access("/sys/kernel/tracing/events/syscalls/sys_exit_openat", F_OK) ||
+		!access("/sys/kernel/debug/tracing/events/syscalls/sys_exit_openat", F_OK) ||
+		access("/sys/kernel/tracing/events", F_OK),
+	    "sys_exit_open{,at,at2} (--acquire-tracepoints; every task pays)%s",
+	    access("/sys/kernel/tracing/events", F_OK)
+		? " (tracefs not mounted yet: checked at attach)"
+		: "");
 	/* Only the acquisition tracepoints claim slots in the kernel; on 5.10
 	 * the probe's load of a fetching atomic trips a verifier WARN in the
 	 * kernel log, so it is tried only when they are asked for. */
@@ -167,8 +167,8 @@ static void pb_probe_seed(struct pb_agent *a, struct btf *btf, struct pb_feature
 	int iter = pb_btf_has(btf, "bpf_iter__task", BTF_KIND_STRUCT);
 	long hz = sysconf(_SC_CLK_TCK);
 
-	a->kern.walk_proc = a->conf.seed_source == PB_SEED_PROC ||
-			    (!iter && a->conf.seed_source == PB_SEED_AUTO);
+	a->kern.walk_proc =
+	    a->conf.seed_source == PB_SEED_PROC || (!iter && a->conf.seed_source == PB_SEED_AUTO);
 	pb_feature_add(fs, "task iterator", a->conf.seed_source == PB_SEED_ITER, iter,
 		       "processes that predate the agent (5.8+)%s",
 		       !a->kern.walk_proc ? ": used"
@@ -219,13 +219,14 @@ static void pb_probe_hardening(struct pb_agent *a, struct btf *btf, struct pb_fe
 			scope = -1;
 		fclose(f);
 	}
-	pb_feature_add(fs, "kernel.yama.ptrace_scope", 0, scope >= 1, "%s%s",
-		       scope < 0    ? "Yama not present"
-		       : scope == 0 ? "0: any process of the same uid may read a bound process's memory"
-		       : scope == 1 ? "1: only ancestors may attach (a sibling or an exec'd shell may not)"
-		       : scope == 2 ? "2: only CAP_SYS_PTRACE may attach"
-				    : "3: no attach at all",
-		       a->kern.use_lsm ? " (BPF-LSM refuses attach to bound processes anyway)" : "");
+	pb_feature_add(
+	    fs, "kernel.yama.ptrace_scope", 0, scope >= 1, "%s%s",
+	    scope < 0	 ? "Yama not present"
+	    : scope == 0 ? "0: any process of the same uid may read a bound process's memory"
+	    : scope == 1 ? "1: only ancestors may attach (a sibling or an exec'd shell may not)"
+	    : scope == 2 ? "2: only CAP_SYS_PTRACE may attach"
+			 : "3: no attach at all",
+	    a->kern.use_lsm ? " (BPF-LSM refuses attach to bound processes anyway)" : "");
 	file = pb_core_pattern(pattern, sizeof(pattern), why, sizeof(why));
 	pb_feature_add(fs, "kernel.core_pattern", 0, file == 1, "%s: %s", pattern, why);
 }
@@ -261,11 +262,66 @@ static int pb_probe_report(const struct pb_features *fs, FILE *out)
 	return missing;
 }
 
+/* Can this process load and attach BPF at all? 1, or 0 with the
+ * capabilities it lacks named in why. Without them every check below
+ * fails, whatever the kernel has. */
+int pb_privileged(char *why, size_t len)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} caps[] = {
+	    {21, "CAP_SYS_ADMIN"}, {12, "CAP_NET_ADMIN"}, {39, "CAP_BPF"}, {38, "CAP_PERFMON"}};
+	unsigned long long eff = 0;
+	char line[256];
+	size_t off = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	int ok = 1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	why[0] = 0;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		int have = !!(eff & (1ULL << caps[i].cap));
+
+		/* CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON (before 5.8 it
+		 * is the only way) */
+		if (have || (caps[i].cap >= 38 && (eff & (1ULL << 21))))
+			continue;
+		ok = 0;
+		if (off < len)
+			off += (size_t)snprintf(why + off, len - off, "%s%s", off ? ", " : "",
+						caps[i].name);
+	}
+	return ok;
+}
+
 int pb_probe(struct pb_agent *a, FILE *out)
 {
 	static struct pb_features fs; /* large: not on the stack */
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf;
+	char why[128];
 	int missing;
+
+	if (!pb_privileged(why, sizeof(why))) {
+		struct utsname u;
+
+		uname(&u);
+		if (out)
+			fprintf(
+			    out,
+			    "procbind kernel probe: %s %s\n"
+			    "  not privileged: this process (uid %u) lacks %s, and without them no "
+			    "BPF feature can be tried\n"
+			    "result: cannot tell what this kernel offers: run procbindd --probe as "
+			    "root (or with the capabilities docs/operator.md lists)\n",
+			    u.sysname, u.release, (unsigned int)geteuid(), why);
+		return -EPERM;
+	}
+	btf = btf__load_vmlinux_btf();
 
 	if (libbpf_get_error(btf))
 		btf = NULL;

@@ -302,3 +302,50 @@ int pb_pidfd_signal(int pidfd, int sig)
 {
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
+
+/* Edit distance of a and b, counted up to 3 (enough to tell a typo). */
+static int pb_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[64], prev, tmp;
+
+	if (la >= 63 || lb >= 63)
+		return 3;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int best = prev + (a[i - 1] != b[j - 1]);
+
+			tmp = row[j];
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			prev = tmp;
+			row[j] = best;
+		}
+	}
+	return row[lb] > 3 ? 3 : row[lb];
+}
+
+const char *pb_closest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	int bestd = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		int d = pb_distance(word, names[i]);
+
+		/* the start of a name (mi for mint) counts as close */
+		if (strlen(word) >= 2 && !strncmp(word, names[i], strlen(word)) && d > 1)
+			d = 1;
+		if (d < bestd) {
+			bestd = d;
+			best = names[i];
+		}
+	}
+	return bestd <= 2 ? best : NULL;
+}

@@ -62,6 +62,9 @@ int pb_write_full(int fd, const void *buf, size_t len);
  * reads past end (sscanf would strlen the whole buffer). */
 int pb_parse_dec(const char *p, const char *end, unsigned long long *out);
 int pb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Of names, the one word is most likely a typo of (at most two edits
+ * away, or its start), or NULL: for "did you mean". */
+const char *pb_closest(const char *word, const char *const *names, size_t n);
 /* A TCP listening address, numeric only (no name is looked up):
  * "127.0.0.1:9464", "[::1]:9464", or ":9464" and "[::]:9464" for every
  * address (IPv6 and IPv4). The port is 1-65535. 0, or -EINVAL and why. */
