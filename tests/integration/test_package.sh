@@ -63,6 +63,10 @@ pass "cpack built procbind_${VER}-1 and _${NEXT}-1; lintian: 0 errors, $(grep -c
 dpkg -i "$DEB1" >"$T/dpkg1.log" 2>&1 || { cat "$T/dpkg1.log"; fail "dpkg -i"; }
 /usr/sbin/procbindd --probe >"$T/probe.out" 2>&1 || { cat "$T/probe.out"; fail "the installed procbindd --probe"; }
 [ "$(/usr/sbin/procbindd --version)" = "procbindd $VER" ] || fail "procbindd --version: $(/usr/sbin/procbindd --version)"
+# the packaged binaries carry Debian's hardening
+bash "$PB_SOURCE/tests/lint/check_hardening.sh" "$BUILD" /usr/sbin/procbindd /usr/sbin/procbindctl \
+	>"$T/hardening.out" 2>&1 || { rc=$?; [ "$rc" = 77 ] || { cat "$T/hardening.out"; fail "the package's binaries are not hardened"; }; }
+cat "$T/hardening.out"
 systemd-analyze verify "$UNIT" >"$T/verify.out" 2>&1 || { cat "$T/verify.out"; fail "systemd-analyze verify $UNIT"; }
 [ ! -s "$T/verify.out" ] || { cat "$T/verify.out"; fail "systemd-analyze verify printed something"; }
 EXEC=$(sed -n 's/^ExecStart=//p' "$UNIT")
