@@ -16,18 +16,19 @@
 #include "purpose_state.h"
 
 struct pb_agent {
-	struct pb_agent_conf conf;	/* agent/ (procbindd's flags) */
-	struct pb_kernel kern;		/* kernel/ */
-	struct pb_guard guard;		/* guard/ */
-	struct pb_purpose purpose;	/* purpose/ */
-	struct pb_procs procs;		/* procs/ */
-	struct pb_node_key key;		/* creds/ */
-	struct pb_creds creds;		/* creds/ */
-	struct pb_adoption adopt;	/* adopt/ */
-	struct pb_sink sink;		/* events/ */
-	struct pb_drain drain;		/* agent/ (the ring buffer's consumer) */
-	struct pb_serve serve;		/* agent/ (control and workload sockets) */
-	struct pb_http http;		/* agent/ (the metrics endpoint) */
+	struct pb_agent_conf conf;    /* agent/ (procbindd's flags) */
+	struct pb_kernel kern;	      /* kernel/ */
+	struct pb_guard guard;	      /* guard/ */
+	struct pb_purpose purpose;    /* purpose/ */
+	struct pb_procs procs;	      /* procs/ */
+	struct pb_node_key key;	      /* creds/ */
+	struct pb_creds creds;	      /* creds/ */
+	struct pb_adoption adopt;     /* adopt/ */
+	struct pb_sink sink;	      /* events/ */
+	struct pb_drain drain;	      /* agent/ (the ring buffer's consumer) */
+	struct pb_serve serve;	      /* agent/ (control and workload sockets) */
+	struct pb_http http;	      /* agent/ (the metrics endpoint) */
+	struct pb_policy_watch watch; /* agent/ (the policy file's watch) */
 };
 
 /* The mode policy p runs in here: --mode wins over the policy's. */

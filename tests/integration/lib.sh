@@ -219,7 +219,7 @@ start_agent() {
 			--inh-caps=-all --)
 	fi
 	"${wrap[@]}" "$BUILD/procbindd" --state-dir "$T/state" --socket "$SOCK" --bpffs /sys/fs/bpf \
-		--pin-dir "$PIN" --lsm "${PB_LSM:-off}" $(pb_files_flags) \
+		--pin-dir "$PIN" --lsm "${PB_LSM:-off}" $(pb_files_flags) --watch-policy "${PB_WATCH:-on}" \
 		--policy "${PB_POLICY:-$PB_SOURCE/tests/integration/policy.yaml}" "$@" \
 		>"$OUT" 2>"$T/agent.log" &
 	AGENT_PID=$!

@@ -15,6 +15,8 @@
 #  5. a second pod has its own binding; deleting its container leaves no map
 #     entry, mark or descriptor behind;
 #  6. monitor mode reports each of these and refuses nothing.
+# its reloads are explicit (procbindctl reload), each counted: no file watch
+PB_WATCH=off
 . "$(dirname "$0")/lib.sh"
 command -v runc >/dev/null || skip "runc is not installed (the README's test command installs it)"
 BB=$(command -v busybox || true)

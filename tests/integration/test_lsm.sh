@@ -13,6 +13,8 @@
 # test_guard.sh runs both together. Run by the kernel matrix's +lsm guest
 # (tools/kmatrix.sh); elsewhere it says why not.
 PB_FILES=tracepoints
+# its reloads are explicit (procbindctl reload), each counted: no file watch
+PB_WATCH=off
 . "$(dirname "$0")/lib.sh"
 LSMS=$(cat /sys/kernel/security/lsm 2>/dev/null || true)
 [[ ,$LSMS, == *,bpf,* ]] ||

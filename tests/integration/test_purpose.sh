@@ -6,6 +6,8 @@
 # destinations; a cgroup created after the policy was loaded; and reloads
 # (control socket and SIGHUP) while two processes connect the whole time,
 # where no connect may get a verdict that neither policy gives.
+# its reloads are explicit (procbindctl reload), each counted: no file watch
+PB_WATCH=off
 . "$(dirname "$0")/lib.sh"
 P=$PORT
 POD_C=$CG/podC

@@ -24,6 +24,15 @@ int pb_events_drain(struct pb_agent *a, uint32_t budget);
 void pb_events_init(struct pb_agent *a);   /* before the first event */
 void pb_guard_drain(struct pb_agent *a);   /* the file guard's queued events */
 void pb_refusals_pass(struct pb_agent *a); /* once a second: refusals_folded records */
+/* watch.c: the policy file's watch. open: the inotify descriptor, or -1
+ * (off, or cannot: logged); event: it is readable; due: 1 once a change
+ * has settled and the file's bytes differ from those last loaded or
+ * refused; seen: record the file's bytes as loaded or refused now. */
+int pb_watch_open(struct pb_agent *a);
+void pb_watch_event(struct pb_agent *a);
+int pb_watch_due(struct pb_agent *a);
+void pb_watch_seen(struct pb_agent *a);
+void pb_watch_close(struct pb_agent *a);
 /* Before a request is served, the node as it is now: every event the kernel
  * and the guard have reported, and every new cgroup named (not as of the
  * last tick: a mint right after a container started would find it

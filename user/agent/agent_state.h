@@ -38,6 +38,17 @@ struct pb_agent_conf {
 	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
 	int take_over;		 /* --take-over: ask a running agent to step down first */
 	char guard_host[108];	 /* --guard-host: the guard host's socket; "" = fork the guard */
+	int watch_policy;	 /* --watch-policy: reload when the policy file changes (on) */
+};
+
+/* The policy file's watch (watch.c): an inotify descriptor on its
+ * directory, and what the file held when it was last loaded or refused. */
+struct pb_policy_watch {
+	int fd;			/* -1: not watching */
+	uint64_t changed_at;	/* boot ns of the last change seen, not yet acted on; 0 */
+	unsigned char seen[32]; /* BLAKE2b of the bytes last loaded or refused */
+	int have_seen;
+	uint64_t loaded, refused; /* reloads by outcome, for the metrics */
 };
 
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };

@@ -135,6 +135,13 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		fprintf(f, "procbind_guard_orphans_refused_total %llu\n",
 			(unsigned long long)a->guard.orphans);
 	}
+	pb_metric_head(f, "procbind_policy_reloads_total", "counter",
+		       "policy reloads (procbindctl reload, SIGHUP, its file changed) by outcome: "
+		       "loaded, or refused (the policy in force stayed)");
+	fprintf(f, "procbind_policy_reloads_total{outcome=\"loaded\"} %" PRIu64 "\n",
+		a->watch.loaded);
+	fprintf(f, "procbind_policy_reloads_total{outcome=\"refused\"} %" PRIu64 "\n",
+		a->watch.refused);
 	pb_metric_head(f, "procbind_policy_info", "gauge", "the policy in force");
 	fprintf(f, "procbind_policy_info{version=\"%s\",generation=\"%u\",mode=\"%s\"} 1\n",
 		a->purpose.policy.version, a->purpose.gen, pb_mode_name(pb_mode_now(a)));

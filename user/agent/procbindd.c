@@ -120,6 +120,11 @@ static const struct argp_option options[] = {
      "Run as the guard host: start file guards for the agent that asks on SOCKET (root only), "
      "and keep them when the agent stops; nothing else (no policy, no BPF loading)",
      0},
+    {"watch-policy", 'w', "WHEN", 0,
+     "Reload the policy when its file changes, as the kubelet replaces a ConfigMap (a new "
+     "directory and a ..data swap) or an editor saves it: on (default) or off (procbindctl "
+     "reload and SIGHUP only)",
+     0},
     {"verbose", 'v', NULL, 0, "Debug logs, including libbpf's", 0},
     {0},
 };
@@ -128,7 +133,7 @@ struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket, *guard_host,
 	    *serve_guards;
-	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf, take_over;
+	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf, take_over, watch_policy;
 	uint64_t dead_retention; /* ns */
 };
 
@@ -210,6 +215,12 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 			args->seed = PB_SEED_PROC;
 		else
 			argp_error(state, "--seed-from must be auto, iter or proc, not '%s'", arg);
+		break;
+	case 'w':
+		if (!strcmp(arg, "on") || !strcmp(arg, "off"))
+			args->watch_policy = !strcmp(arg, "on");
+		else
+			argp_error(state, "--watch-policy must be on or off, not '%s'", arg);
 		break;
 	case 'G':
 		if (!strcmp(arg, "on"))
@@ -353,7 +364,7 @@ static void pb_emit_lifecycle(struct pb_agent *a, const char *type)
 /* The event loop's descriptors: one epoll over the signals, the drain
  * timer, the sockets, the ring buffer and the guard process. */
 struct pb_loop {
-	int ep, sfd, tfd, lfd, wfd, rbfd;
+	int ep, sfd, tfd, lfd, wfd, rbfd, pfd; /* pfd: the policy file's watch */
 	unsigned int ticks;
 	uint64_t watchdog_ns, watchdog_last; /* systemd's watchdog: interval, last ping */
 };
@@ -409,6 +420,8 @@ static int pb_loop_open(struct pb_agent *a, struct pb_loop *l)
 	pb_loop_watch(l, l->rbfd);
 	pb_loop_watch(l, l->wfd);
 	pb_loop_watch(l, a->guard.pidfd);
+	l->pfd = pb_watch_open(a);
+	pb_loop_watch(l, l->pfd);
 	return 0;
 }
 
@@ -427,23 +440,18 @@ static void pb_loop_close(struct pb_agent *a, struct pb_loop *l)
 		close(l->tfd);
 	if (l->sfd >= 0)
 		close(l->sfd);
+	pb_watch_close(a);
 	if (l->ep >= 0)
 		close(l->ep);
 }
 
-/* A signal: SIGHUP reloads the policy (0); SIGINT and SIGTERM stop (1). */
-static int pb_on_signal(struct pb_agent *a, struct pb_loop *l)
+/* Reload the policy (SIGHUP, or its file changed): the old one stays when
+ * the new one is refused. */
+static void pb_reload_now(struct pb_agent *a, const char *why_now)
 {
-	struct signalfd_siginfo si;
 	char why[1024];
 
-	if (read(l->sfd, &si, sizeof(si)) != sizeof(si))
-		return 0;
-	if (si.ssi_signo != SIGHUP) {
-		pb_info("agent: signal %u, stopping", si.ssi_signo);
-		pb_notify("STOPPING=1");
-		return 1;
-	}
+	pb_info("policy: reloading %s (%s)", a->conf.policy_path, why_now);
 	pb_notify("RELOADING=1");
 	/* Decisions before the swap are reported before the policy_loaded
 	 * event. */
@@ -452,6 +460,21 @@ static int pb_on_signal(struct pb_agent *a, struct pb_loop *l)
 		pb_error("%s", why);
 	pb_events_flush(a);
 	pb_notify("READY=1"); /* the old policy stays when the new one was refused */
+}
+
+/* A signal: SIGHUP reloads the policy (0); SIGINT and SIGTERM stop (1). */
+static int pb_on_signal(struct pb_agent *a, struct pb_loop *l)
+{
+	struct signalfd_siginfo si;
+
+	if (read(l->sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo != SIGHUP) {
+		pb_info("agent: signal %u, stopping", si.ssi_signo);
+		pb_notify("STOPPING=1");
+		return 1;
+	}
+	pb_reload_now(a, "SIGHUP");
 	return 0;
 }
 
@@ -478,6 +501,8 @@ static int pb_on_tick(struct pb_agent *a, struct pb_loop *l)
 	if (a->purpose.npending)
 		pb_purpose_tick(a);
 	pb_adopt_tick(a);
+	if (pb_watch_due(a))
+		pb_reload_now(a, "its file changed");
 	pb_workload_expire(a, l->ep);
 	pb_control_expire(a, l->ep);
 	if (++l->ticks % (1000 / PB_DRAIN_MS) == 0) {
@@ -538,6 +563,8 @@ static int pb_loop_run(struct pb_agent *a, struct pb_loop *l)
 				pb_workload_accept(a, l->ep);
 			} else if (pb_workload_owns(a, fd)) {
 				pb_workload_io(a, fd, evs[i].events, l->ep);
+			} else if (fd == l->pfd && fd >= 0) {
+				pb_watch_event(a);
 			} else if (fd == a->guard.pidfd && (ret = pb_on_guard_exit(a, l))) {
 				return ret;
 			}
@@ -548,7 +575,8 @@ static int pb_loop_run(struct pb_agent *a, struct pb_loop *l)
 /* Serve until stopped: ready, the loop, and the last drain. */
 static int pb_run(struct pb_agent *a)
 {
-	struct pb_loop l = {.ep = -1, .sfd = -1, .tfd = -1, .lfd = -1, .wfd = -1, .rbfd = -1};
+	struct pb_loop l = {
+	    .ep = -1, .sfd = -1, .tfd = -1, .lfd = -1, .wfd = -1, .rbfd = -1, .pfd = -1};
 	int ret = pb_loop_open(a, &l);
 
 	if (!ret) {
@@ -597,6 +625,7 @@ static int pb_wait_stop(void)
 static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 {
 	struct pb_agent_conf *c = &a->conf;
+	char cwd[PATH_MAX];
 
 	if (args->pin_dir)
 		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", args->pin_dir);
@@ -605,6 +634,7 @@ static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 	c->seed_source = args->seed;
 	c->lsm_mode = args->lsm;
 	c->file_guard = args->file_guard;
+	c->watch_policy = args->watch_policy;
 	c->events_ocsf = args->ocsf;
 	c->acquire_tp = args->acquire_tp;
 	c->dead_retention = args->dead_retention;
@@ -621,7 +651,13 @@ static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 		snprintf(c->audit_dir, sizeof(c->audit_dir), "%s", args->audit_dir);
 	else
 		snprintf(c->audit_dir, sizeof(c->audit_dir), "%s/audit", args->state_dir);
-	if (!realpath(args->policy, c->policy_path))
+	/* Absolute, but its symlinks kept: a ConfigMap's file is a symlink
+	 * through ..data, which the kubelet swaps at each update; a reload
+	 * reads what the path leads to then, not the directory it led to at
+	 * start (which the kubelet deletes). */
+	if (args->policy[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(c->policy_path, sizeof(c->policy_path), "%s/%s", cwd, args->policy);
+	else
 		snprintf(c->policy_path, sizeof(c->policy_path), "%s", args->policy);
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", args->state_dir);
 	snprintf(c->cred_dir, sizeof(c->cred_dir), "%s/creds", args->state_dir);
@@ -731,6 +767,7 @@ int main(int argc, char **argv)
 			       .k8s_dir = "/var/log/containers",
 			       .mode = -1,
 			       .file_guard = 1,
+			       .watch_policy = 1,
 			       .dead_retention = 3600ULL * 1000000000ULL};
 	struct argp argp = {options, pb_parse_opt, NULL, doc, NULL, NULL, NULL};
 	char perr[1024];
@@ -746,6 +783,7 @@ int main(int argc, char **argv)
 	pb_guard_state_init(&a->guard);
 	pb_creds_state_init(&a->creds);
 	pb_sink_state_init(&a->sink);
+	a->watch.fd = -1;
 	pb_http_state_init(&a->http);
 	if (sodium_init() < 0) {
 		pb_error("agent: libsodium failed to initialise");

@@ -20,8 +20,10 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 	int ret;
 
 	pb_policy_defaults(&np);
+	pb_watch_seen(a); /* these bytes are acted on: the watch does not again */
 	ret = pb_policy_load(a->conf.policy_path, &np, err, errlen);
 	if (ret) {
+		a->watch.refused++;
 		pb_purpose_emit(a, "policy_rejected", a->conf.policy_path, err, NULL, 0);
 		pb_policy_free(&np);
 		return ret;
@@ -33,6 +35,7 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 	if (ret) {
 		snprintf(err, errlen, "reload: %s: %s; the policy in force stays",
 			 a->conf.policy_path, ret == -ENOMEM ? "out of memory" : why);
+		a->watch.refused++;
 		pb_purpose_emit(a, "policy_rejected", a->conf.policy_path, err, NULL, 0);
 		pb_policy_free(&np);
 		return ret;
@@ -48,6 +51,7 @@ int pb_reload(struct pb_agent *a, char *err, size_t errlen)
 		if (!pb_revoke_why(a, m->id, "identity_removed", why, sizeof(why)))
 			revoked++;
 	}
+	a->watch.loaded++;
 	pb_purpose_emit(a, "policy_loaded", a->conf.policy_path, NULL, &a->purpose.policy, revoked);
 	pb_adopt_policy(a);
 	return 0;
