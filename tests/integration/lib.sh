@@ -400,6 +400,16 @@ wait_event() {
 
 count_events() { match_events "$1" | wc -l; }
 
+# wait_metric PATTERN: until the metrics file ($T/procbind.prom, written
+# every second) has a line matching PATTERN (grep -E); 1 when it never does
+wait_metric() {
+	for _ in $(seq $((40 * SCALE))); do
+		grep -qE "$1" "$T/procbind.prom" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # mint PID FILE [flags]: mint a token into FILE, echo the credential id
 # (identity payments unless the flags name one)
 mint() {

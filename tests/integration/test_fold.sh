@@ -85,11 +85,7 @@ pass "the trail grew by $GREW bytes over the ${FLOOD_S}-second flood"
 
 ctl status -o json | jq -e '.counters.refusals_folded > 0 and .counters.refusals_folded_recorded > 0' >/dev/null ||
 	fail "status: $(ctl status -o json | jq -c .counters)"
-for _ in $(seq $((40 * SCALE))); do
-	grep -q "^procbind_refusals_folded_total [1-9]" "$T/procbind.prom" && break; sleep 0.05
-done
-grep -q "^procbind_refusals_folded_total [1-9]" "$T/procbind.prom" ||
-	fail "metrics: $(grep refusals "$T/procbind.prom")"
+wait_metric "^procbind_refusals_folded_total [1-9]" || fail "metrics: $(grep refusals "$T/procbind.prom")"
 pass "status and the metrics count folded refusals apart"
 stop_agent
 "$BUILD/procbindctl" verify --dir "$AUDIT" >$T/v.out 2>&1 || { cat $T/v.out; fail "verify"; }

@@ -53,10 +53,7 @@ printf 'version: 1\nidentities:\n  - name: [broken\n' >"$T/bad.yaml"
 publish ..2026_12_05_10_02_00.3 "$T/bad.yaml"
 wait_event '.event=="policy_rejected"' >/dev/null
 [ "$(version)" = "$V2" ] || fail "a broken policy replaced the one in force"
-for _ in $(seq $((40 * SCALE))); do
-	grep -q '^procbind_policy_reloads_total{outcome="refused"} 1$' "$T/procbind.prom" && break; sleep 0.05
-done
-grep -q '^procbind_policy_reloads_total{outcome="refused"} 1$' "$T/procbind.prom" ||
+wait_metric '^procbind_policy_reloads_total\{outcome="refused"\} 1$' ||
 	fail "metrics: $(grep policy_reloads "$T/procbind.prom")"
 pass "a broken policy is refused (a policy_rejected event, procbind_policy_reloads_total{outcome=\"refused\"}); $V2 stays"
 sleep 0.5
