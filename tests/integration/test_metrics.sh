@@ -59,6 +59,34 @@ diff <(grep '^# TYPE' "$T/procbind.prom") <(grep '^# TYPE' "$T/scrape.prom") >/d
 [ "$(code -X POST -d x "$URL")" = 405 ] || fail "POST /metrics is not 405"
 pass "HEAD 200, another path 404, POST 405; the textfile has the same families"
 
+# the families an operator expects, each meaning one thing
+for fam in procbind_build_info process_cpu_seconds_total process_resident_memory_bytes \
+	process_virtual_memory_bytes process_start_time_seconds process_open_fds process_max_fds \
+	procbind_credentials_minted_total procbind_credentials_ended_total \
+	procbind_workload_requests_total procbind_proofs_total procbind_events_received_total \
+	procbind_kernel_events_lost_total procbind_kernel_events_sent_total \
+	procbind_policy_reloads_total procbind_refusals_folded_total; do
+	grep -q "^# TYPE $fam " "$T/scrape.prom" || fail "no metric family $fam"
+done
+grep -q "^procbind_build_info{version=\"$("$BUILD/procbindd" --version | awk '{print $2}')\"," "$T/scrape.prom" ||
+	fail "procbind_build_info: $(grep build_info "$T/scrape.prom")"
+grep -q '^procbind_kernel_total' "$T/scrape.prom" && fail "procbind_kernel_total still mixes unrelated counters"
+grep -q 'procbind_events_total{outcome="received"}' "$T/scrape.prom" &&
+	fail "procbind_events_total has a series that is the sum of the others"
+awk '/^process_open_fds / { exit !($2 > 3) }' "$T/scrape.prom" || fail "process_open_fds: $(grep '^process_open_fds' "$T/scrape.prom")"
+pass "build_info, the process_* families, credentials, workload requests and proofs, each kernel counter a family of its own; no series that sums its siblings"
+[ "$(code "http://127.0.0.1:$MPORT/healthz")" = 200 ] || fail "GET /healthz: $(code "http://127.0.0.1:$MPORT/healthz")"
+[ "$(code "http://127.0.0.1:$MPORT/readyz")" = 200 ] || fail "GET /readyz: $(code "http://127.0.0.1:$MPORT/readyz")"
+# a stopped agent fails both, as a kubelet's probe sees it (no answer
+# within its timeout, or 503 from a loop that stopped rendering)
+kill -STOP "$AGENT_PID"
+h=$(code "http://127.0.0.1:$MPORT/healthz" || true) r=$(code "http://127.0.0.1:$MPORT/readyz" || true)
+kill -CONT "$AGENT_PID"
+[ "$h" != 200 ] && [ "$r" != 200 ] || fail "with the agent stopped: /healthz $h, /readyz $r"
+for _ in $(seq $((40 * SCALE))); do [ "$(code "http://127.0.0.1:$MPORT/healthz" || true)" = 200 ] && break; sleep 0.1; done
+[ "$(code "http://127.0.0.1:$MPORT/healthz")" = 200 ] || fail "/healthz after SIGCONT"
+pass "/healthz and /readyz answer 200 while the agent enforces, not while it is stopped ($h, $r)"
+
 # 3. a denial made by the hooks is in a later scrape
 deny_count() { scrape "$URL" | awk '/^procbind_verdicts_total\{verdict="deny",/ { s += $2 } END { print s + 0 }'; }
 before=$(deny_count)
@@ -74,6 +102,9 @@ for _ in $(seq $((30 * SCALE))); do
 	sleep 0.2
 done
 [ "$after" -gt "$before" ] || fail "the deny verdicts stayed $before in the scrapes"
+scrape -o "$T/after.prom" "$URL"
+grep -q '^procbind_credentials_minted_total{identity="payments"} [1-9]' "$T/after.prom" ||
+	fail "the mint is not in procbind_credentials_minted_total: $(grep minted "$T/after.prom")"
 pass "a denial at connect is counted in a later scrape ($before -> $after)"
 
 # 4. silent clients: 100 connections that send nothing; scrapes and the

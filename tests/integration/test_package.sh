@@ -25,6 +25,7 @@ pkg_cleanup() {
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
 	AGENT_PID=
 	dpkg -P procbind >/dev/null 2>&1
+	rm -f /var/lib/prometheus/node-exporter/procbind.prom
 	return 0
 }
 trap 'rc=$?; set +e; pkg_cleanup; (exit $rc); cleanup' EXIT
@@ -78,6 +79,7 @@ pass "dpkg -i: the installed procbindd --probe passes; systemd-analyze verify is
 start_unit() {
 	mkdir -p -m 0700 /var/lib/procbind
 	mkdir -p -m 0755 /run/procbind
+	mkdir -p /var/lib/prometheus/node-exporter # its ExecStartPre=
 	rm -f "$SOCK"
 	bash -c "exec $EXEC" >>"$OUT" 2>>"$T/agent.log" & # the agent itself, not a shell around it
 	AGENT_PID=$!
@@ -107,6 +109,10 @@ sleep 1
 grep -q LEAK "$T/sibling.out" && fail "the installed agent let a sibling read the token"
 wait_event ".event==\"credential_open_refused\" and .credential.id==\"$ID\" and .process.comm==\"cat\"" >/dev/null
 pass "the installed agent, started by the unit's ExecStart, refuses a sibling (credential $ID)"
+PROM=/var/lib/prometheus/node-exporter/procbind.prom
+for _ in $(seq 40); do [ -s "$PROM" ] && break; sleep 0.1; done
+[ "$(stat -c %a "$PROM" 2>/dev/null)" = 644 ] || fail "the unit's metrics file: $(ls -l "$PROM" 2>&1)"
+pass "the unit's metrics file is $PROM (0644), where node_exporter's textfile collector reads"
 
 # --- upgrade while the credential is live
 dpkg -i --force-confold "$DEB2" >"$T/dpkg2.log" 2>&1 || { cat "$T/dpkg2.log"; fail "dpkg -i (upgrade)"; }

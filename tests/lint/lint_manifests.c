@@ -327,7 +327,16 @@ int main(int argc, char **argv)
 				? yaml_document_get_node(&d, *c->data.sequence.items.start)
 				: NULL;
 			CHECK(c, "DaemonSet: no container");
-			CHECK(get(&d, c, "readinessProbe"), "DaemonSet: no readinessProbe");
+			CHECK(
+			    scalar(path(&d, c, "readinessProbe.httpGet.path")) &&
+				!strcmp(scalar(path(&d, c, "readinessProbe.httpGet.path")),
+					"/readyz"),
+			    "DaemonSet: the readinessProbe is not GET /readyz on the metrics port");
+			CHECK(
+			    scalar(path(&d, c, "livenessProbe.httpGet.path")) &&
+				!strcmp(scalar(path(&d, c, "livenessProbe.httpGet.path")),
+					"/healthz"),
+			    "DaemonSet: the livenessProbe is not GET /healthz on the metrics port");
 			lint_scrape(&d, path(&d, root, "spec.template.metadata.annotations"), c);
 			CHECK(path(&d, c, "resources.limits.memory"), "DaemonSet: no memory limit");
 			CHECK(path(&d, c, "resources.limits.cpu"), "DaemonSet: no cpu limit");

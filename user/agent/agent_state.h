@@ -94,6 +94,8 @@ struct pb_http {
 	pthread_mutex_t lock;
 	char *text; /* the latest rendering, NUL-terminated */
 	size_t len;
+	uint64_t published; /* CLOCK_BOOTTIME ns of the latest: the loop is alive */
+	int ready;	    /* the agent enforces (hooks, policy, guard, sockets) */
 };
 
 static inline void pb_http_state_init(struct pb_http *h)
@@ -103,11 +105,16 @@ static inline void pb_http_state_init(struct pb_http *h)
 }
 
 /* The sockets the agent serves (control.c, workload.c). */
+/* Workload socket requests by verb (enum pb_wl_verb; PB_WL_VERBS: one that
+ * did not parse) and outcome (0 answered, 1 refused). */
+#define PB_WL_VERBS 3
 struct pb_serve {
 	struct pb_conn_pool ctl, wl;
+	uint64_t wl_requests[PB_WL_VERBS + 1][2];
 	int state_lock;	 /* STATE-DIR/procbindd.lock, held while the agent runs (single.c) */
 	int other_agent; /* the start was refused: another agent serves (single.c) */
 	int replaced;	 /* this pod's agent was taken over by another pod's (single.c) */
+	int ready;	 /* enforcing: set once agent_started is written (procbindd.c) */
 };
 
 #endif

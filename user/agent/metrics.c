@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -19,6 +24,7 @@
 #include "audit.h"
 #include "kernel.h"
 #include "log.h"
+#include "proto.h"
 #include "util.h"
 #include "procbind.skel.h"
 
@@ -37,6 +43,66 @@ void pb_stats_read(struct pb_agent *a, struct pb_stats *st)
 		st->live += !a->creds.store.v[i].died;
 }
 
+/* procbind_build_info: what runs, as Prometheus exporters say it. */
+static void pb_metrics_build(FILE *f)
+{
+	struct utsname u;
+
+	uname(&u);
+	pb_metric_head(f, "procbind_build_info", "gauge",
+		       "the agent's version, the libbpf it runs with and the kernel, as labels");
+	fprintf(f, "procbind_build_info{version=\"%s\",libbpf=\"%u.%u\",kernel=\"%s\"} 1\n",
+		PB_VERSION, libbpf_major_version(), libbpf_minor_version(), u.release);
+}
+
+/* The process_* families every Prometheus client library exports. */
+static void pb_metrics_process(FILE *f)
+{
+	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+	long rss = 0, hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	char buf[1024], *p;
+	struct rlimit rl = {0};
+	struct sysinfo si;
+	unsigned int nfd = 0;
+	DIR *d;
+	FILE *s = fopen("/proc/self/stat", "re");
+	size_t n = s ? fread(buf, 1, sizeof(buf) - 1, s) : 0;
+
+	if (s)
+		fclose(s);
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+			 "%*d %*d %llu %llu %ld",
+			 &utime, &stime, &start, &vsize, &rss) != 5)
+		return;
+	if ((d = opendir("/proc/self/fd"))) {
+		while (readdir(d))
+			nfd++;
+		closedir(d);
+		nfd = nfd > 3 ? nfd - 3 : 0; /* ., .. and the directory's own */
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	sysinfo(&si);
+	pb_metric_head(f, "process_cpu_seconds_total", "counter",
+		       "user and system CPU time spent, in seconds");
+	fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)hz);
+	pb_metric_head(f, "process_resident_memory_bytes", "gauge",
+		       "resident memory size in bytes");
+	fprintf(f, "process_resident_memory_bytes %lld\n", (long long)rss * page);
+	pb_metric_head(f, "process_virtual_memory_bytes", "gauge", "virtual memory size in bytes");
+	fprintf(f, "process_virtual_memory_bytes %llu\n", vsize);
+	pb_metric_head(f, "process_start_time_seconds", "gauge",
+		       "start time of the process since the Unix epoch, in seconds");
+	fprintf(f, "process_start_time_seconds %.2f\n",
+		(double)time(NULL) - (double)si.uptime + (double)start / (double)hz);
+	pb_metric_head(f, "process_open_fds", "gauge", "open file descriptors");
+	fprintf(f, "process_open_fds %u\n", nfd);
+	pb_metric_head(f, "process_max_fds", "gauge", "the limit on open file descriptors");
+	fprintf(f, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+}
+
 /* Every metric, in the text format 0.0.4. */
 static void pb_metrics_render(struct pb_agent *a, FILE *f)
 {
@@ -48,6 +114,8 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 
 	pb_metric_head(f, "procbind_up", "gauge", "1 while the agent runs");
 	fprintf(f, "procbind_up 1\n");
+	pb_metrics_build(f);
+	pb_metrics_process(f);
 	pb_metric_head(f, "procbind_adopted", "gauge",
 		       "1 if this agent took over pinned state from an earlier one");
 	fprintf(f, "procbind_adopted %d\n", a->kern.adopted);
@@ -59,16 +127,21 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 			    f,
 			    "procbind_verdicts_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
 			    pb_verdict_name(v), pb_reason_name(r), cnt[PB_COUNTER_VERDICT(v, r)]);
-	pb_metric_head(
-	    f, "procbind_kernel_total", "counter",
-	    "kernel-side counters (events_lost: ring buffer full; events_sent: put in it)");
-	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++)
-		fprintf(f, "procbind_kernel_total{counter=\"%s\"} %" PRIu64 "\n",
-			pb_counter_name(i), cnt[i]);
+	/* each kernel counter a family of its own: they count unrelated things */
+	for (unsigned i = PB_CNT_OPS_BASE; i < PB_CNT_MAX; i++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "procbind_kernel_%s_total", pb_counter_name(i));
+		pb_metric_head(f, name, "counter", pb_counter_help(i));
+		fprintf(f, "%s %" PRIu64 "\n", name, cnt[i]);
+	}
+	pb_metric_head(f, "procbind_events_received_total", "counter",
+		       "the kernel's events the agent read from the ring buffer (= "
+		       "procbind_kernel_events_sent_total once drained)");
+	fprintf(f, "procbind_events_received_total %" PRIu64 "\n", a->drain.received);
 	pb_metric_head(f, "procbind_events_total", "counter",
-		       "the kernel's events as the agent read them: received = recorded + folded + "
-		       "dropped; events_sent (procbind_kernel_total) = received once drained");
-	fprintf(f, "procbind_events_total{outcome=\"received\"} %" PRIu64 "\n", a->drain.received);
+		       "the kernel's events the agent read, by what became of each: recorded "
+		       "(a line), folded (counted in another line), dropped (malformed)");
 	fprintf(f, "procbind_events_total{outcome=\"recorded\"} %" PRIu64 "\n", a->drain.recorded);
 	fprintf(f, "procbind_events_total{outcome=\"folded\"} %" PRIu64 "\n", a->drain.folded);
 	fprintf(f, "procbind_events_total{outcome=\"dropped\"} %" PRIu64 "\n", a->drain.dropped);
@@ -84,6 +157,44 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		bpf_map__max_entries(a->kern.skel->maps.procs));
 	fprintf(f, "procbind_map_capacity{map=\"creds\"} %u\n",
 		bpf_map__max_entries(a->kern.skel->maps.creds));
+	pb_metric_head(f, "procbind_credentials_minted_total", "counter",
+		       "credentials minted since the agent started, by identity");
+	for (size_t i = 0; i < a->creds.ntally; i++)
+		if (!a->creds.tally[i].reason[0])
+			fprintf(f,
+				"procbind_credentials_minted_total{identity=\"%s\"} %" PRIu64 "\n",
+				a->creds.tally[i].identity, a->creds.tally[i].n);
+	pb_metric_head(f, "procbind_credentials_ended_total", "counter",
+		       "credentials ended since the agent started, by identity and reason "
+		       "(expired, revoked, owner_exited, identity_removed)");
+	for (size_t i = 0; i < a->creds.ntally; i++)
+		if (a->creds.tally[i].reason[0])
+			fprintf(f,
+				"procbind_credentials_ended_total{identity=\"%s\",reason=\"%s\"} "
+				"%" PRIu64 "\n",
+				a->creds.tally[i].identity, a->creds.tally[i].reason,
+				a->creds.tally[i].n);
+	{
+		static const char *const verbs[] = {"token", "proof", "pubkey", "malformed"};
+
+		pb_metric_head(f, "procbind_workload_requests_total", "counter",
+			       "requests on the workload socket by verb and outcome (answered, "
+			       "refused)");
+		for (int v = 0; v <= PB_WL_VERBS; v++)
+			for (int o = 0; o < 2; o++)
+				fprintf(
+				    f,
+				    "procbind_workload_requests_total{verb=\"%s\",outcome=\"%s\"} "
+				    "%" PRIu64 "\n",
+				    verbs[v], o ? "refused" : "answered",
+				    a->serve.wl_requests[v][o]);
+		pb_metric_head(f, "procbind_proofs_total", "counter",
+			       "proofs of possession asked for, by outcome (issued, refused)");
+		fprintf(f, "procbind_proofs_total{outcome=\"issued\"} %" PRIu64 "\n",
+			a->serve.wl_requests[PB_WL_PROOF][0]);
+		fprintf(f, "procbind_proofs_total{outcome=\"refused\"} %" PRIu64 "\n",
+			a->serve.wl_requests[PB_WL_PROOF][1]);
+	}
 	pb_metric_head(f, "procbind_credentials_live", "gauge", "credentials not yet ended");
 	fprintf(f, "procbind_credentials_live %" PRIu64 "\n", st.live);
 	pb_metric_head(f, "procbind_approvals_live", "gauge",

@@ -25,7 +25,8 @@
  * there are many more slots than scrapers; past them, a connection waits in
  * the backlog until a slot is freed. */
 #define PB_HTTP_CONNECTIONS 128
-#define PB_HTTP_TIMEOUT_S   5 /* an idle or stalled connection is closed */
+#define PB_HTTP_TIMEOUT_S   5  /* an idle or stalled connection is closed */
+#define PB_HTTP_ALIVE_S	    10 /* /healthz: the loop rendered metrics this recently */
 
 static enum MHD_Result pb_http_reply(struct MHD_Connection *conn, unsigned int status,
 				     const char *type, const char *body, size_t len)
@@ -67,8 +68,27 @@ static enum MHD_Result pb_http_request(void *cls, struct MHD_Connection *conn, c
 		return pb_http_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, plain,
 				     "only GET and HEAD\n", 18);
 	if (!strcmp(url, "/"))
-		return pb_http_reply(conn, MHD_HTTP_OK, plain, "procbind: metrics at /metrics\n",
-				     30);
+		return pb_http_reply(conn, MHD_HTTP_OK, plain,
+				     "procbind: /metrics, /healthz (alive), /readyz (enforcing)\n",
+				     59);
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz")) {
+		/* alive: the agent's loop rendered the metrics in the last
+		 * PB_HTTP_ALIVE_S (it does every second); ready: and it enforces */
+		int alive, ready;
+
+		pthread_mutex_lock(&h->lock);
+		alive = h->published &&
+			pb_now_boot_ns() - h->published < PB_HTTP_ALIVE_S * 1000000000ULL;
+		ready = alive && h->ready;
+		pthread_mutex_unlock(&h->lock);
+		if (url[1] == 'h')
+			return alive ? pb_http_reply(conn, MHD_HTTP_OK, plain, "ok\n", 3)
+				     : pb_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain,
+						     "the agent's loop is stuck\n", 26);
+		return ready ? pb_http_reply(conn, MHD_HTTP_OK, plain, "enforcing\n", 10)
+			     : pb_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain,
+					     "not enforcing yet\n", 18);
+	}
 	if (strcmp(url, "/metrics"))
 		return pb_http_reply(conn, MHD_HTTP_NOT_FOUND, plain, "not found; try /metrics\n",
 				     24);
@@ -178,6 +198,8 @@ void pb_metrics_http_publish(struct pb_agent *a, char *text, size_t len)
 	old = a->http.text;
 	a->http.text = text;
 	a->http.len = len;
+	a->http.published = pb_now_boot_ns();
+	a->http.ready = a->serve.ready;
 	pthread_mutex_unlock(&a->http.lock);
 	free(old);
 }

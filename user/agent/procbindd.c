@@ -583,6 +583,8 @@ static int pb_run(struct pb_agent *a)
 		pb_info("agent: ready (mode %s, control socket %s)", pb_mode_name(pb_mode_now(a)),
 			a->conf.socket_path);
 		pb_emit_lifecycle(a, "agent_started");
+		a->serve.ready = 1; /* /readyz from the next rendering (at once) */
+		pb_metrics_write(a);
 		/* Everything enforces by now: the hooks attached, the policy in
 		 * force, every live credential file marked in this agent's guard
 		 * (and the earlier guard stopped), the sockets listening. */

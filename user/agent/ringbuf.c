@@ -269,9 +269,12 @@ void pb_refusals_pass(struct pb_agent *a)
 			ended[nended++] = k;
 		else if (f.final)
 			f.final = 0; /* its entry stays until a later pass */
-		if (v.count <= seen)
+		/* a record a second while the count grows; and one at the
+		 * exit of a process that had repeats, with its total, even when
+		 * nothing is left to count (a single refusal has none) */
+		if (f.final ? !v.count : v.count <= seen)
 			continue;
-		f.count = v.count - seen;
+		f.count = v.count > seen ? v.count - seen : 0;
 		f.total = v.count;
 		f.last = v.last;
 		if (k.kind == PB_FOLD_CONNECT)

@@ -107,8 +107,8 @@ static int pb_wl_caller(struct pb_agent *a, struct pb_conn *c, uint64_t ticks, s
 	return 0;
 }
 
-static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
-			size_t errlen)
+static int pb_wl_answer(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
+			size_t errlen, int *verb)
 {
 	static struct pb_req req;
 	struct pb_wl_req w;
@@ -121,6 +121,7 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 	ret = pb_wl_req_parse(&req, c->in, c->len, &w, err, errlen);
 	if (ret)
 		return ret;
+	*verb = (int)w.verb;
 	if (w.verb == PB_WL_PUBKEY) {
 		char hex[65];
 
@@ -204,6 +205,18 @@ static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *ou
 	}
 	c->pass_fd = hfd; /* sent with the reply */
 	return 0;
+}
+
+/* Answer one request, counted by verb and outcome (the metrics). */
+static int pb_wl_handle(struct pb_agent *a, struct pb_conn *c, struct pb_buf *out, char *err,
+			size_t errlen)
+{
+	int verb = PB_WL_VERBS, ret = pb_wl_answer(a, c, out, err, errlen, &verb);
+
+	if (verb < 0 || verb > PB_WL_VERBS)
+		verb = PB_WL_VERBS;
+	a->serve.wl_requests[verb][ret ? 1 : 0]++;
+	return ret;
 }
 
 void pb_workload_io(struct pb_agent *a, int fd, uint32_t events, int ep)

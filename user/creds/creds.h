@@ -31,6 +31,8 @@ int pb_creds_reserve(struct pb_agent *a);
 struct pb_cred_meta *pb_creds_add(struct pb_agent *a, const struct pb_cred_meta *m);
 void pb_creds_remove(struct pb_agent *a, struct pb_cred_meta *m);
 void pb_creds_tick(struct pb_agent *a); /* expiry, owner exit, clean-up */
+/* Count a credential minted (reason NULL) or ended (reason) for identity. */
+void pb_creds_tally(struct pb_agent *a, const char *identity, const char *reason);
 /* STATE-DIR/creds.jsonl (journal.h): after adopting pinned maps, what the
  * last agent knew; on a fresh start, an empty journal. */
 int pb_creds_load(struct pb_agent *a);

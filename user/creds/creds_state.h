@@ -21,7 +21,7 @@ enum { PB_APV_DEST, PB_APV_REQUEST };
 struct pb_approval_rec {
 	uint64_t id;
 	uint64_t cred_id;
-	int kind; /* PB_APV_* */
+	int kind;		    /* PB_APV_* */
 	struct pb_approval_key key; /* dest: the kernel's key */
 	char method[16];
 	char url[PB_APV_TEXT];
@@ -33,8 +33,8 @@ struct pb_approval_rec {
 	char approver[64];
 	char reason[PB_APV_TEXT];
 	char ticket[128];
-	char fpr[17];	    /* signed: the approver key's fingerprint; "": local */
-	char *signed_text;  /* signed: the approval as submitted (heap) */
+	char fpr[17];	   /* signed: the approver key's fingerprint; "": local */
+	char *signed_text; /* signed: the approval as submitted (heap) */
 };
 
 /* The approvals this agent granted, live and recently ended, and their
@@ -55,14 +55,26 @@ struct pb_node_key {
 	unsigned char sk[64];
 };
 
+/* Credentials minted and ended since the agent started, by identity and
+ * (ended) reason, for the metrics: a few identities and reasons, so a
+ * short table; past it, counted under identity "other". */
+#define PB_TALLY_MAX 128
+struct pb_cred_tally {
+	char identity[64];
+	char reason[24]; /* "" for minted */
+	uint64_t n;
+};
+
 struct pb_creds {
 	struct pb_cred_store store;
+	struct pb_cred_tally tally[PB_TALLY_MAX];
+	size_t ntally;
 	struct pb_journal journal; /* STATE-DIR/creds.jsonl */
-	uint64_t full; /* mints refused: credential map full */
-	size_t sweep;	/* where the next tick's owner and file checks start */
-	uint64_t due;	/* boot ns of the next expiry or end of retention (0: now) */
-	uint64_t forgotten_early; /* dead credentials dropped before their
-				   * retention ended, to make room for a mint */
+	uint64_t full;		   /* mints refused: credential map full */
+	size_t sweep;		   /* where the next tick's owner and file checks start */
+	uint64_t due;		   /* boot ns of the next expiry or end of retention (0: now) */
+	uint64_t forgotten_early;  /* dead credentials dropped before their
+				    * retention ended, to make room for a mint */
 	struct pb_approvals apv;
 };
 

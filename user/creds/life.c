@@ -163,6 +163,7 @@ static void pb_cred_bury(struct pb_agent *a, struct pb_cred_meta *m, const char 
 		return;
 	m->died = pb_now_boot_ns();
 	m->death = death;
+	pb_creds_tally(a, m->identity, death);
 	pb_journal_put(&a->creds.journal, m);
 	pb_creds_due(a, pb_retention_end(a, m));
 	pb_emit_cred_event(a, death[0] == 'r' ? "credential_revoked" : "credential_ended", m,
@@ -226,7 +227,7 @@ int pb_revoke_why(struct pb_agent *a, uint64_t id, const char *death, char *err,
 		return ret;
 	}
 	pb_fast_bump(a); /* no allow kept from before stands */
-	m->died = 0; /* revocation wins over an earlier natural death in the record */
+	m->died = 0;	 /* revocation wins over an earlier natural death in the record */
 	pb_cred_bury(a, m, death);
 	pb_creds_flush(a);
 	return 0;
@@ -316,7 +317,7 @@ int pb_creds_load(struct pb_agent *a)
 			continue;
 		}
 		if (pb_cred_store_reserve(&a->creds.store))
-			break; /* out of memory: the kernel still enforces the rest */
+			break;		  /* out of memory: the kernel still enforces the rest */
 		m->bind.flags = kc.flags; /* the kernel's word on revocation */
 		pb_cred_store_add(&a->creds.store, m);
 		memset(m, 0, sizeof(*m)); /* its strings are the store's now */
@@ -377,4 +378,33 @@ int pb_creds_guard_all(struct pb_agent *a)
 	if (a->guard.fan_fd >= 0)
 		pb_info("guard: %u credential files marked", n);
 	return 0;
+}
+
+void pb_creds_tally(struct pb_agent *a, const char *identity, const char *reason)
+{
+	struct pb_creds *c = &a->creds;
+	size_t i;
+
+	if (!reason)
+		reason = "";
+	for (i = 0; i < c->ntally; i++)
+		if (!strcmp(c->tally[i].identity, identity) && !strcmp(c->tally[i].reason, reason))
+			break;
+	if (i == c->ntally) {
+		if (c->ntally == PB_TALLY_MAX) {
+			identity = "other"; /* the table is full: counted, not named */
+			for (i = 0; i < c->ntally; i++)
+				if (!strcmp(c->tally[i].identity, identity) &&
+				    !strcmp(c->tally[i].reason, reason))
+					break;
+			if (i == c->ntally)
+				i = c->ntally - 1; /* the last entry takes the rest */
+		} else {
+			c->ntally++;
+			snprintf(c->tally[i].identity, sizeof(c->tally[i].identity), "%s",
+				 identity);
+			snprintf(c->tally[i].reason, sizeof(c->tally[i].reason), "%s", reason);
+		}
+	}
+	c->tally[i].n++;
 }

@@ -376,8 +376,7 @@ static int pb_mint_write_file(struct pb_agent *a, const struct pb_mint_req *req,
 /* The bound process holds its credential from the mint on (the connect
  * hooks judge its every connect by it), and is marked bound (BPF-LSM keeps
  * other processes out of its memory). */
-static int pb_mint_hold(struct pb_agent *a, const struct pb_cred_meta *m, char *err,
-			size_t errlen)
+static int pb_mint_hold(struct pb_agent *a, const struct pb_cred_meta *m, char *err, size_t errlen)
 {
 	int fd = bpf_map__fd(a->kern.skel->maps.procs);
 	__u32 tgid = m->bind.owner.tgid;
@@ -499,6 +498,7 @@ int pb_mint(struct pb_agent *a, const struct pb_mint_req *req, struct pb_cred_me
 
 	*meta_out = pb_cred_store_add(&a->creds.store, &m);
 	pb_creds_due(a, m.bind.expires);
+	pb_creds_tally(a, (*meta_out)->identity, NULL);
 	pb_event_begin(a, &a->sink.line, "credential_minted", pb_now_boot_ns());
 	pb_json_str(&a->sink.line, "via", req->via ? req->via : "control");
 	pb_json_cred_meta(a, &a->sink.line, "credential", *meta_out);

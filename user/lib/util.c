@@ -31,6 +31,37 @@ const char *pb_counter_name(unsigned int c)
 	return c < PB_CNT_MAX && counter_names[c] ? counter_names[c] : "unknown";
 }
 
+const char *pb_counter_help(unsigned int c)
+{
+	static const struct {
+		unsigned int c;
+		const char *help;
+	} h[] = {
+	    {PB_CNT_EVENTS_LOST, "events the kernel could not put in the full ring buffer (each in "
+				 "a gap record)"},
+	    {PB_CNT_PROCS_FULL, "process records the kernel could not make (map procs full)"},
+	    {PB_CNT_STALE_RECORD, "records found whose start time was another process's"},
+	    {PB_CNT_CRED_ACQUIRED, "token files opened by a process that then held the credential"},
+	    {PB_CNT_CRED_INHERITED, "children that inherited credentials at fork"},
+	    {PB_CNT_NOCRED_CONNECT, "connects by processes holding nothing, allowed at once"},
+	    {PB_CNT_NO_RECORD, "connects by processes without a record"},
+	    {PB_CNT_ALLOW_REPEAT, "allowed connects to a recent destination, counted not reported"},
+	    {PB_CNT_EXEMPT, "holders' connects to exempt destinations, not judged"},
+	    {PB_CNT_NO_POLICY, "decisions made with no policy generation (closed)"},
+	    {PB_CNT_TAGGED, "execs tagged with an identity"},
+	    {PB_CNT_OPEN_ALLOWED, "BPF-LSM: opens of token files by the entitled"},
+	    {PB_CNT_OPEN_REFUSED, "BPF-LSM: opens, receives, mappings and ptrace refused"},
+	    {PB_CNT_EVENTS_SENT, "events the kernel put in the ring buffer"},
+	    {PB_CNT_REFUSALS_FOLDED, "refusals counted in map refusals, not reported again"},
+	    {PB_CNT_FOLD_FULL, "refusals reported in full because map refusals was full"},
+	};
+
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		if (h[i].c == c)
+			return h[i].help;
+	return "a kernel counter";
+}
+
 static const char *const verdict_names[PB_VERDICT_MAX] = {PB_VERDICTS(PB_NAME_ENTRY)};
 static const char *const mode_names[PB_MODE_MAX] = {PB_MODES(PB_NAME_ENTRY)};
 static const char *const hook_names[PB_HOOK_MAX] = {PB_HOOKS(PB_NAME_ENTRY)};

@@ -16,6 +16,7 @@
 const char *pb_reason_name(unsigned int r);
 /* Name of an operational counter (PB_CNT_OPS_BASE .. PB_CNT_MAX - 1). */
 const char *pb_counter_name(unsigned int c); /* "foreign_pid", ... */
+const char *pb_counter_help(unsigned int c); /* one line for the metrics */
 const char *pb_verdict_name(unsigned int v); /* "allow", "deny", "monitor" */
 const char *pb_mode_name(unsigned int m);    /* "monitor", "enforce" */
 const char *pb_hook_name(unsigned int h);    /* "connect4", ... */
