@@ -43,16 +43,16 @@ mint --pid 1 --identity a --ttl forever|--ttl must be a duration
 mint --pid 1 --identity a --ttl 0s|--ttl must be a duration
 mint --pid 1 --identity a --inherit all|--inherit must be none or children
 mint --pid 1 --identity|requires an argument
-mint --pid 1 --frob|unrecognized option
+mint --pid 1 --frob|unknown option '--frob'
 mint --pid 1 extra|unexpected argument 'extra'
 revoke|usage: procbindctl revoke ID
 revoke a b|usage: procbindctl revoke ID
 revoke nothex|16 hex digits
 revoke 0123456789abcdef0|16 hex digits
-ps --frob|unrecognized option
+ps --frob|unknown option '--frob'
 ps -o yaml|-o must be table or json
 ps extra|unexpected argument
-status --all|--all is for ps
+status --all|unknown option '--all'
 status -o|requires an argument
 health now|takes no arguments
 reload now|takes no arguments

@@ -65,3 +65,13 @@ grep -q "control socket is root's" <<<"$out" || fail "status as nobody: $out"
 grep -q "policy" <<<"$out" && grep -q "verify-token" <<<"$out" || fail "status as nobody lists no commands: $out"
 nobody "$CTL" policy check "$PB_SOURCE/deploy/policy.yaml" >/dev/null || fail "policy check as nobody"
 pass "procbindctl as nobody says the socket is root's and which commands work without root; policy check works"
+
+# 4. under systemd (stderr the journal's stream), log lines carry their
+# syslog priority; elsewhere they do not
+: >"$T/j.log"
+JOURNAL_STREAM=$(stat -L -c '%d:%i' "$T/j.log") "$BUILD/procbindd" --policy "$T/none.yaml" 2>>"$T/j.log" &&
+	fail "procbindd started without a policy"
+grep -q '^<3>procbind error: ' "$T/j.log" || fail "no <3> priority on the journal stream: $(cat "$T/j.log")"
+"$BUILD/procbindd" --policy "$T/none.yaml" 2>"$T/plain.log" && fail "procbindd started without a policy"
+grep -q '^procbind error: ' "$T/plain.log" || fail "a priority prefix off the journal: $(cat "$T/plain.log")"
+pass "log lines carry their syslog priority (<3> for an error) when stderr is the journal, none otherwise"

@@ -52,7 +52,7 @@ check_error "create token file" ctl mint --pid "$(cat $T/keeper.pid)" --out "$T/
 check_error "unknown credential" ctl revoke 0123456789abcdef
 check_error "already revoked" ctl revoke "$ID2"
 check_error "16 hex digits" ctl revoke nothex
-check_error "usage" ctl frobnicate
+check_error "unknown command .frobnicate." ctl frobnicate
 check_error "cannot reach the agent" "$BUILD/procbindctl" --socket $T/nope.sock status
 # the agent checks what procbindctl checked, for any other client
 for raw in 'mint\npid=abc\nidentity=payments\n\n' 'mint\npid=1\nttl=soon\nidentity=payments\n\n' \

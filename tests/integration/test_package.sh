@@ -45,10 +45,11 @@ dpkg-deb -c "$DEB1" | awk '{print $6}' >"$T/contents"
 for f in ./usr/sbin/procbindd ./usr/sbin/procbindctl ./lib/systemd/system/procbind.service \
 	./etc/procbind/policy.yaml ./usr/share/doc/procbind/copyright ./usr/share/doc/procbind/changelog.Debian.gz \
 	./usr/share/doc/procbind/operator.md ./usr/share/doc/procbind/policy.example.yaml \
-	./usr/share/man/man8/procbindd.8.gz ./usr/share/man/man8/procbindctl.8.gz; do
+	./usr/share/man/man8/procbindd.8.gz ./usr/share/man/man8/procbindctl.8.gz \
+	./usr/share/man/man5/procbind-policy.5.gz; do
 	grep -qx "$f" "$T/contents" || { cat "$T/contents"; fail "the package lacks $f"; }
 done
-grep -v '/$' "$T/contents" | grep -v -E '^\./(usr/sbin/procbind(d|ctl)|usr/share/doc/procbind/[^/]+|usr/share/man/man8/procbind(d|ctl)\.8\.gz|lib/systemd/system/procbind\.service|etc/procbind/policy\.yaml)$' >"$T/elsewhere" || true
+grep -v '/$' "$T/contents" | grep -v -E '^\./(usr/sbin/procbind(d|ctl)|usr/share/doc/procbind/[^/]+|usr/share/man/man8/procbind(d|ctl)\.8\.gz|usr/share/man/man5/procbind-policy\.5\.gz|lib/systemd/system/procbind\.service|etc/procbind/policy\.yaml)$' >"$T/elsewhere" || true
 [ ! -s "$T/elsewhere" ] || fail "the package holds files elsewhere: $(head -3 "$T/elsewhere")"
 [ "$(dpkg-deb --ctrl-tarfile "$DEB1" | tar -xO ./conffiles)" = /etc/procbind/policy.yaml ] ||
 	fail "the policy is not a conffile"
@@ -70,6 +71,16 @@ bash "$PB_SOURCE/tests/lint/check_hardening.sh" "$BUILD" /usr/sbin/procbindd /us
 cat "$T/hardening.out"
 systemd-analyze verify "$UNIT" >"$T/verify.out" 2>&1 || { cat "$T/verify.out"; fail "systemd-analyze verify $UNIT"; }
 [ ! -s "$T/verify.out" ] || { cat "$T/verify.out"; fail "systemd-analyze verify printed something"; }
+# the sandbox: systemd's own exposure score of the installed unit
+if systemd-analyze security --offline=yes "$UNIT" >"$T/security.out" 2>&1; then
+	score=$(sed -n 's/.*Overall exposure level for procbind.service: \([0-9.]*\).*/\1/p' "$T/security.out")
+	[ -n "$score" ] || { cat "$T/security.out"; fail "no exposure score"; }
+	awk -v s="$score" 'BEGIN { exit !(s <= 5.0) }' ||
+		{ grep '✗' "$T/security.out"; fail "systemd-analyze security: exposure $score (was 4.3; at most 5.0)"; }
+	pass "systemd-analyze security --offline=yes on the installed unit: exposure $score ($(sed -n 's/.*: [0-9.]* \([A-Z]*\).*/\1/p' "$T/security.out" | tail -1))"
+else
+	echo "SKIP (part): systemd-analyze security --offline=yes is not available: $(head -1 "$T/security.out")"
+fi
 EXEC=$(sed -n 's/^ExecStart=//p' "$UNIT")
 [[ $EXEC == /usr/sbin/procbindd\ * ]] || fail "the unit does not start the installed agent: $EXEC"
 pass "dpkg -i: the installed procbindd --probe passes; systemd-analyze verify is clean on the installed unit"
