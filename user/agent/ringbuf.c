@@ -225,12 +225,11 @@ static int pb_fold_alive(struct pb_agent *a, const struct pb_pkey *p)
 {
 	uint64_t tick = p->start_time - p->start_time % PB_TICK_NS;
 	struct pb_proc rec;
-	struct pb_stat st;
 
 	if (!bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.procs), &p->tgid, &rec) &&
 	    rec.self.start_time - rec.self.start_time % PB_TICK_NS == tick)
 		return 1;
-	return !pb_stat_read(p->tgid, &st) && pb_ticks_to_ns(st.starttime) == tick;
+	return !pb_proc_gone(p->tgid, p->start_time);
 }
 
 #define PB_FOLD_ENDED_MAX 1024 /* entries of exited processes deleted a pass */
