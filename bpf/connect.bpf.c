@@ -12,19 +12,24 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* A digest of (hook, protocol, address, port): equal digests are treated as
  * the same destination; a collision only drops an allow event, counted. */
+/* The key of a destination in a process's dests[]. An IPv4 one is the
+ * destination itself, every bit (hook, protocol, port, address: 64 bits),
+ * so no two destinations share one; only such a key carries a kept allow
+ * (pb_kept_allow), which answers without a decision. An IPv6 address does
+ * not fit: its key is a digest, which two destinations may share, and is
+ * used only to report a process's first allow to a destination once. */
 static __always_inline __u64 pb_dest_digest(struct bpf_sock_addr *ctx, __u8 hook, __u16 family)
 {
-	__u64 h = ((__u64)hook << 56) ^ ((__u64)ctx->protocol << 48) ^ (ctx->user_port & 0xffff);
+	__u64 h = ((__u64)hook << 56) ^ ((__u64)(ctx->protocol & 0xff) << 48) ^
+		  ((__u64)(ctx->user_port & 0xffff) << 32);
 
-	if (family == AF_INET) {
-		h ^= (__u64)ctx->user_ip4 << 16;
-	} else {
-		h ^= ((__u64)ctx->user_ip6[0] << 16) * 0x9e3779b97f4a7c15ULL;
-		h ^= ((__u64)ctx->user_ip6[1] << 8) * 0xc2b2ae3d27d4eb4fULL;
-		h ^= (__u64)ctx->user_ip6[2] * 0x165667b19e3779f9ULL;
-		h ^= ((__u64)ctx->user_ip6[3] << 16) ^ ((__u64)ctx->user_ip6[3] >> 16);
-	}
-	return h | 1; /* never 0, the value of a fresh record */
+	if (family == AF_INET)
+		return h | ctx->user_ip4; /* hook >= 1: never 0, a fresh slot's value */
+	h ^= (__u64)ctx->user_ip6[0] * 0x9e3779b97f4a7c15ULL;
+	h ^= ((__u64)ctx->user_ip6[1] << 7) * 0xc2b2ae3d27d4eb4fULL;
+	h ^= (__u64)ctx->user_ip6[2] * 0x165667b19e3779f9ULL;
+	h ^= ((__u64)ctx->user_ip6[3] << 16) ^ ((__u64)ctx->user_ip6[3] >> 16);
+	return h | 1;
 }
 
 /* The destination as the decision sees it (ctx fields are read at constant
@@ -545,7 +550,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	struct pb_dest d = {};
 	struct pb_fast *fast;
 	enum pb_verdict verdict;
-	int reason, slot, repeat;
+	int reason, slot, repeat, past;
 	__u64 dig = 0;
 	__u8 *hold;
 
@@ -570,7 +575,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	in.rec = bpf_map_lookup_elem(&procs, &tgid);
 	if (in.rec && fast && in.rec->nheld) {
 		dig = pb_dest_digest(ctx, hook, family);
-		if (pb_kept_allow(in.rec, dig, epoch)) {
+		if (family == AF_INET && pb_kept_allow(in.rec, dig, epoch)) {
 			pb_count(PB_COUNTER_VERDICT(PB_VERDICT_ALLOW, PB_OK));
 			pb_count(PB_CNT_ALLOW_REPEAT);
 			__sync_fetch_and_add(&in.rec->allow_repeats, 1); /* reported at exit */
@@ -597,7 +602,8 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 			slot = pb_dest_add(o.rec, dig);
 		/* Kept for the next connect to the same place, unless
 		 * something changed while this one was decided. */
-		if (reason == PB_OK && o.keep && fast && fast->epoch == epoch) {
+		if (reason == PB_OK && o.keep && fast && fast->epoch == epoch &&
+		    family == AF_INET) {
 			if (fast->expiry < o.until)
 				o.until = fast->expiry;
 			pb_keep_allow(o.rec, slot, o.cgroup_id, epoch, o.nheld, o.now, o.until);
@@ -610,19 +616,27 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	}
 	/* A refusal repeated (same process, destination and reason) is
 	 * counted in map "refusals", not reported; the first is reported whole
-	 * and copied there, for the agent's refusals_folded records. */
-	if (verdict == PB_VERDICT_DENY) {
+	 * and copied there, for the agent's refusals_folded records. So is
+	 * every event of a process past its fair share of the ring buffer,
+	 * whatever its destination (abi.h, PB_FAIR_BUDGET). */
+	past = 0;
+	if (pb_ring_pressed()) {
+		struct pb_pkey me = {.tgid = tgid, .start_time = pb_task_start(pb_current())};
+
+		past = pb_budget_spent(&me);
+	}
+	if (verdict == PB_VERDICT_DENY || past) {
 		struct pb_fold_key fk = {};
 		struct pb_fold *fv;
 
 		fk.proc.tgid = tgid;
 		fk.proc.start_time = pb_task_start(pb_current());
-		fk.what = dig ? dig : pb_dest_digest(ctx, hook, family);
+		fk.what = past ? PB_FOLD_ANY : dig ? dig : pb_dest_digest(ctx, hook, family);
 		fk.kind = PB_FOLD_CONNECT;
 		fk.reason = reason;
 		fk.access = hook;
 		if (pb_fold_refusal(&fk, &fv))
-			return 0;
+			return verdict == PB_VERDICT_DENY ? 0 : 1;
 		if (fv) {
 			pb_connect_fill(&fv->connect, pb_current(), o.rec, o.c, o.cred_id, &d, hook,
 					verdict, reason, o.mode, o.nheld, o.ident);

@@ -128,14 +128,15 @@ static __always_inline int pb_lsm_refuse_as(struct task_struct *t, struct pb_pro
 	verdict = pb_verdict_for(reason, mode);
 	pb_count(PB_CNT_OPEN_REFUSED);
 	/* A refusal repeated (same process, credential, reason and access)
-	 * is counted in map "refusals", not reported (connect.bpf.c). */
+	 * is counted in map "refusals", not reported; so is every refusal of
+	 * a process past its fair share of the ring buffer (connect.bpf.c). */
 	if (report && verdict == PB_VERDICT_DENY) {
 		struct pb_fold_key fk = {};
 		struct pb_fold *fv;
 
 		fk.proc.tgid = BPF_CORE_READ(t, tgid);
 		fk.proc.start_time = pb_task_start(t);
-		fk.what = id;
+		fk.what = pb_ring_pressed() && pb_budget_spent(&fk.proc) ? PB_FOLD_ANY : id;
 		fk.kind = PB_FOLD_LSM;
 		fk.reason = reason;
 		fk.access = access;

@@ -33,10 +33,26 @@ struct {
 	__type(value, struct pb_fold);
 } refusals SEC(".maps") __weak;
 
-/* The agent's: how much of each entry's count it has written. */
+/* Each process's events under ring buffer pressure (abi.h, PB_FAIR_BUDGET). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PB_BUDGET_PROCS);
+	__type(key, struct pb_pkey);
+	__type(value, struct pb_budget);
+} budget SEC(".maps") __weak;
+
+/* The series of processes past their fair share (abi.h, PB_FOLD_ANY). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PB_FOLD_MAX);
+	__uint(max_entries, PB_FOLD_ANY_MAX);
+	__type(key, struct pb_fold_key);
+	__type(value, struct pb_fold);
+} refusals_any SEC(".maps") __weak;
+
+/* The agent's: how much of each entry's count it has written (of both). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PB_FOLD_MAX + PB_FOLD_ANY_MAX);
 	__type(key, struct pb_fold_key);
 	__type(value, __u64);
 } refusals_seen SEC(".maps") __weak;
@@ -223,22 +239,51 @@ static __always_inline void pb_count(__u32 idx)
 static const struct pb_fold pb_fold_zero;
 static __always_inline int pb_fold_refusal(const struct pb_fold_key *key, struct pb_fold **fill)
 {
-	struct pb_fold *v = bpf_map_lookup_elem(&refusals, key);
+	void *map = key->what == PB_FOLD_ANY ? (void *)&refusals_any : (void *)&refusals;
+	struct pb_fold *v = bpf_map_lookup_elem(map, key);
 	long err;
 
 	*fill = NULL;
 	if (v) {
 		__sync_fetch_and_add(&v->count, 1);
 		v->last = bpf_ktime_get_boot_ns();
-		pb_count(PB_CNT_REFUSALS_FOLDED);
+		pb_count(key->what == PB_FOLD_ANY ? PB_CNT_BUDGET_FOLDED : PB_CNT_REFUSALS_FOLDED);
 		return 1;
 	}
-	err = bpf_map_update_elem(&refusals, key, &pb_fold_zero, BPF_NOEXIST);
+	err = bpf_map_update_elem(map, key, &pb_fold_zero, BPF_NOEXIST);
 	if (err == -PB_E2BIG || err == -PB_ENOMEM)
 		pb_count(PB_CNT_FOLD_FULL);
 	if (!err)
-		*fill = bpf_map_lookup_elem(&refusals, key);
+		*fill = bpf_map_lookup_elem(map, key);
 	return 0;
+}
+
+/* Is the ring buffer more than half full: are the processes that send
+ * most to be held to their fair share (abi.h, PB_FAIR_BUDGET)? */
+static __always_inline int pb_ring_pressed(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= PB_RINGBUF_BYTES / 2;
+}
+
+/* Under that pressure, one more event of process p: is it past its share? */
+static __always_inline int pb_budget_spent(const struct pb_pkey *p)
+{
+	__u64 window = bpf_ktime_get_boot_ns() >> PB_BUDGET_WINDOW_SHIFT;
+	struct pb_budget *b, first = {.window = window, .sent = 1};
+
+	b = bpf_map_lookup_elem(&budget, p);
+	if (!b) {
+		bpf_map_update_elem(&budget, p, &first, BPF_ANY);
+		return 0;
+	}
+	if (b->window != window) {
+		b->window = window;
+		b->sent = 0;
+	}
+	/* threads of p may race here: the count is a little low, never
+	 * the decision (5.10 has no fetch-and-add whose result is used) */
+	b->sent++;
+	return b->sent > PB_FAIR_BUDGET;
 }
 
 /* Reserve an event, counting the loss when the ring buffer is full. */

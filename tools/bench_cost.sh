@@ -36,10 +36,15 @@
 #            address and port every time, so every connect is an event
 #            through the ring buffer into the agent and the audit trail: at
 #            offered rates up to as fast as they can, the events per second
-#            carried, the events lost, the agent's CPU per event; and once
-#            at 50,000/s while a scraper GETs /metrics back to back.
+#            carried whole, those folded into counts past a process's fair
+#            share of the ring buffer (abi.h, PB_FAIR_BUDGET), those lost,
+#            the agent's CPU per event (all its threads: reading, writing,
+#            hashing, compressing); and once at 50,000/s while a scraper
+#            GETs /metrics back to back. PB_AGENT_ARGS adds agent options
+#            (--events-format none: the trail alone).
 #
 # PB_STORM_RATES overrides the storm's offered rates (0: as fast as they can);
+# PB_STORM_BIN another build's tools/pb_storm (tools/bench_ab.sh: one load);
 # PB_STORM_PERF=FILE records the agent with perf during each step.
 # Each section runs its configurations interleaved, ROUNDS times (default 5),
 # and prints the medians and the medians of per-round ratios. Machines are
@@ -111,7 +116,7 @@ policy "$T/full.yaml" full
 start_agent() {
 	"$BUILD/procbindd" --policy "$1" --state-dir "$T/state" --pin-dir "$PIN" \
 		--socket "$T/ctl.sock" --workload-socket off --lsm off \
-		--metrics-addr "127.0.0.1:$((PORT + 1))" >"$T/events.jsonl" 2>"$T/agent.log" &
+		--metrics-addr "127.0.0.1:$((PORT + 1))" ${PB_AGENT_ARGS:-} >"$T/events.jsonl" 2>"$T/agent.log" &
 	AGENT=$!
 	for _ in $(seq 600); do
 		[ -S "$T/ctl.sock" ] && "$BUILD/procbindctl" --socket "$T/ctl.sock" health >/dev/null 2>&1 && return
@@ -355,7 +360,7 @@ if want scale; then
 fi
 
 # ---- storm ------------------------------------------------------------------
-counters() { ctl status -o json | jq -r '"\(.counters.events_sent) \(.counters.events_lost) \(.counters.events_received) \(.counters.events_recorded // 0)"'; }
+counters() { ctl status -o json | jq -r '"\(.counters.events_sent) \(.counters.events_lost) \(.counters.events_received) \(.counters.budget_folded // 0)"'; }
 if want storm; then
 	echo "== storm: 100 holders, every connect to a new destination, 3 s a step"
 	start_agent "$T/min.yaml"
@@ -365,9 +370,9 @@ if want storm; then
 	for rate in ${PB_STORM_RATES:-25000 50000 50000s 100000 200000 300000 0}; do
 		scrape=; [[ $rate == *s ]] && { scrape=1; rate=${rate%s}; }
 		rm -rf "$T/pids" "$T/go"; mkdir -p "$T/pids"
-		read -r s0 l0 r0 _ < <(counters)
+		read -r s0 l0 r0 f0 < <(counters)
 		c0=$(agent_ticks)
-		in_cg "$BUILD/tools/pb_storm" 100 "$rate" 3 "$T/pids" "$T/go" >"$T/storm.out"
+		in_cg "${PB_STORM_BIN:-$BUILD/tools/pb_storm}" 100 "$rate" 3 "$T/pids" "$T/go" >"$T/storm.out"
 		sp=$!
 		for i in $(seq 0 99); do
 			for _ in $(seq 500); do [ -s "$T/pids/$i.pid" ] && break; sleep 0.01; done
@@ -391,25 +396,29 @@ if want storm; then
 		[ -n "$scrape" ] && wait $!
 		# drained: the agent has read what the kernel sent
 		for _ in $(seq 300); do
-			read -r s1 l1 r1 _ < <(counters)
+			read -r s1 l1 r1 f1 < <(counters)
 			[ "$r1" -ge "$s1" ] && break
 			sleep 0.1
 		done
 		c1=$(agent_ticks)
 		read -r connects _ _ secs achieved < <(sed 's/[a-z]*=//g' "$T/storm.out")
-		ev=$((s1 - s0)); lost=$((l1 - l0))
+		ev=$((s1 - s0)); lost=$((l1 - l0)); folded=$((f1 - f0))
 		cpu_us=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v e="$ev" 'BEGIN { printf "%.2f", e ? (b - a) / hz * 1e6 / e : 0 }')
 		evs=$(awk -v e="$ev" -v s="$secs" 'BEGIN { printf "%.0f", e / s }')
 		label=$( [ "$rate" = 0 ] && echo max || echo "$rate")${scrape:+ +scrapes}
-		echo "${label// /_} $achieved $evs $lost $cpu_us" >>"$T/storm"
-		echo "  offered $label/s: connects $connects in $secs s ($achieved/s), events $ev ($evs/s), lost $lost, agent $cpu_us us CPU per event${scrape:+; scrapes answered $(cut -d' ' -f1 "$T/scrapes"), failed $(cut -d' ' -f2 "$T/scrapes")}"
+		echo "${label// /_} $achieved $evs $lost $cpu_us $folded" >>"$T/storm"
+		echo "  offered $label/s: connects $connects in $secs s ($achieved/s), events $ev ($evs/s), folded past budget $folded, lost $lost, agent $cpu_us us CPU per event${scrape:+; scrapes answered $(cut -d' ' -f1 "$T/scrapes"), failed $(cut -d' ' -f2 "$T/scrapes")}"
 	done
 	stop_agent
 	F=$T/storm
 	hr
-	printf '%-18s %12s %12s %10s %14s\n' "offered/s" "connects/s" "events/s" "lost" "agent us/event"
-	awk '{ printf "%-18s %12.0f %12s %10s %14s\n", $1, $2, $3, $4, $5 }' "$F"
-	awk '$1 !~ /scrapes/ && $4 == 0 && $3 > best { best = $3 } $1 !~ /scrapes/ && $4 > 0 && !onset { onset = $3 } END {
-		printf "sustained with zero loss: %d events/s; loss begins: %s\n", best, onset ? onset " events/s" : "not reached" }' "$F"
+	printf '%-18s %12s %12s %10s %10s %14s\n' "offered/s" "connects/s" "events/s" "folded" "lost" "agent us/event"
+	awk '{ printf "%-18s %12.0f %12s %10s %10s %14s\n", $1, $2, $3, $6, $4, $5 }' "$F"
+	# whole: every event reached the trail as itself (none lost, none
+	# folded into a count because the ring buffer was under pressure)
+	awk '$1 ~ /scrapes/ { next } $4 == 0 && $6 == 0 && $3 > best { best = $3 }
+		$6 > 0 && !fold { fold = $1 } $4 > 0 && !onset { onset = $1 } END {
+		printf "every event whole up to: %d events/s; folding past a fair share begins at offered %s; loss begins at offered %s\n",
+			best, fold ? fold "/s" : "(not reached)", onset ? onset "/s" : "(not reached)" }' "$F"
 	hr
 fi

@@ -237,7 +237,7 @@ _Static_assert(sizeof(struct pb_fast) == 16 + 8192 + 64, "pb_fast layout");
 
 /* Bumped whenever a struct or map in this file changes shape: a pinned map
  * of another layout is never adopted (procbindd --cleanup drops it). */
-#define PB_LAYOUT 15
+#define PB_LAYOUT 16
 _Static_assert(sizeof(struct pb_config) == 8, "pb_config layout");
 
 /* A destination: address words as the socket hook has them (network byte
@@ -403,7 +403,8 @@ _Static_assert(sizeof(struct pb_exetag_key) == 8 + PB_PATH_LEN, "pb_exetag_key l
 	X(PB_CNT_OPEN_REFUSED, "lsm_refused") /* BPF-LSM: open, receive, mmap, ptrace refused */   \
 	X(PB_CNT_EVENTS_SENT, "events_sent")  /* events put in the ring buffer */                  \
 	X(PB_CNT_REFUSALS_FOLDED, "refusals_folded") /* refusals counted in map "refusals" */      \
-	X(PB_CNT_FOLD_FULL, "refusals_fold_full")    /* refusals reported whole: "refusals" full */
+	X(PB_CNT_FOLD_FULL, "refusals_fold_full") /* refusals reported whole: "refusals" full */   \
+	X(PB_CNT_BUDGET_FOLDED, "budget_folded")  /* past its fair share: counted, not sent */
 
 enum pb_counter {
 	PB_CNT_VERDICT_BASE = 0,
@@ -584,6 +585,32 @@ enum pb_fold_kind {
 	PB_FOLD_GUARD = 2,   /* the file guard; what: the credential id */
 	PB_FOLD_LSM = 3,     /* the BPF-LSM programs; what: the credential id */
 };
+/* what == PB_FOLD_ANY: the events of a process past its fair share of the
+ * ring buffer (below), whatever their destination or credential, one entry
+ * per (process, kind, reason, hook or access). */
+#define PB_FOLD_ANY (~0ULL)
+
+/* A fair share of the ring buffer. While it holds more than half its bytes
+ * unread, a process that has sent more than PB_FAIR_BUDGET connect or file
+ * events in the present window (2^30 ns, about a second) of that pressure
+ * has the rest folded as PB_FOLD_ANY: counted, its first reported whole. A
+ * flood of distinct events from one process (a scan of ports with a stolen
+ * token) then leaves the other half for every other process's first
+ * events. Map "budget" (LRU hash of pb_pkey) counts, and only under that
+ * pressure: a node whose agent keeps up pays nothing for it. */
+#define PB_FAIR_BUDGET	64
+#define PB_BUDGET_PROCS 4096
+/* Map "refusals_any": the PB_FOLD_ANY series, apart from "refusals", so a
+ * process past its share still folds when its many distinct refusals have
+ * filled that one. Map "refusals_seen" holds the agent's counts of both. */
+#define PB_FOLD_ANY_MAX	       8192
+#define PB_BUDGET_WINDOW_SHIFT 30
+struct pb_budget {
+	__u64 window; /* boot ns >> PB_BUDGET_WINDOW_SHIFT */
+	__u64 sent;   /* events sent in it */
+};
+_Static_assert(sizeof(struct pb_budget) == 16, "pb_budget layout");
+
 struct pb_fold_key {
 	struct pb_pkey proc;
 	__u64 what;

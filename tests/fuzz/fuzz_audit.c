@@ -155,7 +155,7 @@ static void read_all(void)
 	if (pb_audit_scan(dir, NULL, 0, count, &lines, err, sizeof(err)))
 		PB_CHECK(err[0]);
 	pb_audit_scan(dir, keys, 1, count, &lines, err, sizeof(err));
-	pb_audit_scan_from(dir, 3, keys, 1, count, &lines, err, sizeof(err));
+	pb_audit_scan_from(dir, 3, 0, keys, 1, count, &lines, err, sizeof(err));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -116,8 +116,12 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct pb_cred_meta m = {.id = CRED_ID, .identity = "billing", .comm = "curl",
-				 .exe = "/usr/bin/curl", .cgroup = "/pod", .path = "/run/t"};
+	struct pb_cred_meta m = {.id = CRED_ID,
+				 .identity = "billing",
+				 .comm = "curl",
+				 .exe = "/usr/bin/curl",
+				 .cgroup = "/pod",
+				 .path = "/run/t"};
 	const char *dir = getenv("PB_FUZZ_EVENT_SEED");
 	char err[256];
 
@@ -157,11 +161,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_error_t je;
 		json_t *o;
 
-		PB_CHECK(b->len && b->data[b->len - 1] == '\n');
-		PB_CHECK(!memchr(b->data, '\n', b->len - 1)); /* one line */
+		PB_CHECK(b->len && b->data[0] == '{');
+		PB_CHECK(!memchr(b->data, '\n', b->len)); /* one line */
 		o = json_loadb(b->data, b->len, 0, &je);
 		if (!o || !json_is_object(o)) {
-			fprintf(stderr, "not a JSON object (%s): %.*s", je.text, (int)b->len, b->data);
+			fprintf(stderr, "not a JSON object (%s): %.*s", je.text, (int)b->len,
+				b->data);
 			abort();
 		}
 		PB_CHECK(json_is_string(json_object_get(o, "event")));
@@ -169,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* and as OCSF (--events-format ocsf, events -o ocsf): every
 		 * record maps, to one JSON object with its class */
 		{
-			char *ocsf = pb_ocsf_line(b->data, b->len - 1, "fuzz");
+			char *ocsf = pb_ocsf_line(b->data, b->len, "fuzz");
 
 			PB_CHECK(ocsf);
 			o = json_loads(ocsf, 0, &je);

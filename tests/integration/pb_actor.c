@@ -21,7 +21,9 @@
  *        forkstorm:MS  fork children that live 100 ms, as fast as it can, for
  *               MS ms; then "<pid> forkstorm forks=N eagain=N" (forks the
  *               cgroup's pids.max refused)
- *        loopuntil:FILE:SPEC,SPEC...  connect to each tcp|udp:ADDR:PORT in
+ *        loopuntil:FILE:SPEC,SPEC...  connect to each tcp|udp:ADDR:PORT[+K] in
+ *               (PORT+K: the K ports from PORT on; from 127.0.0.1, each
+ *               round of them on the next address, none twice)
  *               turn, every millisecond ($PB_ACTOR_LOOP_US microseconds),
  *               until FILE exists; then one line per SPEC:
  *               "<pid> tally:SPEC ok=N EPERM=N other=N"
@@ -285,9 +287,31 @@ static int loop_until(const char *arg)
 	for (char *t = strtok_r(specs, ",", &save); t && n < LOOP_MAX_SPECS;
 	     t = strtok_r(NULL, ",", &save))
 		spec[n++] = t;
-	while (access(file, F_OK)) {
+	for (unsigned long iter = 0; access(file, F_OK); iter++) {
 		for (int i = 0; i < n; i++) {
-			int err = do_net(spec[i], 0);
+			char one[300];
+			const char *colon = strrchr(spec[i], ':'),
+				   *plus = colon ? strchr(colon, '+') : NULL;
+			int err;
+
+			/* PORT+K: the K ports from PORT on, in turn; on 127.0.0.1
+			 * each round of them on the next address of 127.0.0.0/8,
+			 * so no destination comes twice (a scan) */
+			if (plus && atoi(plus + 1) > 0) {
+				unsigned long k = strtoul(plus + 1, NULL, 10), round = iter / k;
+				const char *lo = strstr(spec[i], ":127.0.0.1:");
+
+				if (lo && round)
+					snprintf(one, sizeof(one), "%.*s:127.%lu.%lu.%lu:%lu",
+						 (int)(lo - spec[i]), spec[i], (round >> 16) & 255,
+						 (round >> 8) & 255, (round & 255) + 1,
+						 strtoul(colon + 1, NULL, 10) + iter % k);
+				else
+					snprintf(one, sizeof(one), "%.*s%lu",
+						 (int)(colon + 1 - spec[i]), spec[i],
+						 strtoul(colon + 1, NULL, 10) + iter % k);
+			}
+			err = do_net(plus ? one : spec[i], 0);
 
 			if (!err || err == ECONNREFUSED)
 				ok[i]++; /* past the hook: the stack answered */

@@ -117,3 +117,26 @@ sleep 0.2
 [ "$(grep -c "connect:$DEST" "$T/thief.out")" = 2 ] || wait_line thief "connect:$DEST EPERM"
 grep -q "connect:$DEST EPERM" "$T/thief.out" || { cat "$T/thief.out"; fail "the thief's connect after its read was let through"; }
 pass "a process that held nothing was let through; after reading a token it is refused"
+
+# 7. a kept allow is for its destination alone. Port P1 (bit 8 set) is in
+#    scope and kept; P2 = P1 - 256, out of scope, once had the same key in
+#    dests[] (a digest that dropped bit 8) and was let through undecided.
+#    Each connect to P1 is a kept allow, then P2 is decided and refused.
+P1=$(( (PORT & ~511) | 256 )); P2=$((P1 - 256))
+sed -i "s|{cidr: 127.0.0.0/8, ports: any, protocol: any}|{cidr: 127.0.0.0/8, ports: $P1, protocol: any}|" "$PB_POLICY"
+ctl reload >/dev/null
+R0=$(counter allow_repeat)
+actor kept cgroup:$POD_A pidfile:$T/kept.pid wait:$T/kept.go connect:udp:127.0.0.1:$P1 \
+	connect:udp:127.0.0.1:$P1 connect:udp:127.0.0.1:$P1 connect:udp:127.0.0.1:$P2 sleep:$HOLD
+wait_file $T/kept.pid
+mint "$(cat $T/kept.pid)" "$T/kept.tok" --ttl 10m >/dev/null
+touch $T/kept.go
+wait_line kept "connect:udp:127.0.0.1:$P2"
+[ "$(grep -c "connect:udp:127.0.0.1:$P1 ok" "$T/kept.out")" = 3 ] ||
+	{ cat "$T/kept.out"; fail "the holder's connects to its scoped port $P1 were refused"; }
+[ "$(counter allow_repeat)" -gt "$R0" ] || fail "the connects to $P1 were not kept allows"
+grep -q "connect:udp:127.0.0.1:$P2 EPERM" "$T/kept.out" ||
+	{ cat "$T/kept.out"; fail "port $P2, out of scope, was let through on the kept allow of port $P1"; }
+pass "a kept allow for port $P1 let nothing else through: port $P2 (256 apart) was decided and refused"
+cp "$PB_SOURCE/tests/integration/policy.yaml" "$PB_POLICY"
+ctl reload >/dev/null

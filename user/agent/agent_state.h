@@ -31,10 +31,12 @@ struct pb_agent_conf {
 	char metrics_file[PATH_MAX]; /* "" = none */
 	char metrics_addr[64];	     /* HOST:PORT for HTTP; "" = none */
 	int seed_source;	     /* PB_SEED_*: how processes that predate the agent are found */
-	int lsm_mode;	 /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
-	int file_guard;	 /* guard credential files with fanotify (default on) */
-	int acquire_tp;	 /* the open(2) syscall tracepoints (default off: they tax every task) */
-	int events_ocsf; /* stdout events as OCSF (--events-format ocsf); the trail keeps JSON */
+	int lsm_mode;	   /* PB_LSM_*: refuse foreign opens of token files with BPF-LSM */
+	int file_guard;	   /* guard credential files with fanotify (default on) */
+	int acquire_tp;	   /* the open(2) syscall tracepoints (default off: they tax every task) */
+	int events_stream; /* PB_STREAM_*: stdout's event lines (--events-format); the trail keeps
+			      JSON */
+	int record_refs;   /* --record-refs: later records refer to a full description (on) */
 	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
 	int take_over;		 /* --take-over: ask a running agent to step down first */
 	char guard_host[108];	 /* --guard-host: the guard host's socket; "" = fork the guard */
@@ -52,6 +54,7 @@ struct pb_policy_watch {
 };
 
 enum { PB_SEED_AUTO, PB_SEED_ITER, PB_SEED_PROC };
+enum { PB_STREAM_JSON, PB_STREAM_OCSF, PB_STREAM_NONE };
 enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
 
 /* Allowed (process, destination) pairs already recorded. Open addressing;
@@ -61,7 +64,9 @@ enum { PB_LSM_AUTO, PB_LSM_ON, PB_LSM_OFF };
 
 struct pb_dedup {
 	struct pb_pkey proc; /* tgid 0: free; UINT32_MAX: removed */
-	uint64_t dest;
+	uint8_t daddr[16];   /* the destination, whole: no digest decides */
+	uint16_t dport;
+	uint8_t protocol, family;
 	uint32_t repeats;
 };
 
@@ -80,6 +85,7 @@ struct pb_drain {
 				   * formatted for want of memory (each logged) */
 	uint64_t guard_lost;	  /* the guard queue's losses already written as a gap */
 	uint64_t refusals_folded; /* refusals counted in refusals_folded records */
+	uint64_t budget_folded;	  /* past a fair share: counted in *_folded records */
 	/* Allowed (process, destination) pairs already recorded (ringbuf.c). */
 	struct pb_dedup dedup[PB_DEDUP_SLOTS];
 	uint32_t dedup_used;

@@ -284,6 +284,7 @@ static int pb_do_status(struct pb_agent *a, const struct pb_req *r, struct pb_bu
 	pb_json_u64(out, "events_recorded", a->drain.recorded);
 	pb_json_u64(out, "events_folded", a->drain.folded);
 	pb_json_u64(out, "refusals_folded_recorded", a->drain.refusals_folded);
+	pb_json_u64(out, "budget_folded_recorded", a->drain.budget_folded);
 	pb_json_u64(out, "events_dropped", a->drain.dropped);
 	pb_json_u64(out, "mint_refused_map_full", a->creds.full);
 	pb_json_u64(out, "dead_credentials_forgotten_early", a->creds.forgotten_early);

@@ -149,6 +149,10 @@ static void pb_metrics_render(struct pb_agent *a, FILE *f)
 		       "refusals counted in refusals_folded records (a repeat of a refusal "
 		       "reported in full), from every source");
 	fprintf(f, "procbind_refusals_folded_total %" PRIu64 "\n", a->drain.refusals_folded);
+	pb_metric_head(f, "procbind_budget_folded_total", "counter",
+		       "events of processes past their fair share of the ring buffer, counted in "
+		       "events_folded and refusals_folded records (folded: past_budget)");
+	fprintf(f, "procbind_budget_folded_total %" PRIu64 "\n", a->drain.budget_folded);
 	pb_metric_head(f, "procbind_map_entries", "gauge", "entries in the kernel maps");
 	fprintf(f, "procbind_map_entries{map=\"procs\"} %" PRIu64 "\n", st.nprocs);
 	fprintf(f, "procbind_map_entries{map=\"creds\"} %" PRIu64 "\n", st.ncreds);

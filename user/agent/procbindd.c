@@ -55,6 +55,8 @@ static const char doc[] =
     "  procbindd --policy deploy/policy.yaml\n"
     "  procbindd --mode monitor --state-dir /tmp/pb --socket /tmp/pb/control.sock\n";
 
+#define PB_OPT_RECORD_REFS 0x101 /* long only */
+
 static const struct argp_option options[] = {
     {"policy", 'p', "FILE", 0, "Policy file (default " PB_DEFAULT_POLICY ")", 0},
     {"mode", 'm', "MODE", 0, "monitor or enforce (overrides the policy)", 0},
@@ -104,7 +106,14 @@ static const struct argp_option options[] = {
      0},
     {"events-format", 'E', "FORMAT", 0,
      "What stdout's event lines are: json (procbind's records, as in the audit trail; the "
-     "default) or ocsf (OCSF 1.3 events, the record under \"unmapped\"; docs/audit.md)",
+     "default), ocsf (OCSF 1.3 events, the record under \"unmapped\"; docs/audit.md) or none "
+     "(no event lines: the audit trail alone keeps them, at less cost per event)",
+     0},
+    {"record-refs", PB_OPT_RECORD_REFS, "WHEN", 0,
+     "on (default): a process's and a credential's attribution is written in full in the first "
+     "record of a trail segment that names them; later records carry their keys and "
+     "\"described_in\", that record's seq (a third of the bytes of a connect event). off: every "
+     "record whole. Always off with --events-format ocsf",
      0},
     {"take-over", 'O', NULL, 0,
      "Replace the agent running on the same control socket, state directory or pin directory: "
@@ -133,9 +142,19 @@ struct pb_args {
 	const char *policy, *state_dir, *socket, *cgroup_root, *bpffs, *k8s_dir, *audit_dir;
 	const char *pin_dir, *metrics_file, *metrics_addr, *workload_socket, *guard_host,
 	    *serve_guards;
-	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, ocsf, take_over, watch_policy;
+	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, stream, take_over,
+	    watch_policy;
+	int record_refs;
 	uint64_t dead_retention; /* ns */
 };
+
+/* An on|off option's value (argp_error exits on anything else). */
+static int pb_arg_onoff(struct argp_state *state, const char *opt, const char *arg)
+{
+	if (strcmp(arg, "on") && strcmp(arg, "off"))
+		argp_error(state, "%s must be on or off, not '%s'", opt, arg);
+	return !strcmp(arg, "on");
+}
 
 static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -217,27 +236,27 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--seed-from must be auto, iter or proc, not '%s'", arg);
 		break;
 	case 'w':
-		if (!strcmp(arg, "on") || !strcmp(arg, "off"))
-			args->watch_policy = !strcmp(arg, "on");
-		else
-			argp_error(state, "--watch-policy must be on or off, not '%s'", arg);
+		args->watch_policy = pb_arg_onoff(state, "--watch-policy", arg);
 		break;
 	case 'G':
-		if (!strcmp(arg, "on"))
-			args->file_guard = 1;
-		else if (!strcmp(arg, "off"))
-			args->file_guard = 0;
-		else
-			argp_error(state, "--file-guard must be on or off, not '%s'", arg);
+		args->file_guard = pb_arg_onoff(state, "--file-guard", arg);
 		break;
 	case 'T':
 		args->acquire_tp = 1;
 		break;
 	case 'E':
-		if (!strcmp(arg, "json") || !strcmp(arg, "ocsf"))
-			args->ocsf = arg[0] == 'o';
+		if (!strcmp(arg, "json"))
+			args->stream = PB_STREAM_JSON;
+		else if (!strcmp(arg, "ocsf"))
+			args->stream = PB_STREAM_OCSF;
+		else if (!strcmp(arg, "none"))
+			args->stream = PB_STREAM_NONE;
 		else
-			argp_error(state, "--events-format must be json or ocsf, not '%s'", arg);
+			argp_error(state, "--events-format must be json, ocsf or none, not '%s'",
+				   arg);
+		break;
+	case PB_OPT_RECORD_REFS:
+		args->record_refs = pb_arg_onoff(state, "--record-refs", arg);
 		break;
 	case 'D':
 		if (pb_duration_parse(arg, &args->dead_retention) || !args->dead_retention)
@@ -637,7 +656,8 @@ static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 	c->lsm_mode = args->lsm;
 	c->file_guard = args->file_guard;
 	c->watch_policy = args->watch_policy;
-	c->events_ocsf = args->ocsf;
+	c->events_stream = args->stream;
+	c->record_refs = args->record_refs;
 	c->acquire_tp = args->acquire_tp;
 	c->dead_retention = args->dead_retention;
 	c->take_over = args->take_over;
@@ -770,6 +790,7 @@ int main(int argc, char **argv)
 			       .mode = -1,
 			       .file_guard = 1,
 			       .watch_policy = 1,
+			       .record_refs = 1,
 			       .dead_retention = 3600ULL * 1000000000ULL};
 	struct argp argp = {options, pb_parse_opt, NULL, doc, NULL, NULL, NULL};
 	char perr[1024];

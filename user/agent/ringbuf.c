@@ -37,6 +37,45 @@ static void pb_cred_sync(struct pb_agent *a, uint64_t id)
 		pb_adopt_sync(a, m);
 }
 
+/* A credential the agent knows, in full, or as a reference to the record
+ * of the trail's open segment that described it unchanged (refs.c). */
+static void pb_json_cred_meta_ref(struct pb_agent *a, struct pb_buf *b,
+				  const struct pb_cred_meta *m)
+{
+	/* what its full form is made of (a string changes by being replaced);
+	 * a process's key (attr.c) is of another length */
+	struct {
+		uint64_t id;
+		struct pb_cred bind;
+		const void *strs[3];
+		uint32_t uid, _pad;
+	} key = {.id = m->id, .bind = m->bind, .strs = {m->path, m->adopt, m->exe}, .uid = m->uid};
+	uint64_t seq;
+	char idhex[17];
+
+	key.bind._pad = 0;
+	key.bind.owner._pad = 0;
+	pb_json_key(b, "credential");
+	seq = pb_ref_begin(a, b, &key, sizeof(key));
+	if (!seq) {
+		pb_json_cred_meta(a, b, NULL, m); /* the object alone: its key is written */
+		pb_ref_end(a, b, -1);
+		return;
+	}
+	pb_id_format(m->id, idhex);
+	pb_json_begin(b);
+	pb_json_str(b, "id", idhex);
+	pb_json_str(b, "identity", m->identity);
+	pb_json_key(b, "bound_process");
+	pb_json_begin(b);
+	pb_json_u64(b, "pid", m->bind.owner.tgid);
+	pb_json_u64(b, "start_time", m->bind.owner.start_time);
+	pb_json_end(b);
+	pb_json_u64(b, "described_in", seq);
+	pb_json_end(b);
+	pb_ref_end(a, b, -1);
+}
+
 /* The credential an event names: what the agent knows of it, or, for one it
  * did not mint (or forgot), the kernel's binding from the event itself. */
 static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
@@ -46,7 +85,7 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 	char idhex[17];
 
 	if (m) {
-		pb_json_cred_meta(a, b, "credential", m);
+		pb_json_cred_meta_ref(a, b, m);
 		return;
 	}
 	if (!id && !(o && o->proc.tgid)) {
@@ -71,21 +110,29 @@ static void pb_json_cred_ref(struct pb_agent *a, struct pb_buf *b, uint64_t id,
 	pb_json_end(b);
 }
 
-static uint64_t pb_dest_key(const struct pb_connect_event *e)
+/* The slot a (process, destination) starts from: a word at a time. */
+static uint32_t pb_dedup_slot(const struct pb_connect_event *e)
 {
-	uint64_t h = pb_fnv1a(PB_FNV_INIT, e->daddr, sizeof(e->daddr));
+	uint64_t w[2], h = e->task.proc.start_time ^ ((uint64_t)e->task.proc.tgid << 32);
 
-	h = pb_fnv1a(h, &e->dport, sizeof(e->dport));
-	h = pb_fnv1a(h, &e->protocol, sizeof(e->protocol));
-	return pb_fnv1a(h, &e->family, sizeof(e->family));
+	memcpy(w, e->daddr, sizeof(w));
+	h = (h ^ w[0]) * 0xff51afd7ed558ccdULL;
+	h = (h ^ w[1] ^ ((uint64_t)e->dport << 24) ^ ((uint64_t)e->protocol << 8) ^ e->family) *
+	    0xc4ceb9fe1a85ec53ULL;
+	return (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+}
+
+static int pb_dedup_is(const struct pb_dedup *d, const struct pb_connect_event *e)
+{
+	return pb_pkey_is(&d->proc, &e->task.proc) && d->dport == e->dport &&
+	       d->protocol == e->protocol && d->family == e->family &&
+	       !memcmp(d->daddr, e->daddr, sizeof(d->daddr));
 }
 
 static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 {
-	uint64_t dest = pb_dest_key(e), h = dest ^ e->task.proc.start_time ^ e->task.proc.tgid;
-	uint32_t i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+	uint32_t i = pb_dedup_slot(e);
 
-	(void)a;
 	/* tgid 0 and UINT32_MAX mark free and removed slots: such an event
 	 * (the kernel sends none) is recorded every time, never remembered */
 	if (!e->task.proc.tgid || e->task.proc.tgid == UINT32_MAX)
@@ -95,7 +142,7 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 
 		if (!d->proc.tgid)
 			break;
-		if (pb_pkey_is(&d->proc, &e->task.proc) && d->dest == dest) {
+		if (pb_dedup_is(d, e)) {
 			d->repeats++;
 			return 1;
 		}
@@ -103,9 +150,13 @@ static int pb_dedup_seen(struct pb_agent *a, const struct pb_connect_event *e)
 	if (a->drain.dedup_used >= PB_DEDUP_SLOTS / 2 || a->drain.dedup[i].proc.tgid) {
 		memset(a->drain.dedup, 0, sizeof(a->drain.dedup));
 		a->drain.dedup_used = 0;
-		i = (uint32_t)(h ^ (h >> 32)) & (PB_DEDUP_SLOTS - 1);
+		i = pb_dedup_slot(e);
 	}
-	a->drain.dedup[i] = (struct pb_dedup){.proc = e->task.proc, .dest = dest};
+	a->drain.dedup[i] = (struct pb_dedup){.proc = e->task.proc,
+					      .dport = e->dport,
+					      .protocol = e->protocol,
+					      .family = (uint8_t)e->family};
+	memcpy(a->drain.dedup[i].daddr, e->daddr, sizeof(e->daddr));
 	a->drain.dedup_used++;
 	return 0;
 }
@@ -143,7 +194,14 @@ struct pb_fold_out {
 	uint64_t total; /* counted since the first, which was reported whole */
 	uint64_t last;	/* boot ns of the latest counted */
 	int final;	/* the process has exited: no record follows */
+	int budget;	/* the process's events past its fair share (PB_FOLD_ANY) */
 };
+
+/* A folded record's type: refusals, or (past a fair share) any events. */
+static const char *pb_fold_type(int verdict)
+{
+	return verdict == PB_VERDICT_DENY ? "refusals_folded" : "events_folded";
+}
 
 static void pb_fold_fields(struct pb_buf *b, const struct pb_event_hdr *h,
 			   const struct pb_fold_out *f)
@@ -157,6 +215,10 @@ static void pb_fold_fields(struct pb_buf *b, const struct pb_event_hdr *h,
 	pb_boot_to_rfc3339(f->last, ts, sizeof(ts));
 	pb_json_str(b, "last", ts);
 	pb_json_bool(b, "final", f->final);
+	/* repeats: of this one refusal; past_budget: the process's events of
+	 * this kind and reason, wherever they went, past its fair share of
+	 * the ring buffer (this one is the first of them) */
+	pb_json_str(b, "folded", f->budget ? "past_budget" : "repeats");
 }
 
 static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
@@ -165,7 +227,7 @@ static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
 	char addr[INET6_ADDRSTRLEN];
 
 	if (f)
-		pb_event_begin(a, b, "refusals_folded", pb_now_boot_ns());
+		pb_event_begin(a, b, pb_fold_type(e->verdict), pb_now_boot_ns());
 	else
 		pb_event_begin(a, b, "connect", e->hdr.time);
 	pb_json_str(b, "verdict", pb_verdict_name(e->verdict));
@@ -182,7 +244,7 @@ static void pb_format_connect(struct pb_agent *a, struct pb_buf *b,
 
 		pb_json_str(b, "identity", pb_ident_name(a, e->ident, buf, sizeof(buf)));
 	}
-	pb_json_task(a, b, "process", &e->task);
+	pb_json_task_ref(a, b, "process", &e->task);
 	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
 	if (f)
 		pb_fold_fields(b, &e->hdr, f);
@@ -197,7 +259,7 @@ static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb
 	char type[64];
 
 	if (f)
-		snprintf(type, sizeof(type), "refusals_folded");
+		snprintf(type, sizeof(type), "%s", pb_fold_type(e->verdict));
 	else if (e->verdict == PB_VERDICT_DENY && PB_ACC_IS_PROCESS(e->access))
 		snprintf(type, sizeof(type), "process_access_refused");
 	else if (e->verdict == PB_VERDICT_DENY)
@@ -213,7 +275,7 @@ static void pb_format_file(struct pb_agent *a, struct pb_buf *b, const struct pb
 	pb_json_str(b, "access", pb_access_name(e->access));
 	pb_json_str(b, "hook", e->source == PB_SRC_LSM ? "lsm" : "fanotify");
 	pb_json_u64(b, "held", e->nheld);
-	pb_json_task(a, b, "process", &e->task);
+	pb_json_task_ref(a, b, "process", &e->task);
 	pb_json_cred_ref(a, b, e->cred_id, &e->owner);
 	if (f)
 		pb_fold_fields(b, &e->hdr, f);
@@ -234,25 +296,15 @@ static int pb_fold_alive(struct pb_agent *a, const struct pb_pkey *p)
 
 #define PB_FOLD_ENDED_MAX 1024 /* entries of exited processes deleted a pass */
 
-/* Once a second: a refusals_folded record for each folded refusal whose
- * count grew since the last, and a final one for a process that has
- * exited, whose entries then go (abi.h, map "refusals"). The process is
- * looked at before its entry is read: an entry read after the process was
- * found gone cannot grow any more. */
-void pb_refusals_pass(struct pb_agent *a)
+/* One map of series ("refusals" or "refusals_any"): see pb_refusals_pass. */
+static void pb_refusals_map_pass(struct pb_agent *a, int fd, int sfd)
 {
 	static struct pb_fold_key ended[PB_FOLD_ENDED_MAX];
-	int fd = bpf_map__fd(a->kern.skel->maps.refusals);
-	int sfd = bpf_map__fd(a->kern.skel->maps.refusals_seen);
 	struct pb_fold_key k, next;
 	struct pb_buf *b = &a->sink.line;
 	unsigned int nended = 0;
 	int have = 0;
 
-	/* the first refusal of each, reported whole, goes into the trail
-	 * before any record that counts its repeats */
-	pb_events_drain(a, PB_DRAIN_WHOLE);
-	pb_guard_drain(a);
 	while (!bpf_map_get_next_key(fd, have ? &k : NULL, &next)) {
 		struct pb_fold_out f = {0};
 		struct pb_fold v;
@@ -276,6 +328,7 @@ void pb_refusals_pass(struct pb_agent *a)
 		f.count = v.count > seen ? v.count - seen : 0;
 		f.total = v.count;
 		f.last = v.last;
+		f.budget = k.what == PB_FOLD_ANY;
 		if (k.kind == PB_FOLD_CONNECT)
 			pb_format_connect(a, b, &v.connect, &f);
 		else
@@ -285,13 +338,33 @@ void pb_refusals_pass(struct pb_agent *a)
 				nended--; /* not written: kept, counted again next pass */
 			continue;
 		}
-		a->drain.refusals_folded += f.count;
+		if (f.budget)
+			a->drain.budget_folded += f.count;
+		else
+			a->drain.refusals_folded += f.count;
 		bpf_map_update_elem(sfd, &k, &v.count, BPF_ANY);
 	}
 	for (unsigned int i = 0; i < nended; i++) {
 		bpf_map_delete_elem(fd, &ended[i]);
 		bpf_map_delete_elem(sfd, &ended[i]);
 	}
+}
+
+/* Once a second: a refusals_folded (or events_folded) record for each
+ * folded series whose count grew since the last, and a final one for a
+ * process that has exited, whose entries then go (abi.h, maps "refusals"
+ * and "refusals_any"). The process is looked at before its entry is read:
+ * an entry read after the process was found gone cannot grow any more. */
+void pb_refusals_pass(struct pb_agent *a)
+{
+	int sfd = bpf_map__fd(a->kern.skel->maps.refusals_seen);
+
+	/* the first refusal of each, reported whole, goes into the trail
+	 * before any record that counts its repeats */
+	pb_events_drain(a, PB_DRAIN_WHOLE);
+	pb_guard_drain(a);
+	pb_refusals_map_pass(a, bpf_map__fd(a->kern.skel->maps.refusals), sfd);
+	pb_refusals_map_pass(a, bpf_map__fd(a->kern.skel->maps.refusals_any), sfd);
 }
 
 static int pb_event_decode(struct pb_agent *a, void *data, size_t size);

@@ -63,6 +63,12 @@ int pb_audit_append(struct pb_audit *w, const char *obj, size_t len);
 /* The seq the last successful pb_audit_append gave its record (a checkpoint
  * it wrote after does not count). */
 uint64_t pb_audit_appended_seq(const struct pb_audit *w);
+/* What a record may refer to by seq ("described_in"): a record appended
+ * under the same epoch, which is the same segment, still on its way to disk
+ * or there. The epoch changes when a segment is opened (retention deletes
+ * whole segments, so a reference never crosses one) and when a failed write
+ * takes records back (their seqs are given again). Never 0. */
+uint64_t pb_audit_ref_epoch(const struct pb_audit *w);
 int pb_audit_flush(struct pb_audit *w);
 /* Time-driven work: checkpoint after checkpoint_ns, rotate by age. */
 void pb_audit_tick(struct pb_audit *w);
@@ -86,13 +92,19 @@ int pb_audit_verify(const char *dir, const unsigned char pk[32], uint64_t *nreco
 
 /* Call fn for every record line (without newline) of every segment in
  * order; segments whose index lacks all of keys[] (nkeys > 0) are skipped.
- * fn returns non-zero to stop. */
+ * fn returns non-zero to stop. A record that refers to an earlier one for
+ * a process or credential ("described_in", events/refs.c) is given whole:
+ * the object it refers to put in, with its own "tid" and "described_in"
+ * kept (then not the chained bytes; PB_SCAN_RAW gives those). */
+#define PB_SCAN_RAW 1u
 int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
 		  int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		  size_t errlen);
 
-/* The same, skipping segments that end before from_seq (for --follow). */
-int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *keys, int nkeys,
+/* The same, skipping segments that end before from_seq (for --follow);
+ * flags: PB_SCAN_RAW or 0. */
+int pb_audit_scan_from(const char *dir, uint64_t from_seq, unsigned int flags,
+		       const char *const *keys, int nkeys,
 		       int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		       size_t errlen);
 

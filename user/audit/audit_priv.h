@@ -18,6 +18,13 @@ struct pb_keyset {
 	size_t cap, n;
 };
 
+/* A closed segment for the worker: its descriptor to sync and close (-1:
+ * none), its path to compress (NULL: none). */
+struct pb_job {
+	char *path;
+	int fd;
+};
+
 struct pb_audit {
 	char dir[PATH_MAX];
 	char node[64];
@@ -33,6 +40,7 @@ struct pb_audit {
 
 	uint64_t seq;			  /* last record chained (maybe still buffered) */
 	uint64_t appended;		  /* seq of the last pb_audit_append's record */
+	uint64_t ref_epoch;		  /* pb_audit_ref_epoch: bumped when refs may dangle */
 	char prev[PB_AUDIT_HASH_HEX + 1]; /* its hash */
 	uint64_t c_seq;			  /* last record on disk */
 	char c_prev[PB_AUDIT_HASH_HEX + 1];
@@ -48,12 +56,13 @@ struct pb_audit {
 	struct pb_keyset keys;
 	struct pb_audit_stats st;
 
-	pthread_t th; /* compressor */
+	pthread_t th; /* the worker: syncs and compression */
 	int th_started, stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	char **queue;
+	struct pb_job *queue; /* closed segments */
 	size_t nq, capq;
+	int sync_pending, sync_fd, sync_ckfd; /* the open segment's sync, asked */
 };
 
 struct pb_seg {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 #include <zlib.h>
 
@@ -339,16 +340,139 @@ static int pb_idx_has(const char *dir, const struct pb_seg *s, const uint64_t *h
 	return hit;
 }
 
+/* The records of one segment that describe a process or a credential in
+ * full, by seq, for the records after them that refer to them. */
+struct pb_descs {
+	uint64_t *seq;
+	char **line;
+	size_t n, cap;
+};
+
+static void pb_descs_clear(struct pb_descs *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->line[i]);
+	d->n = 0;
+}
+
+static void pb_descs_add(struct pb_descs *d, const char *line, size_t len)
+{
+	unsigned long long seq;
+	char *copy;
+
+	if (len < 8 || memcmp(line, "{\"seq\":", 7) ||
+	    pb_parse_dec(line + 7, line + len, &seq) <= 0)
+		return;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		uint64_t *ns = realloc(d->seq, cap * sizeof(*ns));
+		char **nl;
+
+		if (!ns)
+			return;
+		d->seq = ns;
+		if (!(nl = realloc(d->line, cap * sizeof(*nl))))
+			return;
+		d->line = nl;
+		d->cap = cap;
+	}
+	if (!(copy = strndup(line, len)))
+		return;
+	d->seq[d->n] = seq;
+	d->line[d->n++] = copy;
+}
+
+static const char *pb_descs_find(const struct pb_descs *d, uint64_t seq)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) { /* in log order: ascending */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->seq[mid] == seq)
+			return d->line[mid];
+		if (d->seq[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Both absent, or equal. */
+static int pb_json_same(json_t *x, json_t *y)
+{
+	return (!x && !y) || (x && y && json_equal(x, y));
+}
+
+/* Put the object key of the record seq refers to into r's key object. */
+static void pb_resolve_one(const struct pb_descs *d, json_t *r, const char *key)
+{
+	json_t *ref = json_object_get(r, key), *in, *from, *whole;
+	json_error_t je;
+	const char *line;
+	json_int_t seq;
+
+	if (!json_is_object(ref) || !json_is_integer(json_object_get(ref, "described_in")))
+		return;
+	seq = json_integer_value(json_object_get(ref, "described_in"));
+	if (seq <= 0 || !(line = pb_descs_find(d, (uint64_t)seq)))
+		return; /* not in this segment: left as it is */
+	if (!(in = json_loads(line, 0, &je)))
+		return;
+	from = json_object_get(in, key);
+	/* only the same process or credential: the keys must agree */
+	if (json_is_object(from) &&
+	    pb_json_same(json_object_get(from, "pid"), json_object_get(ref, "pid")) &&
+	    pb_json_same(json_object_get(from, "start_time"), json_object_get(ref, "start_time")) &&
+	    pb_json_same(json_object_get(from, "id"), json_object_get(ref, "id")) &&
+	    (whole = json_deep_copy(from))) {
+		if (json_object_get(ref, "tid"))
+			json_object_set(whole, "tid", json_object_get(ref, "tid"));
+		json_object_set(whole, "described_in", json_object_get(ref, "described_in"));
+		json_object_set_new(r, key, whole);
+	}
+	json_decref(in);
+}
+
+/* fn on the line, whole: its references resolved (see pb_audit_scan). */
+static int pb_scan_line(struct pb_descs *d, unsigned int flags, const char *line, size_t len,
+			int (*fn)(const char *line, size_t len, void *ctx), void *ctx)
+{
+	json_error_t je;
+	json_t *r;
+	char *whole;
+	int stop;
+
+	if (flags & PB_SCAN_RAW)
+		return fn(line, len, ctx);
+	/* a full process has "started_at", a full credential "expires" */
+	if (memmem(line, len, "\"started_at\":", 13) || memmem(line, len, "\"expires\":", 10))
+		pb_descs_add(d, line, len);
+	if (!memmem(line, len, "\"described_in\":", 15) || !(r = json_loadb(line, len, 0, &je)))
+		return fn(line, len, ctx);
+	pb_resolve_one(d, r, "process");
+	pb_resolve_one(d, r, "credential");
+	whole = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(r);
+	if (!whole)
+		return fn(line, len, ctx); /* as it is, not dropped */
+	stop = fn(whole, strlen(whole), ctx);
+	free(whole);
+	return stop;
+}
+
 /* Stream a plain or gzip segment in chunks, one whole line at a time: a
  * query reads many segments and should not hold or fault in each whole. A
  * last line without its newline (being written) is left out. */
 #define PB_SCAN_CHUNK (4u << 20)
 
-static int pb_scan_file(const char *path, int (*fn)(const char *line, size_t len, void *ctx),
-			void *ctx)
+static int pb_scan_file(const char *path, unsigned int flags,
+			int (*fn)(const char *line, size_t len, void *ctx), void *ctx)
 {
 	gzFile gz = gzopen(path, "rb");
 	size_t cap = PB_SCAN_CHUNK, have = 0;
+	struct pb_descs d = {0};
 	char *b;
 	int stop = 0, r;
 
@@ -368,7 +492,7 @@ static int pb_scan_file(const char *path, int (*fn)(const char *line, size_t len
 
 			if (!nl)
 				break;
-			stop = fn(b + s, nl - (b + s), ctx);
+			stop = pb_scan_line(&d, flags, b + s, nl - (b + s), fn, ctx);
 			s = nl - b + 1;
 			if (stop)
 				break;
@@ -384,6 +508,9 @@ static int pb_scan_file(const char *path, int (*fn)(const char *line, size_t len
 			cap *= 2;
 		}
 	}
+	pb_descs_clear(&d);
+	free(d.seq);
+	free(d.line);
 	free(b);
 	gzclose(gz);
 	return stop;
@@ -393,10 +520,11 @@ int pb_audit_scan(const char *dir, const char *const *keys, int nkeys,
 		  int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		  size_t errlen)
 {
-	return pb_audit_scan_from(dir, 0, keys, nkeys, fn, ctx, err, errlen);
+	return pb_audit_scan_from(dir, 0, 0, keys, nkeys, fn, ctx, err, errlen);
 }
 
-int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *keys, int nkeys,
+int pb_audit_scan_from(const char *dir, uint64_t from_seq, unsigned int flags,
+		       const char *const *keys, int nkeys,
 		       int (*fn)(const char *line, size_t len, void *ctx), void *ctx, char *err,
 		       size_t errlen)
 {
@@ -422,7 +550,7 @@ int pb_audit_scan_from(const char *dir, uint64_t from_seq, const char *const *ke
 		if (i + 1 < nseg && segs[i + 1].first <= from_seq)
 			continue; /* wholly before from_seq */
 		pb_seg_file(dir, &segs[i], path, sizeof(path));
-		stop = pb_scan_file(path, fn, ctx);
+		stop = pb_scan_file(path, flags, fn, ctx);
 	}
 	free(segs);
 	return 0;

@@ -237,7 +237,8 @@ static void pb_print_compact(json_t *r, FILE *out)
 	if ((c = json_object_get(r, "approval")) && pb_jstr(c, "id")) {
 		fprintf(out, " approval=%s", pb_jstr(c, "id"));
 		if (json_object_get(r, "use"))
-			fprintf(out, " use=%" PRIu64 "/%" PRIu64, pb_ju64(r, "use"), pb_ju64(r, "uses"));
+			fprintf(out, " use=%" PRIu64 "/%" PRIu64, pb_ju64(r, "use"),
+				pb_ju64(r, "uses"));
 		if ((v = pb_jstr(c, "approver")))
 			fprintf(out, " approver=%s", v);
 		if ((v = pb_jstr(c, "source")))
@@ -280,17 +281,25 @@ static int pb_usage_audit(const char *what)
 
 static const char pb_trail_use[] =
     "trail [--dir DIR] (--pid PID [--start-time T] | --pod UID | --identity NAME |\n"
-    "       --credential ID | --approval ID) [--since TIME] [--until TIME] [-o json|table]";
+    "       --credential ID | --approval ID) [--since TIME] [--until TIME] [-o json|table]\n"
+    "       [--raw]";
 
 /* Options into q: 0, or the exit status of a usage error. */
-static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char **dir, int *json)
+static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char **dir, int *json,
+			 unsigned int *flags)
 {
 	static const struct option opts[] = {
-	    {"dir", required_argument, 0, 'd'},	       {"pid", required_argument, 0, 'p'},
-	    {"start-time", required_argument, 0, 's'}, {"since", required_argument, 0, 'S'},
-	    {"until", required_argument, 0, 'U'},      {"pod", required_argument, 0, 'P'},
-	    {"identity", required_argument, 0, 'i'},   {"credential", required_argument, 0, 'c'},
-	    {"output", required_argument, 0, 'o'},     {"approval", required_argument, 0, 'A'},
+	    {"dir", required_argument, 0, 'd'},
+	    {"pid", required_argument, 0, 'p'},
+	    {"start-time", required_argument, 0, 's'},
+	    {"since", required_argument, 0, 'S'},
+	    {"until", required_argument, 0, 'U'},
+	    {"pod", required_argument, 0, 'P'},
+	    {"identity", required_argument, 0, 'i'},
+	    {"credential", required_argument, 0, 'c'},
+	    {"output", required_argument, 0, 'o'},
+	    {"approval", required_argument, 0, 'A'},
+	    {"raw", no_argument, 0, 'r'},
 	    {0},
 	};
 	int c, selectors = 0;
@@ -344,6 +353,9 @@ static int pb_trail_args(int argc, char **argv, struct pb_trail *q, const char *
 		case 'A':
 			q->approval = optarg;
 			selectors++;
+			break;
+		case 'r':
+			*flags |= PB_SCAN_RAW;
 			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
@@ -440,16 +452,17 @@ int pb_cmd_trail(int argc, char **argv)
 	const char *dir = NULL, *keys[1] = {NULL};
 	char dirbuf[PATH_MAX];
 	char key[192], err[512];
+	unsigned int flags = 0;
 	int json = 0, ret;
 
-	if ((ret = pb_trail_args(argc, argv, &q, &dir, &json)))
+	if ((ret = pb_trail_args(argc, argv, &q, &dir, &json, &flags)))
 		return ret;
 	if (!(dir = pb_trail_dir("trail", dir, dirbuf, sizeof(dirbuf))))
 		return 1;
 	pb_trail_key(&q, key, sizeof(key));
 	keys[0] = key;
 	ret = 1;
-	if (pb_audit_scan(dir, keys, 1, pb_trail_cb, &q, err, sizeof(err)))
+	if (pb_audit_scan_from(dir, 0, flags, keys, 1, pb_trail_cb, &q, err, sizeof(err)))
 		fprintf(stderr, "procbindctl: trail: %s\n", err);
 	else if (q.failed)
 		fprintf(stderr, "procbindctl: trail: out of memory\n");
@@ -518,16 +531,20 @@ int pb_cmd_events(int argc, char **argv)
 	    {"dir", required_argument, 0, 'd'},
 	    {"output", required_argument, 0, 'o'},
 	    {"follow", no_argument, 0, 'f'},
+	    {"raw", no_argument, 0, 'r'},
 	    {0},
 	};
 	struct pb_events_ctx e = {0};
 	const char *dir = NULL;
 	char err[512], dirbuf[PATH_MAX];
+	unsigned int flags = 0;
 	int c, follow = 0;
 
 	while ((c = getopt_long(argc, argv, "o:f", opts, NULL)) != -1) {
 		if (c == 'd')
 			dir = optarg;
+		else if (c == 'r')
+			flags |= PB_SCAN_RAW;
 		else if (c == 'f')
 			follow = 1;
 		else if (c == 'o' && !strcmp(optarg, "compact"))
@@ -535,15 +552,17 @@ int pb_cmd_events(int argc, char **argv)
 		else if (c == 'o' && !strcmp(optarg, "ocsf"))
 			e.ocsf = 1;
 		else if (c != 'o' || strcmp(optarg, "json"))
-			return pb_usage_audit("events [--dir DIR] [-o json|compact|ocsf] [--follow]");
+			return pb_usage_audit(
+			    "events [--dir DIR] [-o json|compact|ocsf] [--follow] [--raw]");
 	}
 	if (optind != argc)
-		return pb_usage_audit("events [--dir DIR] [-o json|compact|ocsf] [--follow]");
+		return pb_usage_audit(
+		    "events [--dir DIR] [-o json|compact|ocsf] [--follow] [--raw]");
 	if (!(dir = pb_trail_dir("events", dir, dirbuf, sizeof(dirbuf))))
 		return 1;
 	do {
 		/* Every record once, in order; --follow re-reads what is new. */
-		if (pb_audit_scan_from(dir, e.last_seq, NULL, 0, pb_events_cb, &e, err,
+		if (pb_audit_scan_from(dir, e.last_seq, flags, NULL, 0, pb_events_cb, &e, err,
 				       sizeof(err))) {
 			fprintf(stderr, "procbindctl: events: %s\n", err);
 			return 1;

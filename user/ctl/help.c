@@ -154,7 +154,7 @@ static const struct pb_cmd_help cmds[] = {
      "https://api.internal/x --pubkey node.pub"},
     {"trail", ANY,
      "trail [--dir DIR] (--pid PID [--start-time NS] | --pod UID | --identity NAME | "
-     "--credential ID | --approval ID) [--since TIME] [--until TIME] [-o table|json]",
+     "--credential ID | --approval ID) [--since TIME] [--until TIME] [-o table|json] [--raw]",
      "One process's (or pod's, identity's, credential's, approval's) records from the audit "
      "trail's files; the agent may be down. Never mixes two processes that had one PID.",
      "  --dir DIR             the trail (default: the running agent's, else "
@@ -167,14 +167,17 @@ static const struct pb_cmd_help cmds[] = {
      "  --approval ID         an approval's life\n"
      "  --since TIME          from (RFC 3339)\n"
      "  --until TIME          until (RFC 3339)\n"
-     "  -o, --output table|json  the format\n",
+     "  -o, --output table|json  the format\n"
+     "  --raw                 json: records as chained, a reference (\"described_in\") to "
+     "the record that describes a process or credential in full left as it is\n",
      "procbindctl trail --pid 4242 --since 2026-12-05T10:00:00Z"},
-    {"events", ANY, "events [--dir DIR] [-o json|compact|ocsf] [--follow]",
+    {"events", ANY, "events [--dir DIR] [-o json|compact|ocsf] [--follow] [--raw]",
      "Every record of the audit trail (ocsf: as OCSF 1.3 events); with --follow, then the new "
      "ones as they come.",
      "  --dir DIR             the trail\n"
      "  -o, --output json|compact|ocsf  the format\n"
-     "  -f, --follow          keep reading new records\n",
+     "  -f, --follow          keep reading new records\n"
+     "  --raw                 records as chained, references left as they are\n",
      "procbindctl events -o ocsf --follow | vector --config ship.toml"},
     {"verify", ANY, "verify [--dir DIR] [--pubkey FILE]",
      "Check every link, checkpoint and seal of the audit trail.",

@@ -25,6 +25,7 @@ void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len)
 }
 void pb_attr_init(struct pb_agent *a)
 {
+	pb_refs_init(a);
 	/* resident from the start (some 4 MiB): many processes later fill
 	 * the caches without growing the agent */
 	memset(a->sink.pcache, 0, sizeof(a->sink.pcache));
@@ -64,8 +65,8 @@ static void pb_proc_attr_kept(struct pb_agent *a, struct pb_proc_attr *c)
 	struct pb_name n;
 	uint32_t len;
 
-	if (!a->kern.skel || bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.proc_names),
-						 &c->tgid, &n) ||
+	if (!a->kern.skel ||
+	    bpf_map_lookup_elem(bpf_map__fd(a->kern.skel->maps.proc_names), &c->tgid, &n) ||
 	    n.start_time - n.start_time % PB_TICK_NS != c->start - c->start % PB_TICK_NS)
 		return;
 	if (!c->exe_ok && n.exe[0]) {
@@ -144,13 +145,12 @@ void pb_json_cgroup(struct pb_agent *a, struct pb_buf *b, uint64_t id)
 		    cg->is_pod && cg->k8s.container_id[0] ? cg->k8s.container_id : NULL);
 }
 
-void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
-		  const struct pb_task_ref *t)
+/* The process object, after its key. */
+static void pb_json_task_obj(struct pb_agent *a, struct pb_buf *b, const struct pb_task_ref *t)
 {
 	const struct pb_proc_attr *pa =
 	    pb_proc_attr(a, t->proc.tgid, t->proc.start_time, t->exe_dev, t->exe_ino);
 
-	pb_json_key(b, key);
 	pb_json_begin(b);
 	pb_json_u64(b, "pid", t->proc.tgid);
 	pb_json_u64(b, "tgid", t->proc.tgid);
@@ -166,4 +166,45 @@ void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 	pb_json_u64(b, "exe_ino", t->exe_ino);
 	pb_json_cgroup(a, b, t->cgroup_id);
 	pb_json_end(b);
+}
+
+void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
+		  const struct pb_task_ref *t)
+{
+	pb_json_key(b, key);
+	pb_json_task_obj(a, b, t);
+}
+
+void pb_json_task_ref(struct pb_agent *a, struct pb_buf *b, const char *key,
+		      const struct pb_task_ref *t)
+{
+	struct pb_task_ref d = *t;
+	uint64_t seq;
+
+	/* what the full form is made of: all but the thread (always written) */
+	d.pid = 0;
+	d._pad = 0;
+	d.proc._pad = 0;
+	pb_json_key(b, key);
+	seq = pb_ref_begin(a, b, &d, sizeof(d));
+	if (!seq) {
+		pb_json_task_obj(a, b, t);
+		pb_ref_end(a, b, t->pid);
+		return;
+	}
+	pb_json_begin(b);
+	pb_json_u64(b, "pid", t->proc.tgid);
+	pb_json_u64(b, "tgid", t->proc.tgid);
+	pb_json_u64(b, "tid", t->pid);
+	pb_json_str(b, "pid_ns", "host");
+	pb_json_u64(b, "start_time", t->proc.start_time);
+	{
+		const struct pb_cg_attr *cg = pb_cg_attr(a, t->cgroup_id);
+
+		if (cg->is_pod) /* the index finds a pod's records by it */
+			pb_json_str(b, "pod_uid", cg->k8s.pod_uid);
+	}
+	pb_json_u64(b, "described_in", seq);
+	pb_json_end(b);
+	pb_ref_end(a, b, t->pid);
 }

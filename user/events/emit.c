@@ -63,14 +63,24 @@ static int pb_emit_ocsf(struct pb_agent *a, struct pb_buf *b, const char *head)
 int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 {
 	char seq[40] = "null", head[48];
+	uint64_t appended = 0;
+	size_t sl;
 
 	if (b->failed) {
 		pb_error("events: out of memory formatting an event");
+		a->sink.npending = a->sink.nsplice = 0;
 		return -ENOMEM;
 	}
 	if (a->sink.audit && !pb_audit_append(a->sink.audit, b->data, b->len)) {
+		appended = pb_audit_appended_seq(a->sink.audit);
+		if (a->conf.events_stream == PB_STREAM_NONE) {
+			pb_ref_commit(a, b, appended);
+			a->sink.nsplice = 0;
+			a->sink.events_out++; /* the trail alone has it */
+			return 0;
+		}
 		/* the stream names the trail's record: a SIEM joins the two */
-		snprintf(seq, sizeof(seq), "%" PRIu64, pb_audit_appended_seq(a->sink.audit));
+		pb_u64_dec(appended, seq);
 	} else if (a->sink.audit) {
 		struct pb_audit_stats st;
 
@@ -83,15 +93,26 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 				 a->conf.audit_dir, st.dropped);
 	}
 	/* {"seq":N, then the record's members: the trail's bytes but for its
-	 * chain link (prev) */
-	snprintf(head, sizeof(head), "{\"seq\":%s%s", seq, b->len > 2 ? "," : "");
-	if (a->conf.events_ocsf)
-		return pb_emit_ocsf(a, b, head);
-	pb_buf_append(b, "\n", 1); /* b is then the line as written, but for the head */
-	pb_stream_room(a, strlen(head) + b->len - 1);
-	fputs(head, a->sink.out);
-	fwrite(b->data + 1, 1, b->len - 1, a->sink.out);
-	a->sink.events_out++;
+	 * chain link (prev), and whole (refs.c). With --events-format none, a
+	 * line the trail could not take still goes to the stream, so that it
+	 * is somewhere. */
+	sl = strlen(seq);
+	memcpy(head, "{\"seq\":", 7);
+	memcpy(head + 7, seq, sl);
+	head[7 + sl] = b->len > 2 ? ',' : 0;
+	head[8 + sl] = 0;
+	if (a->conf.events_stream == PB_STREAM_OCSF) {
+		pb_emit_ocsf(a, b, head); /* references are off: every record is whole */
+	} else {
+		pb_stream_room(a, strlen(head) + pb_ref_stream_len(a, b, 1) + 1);
+		fputs(head, a->sink.out);
+		pb_ref_stream(a, a->sink.out, b, 1);
+		fputc('\n', a->sink.out);
+		a->sink.events_out++;
+	}
+	if (appended)
+		pb_ref_commit(a, b, appended); /* its full descriptions, for later lines */
+	a->sink.npending = a->sink.nsplice = 0;
 	return 0;
 }
 
@@ -100,6 +121,7 @@ void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint
 	char ts[40];
 
 	pb_buf_reset(b);
+	a->sink.npending = a->sink.nsplice = 0;
 	pb_boot_to_rfc3339(boot_ns, ts, sizeof(ts));
 	pb_json_begin(b);
 	pb_json_str(b, "event", type);

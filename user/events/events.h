@@ -6,6 +6,7 @@
 #define PB_EVENTS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "json.h"
@@ -19,6 +20,22 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b);
 /* Start an event: its type, time and node. */
 void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint64_t boot_ns);
 
+/* refs.c: records that refer to an earlier one. Around an object's value
+ * (after its key): pb_ref_begin gives the seq of the record, in the trail's
+ * open segment, that described key (len bytes, at most PB_REF_KEY:
+ * everything its full form is made of) in full, or 0; then the caller
+ * writes the reference ("described_in": that seq) or the full object, and
+ * calls pb_ref_end (tid: a process's thread, -1 for none). */
+uint64_t pb_ref_begin(struct pb_agent *a, struct pb_buf *b, const void *key, size_t len);
+void pb_ref_end(struct pb_agent *a, struct pb_buf *b, int64_t tid);
+void pb_refs_init(struct pb_agent *a);
+/* emit.c's: the line b, appended as seq, holds those full descriptions. */
+void pb_ref_commit(struct pb_agent *a, const struct pb_buf *b, uint64_t seq);
+/* emit.c's: write b from offset from to out with every reference replaced
+ * by its full text; at most pb_ref_stream_len bytes. */
+void pb_ref_stream(struct pb_agent *a, FILE *out, const struct pb_buf *b, size_t from);
+size_t pb_ref_stream_len(const struct pb_agent *a, const struct pb_buf *b, size_t from);
+
 /* attr.c */
 /* The cgroup's path below the cgroup v2 root, or "" when it is gone. */
 void pb_cgroup_name(struct pb_agent *a, uint64_t id, char *out, size_t len);
@@ -30,6 +47,10 @@ void pb_json_start(struct pb_buf *b, uint64_t boot_ns);
 /* A process as an event names it: pid (host), start time, exe, args, cgroup. */
 void pb_json_task(struct pb_agent *a, struct pb_buf *b, const char *key,
 		  const struct pb_task_ref *t);
+/* The same, as a reference (pid, tid, start and pod, "described_in") when
+ * the trail's open segment already describes the process unchanged. */
+void pb_json_task_ref(struct pb_agent *a, struct pb_buf *b, const char *key,
+		      const struct pb_task_ref *t);
 /* The attribution caches, made resident before the first event. */
 /* The audit trail: opened at start (a trail that existed means the agent
  * was down: a gap record says so); its once-a-second work, with the ring

@@ -34,6 +34,49 @@ struct pb_cg_attr {
 	int is_pod;
 };
 
+/* Records that refer to an earlier one (refs.c): what a full description
+ * is made of (its key: the bytes, compared whole), the seq of the record
+ * that gave it, the trail's epoch then, and its full text for the stream
+ * (with where a process's "tid" value is in it). Direct-mapped: a slot
+ * taken by another key costs one more full description, never a wrong
+ * reference. */
+#define PB_REF_SLOTS   (1u << 11)
+#define PB_REF_KEY     104  /* bytes of a key, at most */
+#define PB_REF_TEXT    1024 /* bytes of a full object kept; a longer one is not referred to */
+#define PB_REF_PENDING 2    /* references in one record (process, credential) */
+
+struct pb_ref {
+	uint64_t seq, epoch;
+	uint32_t len, tlen, tid_off, tid_len;
+	unsigned char key[PB_REF_KEY];
+	char text[PB_REF_TEXT];
+};
+
+/* A full description being written (its offsets in the line), kept once
+ * the line is in the trail. */
+struct pb_ref_pending {
+	uint32_t len;
+	unsigned char key[PB_REF_KEY];
+	size_t start, end;
+	int64_t tid;
+};
+
+/* A reference in the line (its offsets), and the text the stream puts in
+ * its place. */
+struct pb_ref_splice {
+	size_t start, end;
+	int64_t tid; /* the process's thread; -1: none (a credential) */
+	uint32_t tlen, tid_off, tid_len;
+	char text[PB_REF_TEXT];
+};
+
+enum { PB_REF_NONE, PB_REF_USED, PB_REF_DESCRIBING };
+struct pb_ref_cur {
+	int kind;
+	uint32_t slot;
+	size_t start;
+};
+
 /* events/: where every event goes. */
 struct pb_sink {
 	struct pb_audit *audit; /* the tamper-evident trail (NULL: stdout only) */
@@ -45,6 +88,11 @@ struct pb_sink {
 	size_t out_pending;  /* bytes of whole lines in out's buffer, not yet written */
 	struct pb_proc_attr pcache[PB_CACHE_SLOTS];
 	struct pb_cg_attr cgcache[PB_CACHE_SLOTS];
+	struct pb_ref ref[PB_REF_SLOTS];
+	struct pb_ref_pending pending[PB_REF_PENDING]; /* in the line being built */
+	struct pb_ref_splice splice[PB_REF_PENDING];
+	unsigned int npending, nsplice;
+	struct pb_ref_cur cur;
 };
 
 /* The stream's buffer: written out only between lines (emit.c), so an agent

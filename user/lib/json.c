@@ -129,7 +129,8 @@ void pb_json_escape(struct pb_buf *b, const char *s, size_t n)
 			 * PR_SET_NAME takes any): a byte that is not part of
 			 * well-formed UTF-8 becomes U+FFFD, so every line stays
 			 * JSON that a parser or log shipper takes. */
-			size_t len = pb_utf8_len((const unsigned char *)s + i, strnlen(s + i, n - i));
+			size_t len =
+			    pb_utf8_len((const unsigned char *)s + i, strnlen(s + i, n - i));
 
 			if (len) {
 				pb_buf_append(b, s + i, len);
@@ -159,6 +160,26 @@ void pb_json_end(struct pb_buf *b)
 
 void pb_json_key(struct pb_buf *b, const char *key)
 {
+	size_t n = 0;
+	char *p;
+
+	/* the keys are our own words: plain ASCII, written in one copy */
+	while (key && key[n] && pb_json_plain((unsigned char)key[n]))
+		n++;
+	if (key && !key[n] && !pb_buf_reserve(b, n + 4)) {
+		p = b->data + b->len;
+		if (b->need_comma)
+			*p++ = ',';
+		*p++ = '"';
+		memcpy(p, key, n);
+		p += n;
+		*p++ = '"';
+		*p++ = ':';
+		*p = 0;
+		b->len = (size_t)(p - b->data);
+		b->need_comma = 0;
+		return;
+	}
 	if (b->need_comma)
 		pb_buf_append(b, ",", 1);
 	b->need_comma = 0;

@@ -188,8 +188,9 @@ json_t *pb_ocsf_record(const json_t *rec, const char *version)
 	int apv = !strncmp(ev ? ev : "", "approval_", 9);
 	int apv_net = apv && json_object_get(rec, "daddr");
 	int apv_life = apv && (!strcmp(ev, "approval_granted") || !strcmp(ev, "approval_ended"));
-	/* refusals counted at their source: the class of what was refused */
-	int folded = !strcmp(ev ? ev : "", "refusals_folded");
+	/* refusals (and a process's events past its fair share) counted at
+	 * their source: the class of what was counted */
+	int folded = !strcmp(ev ? ev : "", "refusals_folded") || !strcmp(ev ? ev : "", "events_folded");
 	int folded_net = folded && json_object_get(rec, "daddr");
 	json_t *o, *meta, *profiles;
 

@@ -54,6 +54,8 @@ const char *pb_counter_help(unsigned int c)
 	    {PB_CNT_EVENTS_SENT, "events the kernel put in the ring buffer"},
 	    {PB_CNT_REFUSALS_FOLDED, "refusals counted in map refusals, not reported again"},
 	    {PB_CNT_FOLD_FULL, "refusals reported in full because map refusals was full"},
+	    {PB_CNT_BUDGET_FOLDED, "events of a process past its fair share of the ring buffer, "
+				   "counted in map refusals, not sent"},
 	};
 
 	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
@@ -247,19 +249,55 @@ uint64_t pb_now_real_ns(void)
 
 void pb_boot_to_rfc3339(uint64_t boot_ns, char *buf, size_t len)
 {
+	/* every event has one or two: the second's text is kept, per thread */
+	static __thread time_t last_sec = -1;
+	static __thread char last[32];
+	static __thread size_t last_n;
 	uint64_t real = pb_now_real_ns() - (pb_now_boot_ns() - boot_ns);
 	time_t sec = real / 1000000000ULL;
-	struct tm tm;
-	size_t n;
+	unsigned ms = (unsigned)(real / 1000000ULL % 1000);
 
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(real / 1000000ULL % 1000));
+	if (sec != last_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
+	if (len < last_n + 6) {
+		if (len)
+			buf[0] = 0;
+		return;
+	}
+	memcpy(buf, last, last_n);
+	buf[last_n] = '.';
+	buf[last_n + 1] = (char)('0' + ms / 100);
+	buf[last_n + 2] = (char)('0' + ms / 10 % 10);
+	buf[last_n + 3] = (char)('0' + ms % 10);
+	buf[last_n + 4] = 'Z';
+	buf[last_n + 5] = 0;
+}
+
+void pb_u64_dec(uint64_t v, char *out)
+{
+	char tmp[21];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	for (int i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
 }
 
 void pb_id_format(uint64_t id, char out[17])
 {
-	snprintf(out, 17, "%016" PRIx64, id);
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, id >>= 4)
+		out[i] = hex[id & 15];
+	out[16] = 0;
 }
 
 int pb_id_parse(const char *s, uint64_t *id)

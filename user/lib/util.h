@@ -37,6 +37,8 @@ uint64_t pb_now_real_ns(void); /* CLOCK_REALTIME */
 void pb_boot_to_rfc3339(uint64_t boot_ns, char *buf, size_t len);
 
 /* Credential ids print as 16 lowercase hex digits. */
+/* v in decimal into out (at least 21 bytes), NUL-terminated, without printf. */
+void pb_u64_dec(uint64_t v, char *out);
 void pb_id_format(uint64_t id, char out[17]);
 int pb_id_parse(const char *s, uint64_t *id);
 
