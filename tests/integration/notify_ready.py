@@ -7,6 +7,7 @@
 # procbind-guard processes still running (not exited).
 # Then it counts WATCHDOG=1 messages into OUT.watchdog until killed.
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -23,8 +24,10 @@ while True:
     lines = msg.split("\n")
     if "WATCHDOG=1" in lines:
         dogs += 1
-        with open(out + ".watchdog", "w") as f:
+        # whole or not at all: a reader between truncate and write saw ""
+        with open(out + ".watchdog.tmp", "w") as f:
             f.write("%d\n" % dogs)
+        os.replace(out + ".watchdog.tmp", out + ".watchdog")
     if ready or "READY=1" not in lines:
         continue
     ready = True
