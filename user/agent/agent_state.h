@@ -37,10 +37,11 @@ struct pb_agent_conf {
 	int events_stream; /* PB_STREAM_*: stdout's event lines (--events-format); the trail keeps
 			      JSON */
 	int record_refs;   /* --record-refs: later records refer to a full description (on) */
-	uint64_t dead_retention; /* ns an ended credential is kept (default 1 h) */
-	int take_over;		 /* --take-over: ask a running agent to step down first */
-	char guard_host[108];	 /* --guard-host: the guard host's socket; "" = fork the guard */
-	int watch_policy;	 /* --watch-policy: reload when the policy file changes (on) */
+	uint64_t audit_segment_bytes; /* --audit-segment-size; 0: the trail's default */
+	uint64_t dead_retention;      /* ns an ended credential is kept (default 1 h) */
+	int take_over;		      /* --take-over: ask a running agent to step down first */
+	char guard_host[108]; /* --guard-host: the guard host's socket; "" = fork the guard */
+	int watch_policy;     /* --watch-policy: reload when the policy file changes (on) */
 };
 
 /* The policy file's watch (watch.c): an inotify descriptor on its

@@ -55,7 +55,8 @@ static const char doc[] =
     "  procbindd --policy deploy/policy.yaml\n"
     "  procbindd --mode monitor --state-dir /tmp/pb --socket /tmp/pb/control.sock\n";
 
-#define PB_OPT_RECORD_REFS 0x101 /* long only */
+#define PB_OPT_RECORD_REFS  0x101 /* long only */
+#define PB_OPT_SEGMENT_SIZE 0x102
 
 static const struct argp_option options[] = {
     {"policy", 'p', "FILE", 0, "Policy file (default " PB_DEFAULT_POLICY ")", 0},
@@ -75,6 +76,10 @@ static const struct argp_option options[] = {
     {"cleanup", 'C', NULL, 0,
      "Remove everything pinned under the pin directory (enforcement stops) and exit", 0},
     {"audit-dir", 'A', "DIR", 0, "Audit trail directory (default STATE-DIR/audit)", 0},
+    {"audit-segment-size", PB_OPT_SEGMENT_SIZE, "SIZE", 0,
+     "Seal the open segment of the audit trail once it holds SIZE bytes (a number, or with K, "
+     "M or G; default 32M, at least 64K); it is sealed after an hour in any case",
+     0},
     {"k8s-log-dir", 'k', "DIR", 0,
      "The kubelet's container log links, for Kubernetes selectors (default /var/log/containers)",
      0},
@@ -145,6 +150,7 @@ struct pb_args {
 	int mode, cleanup, probe, seed, lsm, file_guard, acquire_tp, stream, take_over,
 	    watch_policy;
 	int record_refs;
+	uint64_t segment_bytes;
 	uint64_t dead_retention; /* ns */
 };
 
@@ -258,6 +264,21 @@ static error_t pb_parse_opt(int key, char *arg, struct argp_state *state)
 	case PB_OPT_RECORD_REFS:
 		args->record_refs = pb_arg_onoff(state, "--record-refs", arg);
 		break;
+	case PB_OPT_SEGMENT_SIZE: {
+		char *end;
+		unsigned long long v = strtoull(arg, &end, 10);
+		int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+
+		if (shift)
+			end++;
+		if (end == arg || *end || v > (1ULL << (63 - shift)) || (v << shift) < (64u << 10))
+			argp_error(state,
+				   "--audit-segment-size must be a size such as 64K, 8M or 1G (at "
+				   "least 64K), not '%s'",
+				   arg);
+		args->segment_bytes = v << shift;
+		break;
+	}
 	case 'D':
 		if (pb_duration_parse(arg, &args->dead_retention) || !args->dead_retention)
 			argp_error(state,
@@ -658,6 +679,7 @@ static void pb_agent_configure(struct pb_agent *a, const struct pb_args *args)
 	c->watch_policy = args->watch_policy;
 	c->events_stream = args->stream;
 	c->record_refs = args->record_refs;
+	c->audit_segment_bytes = args->segment_bytes;
 	c->acquire_tp = args->acquire_tp;
 	c->dead_retention = args->dead_retention;
 	c->take_over = args->take_over;

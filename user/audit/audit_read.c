@@ -128,6 +128,24 @@ static int pb_check_sig(const char *l, size_t len, const char *event, uint64_t s
 
 /* Where a verification is: what comes next, and what the records so far
  * promised. */
+/* Both absent, or equal. */
+static int pb_json_same(json_t *x, json_t *y)
+{
+	return (!x && !y) || (x && y && json_equal(x, y));
+}
+
+/* Is from (an object of the record a reference names) the full description
+ * of what ref (the reference) names: no reference itself, and the same
+ * process (pid, start_time) or credential (id)? */
+static int pb_ref_target_ok(json_t *from, json_t *ref)
+{
+	return json_is_object(from) && !json_object_get(from, "described_in") &&
+	       pb_json_same(json_object_get(from, "pid"), json_object_get(ref, "pid")) &&
+	       pb_json_same(json_object_get(from, "start_time"),
+			    json_object_get(ref, "start_time")) &&
+	       pb_json_same(json_object_get(from, "id"), json_object_get(ref, "id"));
+}
+
 struct pb_verify {
 	const unsigned char *pk;
 	const struct pb_ckpt *ck; /* checkpoints.log, in seq order */
@@ -211,12 +229,56 @@ static int pb_verify_record(struct pb_verify *v, const char *l, size_t ll)
 	return 0;
 }
 
-/* One segment: where it starts, each whole record, a tear, its seal. */
+/* The references of record seq (l, ll bytes) in the segment b, whose line
+ * i starts at off[i] (n lines so far, this one the last): each names an
+ * earlier record of the same segment that describes the same process or
+ * credential in full. */
+static int pb_verify_refs(struct pb_verify *v, const char *b, const size_t *off, size_t n,
+			  const char *l, size_t ll, uint64_t seq)
+{
+	static const char *const keys[] = {"process", "credential"};
+	uint64_t first = seq - (n - 1);
+	json_error_t je;
+	json_t *r = json_loadb(l, ll, 0, &je);
+	int ret = 0;
+
+	if (!r)
+		return BAD("%s: seq %" PRIu64 " refers to another record but is not JSON (%s)",
+			   v->name, seq, je.text);
+	for (size_t k = 0; !ret && k < 2; k++) {
+		json_t *ref = json_object_get(r, keys[k]), *in = NULL;
+		json_int_t to;
+		const char *tl;
+
+		if (!json_is_object(ref) || !json_object_get(ref, "described_in"))
+			continue;
+		to = json_integer_value(json_object_get(ref, "described_in"));
+		if (to < (json_int_t)first || (uint64_t)to >= seq) {
+			ret = BAD("%s: seq %" PRIu64 "'s %s refers to seq %lld, not an earlier "
+				  "record of its segment (seq %" PRIu64 " on)",
+				  v->name, seq, keys[k], (long long)to, first);
+			break;
+		}
+		tl = b + off[to - first];
+		in = json_loadb(tl, (size_t)((const char *)memchr(tl, '\n', ll + (l - tl)) - tl), 0,
+				&je);
+		if (!in || !pb_ref_target_ok(json_object_get(in, keys[k]), ref))
+			ret = BAD("%s: seq %" PRIu64 "'s %s refers to seq %lld, which does not "
+				  "describe it",
+				  v->name, seq, keys[k], (long long)to);
+		json_decref(in);
+	}
+	json_decref(r);
+	return ret;
+}
+
+/* One segment: where it starts, each whole record, a tear, its seal, and
+ * each reference to an earlier record. */
 static int pb_verify_segment(struct pb_verify *v, const char *dir, const struct pb_seg *seg,
 			     int last)
 {
 	char path[PATH_MAX], *b = NULL;
-	size_t len = 0, s = 0;
+	size_t len = 0, s = 0, *off = NULL, noff = 0, cap = 0;
 	int ret, torn;
 
 	snprintf(v->name, sizeof(v->name), "seg-%016" PRIu64 ".jsonl", seg->first);
@@ -238,10 +300,25 @@ static int pb_verify_segment(struct pb_verify *v, const char *dir, const struct 
 		len--; /* check the whole records first */
 	while (!ret && s < len) {
 		size_t ll = (size_t)((char *)memchr(b + s, '\n', len - s) - (b + s));
+		uint64_t seq = v->expect;
 
+		if (noff == cap) {
+			size_t *n2 = realloc(off, (cap = cap ? cap * 2 : 4096) * sizeof(*off));
+
+			if (!n2) {
+				ret = pb_errf(v->err, v->errlen, -ENOMEM, "%s: out of memory",
+					      v->name);
+				break;
+			}
+			off = n2;
+		}
+		off[noff++] = s;
 		ret = pb_verify_record(v, b + s, ll);
+		if (!ret && memmem(b + s, ll, "\"described_in\":", 15))
+			ret = pb_verify_refs(v, b, off, noff, b + s, ll, seq);
 		s += ll + 1;
 	}
+	free(off);
 	free(b);
 	if (ret)
 		return ret;
@@ -399,12 +476,6 @@ static const char *pb_descs_find(const struct pb_descs *d, uint64_t seq)
 	return NULL;
 }
 
-/* Both absent, or equal. */
-static int pb_json_same(json_t *x, json_t *y)
-{
-	return (!x && !y) || (x && y && json_equal(x, y));
-}
-
 /* Put the object key of the record seq refers to into r's key object. */
 static void pb_resolve_one(const struct pb_descs *d, json_t *r, const char *key)
 {
@@ -422,11 +493,7 @@ static void pb_resolve_one(const struct pb_descs *d, json_t *r, const char *key)
 		return;
 	from = json_object_get(in, key);
 	/* only the same process or credential: the keys must agree */
-	if (json_is_object(from) &&
-	    pb_json_same(json_object_get(from, "pid"), json_object_get(ref, "pid")) &&
-	    pb_json_same(json_object_get(from, "start_time"), json_object_get(ref, "start_time")) &&
-	    pb_json_same(json_object_get(from, "id"), json_object_get(ref, "id")) &&
-	    (whole = json_deep_copy(from))) {
+	if (pb_ref_target_ok(from, ref) && (whole = json_deep_copy(from))) {
 		if (json_object_get(ref, "tid"))
 			json_object_set(whole, "tid", json_object_get(ref, "tid"));
 		json_object_set(whole, "described_in", json_object_get(ref, "described_in"));

@@ -63,7 +63,7 @@ static int pb_emit_ocsf(struct pb_agent *a, struct pb_buf *b, const char *head)
 int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 {
 	char seq[40] = "null", head[48];
-	uint64_t appended = 0;
+	uint64_t appended = 0, epoch = 0;
 	size_t sl;
 
 	if (b->failed) {
@@ -71,10 +71,13 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 		a->sink.npending = a->sink.nsplice = 0;
 		return -ENOMEM;
 	}
+	/* the epoch the line lands in: an append may rotate after it */
+	if (a->sink.audit)
+		epoch = pb_audit_ref_epoch(a->sink.audit);
 	if (a->sink.audit && !pb_audit_append(a->sink.audit, b->data, b->len)) {
 		appended = pb_audit_appended_seq(a->sink.audit);
 		if (a->conf.events_stream == PB_STREAM_NONE) {
-			pb_ref_commit(a, b, appended);
+			pb_ref_commit(a, b, appended, epoch);
 			a->sink.nsplice = 0;
 			a->sink.events_out++; /* the trail alone has it */
 			return 0;
@@ -111,7 +114,7 @@ int pb_emit_line(struct pb_agent *a, struct pb_buf *b)
 		a->sink.events_out++;
 	}
 	if (appended)
-		pb_ref_commit(a, b, appended); /* its full descriptions, for later lines */
+		pb_ref_commit(a, b, appended, epoch); /* its full descriptions, for later lines */
 	a->sink.npending = a->sink.nsplice = 0;
 	return 0;
 }
@@ -154,10 +157,14 @@ void pb_events_second(struct pb_agent *a)
 int pb_events_trail_open(struct pb_agent *a)
 {
 	struct pb_audit_recovery rec;
+	struct pb_audit_opts o;
 	char err[512];
 	int ret;
 
-	ret = pb_audit_open(&a->sink.audit, a->conf.audit_dir, a->conf.node, a->key.sk, NULL, &rec,
+	pb_audit_opts_default(&o);
+	if (a->conf.audit_segment_bytes)
+		o.segment_bytes = a->conf.audit_segment_bytes;
+	ret = pb_audit_open(&a->sink.audit, a->conf.audit_dir, a->conf.node, a->key.sk, &o, &rec,
 			    err, sizeof(err));
 	if (ret)
 		return pb_err(ret, "%s", err);

@@ -29,8 +29,10 @@ void pb_event_begin(struct pb_agent *a, struct pb_buf *b, const char *type, uint
 uint64_t pb_ref_begin(struct pb_agent *a, struct pb_buf *b, const void *key, size_t len);
 void pb_ref_end(struct pb_agent *a, struct pb_buf *b, int64_t tid);
 void pb_refs_init(struct pb_agent *a);
-/* emit.c's: the line b, appended as seq, holds those full descriptions. */
-void pb_ref_commit(struct pb_agent *a, const struct pb_buf *b, uint64_t seq);
+/* emit.c's: the line b, appended as seq under the trail's epoch (read
+ * before the append, which may rotate after it), holds those full
+ * descriptions. */
+void pb_ref_commit(struct pb_agent *a, const struct pb_buf *b, uint64_t seq, uint64_t epoch);
 /* emit.c's: write b from offset from to out with every reference replaced
  * by its full text; at most pb_ref_stream_len bytes. */
 void pb_ref_stream(struct pb_agent *a, FILE *out, const struct pb_buf *b, size_t from);

@@ -133,10 +133,8 @@ void pb_ref_end(struct pb_agent *a, struct pb_buf *b, int64_t tid)
 	c->kind = PB_REF_NONE;
 }
 
-void pb_ref_commit(struct pb_agent *a, const struct pb_buf *b, uint64_t seq)
+void pb_ref_commit(struct pb_agent *a, const struct pb_buf *b, uint64_t seq, uint64_t epoch)
 {
-	uint64_t epoch = pb_audit_ref_epoch(a->sink.audit);
-
 	for (unsigned int i = 0; i < a->sink.npending; i++) {
 		const struct pb_ref_pending *p = &a->sink.pending[i];
 		struct pb_ref *r = &a->sink.ref[pb_ref_slot(p->key, p->len)];
