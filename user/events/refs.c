@@ -164,8 +164,11 @@ void pb_ref_stream(struct pb_agent *a, FILE *out, const struct pb_buf *b, size_t
 	for (unsigned int i = 0; i < a->sink.nsplice; i++) {
 		const struct pb_ref_splice *s = &a->sink.splice[i];
 
-		if (s->start < pos || s->end > b->len)
-			continue; /* cannot be: left as the reference */
+		/* no text kept (--events-format none, whose line comes here
+		 * only when the trail could not take it), or cannot be: the
+		 * reference is left as it is */
+		if (!s->tlen || s->start < pos || s->end > b->len)
+			continue;
 		fwrite(b->data + pos, 1, s->start - pos, out);
 		if (s->tid >= 0 && s->tid_len) {
 			char dec[24];
@@ -190,7 +193,8 @@ size_t pb_ref_stream_len(const struct pb_agent *a, const struct pb_buf *b, size_
 	for (unsigned int i = 0; i < a->sink.nsplice; i++) {
 		const struct pb_ref_splice *s = &a->sink.splice[i];
 
-		n = n - (s->end - s->start) + s->tlen + 22;
+		if (s->tlen)
+			n = n - (s->end - s->start) + s->tlen + 22;
 	}
 	return n;
 }
