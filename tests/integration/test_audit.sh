@@ -204,6 +204,12 @@ pass "space back: a write_error gap names the records lost; $(cat $T/v.out)"
 # a record of their own segment (procbindctl verify checks each one: a
 # description made by the record that filled a segment belongs to that
 # segment, not the next), and trail gives every record whole.
+if [ "$SCALE" != 1 ]; then
+	# user space alone (the trail's writer and readers), the same on every
+	# kernel: 16 holders and 20 segments take minutes under TCG
+	echo "SKIP (part): references across segments: the host's run checks them (PB_TIME_SCALE=$SCALE)"
+	exit 0
+fi
 mkdir -p "$T/rot"
 start_agent --audit-dir "$T/rot/audit" --audit-segment-size 64K
 for i in $(seq 16); do
