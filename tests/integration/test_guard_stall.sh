@@ -62,9 +62,11 @@ kill -0 "$G" 2>/dev/null && fail "the stopped guard $G is still there"
 pass "a stopped guard was noticed after $WAITED ms of events waiting, killed and replaced (status after $MS ms)"
 wait_owner_ok "$L"
 pass "the owner reads its token under the new guard"
-[ "$(ctl status -o json | jq '.guard.stalls')" = 1 ] || fail "status: $(ctl status -o json | jq -c .guard)"
-for _ in $(seq 30); do grep -q '^procbind_guard_stalls_total 1$' "$T/procbind.prom" && break; sleep 0.1; done
-grep -q '^procbind_guard_stalls_total 1$' "$T/procbind.prom" ||
+# at least this one: on a loaded machine (CI runs two TCG guests beside the
+# suite) the new guard may be starved past the stall time too, and replaced
+[ "$(ctl status -o json | jq '.guard.stalls')" -ge 1 ] || fail "status: $(ctl status -o json | jq -c .guard)"
+for _ in $(seq 30); do grep -qE '^procbind_guard_stalls_total [1-9]' "$T/procbind.prom" && break; sleep 0.1; done
+grep -qE '^procbind_guard_stalls_total [1-9]' "$T/procbind.prom" ||
 	fail "metrics: $(grep guard "$T/procbind.prom")"
 pass "status and metrics count the stall"
 
