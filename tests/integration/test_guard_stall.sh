@@ -57,8 +57,10 @@ MS=$(replaced "$G")
 WAITED=$(sed -n 's/.*answered nothing for \([0-9]*\) ms.*/\1/p' "$T/agent.log" | tail -1)
 [ -n "$WAITED" ] || fail "the agent did not say the guard stalled: $(tail -n 5 "$T/agent.log")"
 [ "$WAITED" -le 1000 ] || fail "the stall was noticed after $WAITED ms (more than 1 s)"
-for _ in $(seq 100); do kill -0 "$G" 2>/dev/null || break; sleep 0.01; done
-kill -0 "$G" 2>/dev/null && fail "the stopped guard $G is still there"
+# killed at once; gone once the agent has reaped it, which a loaded machine
+# (CI runs two TCG guests beside the suite) may delay past a second
+for _ in $(seq $((500 * SCALE))); do kill -0 "$G" 2>/dev/null || break; sleep 0.01; done
+kill -0 "$G" 2>/dev/null && fail "the stopped guard $G is still there ($(ps -o stat= -p "$G"))"
 pass "a stopped guard was noticed after $WAITED ms of events waiting, killed and replaced (status after $MS ms)"
 wait_owner_ok "$L"
 pass "the owner reads its token under the new guard"
