@@ -100,12 +100,16 @@ pass "trail by pid, credential and identity; table: $(grep pid_reused $T/table.o
 
 # --- events: every record once, in order; compact; --follow shows new ones
 sleep 0.3
-[ "$(ctl events --dir "$AUDIT" | wc -l)" = "$(ctl status -o json | jq .audit.seq)" ] ||
-	fail "events should print every record"
-ctl events --dir "$AUDIT" | jq -e -s 'map(.seq) == [range(1; length + 1)]' >/dev/null ||
-	fail "events out of order"
+# (a record may land between two reads: every read is checked against what
+# the agent had written before it, never for equality with a later one)
+S0=$(ctl status -o json | jq .audit.seq)
+ctl events --dir "$AUDIT" >$T/ev.all
+jq -e -s --argjson s "$S0" 'map(.seq) == [range(1; length + 1)] and length >= $s' $T/ev.all >/dev/null ||
+	fail "events should print every record, once and in order (the agent had written $S0; events gave $(wc -l <$T/ev.all))"
 # without --dir, the readers ask the running agent where its trail is
-[ "$(ctl events | wc -l)" = "$(ctl events --dir "$AUDIT" | wc -l)" ] || fail "events without --dir: $(ctl events 2>&1 | head -2)"
+ctl events >$T/ev.nodir
+cmp -s <(head -n "$(wc -l <$T/ev.all)" $T/ev.nodir) $T/ev.all ||
+	fail "events without --dir: $(head -2 $T/ev.nodir)"
 ctl trail --pid "$SIB" -o json | jq -e -s 'length > 0' >/dev/null || fail "trail without --dir"
 ctl verify >$T/vq.out 2>&1 && grep -qF "$AUDIT: ok" $T/vq.out || { cat $T/vq.out; fail "verify without --dir"; }
 if [ ! -e /var/lib/procbind/audit ]; then
@@ -155,7 +159,10 @@ SMALL=$T/small
 mkdir -p "$SMALL"
 mount -t tmpfs -o size=512k tmpfs "$SMALL" || skip "cannot mount a tmpfs for the full-disk case"
 # the tmpfs goes, pass or fail; cleanup sees the test's status, not umount's
-trap 'pb_rc=$?; umount -l "$SMALL" 2>/dev/null; (exit $pb_rc); cleanup' EXIT
+# (set +e first: under set -e the "(exit N)" that hands cleanup the status
+# would end the trap before cleanup ran, silently, leaving the test's
+# processes and cgroups behind)
+trap 'pb_rc=$?; set +e; umount -l "$SMALL" 2>/dev/null; (exit $pb_rc); cleanup' EXIT
 start_agent --audit-dir "$SMALL/audit"
 actor owner2 cgroup:$POD_A pidfile:$T/owner2.pid sleep:$HOLD
 wait_file $T/owner2.pid
@@ -244,7 +251,8 @@ jq -e -s --argjson p "$ROT" 'map(select(.process.pid == $p)) | length > 20 and
 	(.credential == null or (.credential.bound_process.exe | type) == "string"))' $T/rot.whole >/dev/null ||
 	fail "trail did not give the holder's records whole: $(jq -c 'select(.process and (.process.exe | type) != "string")' $T/rot.whole | head -1)"
 for f in "$T"/rot/audit/seg-*.jsonl*; do
-	first=$(zcat -f "$f" | grep -F "\"process\":{\"pid\":$ROT," | sed -n 1p) # reads all: no SIGPIPE
+	# (reads all: no SIGPIPE; a segment without the holder is no error)
+	first=$(zcat -f "$f" | { grep -F "\"process\":{\"pid\":$ROT," || true; } | sed -n 1p)
 	[ -z "$first" ] && continue
 	jq -e '.process.described_in == null and (.process.exe | type) == "string"' <<<"$first" >/dev/null ||
 		fail "$(basename "$f"): the holder's first record there is not whole: $first"
