@@ -55,6 +55,10 @@ void pb_fast_widen(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t fl
 void pb_fast_policy(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t flags,
 		    uint64_t expiry);
 
+/* Until every BPF program running now has returned (an RCU grace period):
+ * what a hook may have read before a switch can go after this. */
+void pb_kernel_quiesce(void);
+
 /* subject.c: the live process tgid as the decision sees it. Its record when
  * the record is this process's (have_rec: start to the nanosecond, parent,
  * executable), else /proc (start to the tick: never a credential's owner);

@@ -158,6 +158,35 @@ void pb_fast_policy(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t f
 	pb_fast_bump(a);
 }
 
+/* Every BPF program running now has returned once this does: an update
+ * of a map-in-map waits for an RCU grace period before it returns (the
+ * kernel's own guarantee to user space that no non-sleepable program still
+ * sees the value before), and our hooks run under RCU. A throwaway array of
+ * maps is enough. Without one (memory, or a kernel that refuses it), a
+ * pause far longer than any decision. */
+void pb_kernel_quiesce(void)
+{
+	static int warned;
+	int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pb_quiesce_in", 4, 4, 1, NULL);
+	LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = inner);
+	int outer = inner < 0 ? inner
+			      : bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "pb_quiesce", 4, 4, 1, &o);
+	__u32 zero = 0;
+	int ret = outer < 0 ? outer : bpf_map_update_elem(outer, &zero, &inner, BPF_ANY);
+
+	if (ret) {
+		if (!warned++)
+			pb_warn("loader: cannot wait for running hooks (map-in-map: %s); "
+				"pausing 100 ms instead",
+				strerror(errno));
+		usleep(100000);
+	}
+	if (outer >= 0)
+		close(outer);
+	if (inner >= 0)
+		close(inner);
+}
+
 /* Take over the maps a running procbind pinned: same layout, same shapes,
  * or a clear refusal. Returns 1 when adopted, 0 when there is nothing to
  * adopt, -errno on refusal. Map sizes follow the pinned maps. */

@@ -275,6 +275,11 @@ int pb_purpose_activate(struct pb_agent *a, uint32_t gen, const struct pb_policy
 		return pb_err(-errno, "purpose: activate generation %u: %m", gen);
 	}
 	a->purpose.gen = gen;
+	/* A hook that read the generation before stays on it to its end: once
+	 * every such hook has returned, none reads the one before again. Only
+	 * then may the prefilter narrow to this one and the one before go
+	 * (pb_purpose_switch). */
+	pb_kernel_quiesce();
 	/* After the generation: the prefilter narrows to it, and an allow
 	 * kept under the one before is void. */
 	pb_fast_policy(a, hint, flags, expiry);
@@ -442,7 +447,8 @@ int pb_purpose_switch(struct pb_agent *a, const struct pb_policy *p, char *err, 
 	if (ret)
 		return ret;
 	/* Every other generation (the one before, an adopted one, strays of a
-	 * crash in the middle of a switch) goes. */
+	 * crash in the middle of a switch) goes: no hook reads it any more
+	 * (pb_purpose_activate waited for the last that could). */
 	for (int more = !bpf_map_get_next_key(fd, NULL, &g); more;) {
 		more = !bpf_map_get_next_key(fd, &g, &next);
 		if (g != gen)
