@@ -289,41 +289,55 @@ static __always_inline int pb_dest_add(struct pb_proc *rec, __u64 dig)
 	return i;
 }
 
+/* What a connect event says besides the verdict: who asked (its record,
+ * start time and cgroup, read once by the decision) and when (boot ns, 0:
+ * not read yet), the credential judged last and for a misused one the
+ * process it was minted for, where to, and the identity it is about. */
+struct pb_connect_about {
+	const struct pb_proc *rec;
+	const struct pb_cred *c;
+	__u64 cred_id;
+	__u64 ident;
+	__u64 start;
+	__u64 cgroup_id;
+	__u64 now;
+	const struct pb_dest *d;
+	__u32 mode;
+	__u32 nheld;
+};
+
 /* The decision's event: who asked, where to, the verdict and reason, and
  * for a misused credential the process it was minted for. */
-static __always_inline void pb_connect_fill(struct pb_connect_event *e, struct task_struct *t,
-					    const struct pb_proc *rec, const struct pb_cred *c,
-					    __u64 cred_id, const struct pb_dest *d, __u8 hook,
-					    enum pb_verdict verdict, enum pb_reason reason,
-					    __u32 mode, __u32 n, __u64 ident)
+static __always_inline void pb_connect_fill(struct pb_connect_event *e,
+					    const struct pb_connect_about *a, __u8 hook,
+					    enum pb_verdict verdict, enum pb_reason reason)
 {
-	pb_task_ref_fill(&e->task, t, rec);
-	e->task.cgroup_id = bpf_get_current_cgroup_id();
-	pb_owner_ref_of(&e->owner,
-			c && cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE ? c : NULL);
-	e->cred_id = cred_id;
-	__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
-	e->dport = d->port;
-	e->family = d->family;
-	e->protocol = d->proto;
+	const struct pb_cred *c = a->c;
+
+	pb_task_ref_current(&e->task, a->rec, a->start, a->cgroup_id);
+	pb_owner_ref_of(
+	    &e->owner, c && a->cred_id && reason != PB_OK && reason < PB_R_OUT_OF_SCOPE ? c : NULL);
+	e->cred_id = a->cred_id;
+	__builtin_memcpy(e->daddr, a->d->addr, sizeof(e->daddr));
+	e->dport = a->d->port;
+	e->family = a->d->family;
+	e->protocol = a->d->proto;
 	e->hook = hook;
 	e->verdict = verdict;
 	e->reason = reason;
-	e->mode = mode;
-	e->nheld = n;
-	e->ident = ident;
+	e->mode = a->mode;
+	e->nheld = a->nheld;
+	e->ident = a->ident;
 }
 
-static __always_inline void pb_report(struct task_struct *t, const struct pb_proc *rec,
-				      const struct pb_cred *c, __u64 cred_id,
-				      const struct pb_dest *d, __u8 hook, enum pb_verdict verdict,
-				      enum pb_reason reason, __u32 mode, __u32 n, __u64 ident)
+static __always_inline void pb_report(const struct pb_connect_about *a, __u8 hook,
+				      enum pb_verdict verdict, enum pb_reason reason)
 {
-	struct pb_connect_event *e = pb_event_reserve(sizeof(*e), PB_EV_CONNECT);
+	struct pb_connect_event *e = pb_event_reserve_at(sizeof(*e), PB_EV_CONNECT, a->now);
 
 	if (!e)
 		return;
-	pb_connect_fill(e, t, rec, c, cred_id, d, hook, verdict, reason, mode, n, ident);
+	pb_connect_fill(e, a, hook, verdict, reason);
 	pb_event_submit(e);
 }
 
@@ -351,39 +365,37 @@ static __always_inline __u64 pb_keep_clock(void)
 	return bpf_ktime_get_boot_ns();
 }
 
-/* The allow kept for rec: one of its kept destinations, from the same
- * thread, nothing it depended on changed, before the first expiry
- * involved. The thread stands for the process: a record is made anew at
- * fork and goes at exit, so a task that reuses the PID never finds this
- * one's kept allows. */
-static __always_inline int pb_kept_allow(const struct pb_proc *rec, __u64 dig, __u32 epoch)
+/* Do rec's kept allows still hold: from the same thread, nothing they
+ * depended on changed, before the latest of them ends? The coarse time
+ * read, or 0 when they do not. The thread stands for the process: a record
+ * is made anew at fork and goes at exit, so a task that reuses the PID
+ * never finds this one's kept allows. */
+static __always_inline __u64 pb_kept_state(const struct pb_proc *rec, __u32 epoch, __u64 *cgroup)
 {
 	__u64 now;
-	int i;
 
 	if (!PB_KEEP_ALLOWS || !rec->ok_until || rec->ok_epoch != epoch ||
-	    rec->ok_nheld != rec->nheld || rec->ok_task != bpf_get_current_task() ||
-	    rec->ok_cgroup != bpf_get_current_cgroup_id())
+	    rec->ok_nheld != rec->nheld || rec->ok_task != bpf_get_current_task())
 		return 0;
-	i = pb_dest_find(rec, dig);
-	if (i < 0)
+	*cgroup = bpf_get_current_cgroup_id(); /* the decision's too (pb_lk_cgroup) */
+	if (rec->ok_cgroup != *cgroup)
 		return 0;
 	now = pb_keep_clock();
-	return now < rec->dests[i & (PB_KEEP_DESTS - 1)].until && now < rec->ok_until;
+	return now < rec->ok_until ? now : 0;
 }
 
-/* Keep the allow of dests[slot], decided at boot time now, valid until
- * (boot ns). Kept allows made under other conditions (another epoch,
- * thread, cgroup or set of credentials), or voided since, go first. */
+/* Keep the allow of dests[slot], decided at boot time now (coarse: the
+ * kept allows' clock read at its start, or 0), valid until (boot ns). Kept allows made under other
+ * conditions (another epoch, thread, cgroup or set of credentials), or voided since, go first. */
 static __always_inline void pb_keep_allow(struct pb_proc *rec, int slot, __u64 cgroup, __u32 epoch,
-					  __u32 nheld, __u64 now, __u64 until)
+					  __u32 nheld, __u64 now, __u64 until, __u64 coarse)
 {
 	__u64 left = until > now + PB_KEEP_MARGIN ? until - now - PB_KEEP_MARGIN : 0, end;
 	__u64 task = bpf_get_current_task();
 
 	if (left > PB_KEEP_MAX_NS)
 		left = PB_KEEP_MAX_NS;
-	end = left ? pb_keep_clock() + left : 0;
+	end = left ? (coarse ? coarse : pb_keep_clock()) + left : 0;
 	if (!rec->ok_until || rec->ok_cgroup != cgroup || rec->ok_epoch != epoch ||
 	    rec->ok_nheld != nheld || rec->ok_task != task) {
 		for (int i = 0; i < PB_KEEP_DESTS; i++)
@@ -403,6 +415,7 @@ static __always_inline void pb_keep_allow(struct pb_proc *rec, int slot, __u64 c
  * kernel: the hook's context and family, the global scans above. */
 struct pb_sa_ctx {
 	struct bpf_sock_addr *sa;
+	__u64 cgroup; /* the caller's cgroup, once read (0: not yet) */
 	__u16 family;
 	__u8 hook;
 };
@@ -500,8 +513,9 @@ static __always_inline __u64 pb_lk_now(void *ctx)
 
 static __always_inline __u64 pb_lk_cgroup(void *ctx)
 {
-	(void)ctx;
-	return bpf_get_current_cgroup_id();
+	struct pb_sa_ctx *h = ctx;
+
+	return h->cgroup ? h->cgroup : bpf_get_current_cgroup_id();
 }
 
 static __always_inline void pb_lk_count(void *ctx, __u32 counter)
@@ -545,13 +559,14 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, epoch = 0;
 	struct pb_sa_ctx h = {.sa = ctx, .family = family, .hook = hook};
 	struct pb_connect_in in = {};
+	struct pb_connect_about about;
 	struct pb_connect_out o;
 	struct pb_config *cfg;
 	struct pb_dest d = {};
 	struct pb_fast *fast;
 	enum pb_verdict verdict;
 	int reason, slot, repeat, past;
-	__u64 dig = 0;
+	__u64 dig = 0, kept = 0;
 	__u8 *hold;
 
 	/* 0. Read first: whatever the decision reads below is at least as
@@ -574,13 +589,21 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	 * changed since: allowed. */
 	in.rec = bpf_map_lookup_elem(&procs, &tgid);
 	if (in.rec && fast && in.rec->nheld) {
+		kept = pb_kept_state(in.rec, epoch, &h.cgroup);
 		dig = pb_dest_digest(ctx, hook, family);
-		if (family == AF_INET && pb_kept_allow(in.rec, dig, epoch)) {
-			pb_count(PB_COUNTER_VERDICT(PB_VERDICT_ALLOW, PB_OK));
-			pb_count(PB_CNT_ALLOW_REPEAT);
-			__sync_fetch_and_add(&in.rec->allow_repeats, 1); /* reported at exit */
-			return 1;
+		if (kept && family == AF_INET) {
+			int i = pb_dest_find(in.rec, dig);
+
+			if (i >= 0 && kept < in.rec->dests[i & (PB_KEEP_DESTS - 1)].until) {
+				pb_count(PB_COUNTER_VERDICT(PB_VERDICT_ALLOW, PB_OK));
+				pb_count(PB_CNT_ALLOW_REPEAT);
+				__sync_fetch_and_add(&in.rec->allow_repeats, 1); /* at exit */
+				return 1;
+			}
 		}
+		/* somewhere new: what its credentials were judged to be still
+		 * holds, only the destination is to be judged */
+		in.judged = kept != 0;
 	}
 	cfg = bpf_map_lookup_elem(&agent_cfg, &zero);
 	in.gen = cfg ? cfg->gen : 0;
@@ -606,7 +629,8 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		    family == AF_INET) {
 			if (fast->expiry < o.until)
 				o.until = fast->expiry;
-			pb_keep_allow(o.rec, slot, o.cgroup_id, epoch, o.nheld, o.now, o.until);
+			pb_keep_allow(o.rec, slot, o.cgroup_id, epoch, o.nheld, o.now, o.until,
+				      kept);
 		}
 		if (repeat) {
 			pb_count(PB_CNT_ALLOW_REPEAT);
@@ -619,9 +643,24 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 	 * and copied there, for the agent's refusals_folded records. So is
 	 * every event of a process past its fair share of the ring buffer,
 	 * whatever its destination (abi.h, PB_FAIR_BUDGET). */
+#ifdef PB_MEASURE_DECISION_ONLY
+	if (verdict == PB_VERDICT_ALLOW)
+		return 1; /* a measurement build (CMakeLists.txt): no allow event */
+#endif
+	/* who asked, read once for the fold key and the event */
+	about.rec = o.rec;
+	about.c = o.c;
+	about.cred_id = o.cred_id;
+	about.ident = o.ident;
+	about.start = pb_task_start(pb_current());
+	about.cgroup_id = o.cgroup_id ? o.cgroup_id : bpf_get_current_cgroup_id();
+	about.now = o.now;
+	about.d = &d;
+	about.mode = o.mode;
+	about.nheld = o.nheld;
 	past = 0;
 	if (pb_ring_pressed()) {
-		struct pb_pkey me = {.tgid = tgid, .start_time = pb_task_start(pb_current())};
+		struct pb_pkey me = {.tgid = tgid, .start_time = about.start};
 
 		past = pb_budget_spent(&me);
 	}
@@ -630,7 +669,7 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		struct pb_fold *fv;
 
 		fk.proc.tgid = tgid;
-		fk.proc.start_time = pb_task_start(pb_current());
+		fk.proc.start_time = about.start;
 		fk.what = past ? PB_FOLD_ANY : dig ? dig : pb_dest_digest(ctx, hook, family);
 		fk.kind = PB_FOLD_CONNECT;
 		fk.reason = reason;
@@ -638,16 +677,14 @@ static __always_inline int pb_decide(struct bpf_sock_addr *ctx, __u8 hook, __u16
 		if (pb_fold_refusal(&fk, &fv))
 			return verdict == PB_VERDICT_DENY ? 0 : 1;
 		if (fv) {
-			pb_connect_fill(&fv->connect, pb_current(), o.rec, o.c, o.cred_id, &d, hook,
-					verdict, reason, o.mode, o.nheld, o.ident);
+			pb_connect_fill(&fv->connect, &about, hook, verdict, reason);
 			fv->hdr.type = PB_EV_CONNECT;
 			fv->hdr.size = sizeof(fv->connect);
-			fv->last = bpf_ktime_get_boot_ns();
+			fv->last = about.now ? about.now : bpf_ktime_get_boot_ns();
 			fv->hdr.time = fv->last; /* written: the agent may read it */
 		}
 	}
-	pb_report(pb_current(), o.rec, o.c, o.cred_id, &d, hook, verdict, reason, o.mode, o.nheld,
-		  o.ident);
+	pb_report(&about, hook, verdict, reason);
 	return verdict == PB_VERDICT_DENY ? 0 : 1;
 }
 

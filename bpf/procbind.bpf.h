@@ -287,7 +287,8 @@ static __always_inline int pb_budget_spent(const struct pb_pkey *p)
 }
 
 /* Reserve an event, counting the loss when the ring buffer is full. */
-static __always_inline void *pb_event_reserve(__u32 size, __u16 type)
+/* An event of this type and size stamped with time (boot ns; 0: now). */
+static __always_inline void *pb_event_reserve_at(__u32 size, __u16 type, __u64 time)
 {
 	struct pb_event_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
 
@@ -299,8 +300,13 @@ static __always_inline void *pb_event_reserve(__u32 size, __u16 type)
 	h->type = type;
 	h->size = size;
 	h->cpu = bpf_get_smp_processor_id();
-	h->time = bpf_ktime_get_boot_ns();
+	h->time = time ? time : bpf_ktime_get_boot_ns();
 	return h;
+}
+
+static __always_inline void *pb_event_reserve(__u32 size, __u16 type)
+{
+	return pb_event_reserve_at(size, type, 0);
 }
 
 /* The agent drains on a timer, so most events need not wake it: a wake-up
@@ -442,6 +448,21 @@ static __always_inline void pb_proc_init(struct pb_proc *p, struct task_struct *
 	BPF_CORE_READ_STR_INTO(&p->comm, t, comm);
 }
 
+/* A task reference's executable and parent: from its record p when there
+ * is one, else read from t. */
+static __always_inline void pb_task_ref_exe(struct pb_task_ref *r, struct task_struct *t,
+					    const struct pb_proc *p)
+{
+	if (p) {
+		r->exe_dev = p->exe_dev;
+		r->exe_ino = p->exe_ino;
+		r->ppid = p->parent.tgid;
+	} else {
+		pb_task_exe(t, &r->exe_dev, &r->exe_ino);
+		r->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	}
+}
+
 /* The event's view of a process: live identity of t plus its record. */
 static __always_inline void pb_task_ref_fill(struct pb_task_ref *r, struct task_struct *t,
 					     const struct pb_proc *p)
@@ -453,14 +474,26 @@ static __always_inline void pb_task_ref_fill(struct pb_task_ref *r, struct task_
 	r->cgroup_id = pb_task_cgroup(t);
 	r->uid = BPF_CORE_READ(t, cred, euid.val);
 	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
-	if (p) {
-		r->exe_dev = p->exe_dev;
-		r->exe_ino = p->exe_ino;
-		r->ppid = p->parent.tgid;
-	} else {
-		pb_task_exe(t, &r->exe_dev, &r->exe_ino);
-		r->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	}
+	pb_task_ref_exe(r, t, p);
+}
+
+/* pb_task_ref_fill for the current task, whose start time (pb_task_start)
+ * and cgroup the caller has already read: the helpers give its tgid and
+ * PID, so only its uid and name are read from the task. */
+static __always_inline void pb_task_ref_current(struct pb_task_ref *r, const struct pb_proc *p,
+						__u64 start, __u64 cgroup_id)
+{
+	struct task_struct *t = pb_current();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	r->proc.tgid = id >> 32;
+	r->proc._pad = r->_pad = 0; /* ring buffer memory is not zeroed */
+	r->pid = (__u32)id;
+	r->proc.start_time = start;
+	r->cgroup_id = cgroup_id;
+	r->uid = BPF_CORE_READ(t, cred, euid.val);
+	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
+	pb_task_ref_exe(r, t, p);
 }
 
 static __always_inline void pb_anomaly(struct task_struct *t, __u32 kind, __u64 arg, int err)

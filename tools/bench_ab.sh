@@ -65,9 +65,12 @@ for r in $(seq "$ROUNDS"); do
 	done
 	echo "  round $r: A $(tail -n 1 "$T/A")| B $(tail -n 1 "$T/B")"
 done
+# the columns of bench_cost.sh's round line, in its order
 names=("floor (return 1)" "min policy, holds nothing" "min policy, holder, same destination"
 	"full policy, holds nothing" "full policy, holds nothing, scanned dest." "full policy, holder, same destination"
-	"min policy, holder, two dest. in turn")
+	"min policy, holder, two dest. in turn" "min policy, holder, approval-gated"
+	"min policy, holder, 8 dest. in turn" "min policy, holder, 256 dest. in turn"
+	"min policy, holder, each connect new")
 printf '%-44s %10s %10s %8s\n' "connect4 in-kernel ns, medians" "A" "B" "B/A"
 for i in "${!names[@]}"; do
 	c=$((i + 1))

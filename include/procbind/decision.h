@@ -185,7 +185,7 @@ struct pb_file_action {
 };
 
 static __always_inline struct pb_file_action pb_file_decide(enum pb_reason reason, __u32 mode,
-							     int is_read, int holds)
+							    int is_read, int holds)
 {
 	struct pb_file_action a = {pb_verdict_for(reason, mode), 0, 0};
 
@@ -450,6 +450,15 @@ static __always_inline enum pb_reason pb_approval_reason(const struct pb_approva
 	return PB_OK;
 }
 
+/* A credential of a holder whose credentials were judged under what still
+ * holds (pb_connect_in.judged) is read for its identity and expiry, not
+ * judged again: 1 while it is there, not revoked and not expired; else 0,
+ * and it is judged in full. */
+static __always_inline int pb_still_valid(const struct pb_cred *c, __u64 now)
+{
+	return c && !(c->flags & PB_CRED_REVOKED) && now < c->expires;
+}
+
 /* ---- The connect rule: the order of the steps ---- */
 
 /* The identities of a holder's valid credentials (0: a slot whose
@@ -494,8 +503,8 @@ struct pb_connect_lookups {
 	/* is rec the caller's own (not an earlier process's of that PID)?
 	 * Settles a record seeded from /proc to the nanosecond. */
 	int (*rec_is_self)(void *ctx, struct pb_proc *rec);
-	__u64 (*now)(void *ctx);       /* boot ns */
-	__u64 (*cgroup)(void *ctx);    /* the caller's cgroup, live */
+	__u64 (*now)(void *ctx);    /* boot ns */
+	__u64 (*cgroup)(void *ctx); /* the caller's cgroup, live */
 	/* an allow not judged, counted under counter (PB_CNT_*) */
 	void (*count)(void *ctx, __u32 counter);
 	/* rec outlived its process (the hooks never saw the one that has its
@@ -509,6 +518,12 @@ struct pb_connect_in {
 	__u32 gen;	     /* the policy generation in force, read once */
 	__u32 fast_flags;    /* PB_FAST_* (0: no fast-path map) */
 	int hint_match;	     /* pb_hint_may_match for the destination */
+	/* The caller's record is its own and its credentials were judged,
+	 * all valid, under what still holds: the same epoch, thread, cgroup
+	 * and credentials held, before the first expiry involved (the
+	 * conditions of a kept allow, for a destination not kept). Step 3
+	 * then reads them instead of judging them again. */
+	int judged;
 };
 
 /* What a verdict is about, for the caller to count, report and keep. */
@@ -567,10 +582,10 @@ static __always_inline enum pb_reason pb_connect_held(const struct pb_connect_lo
 			o->until = 0; /* slot claimed, id not yet written: keep nothing */
 			continue;
 		}
-		reason = (enum pb_reason)lk->held(ctx, id, cgroup_id, o->now);
-		/* the same entry the look-up read; gone since (ended), it is
-		 * what pb_cred_reason says of a missing one */
+		/* the entry the judgement reads; gone (ended), it is what
+		 * pb_cred_reason says of a missing one */
 		c = lk->cred(ctx, id);
+		reason = (enum pb_reason)lk->held(ctx, id, cgroup_id, o->now);
 		o->c = c;
 		if (!c)
 			reason = PB_R_REVOKED;
@@ -587,13 +602,54 @@ static __always_inline enum pb_reason pb_connect_held(const struct pb_connect_lo
 	return reason;
 }
 
+/* Step 3 for a holder whose credentials were judged under what still holds
+ * (pb_connect_in.judged): each is read (pb_still_valid), not judged again.
+ * 1 when every one of them was, with their identities in ids and o naming
+ * the last and the first expiry; else 0, nothing written, and they are
+ * judged in full (pb_connect_held). */
+static __always_inline int pb_connect_vouch(const struct pb_connect_lookups *lk, void *ctx,
+					    const struct pb_proc *rec, struct pb_held_ids *ids,
+					    struct pb_connect_out *o)
+{
+	const struct pb_cred *last = 0;
+	__u64 until = o->until, last_id = 0;
+	__u32 n = rec->nheld;
+	int ok = pb_proc_reason(rec) == PB_OK;
+
+	for (int i = 0; i < PB_MAX_HELD && ok; i++) {
+		const struct pb_cred *c;
+		__u64 id;
+
+		if ((__u32)i >= n)
+			break;
+		id = rec->held[i];
+		c = id ? lk->cred(ctx, id) : 0;
+		ok = pb_still_valid(c, o->now);
+		if (ok) {
+			ids->id[i & (PB_MAX_HELD - 1)] = c->ident;
+			if (c->expires < until)
+				until = c->expires;
+			last = c;
+			last_id = id;
+		}
+	}
+	if (!ok) {
+		__builtin_memset(ids, 0, sizeof(*ids)); /* as it was: nothing written */
+		return 0;
+	}
+	ids->n = PB_MAX_HELD;
+	o->c = last;
+	o->cred_id = last_id;
+	o->until = until;
+	return 1;
+}
+
 /* Steps 4 and 5 for a holder whose credentials are all valid: a protected
  * destination needs a named identity, and every identity held must have the
  * destination in its scope. */
-static __always_inline enum pb_reason pb_connect_identities(const struct pb_connect_lookups *lk,
-							    void *ctx, const struct pb_kpolicy *pol,
-							    __u32 gen, int prot, struct pb_held_ids *ids,
-							    __u64 now, __u64 *ident)
+static __always_inline enum pb_reason
+pb_connect_identities(const struct pb_connect_lookups *lk, void *ctx, const struct pb_kpolicy *pol,
+		      __u32 gen, int prot, struct pb_held_ids *ids, __u64 now, __u64 *ident)
 {
 	enum pb_reason reason = PB_OK;
 
@@ -630,7 +686,8 @@ static __always_inline enum pb_reason pb_connect_identities(const struct pb_conn
  *     a record that outlived its process is reported (lk->stale) and the
  *     process judged as holding nothing; a process holding nothing is
  *     allowed where nothing is protected, else no_credential;
- *  3. every held credential must entitle the process (pb_judge_cred);
+ *  3. every held credential must entitle the process (pb_judge_cred;
+ *     read, not judged again, while in->judged vouches for them);
  *  4. a protected destination needs a valid credential of an identity a
  *     matching rule names, else wrong_identity;
  *  5. the destination is in the scope of every identity held, else
@@ -713,7 +770,7 @@ static __always_inline int pb_connect_rule(const struct pb_connect_lookups *lk, 
 		o->ident = ids.need;
 		return reason;
 	}
-	if (!lk->rec_is_self(ctx, rec)) {
+	if (!in->judged && !lk->rec_is_self(ctx, rec)) {
 		lk->stale(ctx, rec);
 		if (!prot)
 			return PB_CONNECT_QUIET;
@@ -727,13 +784,17 @@ static __always_inline int pb_connect_rule(const struct pb_connect_lookups *lk, 
 	o->nheld = rec->nheld;
 	o->now = lk->now(ctx);
 	o->cgroup_id = lk->cgroup(ctx);
-	reason = pb_connect_held(lk, ctx, rec, o->cgroup_id, &ids, o);
+	if (in->judged && pb_connect_vouch(lk, ctx, rec, &ids, o))
+		reason = PB_OK;
+	else
+		reason = pb_connect_held(lk, ctx, rec, o->cgroup_id, &ids, o);
 
 	/* 4 and 5 */
 	if (reason == PB_OK && !pol)
 		return PB_R_OUT_OF_SCOPE; /* no policy in force: fail closed */
 	if (reason == PB_OK)
-		reason = pb_connect_identities(lk, ctx, pol, in->gen, prot, &ids, o->now, &o->ident);
+		reason =
+		    pb_connect_identities(lk, ctx, pol, in->gen, prot, &ids, o->now, &o->ident);
 
 	/* 6 */
 	if (reason == PB_OK && ids.gated)

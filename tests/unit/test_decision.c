@@ -142,8 +142,9 @@ static void test_receive_reason(void **st)
 	assert_int_equal(pb_receive_reason(pb_cred_reason(&s, &owner_cred, NULL, NOW)),
 			 PB_R_PID_REUSED);
 	s = owner();
-	assert_int_equal(pb_receive_reason(pb_cred_reason(&s, &owner_cred, NULL, NOW + 1000000000000ULL * 1000)),
-			 PB_R_EXPIRED);
+	assert_int_equal(
+	    pb_receive_reason(pb_cred_reason(&s, &owner_cred, NULL, NOW + 1000000000000ULL * 1000)),
+	    PB_R_EXPIRED);
 }
 
 /* A traced owner is refused (traced) unless its identity allows tracing;
@@ -394,7 +395,9 @@ static void test_prot_hint(void **st)
 			__builtin_memset(r, 0, sizeof(*r));
 			r->family = fam6 ? PB_AF_INET6 : PB_AF_INET;
 			r->port_lo = lo;
-			r->port_hi = (__u16)(lo + rand_r(&seed) % 4 > 65535 ? 65535 : lo + rand_r(&seed) % 4);
+			r->port_hi =
+			    (__u16)(lo + rand_r(&seed) % 4 > 65535 ? 65535
+								   : lo + rand_r(&seed) % 4);
 			for (int w = 0; w < 4; w++) {
 				unsigned char m[4], a[4];
 
@@ -402,8 +405,9 @@ static void test_prot_hint(void **st)
 					int bit = (w * 4 + b) * 8;
 
 					m[b] = plen >= bit + 8 ? 0xff
-					       : plen > bit   ? (unsigned char)(0xff << (8 - (plen - bit)))
-							      : 0;
+					       : plen > bit
+						   ? (unsigned char)(0xff << (8 - (plen - bit)))
+						   : 0;
 					a[b] = (unsigned char)rand_r(&seed) & m[b];
 				}
 				__builtin_memcpy(&r->mask[w], m, 4);
@@ -620,7 +624,6 @@ static void test_file_decide(void **st)
 	assert_false(a.report);
 }
 
-
 /* ---- The connect rule's order (pb_connect_rule), with the host's look-ups ---- */
 
 /* A node as the rule sees it: one policy, one destination, the caller, the
@@ -639,11 +642,12 @@ struct world {
 	struct pb_cred creds[4];
 	int ncreds;
 	struct pb_proc owner_recs[2];
-	int adopt;	 /* -1: no adopted file's rule; else the reason */
+	int adopt; /* -1: no adopted file's rule; else the reason */
 	__u64 adopt_id;
-	__u32 counted;	 /* the last quiet allow's counter */
-	int stale;	 /* the rule reported a stale record */
-	int held_calls;	 /* credentials judged */
+	__u32 counted;		/* the last quiet allow's counter */
+	int stale;		/* the rule reported a stale record */
+	int held_calls;		/* credentials judged in full */
+	int judged;		/* the caller vouches for the held credentials (in.judged) */
 	struct pb_approval apv; /* the approval for (a held credential, d) */
 	int have_apv;
 	int apv_calls; /* step 6 asked */
@@ -692,7 +696,7 @@ static int w_scope(void *ctx, __u32 gen, __u64 ident, __u64 now)
 	struct world *w = ctx;
 
 	(void)gen;
-	return pb_scope_gate(ident == ID_PAY ? &w->scope_pay
+	return pb_scope_gate(ident == ID_PAY  ? &w->scope_pay
 			     : ident == ID_CI ? &w->scope_ci
 					      : NULL,
 			     &w->d, now);
@@ -827,9 +831,9 @@ static int world_decide(struct world *w, struct pb_connect_out *o)
 	}
 	if (w->untracked)
 		in.rec = NULL;
+	in.judged = w->judged;
 	return pb_connect_rule(&host_lookups, w, &in, o);
 }
-
 
 /* Use counting and expiry at the boundary: the last use, and the moment
  * of expiry itself, which is already past. */
@@ -945,7 +949,6 @@ static void test_rule_approval_after_entitlement(void **st)
 	assert_int_equal(w.apv_calls, 2);
 }
 
-
 static void test_rule_owner_in_scope(void **st)
 {
 	static struct world w;
@@ -967,6 +970,64 @@ static void test_rule_owner_in_scope(void **st)
 	assert_int_equal(world_decide(&w, &o), PB_R_OUT_OF_SCOPE);
 	assert_int_equal(o.ident, ID_PAY);
 	assert_false(o.keep);
+}
+
+/* A holder whose credentials were judged under conditions that still hold
+ * (in.judged: the kept allow's) going somewhere new: its credentials are
+ * read for their identities and expiries, not judged again, and the
+ * destination is judged against every identity held. When the reading
+ * cannot vouch for one (gone, revoked or expired since, a slot being
+ * written), all are judged in full. */
+static void test_rule_judged_reads_not_judges(void **st)
+{
+	static struct world w;
+	struct pb_connect_out o;
+	struct pb_cred pay = owner_cred, ci = owner_cred;
+
+	(void)st;
+	world_init(&w);
+	ci.expires = NOW + 500; /* the first expiry */
+	world_hold(&w, 7, ID_PAY, &pay);
+	world_hold(&w, 8, ID_CI, &ci);
+	w.judged = 1;
+	w.rec_self = 0; /* not asked: the thread the allow was kept for is the caller */
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.held_calls, 0);
+	assert_int_equal(w.stale, 0);
+	assert_int_equal(o.until, NOW + 500);
+	assert_int_equal(o.cred_id, 8);
+	assert_true(o.keep);
+	/* the destination is still judged for each identity */
+	w.scope_ci.nrules = 0;
+	assert_int_equal(world_decide(&w, &o), PB_R_OUT_OF_SCOPE);
+	assert_int_equal(o.ident, ID_CI);
+	assert_int_equal(w.held_calls, 0);
+	w.scope_ci.nrules = 1;
+	w.rec_self = 1;
+
+	/* revoked since (flag, then entry gone), expired since, a slot being
+	 * written: judged in full, each with its own reason */
+	w.creds[1].flags |= PB_CRED_REVOKED;
+	assert_int_equal(world_decide(&w, &o), PB_R_REVOKED);
+	assert_int_equal(o.cred_id, 8);
+	assert_true(w.held_calls > 0);
+	w.creds[1].flags = 0;
+	w.ids[1] = 99; /* id 8 no longer in the map */
+	w.held_calls = 0;
+	assert_int_equal(world_decide(&w, &o), PB_R_REVOKED);
+	assert_true(w.held_calls > 0);
+	w.ids[1] = 8;
+	w.creds[1].expires = NOW;
+	w.held_calls = 0;
+	assert_int_equal(world_decide(&w, &o), PB_R_EXPIRED);
+	assert_true(w.held_calls > 0);
+	w.creds[1].expires = NOW + 500;
+	w.rec.held[1] = 0;
+	w.held_calls = 0;
+	assert_int_equal(world_decide(&w, &o), PB_OK);
+	assert_int_equal(w.held_calls, 1); /* in full: the written slot; the other skipped */
+	assert_int_equal(o.until, 0);	   /* and nothing is kept */
+	w.rec.held[1] = 8;
 }
 
 /* An exempt destination is not judged, even when a protected rule names
@@ -1010,7 +1071,7 @@ static void test_rule_adopt_judges_the_holder_only(void **st)
 	w.adopt_id = 0xad0;
 	assert_int_equal(world_decide(&w, &o), PB_R_FOREIGN_PID);
 	assert_int_equal(o.cred_id, 0xad0); /* the file's credential is named */
-	assert_int_equal(w.held_calls, 0); /* what the caller holds is not judged */
+	assert_int_equal(w.held_calls, 0);  /* what the caller holds is not judged */
 	assert_ptr_equal(o.rec, &w.rec);
 	/* an earlier process's record is not reported as the caller's */
 	w.rec_self = 0;
@@ -1193,6 +1254,7 @@ int main(void)
 	    cmocka_unit_test(test_file_decide),
 	    cmocka_unit_test(test_prot_hint),
 	    cmocka_unit_test(test_rule_owner_in_scope),
+	    cmocka_unit_test(test_rule_judged_reads_not_judges),
 	    cmocka_unit_test(test_rule_exempt_beats_protected),
 	    cmocka_unit_test(test_rule_adopt_judges_the_holder_only),
 	    cmocka_unit_test(test_rule_nothing_held_at_protected),

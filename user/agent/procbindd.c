@@ -820,6 +820,10 @@ int main(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &args))
 		return 2;
+#ifdef PB_MEASURE_DECISION_ONLY
+	pb_warn("agent: a MEASUREMENT BUILD (PB_MEASURE_DECISION_ONLY): allowed connects are "
+		"not recorded; never run it on a node");
+#endif
 	/* one malloc arena for every thread (the audit trail's compressor is
 	 * the other): what a burst freed can then all go back (malloc_trim) */
 	mallopt(M_ARENA_MAX, 1);

@@ -136,7 +136,8 @@ void pb_fast_widen(struct pb_agent *a, const struct pb_prot_hint *h, uint32_t fl
 	for (size_t i = 0; i < 2; i++)
 		for (size_t j = 0; j < 4; j++)
 			if (h->lead[i][j])
-				__atomic_fetch_or(&f->hint.lead[i][j], h->lead[i][j], __ATOMIC_SEQ_CST);
+				__atomic_fetch_or(&f->hint.lead[i][j], h->lead[i][j],
+						  __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&f->flags, flags, __ATOMIC_SEQ_CST);
 }
 
@@ -169,8 +170,9 @@ void pb_kernel_quiesce(void)
 	static int warned;
 	int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pb_quiesce_in", 4, 4, 1, NULL);
 	LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = inner);
-	int outer = inner < 0 ? inner
-			      : bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "pb_quiesce", 4, 4, 1, &o);
+	int outer = inner < 0
+			? inner
+			: bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "pb_quiesce", 4, 4, 1, &o);
 	__u32 zero = 0;
 	int ret = outer < 0 ? outer : bpf_map_update_elem(outer, &zero, &inner, BPF_ANY);
 
@@ -358,17 +360,16 @@ int pb_loader_cleanup(const char *pin_dir)
 
 /* The BPF-LSM programs, loaded and attached only where the probe found
  * BPF-LSM active, and the hook each refuses at. */
-static const char *const pb_lsm_hooks[] = {"lsm/file_open",	"lsm/file_receive",
-					   "lsm/mmap_file",	"lsm/ptrace_access_check",
-					   "lsm/task_setrlimit", "lsm/task_kill",
-					   "lsm/path_notify"};
+static const char *const pb_lsm_hooks[] = {
+    "lsm/file_open",	  "lsm/file_receive", "lsm/mmap_file",	"lsm/ptrace_access_check",
+    "lsm/task_setrlimit", "lsm/task_kill",    "lsm/path_notify"};
 #define PB_NLSM (sizeof(pb_lsm_hooks) / sizeof(pb_lsm_hooks[0]))
 
 static struct bpf_program *pb_lsm_prog(struct procbind *s, size_t i)
 {
-	struct bpf_program *p[] = {s->progs.pb_guard_file_open,	     s->progs.pb_guard_file_receive,
-				   s->progs.pb_guard_mmap_file,	     s->progs.pb_guard_ptrace,
-				   s->progs.pb_guard_setrlimit,	     s->progs.pb_guard_kill,
+	struct bpf_program *p[] = {s->progs.pb_guard_file_open, s->progs.pb_guard_file_receive,
+				   s->progs.pb_guard_mmap_file, s->progs.pb_guard_ptrace,
+				   s->progs.pb_guard_setrlimit, s->progs.pb_guard_kill,
 				   s->progs.pb_guard_notify};
 	_Static_assert(sizeof(p) / sizeof(p[0]) == PB_NLSM, "a hook for every program");
 
@@ -412,10 +413,11 @@ static int pb_open_load(struct pb_agent *a, int *load_failed)
 
 		err = pb_kernel_lock_pins(a, &holder);
 		if (err == -EBUSY)
-			return pb_err(err,
-				      "loader: pin directory %s is in use by procbindd pid %d; stop "
-				      "it, or start this one with --take-over to replace it",
-				      a->conf.pin_dir, (int)holder);
+			return pb_err(
+			    err,
+			    "loader: pin directory %s is in use by procbindd pid %d; stop "
+			    "it, or start this one with --take-over to replace it",
+			    a->conf.pin_dir, (int)holder);
 		if (err)
 			return pb_err(err, "loader: lock %s: %s", a->conf.pin_dir, strerror(-err));
 	}
@@ -494,9 +496,9 @@ int pb_loader_start(struct pb_agent *a)
 			       "cgroup_rmdir")) ||
 	    /* before the fork and exec hooks, which mark a record's cgroup
 	     * live on the promise that this one sees every move */
-	    (err = pb_link_add(a,
-			       pb_attach_pinned(a, s->progs.pb_track_cgroup_attach, pb_attach_plain),
-			       "cgroup_attach_task")))
+	    (err = pb_link_add(
+		 a, pb_attach_pinned(a, s->progs.pb_track_cgroup_attach, pb_attach_plain),
+		 "cgroup_attach_task")))
 		return err;
 	return 0;
 }
@@ -558,8 +560,9 @@ int pb_loader_attach(struct pb_agent *a)
 
 	if (a->kern.use_lsm) {
 		for (size_t i = 0; i < PB_NLSM; i++)
-			if ((err = pb_link_add(a, pb_attach_pinned(a, pb_lsm_prog(s, i), pb_attach_plain),
-					       pb_lsm_hooks[i])))
+			if ((err = pb_link_add(
+				 a, pb_attach_pinned(a, pb_lsm_prog(s, i), pb_attach_plain),
+				 pb_lsm_hooks[i])))
 				return err;
 	} else {
 		/* An earlier agent refused with BPF-LSM; this one does not

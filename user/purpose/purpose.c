@@ -79,8 +79,8 @@ static void pb_emit_cgroup_matched(struct pb_agent *a, const struct pb_policy *p
 
 static void pb_pending_add(struct pb_agent *a, uint64_t cgid, int unnamed)
 {
-	if (pb_pending_push(&a->purpose.pending, &a->purpose.npending, &a->purpose.cappending,
-			    cgid, unnamed))
+	if (pb_pending_push(&a->purpose.pending, &a->purpose.npending, &a->purpose.cappending, cgid,
+			    unnamed))
 		pb_warn("purpose: out of memory; cgroup %" PRIu64 " not retried", cgid);
 }
 
