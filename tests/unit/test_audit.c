@@ -472,6 +472,34 @@ static void test_keys_and_index(void **st)
 	assert_true(all > 400);
 	assert_true(one > 0 && one <= all); /* every segment holds pid 1003 */
 	assert_true(none < all);	    /* only the open segment (no index) is read */
+
+	/* the worker indexes a closed segment whether or not it compresses
+	 * it; one whose index is missing (a crash before the worker got to
+	 * it) is indexed when the trail is opened again */
+	make_log(400, 0);
+	all = none = 0;
+	assert_int_equal(pb_audit_scan(dir, k0, 0, count_cb, &all, err, sizeof(err)), 0);
+	assert_int_equal(pb_audit_scan(dir, k2, 1, count_cb, &none, err, sizeof(err)), 0);
+	assert_true(none < all);
+	{
+		struct pb_audit *w;
+		struct pb_audit_opts o = small_opts(0);
+		struct pb_audit_recovery rec;
+		char path[300];
+		int again = 0;
+
+		for (int k = 0; seg_path(k, path, sizeof(path))[0]; k++) {
+			strcpy(strstr(path, ".jsonl"), ".idx");
+			unlink(path);
+		}
+		assert_int_equal(pb_audit_scan(dir, k2, 1, count_cb, &again, err, sizeof(err)), 0);
+		assert_int_equal(again, all); /* no index: every segment is read */
+		assert_int_equal(pb_audit_open(&w, dir, "t", sk, &o, &rec, err, sizeof(err)), 0);
+		pb_audit_close(w);
+		again = 0;
+		assert_int_equal(pb_audit_scan(dir, k2, 1, count_cb, &again, err, sizeof(err)), 0);
+		assert_true(again < all);
+	}
 }
 
 static int setup(void **st)

@@ -38,7 +38,7 @@ void pb_audit_opts_default(struct pb_audit_opts *o)
 	o->sync_ns = 1000000000ULL;
 }
 
-/* ---- keys and the key set of the open segment ---- */
+/* ---- keys and the key set of a segment ---- */
 
 /* Copy a JSON string value (no escapes expected in these fields) at p. */
 static int pb_str_at(const char *p, const char *end, char *out, size_t len)
@@ -174,8 +174,10 @@ static void pb_keyset_add(struct pb_keyset *k, uint64_t h)
 		size_t cap = k->cap ? k->cap * 2 : 1024;
 		uint64_t *t = calloc(cap, sizeof(*t));
 
-		if (!t)
-			return; /* the index is an optimisation: a segment without one is scanned */
+		if (!t) {
+			k->failed = 1; /* no index then: a segment without one is scanned */
+			return;
+		}
 		for (size_t j = 0; j < k->cap; j++) {
 			if (!k->slot[j])
 				continue;
@@ -222,8 +224,10 @@ static int pb_keyset_write(struct pb_keyset *k, const char *path)
 	FILE *f;
 	int ret = 0;
 
-	if (!v)
-		return -ENOMEM;
+	if (!v || k->failed) {
+		free(v);
+		return -ENOMEM; /* an index that missed a key would hide its records */
+	}
 	for (size_t i = 0; i < k->cap; i++)
 		if (k->slot[i])
 			v[n++] = k->slot[i];
@@ -251,6 +255,62 @@ static void pb_keyset_clear(struct pb_keyset *k)
 {
 	free(k->slot);
 	memset(k, 0, sizeof(*k));
+}
+
+/* A closed segment's index (SEG.idx beside SEG.jsonl): the keys of every
+ * record in it, read back from the file by the worker, off the thread
+ * that reads the ring buffer (scanning each record as it was written cost
+ * that thread a tenth of its time in a storm). Until it is there, the
+ * readers scan the segment. A record longer than PB_IDX_LINE_MAX, or no
+ * memory, and no index is written: one that missed a key would hide the
+ * records that carry it. */
+#define PB_IDX_CHUNK	(1u << 20)
+#define PB_IDX_LINE_MAX (1u << 20)
+static int pb_index_file(const char *src)
+{
+	char idx[PATH_MAX];
+	struct pb_keyset k = {0};
+	char *buf = malloc(PB_IDX_CHUNK + PB_IDX_LINE_MAX);
+	size_t carry = 0, dot = strlen(src);
+	int fd = -1, ret = 0;
+
+	if (dot < 6 || strcmp(src + dot - 6, ".jsonl") ||
+	    snprintf(idx, sizeof(idx), "%.*s.idx", (int)(dot - 6), src) >= (int)sizeof(idx))
+		ret = -EINVAL;
+	if (!ret && !buf)
+		ret = -ENOMEM;
+	if (!ret && (fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		ret = -errno;
+	while (!ret) {
+		ssize_t n = read(fd, buf + carry, PB_IDX_CHUNK);
+		size_t have, whole;
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : 0;
+			break;
+		}
+		have = carry + (size_t)n;
+		nl = memrchr(buf, '\n', have);
+		whole = nl ? (size_t)(nl - buf) + 1 : 0;
+		pb_key_scan(buf, whole, pb_keyset_parts, &k);
+		carry = have - whole;
+		if (carry > PB_IDX_LINE_MAX)
+			ret = -E2BIG;
+		else
+			memmove(buf, buf + whole, carry);
+	}
+	if (!ret && carry)
+		pb_key_scan(buf, carry, pb_keyset_parts, &k); /* a last line without its newline */
+	if (!ret)
+		ret = pb_keyset_write(&k, idx);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	pb_keyset_clear(&k);
+	return ret;
 }
 
 /* ---- compression worker ---- */
@@ -334,6 +394,21 @@ static void pb_worker_sync(int fd, int ckfd)
 	}
 }
 
+/* A closed segment's job after its sync: index it (before compression
+ * removes the plain file), then compress it. */
+static void pb_worker_finish(struct pb_job *job)
+{
+	if (job->path && pb_index_file(job->path))
+		fprintf(stderr,
+			"procbind warning: audit: index of %s not written; readers scan it\n",
+			job->path);
+	if (job->path && job->compress && pb_gzip_file(job->path))
+		fprintf(stderr, "procbind warning: audit: compress %s failed; it stays plain\n",
+			job->path);
+	free(job->path);
+	job->path = NULL;
+}
+
 static void *pb_compressor(void *arg)
 {
 	struct pb_audit *w = arg;
@@ -361,11 +436,7 @@ static void *pb_compressor(void *arg)
 		w->nq--;
 		pthread_mutex_unlock(&w->mu);
 		pb_worker_sync(job.fd, -1);
-		if (job.path && pb_gzip_file(job.path))
-			fprintf(stderr,
-				"procbind warning: audit: compress %s failed; it stays plain\n",
-				job.path);
-		free(job.path);
+		pb_worker_finish(&job);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -373,11 +444,12 @@ static void *pb_compressor(void *arg)
 }
 
 /* A closed segment for the worker: fd (or -1) to sync and close, path (or
- * NULL) to compress. Without a worker job (out of memory) both are done
- * here: nothing is left unsynced or open. */
+ * NULL) to index and compress (as configured). Without a worker job (out of
+ * memory) all is done here: nothing is left unsynced or open. */
 static void pb_worker_enqueue(struct pb_audit *w, const char *path, int fd)
 {
-	struct pb_job job = {.path = path && w->o.compress ? strdup(path) : NULL, .fd = fd};
+	struct pb_job job = {
+	    .path = path ? strdup(path) : NULL, .fd = fd, .compress = w->o.compress};
 
 	if (!job.path && fd < 0)
 		return;
@@ -389,7 +461,7 @@ static void pb_worker_enqueue(struct pb_audit *w, const char *path, int fd)
 		if (!q) {
 			pthread_mutex_unlock(&w->mu);
 			pb_worker_sync(fd, -1);
-			free(job.path);
+			pb_worker_finish(&job);
 			return;
 		}
 		w->queue = q;
@@ -605,7 +677,6 @@ static int pb_append_raw(struct pb_audit *w, const char *obj, size_t len)
 		line[hl] = '}';
 	}
 	pb_audit_hash_hex(line, total, w->prev);
-	pb_key_scan(line, total, pb_keyset_parts, &w->keys);
 	line[total] = '\n';
 	w->blen += total + 1;
 	w->seq++;
@@ -712,7 +783,7 @@ static int pb_seg_open_new(struct pb_audit *w, const char *previous)
  * open the next. On a write error nothing rotates. */
 static int pb_rotate(struct pb_audit *w)
 {
-	char path[PATH_MAX], idx[PATH_MAX], name[64], t[40];
+	char path[PATH_MAX], name[64], t[40];
 	struct pb_buf b = {0};
 	int ret;
 
@@ -728,18 +799,18 @@ static int pb_rotate(struct pb_audit *w)
 	w->in_ctl = 0;
 	if (ret)
 		return ret;
-	pb_seg_path(w, w->seg_first, "idx", idx, sizeof(idx));
-	pb_keyset_write(&w->keys, idx);
-	pb_keyset_clear(&w->keys);
-	/* synced (then closed) before it is compressed, by the worker */
+	/* synced (then closed) before the worker indexes and compresses it */
 	if (w->th_started) {
 		pb_worker_enqueue(w, path, w->o.fsync ? w->fd : -1);
 		if (!w->o.fsync)
 			close(w->fd);
 	} else {
+		struct pb_job job = {.path = strdup(path)}; /* indexed here, not compressed */
+
 		if (w->o.fsync)
 			fdatasync(w->fd);
 		close(w->fd);
+		pb_worker_finish(&job);
 	}
 	w->fd = -1;
 	w->st.segments++;
@@ -988,7 +1059,8 @@ static int pb_audit_start_compressor(struct pb_audit *w, char *err, size_t errle
 	cerr = pthread_create(&w->th, NULL, pb_compressor, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (cerr)
-		return pb_errf(err, errlen, -EAGAIN, "audit: cannot start the compression thread");
+		return pb_errf(err, errlen, -EAGAIN,
+			       "audit: cannot start the trail's worker thread");
 	w->th_started = 1;
 	return 0;
 }
@@ -1041,9 +1113,7 @@ static int pb_audit_recover(struct pb_audit *w, const struct pb_seg *segs, size_
 		pb_audit_hash_hex(b + ls, ll, w->prev);
 		pb_time_of(b + ls, ll, rec->last_time);
 		*reopen = last->plain && !last->gz && !memmem(b + ls, ll, "\"event\":\"seal\"", 14);
-		if (*reopen) /* rebuild the open segment's key set */
-			pb_key_scan(b, len, pb_keyset_parts, &w->keys);
-		else
+		if (!*reopen)
 			snprintf(prevname, prevlen, "seg-%016llu.jsonl",
 				 (unsigned long long)last->first);
 	} else if (last->plain && !last->gz) {
@@ -1069,9 +1139,10 @@ static int pb_audit_recover(struct pb_audit *w, const struct pb_seg *segs, size_
 	return 0;
 }
 
-/* Closed segments still plain (a crash before compression), or plain beside
- * their whole .gz (a crash between rename and unlink): compress the first,
- * drop the copy of the second. */
+/* Closed segments still plain (a crash before compression, or compression
+ * off), or plain beside their whole .gz (a crash between rename and
+ * unlink): the first are indexed where they have no index yet and
+ * compressed where compression is on; the copy of the second goes. */
 static void pb_audit_finish_closed(struct pb_audit *w, const struct pb_seg *segs, size_t nclosed)
 {
 	for (size_t i = 0; i < nclosed; i++) {
@@ -1079,7 +1150,7 @@ static void pb_audit_finish_closed(struct pb_audit *w, const struct pb_seg *segs
 
 		snprintf(p, sizeof(p), "%s/seg-%016llu.jsonl", w->dir,
 			 (unsigned long long)segs[i].first);
-		if (segs[i].plain && !segs[i].gz)
+		if (segs[i].plain && !segs[i].gz && (w->o.compress || !segs[i].idx))
 			pb_compress_enqueue(w, p);
 		else if (segs[i].plain && segs[i].gz)
 			unlink(p);
@@ -1145,7 +1216,7 @@ int pb_audit_open(struct pb_audit **out, const char *dir, const char *node,
 		if (ret)
 			snprintf(err, errlen, "audit: list %s: %s", dir, strerror(-ret));
 	}
-	if (!ret && w->o.compress)
+	if (!ret) /* the worker syncs, indexes and (if asked) compresses */
 		ret = pb_audit_start_compressor(w, err, errlen);
 	rec->fresh = nseg == 0;
 	if (!ret && nseg) {
@@ -1201,12 +1272,11 @@ void pb_audit_close(struct pb_audit *w)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
 	}
-	for (size_t i = 0; i < w->nq; i++) {
+	for (size_t i = 0; i < w->nq; i++) { /* a worker that never started */
 		pb_worker_sync(w->queue[i].fd, -1);
-		free(w->queue[i].path);
+		pb_worker_finish(&w->queue[i]);
 	}
 	free(w->queue);
-	pb_keyset_clear(&w->keys);
 	free(w->buf);
 	sodium_memzero(w->sk, sizeof(w->sk));
 	pthread_mutex_destroy(&w->mu);

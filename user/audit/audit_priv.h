@@ -12,17 +12,20 @@
 
 #define PB_IDX_MAGIC "PBIDX1\n"
 
-/* Key hashes present in the open segment (open addressing, 0 = empty). */
+/* Key hashes present in a segment (open addressing, 0 = empty). failed:
+ * one could not be added (memory), so the set is not the segment's. */
 struct pb_keyset {
 	uint64_t *slot;
 	size_t cap, n;
+	int failed;
 };
 
 /* A closed segment for the worker: its descriptor to sync and close (-1:
- * none), its path to compress (NULL: none). */
+ * none), its path (NULL: none) to index and, with compress, to compress. */
 struct pb_job {
 	char *path;
 	int fd;
+	int compress;
 };
 
 struct pb_audit {
@@ -53,7 +56,6 @@ struct pb_audit {
 	uint64_t pending_gap, gap_after;
 	int in_ctl, in_gap;
 
-	struct pb_keyset keys;
 	struct pb_audit_stats st;
 
 	pthread_t th; /* the worker: syncs and compression */
