@@ -384,9 +384,10 @@ static __always_inline __u64 pb_kept_state(const struct pb_proc *rec, __u32 epoc
 	return now < rec->ok_until ? now : 0;
 }
 
-/* Keep the allow of dests[slot], decided at boot time now (coarse: the
- * kept allows' clock read at its start, or 0), valid until (boot ns). Kept allows made under other
- * conditions (another epoch, thread, cgroup or set of credentials), or voided since, go first. */
+/* Keep the allow of dests[slot], decided at boot time now, valid until
+ * (boot ns); coarse is the kept allows' clock as the decision began (0:
+ * not read). Kept allows made under other conditions (another epoch,
+ * thread, cgroup or set of credentials), or voided since, go first. */
 static __always_inline void pb_keep_allow(struct pb_proc *rec, int slot, __u64 cgroup, __u32 epoch,
 					  __u32 nheld, __u64 now, __u64 until, __u64 coarse)
 {
